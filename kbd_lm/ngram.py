@@ -58,7 +58,6 @@ _PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*'?\Z")
 # Unigram candidates for prefix ranges up to this many words are ranked densely.
 _DENSE_RANGE = 8192
 _FALLBACK_DISCOUNTS = (0.75, 0.75, 0.75)
-_BIGRAM_WEIGHT = 1.0
 
 
 @dataclass
@@ -436,7 +435,7 @@ class KneserNeyTrigram:
         with np.errstate(divide="ignore", invalid="ignore"):
             v2, w2 = c.key2 // size, c.key2 % size
             back2 = full["gamma2"][v2] * full["p1"][w2]
-            score2 = _BIGRAM_WEIGHT * c.c2 * (np.log(full["p2"]) - np.log(back2))
+            score2 = c.c2 * (np.log(full["p2"]) - np.log(back2))
             b3 = full["b3"]
             back3 = full["gamma3"][b3] * full["p2"][full["j"]]
             score3 = c.c3 * (np.log(full["p3"]) - np.log(back3))

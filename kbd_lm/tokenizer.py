@@ -92,6 +92,7 @@ def train_tokenizer(
             input_sentence_size=max_sentences,
             shuffle_input_sentence=True,
             num_threads=os.cpu_count() or 1,
+            hard_vocab_limit=False,  # a small corpus may yield fewer pieces than asked
             minloglevel=2,
         )
         proto = prefix.with_suffix(".model").read_bytes()

@@ -1,0 +1,312 @@
+"""Word suggestions from a bundle: ``Predictor.load(bundle_dir).suggest(text, k=3)``.
+
+``text`` is everything before the cursor. Text that ends in a space or punctuation asks for
+the next word; text that ends inside a word asks for completions of that partial word.
+
+The model predicts sentencepiece pieces, so words are assembled by a beam search: a word
+starts with a "▁" piece, may continue with word pieces, and ends where the model predicts a
+boundary (a new "▁" piece, punctuation or the end of the message). A word's probability is
+the product of its pieces' probabilities and of the boundary after it. All beams of one
+search go through the model in one call (the bundle's batch dimension).
+
+Completion is constrained by the typed characters, not by how the partial word happens to be
+tokenized: the model runs on the context before the partial word, and only pieces consistent
+with the typed letters are allowed.
+
+The LSTM state after a context is cached, so typing one more letter of the same word does
+not run the context again, and a new word only runs the pieces that were added.
+
+>>> p = Predictor.load("dist/bundle")                     # doctest: +SKIP
+>>> [s.word for s in p.suggest("see you ")]               # doctest: +SKIP
+['tomorrow', 'later', 'soon']
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kbd_lm.bundle import Bundle
+from kbd_lm.runtime import Runtime, StepModel, runtime_version
+from kbd_lm.suggestion import Suggestion
+from kbd_lm.text import normalize_prefix
+from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
+
+log = logging.getLogger(__name__)
+
+MAX_CONTEXT_CHARS = 300  # only the end of a long text matters (and keeps every call bounded)
+MAX_CONTEXT_TOKENS = 48
+MAX_WORD_PIECES = 8
+_PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]*)*$")  # the word being typed at the end of text
+_WORD_TEXT_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a whole word as suggestions allow
+_SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
+
+
+@dataclass
+class _Beam:
+    text: str  # the word so far, in the model's casing
+    score: float  # log-probability of its pieces
+    piece: int  # last piece id (the next model input)
+    h: np.ndarray  # [P] state before ``piece`` is read
+    c: np.ndarray  # [N]
+
+
+@dataclass
+class _Context:
+    logp: np.ndarray  # [V] next-piece log-probs after the context
+    h: np.ndarray  # [1, P] state after the context
+    c: np.ndarray  # [1, N]
+
+
+@dataclass
+class _Pieces:
+    """Per-piece tables over the vocabulary, built once from the tokenizer."""
+
+    text: list[str]  # surface text without the leading "▁"
+    lower: list[str]
+    starts_word: np.ndarray  # bool [V]: a word-start piece whose text is a word (or empty "▁")
+    continues: np.ndarray  # bool [V]: may continue a word (letters, digits, apostrophes)
+    boundary: np.ndarray  # bool [V]: ends the word before it
+    start_prefix: dict[str, list[int]] = field(default_factory=dict)  # prefix -> start pieces
+    start_exact: dict[str, list[int]] = field(default_factory=dict)
+    cont_prefix: dict[str, list[int]] = field(default_factory=dict)
+    cont_exact: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _piece_tables(tok: Tokenizer) -> _Pieces:
+    n = tok.vocab_size
+    text, lower = [], []
+    starts = np.zeros(n, bool)
+    cont = np.zeros(n, bool)
+    boundary = np.zeros(n, bool)
+    tables = _Pieces(text, lower, starts, cont, boundary)
+    for i, piece in enumerate(tok.pieces()):
+        special = tok.is_control_or_unknown(i) or tok.is_byte(i)
+        word_start = piece.startswith(WORD_START)
+        body = piece[1:] if word_start else piece
+        text.append("" if special else body)
+        lower.append("" if special else body.lower())
+        if special:
+            boundary[i] = i == EOS_ID or tok.is_byte(i)
+            continue
+        wordish = bool(body) and all(ch.isalnum() or ch == "'" for ch in body)
+        if word_start:
+            boundary[i] = True
+            if body == "" or (wordish and body[0].isalnum()):
+                starts[i] = True
+                _index(tables.start_prefix, tables.start_exact, body.lower(), i)
+        elif wordish:
+            cont[i] = True
+            _index(tables.cont_prefix, tables.cont_exact, body.lower(), i)
+        else:
+            boundary[i] = True  # punctuation and symbols end a word
+    return tables
+
+
+def _index(prefix: dict, exact: dict, key: str, i: int) -> None:
+    exact.setdefault(key, []).append(i)
+    for j in range(1, len(key) + 1):
+        prefix.setdefault(key[:j], []).append(i)
+
+
+def _logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    return (m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))).squeeze(axis)
+
+
+class Predictor:
+    """Suggests whole words from a bundle, with the same ``.tflite`` file a phone runs."""
+
+    def __init__(self, bundle: Bundle, runtime: Runtime = "litert", beam_width: int = 8,
+                 num_threads: int = 1, cache_size: int = 256) -> None:
+        bundle.check_runtime(runtime, runtime_version(runtime))
+        self.bundle = bundle
+        self.tok = Tokenizer.load(bundle.tokenizer_path)
+        self.beam_width = beam_width
+        self.ctx_model = StepModel(bundle.model_path, 1, runtime, num_threads)
+        self.beam_model = StepModel(bundle.model_path, beam_width, runtime, num_threads)
+        self.pieces = _piece_tables(self.tok)
+        self._cont_ids = np.flatnonzero(self.pieces.continues)
+        self._start_ids = np.flatnonzero(self.pieces.starts_word)
+        self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+        self._cache_size = cache_size
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path, runtime: Runtime = "litert", **kwargs) -> Predictor:
+        """Load and verify a bundle folder (see :class:`kbd_lm.bundle.Bundle`)."""
+        return cls(Bundle.load(bundle_dir), runtime=runtime, **kwargs)
+
+    # ------------------------------------------------------------------ public API
+
+    def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
+        """Up to ``k`` distinct whole words, best first, for the text before the cursor."""
+        if k <= 0:
+            return []
+        context, partial = self._split(text)
+        ctx = self._context(context)
+        words = self._search(ctx, partial, k)
+        at_start = bool(_SENTENCE_END_RE.search(context))
+        out = []
+        for word, prob in words[:k]:
+            if partial:
+                word = partial + word[len(partial):]  # keep what the user typed
+            elif at_start:
+                word = word[:1].upper() + word[1:]
+            out.append(Suggestion(word, prob))
+        return out
+
+    def next_word_logprob(self, text: str, word: str) -> float:
+        """log P(word | text), case-insensitive: the casing variants' probabilities are summed.
+
+        The word's pieces are its tokenization as a new word; the boundary after it counts.
+        """
+        context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
+        ctx = self._context(context)
+        variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))
+        seqs = [self.tok.encode(v)[:MAX_WORD_PIECES] for v in variants]
+        seqs = [s for s in seqs if s][: self.beam_width]
+        if not seqs:
+            return -math.inf
+        b = self.beam_width
+        scores = np.array([ctx.logp[s[0]] for s in seqs])
+        h = np.repeat(ctx.h, b, 0)
+        c = np.repeat(ctx.c, b, 0)
+        done = np.full(len(seqs), -np.inf)
+        for t in range(max(len(s) for s in seqs)):
+            ids = np.zeros(b, np.int32)
+            for r, s in enumerate(seqs):
+                ids[r] = s[min(t, len(s) - 1)]
+            logp, h2, c2 = self.beam_model.step(ids, h, c)
+            for r, s in enumerate(seqs):
+                if t < len(s):
+                    if t + 1 < len(s):
+                        scores[r] += logp[r, s[t + 1]]
+                    else:
+                        done[r] = scores[r] + _logsumexp(logp[r, self.pieces.boundary])
+            h, c = h2, c2
+        return float(_logsumexp(done))
+
+    # ------------------------------------------------------------------ context
+
+    def _split(self, text: str) -> tuple[str, str]:
+        """(context before the word being typed, the partial word) of normalised text."""
+        text = normalize_prefix(text[-MAX_CONTEXT_CHARS * 2:] if text else "")
+        if len(text) > MAX_CONTEXT_CHARS:
+            cut = text.find(" ", len(text) - MAX_CONTEXT_CHARS)
+            text = text[cut + 1:] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
+        if not text or text[-1] == " ":
+            return text.rstrip(), ""
+        m = _PARTIAL_RE.search(text)
+        if m is None:  # ends in punctuation or a symbol: the next word comes after it
+            return text, ""
+        return text[: m.start()].rstrip(), m.group(0)
+
+    def _context(self, context: str) -> _Context:
+        """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix."""
+        ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
+        if len(ids) > MAX_CONTEXT_TOKENS:
+            ids = ids[-MAX_CONTEXT_TOKENS:]  # a window from zero state, as in training
+        key = tuple(ids)
+        start, state = 0, None
+        for n in range(len(key), 0, -1):
+            state = self._cache.get(key[:n])
+            if state is not None:
+                start = n
+                self._cache.move_to_end(key[:n])
+                break
+        if start == len(key):
+            return state
+        h, c = (state.h, state.c) if state else self.ctx_model.zero_state()
+        logp = None
+        for token in key[start:]:
+            logp, h, c = self.ctx_model.step(np.array([token], np.int32), h, c)
+        result = _Context(logp[0], h, c)
+        self._cache[key] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
+
+    # ------------------------------------------------------------------ beam search
+
+    def _search(self, ctx: _Context, partial: str, k: int) -> list[tuple[str, float]]:
+        """Best words (case variants merged), as (display form, probability), best first."""
+        pieces, width = self.pieces, self.beam_width
+        want = partial.lower()
+        # First pieces: "▁..." pieces consistent with what was typed.
+        if want:
+            first = self._matching(pieces.start_prefix, pieces.start_exact, want, "")
+        else:
+            first = self._start_ids
+        if len(first) == 0:
+            return []
+        first = np.asarray(first)
+        scores = ctx.logp[first]
+        top = first[np.argsort(-scores)[:width]]
+        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0])
+                 for i in top]
+        finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
+        for _ in range(MAX_WORD_PIECES):
+            if not beams:
+                break
+            ids = np.zeros(width, np.int32)
+            h = np.zeros((width, ctx.h.shape[1]), np.float32)
+            c = np.zeros((width, ctx.c.shape[1]), np.float32)
+            for r, beam in enumerate(beams):
+                ids[r], h[r], c[r] = beam.piece, beam.h, beam.c
+            logp, h2, c2 = self.beam_model.step(ids, h, c)
+            ends = _logsumexp(logp[: len(beams)][:, pieces.boundary])  # [beams]
+            for r, beam in enumerate(beams):
+                if len(beam.text) >= len(want) and _WORD_TEXT_RE.fullmatch(beam.text):
+                    self._add_final(finals, beam.text, beam.score + float(ends[r]))
+            floor = self._kth(finals, k)
+            candidates = []
+            for r, beam in enumerate(beams):
+                if beam.score <= floor:
+                    continue  # extensions only lose probability: cannot enter the top k
+                if len(beam.text) < len(want):
+                    nxt = np.asarray(self._matching(pieces.cont_prefix, pieces.cont_exact, want,
+                                                    beam.text.lower()), dtype=np.int64)
+                else:
+                    nxt = self._cont_ids
+                if len(nxt) == 0:
+                    continue
+                s = beam.score + logp[r, nxt]
+                keep = np.argsort(-s)[:width]
+                candidates.extend((float(s[j]), r, int(nxt[j])) for j in keep if s[j] > floor)
+            candidates.sort(reverse=True)
+            beams = [_Beam(beams[r].text + pieces.text[i], s, i, h2[r], c2[r])
+                     for s, r, i in candidates[:width]]
+        ranked = sorted(finals.values(), key=lambda f: -f[2])
+        return [(display, prob) for display, _, prob in ranked]
+
+    @staticmethod
+    def _add_final(finals: dict, text: str, logp: float) -> None:
+        key = text.lower()
+        entry = finals.get(key)
+        if entry is None:
+            finals[key] = [text, logp, math.exp(logp)]
+        else:
+            if logp > entry[1]:
+                entry[0], entry[1] = text, logp
+            entry[2] += math.exp(logp)
+
+    @staticmethod
+    def _kth(finals: dict, k: int) -> float:
+        if len(finals) < k:
+            return -math.inf
+        return math.log(sorted((f[2] for f in finals.values()), reverse=True)[k - 1])
+
+    @staticmethod
+    def _matching(prefix: dict, exact: dict, want: str, have: str) -> list[int]:
+        """Pieces p with have+p consistent with the typed word ``want`` (lowercase)."""
+        rest = want[len(have):]
+        out = list(prefix.get(rest, ()))  # pieces that cover the rest of the typed letters
+        for j in range(0, len(rest)):  # pieces that cover only part of it ("" = bare "▁")
+            out.extend(exact.get(rest[:j], ()))
+        return out

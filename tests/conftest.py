@@ -1,0 +1,76 @@
+"""Session-scoped fixtures: a tiny corpus, a model trained on it in seconds, its bundle.
+
+Everything is written under pytest's tmp paths; nothing touches data/, runs/ or dist/.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SUBJECTS = ["I", "we", "you", "they", "my friend", "my mom", "the team"]
+VERBS = ["like", "love", "want", "need", "hate", "see", "watch"]
+OBJECTS = ["pizza", "movies", "coffee", "music", "the game", "that show", "Paris", "dogs"]
+PHRASES = [
+    "see you tomorrow", "see you later", "see you soon", "how are you doing today?",
+    "I'm doing good, thanks!", "what are you up to?", "good morning", "good night",
+    "thank you so much", "I don't know", "that sounds great", "let me know",
+    "are you coming tonight?", "I'll be there soon", "I'm in Paris", "hello there",
+]
+
+
+def make_lines(n: int, seed: int = 0) -> list[str]:
+    """Chat-like lines from templates: enough structure for a tiny model to learn."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(n):
+        if rng.random() < 0.5:
+            lines.append(rng.choice(PHRASES))
+        else:
+            s, v, o = rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS)
+            end = rng.choice(["", ".", "!", " too", " a lot"])
+            lines.append(f"{s} {v} {o}{end}")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus_dir(tmp_path_factory) -> Path:
+    """A folder with one text file: templated chat lines plus junk the pipeline must survive."""
+    root = tmp_path_factory.mktemp("corpus")
+    lines = [line.encode() for line in make_lines(3000)]
+    junk = [b"", b"   ", b"\xff\xfe broken bytes \xc3", b"emoji \xf0\x9f\x98\x80 ok", b"\x07bell"]
+    (root / "chat.txt").write_bytes(b"\n".join(lines[:1500] + junk + lines[1500:]) + b"\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_corpus_dir, tmp_path_factory) -> Path:
+    """A tiny model trained on the tiny corpus (a few seconds)."""
+    from kbd_lm.config import load_config
+    from kbd_lm.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run")
+    cfg = load_config(TrainConfig, "train", "tiny", [
+        f'corpus="{tiny_corpus_dir}"', f'out_dir="{out}"',
+        f'cache_dir="{tmp_path_factory.mktemp("cache")}"', "max_train_units=0",
+        "epochs=3", "steps_per_epoch=40",
+    ])
+    return train(cfg)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
+    """The tiny model exported with the default (dynamic) preset, all presets measured."""
+    from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("dist") / "bundle"
+    cfg = load_config(ExportConfig, "export", "default", [
+        f'out_dir="{out}"', "max_model_bytes=0", "latency_calls=200", "agreement_contexts=64",
+    ])
+    return export(tiny_checkpoint, cfg)
