@@ -224,12 +224,17 @@ def format_table(results: Mapping[str, dict]) -> str:
 
 
 def _bundle_size(predictor: object, bundle_dir: Path) -> int:
-    """The predictor's own size if it reports one, else the bytes of the bundle's files."""
+    """Bytes a phone ships: the predictor's own figure if it has one, else the files the
+    bundle manifest lists (model and tokenizer), else every file in the bundle folder."""
     size = getattr(predictor, "size_bytes", None)
     if callable(size):
         size = size()
     if isinstance(size, int):
         return size
+    manifest = getattr(getattr(predictor, "bundle", None), "manifest", None)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, dict) and all(isinstance(e, dict) for e in files.values()):
+        return sum(int(entry.get("bytes", 0)) for entry in files.values())
     return sum(p.stat().st_size for p in Path(bundle_dir).rglob("*") if p.is_file())
 
 

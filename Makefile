@@ -1,0 +1,67 @@
+# kbd-lm: every target installs what it needs (virtualenv, packages, corpus) first.
+#   make train export      train on the default corpus, write dist/bundle/
+#   make test              run the test suite
+# Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, HOST=, PORT=,
+# RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+CORPUS ?= chitchat
+PRESET ?= default
+CKPT   ?= runs/$(PRESET)
+BUNDLE ?= dist/bundle
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+RESUME ?= 0
+ARGS   ?=
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: venv train export eval bench serve loadtest test lint format clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/kbd-lm train --preset $(PRESET) 'corpus="$(CORPUS)"' 'out_dir="$(CKPT)"' \
+		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
+
+export: $(STAMP)
+	$(BIN)/python -m kbd_lm.export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
+
+eval: $(STAMP)
+	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m kbd_lm.export.bench --bundle $(BUNDLE) $(ARGS)
+
+serve: $(STAMP)
+	$(BIN)/python -m kbd_lm.serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+
+loadtest: $(STAMP)
+	$(BIN)/python -m kbd_lm.serve.loadtest --bundle $(BUNDLE) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf runs dist .pytest_cache
