@@ -313,7 +313,11 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
             "prune_seconds": round(prune_seconds, 2),
             "full": {**full.counts(), "size_bytes": full.size_bytes()},
             "pruned": {**small.counts(), "size_bytes": small.size_bytes()},
-            "pruning": "weighted-difference (count x log-ratio to backoff), KN re-estimated",
+            "pruning": {
+                "method": "count cut-offs: bigrams below the cut-off dropped, trigrams kept "
+                "most frequent first until the budget; KN re-estimated",
+                **(small.pruning or {}),
+            },
         },
         "systems": results,
     }

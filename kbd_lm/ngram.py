@@ -333,16 +333,11 @@ def _pack(a: _Arrays, bits: int) -> bytes:
     return b"".join(parts)
 
 
-class KneserNeyTrigram:
-    """A trigram word model for keyboard suggestions (see the module docstring).
-
-    Build it with :meth:`train` or :meth:`load`; shrink it with :meth:`pruned`.
-    """
-
-    def __init__(self, blob: bytes, counts: _Counts | None = None) -> None:
-        """Rebuild a model from its file bytes (use :meth:`train` or :meth:`load`)."""
-        if blob[: len(MAGIC)] != MAGIC:
-            raise ValueError("not a kbd-lm Kneser-Ney model file (bad magic)")
+def _parse(blob: bytes) -> tuple[dict, str, dict[str, np.ndarray]]:
+    """Split a model file (see :func:`_pack`) into header, vocabulary text and arrays."""
+    if blob[: len(MAGIC)] != MAGIC:
+        raise ValueError("not a kbd-lm Kneser-Ney model file (bad magic)")
+    try:
         (head_len,) = struct.unpack_from("<I", blob, len(MAGIC))
         start = len(MAGIC) + 4
         header = json.loads(blob[start : start + head_len])
@@ -354,11 +349,25 @@ class KneserNeyTrigram:
         offset += n_vocab
         sec: dict[str, np.ndarray] = {}
         for name, dtype, count in header["sections"]:
-            arr = np.frombuffer(blob, dtype=np.dtype(dtype), count=count, offset=offset)
-            sec[name] = arr
-            offset += arr.nbytes
-        if offset != len(blob):
-            raise ValueError(f"model file has {len(blob) - offset} unexpected trailing bytes")
+            sec[name] = np.frombuffer(blob, dtype=np.dtype(dtype), count=count, offset=offset)
+            offset += sec[name].nbytes
+        missing = {"p1", "bo1", "n1", "w2", "p2", "bo2", "n2", "w3", "p3"} - set(sec)
+    except (KeyError, TypeError, struct.error, zlib.error, UnicodeDecodeError) as err:
+        raise ValueError(f"corrupt model file: {err!r}") from err
+    if missing or offset != len(blob):
+        raise ValueError(f"corrupt model file: missing {sorted(missing)} or wrong length")
+    return header, text, sec
+
+
+class KneserNeyTrigram:
+    """A trigram word model for keyboard suggestions (see the module docstring).
+
+    Build it with :meth:`train` or :meth:`load`; shrink it with :meth:`pruned`.
+    """
+
+    def __init__(self, blob: bytes, counts: _Counts | None = None) -> None:
+        """Rebuild a model from its file bytes (use :meth:`train` or :meth:`load`)."""
+        header, text, sec = _parse(blob)
 
         def deq(name: str) -> np.ndarray:
             book = sec.get(f"book_{name}")
@@ -373,10 +382,17 @@ class KneserNeyTrigram:
         self.bits = header["bits"]
         self.header = header
         self._index = {w: i + N_SPECIAL for i, w in enumerate(self.vocab)}
+        lengths = {k: len(v) for k, v in sec.items() if not k.startswith("book_")}
         n1 = sec["n1"].astype(np.int64)
         n2 = sec["n2"].astype(np.int64)
-        if n1.sum() != len(sec["w2"]) or n2.sum() != len(sec["w3"]):
-            raise ValueError("model file follower counts do not match its n-gram tables")
+        if (
+            {lengths[k] for k in ("p1", "bo1", "n1")} != {size}
+            or {lengths[k] for k in ("p2", "bo2", "n2")} != {lengths["w2"]}
+            or lengths["p3"] != lengths["w3"]
+            or n1.sum() != lengths["w2"]
+            or n2.sum() != lengths["w3"]
+        ):
+            raise ValueError("model file tables do not match each other")
         self._has2 = n1 > 0
         self._has3 = n2 > 0
         self._lp1 = deq("p1")
@@ -386,11 +402,13 @@ class KneserNeyTrigram:
         self._lbo2 = np.where(self._has3, deq("bo2"), 0.0).astype(np.float32)
         self._key3 = np.repeat(np.arange(len(n2), dtype=np.int64), n2) * size + sec["w3"]
         self._lp3 = deq("p3")
-        if np.any(np.diff(self._key2) <= 0) or np.any(np.diff(self._key3) <= 0):
-            raise ValueError("model file n-gram tables are not sorted")
+        too_big = any(len(sec[k]) and int(sec[k].max()) >= size for k in ("w2", "w3"))
+        if too_big or np.any(np.diff(self._key2) <= 0) or np.any(np.diff(self._key3) <= 0):
+            raise ValueError("model file n-gram tables are corrupt (word ids or order)")
         self._uni_order = N_SPECIAL + np.argsort(-self._lp1[N_SPECIAL:], kind="stable")
         self._blob = blob
         self._counts = counts
+        self.pruning: dict | None = None  # how pruned() built this model, if it did
 
     # ----------------------------------------------------------------------------- building
 
@@ -489,6 +507,7 @@ class KneserNeyTrigram:
             n3 = max(0, n3 - over // per3 - 16)  # the header estimate was a little off
         if model.size_bytes() > max_bytes:
             raise ValueError(f"max_bytes={max_bytes:,}: even the unigram model does not fit")
+        model.pruning = {"max_bytes": max_bytes, "bigram_cutoff": cutoff, "trigrams_kept": n3}
         log.info(
             "KN trigram pruned to %s bytes (budget %s, bigram cut-off %d): %s in %.1fs",
             f"{model.size_bytes():,}",
@@ -612,10 +631,10 @@ class KneserNeyTrigram:
         return [Suggestion(self.vocab[int(ws[i]) - N_SPECIAL], math.exp(scores[i])) for i in best]
 
     def next_word_logprob(self, text: str, word: str) -> float:
-        """Natural log P(word | the last two words of text); unknown words score as ``<unk>``.
+        """Natural log P(word | the last two words of text), case-insensitive.
 
-        The text is taken as complete words (any trailing partial word is part of the
-        context).
+        Unknown words score as ``<unk>`` (finite); ``"</s>"`` asks for the end of the unit.
+        The text is taken as complete words (a trailing partial word is part of the context).
 
         >>> lm = KneserNeyTrigram.train(["see you soon"], bits=32)
         >>> lm.next_word_logprob("see ", "You") > lm.next_word_logprob("see ", "soon")
@@ -633,7 +652,14 @@ class KneserNeyTrigram:
 
 
 def _top(values: np.ndarray, m: int) -> np.ndarray:
-    """Indices of the (at most) ``m`` largest values, in no particular order."""
+    """Indices of the ``m`` largest values, ties going to the lower index (in any order).
+
+    >>> sorted(_top(np.array([0.1, 0.5, 0.5, 0.5, 0.9]), 3).tolist())
+    [1, 2, 4]
+    """
     if len(values) <= m:
         return np.arange(len(values))
-    return np.argpartition(-values, m - 1)[:m]
+    threshold = values[np.argpartition(-values, m - 1)[:m]].min()
+    above = np.flatnonzero(values > threshold)
+    ties = np.flatnonzero(values == threshold)[: m - len(above)]
+    return np.concatenate([above, ties])

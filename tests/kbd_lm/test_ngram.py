@@ -281,9 +281,10 @@ def test_pruning_fits_the_budget_and_still_suggests(lm32, lm8):
         assert small.size_bytes() <= budget < full.size_bytes()
         assert small.vocab == full.vocab
         counts, full_counts = small.counts(), full.counts()
-        assert counts["trigrams"] + counts["bigrams"] < full_counts["trigrams"] + full_counts[
-            "bigrams"
-        ]
+        assert (
+            counts["trigrams"] + counts["bigrams"]
+            < full_counts["trigrams"] + full_counts["bigrams"]
+        )
         assert small.suggest("how are ")[0].word == "you"
         assert small.suggest("see you l")[0].word == "later"
     tiny = lm32.pruned(lm32.pruned(10**9).size_bytes() // 2)
@@ -323,9 +324,15 @@ def test_load_rejects_other_files(tmp_path, lm8):
     with pytest.raises(ValueError, match="magic"):
         KneserNeyTrigram.load(bad)
     lm8.save(bad)
-    bad.write_bytes(bad.read_bytes()[:-7])
+    good = bad.read_bytes()
+    bad.write_bytes(good[:-7])
     with pytest.raises(ValueError):
         KneserNeyTrigram.load(bad)
+    header_end = good.index(b"}", 12) + 1
+    for corrupt in (good[:10], good[:header_end] + b"\x00" * (len(good) - header_end)):
+        bad.write_bytes(corrupt)
+        with pytest.raises(ValueError):
+            KneserNeyTrigram.load(bad)
 
 
 def test_suggest_is_fast(lm8):
@@ -334,3 +341,9 @@ def test_suggest_is_fast(lm8):
     for text in texts:
         lm8.suggest(text)
     assert (time.perf_counter() - start) / len(texts) < 0.002
+
+
+def test_large_prefix_ranges_walk_the_unigram_order(lm32, monkeypatch):
+    want = {t: lm32.suggest(t, k=5) for t in ["how are t", "I d", "s", "Unknownword h", ""]}
+    monkeypatch.setattr("kbd_lm.ngram._DENSE_RANGE", 1)
+    assert {t: lm32.suggest(t, k=5) for t in want} == want
