@@ -56,9 +56,10 @@ def chitchat(_: str | None = None) -> Source:
     One utterance (one ``text`` of a message) is one unit; the split key is the conversation id
     in the package's ``dataset.json``, so a conversation never straddles two splits.
     """
-    import chitchat_dataset  # installed by the Makefile; imported here so other recipes don't need it
-
     from importlib.metadata import version
+
+    # Imported here so that other recipes work without the package.
+    import chitchat_dataset
 
     path = Path(chitchat_dataset.__file__).parent / "dataset.json"
     fingerprint = f"chitchat:{version('chitchat-dataset')}:{path.stat().st_size}"

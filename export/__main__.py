@@ -1,6 +1,6 @@
 """``python -m kbd_lm.export``: convert a checkpoint into the on-device bundle.
 
-    python -m kbd_lm.export --checkpoint runs/default --out dist/bundle quantization=int8
+python -m kbd_lm.export --checkpoint runs/default --out dist/bundle quantization=int8
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
 
-    from kbd_lm.config import ConfigError, load_config
     from kbd_lm.export.convert import ExportConfig, export
     from kbd_lm.export.ops import ForeignOpError
+
+    from kbd_lm.config import ConfigError, load_config
 
     overrides = list(args.overrides)
     if args.checkpoint:
@@ -39,15 +40,22 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("kbd_lm.export").error("%s", err)
         return 2
     manifest = json.loads((out / "manifest.json").read_text())
-    print(f"\nwrote {out}/: model.tflite ({manifest['files']['model.tflite']['bytes']:,} bytes, "
-          f"{manifest['quantization']}), tokenizer.model, manifest.json, ops.txt, op_resolver.cc")
+    print(
+        f"\nwrote {out}/: model.tflite ({manifest['files']['model.tflite']['bytes']:,} bytes, "
+        f"{manifest['quantization']}), tokenizer.model, manifest.json, ops.txt, op_resolver.cc"
+    )
     print("| preset | bytes | top-1 agree | top-3 agree | max dlogp | step p50 us | step p99 us |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, r in manifest["presets"].items():
-        print(f"| {name} | {r['bytes']:,} | {r['top1']:.3f} | {r['top3']:.3f} | "
-              f"{r['max_logprob_error']:.3f} | {r['step_us']['p50']:.0f} | {r['step_us']['p99']:.0f} |")
+        print(
+            f"| {name} | {r['bytes']:,} | {r['top1']:.3f} | {r['top3']:.3f} | "
+            f"{r['max_logprob_error']:.3f} | {r['step_us']['p50']:.0f} | "
+            f"{r['step_us']['p99']:.0f} |"
+        )
     print("ops: " + ", ".join(f"{o['name']} v{o['version']}" for o in manifest["ops"]))
-    print(f"min runtime {manifest['min_runtime_version']}; verified: {manifest['runtimes_verified']}")
+    print(
+        f"min runtime {manifest['min_runtime_version']}; verified: {manifest['runtimes_verified']}"
+    )
     return 0
 
 

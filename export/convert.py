@@ -22,7 +22,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,10 +32,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from kbd_lm.export import ops as O
 
 from kbd_lm import bundle as B
 from kbd_lm.config import from_dict, to_toml
-from kbd_lm.export import ops as O
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
@@ -97,11 +96,13 @@ def step_module(mcfg, weights: dict[str, np.ndarray]):
             # Variables, not Keras layers: converted to constants, each weight stored once.
             self.w = {k: tf.Variable(v, trainable=False, name=k) for k, v in weights.items()}
 
-        @tf.function(input_signature=[
-            tf.TensorSpec([None], tf.int32, name="ids"),
-            tf.TensorSpec([None, mcfg.embed_dim], tf.float32, name="h"),
-            tf.TensorSpec([None, mcfg.units], tf.float32, name="c"),
-        ])
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.int32, name="ids"),
+                tf.TensorSpec([None, mcfg.embed_dim], tf.float32, name="h"),
+                tf.TensorSpec([None, mcfg.units], tf.float32, name="c"),
+            ]
+        )
         def step(self, ids, h, c):
             x = tf.gather(self.w["embedding"], ids)  # [B, P]
             h2, c2 = M.cell_step(mcfg.cell, self.w, x, h, c)
@@ -115,8 +116,9 @@ def convert(saved_model_dir: Path, quantization: str, representative=None) -> by
     """Convert the saved ``step`` signature with one quantization preset."""
     import tensorflow as tf
 
-    conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
-                                                    signature_keys=[B.STEP_SIGNATURE])
+    conv = tf.lite.TFLiteConverter.from_saved_model(
+        str(saved_model_dir), signature_keys=[B.STEP_SIGNATURE]
+    )
     conv.target_spec.supported_ops = O.converter_ops(quantization)
     if quantization != "float32":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -171,7 +173,8 @@ def agreement(reference: np.ndarray, candidate: np.ndarray) -> dict:
     ref_top = np.argsort(-reference, axis=1)[:, :10]
     cand_top = np.argsort(-candidate, axis=1)[:, :3]
     top1 = float(np.mean(ref_top[:, 0] == cand_top[:, 0]))
-    top3 = float(np.mean([len(set(a[:3]) & set(b)) / 3 for a, b in zip(ref_top, cand_top)]))
+    overlap = [len(set(a[:3]) & set(b)) / 3 for a, b in zip(ref_top, cand_top, strict=True)]
+    top3 = float(np.mean(overlap))
     rows = np.arange(len(reference))[:, None]
     err = float(np.max(np.abs(reference[rows, ref_top] - candidate[rows, ref_top])))
     return {"top1": top1, "top3": top3, "max_logprob_error": err}
@@ -189,7 +192,10 @@ def step_latency_us(model_path: Path, calls: int, batch: int = 1) -> dict:
         t = time.perf_counter()
         _, h, c = step.step(ids, h, c)
         times[i] = time.perf_counter() - t
-    return {"p50": float(np.percentile(times, 50) * 1e6), "p99": float(np.percentile(times, 99) * 1e6)}
+    return {
+        "p50": float(np.percentile(times, 50) * 1e6),
+        "p99": float(np.percentile(times, 99) * 1e6),
+    }
 
 
 def tflite_runtime_logprobs(model_path: Path, windows: np.ndarray) -> np.ndarray:
@@ -198,8 +204,19 @@ def tflite_runtime_logprobs(model_path: Path, windows: np.ndarray) -> np.ndarray
         w, out = Path(tmp) / "w.npy", Path(tmp) / "out.npy"
         np.save(w, windows)
         proc = subprocess.run(
-            [sys.executable, "-m", "kbd_lm.runtime", str(model_path), str(w), str(out),
-             "tflite-runtime"], capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "kbd_lm.runtime",
+                str(model_path),
+                str(w),
+                str(out),
+                "tflite-runtime",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"tflite-runtime could not run {model_path}:\n{proc.stderr[-2000:]}")
         return np.load(out)
@@ -219,12 +236,14 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     train_cfg, weights, tok = load_checkpoint(checkpoint)
     mcfg = train_cfg.model_config(weights["embedding"].shape[0])
     if mcfg.vocab_size != tok.vocab_size:
-        raise ValueError(f"{checkpoint}: model vocabulary {mcfg.vocab_size} != tokenizer "
-                         f"{tok.vocab_size}")
+        raise ValueError(
+            f"{checkpoint}: model vocabulary {mcfg.vocab_size} != tokenizer {tok.vocab_size}"
+        )
     corpus = prepare(train_cfg.corpus, Path(train_cfg.cache_dir))
     valid_units = list(corpus.units("valid"))
-    windows = heldout_windows(tok, valid_units, config.agreement_contexts,
-                              config.context_tokens, config.seed)
+    windows = heldout_windows(
+        tok, valid_units, config.agreement_contexts, config.context_tokens, config.seed
+    )
     reference = keras_logprobs(train_cfg, weights, windows)
     module = step_module(mcfg, weights)
 
@@ -259,13 +278,25 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             agree = agreement(reference, step.run_windows(windows))
             latency = step_latency_us(path, config.latency_calls)
             models[preset] = model
-            report[preset] = {"bytes": len(model), **agree, "step_us": latency,
-                              "min_runtime_version": O.min_runtime_version(model),
-                              "convert_seconds": round(time.monotonic() - t, 1)}
-            log.info("%-8s %9s bytes  top-1 %.3f  top-3 %.3f  max |dlogp| %.3f  "
-                     "step p50 %.0f us p99 %.0f us  (runtime >= %s)", preset, f"{len(model):,}",
-                     agree["top1"], agree["top3"], agree["max_logprob_error"], latency["p50"],
-                     latency["p99"], report[preset]["min_runtime_version"])
+            report[preset] = {
+                "bytes": len(model),
+                **agree,
+                "step_us": latency,
+                "min_runtime_version": O.min_runtime_version(model),
+                "convert_seconds": round(time.monotonic() - t, 1),
+            }
+            log.info(
+                "%-8s %9s bytes  top-1 %.3f  top-3 %.3f  max |dlogp| %.3f  "
+                "step p50 %.0f us p99 %.0f us  (runtime >= %s)",
+                preset,
+                f"{len(model):,}",
+                agree["top1"],
+                agree["top3"],
+                agree["max_logprob_error"],
+                latency["p50"],
+                latency["p99"],
+                report[preset]["min_runtime_version"],
+            )
 
     chosen = models[config.quantization]
     ops = O.model_ops(chosen)
@@ -277,61 +308,95 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
         (tmp / "export_config.toml").write_text(to_toml(config))
         (tmp / "train_config.toml").write_text(to_toml(train_cfg))
-        verified = {f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]}
+        verified = {
+            f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
+        }
         if config.verify_tflite_runtime:
             agree_old = agreement(reference, tflite_runtime_logprobs(tmp / B.MODEL_FILE, windows))
             verified[f"tflite-runtime {runtime_version('tflite-runtime')}"] = agree_old["top3"]
             log.info("tflite-runtime: top-1 %.3f top-3 %.3f", agree_old["top1"], agree_old["top3"])
         summary_path = Path(checkpoint) / "summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        files = {name: B.file_entry(tmp / name) for name in
-                 (B.MODEL_FILE, B.TOKENIZER_FILE, "ops.txt", "op_resolver.cc",
-                  "export_config.toml", "train_config.toml")}
+        files = {
+            name: B.file_entry(tmp / name)
+            for name in (
+                B.MODEL_FILE,
+                B.TOKENIZER_FILE,
+                "ops.txt",
+                "op_resolver.cc",
+                "export_config.toml",
+                "train_config.toml",
+            )
+        }
         manifest = {
             "format": B.FORMAT_NAME,
             "format_version": B.FORMAT_VERSION,
             "name": f"kbd-lm-{train_cfg.cell}{train_cfg.units}-v{mcfg.vocab_size}",
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "quantization": config.quantization,
-            "model": {**dataclasses.asdict(mcfg), "parameters": param_count(mcfg),
-                      "mult_adds_per_token": mult_adds_per_token(mcfg)},
-            "tokenizer": {"type": "sentencepiece-unigram", "vocab_size": tok.vocab_size,
-                          "special_ids": {"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID,
-                                          "eos": EOS_ID},
-                          "byte_fallback": True, "unit": "BOS pieces EOS",
-                          "normalization": "kbd_lm.text.normalize (NFC, controls dropped, "
-                                           "whitespace collapsed, case kept)"},
-            "signatures": {B.STEP_SIGNATURE: {
-                "inputs": {"ids": {"shape": [-1], "dtype": "int32"},
-                           "h": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
-                           "c": {"shape": [-1, mcfg.units], "dtype": "float32"}},
-                "outputs": {"logprobs": {"shape": [-1, mcfg.vocab_size], "dtype": "float32"},
-                            "h_out": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
-                            "c_out": {"shape": [-1, mcfg.units], "dtype": "float32"}},
-                "batch": "dynamic: resize ids, h and c to the same B before allocate_tensors; "
-                         "state starts at zeros and is passed back in by the caller",
-            }},
+            "model": {
+                **dataclasses.asdict(mcfg),
+                "parameters": param_count(mcfg),
+                "mult_adds_per_token": mult_adds_per_token(mcfg),
+            },
+            "tokenizer": {
+                "type": "sentencepiece-unigram",
+                "vocab_size": tok.vocab_size,
+                "special_ids": {"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
+                "byte_fallback": True,
+                "unit": "BOS pieces EOS",
+                "normalization": "kbd_lm.text.normalize (NFC, controls dropped, "
+                "whitespace collapsed, case kept)",
+            },
+            "signatures": {
+                B.STEP_SIGNATURE: {
+                    "inputs": {
+                        "ids": {"shape": [-1], "dtype": "int32"},
+                        "h": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
+                        "c": {"shape": [-1, mcfg.units], "dtype": "float32"},
+                    },
+                    "outputs": {
+                        "logprobs": {"shape": [-1, mcfg.vocab_size], "dtype": "float32"},
+                        "h_out": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
+                        "c_out": {"shape": [-1, mcfg.units], "dtype": "float32"},
+                    },
+                    "batch": "dynamic: resize ids, h and c to the same B before allocate_tensors; "
+                    "state starts at zeros and is passed back in by the caller",
+                }
+            },
             "ops": [{"name": o.name, "version": o.version} for o in ops],
             "min_runtime_version": O.min_runtime_version(chosen),
             "runtimes_verified": verified,
             "files": files,
-            "total_bytes": sum(f["bytes"] for n, f in files.items()
-                               if n in (B.MODEL_FILE, B.TOKENIZER_FILE)),
-            "training": {"corpus": corpus.stats.get("name"), "split": corpus.stats.get("split_rule"),
-                         "valid_ppl_word": summary.get("valid_ppl_word"),
-                         "valid_ppl_token": summary.get("valid_ppl_token"),
-                         "tokens_seen": summary.get("tokens_seen"),
-                         "train_minutes": summary.get("train_minutes")},
+            "total_bytes": sum(
+                f["bytes"] for n, f in files.items() if n in (B.MODEL_FILE, B.TOKENIZER_FILE)
+            ),
+            "training": {
+                "corpus": corpus.stats.get("name"),
+                "split": corpus.stats.get("split_rule"),
+                "valid_ppl_word": summary.get("valid_ppl_word"),
+                "valid_ppl_token": summary.get("valid_ppl_token"),
+                "tokens_seen": summary.get("tokens_seen"),
+                "train_minutes": summary.get("train_minutes"),
+            },
             "presets": report,
             "metrics": {},
         }
         B.write_manifest(tmp, manifest)
         B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
         if config.max_model_bytes and manifest["total_bytes"] > config.max_model_bytes:
-            raise ValueError(f"bundle is {manifest['total_bytes']:,} bytes, over the limit of "
-                             f"{config.max_model_bytes:,} (max_model_bytes)")
-    log.info("exported %s (%s, %s bytes: model %s + tokenizer %s) with %d ops in %.0f s",
-             out_dir, config.quantization, f"{manifest['total_bytes']:,}",
-             f"{files[B.MODEL_FILE]['bytes']:,}", f"{files[B.TOKENIZER_FILE]['bytes']:,}",
-             len(ops), time.monotonic() - t0)
+            raise ValueError(
+                f"bundle is {manifest['total_bytes']:,} bytes, over the limit of "
+                f"{config.max_model_bytes:,} (max_model_bytes)"
+            )
+    log.info(
+        "exported %s (%s, %s bytes: model %s + tokenizer %s) with %d ops in %.0f s",
+        out_dir,
+        config.quantization,
+        f"{manifest['total_bytes']:,}",
+        f"{files[B.MODEL_FILE]['bytes']:,}",
+        f"{files[B.TOKENIZER_FILE]['bytes']:,}",
+        len(ops),
+        time.monotonic() - t0,
+    )
     return out_dir

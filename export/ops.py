@@ -14,11 +14,25 @@ from dataclasses import dataclass
 
 # What the step graph needs: embedding lookup, the cell's matmuls and gates, the tied output
 # and its log-softmax; QUANTIZE/DEQUANTIZE appear in the int8 and float16 presets.
-ALLOWED_OPS = frozenset({
-    "ADD", "CONCATENATION", "DEQUANTIZE", "FULLY_CONNECTED", "GATHER", "LOGISTIC",
-    "LOG_SOFTMAX", "MUL", "QUANTIZE", "SPLIT", "SPLIT_V", "STRIDED_SLICE", "SUB", "TANH",
-    "SOFTMAX",
-})
+ALLOWED_OPS = frozenset(
+    {
+        "ADD",
+        "CONCATENATION",
+        "DEQUANTIZE",
+        "FULLY_CONNECTED",
+        "GATHER",
+        "LOGISTIC",
+        "LOG_SOFTMAX",
+        "MUL",
+        "QUANTIZE",
+        "SPLIT",
+        "SPLIT_V",
+        "STRIDED_SLICE",
+        "SUB",
+        "TANH",
+        "SOFTMAX",
+    }
+)
 
 
 def converter_ops(quantization: str):

@@ -132,14 +132,26 @@ class Bundle:
 
     def public_manifest(self) -> dict:
         """The part of the manifest worth showing to API clients."""
-        keys = ("name", "format_version", "created", "quantization", "model", "tokenizer",
-                "files", "min_runtime_version", "metrics", "training", "total_bytes")
+        keys = (
+            "name",
+            "format_version",
+            "created",
+            "quantization",
+            "model",
+            "tokenizer",
+            "files",
+            "min_runtime_version",
+            "metrics",
+            "training",
+            "total_bytes",
+        )
         return {k: self.manifest[k] for k in keys if k in self.manifest}
 
 
 def write_manifest(bundle_dir: Path, manifest: dict) -> None:
-    atomic_write_text(Path(bundle_dir) / MANIFEST_FILE,
-                      json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(
+        Path(bundle_dir) / MANIFEST_FILE, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def update_manifest_metrics(bundle_dir: str | os.PathLike, metrics: dict) -> None:

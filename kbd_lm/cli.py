@@ -23,9 +23,11 @@ from pathlib import Path
 
 def setup_logging(verbose: bool = False) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
 
 
 def _train(args) -> int:
@@ -36,10 +38,12 @@ def _train(args) -> int:
     out = train(cfg)
     summary = json.loads((out / "summary.json").read_text())
     print(f"wrote {out}/ (weights.npz, tokenizer.model, config.toml, history.json, summary.json)")
-    print(f"parameters {summary['parameters']:,}  vocab {summary['vocab_size']:,}  "
-          f"epochs {summary['epochs_run']}  {summary['train_minutes']:.1f} min  "
-          f"{summary['tokens_per_second']:,.0f} tokens/s  valid perplexity "
-          f"{summary['valid_ppl_token']:.2f}/token {summary['valid_ppl_word']:.1f}/word")
+    print(
+        f"parameters {summary['parameters']:,}  vocab {summary['vocab_size']:,}  "
+        f"epochs {summary['epochs_run']}  {summary['train_minutes']:.1f} min  "
+        f"{summary['tokens_per_second']:,.0f} tokens/s  valid perplexity "
+        f"{summary['valid_ppl_token']:.2f}/token {summary['valid_ppl_word']:.1f}/word"
+    )
     return 0
 
 

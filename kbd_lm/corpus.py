@@ -110,7 +110,10 @@ def prepare(corpus: str = "chitchat", cache_dir: Path = DEFAULT_CACHE) -> Prepar
     skipped = {k: v for k, v in stats.items() if k.startswith("skipped")}
     log.info(
         "corpus %s: %s train / %s valid / %s test units, skipped %s",
-        source.name, counts["units_train"], counts["units_valid"], counts["units_test"],
+        source.name,
+        counts["units_train"],
+        counts["units_valid"],
+        counts["units_test"],
         skipped or "nothing",
     )
     return PreparedCorpus(root, source.name, stats)

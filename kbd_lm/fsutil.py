@@ -84,8 +84,14 @@ class Progress:
     >>> p.update(50)  # logs "tokens 50/100 (50%) ... ETA ..."
     """
 
-    def __init__(self, what: str, total: float | None = None, every: float = 10.0,
-                 unit: str = "/s", logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        total: float | None = None,
+        every: float = 10.0,
+        unit: str = "/s",
+        logger: logging.Logger | None = None,
+    ) -> None:
         self.what, self.total, self.every, self.unit = what, total, every, unit
         self.start = self._last = time.monotonic()
         self.done = 0.0

@@ -55,8 +55,12 @@ def weight_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
         shapes |= {"kernel": (2 * p, 4 * n), "bias": (4 * n,)}
     elif cfg.cell == "gru":
         # update gate z [N] and reset gate r [P] from concat(x, h); candidate from concat(x, r*h)
-        shapes |= {"kernel": (2 * p, n + p), "bias": (n + p,),
-                   "cand_kernel": (2 * p, n), "cand_bias": (n,)}
+        shapes |= {
+            "kernel": (2 * p, n + p),
+            "bias": (n + p,),
+            "cand_kernel": (2 * p, n),
+            "cand_bias": (n,),
+        }
     else:
         raise ValueError(f"unknown cell {cfg.cell!r}; expected cifg, lstm or gru")
     shapes["projection"] = (n, p)
@@ -70,8 +74,10 @@ def param_count(cfg: ModelConfig) -> int:
 def mult_adds_per_token(cfg: ModelConfig) -> int:
     """Multiply-adds of one step with the full output layer (most of them are the output)."""
     shapes = weight_shapes(cfg)
-    return int(sum(np.prod(s) for k, s in shapes.items() if k not in ("embedding",) and len(s) == 2)
-               + np.prod(shapes["embedding"]))
+    return int(
+        sum(np.prod(s) for k, s in shapes.items() if k not in ("embedding",) and len(s) == 2)
+        + np.prod(shapes["embedding"])
+    )
 
 
 def cell_step(cell: str, w: dict, x: tf.Tensor, h: tf.Tensor, c: tf.Tensor):

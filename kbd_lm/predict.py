@@ -123,8 +123,14 @@ def _logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
 class Predictor:
     """Suggests whole words from a bundle, with the same ``.tflite`` file a phone runs."""
 
-    def __init__(self, bundle: Bundle, runtime: Runtime = "litert", beam_width: int = 8,
-                 num_threads: int = 1, cache_size: int = 256) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        runtime: Runtime = "litert",
+        beam_width: int = 8,
+        num_threads: int = 1,
+        cache_size: int = 256,
+    ) -> None:
         bundle.check_runtime(runtime, runtime_version(runtime))
         self.bundle = bundle
         self.tok = Tokenizer.load(bundle.tokenizer_path)
@@ -155,7 +161,7 @@ class Predictor:
         out = []
         for word, prob in words[:k]:
             if partial:
-                word = partial + word[len(partial):]  # keep what the user typed
+                word = partial + word[len(partial) :]  # keep what the user typed
             elif at_start:
                 word = word[:1].upper() + word[1:]
             out.append(Suggestion(word, prob))
@@ -196,10 +202,10 @@ class Predictor:
 
     def _split(self, text: str) -> tuple[str, str]:
         """(context before the word being typed, the partial word) of normalised text."""
-        text = normalize_prefix(text[-MAX_CONTEXT_CHARS * 2:] if text else "")
+        text = normalize_prefix(text[-MAX_CONTEXT_CHARS * 2 :] if text else "")
         if len(text) > MAX_CONTEXT_CHARS:
             cut = text.find(" ", len(text) - MAX_CONTEXT_CHARS)
-            text = text[cut + 1:] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
+            text = text[cut + 1 :] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
         if not text or text[-1] == " ":
             return text.rstrip(), ""
         m = _PARTIAL_RE.search(text)
@@ -248,8 +254,7 @@ class Predictor:
         first = np.asarray(first)
         scores = ctx.logp[first]
         top = first[np.argsort(-scores)[:width]]
-        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0])
-                 for i in top]
+        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top]
         finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
         for _ in range(MAX_WORD_PIECES):
             if not beams:
@@ -270,8 +275,12 @@ class Predictor:
                 if beam.score <= floor:
                     continue  # extensions only lose probability: cannot enter the top k
                 if len(beam.text) < len(want):
-                    nxt = np.asarray(self._matching(pieces.cont_prefix, pieces.cont_exact, want,
-                                                    beam.text.lower()), dtype=np.int64)
+                    nxt = np.asarray(
+                        self._matching(
+                            pieces.cont_prefix, pieces.cont_exact, want, beam.text.lower()
+                        ),
+                        dtype=np.int64,
+                    )
                 else:
                     nxt = self._cont_ids
                 if len(nxt) == 0:
@@ -280,8 +289,10 @@ class Predictor:
                 keep = np.argsort(-s)[:width]
                 candidates.extend((float(s[j]), r, int(nxt[j])) for j in keep if s[j] > floor)
             candidates.sort(reverse=True)
-            beams = [_Beam(beams[r].text + pieces.text[i], s, i, h2[r], c2[r])
-                     for s, r, i in candidates[:width]]
+            beams = [
+                _Beam(beams[r].text + pieces.text[i], s, i, h2[r], c2[r])
+                for s, r, i in candidates[:width]
+            ]
         ranked = sorted(finals.values(), key=lambda f: -f[2])
         return [(display, prob) for display, _, prob in ranked]
 
@@ -305,7 +316,7 @@ class Predictor:
     @staticmethod
     def _matching(prefix: dict, exact: dict, want: str, have: str) -> list[int]:
         """Pieces p with have+p consistent with the typed word ``want`` (lowercase)."""
-        rest = want[len(have):]
+        rest = want[len(have) :]
         out = list(prefix.get(rest, ()))  # pieces that cover the rest of the typed letters
         for j in range(0, len(rest)):  # pieces that cover only part of it ("" = bare "▁")
             out.extend(exact.get(rest[:j], ()))

@@ -22,11 +22,14 @@ def runtime_version(runtime: Runtime) -> str:
     except KeyError:
         raise ValueError(f"unknown runtime {runtime!r}; expected one of {list(RUNTIMES)}") from None
     except PackageNotFoundError:
-        raise RuntimeError(f"runtime {runtime!r} is not installed (pip install {RUNTIMES[runtime]})") from None
+        raise RuntimeError(
+            f"runtime {runtime!r} is not installed (pip install {RUNTIMES[runtime]})"
+        ) from None
 
 
-def make_interpreter(model_path: Path, runtime: Runtime = "litert", num_threads: int = 1,
-                     xnnpack: bool = True):
+def make_interpreter(
+    model_path: Path, runtime: Runtime = "litert", num_threads: int = 1, xnnpack: bool = True
+):
     """Create an interpreter for ``model_path`` with ``num_threads`` threads.
 
     ``xnnpack`` keeps the default delegate (XNNPACK, as on Android); False uses the plain
@@ -38,10 +41,12 @@ def make_interpreter(model_path: Path, runtime: Runtime = "litert", num_threads:
         from tflite_runtime import interpreter as mod
     else:
         raise ValueError(f"unknown runtime {runtime!r}; expected one of {list(RUNTIMES)}")
-    resolver = (mod.OpResolverType.AUTO if xnnpack
-                else mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    return mod.Interpreter(model_path=str(model_path), num_threads=num_threads,
-                           experimental_op_resolver_type=resolver)
+    resolver = (
+        mod.OpResolverType.AUTO if xnnpack else mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    return mod.Interpreter(
+        model_path=str(model_path), num_threads=num_threads, experimental_op_resolver_type=resolver
+    )
 
 
 class StepModel:
@@ -52,8 +57,15 @@ class StepModel:
     context, a beam) keeps two ``StepModel`` objects.
     """
 
-    def __init__(self, model_path: Path, batch: int = 1, runtime: Runtime = "litert",
-                 num_threads: int = 1, xnnpack: bool = True, signature: str = "step") -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        batch: int = 1,
+        runtime: Runtime = "litert",
+        num_threads: int = 1,
+        xnnpack: bool = True,
+        signature: str = "step",
+    ) -> None:
         self.runtime, self.batch = runtime, batch
         self.interp = make_interpreter(model_path, runtime, num_threads, xnnpack)
         # Plain tensor access (set_tensor/invoke/get_tensor) by the signature's tensor indices:
@@ -84,8 +96,11 @@ class StepModel:
         interp.set_tensor(self._in["h"], h)
         interp.set_tensor(self._in["c"], c)
         interp.invoke()
-        return (interp.get_tensor(self._out["logprobs"]), interp.get_tensor(self._out["h_out"]),
-                interp.get_tensor(self._out["c_out"]))
+        return (
+            interp.get_tensor(self._out["logprobs"]),
+            interp.get_tensor(self._out["h_out"]),
+            interp.get_tensor(self._out["c_out"]),
+        )
 
     def run_windows(self, windows):
         """Log-probs after the last token of each row of ``windows`` [batch, T], from zero state."""

@@ -35,9 +35,14 @@ class Tokenizer:
         self.proto = model_proto
         self.sp = spm.SentencePieceProcessor(model_proto=model_proto)
         if (self.sp.pad_id(), self.sp.unk_id(), self.sp.bos_id(), self.sp.eos_id()) != (
-            PAD_ID, UNK_ID, BOS_ID, EOS_ID,
+            PAD_ID,
+            UNK_ID,
+            BOS_ID,
+            EOS_ID,
         ):
-            raise ValueError("tokenizer model has unexpected special ids (want pad=0 unk=1 bos=2 eos=3)")
+            raise ValueError(
+                "tokenizer model has unexpected special ids (want pad=0 unk=1 bos=2 eos=3)"
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Tokenizer:
@@ -88,7 +93,10 @@ def train_tokenizer(
             normalization_rule_name="identity",  # kbd_lm.text.normalize already ran
             remove_extra_whitespaces=False,
             split_digits=True,
-            pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+            pad_id=PAD_ID,
+            unk_id=UNK_ID,
+            bos_id=BOS_ID,
+            eos_id=EOS_ID,
             input_sentence_size=max_sentences,
             shuffle_input_sentence=True,
             num_threads=os.cpu_count() or 1,

@@ -105,8 +105,10 @@ def encode_corpus(cfg: TrainConfig, corpus: PreparedCorpus) -> EncodedSplits:
         if not train_text.exists():
             lines = corpus.path("train").read_text(encoding="utf-8").splitlines()
             atomic_write_text(train_text, "\n".join(lines[: cfg.max_train_units]) + "\n")
-    tok = Tokenizer.load(sp_path) if sp_path.exists() else train_tokenizer(
-        train_text, sp_path, cfg.vocab_size
+    tok = (
+        Tokenizer.load(sp_path)
+        if sp_path.exists()
+        else train_tokenizer(train_text, sp_path, cfg.vocab_size)
     )
     arrays = {}
     for split, path in (("train", train_text), ("valid", corpus.path("valid"))):
@@ -120,7 +122,8 @@ def encode_corpus(cfg: TrainConfig, corpus: PreparedCorpus) -> EncodedSplits:
     valid_words = sum(len(words(u)) for u in valid_units) + len(valid_units)
     log.info(
         "tokens: train %s, valid %s (%.2f tokens per word)",
-        f"{len(arrays['train']):,}", f"{len(arrays['valid']):,}",
+        f"{len(arrays['train']):,}",
+        f"{len(arrays['valid']):,}",
         len(arrays["valid"]) / valid_words,
     )
     return EncodedSplits(tok, arrays["train"], arrays["valid"], valid_words)
@@ -153,12 +156,15 @@ class Trainer:
         self.tf, self.cfg, self.data, self.out_dir = tf, cfg, data, out_dir
         self.mcfg = cfg.model_config(data.tokenizer.vocab_size)
         self.strategy = _strategy(cfg.strategy)
-        self.steps_per_epoch = cfg.steps_per_epoch or len(windows(data.train, cfg.seq_len)) // cfg.batch_size
+        self.steps_per_epoch = (
+            cfg.steps_per_epoch or len(windows(data.train, cfg.seq_len)) // cfg.batch_size
+        )
         self.total_steps = max(1, self.steps_per_epoch * cfg.epochs)
         with self.strategy.scope():
             self.model = M.build_model(self.mcfg, seed=cfg.seed)
-            schedule = WarmupCosine(cfg.learning_rate, cfg.min_learning_rate, cfg.warmup_steps,
-                                    self.total_steps)
+            schedule = WarmupCosine(
+                cfg.learning_rate, cfg.min_learning_rate, cfg.warmup_steps, self.total_steps
+            )
             self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
             self.optimizer.build(self.model.trainable_variables)
         counts = np.bincount(data.train, minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
@@ -179,18 +185,25 @@ class Trainer:
             h = tf.zeros([b, mcfg.embed_dim])
             c = tf.zeros([b, mcfg.units])
             # A while loop over time (tf.scan), compiled by XLA with the rest of the step.
-            hs, _ = tf.scan(lambda st, x_t: M.cell_step(mcfg.cell, w, x_t, *st),
-                            tf.transpose(x, [1, 0, 2]), initializer=(h, c))  # [T, B, P]
+            hs, _ = tf.scan(
+                lambda st, x_t: M.cell_step(mcfg.cell, w, x_t, *st),
+                tf.transpose(x, [1, 0, 2]),
+                initializer=(h, c),
+            )  # [T, B, P]
             hs = tf.reshape(tf.transpose(hs, [1, 0, 2]), [-1, mcfg.embed_dim])  # [B*T, P]
             if training and cfg.dropout > 0:
                 hs = _dropout(tf, hs, cfg.dropout, seed + 1)
             return hs, tf.reshape(ids[:, 1:], [-1])
 
         def sampled_loss(w, hs, y, cand, log_q_true, log_q_cand):
-            true_logit = tf.reduce_sum(hs * tf.gather(w["embedding"], y), -1) + tf.gather(
-                w["out_bias"], y) - log_q_true  # [BT]
+            true_logit = (
+                tf.reduce_sum(hs * tf.gather(w["embedding"], y), -1)
+                + tf.gather(w["out_bias"], y)
+                - log_q_true
+            )  # [BT]
             cand_logit = tf.matmul(hs, tf.gather(w["embedding"], cand), transpose_b=True) + (
-                tf.gather(w["out_bias"], cand) - log_q_cand)  # [BT, S]
+                tf.gather(w["out_bias"], cand) - log_q_cand
+            )  # [BT, S]
             hit = tf.equal(y[:, None], cand[None, :])
             cand_logit = tf.where(hit, -1e9, cand_logit)  # accidental hits removed
             logits = tf.concat([true_logit[:, None], cand_logit], 1)
@@ -199,11 +212,12 @@ class Trainer:
         def full_loss(w, hs, y):
             logits = M.output_logits(w, hs)
             return tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            )
 
         def grad_step(ids, cand, log_q_true, log_q_cand, seed):
             with tf.GradientTape() as tape:
-                w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables]))
+                w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
                 tape.watch(list(w.values()))
                 hs, y = forward(w, ids, seed, True)
                 if cfg.sampled:
@@ -216,7 +230,7 @@ class Trainer:
 
         def update_step(ids, cand, lqt, lqc, seed):
             loss, grads = grad_step(ids, cand, lqt, lqc, seed)
-            self.optimizer.apply_gradients(zip(grads, variables))
+            self.optimizer.apply_gradients(zip(grads, variables, strict=False))
             return loss
 
         # On one device the optimizer update compiles into the same XLA program (faster);
@@ -230,8 +244,14 @@ class Trainer:
             y = tf.cast(tf.reshape(ids[:, 1:], [-1, 1]), tf.int64)
             if cfg.sampled:
                 cand, true_ec, cand_ec = tf.random.fixed_unigram_candidate_sampler(
-                    y, 1, cfg.sampled, True, mcfg.vocab_size, distortion=0.75,
-                    unigrams=self.unigrams)
+                    y,
+                    1,
+                    cfg.sampled,
+                    True,
+                    mcfg.vocab_size,
+                    distortion=0.75,
+                    unigrams=self.unigrams,
+                )
                 cand = tf.cast(cand, tf.int32)
                 log_q_true = tf.math.log(tf.reshape(true_ec, [-1]))
                 log_q_cand = tf.math.log(cand_ec)
@@ -243,14 +263,14 @@ class Trainer:
                 if fused:
                     return update_step_c(ids, cand, lqt, lqc, seed)
                 loss, grads = grad_step_c(ids, cand, lqt, lqc, seed)
-                self.optimizer.apply_gradients(zip(grads, variables))
+                self.optimizer.apply_gradients(zip(grads, variables, strict=False))
                 return loss
 
             return self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed))
 
         @tf.function(jit_compile=cfg.jit)
         def eval_step(ids):
-            w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables]))
+            w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
             hs, y = forward(w, ids, tf.zeros([2], tf.int32), False)
             logits = M.output_logits(w, hs)
             nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
@@ -336,12 +356,18 @@ def _schedule_class():
             step = keras.ops.cast(step, "float32")
             warm = self.peak * (step + 1.0) / max(1, self.warmup)
             frac = keras.ops.clip((step - self.warmup) / max(1, self.total - self.warmup), 0.0, 1.0)
-            cos = self.floor + 0.5 * (self.peak - self.floor) * (1.0 + keras.ops.cos(math.pi * frac))
+            cos = self.floor + 0.5 * (self.peak - self.floor) * (
+                1.0 + keras.ops.cos(math.pi * frac)
+            )
             return keras.ops.where(step < self.warmup, warm, cos)
 
         def get_config(self):
-            return {"peak": self.peak, "floor": self.floor, "warmup": self.warmup,
-                    "total": self.total}
+            return {
+                "peak": self.peak,
+                "floor": self.floor,
+                "warmup": self.warmup,
+                "total": self.total,
+            }
 
     return _WarmupCosine
 
@@ -384,16 +410,33 @@ def train(cfg: TrainConfig) -> Path:
     from kbd_lm.model import param_count
 
     n_params = param_count(trainer.mcfg)
-    log.info("model: %s cell, %d units, embed %d, vocab %d: %s parameters; %d steps/epoch",
-             cfg.cell, cfg.units, cfg.embed_dim, trainer.mcfg.vocab_size, f"{n_params:,}",
-             trainer.steps_per_epoch)
+    log.info(
+        "model: %s cell, %d units, embed %d, vocab %d: %s parameters; %d steps/epoch",
+        cfg.cell,
+        cfg.units,
+        cfg.embed_dim,
+        trainer.mcfg.vocab_size,
+        f"{n_params:,}",
+        trainer.steps_per_epoch,
+    )
 
-    position = {"epoch": 0, "step": 0, "best": None, "bad_epochs": 0, "history": [],
-                "train_seconds": 0.0, "tokens": 0}
+    position = {
+        "epoch": 0,
+        "step": 0,
+        "best": None,
+        "bad_epochs": 0,
+        "history": [],
+        "train_seconds": 0.0,
+        "tokens": 0,
+    }
     if cfg.resume and state_exists and not finished:
         position = trainer.load_state() or position
-        log.info("resumed from %s: epoch %d step %d", out_dir / "state", position["epoch"] + 1,
-                 position["step"])
+        log.info(
+            "resumed from %s: epoch %d step %d",
+            out_dir / "state",
+            position["epoch"] + 1,
+            position["step"],
+        )
     elif finished:
         (out_dir / "summary.json").unlink()  # a new run begins; the old summary no longer holds
 
@@ -405,9 +448,13 @@ def train(cfg: TrainConfig) -> Path:
     while position["epoch"] < cfg.epochs:
         epoch = position["epoch"]
         batches = trainer.epoch_batches(epoch)
-        progress = Progress(f"epoch {epoch + 1}/{cfg.epochs} tokens",
-                            total=len(batches) * tokens_per_step, every=15.0, unit=" tok/s",
-                            logger=log)
+        progress = Progress(
+            f"epoch {epoch + 1}/{cfg.epochs} tokens",
+            total=len(batches) * tokens_per_step,
+            every=15.0,
+            unit=" tok/s",
+            logger=log,
+        )
         progress.done = position["step"] * tokens_per_step
         progress.start = time.monotonic() - (position["step"] * tokens_per_step) / 20000
         losses = []
@@ -416,7 +463,9 @@ def train(cfg: TrainConfig) -> Path:
             seed = np.array([cfg.seed, epoch * 1_000_003 + step], np.int32)
             loss = float(trainer.train_step(batches[step], seed))
             if not math.isfinite(loss):
-                raise FloatingPointError(f"training loss is {loss} at epoch {epoch + 1} step {step}")
+                raise FloatingPointError(
+                    f"training loss is {loss} at epoch {epoch + 1} step {step}"
+                )
             losses.append(loss)
             position["step"] = step + 1
             position["tokens"] += tokens_per_step
@@ -431,13 +480,25 @@ def train(cfg: TrainConfig) -> Path:
                 last_ckpt = now
         ppl_tok, ppl_word = trainer.validate()
         rate = position["tokens"] / max(position["train_seconds"], 1e-9)
-        record = {"epoch": epoch + 1, "steps": position["step"], "train_loss": float(np.mean(losses)) if losses else None,
-                  "valid_ppl_token": ppl_tok, "valid_ppl_word": ppl_word,
-                  "tokens_seen": position["tokens"], "tokens_per_second": rate,
-                  "minutes": position["train_seconds"] / 60}
+        record = {
+            "epoch": epoch + 1,
+            "steps": position["step"],
+            "train_loss": float(np.mean(losses)) if losses else None,
+            "valid_ppl_token": ppl_tok,
+            "valid_ppl_word": ppl_word,
+            "tokens_seen": position["tokens"],
+            "tokens_per_second": rate,
+            "minutes": position["train_seconds"] / 60,
+        }
         position["history"].append(record)
-        log.info("epoch %d: valid perplexity %.2f per token, %.1f per word; %.0f tok/s; %.1f min",
-                 epoch + 1, ppl_tok, ppl_word, rate, record["minutes"])
+        log.info(
+            "epoch %d: valid perplexity %.2f per token, %.1f per word; %.0f tok/s; %.1f min",
+            epoch + 1,
+            ppl_tok,
+            ppl_word,
+            rate,
+            record["minutes"],
+        )
         improved = position["best"] is None or ppl_word < position["best"]["valid_ppl_word"]
         if improved:
             position["best"] = record
@@ -477,8 +538,15 @@ def train(cfg: TrainConfig) -> Path:
     log.info(
         "trained %s: %s parameters, %d epochs (%s), %.1f min, %.0f tokens/s; best epoch %d: "
         "valid perplexity %.2f per token, %.1f per word -> %s",
-        cfg.cell, f"{n_params:,}", position["epoch"], stop_reason, summary["train_minutes"],
-        summary["tokens_per_second"], best["epoch"], best["valid_ppl_token"],
-        best["valid_ppl_word"], out_dir,
+        cfg.cell,
+        f"{n_params:,}",
+        position["epoch"],
+        stop_reason,
+        summary["train_minutes"],
+        summary["tokens_per_second"],
+        best["epoch"],
+        best["valid_ppl_token"],
+        best["valid_ppl_word"],
+        out_dir,
     )
     return out_dir

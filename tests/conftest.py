@@ -17,10 +17,22 @@ SUBJECTS = ["I", "we", "you", "they", "my friend", "my mom", "the team"]
 VERBS = ["like", "love", "want", "need", "hate", "see", "watch"]
 OBJECTS = ["pizza", "movies", "coffee", "music", "the game", "that show", "Paris", "dogs"]
 PHRASES = [
-    "see you tomorrow", "see you later", "see you soon", "how are you doing today?",
-    "I'm doing good, thanks!", "what are you up to?", "good morning", "good night",
-    "thank you so much", "I don't know", "that sounds great", "let me know",
-    "are you coming tonight?", "I'll be there soon", "I'm in Paris", "hello there",
+    "see you tomorrow",
+    "see you later",
+    "see you soon",
+    "how are you doing today?",
+    "I'm doing good, thanks!",
+    "what are you up to?",
+    "good morning",
+    "good night",
+    "thank you so much",
+    "I don't know",
+    "that sounds great",
+    "let me know",
+    "are you coming tonight?",
+    "I'll be there soon",
+    "I'm in Paris",
+    "hello there",
 ]
 
 
@@ -31,8 +43,24 @@ def make_lines(n: int, seed: int = 0) -> list[str]:
     line itself: repeated lines would all fall into one split.
     """
     rng = random.Random(seed)
-    names = ["Anna", "Ben", "Chloe", "Dan", "Emma", "Finn", "Grace", "Hugo", "Ivy", "Jack",
-             "Kate", "Leo", "Mia", "Noah", "Olivia", "Paul"]
+    names = [
+        "Anna",
+        "Ben",
+        "Chloe",
+        "Dan",
+        "Emma",
+        "Finn",
+        "Grace",
+        "Hugo",
+        "Ivy",
+        "Jack",
+        "Kate",
+        "Leo",
+        "Mia",
+        "Noah",
+        "Olivia",
+        "Paul",
+    ]
     lines = []
     for _ in range(n):
         if rng.random() < 0.5:
@@ -62,21 +90,36 @@ def tiny_checkpoint(tiny_corpus_dir, tmp_path_factory) -> Path:
     from kbd_lm.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run")
-    cfg = load_config(TrainConfig, "train", "tiny", [
-        f'corpus="{tiny_corpus_dir}"', f'out_dir="{out}"',
-        f'cache_dir="{tmp_path_factory.mktemp("cache")}"',
-    ])
+    cfg = load_config(
+        TrainConfig,
+        "train",
+        "tiny",
+        [
+            f'corpus="{tiny_corpus_dir}"',
+            f'out_dir="{out}"',
+            f'cache_dir="{tmp_path_factory.mktemp("cache")}"',
+        ],
+    )
     return train(cfg)
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
     """The tiny model exported with the default (dynamic) preset, all presets measured."""
-    from kbd_lm.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
 
+    from kbd_lm.config import load_config
+
     out = tmp_path_factory.mktemp("dist") / "bundle"
-    cfg = load_config(ExportConfig, "export", "default", [
-        f'out_dir="{out}"', "max_model_bytes=0", "latency_calls=200", "agreement_contexts=64",
-    ])
+    cfg = load_config(
+        ExportConfig,
+        "export",
+        "default",
+        [
+            f'out_dir="{out}"',
+            "max_model_bytes=0",
+            "latency_calls=200",
+            "agreement_contexts=64",
+        ],
+    )
     return export(tiny_checkpoint, cfg)

@@ -1,0 +1,35 @@
+import hashlib
+
+import pytest
+from kbd_lm.corpora import RawUnit, plaintext, resolve, split_of
+
+
+def reference_split(key: str) -> str:
+    bucket = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 10
+    return {0: "test", 1: "valid"}.get(bucket, "train")
+
+
+def test_split_rule_matches_the_documented_formula():
+    keys = [f"conversation-{i}" for i in range(500)]
+    assert [split_of(k) for k in keys] == [reference_split(k) for k in keys]
+    counts = {s: sum(split_of(k) == s for k in keys) for s in ("train", "valid", "test")}
+    assert 25 <= counts["test"] <= 75 and 25 <= counts["valid"] <= 75  # about 10% each
+
+
+def test_plaintext_reads_lines_and_passes_undecodable_bytes(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"hello\n\xff\xfe bad\nworld\r\n")
+    units = list(plaintext(str(tmp_path)).units())
+    assert units[0] == RawUnit("hello", "hello")
+    assert isinstance(units[1].text, bytes)
+    assert units[2].text == "world"
+
+
+def test_unknown_path_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="corpus path not found"):
+        resolve(str(tmp_path / "missing"))
+
+
+def test_chitchat_recipe_splits_by_conversation():
+    source = resolve("chitchat")
+    first = next(iter(source.units()))
+    assert first.key and isinstance(first.text, str)

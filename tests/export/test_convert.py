@@ -1,0 +1,176 @@
+"""Contract tests of the export on a tiny trained model: real conversions, real interpreters."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from kbd_lm.export import ops as O
+from kbd_lm.export.convert import heldout_windows, keras_logprobs, load_checkpoint
+
+from kbd_lm.bundle import Bundle, BundleError
+from kbd_lm.model import param_count
+from kbd_lm.runtime import StepModel
+
+
+@pytest.fixture(scope="module")
+def manifest(tiny_bundle):
+    return json.loads((tiny_bundle / "manifest.json").read_text())
+
+
+def test_every_preset_agrees_with_keras(manifest):
+    presets = manifest["presets"]
+    assert set(presets) == {"float32", "float16", "dynamic", "int8"}
+    assert presets["float32"]["top1"] == 1.0 and presets["float32"]["max_logprob_error"] < 1e-3
+    assert presets["float16"]["top1"] >= 0.95 and presets["float16"]["top3"] >= 0.95
+    assert presets["dynamic"]["top1"] >= 0.9 and presets["dynamic"]["top3"] >= 0.9
+    assert presets["int8"]["top3"] >= 0.6
+
+
+def test_shipped_model_matches_keras_in_litert(tiny_bundle, tiny_checkpoint):
+    cfg, weights, tok = load_checkpoint(tiny_checkpoint)
+    from kbd_lm.corpus import prepare
+
+    units = list(prepare(cfg.corpus, cfg.cache_dir).units("valid"))
+    windows = heldout_windows(tok, units, 32, 12, seed=5)
+    reference = keras_logprobs(cfg, weights, windows)
+    got = StepModel(tiny_bundle / "model.tflite", batch=len(windows)).run_windows(windows)
+    assert got.shape == reference.shape
+    top3_ref = np.argsort(-reference, 1)[:, :3]
+    top3_got = np.argsort(-got, 1)[:, :3]
+    assert np.mean(top3_ref[:, 0] == top3_got[:, 0]) >= 0.9
+    assert np.max(np.abs(np.exp(got).sum(1) - 1)) < 1e-3  # log-probs: a distribution
+
+
+def test_bundle_size_per_preset_and_tied_weights_stored_once(manifest, tiny_checkpoint):
+    cfg, weights, _ = load_checkpoint(tiny_checkpoint)
+    params = param_count(cfg.model_config(weights["embedding"].shape[0]))
+    emb = weights["embedding"].size
+    sizes = {k: v["bytes"] for k, v in manifest["presets"].items()}
+    overhead = 12_000  # flatbuffer structure, signature, metadata
+    # float32: 4 bytes a parameter; a second copy of the tied embedding would add 4 * emb.
+    assert sizes["float32"] < 4 * params + overhead
+    assert sizes["float32"] < 4 * (params + emb)
+    assert sizes["float16"] < 2 * params + overhead + 4 * 2_000  # float32 biases stay
+    assert sizes["dynamic"] < sizes["float16"] < sizes["float32"]
+    assert sizes["dynamic"] < 1 * params + 4 * (params - emb) * 0.2 + overhead
+
+
+def test_ops_are_builtins_on_the_allowlist(manifest, tiny_bundle):
+    names = {o["name"] for o in manifest["ops"]}
+    assert names <= O.ALLOWED_OPS
+    assert {"FULLY_CONNECTED", "GATHER", "LOG_SOFTMAX"} <= names
+    listed = (tiny_bundle / "ops.txt").read_text().split()
+    assert set(listed[::2]) == names
+    cc = (tiny_bundle / "op_resolver.cc").read_text()
+    assert all(f"BuiltinOperator_{n}" in cc for n in names)
+    assert manifest["min_runtime_version"]
+
+
+def test_a_foreign_op_is_refused(tmp_path):
+    import tensorflow as tf
+
+    class WithCumsum(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([4], tf.float32)])
+        def f(self, x):
+            return {"y": tf.math.cumsum(x)}
+
+    module = WithCumsum()
+    tf.saved_model.save(module, str(tmp_path), signatures={"f": module.f})
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path), signature_keys=["f"])
+    model_ops = O.model_ops(conv.convert())
+    assert "CUMSUM" in {o.name for o in model_ops}
+    with pytest.raises(O.ForeignOpError, match="CUMSUM"):
+        O.check_ops(model_ops)
+
+
+def test_tflite_runtime_214_loads_the_default_preset(tiny_bundle, manifest):
+    assert any(k.startswith("tflite-runtime 2.14") for k in manifest["runtimes_verified"])
+    # In its own process: tflite-runtime must not share one with TensorFlow.
+    code = (
+        "import sys, numpy as np; from pathlib import Path;"
+        "from kbd_lm.runtime import StepModel;"
+        "w = np.array([[2, 10, 11, 12], [2, 20, 21, 22]], np.int32);"
+        "a = StepModel(Path(sys.argv[1]), 2, 'tflite-runtime').run_windows(w);"
+        "b = StepModel(Path(sys.argv[1]), 2, 'litert').run_windows(w);"
+        "assert 'tensorflow' not in sys.modules;"
+        "ta, tb = np.argsort(-a, 1)[:, :3], np.argsort(-b, 1)[:, :3];"
+        "print(np.mean([len(set(x) & set(y)) / 3 for x, y in zip(ta, tb)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_bundle / "model.tflite")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) >= 0.66  # same top-3, within quantization
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "missing", "version", "manifest"])
+def test_a_damaged_bundle_is_refused_with_a_clear_message(tiny_bundle, tmp_path, damage):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    model = bundle / "model.tflite"
+    if damage == "flip":
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+        expected = "model.tflite: wrong checksum"
+    elif damage == "truncate":
+        model.write_bytes(model.read_bytes()[:100])
+        expected = "model.tflite: size 100 bytes"
+    elif damage == "missing":
+        (bundle / "tokenizer.model").unlink()
+        expected = "tokenizer.model: missing file"
+    elif damage == "version":
+        m = json.loads((bundle / "manifest.json").read_text())
+        m["format_version"] = 99
+        (bundle / "manifest.json").write_text(json.dumps(m))
+        expected = "format version 99 is not supported"
+    else:
+        (bundle / "manifest.json").write_text("{not json")
+        expected = "manifest.json: not valid JSON"
+    with pytest.raises(BundleError, match=expected):
+        Bundle.load(bundle)
+
+
+def test_an_old_runtime_is_refused(tiny_bundle):
+    bundle = Bundle.load(tiny_bundle)
+    with pytest.raises(BundleError, match="needs TFLite runtime"):
+        bundle.check_runtime("some-runtime", "1.0.0")
+    bundle.check_runtime("tflite-runtime", "2.14.0")
+
+
+def test_an_interrupted_export_leaves_the_old_bundle(
+    tiny_checkpoint, tiny_bundle, tmp_path, monkeypatch
+):
+    from kbd_lm.export import convert
+
+    from kbd_lm.config import load_config
+
+    out = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, out)
+    before = (out / "manifest.json").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt  # as if killed while writing the bundle
+
+    monkeypatch.setattr(convert.O, "op_resolver_cc", broken)
+    cfg = load_config(
+        convert.ExportConfig,
+        "export",
+        "default",
+        [
+            f'out_dir="{out}"',
+            "compare_presets=false",
+            "latency_calls=10",
+            "verify_tflite_runtime=false",
+        ],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        convert.export(tiny_checkpoint, cfg)
+    assert (out / "manifest.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # no half-written folder left

@@ -1,0 +1,116 @@
+import json
+
+import numpy as np
+import pytest
+
+from kbd_lm.config import load_config
+from kbd_lm.train import TrainConfig, Trainer, train, windows
+
+
+def tiny_cfg(corpus, out, cache, *extra):
+    return load_config(
+        TrainConfig,
+        "train",
+        "tiny",
+        [
+            f'corpus="{corpus}"',
+            f'out_dir="{out}"',
+            f'cache_dir="{cache}"',
+            *extra,
+        ],
+    )
+
+
+def test_windows_cover_every_target_once():
+    ids = np.arange(1, 42, dtype=np.uint16)
+    w = windows(ids, 8)
+    assert w.shape == (5, 9)
+    assert np.array_equal(w[:, 1:].ravel(), ids[1:41])
+
+
+def test_tiny_model_learns(tiny_checkpoint):
+    history = json.loads((tiny_checkpoint / "history.json").read_text())
+    summary = json.loads((tiny_checkpoint / "summary.json").read_text())
+    assert history[-1]["valid_ppl_token"] < history[0]["valid_ppl_token"] * 0.5
+    assert summary["valid_ppl_token"] == min(h["valid_ppl_token"] for h in history)
+    assert summary["tokens_per_second"] > 0 and summary["parameters"] > 0
+    for name in ("weights.npz", "tokenizer.model", "config.toml"):
+        assert (tiny_checkpoint / name).is_file()
+    # the resolved config is saved with the checkpoint
+    assert 'cell = "cifg"' in (tiny_checkpoint / "config.toml").read_text()
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_continues_from_the_saved_position(tiny_corpus_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cfg = tiny_cfg(
+        tiny_corpus_dir,
+        tmp_path / "run",
+        cache,
+        "epochs=3",
+        "steps_per_epoch=10",
+        "checkpoint_minutes=0.0",
+        "early_stopping_patience=9",
+    )
+    reference = train(
+        tiny_cfg(
+            tiny_corpus_dir,
+            tmp_path / "ref",
+            cache,
+            "epochs=3",
+            "steps_per_epoch=10",
+            "early_stopping_patience=9",
+        )
+    )
+    ref_history = json.loads((reference / "history.json").read_text())
+
+    # Kill the run in the middle of epoch 2 (step 15 of 30).
+    original_init = Trainer.__init__
+    calls = {"n": 0}
+
+    def init_with_a_dying_step(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        step = self.train_step
+
+        def dying_step(*a):
+            calls["n"] += 1
+            if calls["n"] > 15:
+                raise Killed()
+            return step(*a)
+
+        self.train_step = dying_step
+
+    monkeypatch.setattr(Trainer, "__init__", init_with_a_dying_step)
+    with pytest.raises(Killed):
+        train(cfg)
+    monkeypatch.undo()
+    position = json.loads((tmp_path / "run" / "state" / "position.json").read_text())
+    assert position["epoch"] == 1 and position["step"] == 5  # mid-epoch checkpoint
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+    with pytest.raises(RuntimeError, match="interrupted run"):
+        train(cfg)  # never silently starts over
+    out = train(
+        tiny_cfg(
+            tiny_corpus_dir,
+            tmp_path / "run",
+            cache,
+            "epochs=3",
+            "steps_per_epoch=10",
+            "checkpoint_minutes=0.0",
+            "early_stopping_patience=9",
+            "resume=true",
+        )
+    )
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    # epoch 1 was not redone: its record is the one the killed run wrote, equal to the reference
+    assert history[0]["valid_ppl_token"] == pytest.approx(ref_history[0]["valid_ppl_token"])
+    assert history[0]["minutes"] < history[1]["minutes"]
+    # Same data order and optimizer state: the resumed run ends where the uninterrupted did.
+    assert history[-1]["valid_ppl_token"] == pytest.approx(
+        ref_history[-1]["valid_ppl_token"], rel=0.05
+    )
