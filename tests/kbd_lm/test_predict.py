@@ -1,0 +1,96 @@
+"""The predictor on a real tiny bundle, in the real LiteRT interpreter."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from kbd_lm.predict import Predictor
+from kbd_lm.text import WORD_RE
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_bundle):
+    return Predictor.load(tiny_bundle)
+
+
+def words_of(suggestions):
+    return [s.word for s in suggestions]
+
+
+def test_learned_next_words(predictor):
+    # The fixture corpus always continues these phrases the same few ways.
+    assert set(words_of(predictor.suggest("see you ", k=3))) <= {"tomorrow", "later", "soon"}
+    assert words_of(predictor.suggest("thank you so "))[0] == "much"
+    assert words_of(predictor.suggest("what are you up "))[0] == "to"
+
+
+@pytest.mark.parametrize("text", ["see you ", "I ", "", "we lo", "how are yo", "Anna, "])
+def test_suggestions_are_distinct_whole_words_best_first(predictor, text):
+    suggestions = predictor.suggest(text, k=5)
+    assert suggestions, text
+    words = words_of(suggestions)
+    assert all(WORD_RE.fullmatch(w) for w in words)  # no fragments, bytes or control tokens
+    assert len({w.lower() for w in words}) == len(words)
+    probs = [s.probability for s in suggestions]
+    assert probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
+
+
+def test_completion_follows_typed_letters_not_tokenization(predictor):
+    for partial in ["to", "tom", "tomo", "tomorro"]:
+        words = words_of(predictor.suggest(f"see you {partial}", k=3))
+        assert words and all(w.startswith(partial) for w in words)
+        assert "tomorrow" in words
+
+
+def test_casing(predictor):
+    assert predictor.suggest("see you Tom")[0].word.startswith("Tom")  # the user's casing
+    first = predictor.suggest("")[0].word  # first word of a message is capitalised
+    assert first[0].isupper()
+    after_stop = predictor.suggest("see you soon. ")
+    assert all(s.word[0].isupper() for s in after_stop)
+    assert "I" in words_of(predictor.suggest("", k=10))  # "I" keeps its case
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "\n\t", "x" * 100_000, "word " * 20_000, "😀😀 ", "日本語 ", "Привет мир ",
+    "\x00\x07\x1b[31m", "\ud800 lone surrogate ", "e\u0301", "' ", "don'",
+])
+def test_bad_input_never_raises(predictor, text):
+    suggestions = predictor.suggest(text, k=3)
+    assert isinstance(suggestions, list) and len(suggestions) <= 3
+    assert all(WORD_RE.fullmatch(s.word) for s in suggestions)
+
+
+def test_cache_does_not_change_answers(tiny_bundle):
+    warm = Predictor.load(tiny_bundle)
+    texts = ["I like pizza a lot ", "I like pizza a lot see you ", "I like p", "I like pi"]
+    warm_answers = [warm.suggest(t) for t in texts]
+    cold_answers = [Predictor.load(tiny_bundle).suggest(t) for t in texts]
+    assert warm_answers == cold_answers
+
+
+def test_next_word_logprob_agrees_with_suggest(predictor):
+    best = predictor.suggest("thank you so ", k=1)[0]
+    logp = predictor.next_word_logprob("thank you so ", best.word)
+    assert logp <= 0 and math.exp(logp) == pytest.approx(best.probability, rel=0.05)
+    assert predictor.next_word_logprob("thank you so ", "zebra") < logp
+    assert math.isfinite(predictor.next_word_logprob("", "qwxz"))
+
+
+def test_same_suggestions_in_tflite_runtime(tiny_bundle, predictor):
+    texts = ["see you ", "I like ", "how are yo"]
+    code = (
+        "import sys; from kbd_lm.predict import Predictor;"
+        "p = Predictor.load(sys.argv[1], runtime='tflite-runtime');"
+        "assert 'tensorflow' not in sys.modules;"
+        "[print('|'.join(s.word for s in p.suggest(t))) for t in sys.argv[2:]]"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tiny_bundle), *texts],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    old = out.stdout.strip().splitlines()
+    new = ["|".join(words_of(predictor.suggest(t))) for t in texts]
+    agree = sum(a.split("|")[0] == b.split("|")[0] for a, b in zip(old, new, strict=True))
+    assert agree >= 2  # dynamic-range kernels differ slightly between the two runtimes
