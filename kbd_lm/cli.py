@@ -67,8 +67,8 @@ def _eval(args) -> int:
     cfg = load_config(EvalConfig, "eval", args.preset, args.overrides)
     bundle = Path(args.bundle) if args.bundle else None
     out = Path(args.out) if args.out else (bundle or Path("dist"))
-    results = run_eval(cfg, bundle, out)
-    print(format_table(results))
+    report = run_eval(cfg, bundle, out)
+    print(format_table(report["systems"]))
     print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}")
     return 0
 

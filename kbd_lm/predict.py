@@ -115,6 +115,14 @@ def _index(prefix: dict, exact: dict, key: str, i: int) -> None:
         prefix.setdefault(key[:j], []).append(i)
 
 
+def _top_indices(x: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` largest values of a 1-D array, largest first."""
+    if len(x) > n:
+        part = np.argpartition(-x, n)[:n]
+        return part[np.argsort(-x[part])]
+    return np.argsort(-x)
+
+
 def _logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
     return (m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))).squeeze(axis)
@@ -140,6 +148,7 @@ class Predictor:
         self.pieces = _piece_tables(self.tok)
         self._cont_ids = np.flatnonzero(self.pieces.continues)
         self._start_ids = np.flatnonzero(self.pieces.starts_word)
+        self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
         self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
         self._cache_size = cache_size
 
@@ -246,53 +255,64 @@ class Predictor:
         want = partial.lower()
         # First pieces: "▁..." pieces consistent with what was typed.
         if want:
-            first = self._matching(pieces.start_prefix, pieces.start_exact, want, "")
+            first = np.asarray(
+                self._matching(pieces.start_prefix, pieces.start_exact, want, ""), np.int64
+            )
         else:
             first = self._start_ids
         if len(first) == 0:
             return []
-        first = np.asarray(first)
-        scores = ctx.logp[first]
-        top = first[np.argsort(-scores)[:width]]
-        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top]
+        top = first[_top_indices(ctx.logp[first], width)]
+        beams = [
+            _Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top
+        ]
         finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
+        ids = np.zeros(width, np.int32)
+        h = np.zeros((width, ctx.h.shape[1]), np.float32)
+        c = np.zeros((width, ctx.c.shape[1]), np.float32)
         for _ in range(MAX_WORD_PIECES):
             if not beams:
                 break
-            ids = np.zeros(width, np.int32)
-            h = np.zeros((width, ctx.h.shape[1]), np.float32)
-            c = np.zeros((width, ctx.c.shape[1]), np.float32)
+            n = len(beams)
             for r, beam in enumerate(beams):
                 ids[r], h[r], c[r] = beam.piece, beam.h, beam.c
-            logp, h2, c2 = self.beam_model.step(ids, h, c)
-            ends = _logsumexp(logp[: len(beams)][:, pieces.boundary])  # [beams]
+            logp, h2, c2 = self.beam_model.step(ids, h, c)  # logp [width, V]
+            logp = logp[:n]
+            # P(word ends here) = sum of the boundary pieces' probabilities: [n]
+            ends = np.log(np.maximum(np.exp(logp) @ self._boundary_f32, 1e-30))
             for r, beam in enumerate(beams):
                 if len(beam.text) >= len(want) and _WORD_TEXT_RE.fullmatch(beam.text):
                     self._add_final(finals, beam.text, beam.score + float(ends[r]))
             floor = self._kth(finals, k)
-            candidates = []
-            for r, beam in enumerate(beams):
-                if beam.score <= floor:
-                    continue  # extensions only lose probability: cannot enter the top k
-                if len(beam.text) < len(want):
-                    nxt = np.asarray(
-                        self._matching(
-                            pieces.cont_prefix, pieces.cont_exact, want, beam.text.lower()
-                        ),
-                        dtype=np.int64,
-                    )
-                else:
+            # Extensions only lose probability: a beam at or below the k-th final is done.
+            live = [r for r in range(n) if beams[r].score > floor]
+            if not live:
+                break
+            if any(len(beams[r].text) < len(want) for r in live):
+                cand = []  # still inside the typed letters: per-beam constrained pieces
+                for r in live:
                     nxt = self._cont_ids
-                if len(nxt) == 0:
-                    continue
-                s = beam.score + logp[r, nxt]
-                keep = np.argsort(-s)[:width]
-                candidates.extend((float(s[j]), r, int(nxt[j])) for j in keep if s[j] > floor)
-            candidates.sort(reverse=True)
-            beams = [
-                _Beam(beams[r].text + pieces.text[i], s, i, h2[r], c2[r])
-                for s, r, i in candidates[:width]
-            ]
+                    if len(beams[r].text) < len(want):
+                        nxt = np.asarray(
+                            self._matching(pieces.cont_prefix, pieces.cont_exact, want,
+                                           beams[r].text.lower()), np.int64)
+                    if len(nxt):
+                        sc = beams[r].score + logp[r, nxt]
+                        best = _top_indices(sc, width)
+                        cand.extend(zip(sc[best].tolist(), [r] * len(best), nxt[best].tolist(),
+                                        strict=True))
+                cand.sort(reverse=True)
+                cand = [x for x in cand[:width] if x[0] > floor]
+            else:  # all beams free: one vectorised top-k over [live, continuation pieces]
+                rows = np.asarray(live)
+                scores = np.array([beams[r].score for r in live])[:, None]
+                sc = scores + logp[rows][:, self._cont_ids]  # [live, C]
+                flat = _top_indices(sc.ravel(), width)
+                r_idx, p_idx = np.unravel_index(flat, sc.shape)
+                cand = [(float(sc[a, b]), int(rows[a]), int(self._cont_ids[b]))
+                        for a, b in zip(r_idx, p_idx, strict=True) if sc[a, b] > floor]
+            beams = [_Beam(beams[r].text + pieces.text[i], sc_, i, h2[r], c2[r])
+                     for sc_, r, i in cand]
         ranked = sorted(finals.values(), key=lambda f: -f[2])
         return [(display, prob) for display, _, prob in ranked]
 
