@@ -143,8 +143,11 @@ class Predictor:
         self.bundle = bundle
         self.tok = Tokenizer.load(bundle.tokenizer_path)
         self.beam_width = beam_width
-        self.ctx_model = StepModel(bundle.model_path, 1, runtime, num_threads)
-        self.beam_model = StepModel(bundle.model_path, beam_width, runtime, num_threads)
+        # One interpreter per batch size: a step costs about linearly in B, and resizing an
+        # interpreter costs milliseconds, so each search step uses the smallest that fits.
+        sizes = sorted({1, *(b for b in (2, 4) if b < beam_width), beam_width})
+        self._models = {b: StepModel(bundle.model_path, b, runtime, num_threads) for b in sizes}
+        self.ctx_model = self._models[1]
         self.pieces = _piece_tables(self.tok)
         self._cont_ids = np.flatnonzero(self.pieces.continues)
         self._start_ids = np.flatnonzero(self.pieces.starts_word)
@@ -188,7 +191,8 @@ class Predictor:
         seqs = [s for s in seqs if s][: self.beam_width]
         if not seqs:
             return -math.inf
-        b = self.beam_width
+        model = self._model_for(len(seqs))
+        b = model.batch
         scores = np.array([ctx.logp[s[0]] for s in seqs])
         h = np.repeat(ctx.h, b, 0)
         c = np.repeat(ctx.c, b, 0)
@@ -197,7 +201,7 @@ class Predictor:
             ids = np.zeros(b, np.int32)
             for r, s in enumerate(seqs):
                 ids[r] = s[min(t, len(s) - 1)]
-            logp, h2, c2 = self.beam_model.step(ids, h, c)
+            logp, h2, c2 = model.step(ids, h, c)
             for r, s in enumerate(seqs):
                 if t < len(s):
                     if t + 1 < len(s):
@@ -263,20 +267,18 @@ class Predictor:
         if len(first) == 0:
             return []
         top = first[_top_indices(ctx.logp[first], width)]
-        beams = [
-            _Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top
-        ]
+        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top]
         finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
-        ids = np.zeros(width, np.int32)
-        h = np.zeros((width, ctx.h.shape[1]), np.float32)
-        c = np.zeros((width, ctx.c.shape[1]), np.float32)
         for _ in range(MAX_WORD_PIECES):
             if not beams:
                 break
             n = len(beams)
+            model = self._model_for(n)
+            ids = np.zeros(model.batch, np.int32)
+            h, c = model.zero_state()
             for r, beam in enumerate(beams):
                 ids[r], h[r], c[r] = beam.piece, beam.h, beam.c
-            logp, h2, c2 = self.beam_model.step(ids, h, c)  # logp [width, V]
+            logp, h2, c2 = model.step(ids, h, c)  # logp [batch, V]
             logp = logp[:n]
             # P(word ends here) = sum of the boundary pieces' probabilities: [n]
             ends = np.log(np.maximum(np.exp(logp) @ self._boundary_f32, 1e-30))
@@ -294,13 +296,17 @@ class Predictor:
                     nxt = self._cont_ids
                     if len(beams[r].text) < len(want):
                         nxt = np.asarray(
-                            self._matching(pieces.cont_prefix, pieces.cont_exact, want,
-                                           beams[r].text.lower()), np.int64)
+                            self._matching(
+                                pieces.cont_prefix, pieces.cont_exact, want, beams[r].text.lower()
+                            ),
+                            np.int64,
+                        )
                     if len(nxt):
                         sc = beams[r].score + logp[r, nxt]
                         best = _top_indices(sc, width)
-                        cand.extend(zip(sc[best].tolist(), [r] * len(best), nxt[best].tolist(),
-                                        strict=True))
+                        cand.extend(
+                            zip(sc[best].tolist(), [r] * len(best), nxt[best].tolist(), strict=True)
+                        )
                 cand.sort(reverse=True)
                 cand = [x for x in cand[:width] if x[0] > floor]
             else:  # all beams free: one vectorised top-k over [live, continuation pieces]
@@ -309,12 +315,23 @@ class Predictor:
                 sc = scores + logp[rows][:, self._cont_ids]  # [live, C]
                 flat = _top_indices(sc.ravel(), width)
                 r_idx, p_idx = np.unravel_index(flat, sc.shape)
-                cand = [(float(sc[a, b]), int(rows[a]), int(self._cont_ids[b]))
-                        for a, b in zip(r_idx, p_idx, strict=True) if sc[a, b] > floor]
-            beams = [_Beam(beams[r].text + pieces.text[i], sc_, i, h2[r], c2[r])
-                     for sc_, r, i in cand]
+                cand = [
+                    (float(sc[a, b]), int(rows[a]), int(self._cont_ids[b]))
+                    for a, b in zip(r_idx, p_idx, strict=True)
+                    if sc[a, b] > floor
+                ]
+            beams = [
+                _Beam(beams[r].text + pieces.text[i], sc_, i, h2[r], c2[r]) for sc_, r, i in cand
+            ]
         ranked = sorted(finals.values(), key=lambda f: -f[2])
         return [(display, prob) for display, _, prob in ranked]
+
+    def _model_for(self, rows: int) -> StepModel:
+        """The smallest-batch interpreter with room for ``rows`` rows."""
+        for b, model in self._models.items():
+            if b >= rows:
+                return model
+        raise ValueError(f"{rows} rows exceed the beam width {self.beam_width}")
 
     @staticmethod
     def _add_final(finals: dict, text: str, logp: float) -> None:
