@@ -62,6 +62,7 @@ class EvalConfig:
     ngram_budget_bytes: int = 1_500_000
     ngram_min_count: int = 1
     ngram_train_splits: tuple[str, ...] = ("train",)
+    cache_dir: str = "data"
 
 
 def count_words(unit: str) -> int:
@@ -271,7 +272,7 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         systems[LSTM_NAME] = predictor
         sizes[LSTM_NAME] = _bundle_size(predictor, bundle_dir)
 
-    prepared = prepare(config.corpus)
+    prepared = prepare(config.corpus, Path(config.cache_dir))
 
     def train_units() -> Iterable[str]:
         for split in config.ngram_train_splits:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
-from pathlib import Path
 
 import pytest
 
@@ -180,7 +177,7 @@ class FakePrepared:
 
 @pytest.fixture()
 def fake_corpus(monkeypatch):
-    monkeypatch.setattr("kbd_lm.corpus.prepare", lambda corpus: FakePrepared())
+    monkeypatch.setattr("kbd_lm.corpus.prepare", lambda corpus, *args: FakePrepared())
 
 
 def test_run_eval_without_bundle(fake_corpus, tmp_path):
@@ -201,33 +198,26 @@ def test_run_eval_without_bundle(fake_corpus, tmp_path):
     assert "| KN trigram (full) |" in md and "12 words" in md
 
 
-def test_run_eval_with_bundle_records_lstm_metrics(fake_corpus, tmp_path, monkeypatch):
+def test_run_eval_with_a_real_bundle(tiny_bundle, tiny_corpus_dir, tmp_path):
+    import shutil
+
+    from kbd_lm.bundle import Bundle
+
     bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    (bundle / "model.tflite").write_bytes(b"x" * 1234)
-    recorded: dict = {}
-
-    class FakePredictor(Scripted):
-        @classmethod
-        def load(cls, bundle_dir):
-            assert Path(bundle_dir) == bundle
-            return cls()
-
-    predict = types.ModuleType("kbd_lm.predict")
-    predict.Predictor = FakePredictor
-    bundle_mod = types.ModuleType("kbd_lm.bundle")
-    bundle_mod.update_manifest_metrics = lambda path, metrics: recorded.update(
-        path=path, metrics=metrics
+    shutil.copytree(tiny_bundle, bundle)
+    config = EvalConfig(
+        corpus=str(tiny_corpus_dir),
+        max_words=150,
+        cache_dir=str(tmp_path / "cache"),
+        ngram_budget_bytes=20_000,
     )
-    monkeypatch.setitem(sys.modules, "kbd_lm.predict", predict)
-    monkeypatch.setitem(sys.modules, "kbd_lm.bundle", bundle_mod)
-
-    config = EvalConfig(corpus="fake", max_words=100, ngram_budget_bytes=10**7)
-    report = run_eval(config, bundle, tmp_path / "out")
+    report = run_eval(config, bundle, bundle)
     lstm = report["systems"]["LSTM bundle"]
-    assert lstm["size_bytes"] == 1234
-    assert lstm["words"] == 12
-    assert recorded["path"] == bundle
-    assert recorded["metrics"]["top1"] == lstm["top1"]
-    assert recorded["metrics"]["eval"]["split"] == "test"
-    assert "| LSTM bundle | 1.2 kB |" in (tmp_path / "out" / "eval.md").read_text()
+    trigram = report["systems"]["KN trigram (full)"]
+    assert lstm["words"] == trigram["words"] >= 150
+    assert lstm["top3"] > 0.3 and 0 < lstm["ksr"] < 1  # the tiny model learned its corpus
+    assert lstm["latency_ms"]["next_word"]["p50"] > 0
+    manifest = Bundle.load(bundle).manifest  # metrics merged, checksums still valid
+    assert manifest["metrics"]["top3"] == lstm["top3"]
+    assert manifest["metrics"]["eval"]["split"] == "test"
+    assert "| LSTM bundle |" in (bundle / "eval.md").read_text()
