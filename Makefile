@@ -1,7 +1,8 @@
 # kbd-lm: every target installs what it needs (virtualenv, packages, corpus) first.
 #   make train export      train on the default corpus, write dist/bundle/
 #   make test              run the test suite
-# Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, HOST=, PORT=,
+# Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
+# PORT=,
 # RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides).
 
 PYTHON ?= python3.11
@@ -13,6 +14,7 @@ CORPUS ?= chitchat
 PRESET ?= default
 CKPT   ?= runs/$(PRESET)
 BUNDLE ?= dist/bundle
+PROFILE ?= default
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 RESUME ?= 0
@@ -43,7 +45,7 @@ eval: $(STAMP)
 	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m kbd_lm.export.bench --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/python -m kbd_lm.export.bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
 
 serve: $(STAMP)
 	$(BIN)/python -m kbd_lm.serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
