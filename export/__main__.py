@@ -23,10 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
 
+    from kbd_lm.config import ConfigError, load_config
     from kbd_lm.export.convert import ExportConfig, export
     from kbd_lm.export.ops import ForeignOpError
-
-    from kbd_lm.config import ConfigError, load_config
 
     overrides = list(args.overrides)
     if args.checkpoint:

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from kbd_lm.export import ops as O
 
 from kbd_lm import bundle as B
 from kbd_lm.config import from_dict, to_toml
+from kbd_lm.export import ops as O
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer

@@ -106,9 +106,8 @@ def tiny_checkpoint(tiny_corpus_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
     """The tiny model exported with the default (dynamic) preset, all presets measured."""
-    from kbd_lm.export.convert import ExportConfig, export
-
     from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
 
     out = tmp_path_factory.mktemp("dist") / "bundle"
     cfg = load_config(

@@ -1,6 +1,7 @@
 import hashlib
 
 import pytest
+
 from kbd_lm.corpora import RawUnit, plaintext, resolve, split_of
 
 

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from kbd_lm.export import bench
 
 from kbd_lm.config import ConfigError
+from kbd_lm.export import bench
 
 # A few calls: enough to exercise every phase, small enough for a test.
 QUICK = ["calls=40", "warmup=5", "cold_starts=1"]

@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-from kbd_lm.export import ops as O
-from kbd_lm.export.convert import heldout_windows, keras_logprobs, load_checkpoint
 
 from kbd_lm.bundle import Bundle, BundleError
+from kbd_lm.export import ops as O
+from kbd_lm.export.convert import heldout_windows, keras_logprobs, load_checkpoint
 from kbd_lm.model import param_count
 from kbd_lm.runtime import StepModel
 
@@ -147,9 +147,8 @@ def test_an_old_runtime_is_refused(tiny_bundle):
 def test_an_interrupted_export_leaves_the_old_bundle(
     tiny_checkpoint, tiny_bundle, tmp_path, monkeypatch
 ):
-    from kbd_lm.export import convert
-
     from kbd_lm.config import load_config
+    from kbd_lm.export import convert
 
     out = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, out)

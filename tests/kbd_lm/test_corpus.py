@@ -1,5 +1,4 @@
 from kbd_lm.corpora import split_of
-
 from kbd_lm.corpus import prepare
 
 

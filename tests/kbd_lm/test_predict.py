@@ -53,10 +53,24 @@ def test_casing(predictor):
     assert "I" in words_of(predictor.suggest("", k=10))  # "I" keeps its case
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "\n\t", "x" * 100_000, "word " * 20_000, "😀😀 ", "日本語 ", "Привет мир ",
-    "\x00\x07\x1b[31m", "\ud800 lone surrogate ", "e\u0301", "' ", "don'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\n\t",
+        "x" * 100_000,
+        "word " * 20_000,
+        "😀😀 ",
+        "日本語 ",
+        "Привет мир ",
+        "\x00\x07\x1b[31m",
+        "\ud800 lone surrogate ",
+        "e\u0301",
+        "' ",
+        "don'",
+    ],
+)
 def test_bad_input_never_raises(predictor, text):
     suggestions = predictor.suggest(text, k=3)
     assert isinstance(suggestions, list) and len(suggestions) <= 3
@@ -87,8 +101,12 @@ def test_same_suggestions_in_tflite_runtime(tiny_bundle, predictor):
         "assert 'tensorflow' not in sys.modules;"
         "[print('|'.join(s.word for s in p.suggest(t))) for t in sys.argv[2:]]"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(tiny_bundle), *texts],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_bundle), *texts],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     old = out.stdout.strip().splitlines()
     new = ["|".join(words_of(predictor.suggest(t))) for t in texts]

@@ -1,0 +1,67 @@
+"""Concurrent requests share a pool of 2 predictors and get the same answers as one by one."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+import pytest
+
+from kbd_lm.predict import Predictor
+from kbd_lm.serve.loadtest import keystroke_prefixes
+from kbd_lm.serve.pool import PoolBusyError, PredictorPool
+
+TEXTS = keystroke_prefixes(["see you tomorrow", "how are you doing today?", "I love music"])[:50]
+
+
+def _ask(client, text: str) -> list[tuple[str, float]]:
+    r = client.post("/v1/predict-next", json={"text": text, "k": 3})
+    assert r.status_code == 200, r.text
+    return [(s["word"], s["probability"]) for s in r.json()["suggestions"]]
+
+
+def test_concurrent_answers_equal_sequential_ones(client):
+    """50 requests from 16 threads at once, then the same texts one by one: same answers."""
+    assert len(TEXTS) == 50
+    start = threading.Barrier(16)
+
+    def ask(text):
+        if threading.current_thread().name not in seen:
+            seen.add(threading.current_thread().name)
+            start.wait(timeout=10)  # all threads start together
+        return _ask(client, text)
+
+    seen: set[str] = set()
+    with ThreadPoolExecutor(16) as ex:
+        concurrent = list(ex.map(ask, TEXTS))
+    sequential = [_ask(client, t) for t in reversed(TEXTS)][::-1]  # other cache order
+    for text, got, want in zip(TEXTS, concurrent, sequential, strict=True):
+        assert [w for w, _ in got] == [w for w, _ in want], text
+        assert [p for _, p in got] == pytest.approx([p for _, p in want], rel=1e-5), text
+    assert client.app.state.pool.available == 2  # every predictor went back
+
+
+def test_pool_runs_two_requests_in_parallel(tiny_bundle):
+    """With 2 predictors, two borrowers hold one each at the same time; a third waits."""
+    pool = PredictorPool([Predictor.load(tiny_bundle) for _ in range(2)], "m", acquire_timeout=0.05)
+
+    async def main():
+        async with pool.borrow() as a, pool.borrow() as b:
+            assert a is not b
+            assert pool.available == 0
+            with pytest.raises(PoolBusyError, match="all 2 predictors stayed busy"):
+                await pool.suggest("hi ")
+        assert pool.available == 2
+        pool.acquire_timeout = 30  # now let requests queue for a free predictor
+        async with anyio.create_task_group() as tg:
+            for text in TEXTS[:10]:
+                tg.start_soon(pool.suggest, text)
+        assert pool.available == 2
+
+    anyio.run(main)
+
+
+def test_a_pool_needs_a_predictor():
+    with pytest.raises(ValueError, match="at least one"):
+        PredictorPool([], "m")

@@ -1,0 +1,107 @@
+"""The load test's parts: texts, statistics, report, and one tiny open-loop stage over HTTP.
+
+The load test itself (``python -m kbd_lm.serve.loadtest``) is not part of the suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from kbd_lm.serve import loadtest
+from kbd_lm.serve.loadtest import (
+    ServerProcess,
+    StageResult,
+    best_sustained,
+    keystroke_prefixes,
+    markdown,
+    out_paths,
+    parse_rates,
+    percentile,
+    run_stage,
+)
+
+
+def test_keystroke_prefixes():
+    assert keystroke_prefixes(["hi you"]) == ["", "h", "hi", "hi ", "hi y", "hi yo", "hi you"]
+    texts = keystroke_prefixes()
+    assert len(texts) == sum(len(s) + 1 for s in loadtest.SENTENCES)
+    assert any(t.endswith(" ") for t in texts) and any(t[-1:].isalpha() for t in texts)
+
+
+def test_percentile_is_nearest_rank():
+    values = list(range(1, 101))
+    assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (
+        50,
+        99,
+        100,
+    )
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) is None
+
+
+def test_sustained_needs_no_error_low_p99_and_the_rate():
+    ok = StageResult(100, 10, requests=1000, ok=1000, achieved_rps=99.0, p99_ms=12.0)
+    ok.judge(20)
+    slow = StageResult(200, 10, requests=2000, ok=2000, achieved_rps=199.0, p99_ms=25.0)
+    slow.judge(20)
+    failing = StageResult(400, 10, requests=4000, ok=3990, errors=10, achieved_rps=399, p99_ms=5)
+    failing.judge(20)
+    behind = StageResult(800, 10, requests=8000, ok=8000, achieved_rps=500.0, p99_ms=5.0)
+    behind.judge(20)
+    assert [r.sustained for r in (ok, slow, failing, behind)] == [True, False, False, False]
+    assert best_sustained([ok, slow, failing, behind]) == 100
+    assert best_sustained([slow]) is None
+    slow.p50_ms = 3.0
+    assert slow.overloaded(20) is False  # a slow tail only
+    assert StageResult(800, 10, requests=10, ok=10, achieved_rps=790, p50_ms=25.0).overloaded(20)
+    assert StageResult(800, 10, requests=10, ok=10, achieved_rps=500, p50_ms=2.0).overloaded(20)
+    failing.p50_ms = 2.0
+    assert failing.overloaded(20) is False  # 0.25% errors
+
+
+def test_options_and_output_paths(tmp_path):
+    assert parse_rates("400,50, 100,50") == [50, 100, 400]
+    with pytest.raises(Exception, match="positive"):
+        parse_rates("0,10")
+    bundle = tmp_path / "dist" / "bundle"
+    assert out_paths(None, bundle) == (
+        tmp_path / "dist" / "loadtest.md",
+        tmp_path / "dist" / "loadtest.json",
+    )
+    assert out_paths(str(tmp_path / "r.json"), bundle) == (tmp_path / "r.md", tmp_path / "r.json")
+
+
+def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
+    """``python -m kbd_lm.serve`` in a subprocess; 1 s at 30 requests/s; a report."""
+    with ServerProcess(tiny_bundle) as server:
+        assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+        async def stage():
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                return await run_stage(
+                    client, "/v1/predict-next", 30, 1.0, keystroke_prefixes(), timeout=10
+                )
+
+        result = asyncio.run(stage())
+    assert server.proc.returncode is not None  # stopped
+    assert (result.requests, result.ok, result.errors) == (30, 30, 0)
+    assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
+    assert result.server_p50_ms is not None and result.achieved_rps > 20
+    result.judge(1e9)
+    report = {
+        "model": "m",
+        "finished": "now",
+        "duration_s": 1.0,
+        "p99_limit_ms": 20.0,
+        "server": {"pool_size": 2, "num_threads": 1},
+        "environment": {"cpus": 2, "load_average": [0.1, 0.1, 0.1]},
+        "stages": [result.__dict__],
+        "best_sustained_rps": 30.0,
+    }
+    md = markdown(report)
+    assert "| 30 | 30 | 30 | 0 |" in md and "**30 requests/s**" in md
+    json.dumps(report)  # serialisable as written

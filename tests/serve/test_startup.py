@@ -1,0 +1,103 @@
+"""Start-up: settings from the environment, clear failures for a missing or corrupt bundle,
+no TensorFlow in a serving process, and the ``python -m kbd_lm.serve`` entry point."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kbd_lm.bundle import BundleError
+from kbd_lm.serve.__main__ import parse_args
+from kbd_lm.serve.app import create_app
+from kbd_lm.serve.settings import ServeSettings, load_settings
+
+
+@pytest.fixture
+def corrupt_bundle(tiny_bundle, tmp_path):
+    """A copy of the tiny bundle with one byte of model.tflite flipped."""
+    bad = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bad)
+    model = bad / "model.tflite"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    return bad
+
+
+def test_corrupt_bundle_stops_start_up(corrupt_bundle):
+    app = create_app(corrupt_bundle)
+    with pytest.raises(BundleError, match=r"model\.tflite: wrong checksum"), TestClient(app):
+        pass
+    assert "wrong checksum" in app.state.startup_error
+
+
+def test_missing_bundle_stops_start_up(tmp_path):
+    with (
+        pytest.raises(BundleError, match="bundle folder not found"),
+        TestClient(create_app(tmp_path / "nope")),
+    ):
+        pass
+
+
+def test_no_bundle_at_all():
+    with pytest.raises(ValueError, match="KBD_LM_BUNDLE"):
+        create_app(settings=ServeSettings())
+
+
+def test_settings_come_from_the_environment(monkeypatch, tiny_bundle):
+    monkeypatch.setenv("KBD_LM_BUNDLE", str(tiny_bundle))
+    monkeypatch.setenv("KBD_LM_POOL_SIZE", "3")
+    monkeypatch.setenv("KBD_LM_MAX_TEXT_CHARS", "500")
+    s = ServeSettings()
+    assert (s.bundle, s.pool_size, s.max_text_chars, s.port) == (tiny_bundle, 3, 500, 8000)
+    with TestClient(create_app()) as c:  # everything from the environment
+        assert c.get("/readyz").json()["pool_size"] == 3
+
+
+def test_command_line_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv("KBD_LM_PORT", "9000")
+    monkeypatch.setenv("KBD_LM_HOST", "0.0.0.0")
+    args = parse_args(["--bundle", "b", "--port", "8123", "--no-access-log"])
+    s = load_settings(**vars(args))
+    assert (str(s.bundle), s.port, s.host, s.access_log) == ("b", 8123, "0.0.0.0", False)
+
+
+def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_server_exits_with_the_bundle_error_and_no_traceback(corrupt_bundle):
+    r = _run("-m", "kbd_lm.serve", "--bundle", str(corrupt_bundle), "--port", "0")
+    assert r.returncode == 3
+    assert "wrong checksum (corrupted or replaced file)" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    r = _run("-m", "kbd_lm.serve", "--port", "0")
+    assert r.returncode == 2
+    assert "no bundle" in r.stderr
+
+
+def test_serving_never_imports_tensorflow(tiny_bundle):
+    """Load the bundle, answer a request: TensorFlow stays out of the process."""
+    code = textwrap.dedent(f"""
+        import sys
+        from fastapi.testclient import TestClient
+        import kbd_lm.serve.__main__, kbd_lm.serve.loadtest
+        from kbd_lm.serve.app import create_app
+        with TestClient(create_app({str(tiny_bundle)!r})) as c:
+            assert c.post("/v1/predict-next", json={{"text": "hi "}}).status_code == 200
+        print("tensorflow" in sys.modules)
+    """)
+    r = _run("-c", code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
