@@ -176,6 +176,7 @@ class Trainer:
         counts = np.bincount(data.train, minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
         self.unigrams = counts.tolist()
         self.names = list(self.model.w)
+        self._ids = None  # the train token ids as one tensor, made on first use
         self._build_steps(M)
 
     # The compiled pieces. Shapes: ids [B, T+1]; candidates [S]; log_q_* log expected counts.
@@ -284,14 +285,34 @@ class Trainer:
 
         self.train_step, self.eval_step = train_step, eval_step
 
-    def epoch_batches(self, epoch: int) -> np.ndarray:
-        """Window indices for one epoch, shuffled deterministically by (seed, epoch)."""
+    def epoch_starts(self, epoch: int) -> np.ndarray:
+        """Start positions of this epoch's windows, shuffled deterministically by (seed, epoch).
+
+        The offset into the token stream changes every epoch, so window edges move.
+        """
         rng = np.random.default_rng([self.cfg.seed, epoch])
-        win = windows(self.data.train, self.cfg.seq_len, offset=int(rng.integers(self.cfg.seq_len)))
-        order = rng.permutation(len(win))
+        offset = int(rng.integers(self.cfg.seq_len))
+        n = (len(self.data.train) - offset - 1) // self.cfg.seq_len
+        starts = offset + self.cfg.seq_len * rng.permutation(n)
         need = self.steps_per_epoch * self.cfg.batch_size
-        order = np.resize(order, need) if need > len(order) else order[:need]
-        return win[order].reshape(self.steps_per_epoch, self.cfg.batch_size, -1)
+        return np.resize(starts, need) if need > len(starts) else starts[:need]
+
+    def epoch_dataset(self, epoch: int, start_step: int = 0):
+        """tf.data pipeline of one epoch: batches [B, T+1] of windows over the cached ids.
+
+        ``start_step`` skips the batches a resumed run has already trained on.
+        """
+        tf, cfg = self.tf, self.cfg
+        if self._ids is None:
+            self._ids = tf.constant(self.data.train.astype(np.int32))  # [N] all train tokens
+        ids, span = self._ids, cfg.seq_len + 1
+        starts = self.epoch_starts(epoch)[start_step * cfg.batch_size :]
+        return (
+            tf.data.Dataset.from_tensor_slices(starts)
+            .map(lambda s: ids[s : s + span], num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(cfg.batch_size, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )
 
     def validate(self) -> tuple[float, float]:
         """Full-softmax validation: (perplexity per token, perplexity per word)."""
@@ -453,21 +474,20 @@ def train(cfg: TrainConfig) -> Path:
     t_start = time.monotonic() - position["train_seconds"]
     while position["epoch"] < cfg.epochs:
         epoch = position["epoch"]
-        batches = trainer.epoch_batches(epoch)
-        progress = Progress(
+        steps = trainer.steps_per_epoch
+        progress = Progress(  # counts what this process trains, so a resumed run's rate is true
             f"epoch {epoch + 1}/{cfg.epochs} tokens",
-            total=len(batches) * tokens_per_step,
+            total=(steps - position["step"]) * tokens_per_step,
             every=15.0,
             unit=" tok/s",
             logger=log,
         )
-        progress.done = position["step"] * tokens_per_step
-        progress.start = time.monotonic() - (position["step"] * tokens_per_step) / 20000
         losses = []
         timed_out = False
-        for step in range(position["step"], len(batches)):
+        batches = trainer.epoch_dataset(epoch, position["step"])
+        for step, batch in enumerate(batches, start=position["step"]):
             seed = np.array([cfg.seed, epoch * 1_000_003 + step], np.int32)
-            loss = float(trainer.train_step(batches[step], seed))
+            loss = float(trainer.train_step(batch, seed))
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"training loss is {loss} at epoch {epoch + 1} step {step}"
