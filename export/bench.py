@@ -1221,7 +1221,7 @@ def format_report(report: dict) -> str:
         "RSS growth, end of run minus after warm-up", _num(mem["growth"], "MB"), "", ("rss_growth",)
     )
     row(
-        "bundle size (model.tflite + tokenizer.model)",
+        "bundle size (shipped files: " + " + ".join(SHIPPED_FILES) + ", n-gram if any)",
         _num(sizes["shipped_bytes"], "bytes"),
         "",
         ("bundle_bytes",),

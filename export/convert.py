@@ -62,6 +62,11 @@ class ExportConfig:
     max_model_bytes: int = 0  # fail if the bundle exceeds this many bytes; 0 = no limit
     verify_tflite_runtime: bool = True
     seed: int = 0
+    # Optional word n-gram (Kneser-Ney trigram on the train split) shipped in the bundle and
+    # interpolated with the LSTM by the predictor: its size in bytes, 0 = none, -1 = whatever
+    # is left of max_model_bytes after the model and the tokenizer.
+    ngram_bytes: int = 0
+    ngram_weight: float = 0.5  # the LSTM's share of the interpolated probability
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -308,6 +313,14 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
         (tmp / "export_config.toml").write_text(to_toml(config))
         (tmp / "train_config.toml").write_text(to_toml(train_cfg))
+        ngram_info = None
+        if config.ngram_bytes:
+            budget = config.ngram_bytes
+            if budget < 0:
+                if not config.max_model_bytes:
+                    raise ValueError("ngram_bytes = -1 needs max_model_bytes")
+                budget = config.max_model_bytes - len(chosen) - len(tok.proto) - 1024
+            ngram_info = write_ngram(corpus, tmp / NGRAM_FILE, budget, config.ngram_weight)
         verified = {
             f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
         }
@@ -317,17 +330,16 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             log.info("tflite-runtime: top-1 %.3f top-3 %.3f", agree_old["top1"], agree_old["top3"])
         summary_path = Path(checkpoint) / "summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        files = {
-            name: B.file_entry(tmp / name)
-            for name in (
-                B.MODEL_FILE,
-                B.TOKENIZER_FILE,
-                "ops.txt",
-                "op_resolver.cc",
-                "export_config.toml",
-                "train_config.toml",
-            )
-        }
+        names = [
+            B.MODEL_FILE,
+            B.TOKENIZER_FILE,
+            "ops.txt",
+            "op_resolver.cc",
+            "export_config.toml",
+            "train_config.toml",
+        ]
+        shipped = [B.MODEL_FILE, B.TOKENIZER_FILE] + ([NGRAM_FILE] if ngram_info else [])
+        files = {name: B.file_entry(tmp / name) for name in names + shipped[2:]}
         manifest = {
             "format": B.FORMAT_NAME,
             "format_version": B.FORMAT_VERSION,
@@ -368,9 +380,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             "min_runtime_version": O.min_runtime_version(chosen),
             "runtimes_verified": verified,
             "files": files,
-            "total_bytes": sum(
-                f["bytes"] for n, f in files.items() if n in (B.MODEL_FILE, B.TOKENIZER_FILE)
-            ),
+            "shipped_files": shipped,  # what an app puts on the device
+            "total_bytes": sum(files[n]["bytes"] for n in shipped),
+            "ngram": ngram_info,
             "training": {
                 "corpus": corpus.stats.get("name"),
                 "split": corpus.stats.get("split_rule"),
@@ -382,6 +394,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             "presets": report,
             "metrics": {},
         }
+        if ngram_info is None:
+            del manifest["ngram"]
         B.write_manifest(tmp, manifest)
         B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
         if config.max_model_bytes and manifest["total_bytes"] > config.max_model_bytes:
@@ -390,13 +404,42 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 f"{config.max_model_bytes:,} (max_model_bytes)"
             )
     log.info(
-        "exported %s (%s, %s bytes: model %s + tokenizer %s) with %d ops in %.0f s",
+        "exported %s (%s, %s bytes: %s) with %d ops in %.0f s",
         out_dir,
         config.quantization,
         f"{manifest['total_bytes']:,}",
-        f"{files[B.MODEL_FILE]['bytes']:,}",
-        f"{files[B.TOKENIZER_FILE]['bytes']:,}",
+        " + ".join(f"{n} {files[n]['bytes']:,}" for n in shipped),
         len(ops),
         time.monotonic() - t0,
     )
     return out_dir
+
+
+NGRAM_FILE = "ngram.kn3"
+
+
+def write_ngram(corpus, path: Path, max_bytes: int, lstm_weight: float) -> dict:
+    """Train the Kneser-Ney trigram on the train split, prune it to ``max_bytes``, save it.
+
+    Returns the manifest's ``ngram`` entry: file, interpolation weight, size and counts.
+    """
+    from kbd_lm.ngram import KneserNeyTrigram
+
+    if not 0.0 < lstm_weight < 1.0:
+        raise ValueError(f"ngram_weight must be between 0 and 1, got {lstm_weight}")
+    full = KneserNeyTrigram.train(corpus.units("train"))
+    model = full.pruned(max_bytes) if full.size_bytes() > max_bytes else full
+    model.save(path)
+    log.info(
+        "n-gram: %s bytes %s, LSTM weight %.2f",
+        f"{path.stat().st_size:,}",
+        model.counts(),
+        lstm_weight,
+    )
+    return {
+        "file": NGRAM_FILE,
+        "type": "kneser-ney-trigram",
+        "lstm_weight": lstm_weight,
+        "bytes": path.stat().st_size,
+        "counts": model.counts(),
+    }

@@ -144,6 +144,8 @@ class Bundle:
             "metrics",
             "training",
             "total_bytes",
+            "shipped_files",
+            "ngram",
         )
         return {k: self.manifest[k] for k in keys if k in self.manifest}
 

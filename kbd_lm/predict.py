@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 MAX_CONTEXT_CHARS = 300  # only the end of a long text matters (and keeps every call bounded)
 MAX_CONTEXT_TOKENS = 48
 MAX_WORD_PIECES = 8
+MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
 _PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]*)*$")  # the word being typed at the end of text
 _WORD_TEXT_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a whole word as suggestions allow
 _SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
@@ -115,6 +116,11 @@ def _index(prefix: dict, exact: dict, key: str, i: int) -> None:
         prefix.setdefault(key[:j], []).append(i)
 
 
+def _default_case(word: str) -> str:
+    """Casing for a word only the (lowercase) n-gram proposed: "i" and "i'm" become "I"."""
+    return "I" + word[1:] if word == "i" or word.startswith("i'") else word
+
+
 def _top_indices(x: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` largest values of a 1-D array, largest first."""
     if len(x) > n:
@@ -153,6 +159,14 @@ class Predictor:
         self._start_ids = np.flatnonzero(self.pieces.starts_word)
         self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
         self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+        # Optional word n-gram shipped in the bundle, interpolated with the LSTM.
+        self.ngram, self.ngram_weight = None, 1.0
+        spec = bundle.manifest.get("ngram")
+        if spec:
+            from kbd_lm.ngram import KneserNeyTrigram
+
+            self.ngram = KneserNeyTrigram.load(bundle.path / spec["file"])
+            self.ngram_weight = float(spec["lstm_weight"])
         self._cache_size = cache_size
 
     @classmethod
@@ -168,7 +182,9 @@ class Predictor:
             return []
         context, partial = self._split(text)
         ctx = self._context(context)
-        words = self._search(ctx, partial, k)
+        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k)
+        if self.ngram is not None:
+            words = self._mix(text, words, k)
         at_start = bool(_SENTENCE_END_RE.search(context))
         out = []
         for word, prob in words[:k]:
@@ -179,11 +195,39 @@ class Predictor:
             out.append(Suggestion(word, prob))
         return out
 
+    def _mix(self, text: str, words: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
+        """Interpolate with the bundle's n-gram: P = w P_lstm + (1 - w) P_ngram, best first.
+
+        Candidates are the LSTM's and the n-gram's top words; a word missing from the LSTM's
+        list counts as 0 there (the beam search found nothing likelier than its last word).
+        """
+        weight = self.ngram_weight
+        lstm = {w.lower(): (w, p) for w, p in words}
+        grams = {s.word: s.probability for s in self.ngram.suggest(text, k=MIX_CANDIDATES)}
+        mixed = []
+        for key in lstm.keys() | grams.keys():
+            display, p_lstm = lstm.get(key, (_default_case(key), 0.0))
+            p_gram = grams.get(key)
+            if p_gram is None:
+                p_gram = math.exp(self.ngram.next_word_logprob(text, key))
+            mixed.append((display, weight * p_lstm + (1 - weight) * p_gram))
+        mixed.sort(key=lambda item: -item[1])
+        return mixed[:k]
+
     def next_word_logprob(self, text: str, word: str) -> float:
         """log P(word | text), case-insensitive: the casing variants' probabilities are summed.
 
         The word's pieces are its tokenization as a new word; the boundary after it counts.
+        With an n-gram in the bundle, the two models' probabilities are interpolated.
         """
+        lstm = self._lstm_logprob(text, word)
+        if self.ngram is None:
+            return lstm
+        gram = self.ngram.next_word_logprob(text, word)
+        w = self.ngram_weight
+        return float(np.logaddexp(math.log(w) + lstm, math.log1p(-w) + gram))
+
+    def _lstm_logprob(self, text: str, word: str) -> float:
         context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
         ctx = self._context(context)
         variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))

@@ -173,3 +173,43 @@ def test_an_interrupted_export_leaves_the_old_bundle(
         convert.export(tiny_checkpoint, cfg)
     assert (out / "manifest.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # no half-written folder left
+
+
+def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
+    from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+    from kbd_lm.predict import Predictor
+    from kbd_lm.text import WORD_RE
+
+    cfg = load_config(
+        ExportConfig,
+        "export",
+        "default",
+        [
+            f'out_dir="{tmp_path / "bundle"}"',
+            "compare_presets=false",
+            "latency_calls=10",
+            "verify_tflite_runtime=false",
+            "ngram_bytes=30000",
+            "ngram_weight=0.6",
+            "max_model_bytes=0",
+        ],
+    )
+    bundle = export(tiny_checkpoint, cfg)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["ngram"]["bytes"] <= 30_000 and manifest["ngram"]["lstm_weight"] == 0.6
+    assert "ngram.kn3" in manifest["shipped_files"]
+    assert manifest["total_bytes"] == sum(
+        manifest["files"][n]["bytes"] for n in manifest["shipped_files"]
+    )
+    predictor = Predictor.load(bundle)
+    assert predictor.ngram is not None
+    words = [s.word for s in predictor.suggest("see you ", k=3)]
+    assert len(words) == 3 and all(WORD_RE.fullmatch(w) for w in words)
+    assert set(words) <= {"tomorrow", "later", "soon"}
+    assert predictor.next_word_logprob("see you ", "later") > predictor.next_word_logprob(
+        "see you ", "pizza"
+    )
+    (bundle / "ngram.kn3").write_bytes(b"junk")
+    with pytest.raises(BundleError, match="ngram.kn3"):
+        Bundle.load(bundle)
