@@ -427,8 +427,18 @@ def write_ngram(corpus, path: Path, max_bytes: int, lstm_weight: float) -> dict:
 
     if not 0.0 < lstm_weight < 1.0:
         raise ValueError(f"ngram_weight must be between 0 and 1, got {lstm_weight}")
-    full = KneserNeyTrigram.train(corpus.units("train"))
-    model = full.pruned(max_bytes) if full.size_bytes() > max_bytes else full
+    # A small budget cannot hold every word: rarer words then become <unk>, step by step.
+    for min_count in (1, 2, 3, 5, 8, 13, 21):
+        full = KneserNeyTrigram.train(corpus.units("train"), min_count=min_count)
+        try:
+            model = full.pruned(max_bytes) if full.size_bytes() > max_bytes else full
+            break
+        except ValueError:
+            log.info(
+                "n-gram: %s bytes cannot hold words seen %d times", f"{max_bytes:,}", min_count
+            )
+    else:
+        raise ValueError(f"ngram_bytes={max_bytes:,} is too small for any n-gram")
     model.save(path)
     log.info(
         "n-gram: %s bytes %s, LSTM weight %.2f",
