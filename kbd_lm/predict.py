@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_CONTEXT_CHARS = 300  # only the end of a long text matters (and keeps every call bounded)
 MAX_CONTEXT_TOKENS = 48
 MAX_WORD_PIECES = 8
+MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
+COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
 _PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]*)*$")  # the word being typed at the end of text
 _WORD_TEXT_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a whole word as suggestions allow
@@ -329,7 +331,7 @@ class Predictor:
             for r, beam in enumerate(beams):
                 if len(beam.text) >= len(want) and _WORD_TEXT_RE.fullmatch(beam.text):
                     self._add_final(finals, beam.text, beam.score + float(ends[r]))
-            floor = self._kth(finals, k)
+            floor = self._floor(finals, k)
             # Extensions only lose probability: a beam at or below the k-th final is done.
             live = [r for r in range(n) if beams[r].score > floor]
             if not live:
@@ -364,6 +366,8 @@ class Predictor:
                     for a, b in zip(r_idx, p_idx, strict=True)
                     if sc[a, b] > floor
                 ]
+            if all(len(beams[r].text) < len(want) for r in live):
+                cand = cand[:COVERING_WIDTH]  # still spelling out the typed letters
             beams = [
                 _Beam(beams[r].text + pieces.text[i], sc_, i, h2[r], c2[r]) for sc_, r, i in cand
             ]
@@ -389,10 +393,15 @@ class Predictor:
             entry[2] += math.exp(logp)
 
     @staticmethod
-    def _kth(finals: dict, k: int) -> float:
-        if len(finals) < k:
+    def _floor(finals: dict, k: int) -> float:
+        """Log-probability a beam must beat to still matter: the k-th best word so far, and
+        never less than the best word times ``MIN_RATIO`` (which bounds the search when fewer
+        than k words fit what was typed, e.g. a long rare word typed in full)."""
+        if not finals:
             return -math.inf
-        return math.log(sorted((f[2] for f in finals.values()), reverse=True)[k - 1])
+        probs = sorted((f[2] for f in finals.values()), reverse=True)
+        relative = math.log(probs[0] * MIN_RATIO)
+        return max(math.log(probs[k - 1]), relative) if len(probs) >= k else relative
 
     @staticmethod
     def _matching(prefix: dict, exact: dict, want: str, have: str) -> list[int]:
