@@ -104,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     from kbd_lm.bundle import BundleError
     from kbd_lm.config import ConfigError
+    from kbd_lm.train import TrainError
 
     try:
         return args.func(args)
-    except (ConfigError, BundleError, FileNotFoundError) as err:
+    except (ConfigError, BundleError, FileNotFoundError, TrainError) as err:
         logging.getLogger("kbd_lm").error("%s", err)
         return 2
     except KeyboardInterrupt:

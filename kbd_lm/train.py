@@ -85,6 +85,10 @@ class TrainConfig:
         return ModelConfig(vocab_size or self.vocab_size, self.embed_dim, self.units, self.cell)
 
 
+class TrainError(RuntimeError):
+    """A training run that cannot start as asked (e.g. it would overwrite an unfinished run)."""
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -417,7 +421,7 @@ def train(cfg: TrainConfig) -> Path:
     state_exists = (out_dir / "state" / "position.json").exists()
     finished = (out_dir / "summary.json").exists()
     if state_exists and not finished and not cfg.resume:
-        raise RuntimeError(
+        raise TrainError(
             f"{out_dir} holds an interrupted run: continue it with resume=true "
             "(make train RESUME=1) or delete the folder to start over"
         )
