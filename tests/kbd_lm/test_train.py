@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -46,25 +47,9 @@ class Killed(Exception):
 
 def test_resume_continues_from_the_saved_position(tiny_corpus_dir, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    cfg = tiny_cfg(
-        tiny_corpus_dir,
-        tmp_path / "run",
-        cache,
-        "epochs=3",
-        "steps_per_epoch=10",
-        "checkpoint_minutes=0.0",
-        "early_stopping_patience=9",
-    )
-    reference = train(
-        tiny_cfg(
-            tiny_corpus_dir,
-            tmp_path / "ref",
-            cache,
-            "epochs=3",
-            "steps_per_epoch=10",
-            "early_stopping_patience=9",
-        )
-    )
+    run = ("epochs=3", "steps_per_epoch=10", "early_stopping_patience=9")
+    cfg = tiny_cfg(tiny_corpus_dir, tmp_path / "run", cache, *run, "checkpoint_minutes=0.0")
+    reference = train(tiny_cfg(tiny_corpus_dir, tmp_path / "ref", cache, *run))
     ref_history = json.loads((reference / "history.json").read_text())
 
     # Kill the run in the middle of epoch 2 (step 15 of 30).
@@ -93,18 +78,7 @@ def test_resume_continues_from_the_saved_position(tiny_corpus_dir, tmp_path, mon
 
     with pytest.raises(RuntimeError, match="interrupted run"):
         train(cfg)  # never silently starts over
-    out = train(
-        tiny_cfg(
-            tiny_corpus_dir,
-            tmp_path / "run",
-            cache,
-            "epochs=3",
-            "steps_per_epoch=10",
-            "checkpoint_minutes=0.0",
-            "early_stopping_patience=9",
-            "resume=true",
-        )
-    )
+    out = train(dataclasses.replace(cfg, resume=True))
     history = json.loads((out / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
     # epoch 1 was not redone: its record is the one the killed run wrote, equal to the reference
