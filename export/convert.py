@@ -95,24 +95,32 @@ def step_module(mcfg, weights: dict[str, np.ndarray]):
 
     from kbd_lm import model as M
 
+    state_spec = [
+        tf.TensorSpec([None], tf.int32, name="ids"),  # [B] token ids
+        tf.TensorSpec([None, mcfg.embed_dim], tf.float32, name="h"),  # [B, P]
+        tf.TensorSpec([None, mcfg.units], tf.float32, name="c"),  # [B, N]
+    ]
+
     class Step(tf.Module):
         def __init__(self):
             super().__init__()
             # Variables, not Keras layers: converted to constants, each weight stored once.
             self.w = {k: tf.Variable(v, trainable=False, name=k) for k, v in weights.items()}
 
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([None], tf.int32, name="ids"),
-                tf.TensorSpec([None, mcfg.embed_dim], tf.float32, name="h"),
-                tf.TensorSpec([None, mcfg.units], tf.float32, name="c"),
-            ]
-        )
+        @tf.function(input_signature=state_spec)
         def step(self, ids, h, c):
             x = tf.gather(self.w["embedding"], ids)  # [B, P]
             h2, c2 = M.cell_step(mcfg.cell, self.w, x, h, c)
             logprobs = tf.nn.log_softmax(M.output_logits(self.w, h2))  # [B, V]
             return {"logprobs": logprobs, "h_out": h2, "c_out": c2}
+
+        @tf.function(input_signature=state_spec)
+        def advance(self, ids, h, c):
+            # The cell without the output layer (most of a step's cost): for context tokens
+            # whose next-token distribution is not needed. Shares the weights with ``step``.
+            x = tf.gather(self.w["embedding"], ids)
+            h2, c2 = M.cell_step(mcfg.cell, self.w, x, h, c)
+            return {"h_out": h2, "c_out": c2}
 
     return Step()
 
@@ -122,7 +130,7 @@ def convert(saved_model_dir: Path, quantization: str, representative=None) -> by
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_saved_model(
-        str(saved_model_dir), signature_keys=[B.STEP_SIGNATURE]
+        str(saved_model_dir), signature_keys=[B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE]
     )
     conv.target_spec.supported_ops = O.converter_ops(quantization)
     if quantization != "float32":
@@ -262,7 +270,10 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             for t, token in enumerate(row):
                 ids = np.array([token], np.int32)
                 if t == len(row) - 1 or t % 3 == 0:
-                    yield {"ids": ids, "h": h.copy(), "c": c.copy()}
+                    sample = {"ids": ids, "h": h.copy(), "c": c.copy()}
+                    # (signature, inputs): the model has two signatures to calibrate
+                    yield B.STEP_SIGNATURE, sample
+                    yield B.ADVANCE_SIGNATURE, sample
                 out = module.step(tf.constant(ids), tf.constant(h), tf.constant(c))
                 h, c = out["h_out"].numpy(), out["c_out"].numpy()
 
@@ -271,7 +282,11 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     models: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "saved_model"
-        tf.saved_model.save(module, str(saved), signatures={B.STEP_SIGNATURE: module.step})
+        tf.saved_model.save(
+            module,
+            str(saved),
+            signatures={B.STEP_SIGNATURE: module.step, B.ADVANCE_SIGNATURE: module.advance},
+        )
         for preset in presets:
             t = time.monotonic()
             model = convert(saved, preset, representative if preset == "int8" else None)
@@ -360,22 +375,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 "normalization": "kbd_lm.text.normalize (NFC, controls dropped, "
                 "whitespace collapsed, case kept)",
             },
-            "signatures": {
-                B.STEP_SIGNATURE: {
-                    "inputs": {
-                        "ids": {"shape": [-1], "dtype": "int32"},
-                        "h": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
-                        "c": {"shape": [-1, mcfg.units], "dtype": "float32"},
-                    },
-                    "outputs": {
-                        "logprobs": {"shape": [-1, mcfg.vocab_size], "dtype": "float32"},
-                        "h_out": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
-                        "c_out": {"shape": [-1, mcfg.units], "dtype": "float32"},
-                    },
-                    "batch": "dynamic: resize ids, h and c to the same B before allocate_tensors; "
-                    "state starts at zeros and is passed back in by the caller",
-                }
-            },
+            "signatures": signature_manifest(mcfg),
             "ops": [{"name": o.name, "version": o.version} for o in ops],
             "min_runtime_version": O.min_runtime_version(chosen),
             "runtimes_verified": verified,
@@ -416,6 +416,40 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
 
 
 NGRAM_FILE = "ngram.kn3"
+
+
+def signature_manifest(mcfg) -> dict:
+    """The manifest's description of the two signatures (tensor names, shapes, dtypes)."""
+    state = {
+        "ids": {"shape": [-1], "dtype": "int32"},
+        "h": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
+        "c": {"shape": [-1, mcfg.units], "dtype": "float32"},
+    }
+    new_state = {
+        "h_out": {"shape": [-1, mcfg.embed_dim], "dtype": "float32"},
+        "c_out": {"shape": [-1, mcfg.units], "dtype": "float32"},
+    }
+    batch = (
+        "dynamic: resize ids, h and c to the same B before allocate_tensors; the state "
+        "starts at zeros and is passed back in by the caller"
+    )
+    return {
+        B.STEP_SIGNATURE: {
+            "inputs": state,
+            "outputs": {
+                "logprobs": {"shape": [-1, mcfg.vocab_size], "dtype": "float32"},
+                **new_state,
+            },
+            "batch": batch,
+            "use": "next-token log-probabilities and the new state",
+        },
+        B.ADVANCE_SIGNATURE: {
+            "inputs": state,
+            "outputs": new_state,
+            "batch": batch,
+            "use": "the new state only (no output layer): for context tokens, about 5x cheaper",
+        },
+    }
 
 
 def write_ngram(corpus, path: Path, max_bytes: int, lstm_weight: float) -> dict:

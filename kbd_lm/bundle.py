@@ -25,6 +25,7 @@ MODEL_FILE = "model.tflite"
 TOKENIZER_FILE = "tokenizer.model"
 MANIFEST_FILE = "manifest.json"
 STEP_SIGNATURE = "step"
+ADVANCE_SIGNATURE = "advance"
 
 
 class BundleError(Exception):

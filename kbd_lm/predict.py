@@ -289,9 +289,10 @@ class Predictor:
         if start == len(key):
             return state
         h, c = (state.h, state.c) if state else self.ctx_model.zero_state()
-        logp = None
-        for token in key[start:]:
-            logp, h, c = self.ctx_model.step(np.array([token], np.int32), h, c)
+        *middle, last = key[start:]
+        for token in middle:  # only the last token's distribution is needed
+            h, c = self.ctx_model.advance(np.array([token], np.int32), h, c)
+        logp, h, c = self.ctx_model.step(np.array([last], np.int32), h, c)
         result = _Context(logp[0], h, c)
         self._cache[key] = result
         if len(self._cache) > self._cache_size:

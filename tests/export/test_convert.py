@@ -213,3 +213,14 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
     (bundle / "ngram.kn3").write_bytes(b"junk")
     with pytest.raises(BundleError, match="ngram.kn3"):
         Bundle.load(bundle)
+
+
+def test_advance_signature_gives_the_state_of_step(tiny_bundle, manifest):
+    assert set(manifest["signatures"]) == {"step", "advance"}
+    model = StepModel(tiny_bundle / "model.tflite", batch=2)
+    assert model.has_advance
+    ids = np.array([5, 9], np.int32)
+    h, c = model.zero_state()
+    _, h_step, c_step = model.step(ids, h, c)
+    h_adv, c_adv = model.advance(ids, h, c)
+    assert np.allclose(h_step, h_adv, atol=1e-6) and np.allclose(c_step, c_adv, atol=1e-6)
