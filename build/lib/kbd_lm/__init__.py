@@ -1,0 +1,27 @@
+"""kbd-lm: next-word prediction for mobile keyboards.
+
+>>> import kbd_lm
+>>> predictor = kbd_lm.Predictor.load("dist/bundle")   # doctest: +SKIP
+>>> predictor.suggest("see you ", k=3)                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__all__ = ["Predictor", "Suggestion", "Bundle", "BundleError"]
+
+
+def __getattr__(name: str):
+    # Lazy, so that `import kbd_lm.train` does not load the predictor and vice versa.
+    if name == "Predictor":
+        from kbd_lm.predict import Predictor
+
+        return Predictor
+    if name == "Suggestion":
+        from kbd_lm.suggestion import Suggestion
+
+        return Suggestion
+    if name in ("Bundle", "BundleError"):
+        from kbd_lm import bundle
+
+        return getattr(bundle, name)
+    raise AttributeError(f"module 'kbd_lm' has no attribute {name!r}")

@@ -1,0 +1,346 @@
+"""Keyboard metrics for any :class:`~kbd_lm.suggestion.Suggester`, and the system comparison.
+
+The definitions below are the contract; every system (LSTM bundle, n-gram baselines) is
+measured by the same code on the same sample of test units.
+
+- Words: one unit (utterance) at a time; the context never crosses a unit. A word is a
+  :data:`kbd_lm.text.WORD_RE` match, compared lowercased; punctuation is neither predicted nor
+  counted. The context of a word is the unit's normalised text up to the start of that word,
+  exactly as typed (``"Hi, how"`` -> the context of ``how`` is ``"Hi, "``).
+- top-1 / top-3: the word is first / among ``suggest(context, k=3)``. Every word counts.
+- KSR (keystroke savings, three suggestions): a word of length L costs j + 1 keys for the
+  smallest j in 0..L-1 such that ``suggest(context + word[:j], k=3)`` holds it (the tap types
+  the space too), else L + 1. KSR = 1 - sum(cost) / sum(L + 1).
+- Perplexity: exp(-mean ``next_word_logprob(context, word)``).
+- Completion top-3 after j = 1, 2, 3 typed letters (words longer than j letters only).
+- Latency: median and p99 of each ``suggest`` call, next-word (j = 0) and completion (j >= 1).
+
+>>> class Parrot:  # always suggests "hello"
+...     def suggest(self, text, k=3): return [Suggestion("hello", 1.0)]
+...     def next_word_logprob(self, text, word): return 0.0 if word == "hello" else -1.0
+>>> r = evaluate_system(Parrot(), ["hello there"])
+>>> r["words"], r["top1"], round(r["ksr"], 4)  # costs 1 + 6 keys instead of 6 + 6
+(2, 0.5, 0.4167)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kbd_lm.fsutil import Progress, atomic_write_text
+from kbd_lm.suggestion import Suggester, Suggestion  # noqa: F401  (Suggestion: doctest)
+from kbd_lm.text import WORD_RE
+
+log = logging.getLogger(__name__)
+
+COMPLETION_LETTERS = (1, 2, 3)
+LSTM_NAME = "LSTM bundle"
+FULL_NGRAM_NAME = "KN trigram (full)"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to evaluate on, for ``kbd_lm.config.load_config(EvalConfig, ...)``.
+
+    ``ngram_train_splits`` are the corpus splits the n-gram baselines are trained on.
+    """
+
+    corpus: str = "chitchat"
+    split: str = "test"
+    max_words: int = 5000
+    seed: int = 0
+    ngram_budget_bytes: int = 1_500_000
+    ngram_min_count: int = 1
+    ngram_train_splits: tuple[str, ...] = ("train",)
+    cache_dir: str = "data"
+
+
+def count_words(unit: str) -> int:
+    """Number of evaluated words in a unit.
+
+    >>> count_words("Don't stop, it's 5 o'clock!")
+    5
+    """
+    return sum(1 for _ in WORD_RE.finditer(unit))
+
+
+def sample_words(units: Iterable[str], max_words: int = 5000, seed: int = 0) -> list[str]:
+    """Whole units picked at random (seeded) until they hold about ``max_words`` words.
+
+    Units without any word are never picked. The picked units come back in corpus order; the
+    last one may take the total a little over ``max_words``.
+
+    >>> sample_words(["a b", "c", "d e f", "!!"], max_words=3, seed=1)
+    ['c', 'd e f']
+    """
+    pool = [u for u in units if WORD_RE.search(u)]
+    order = list(range(len(pool)))
+    random.Random(seed).shuffle(order)
+    picked: list[int] = []
+    total = 0
+    for i in order:
+        if total >= max_words:
+            break
+        picked.append(i)
+        total += count_words(pool[i])
+    return [pool[i] for i in sorted(picked)]
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float | None]:
+    if not seconds:
+        return {"p50": None, "p99": None}
+    p50, p99 = np.percentile(np.asarray(seconds) * 1000.0, [50, 99])
+    return {"p50": float(p50), "p99": float(p99)}
+
+
+def evaluate_system(system: Suggester, units: list[str], progress_label: str = "") -> dict:
+    """Keyboard metrics of ``system`` on ``units`` (see the module docstring).
+
+    Returns ``{"words", "top1", "top3", "ksr", "perplexity", "completion_top3": {"1", "2",
+    "3"}, "latency_ms": {"next_word": {"p50", "p99"}, "completion": {"p50", "p99"}}}``;
+    ratios are fractions in [0, 1], perplexity may be ``inf`` if a word got probability 0.
+    """
+    total_words = sum(count_words(u) for u in units)
+    progress = Progress(f"{progress_label} words".strip(), total=total_words, logger=log)
+    n = top1 = top3 = 0
+    cost = full_cost = 0
+    logprob_sum = 0.0
+    comp_hits = dict.fromkeys(COMPLETION_LETTERS, 0)
+    comp_total = dict.fromkeys(COMPLETION_LETTERS, 0)
+    next_times: list[float] = []
+    comp_times: list[float] = []
+    max_letters = max(COMPLETION_LETTERS)
+
+    def suggested(text: str, times: list[float]) -> list[str]:
+        start = time.perf_counter()
+        result = system.suggest(text, k=3)
+        times.append(time.perf_counter() - start)
+        return [s.word.lower() for s in result[:3]]
+
+    for unit in units:
+        for match in WORD_RE.finditer(unit):
+            context, word = unit[: match.start()], match.group(0)
+            target, length = word.lower(), len(word)
+            got = suggested(context, next_times)
+            n += 1
+            top1 += got[:1] == [target]
+            top3 += target in got
+            keys = 1 if target in got else None
+            for j in range(1, length):
+                if keys is not None and j > max_letters:
+                    break
+                hit = target in suggested(context + word[:j], comp_times)
+                if j in comp_hits:
+                    comp_hits[j] += hit
+                    comp_total[j] += 1
+                if hit and keys is None:
+                    keys = j + 1
+            cost += length + 1 if keys is None else keys
+            full_cost += length + 1
+            logprob_sum += system.next_word_logprob(context, word)
+            progress.update()
+    if n:
+        log.info(progress.line())
+    return {
+        "words": n,
+        "top1": top1 / n if n else None,
+        "top3": top3 / n if n else None,
+        "ksr": 1.0 - cost / full_cost if full_cost else None,
+        "perplexity": _perplexity(logprob_sum, n),
+        "completion_top3": {
+            str(j): comp_hits[j] / comp_total[j] if comp_total[j] else None
+            for j in COMPLETION_LETTERS
+        },
+        "latency_ms": {
+            "next_word": _percentiles(next_times),
+            "completion": _percentiles(comp_times),
+        },
+    }
+
+
+def _perplexity(logprob_sum: float, n: int) -> float | None:
+    if not n:
+        return None
+    try:
+        return math.exp(-logprob_sum / n)
+    except OverflowError:
+        return math.inf
+
+
+def _fmt_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    return f"{size / 1e6:.2f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}"
+
+
+def format_table(results: Mapping[str, dict]) -> str:
+    """A Markdown table, one row per system (ratios as fractions, times in ms).
+
+    >>> print(format_table({"x": {"size_bytes": 1_500_000, "top1": 0.2, "top3": 0.3,
+    ...     "ksr": 0.5, "perplexity": 99.0, "completion_top3": {"1": 0.4},
+    ...     "latency_ms": {"next_word": {"p50": 0.1, "p99": 0.5}}}}).splitlines()[2])
+    | x | 1.50 MB | 0.200 | 0.300 | 0.500 | 99.0 | 0.400 | - | - | 0.10 / 0.50 | - / - |
+    """
+    head = (
+        "| System | Size | Top-1 | Top-3 | KSR | Perplexity | Compl@1 | Compl@2 | Compl@3 "
+        "| Next-word p50 / p99 ms | Completion p50 / p99 ms |"
+    )
+    lines = [head, "|" + "---|" * 11]
+    for name, r in results.items():
+        comp = r.get("completion_top3") or {}
+        lat = r.get("latency_ms") or {}
+        cells = [
+            name,
+            _fmt_size(r.get("size_bytes")),
+            _fmt(r.get("top1")),
+            _fmt(r.get("top3")),
+            _fmt(r.get("ksr")),
+            _fmt(r.get("perplexity"), 1),
+            *(_fmt(comp.get(str(j))) for j in COMPLETION_LETTERS),
+            *(
+                " / ".join(_fmt((lat.get(kind) or {}).get(p), 2) for p in ("p50", "p99"))
+                for kind in ("next_word", "completion")
+            ),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _bundle_size(predictor: object, bundle_dir: Path) -> int:
+    """Bytes a phone ships: the predictor's own figure if it has one, else the files the
+    bundle manifest lists (model and tokenizer), else every file in the bundle folder."""
+    size = getattr(predictor, "size_bytes", None)
+    if callable(size):
+        size = size()
+    if isinstance(size, int):
+        return size
+    manifest = getattr(getattr(predictor, "bundle", None), "manifest", None)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, dict) and all(isinstance(e, dict) for e in files.values()):
+        return sum(int(entry.get("bytes", 0)) for entry in files.values())
+    return sum(p.stat().st_size for p in Path(bundle_dir).rglob("*") if p.is_file())
+
+
+def _json_safe(value):
+    """JSON has no inf/nan: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict:
+    """Compare the LSTM bundle (if given) with the full and size-matched KN trigrams.
+
+    Trains the n-gram on ``config.ngram_train_splits``, prunes a copy to
+    ``config.ngram_budget_bytes``, samples ``config.max_words`` words of ``config.split`` once
+    (seeded) and evaluates every system on that sample. Writes ``eval.json`` (config, sample,
+    n-gram details, per-system results) and ``eval.md`` (the table) into ``out_dir``; with a
+    bundle, also records the LSTM figures in its manifest. Returns what ``eval.json`` holds.
+    """
+    from kbd_lm.corpus import prepare
+    from kbd_lm.ngram import KneserNeyTrigram
+
+    out_dir = Path(out_dir)
+    systems: dict[str, Suggester] = {}
+    sizes: dict[str, int] = {}
+    if bundle_dir is not None:
+        from kbd_lm.predict import Predictor  # loaded first: a bad bundle fails fast
+
+        predictor = Predictor.load(bundle_dir)
+        systems[LSTM_NAME] = predictor
+        sizes[LSTM_NAME] = _bundle_size(predictor, bundle_dir)
+
+    prepared = prepare(config.corpus, Path(config.cache_dir))
+
+    def train_units() -> Iterable[str]:
+        for split in config.ngram_train_splits:
+            yield from prepared.units(split)
+
+    start = time.perf_counter()
+    full = KneserNeyTrigram.train(train_units(), min_count=config.ngram_min_count)
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    small = full.pruned(config.ngram_budget_bytes)
+    prune_seconds = time.perf_counter() - start
+    small_name = f"KN trigram ({config.ngram_budget_bytes / 1e6:g} MB)"
+    for name, model in ((FULL_NGRAM_NAME, full), (small_name, small)):
+        systems[name] = model
+        sizes[name] = model.size_bytes()
+
+    sample = sample_words(prepared.units(config.split), config.max_words, config.seed)
+    n_words = sum(count_words(u) for u in sample)
+    log.info(
+        "eval sample: %s units, %s words of %s/%s (seed %s)",
+        f"{len(sample):,}",
+        f"{n_words:,}",
+        config.corpus,
+        config.split,
+        config.seed,
+    )
+
+    results: dict[str, dict] = {}
+    for name, system in systems.items():
+        results[name] = {**evaluate_system(system, sample, name), "size_bytes": sizes[name]}
+
+    table = format_table(results)
+    report = {
+        "config": dataclasses.asdict(config),
+        "corpus": {"name": prepared.name, "fingerprint": prepared.fingerprint},
+        "sample": {"units": len(sample), "words": n_words},
+        "ngram": {
+            "train_seconds": round(train_seconds, 2),
+            "prune_seconds": round(prune_seconds, 2),
+            "full": {**full.counts(), "size_bytes": full.size_bytes()},
+            "pruned": {**small.counts(), "size_bytes": small.size_bytes()},
+            "pruning": {
+                "method": "count cut-offs: bigrams below the cut-off dropped, trigrams kept "
+                "most frequent first until the budget; KN re-estimated",
+                **(small.pruning or {}),
+            },
+        },
+        "systems": results,
+    }
+    atomic_write_text(out_dir / "eval.json", json.dumps(_json_safe(report), indent=2) + "\n")
+    title = (
+        f"# Keyboard evaluation: {config.corpus}/{config.split}, {n_words:,} words "
+        f"({len(sample):,} units, seed {config.seed})\n\n"
+    )
+    atomic_write_text(out_dir / "eval.md", title + table)
+    log.info("evaluation (%s words):\n%s", f"{n_words:,}", table)
+
+    if bundle_dir is not None:
+        from kbd_lm.bundle import update_manifest_metrics
+
+        metrics = {
+            **results[LSTM_NAME],
+            "eval": {
+                "corpus": config.corpus,
+                "split": config.split,
+                "seed": config.seed,
+                "max_words": config.max_words,
+            },
+        }
+        update_manifest_metrics(bundle_dir, _json_safe(metrics))
+    return report

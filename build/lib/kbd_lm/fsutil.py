@@ -1,0 +1,125 @@
+"""Atomic writes and progress lines, shared by every stage.
+
+Artifacts are never written in place: a killed process leaves either the old file or the
+new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts are shared files
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """Build a folder under a temporary name and rename it into place on success.
+
+    >>> import tempfile; root = Path(tempfile.mkdtemp())
+    >>> with atomic_dir(root / "out") as tmp:
+    ...     _ = (tmp / "a.txt").write_text("hi")
+    >>> (root / "out" / "a.txt").read_text()
+    'hi'
+
+    An existing folder at ``path`` is replaced only after the new one is complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old.{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class Progress:
+    """A periodic log line with done/total, rate and ETA.
+
+    >>> p = Progress("tokens", total=100, every=0.0)
+    >>> p.update(50)  # logs "tokens 50/100 (50%) ... ETA ..."
+    """
+
+    def __init__(
+        self,
+        what: str,
+        total: float | None = None,
+        every: float = 10.0,
+        unit: str = "/s",
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.what, self.total, self.every, self.unit = what, total, every, unit
+        self.start = self._last = time.monotonic()
+        self.done = 0.0
+        self.log = logger or log
+
+    def update(self, n: float = 1, extra: str = "") -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        self.log.info(self.line(extra))
+
+    def line(self, extra: str = "") -> str:
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / elapsed
+        text = f"{self.what} {self.done:,.0f}"
+        if self.total:
+            frac = self.done / self.total
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            text += f"/{self.total:,.0f} ({frac:.0%}) {rate:,.0f}{self.unit} ETA {_fmt(eta)}"
+        else:
+            text += f" {rate:,.0f}{self.unit} elapsed {_fmt(elapsed)}"
+        return f"{text} {extra}".rstrip()
+
+
+def _fmt(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

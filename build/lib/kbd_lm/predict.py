@@ -1,0 +1,415 @@
+"""Word suggestions from a bundle: ``Predictor.load(bundle_dir).suggest(text, k=3)``.
+
+``text`` is everything before the cursor. Text that ends in a space or punctuation asks for
+the next word; text that ends inside a word asks for completions of that partial word.
+
+The model predicts sentencepiece pieces, so words are assembled by a beam search: a word
+starts with a "▁" piece, may continue with word pieces, and ends where the model predicts a
+boundary (a new "▁" piece, punctuation or the end of the message). A word's probability is
+the product of its pieces' probabilities and of the boundary after it. All beams of one
+search go through the model in one call (the bundle's batch dimension).
+
+Completion is constrained by the typed characters, not by how the partial word happens to be
+tokenized: the model runs on the context before the partial word, and only pieces consistent
+with the typed letters are allowed.
+
+The LSTM state after a context is cached, so typing one more letter of the same word does
+not run the context again, and a new word only runs the pieces that were added.
+
+>>> p = Predictor.load("dist/bundle")                     # doctest: +SKIP
+>>> [s.word for s in p.suggest("see you ")]               # doctest: +SKIP
+['tomorrow', 'later', 'soon']
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kbd_lm.bundle import Bundle
+from kbd_lm.runtime import Runtime, StepModel, runtime_version
+from kbd_lm.suggestion import Suggestion
+from kbd_lm.text import normalize_prefix
+from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
+
+log = logging.getLogger(__name__)
+
+MAX_CONTEXT_CHARS = 300  # only the end of a long text matters (and keeps every call bounded)
+MAX_CONTEXT_TOKENS = 48
+MAX_WORD_PIECES = 8
+MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
+COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
+MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
+_PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]*)*$")  # the word being typed at the end of text
+_WORD_TEXT_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a whole word as suggestions allow
+_SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
+
+
+@dataclass
+class _Beam:
+    text: str  # the word so far, in the model's casing
+    score: float  # log-probability of its pieces
+    piece: int  # last piece id (the next model input)
+    h: np.ndarray  # [P] state before ``piece`` is read
+    c: np.ndarray  # [N]
+
+
+@dataclass
+class _Context:
+    logp: np.ndarray  # [V] next-piece log-probs after the context
+    h: np.ndarray  # [1, P] state after the context
+    c: np.ndarray  # [1, N]
+
+
+@dataclass
+class _Pieces:
+    """Per-piece tables over the vocabulary, built once from the tokenizer."""
+
+    text: list[str]  # surface text without the leading "▁"
+    lower: list[str]
+    starts_word: np.ndarray  # bool [V]: a word-start piece whose text is a word (or empty "▁")
+    continues: np.ndarray  # bool [V]: may continue a word (letters, digits, apostrophes)
+    boundary: np.ndarray  # bool [V]: ends the word before it
+    start_prefix: dict[str, list[int]] = field(default_factory=dict)  # prefix -> start pieces
+    start_exact: dict[str, list[int]] = field(default_factory=dict)
+    cont_prefix: dict[str, list[int]] = field(default_factory=dict)
+    cont_exact: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _piece_tables(tok: Tokenizer) -> _Pieces:
+    n = tok.vocab_size
+    text, lower = [], []
+    starts = np.zeros(n, bool)
+    cont = np.zeros(n, bool)
+    boundary = np.zeros(n, bool)
+    tables = _Pieces(text, lower, starts, cont, boundary)
+    for i, piece in enumerate(tok.pieces()):
+        special = tok.is_control_or_unknown(i) or tok.is_byte(i)
+        word_start = piece.startswith(WORD_START)
+        body = piece[1:] if word_start else piece
+        text.append("" if special else body)
+        lower.append("" if special else body.lower())
+        if special:
+            boundary[i] = i == EOS_ID or tok.is_byte(i)
+            continue
+        wordish = bool(body) and all(ch.isalnum() or ch == "'" for ch in body)
+        if word_start:
+            boundary[i] = True
+            if body == "" or (wordish and body[0].isalnum()):
+                starts[i] = True
+                _index(tables.start_prefix, tables.start_exact, body.lower(), i)
+        elif wordish:
+            cont[i] = True
+            _index(tables.cont_prefix, tables.cont_exact, body.lower(), i)
+        else:
+            boundary[i] = True  # punctuation and symbols end a word
+    return tables
+
+
+def _index(prefix: dict, exact: dict, key: str, i: int) -> None:
+    exact.setdefault(key, []).append(i)
+    for j in range(1, len(key) + 1):
+        prefix.setdefault(key[:j], []).append(i)
+
+
+def _default_case(word: str) -> str:
+    """Casing for a word only the (lowercase) n-gram proposed: "i" and "i'm" become "I"."""
+    return "I" + word[1:] if word == "i" or word.startswith("i'") else word
+
+
+def _top_indices(x: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` largest values of a 1-D array, largest first."""
+    if len(x) > n:
+        part = np.argpartition(-x, n)[:n]
+        return part[np.argsort(-x[part])]
+    return np.argsort(-x)
+
+
+def _logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    return (m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))).squeeze(axis)
+
+
+class Predictor:
+    """Suggests whole words from a bundle, with the same ``.tflite`` file a phone runs."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        runtime: Runtime = "litert",
+        beam_width: int = 8,
+        num_threads: int = 1,
+        cache_size: int = 256,
+    ) -> None:
+        bundle.check_runtime(runtime, runtime_version(runtime))
+        self.bundle = bundle
+        self.tok = Tokenizer.load(bundle.tokenizer_path)
+        self.beam_width = beam_width
+        # One interpreter per batch size: a step costs about linearly in B, and resizing an
+        # interpreter costs milliseconds, so each search step uses the smallest that fits.
+        sizes = sorted({1, *(b for b in (2, 4) if b < beam_width), beam_width})
+        self._models = {b: StepModel(bundle.model_path, b, runtime, num_threads) for b in sizes}
+        self.ctx_model = self._models[1]
+        self.pieces = _piece_tables(self.tok)
+        self._cont_ids = np.flatnonzero(self.pieces.continues)
+        self._start_ids = np.flatnonzero(self.pieces.starts_word)
+        self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
+        self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+        # Optional word n-gram shipped in the bundle, interpolated with the LSTM.
+        self.ngram, self.ngram_weight = None, 1.0
+        spec = bundle.manifest.get("ngram")
+        if spec:
+            from kbd_lm.ngram import KneserNeyTrigram
+
+            self.ngram = KneserNeyTrigram.load(bundle.path / spec["file"])
+            self.ngram_weight = float(spec["lstm_weight"])
+        self._cache_size = cache_size
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path, runtime: Runtime = "litert", **kwargs) -> Predictor:
+        """Load and verify a bundle folder (see :class:`kbd_lm.bundle.Bundle`)."""
+        return cls(Bundle.load(bundle_dir), runtime=runtime, **kwargs)
+
+    # ------------------------------------------------------------------ public API
+
+    def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
+        """Up to ``k`` distinct whole words, best first, for the text before the cursor."""
+        if k <= 0:
+            return []
+        context, partial = self._split(text)
+        ctx = self._context(context)
+        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k)
+        if self.ngram is not None:
+            words = self._mix(text, words, k)
+        at_start = bool(_SENTENCE_END_RE.search(context))
+        out = []
+        for word, prob in words[:k]:
+            if partial:
+                word = partial + word[len(partial) :]  # keep what the user typed
+            elif at_start:
+                word = word[:1].upper() + word[1:]
+            out.append(Suggestion(word, prob))
+        return out
+
+    def _mix(self, text: str, words: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
+        """Interpolate with the bundle's n-gram: P = w P_lstm + (1 - w) P_ngram, best first.
+
+        Candidates are the LSTM's and the n-gram's top words; a word missing from the LSTM's
+        list counts as 0 there (the beam search found nothing likelier than its last word).
+        """
+        weight = self.ngram_weight
+        lstm = {w.lower(): (w, p) for w, p in words}
+        grams = {s.word: s.probability for s in self.ngram.suggest(text, k=MIX_CANDIDATES)}
+        mixed = []
+        for key in lstm.keys() | grams.keys():
+            display, p_lstm = lstm.get(key, (_default_case(key), 0.0))
+            p_gram = grams.get(key)
+            if p_gram is None:  # words outside the n-gram's vocabulary get nothing from it
+                known = key in self.ngram._index  # (its <unk> mass belongs to all such words)
+                p_gram = math.exp(self.ngram.next_word_logprob(text, key)) if known else 0.0
+            mixed.append((display, weight * p_lstm + (1 - weight) * p_gram))
+        mixed.sort(key=lambda item: -item[1])
+        return mixed[:k]
+
+    def next_word_logprob(self, text: str, word: str) -> float:
+        """log P(word | text), case-insensitive: the casing variants' probabilities are summed.
+
+        The word's pieces are its tokenization as a new word; the boundary after it counts.
+        With an n-gram in the bundle, the two models' probabilities are interpolated.
+        """
+        lstm = self._lstm_logprob(text, word)
+        if self.ngram is None:
+            return lstm
+        gram = self.ngram.next_word_logprob(text, word)
+        w = self.ngram_weight
+        return float(np.logaddexp(math.log(w) + lstm, math.log1p(-w) + gram))
+
+    def _lstm_logprob(self, text: str, word: str) -> float:
+        context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
+        ctx = self._context(context)
+        variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))
+        seqs = [self.tok.encode(v)[:MAX_WORD_PIECES] for v in variants]
+        seqs = [s for s in seqs if s][: self.beam_width]
+        if not seqs:
+            return -math.inf
+        model = self._model_for(len(seqs))
+        b = model.batch
+        scores = np.array([ctx.logp[s[0]] for s in seqs])
+        h = np.repeat(ctx.h, b, 0)
+        c = np.repeat(ctx.c, b, 0)
+        done = np.full(len(seqs), -np.inf)
+        for t in range(max(len(s) for s in seqs)):
+            ids = np.zeros(b, np.int32)
+            for r, s in enumerate(seqs):
+                ids[r] = s[min(t, len(s) - 1)]
+            logp, h2, c2 = model.step(ids, h, c)
+            for r, s in enumerate(seqs):
+                if t < len(s):
+                    if t + 1 < len(s):
+                        scores[r] += logp[r, s[t + 1]]
+                    else:
+                        done[r] = scores[r] + _logsumexp(logp[r, self.pieces.boundary])
+            h, c = h2, c2
+        return float(_logsumexp(done))
+
+    # ------------------------------------------------------------------ context
+
+    def _split(self, text: str) -> tuple[str, str]:
+        """(context before the word being typed, the partial word) of normalised text."""
+        text = normalize_prefix(text[-MAX_CONTEXT_CHARS * 2 :] if text else "")
+        if len(text) > MAX_CONTEXT_CHARS:
+            cut = text.find(" ", len(text) - MAX_CONTEXT_CHARS)
+            text = text[cut + 1 :] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
+        if not text or text[-1] == " ":
+            return text.rstrip(), ""
+        m = _PARTIAL_RE.search(text)
+        if m is None:  # ends in punctuation or a symbol: the next word comes after it
+            return text, ""
+        return text[: m.start()].rstrip(), m.group(0)
+
+    def _context(self, context: str) -> _Context:
+        """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix."""
+        ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
+        if len(ids) > MAX_CONTEXT_TOKENS:
+            ids = ids[-MAX_CONTEXT_TOKENS:]  # a window from zero state, as in training
+        key = tuple(ids)
+        start, state = 0, None
+        for n in range(len(key), 0, -1):
+            state = self._cache.get(key[:n])
+            if state is not None:
+                start = n
+                self._cache.move_to_end(key[:n])
+                break
+        if start == len(key):
+            return state
+        h, c = (state.h, state.c) if state else self.ctx_model.zero_state()
+        *middle, last = key[start:]
+        for token in middle:  # only the last token's distribution is needed
+            h, c = self.ctx_model.advance(np.array([token], np.int32), h, c)
+        logp, h, c = self.ctx_model.step(np.array([last], np.int32), h, c)
+        result = _Context(logp[0], h, c)
+        self._cache[key] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
+
+    # ------------------------------------------------------------------ beam search
+
+    def _search(self, ctx: _Context, partial: str, k: int) -> list[tuple[str, float]]:
+        """Best words (case variants merged), as (display form, probability), best first."""
+        pieces, width = self.pieces, self.beam_width
+        want = partial.lower()
+        # First pieces: "▁..." pieces consistent with what was typed.
+        if want:
+            first = np.asarray(
+                self._matching(pieces.start_prefix, pieces.start_exact, want, ""), np.int64
+            )
+        else:
+            first = self._start_ids
+        if len(first) == 0:
+            return []
+        top = first[_top_indices(ctx.logp[first], width)]
+        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top]
+        finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
+        for _ in range(MAX_WORD_PIECES):
+            if not beams:
+                break
+            n = len(beams)
+            model = self._model_for(n)
+            ids = np.zeros(model.batch, np.int32)
+            h, c = model.zero_state()
+            for r, beam in enumerate(beams):
+                ids[r], h[r], c[r] = beam.piece, beam.h, beam.c
+            logp, h2, c2 = model.step(ids, h, c)  # logp [batch, V]
+            logp = logp[:n]
+            # P(word ends here) = sum of the boundary pieces' probabilities: [n]
+            ends = np.log(np.maximum(np.exp(logp) @ self._boundary_f32, 1e-30))
+            for r, beam in enumerate(beams):
+                if len(beam.text) >= len(want) and _WORD_TEXT_RE.fullmatch(beam.text):
+                    self._add_final(finals, beam.text, beam.score + float(ends[r]))
+            floor = self._floor(finals, k)
+            # Extensions only lose probability: a beam at or below the k-th final is done.
+            live = [r for r in range(n) if beams[r].score > floor]
+            if not live:
+                break
+            if any(len(beams[r].text) < len(want) for r in live):
+                cand = []  # still inside the typed letters: per-beam constrained pieces
+                for r in live:
+                    nxt = self._cont_ids
+                    if len(beams[r].text) < len(want):
+                        nxt = np.asarray(
+                            self._matching(
+                                pieces.cont_prefix, pieces.cont_exact, want, beams[r].text.lower()
+                            ),
+                            np.int64,
+                        )
+                    if len(nxt):
+                        sc = beams[r].score + logp[r, nxt]
+                        best = _top_indices(sc, width)
+                        cand.extend(
+                            zip(sc[best].tolist(), [r] * len(best), nxt[best].tolist(), strict=True)
+                        )
+                cand.sort(reverse=True)
+                cand = [x for x in cand[:width] if x[0] > floor]
+            else:  # all beams free: one vectorised top-k over [live, continuation pieces]
+                rows = np.asarray(live)
+                scores = np.array([beams[r].score for r in live])[:, None]
+                sc = scores + logp[rows][:, self._cont_ids]  # [live, C]
+                flat = _top_indices(sc.ravel(), width)
+                r_idx, p_idx = np.unravel_index(flat, sc.shape)
+                cand = [
+                    (float(sc[a, b]), int(rows[a]), int(self._cont_ids[b]))
+                    for a, b in zip(r_idx, p_idx, strict=True)
+                    if sc[a, b] > floor
+                ]
+            if all(len(beams[r].text) < len(want) for r in live):
+                cand = cand[:COVERING_WIDTH]  # still spelling out the typed letters
+            beams = [
+                _Beam(beams[r].text + pieces.text[i], sc_, i, h2[r], c2[r]) for sc_, r, i in cand
+            ]
+        ranked = sorted(finals.values(), key=lambda f: -f[2])
+        return [(display, prob) for display, _, prob in ranked]
+
+    def _model_for(self, rows: int) -> StepModel:
+        """The smallest-batch interpreter with room for ``rows`` rows."""
+        for b, model in self._models.items():
+            if b >= rows:
+                return model
+        raise ValueError(f"{rows} rows exceed the beam width {self.beam_width}")
+
+    @staticmethod
+    def _add_final(finals: dict, text: str, logp: float) -> None:
+        key = text.lower()
+        entry = finals.get(key)
+        if entry is None:
+            finals[key] = [text, logp, math.exp(logp)]
+        else:
+            if logp > entry[1]:
+                entry[0], entry[1] = text, logp
+            entry[2] += math.exp(logp)
+
+    @staticmethod
+    def _floor(finals: dict, k: int) -> float:
+        """Log-probability a beam must beat to still matter: the k-th best word so far, and
+        never less than the best word times ``MIN_RATIO`` (which bounds the search when fewer
+        than k words fit what was typed, e.g. a long rare word typed in full)."""
+        if not finals:
+            return -math.inf
+        probs = sorted((f[2] for f in finals.values()), reverse=True)
+        relative = math.log(probs[0] * MIN_RATIO)
+        return max(math.log(probs[k - 1]), relative) if len(probs) >= k else relative
+
+    @staticmethod
+    def _matching(prefix: dict, exact: dict, want: str, have: str) -> list[int]:
+        """Pieces p with have+p consistent with the typed word ``want`` (lowercase)."""
+        rest = want[len(have) :]
+        out = list(prefix.get(rest, ()))  # pieces that cover the rest of the typed letters
+        for j in range(0, len(rest)):  # pieces that cover only part of it ("" = bare "▁")
+            out.extend(exact.get(rest[:j], ()))
+        return out

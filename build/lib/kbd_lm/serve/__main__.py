@@ -1,0 +1,86 @@
+"""``python -m kbd_lm.serve --bundle dist/bundle --host 127.0.0.1 --port 8000``: run the server.
+
+Options override the ``KBD_LM_*`` environment settings (see :mod:`kbd_lm.serve.settings`).
+Exit status: 0 after a clean shutdown, 2 for bad options or settings (argparse's usage
+error), 3 when start-up failed (e.g. a missing or corrupt bundle: its message is logged in
+one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The command-line options; anything left out comes from the environment or defaults."""
+    p = argparse.ArgumentParser(
+        prog="python -m kbd_lm.serve",
+        description="Run the kbd-lm HTTP server (uvicorn) on a bundle.",
+    )
+    p.add_argument("--bundle", help="bundle folder (default: $KBD_LM_BUNDLE)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default 8000)")
+    p.add_argument("--pool-size", type=int, help="predictors serving in parallel (default 2)")
+    p.add_argument("--num-threads", type=int, help="threads per interpreter (default 1)")
+    p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
+    p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
+    p.add_argument("--max-text-chars", type=int, help="characters of text used (default 1000)")
+    p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_const",
+        const=False,
+        help="no log line per request",
+    )
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed options (None for each one not given)."""
+    return make_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, build the app and run uvicorn until interrupted; returns the exit code."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    from kbd_lm.serve.settings import load_settings
+
+    try:
+        settings = load_settings(**vars(args))
+    except ValidationError as err:
+        parser.error(f"invalid settings (options or KBD_LM_* variables):\n{err}")
+    if settings.bundle is None:
+        parser.error("no bundle: pass --bundle DIR or set KBD_LM_BUNDLE")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    import uvicorn
+
+    from kbd_lm.serve.app import create_app
+
+    app = create_app(settings=settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,486 @@
+"""Open-loop load test of the HTTP server over loopback, at increasing request rates.
+
+    python -m kbd_lm.serve.loadtest --bundle dist/bundle --duration 60 --rates 50,100,200,400
+
+Starts the server in a subprocess (``python -m kbd_lm.serve`` on 127.0.0.1, a free port, real
+HTTP), waits for ``/readyz``, warms it up, then for each rate sends ``POST /v1/predict-next``
+from this process with an async httpx client: requests are scheduled at the target rate
+whatever the answers do (open loop), and each latency runs from the request's scheduled time,
+so a server or client falling behind shows up as latency rather than as a lower rate. A stage
+is bounded in time (``--duration`` plus the request timeout) and count (``--max-requests``);
+once a stage shows the server saturated (median over the target, >5% errors, or <80% of the
+rate answered), higher rates are skipped.
+
+Texts are keystroke prefixes: built-in sentences typed one character at a time, replayed in
+order, as a keyboard would ask at every key press.
+
+Reports, per rate: requests scheduled, answered OK, errors (by kind: HTTP status, timeout,
+or not sent in time by a saturated client), achieved throughput (OK answers per second),
+p50/p99/max latency, the server's own median time, the client's p99 sending lag (a large lag
+means this process, not the server, was the limit), and whether the rate was sustained (no
+error, p99 under ``--p99-ms``, at least 95% of the target throughput); then the highest rate
+sustained. Writes ``loadtest.md`` and ``loadtest.json`` next to the bundle folder (in its
+parent folder), or at ``--out PATH`` (``PATH.md`` and ``PATH.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger("kbd_lm.serve.loadtest")
+
+HOST = "127.0.0.1"
+SENTENCES = [
+    "see you tomorrow at the station",
+    "how are you doing today?",
+    "I'll be there in ten minutes, wait for me",
+    "thank you so much for the help yesterday",
+    "are you coming to the party tonight?",
+    "let me know when you get home",
+    "can we talk later about the plan for the weekend",
+    "I don't know what to say, that sounds great",
+    "good morning! did you sleep well?",
+    "my mom wants to watch a movie with us",
+]
+SUSTAINED_FRACTION = 0.95  # of the target rate, as OK answers per second
+# Higher rates are skipped after a stage whose median latency is over the p99 target, whose
+# error rate is over 5% or that answered under 80% of its target rate: the server is
+# saturated, not just hit by a few slow outliers (a busy machine makes some of those).
+STOP_ERROR_RATE = 0.05
+STOP_THROUGHPUT_FRACTION = 0.8
+
+
+def keystroke_prefixes(sentences: list[str] = SENTENCES) -> list[str]:
+    """Every text before the cursor while typing each sentence, in order, empty text first.
+
+    >>> keystroke_prefixes(["hi you"])
+    ['', 'h', 'hi', 'hi ', 'hi y', 'hi yo', 'hi you']
+    """
+    return [s[:i] for s in sentences for i in range(len(s) + 1)]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of ``values``; None when empty.
+
+    >>> percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 99), percentile([], 50)
+    (2, 4, None)
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
+    return ordered[int(rank) - 1]
+
+
+@dataclass
+class StageResult:
+    """One target rate: counts, achieved throughput and latencies (ms)."""
+
+    target_rps: float
+    duration_s: float
+    requests: int = 0  # scheduled; each one is either answered OK or counted as an error
+    ok: int = 0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    send_rps: float = 0.0  # requests actually sent per second
+    achieved_rps: float = 0.0  # OK answers per second over the stage
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    server_p50_ms: float | None = None  # the server's elapsed_ms (its own time)
+    client_lag_p99_ms: float | None = None  # how late this client sent (it is loaded too)
+    sustained: bool = False
+
+    def judge(self, p99_limit_ms: float) -> None:
+        """Set ``sustained``: no error, p99 under the limit, near the target throughput."""
+        self.sustained = (
+            self.requests > 0
+            and self.errors == 0
+            and self.p99_ms is not None
+            and self.p99_ms < p99_limit_ms
+            and self.achieved_rps >= SUSTAINED_FRACTION * self.target_rps
+        )
+
+    def overloaded(self, p99_limit_ms: float) -> bool:
+        """Saturated: higher rates would only be worse (see ``STOP_*``)."""
+        if self.requests == 0 or self.errors / self.requests > STOP_ERROR_RATE:
+            return True
+        if self.achieved_rps < STOP_THROUGHPUT_FRACTION * self.target_rps:
+            return True
+        return self.p50_ms is None or self.p50_ms > p99_limit_ms
+
+
+async def run_stage(
+    client: httpx.AsyncClient,
+    url: str,
+    rate: float,
+    duration: float,
+    texts: list[str],
+    offset: int = 0,
+    k: int = 3,
+    timeout: float = 2.0,
+    max_requests: int = 100_000,
+) -> StageResult:
+    """Send ``rate`` requests per second for ``duration`` seconds (open loop) and measure.
+
+    ``texts`` are replayed in order from ``offset``. A request not answered within
+    ``timeout`` seconds of its scheduled time is an error, so a stage lasts at most
+    ``duration + timeout`` seconds. Returns the stage's counts and latencies.
+    """
+    n = max(1, min(int(rate * duration), max_requests))
+    clock = time.perf_counter  # the event loop's clock can be millisecond-grained (uvloop)
+    latencies: list[float] = []
+    server_ms: list[float] = []
+    lags: list[float] = []
+    errors: Counter[str] = Counter()
+
+    async def one(i: int, scheduled: float) -> None:
+        payload = {"text": texts[(offset + i) % len(texts)], "k": k}
+        lag = clock() - scheduled  # the client's own delay in sending (it is loaded too)
+        lags.append(lag * 1000)
+        if lag >= timeout:  # could not even be sent in time: the client is saturated
+            errors["not sent in time"] += 1
+            return
+        try:
+            # The whole request, counted from its scheduled time, must fit in ``timeout``.
+            async with asyncio.timeout(timeout - lag):
+                r = await client.post(url, json=payload)
+            done = clock()
+            if r.status_code == 200:
+                latencies.append((done - scheduled) * 1000)
+                server_ms.append(r.json()["elapsed_ms"])
+            else:
+                errors[f"http {r.status_code}"] += 1
+        except (TimeoutError, httpx.TimeoutException):
+            errors["timeout"] += 1
+        except (httpx.HTTPError, OSError) as err:
+            errors[type(err).__name__] += 1
+
+    start = clock() + 0.01
+    tasks = []
+    for i in range(n):
+        scheduled = start + i / rate
+        delay = scheduled - clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    last_sent = clock()
+    await asyncio.gather(*tasks)
+    wall = max(clock() - start, 1e-9)
+    result = StageResult(
+        rate,
+        duration,
+        requests=n,
+        ok=len(latencies),
+        errors=sum(errors.values()),
+        error_kinds=dict(errors),
+    )
+    result.send_rps = n / max(last_sent - start, 1 / rate)
+    result.achieved_rps = len(latencies) / max(wall, duration)
+    result.p50_ms = percentile(latencies, 50)
+    result.p90_ms = percentile(latencies, 90)
+    result.p99_ms = percentile(latencies, 99)
+    result.max_ms = max(latencies) if latencies else None
+    result.server_p50_ms = percentile(server_ms, 50)
+    result.client_lag_p99_ms = percentile(lags, 99)
+    return result
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``python -m kbd_lm.serve`` in a subprocess on 127.0.0.1; a context manager.
+
+    ``extra``: more command-line options for the server. Start-up output goes to a temporary
+    log file, shown when the server fails to become ready.
+    """
+
+    def __init__(
+        self,
+        bundle: Path,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        self.bundle, self.port = bundle, port or free_port()
+        self.extra, self.ready_timeout = extra or [], ready_timeout
+        self.url = f"http://{HOST}:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        # Closed by __exit__: the server writes to it for as long as it runs.
+        self._log = tempfile.TemporaryFile("w+", prefix="kbd-lm-serve-")  # noqa: SIM115
+
+    def __enter__(self) -> ServerProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "kbd_lm.serve",
+            "--bundle",
+            str(self.bundle),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            *self.extra,
+        ]
+        log.info("starting %s", " ".join(cmd))
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with status {self.proc.returncode}:\n{self.output()}"
+                )
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        output = self.output()
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"server not ready after {self.ready_timeout:g} s:\n{output}")
+
+    def output(self) -> str:
+        """What the server printed so far."""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+async def _drive(
+    url: str,
+    rates: list[float],
+    duration: float,
+    timeout: float,
+    max_requests: int,
+    p99_ms: float,
+    warmup: int,
+) -> tuple[str, list[StageResult]]:
+    texts = keystroke_prefixes()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    results: list[StageResult] = []
+    async with httpx.AsyncClient(base_url=url, limits=limits) as client:
+        model = (await client.get("/v1/model")).json()["id"]
+        for i in range(warmup):  # caches, connections, first-call costs
+            await client.post("/v1/predict-next", json={"text": texts[i % len(texts)], "k": 3})
+        offset = 0
+        for rate in rates:
+            r = await run_stage(
+                client,
+                "/v1/predict-next",
+                rate,
+                duration,
+                texts,
+                offset,
+                timeout=timeout,
+                max_requests=max_requests,
+            )
+            offset += r.requests
+            r.judge(p99_ms)
+            results.append(r)
+            log.info(
+                "%6g rps: %d requests, ok %d, errors %d, achieved %.1f rps, p50 %s ms, p99 %s ms",
+                rate,
+                r.requests,
+                r.ok,
+                r.errors,
+                r.achieved_rps,
+                _fmt(r.p50_ms),
+                _fmt(r.p99_ms),
+            )
+            if r.overloaded(p99_ms) and rate != rates[-1]:
+                log.info("overloaded at %g rps: higher rates skipped", rate)
+                break
+            await asyncio.sleep(1.0)  # let queues drain between stages
+    return model, results
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def best_sustained(results: list[StageResult]) -> float | None:
+    """The highest target rate that was sustained, or None."""
+    rates = [r.target_rps for r in results if r.sustained]
+    return max(rates) if rates else None
+
+
+def markdown(report: dict) -> str:
+    """The report as a Markdown section with one table row per rate."""
+    env = report["environment"]
+    lines = [
+        f"# Load test: {report['model']}",
+        "",
+        f"{report['finished']}; {env['cpus']} CPUs, load average {env['load_average'][0]:.2f} "
+        f"at start; server: pool of {report['server']['pool_size']} predictor(s), "
+        f"{report['server']['num_threads']} thread(s) each; {report['duration_s']:g} s per "
+        "rate; HTTP/1.1 keep-alive over loopback; open loop (latency from the scheduled "
+        "send time); texts: keystroke prefixes.",
+        "",
+        "| target rps | requests | ok | errors | achieved rps | p50 ms | p99 ms | max ms "
+        "| server p50 ms | client lag p99 ms | sustained |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for r in report["stages"]:
+        kinds = ", ".join(f"{k}: {n}" for k, n in sorted(r["error_kinds"].items()))
+        errors = f"{r['errors']} ({kinds})" if kinds else str(r["errors"])
+        lines.append(
+            f"| {r['target_rps']:g} | {r['requests']} | {r['ok']} | {errors} | "
+            f"{r['achieved_rps']:.1f} | {_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | "
+            f"{_fmt(r['max_ms'])} | {_fmt(r['server_p50_ms'])} | "
+            f"{_fmt(r.get('client_lag_p99_ms'))} | {'yes' if r['sustained'] else 'no'} |"
+        )
+    best = report["best_sustained_rps"]
+    lines += [
+        "",
+        f"Highest rate sustained with p99 under {report['p99_limit_ms']:g} ms: "
+        + (f"**{best:g} requests/s**." if best else "**none of the rates tried**."),
+    ]
+    if env["load_average"][0] > 0.5 * env["cpus"]:
+        lines += [
+            "",
+            f"Note: the machine was busy at start (load average "
+            f"{env['load_average'][0]:.2f} on {env['cpus']} CPUs); re-run on an idle "
+            "machine for figures to compare.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def out_paths(out: str | None, bundle: Path) -> tuple[Path, Path]:
+    """(Markdown, JSON) paths: ``--out`` without its suffix, or ``loadtest`` beside the bundle."""
+    base = Path(out) if out else Path(bundle).resolve().parent / "loadtest"
+    if base.suffix in (".md", ".json"):
+        base = base.with_suffix("")
+    return base.with_name(base.name + ".md"), base.with_name(base.name + ".json")
+
+
+def parse_rates(text: str) -> list[float]:
+    """'50,100,200' -> [50.0, 100.0, 200.0] (positive, sorted, duplicates removed)."""
+    rates = sorted({float(x) for x in text.split(",") if x.strip()})
+    if not rates or rates[0] <= 0:
+        raise argparse.ArgumentTypeError("rates must be positive numbers, e.g. 50,100,200")
+    return rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m kbd_lm.serve.loadtest",
+        description="Open-loop HTTP load test of the server (loopback).",
+    )
+    p.add_argument("--bundle", required=True, type=Path, help="bundle folder to serve")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds per rate (default 60)")
+    p.add_argument(
+        "--rates",
+        type=parse_rates,
+        default=parse_rates("50,100,200,400,800"),
+        help="requests per second, comma-separated (default 50,100,200,400,800)",
+    )
+    p.add_argument(
+        "--out",
+        help="output path without suffix (default: loadtest beside the "
+        "bundle folder); writes .md and .json",
+    )
+    p.add_argument("--p99-ms", type=float, default=20.0, help="latency target (default 20 ms)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        help="seconds from a request's scheduled time to its answer (default 2)",
+    )
+    p.add_argument("--max-requests", type=int, default=100_000, help="per rate at most")
+    p.add_argument("--warmup", type=int, default=200, help="sequential requests first")
+    p.add_argument("--pool-size", type=int, default=2, help="server predictors (default 2)")
+    p.add_argument("--num-threads", type=int, default=1, help="threads per interpreter")
+    args = p.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    load_average = os.getloadavg()
+    extra = ["--pool-size", str(args.pool_size), "--num-threads", str(args.num_threads)]
+    try:
+        import uvloop
+
+        run = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        run = asyncio.run
+    try:
+        with ServerProcess(args.bundle, extra=extra) as server:
+            model, results = run(
+                _drive(
+                    server.url,
+                    args.rates,
+                    args.duration,
+                    args.timeout,
+                    args.max_requests,
+                    args.p99_ms,
+                    args.warmup,
+                )
+            )
+    except RuntimeError as err:
+        log.error("%s", err)
+        return 1
+    report = {
+        "model": model,
+        "bundle": str(Path(args.bundle).resolve()),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": args.duration,
+        "p99_limit_ms": args.p99_ms,
+        "server": {"pool_size": args.pool_size, "num_threads": args.num_threads, "host": HOST},
+        "environment": {
+            "cpus": os.cpu_count(),
+            "load_average": list(load_average),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "stages": [asdict(r) for r in results],
+        "best_sustained_rps": best_sustained(results),
+    }
+    md_path, json_path = out_paths(args.out, args.bundle)
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(markdown(report), encoding="utf-8")
+    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log.info("wrote %s and %s", md_path, json_path)
+    sys.stdout.write(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

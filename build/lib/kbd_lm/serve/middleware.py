@@ -1,0 +1,202 @@
+"""Pure ASGI middleware: request metrics, request-body limits, clean start-up errors.
+
+Each one wraps an ASGI app; :func:`kbd_lm.serve.app.create_app` stacks them as
+``StartupErrorMessage(RequestMetrics(BodyGuard(app)))`` (outermost first).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kbd_lm.serve.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def error_response(
+    status: int, code: str, message: str, details: list | None = None, headers: dict | None = None
+) -> JSONResponse:
+    """The JSON body of every error: ``{"error": code, "message": message[, "details"]}``."""
+    body: dict = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class RequestMetrics:
+    """Counts each HTTP request by route, method and status and times it.
+
+    ``routes``: the app's paths; other paths are counted as ``other``. A request whose app
+    raised is counted as status 500.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: set[str]) -> None:
+        self.app, self.metrics, self.routes = app, metrics, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        path = scope.get("path", "")
+        route = path if path in self.routes else "other"
+        self.metrics.in_flight += 1
+        try:
+            await self.app(scope, receive, send_status)
+        except Exception:
+            status = 500
+            self.metrics.error("internal")
+            raise
+        finally:
+            self.metrics.in_flight -= 1
+            self.metrics.observe(
+                route, scope.get("method", ""), status, time.perf_counter() - started
+            )
+
+
+class BodyGuard:
+    """Checks request bodies before the app sees them; answers 4xx JSON errors itself.
+
+    For POST/PUT/PATCH: a ``Content-Length`` over ``max_bytes`` is refused (413) without
+    reading; otherwise the body is read (refused with 413 as soon as it grows past
+    ``max_bytes``, e.g. when chunked), must be declared JSON (415), must be valid UTF-8 (400),
+    and is then replayed to the app. ``on_error(code)`` is called for each refusal.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, on_error=None) -> None:
+        self.app, self.max_bytes, self.on_error = app, max_bytes, on_error
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+    ) -> None:
+        if self.on_error is not None:
+            self.on_error(code)
+        # Connection: close, since a refused body may still be on its way.
+        headers = {"connection": "close"} if status == 413 else None
+        await error_response(status, code, message, headers=headers)(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        limit = self.max_bytes
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    400,
+                    "invalid_content_length",
+                    f"Content-Length {length!r} is not a number of bytes",
+                )
+                return
+            if int(length) > limit:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    413,
+                    "body_too_large",
+                    f"request body is {int(length)} bytes; the limit is {limit}",
+                )
+                return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left: nothing to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    413,
+                    "body_too_large",
+                    f"request body is over the limit of {limit} bytes",
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media_type != "application/json" and not media_type.endswith("+json"):
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    415,
+                    "unsupported_media_type",
+                    f"send the body as JSON with 'Content-Type: application/json' "
+                    f"(got {media_type or 'no Content-Type'})",
+                )
+                return
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as err:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    400,
+                    "invalid_utf8",
+                    f"request body is not valid UTF-8 (byte {err.start}: {err.reason})",
+                )
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class StartupErrorMessage:
+    """Replaces the traceback of a failed start-up with one line, for the server log.
+
+    Starlette reports a lifespan failure to the server as its full traceback; when the app's
+    lifespan stored a message in ``app.state.startup_error`` (a missing or corrupt bundle),
+    the server logs that message instead.
+    """
+
+    def __init__(self, app: ASGIApp, state) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_clean(message: Message) -> None:
+            error = getattr(self.state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and error:
+                message = {**message, "message": error}
+            await send(message)
+
+        await self.app(scope, receive, send_clean)

@@ -1,0 +1,51 @@
+"""Server settings from ``KBD_LM_*`` environment variables (pydantic-settings).
+
+Nothing is read at import time: call :func:`load_settings` (or ``ServeSettings()``) when the
+server starts, so that tests and the command line can set values first.
+
+>>> s = ServeSettings(bundle="dist/bundle", pool_size=4)
+>>> (s.port, s.max_text_chars, s.pool_size)
+(8000, 1000, 4)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+
+class ServeSettings(BaseSettings):
+    """Everything the server can be told; each field is also ``KBD_LM_<FIELD>`` (any case)."""
+
+    model_config = SettingsConfigDict(env_prefix="KBD_LM_", extra="ignore")
+
+    bundle: Path | None = Field(None, description="bundle folder (model.tflite, manifest.json…)")
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    pool_size: int = Field(
+        2, ge=1, le=64, description="predictors (interpreter sets) serving requests in parallel"
+    )
+    num_threads: int = Field(1, ge=1, le=16, description="threads per TFLite interpreter")
+    beam_width: int = Field(8, ge=1, le=64, description="beam width of the word search")
+    runtime: Literal["litert", "tflite-runtime"] = Field("litert", description="TFLite runtime")
+    max_body_bytes: int = Field(
+        16_384, ge=64, le=16 * 1024 * 1024, description="largest request body accepted (bytes)"
+    )
+    max_text_chars: int = Field(
+        1000, ge=1, le=100_000, description="only this many characters at the end of a text count"
+    )
+    acquire_timeout_s: float = Field(
+        2.0, gt=0, le=60, description="wait for a free predictor this long, then answer 503"
+    )
+    log_level: LogLevel = Field("info", description="server log level")
+    access_log: bool = Field(True, description="one log line per request (uvicorn access log)")
+
+
+def load_settings(**overrides) -> ServeSettings:
+    """Settings from the environment, then ``overrides`` (None values are ignored)."""
+    return ServeSettings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,78 @@
+"""The one text normalisation shared by corpus preparation, the tokenizer and serving.
+
+Never preprocess text anywhere else: training and prediction must see the same strings.
+
+>>> normalize("  Hi\\tthere\\u0007  you ")
+'Hi there you'
+>>> words("Don't stop, it's 5 o'clock!")
+["don't", 'stop', "it's", '5', "o'clock"]
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Unicode categories we drop: control (Cc), format (Cf, except the joiners that build emoji
+# sequences), unassigned (Cn), private use (Co) and surrogates (Cs).
+_DROP_CATEGORIES = {"Cc", "Cf", "Cn", "Co", "Cs"}
+_KEEP_FORMAT = {"\u200d", "\u200c", "\ufe0f", "\ufe0e"}  # ZWJ, ZWNJ, variation selectors
+_WS = re.compile(r"\s+")
+# Typographic apostrophes are folded to ASCII so that "don’t" and "don't" are one word.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+# A word, for evaluation and for the predictor: a run of letters/digits with internal
+# apostrophes. Punctuation is neither predicted nor counted.
+WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# A single word character (letters and digits, not the underscore).
+WORD_CHAR_RE = re.compile(r"[^\W_]")
+
+
+def _keep(ch: str) -> bool:
+    if ch in _KEEP_FORMAT or ch in " \t\n\r":
+        return True
+    return unicodedata.category(ch) not in _DROP_CATEGORIES
+
+
+def normalize(text: str) -> str:
+    """Normalise one unit of text (an utterance or a line).
+
+    NFC composition, control/format characters dropped, typographic apostrophes folded,
+    whitespace runs collapsed to one space and stripped at both ends. Case and punctuation
+    are kept: a keyboard suggests "I'm" and "Paris".
+
+    >>> normalize("Cafe\\u0301  au   lait")
+    'Café au lait'
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch for ch in text if _keep(ch)).translate(_APOSTROPHES)
+    return _WS.sub(" ", text).strip()
+
+
+def normalize_prefix(text: str) -> str:
+    """Normalise text before the cursor, keeping whether it ends in whitespace.
+
+    The trailing space matters for a keyboard: "see you " asks for the next word,
+    "see yo" asks for completions of "yo".
+
+    >>> normalize_prefix("see  you ")
+    'see you '
+    """
+    body = normalize(text)
+    if body and text and text[-1].isspace():
+        return body + " "
+    return body
+
+
+def words(text: str) -> list[str]:
+    """Lowercased words of a text, as evaluation counts them.
+
+    >>> words("I'm in PARIS!")
+    ["i'm", 'in', 'paris']
+    """
+    return [m.group(0).lower() for m in WORD_RE.finditer(text)]
+
+
+def is_word_char(ch: str) -> bool:
+    """True for characters that can be part of a word (letters and digits)."""
+    return bool(WORD_CHAR_RE.match(ch))
