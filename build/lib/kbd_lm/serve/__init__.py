@@ -1,9 +1,0 @@
-"""HTTP service for a kbd-lm bundle: ``python -m kbd_lm.serve --bundle dist/bundle``.
-
-Modules: :mod:`~kbd_lm.serve.app` (the FastAPI factory ``create_app``),
-:mod:`~kbd_lm.serve.settings` (``KBD_LM_*`` environment settings),
-:mod:`~kbd_lm.serve.pool` (a pool of predictors, one interpreter set each),
-:mod:`~kbd_lm.serve.loadtest` (an open-loop load test over loopback HTTP).
-
-Nothing here imports TensorFlow: a serving process only needs the TFLite runtime.
-"""
