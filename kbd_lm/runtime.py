@@ -108,32 +108,25 @@ class StepModel:
         b = batch or self.batch
         return np.zeros((b, self.embed_dim), np.float32), np.zeros((b, self.units), np.float32)
 
-    def step(self, ids, h, c):
-        """One step for ``batch`` rows; returns copies of (logprobs, h, c)."""
+    def _run(self, name: str, ids, h, c, outputs: tuple[str, ...]):
+        """Set the inputs of signature ``name``, invoke it, return copies of ``outputs``."""
         wrap = self._wrap
-        sub, inputs, outputs = self._sig["step"]
+        sub, inputs, out = self._sig[name]
         wrap.SetTensor(inputs["ids"], ids, sub)
         wrap.SetTensor(inputs["h"], h, sub)
         wrap.SetTensor(inputs["c"], c, sub)
         wrap.Invoke(sub)
-        return (
-            wrap.GetTensor(outputs["logprobs"], sub),
-            wrap.GetTensor(outputs["h_out"], sub),
-            wrap.GetTensor(outputs["c_out"], sub),
-        )
+        return tuple(wrap.GetTensor(out[key], sub) for key in outputs)
+
+    def step(self, ids, h, c):
+        """One step for ``batch`` rows; returns copies of (logprobs, h, c)."""
+        return self._run("step", ids, h, c, ("logprobs", "h_out", "c_out"))
 
     def advance(self, ids, h, c):
         """The state after ``ids`` without the output layer; returns copies of (h, c)."""
         if "advance" not in self._sig:
-            _, h, c = self.step(ids, h, c)
-            return h, c
-        wrap = self._wrap
-        sub, inputs, outputs = self._sig["advance"]
-        wrap.SetTensor(inputs["ids"], ids, sub)
-        wrap.SetTensor(inputs["h"], h, sub)
-        wrap.SetTensor(inputs["c"], c, sub)
-        wrap.Invoke(sub)
-        return wrap.GetTensor(outputs["h_out"], sub), wrap.GetTensor(outputs["c_out"], sub)
+            return self.step(ids, h, c)[1:]
+        return self._run("advance", ids, h, c, ("h_out", "c_out"))
 
     def run_windows(self, windows):
         """Log-probs after the last token of each row of ``windows`` [batch, T], from zero state."""
