@@ -224,19 +224,9 @@ def format_table(results: Mapping[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bundle_size(predictor: object, bundle_dir: Path) -> int:
-    """Bytes a phone ships: the predictor's own figure if it has one, else the files the
-    bundle manifest lists (model and tokenizer), else every file in the bundle folder."""
-    size = getattr(predictor, "size_bytes", None)
-    if callable(size):
-        size = size()
-    if isinstance(size, int):
-        return size
-    manifest = getattr(getattr(predictor, "bundle", None), "manifest", None)
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if isinstance(files, dict) and all(isinstance(e, dict) for e in files.values()):
-        return sum(int(entry.get("bytes", 0)) for entry in files.values())
-    return sum(p.stat().st_size for p in Path(bundle_dir).rglob("*") if p.is_file())
+def _bundle_size(predictor) -> int:
+    """Bytes a phone ships: the manifest's shipped files (model, tokenizer, n-gram if any)."""
+    return int(predictor.bundle.manifest["total_bytes"])
 
 
 def _json_safe(value):
@@ -270,7 +260,7 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
 
         predictor = Predictor.load(bundle_dir)
         systems[LSTM_NAME] = predictor
-        sizes[LSTM_NAME] = _bundle_size(predictor, bundle_dir)
+        sizes[LSTM_NAME] = _bundle_size(predictor)
 
     prepared = prepare(config.corpus, Path(config.cache_dir))
 

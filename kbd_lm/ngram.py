@@ -630,6 +630,10 @@ class KneserNeyTrigram:
         best = np.lexsort((ws, -scores))[:k]
         return [Suggestion(self.vocab[int(ws[i]) - N_SPECIAL], math.exp(scores[i])) for i in best]
 
+    def knows(self, word: str) -> bool:
+        """True if ``word`` (any case) is in the vocabulary, i.e. not scored as ``<unk>``."""
+        return word.lower() in self._index
+
     def next_word_logprob(self, text: str, word: str) -> float:
         """Natural log P(word | the last two words of text), case-insensitive.
 

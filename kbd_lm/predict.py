@@ -211,7 +211,7 @@ class Predictor:
             display, p_lstm = lstm.get(key, (_default_case(key), 0.0))
             p_gram = grams.get(key)
             if p_gram is None:  # words outside the n-gram's vocabulary get nothing from it
-                known = key in self.ngram._index  # (its <unk> mass belongs to all such words)
+                known = self.ngram.knows(key)  # (its <unk> mass belongs to all such words)
                 p_gram = math.exp(self.ngram.next_word_logprob(text, key)) if known else 0.0
             mixed.append((display, weight * p_lstm + (1 - weight) * p_gram))
         mixed.sort(key=lambda item: -item[1])
