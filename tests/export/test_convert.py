@@ -228,3 +228,10 @@ def test_advance_signature_gives_the_state_of_step(tiny_bundle, manifest):
     _, h_step, c_step = model.step(ids, h, c)
     h_adv, c_adv = model.advance(ids, h, c)
     assert np.allclose(h_step, h_adv, atol=1e-6) and np.allclose(c_step, c_adv, atol=1e-6)
+
+
+def test_the_dataclass_defaults_are_the_default_preset():
+    from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig
+
+    assert ExportConfig() == load_config(ExportConfig, "export", "default")
