@@ -32,6 +32,7 @@ Anything older or newer is refused with a message naming the version.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -230,7 +231,7 @@ class Manifest(Mapping):
             if f.name == "files":  # for apps and API clients that read the JSON only
                 doc["shipped_files"] = list(self.shipped_files)
                 doc["total_bytes"] = self.shipped_bytes
-        return doc
+        return copy.deepcopy(doc)  # a change to the document never reaches this manifest
 
     @classmethod
     def from_json(cls, doc: Any, source: str = MANIFEST_FILE) -> Manifest:
