@@ -17,7 +17,8 @@ section; Bible verse numbers (``1:1``) are removed and each verse is a unit; ``=
 ``_italics_`` markers are removed; in plays, speaker labels (``Ham.``) are
 removed and stage directions (``Enter ...``, ``Exit``) dropped; paragraphs that are not prose
 (tables), index and contents entries (``Jacobins, 174``), ``[Illustration]`` and ``[Footnote]``
-paragraphs are dropped. One paragraph (or one speech, or one verse) is one unit.
+paragraphs are dropped; paragraphs over 1,500 characters are cut into groups of sentences.
+One paragraph (or one speech, or one verse) is one unit.
 
 Split key: ``<book>:<section>``, a section being a chapter (from heading to heading; in the
 Bible from one chapter's first verse to the next), cut after :data:`MAX_SECTION` paragraphs
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Iterator
 
 from .archive import Archive
 from .base import Licence, RawUnit
-from .clean import is_prose, join_wrapped, paragraphs
+from .clean import is_prose, join_wrapped, paragraphs, split_long
 from .recipe import PackageRecipe
 from .registry import Package
 
@@ -40,7 +41,7 @@ MAX_SECTION = 100
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
 _HEADING = re.compile(
     r"^(?:(?:CHAPTER|Chapter|BOOK|Book|VOLUME|Volume|PART|Part|ACT|Act|Actus|SCENE|Scene|Scena"
-    r"|Scoena|STAVE|PREFACE|PROLOGUE|EPILOGUE)\b.*|[IVXLC]+\.?(?:\s.*)?|\d+\.?|\[.*\]|\}\s.*"
+    r"|Scoena|STAVE|PREFACE|PROLOGUE|EPILOGUE)\b.*|[IVXLC]+\.(?:\s.*)?|[IVXLC]+|\d+\.?|\[.*\]|\}\s.*"
     r"|=.*=)$"
 )
 _VERSE = re.compile(r"(?:^|\s)(\d+):(\d+)\s+")
@@ -59,16 +60,29 @@ def is_heading(line: str) -> bool:
 
     >>> is_heading("CHAPTER I. Down the Rabbit-Hole"), is_heading("TWO LITTLE RIDDLES")
     (True, True)
-    >>> is_heading("I said so."), is_heading("Exactly.")
-    (False, False)
+    >>> is_heading("The First Book of Moses:  Called Genesis")
+    True
+    >>> is_heading("I said so."), is_heading("Exactly."), is_heading("   Mar. Holla Barnardo")
+    (False, False, False)
     """
     text = line.strip()
     if len(text) > 80:
         return False
-    if text.endswith(".") and len(text.split()) > 1 and not _HEADING.match(text):
+    if _HEADING.match(text):
+        return True
+    if not any(c.isalpha() for c in text):
         return False
-    return bool(_HEADING.match(text)) or (
-        not any(c.islower() for c in text) and any(c.isalpha() for c in text)
+    if not any(c.islower() for c in text):
+        return True
+    # A title: not indented (a play's speech is), no closing punctuation, words capitalised.
+    long_words = [w for w in text.split() if len(w) > 3]
+    capitalised = sum(w[0].isupper() for w in long_words)
+    return (
+        line[:1].isalpha()
+        and text[-1] not in ".!?,;'\""
+        and len(text.split()) <= 10
+        and len(long_words) >= 2
+        and capitalised * 4 >= len(long_words) * 3
     )
 
 
@@ -102,7 +116,8 @@ def book_units(lines: Iterable[str], book: str, tally: Counter, play: bool = Fal
         if block[0].lstrip().startswith(("[Illustration", "[Footnote")):
             tally["illustrations_or_footnotes"] += 1
             continue
-        if sum(bool(_PAGE_REF.search(line)) for line in block) * 2 >= len(block):
+        listed = sum(bool(_PAGE_REF.search(line)) or is_heading(line) for line in block)
+        if listed * 2 >= len(block):
             tally["index_or_contents_lines"] += len(block)
             continue
         for part in _speeches(block, tally) if play else [block]:
@@ -110,14 +125,16 @@ def book_units(lines: Iterable[str], book: str, tally: Counter, play: bool = Fal
                 if verse == 1:
                     section, since = section + 1, 0
                 text, n = _MARKUP.subn(r"\1", text)
-                tally["inline_markup"] += n
+                if n:
+                    tally["inline_markup"] += n
                 if not is_prose(text):
                     tally["non_prose_paragraphs"] += 1
                     continue
                 if since >= MAX_SECTION:
                     section, since = section + 1, 0
                 since += 1
-                yield RawUnit(f"{book}:{section}", text)
+                for piece in split_long(text, tally):
+                    yield RawUnit(f"{book}:{section}", piece)
 
 
 def _verses(text: str, tally: Counter) -> Iterator[tuple[int, str]]:

@@ -30,10 +30,12 @@ PLACEHOLDERS = {
     "user": "<user>",
 }
 
+# A URL ends before trailing punctuation: "see http://x.org/a, ok".
+_URL_TAIL = r"(?:[^\s<>\"')\]]*[^\s<>\"')\].,;:!?])?"
 _URL = re.compile(
-    r"<?(?:https?://|ftp://|www\.)[^\s<>\"')\]]+>?"
+    rf"<?(?:https?://|ftp://|www\.){_URL_TAIL}>?"
     r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|mil|info|biz|io|sg|uk|de|au|ca)\b"
-    r"(?:/[^\s<>\"')\]]*)?",
+    rf"(?:/{_URL_TAIL})?",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?")
@@ -105,6 +107,55 @@ def paragraphs(lines: Iterable[str]) -> Iterator[list[str]]:
         yield block
 
 
+GROUP_CHARS = 600
+# Longer paragraphs are cut into sentence groups (the preparation drops units over 2,000).
+LONG_CHARS = 1500
+# A sentence ends at . ! or ? (maybe followed by a quote) before a capital letter or a quote.
+# Not after a title or an initial: "Mr. Speaker", "Gen. Grant", "John F. Kennedy".
+_NOT_AFTER = "".join(
+    rf"(?<!\b{a}\.)"
+    for a in ("Mr", "Mrs", "Ms", "Dr", "St", "Gen", "Gov", "Sen", "Rep", "No", "Mt")
+)
+_SENTENCE_END = re.compile(
+    rf"(?:(?<=[.!?])|(?<=[.!?][\"')\]])){_NOT_AFTER}(?<!\b[A-Z]\.)\s+(?=[\"'(\[]?[A-Z])"
+)
+
+
+def sentence_groups(text: str, tally: Counter, max_chars: int = GROUP_CHARS) -> Iterator[str]:
+    """Consecutive sentences of ``text`` joined into groups of at most ``max_chars``.
+
+    >>> list(sentence_groups("One. Two! Three? Four.", Counter(), max_chars=10))
+    ['One. Two!', 'Three?', 'Four.']
+    """
+    group = ""
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if not is_prose(sentence):
+            tally["non_prose_sentences"] += 1
+            continue
+        if group and len(group) + 1 + len(sentence) > max_chars:
+            yield group
+            group = ""
+        group = f"{group} {sentence}" if group else sentence
+    if group:
+        yield group
+
+
+def split_long(text: str, tally: Counter) -> Iterator[str]:
+    """``text`` itself, or its sentence groups when longer than :data:`LONG_CHARS`."""
+    if len(text) <= LONG_CHARS:
+        yield text
+        return
+    tally["long_paragraphs_split"] += 1
+    yield from sentence_groups(text, tally)
+
+
+# Braces, shell prompts and assignments: code or a log, not prose.
+_CODE = re.compile(r"[{}]|^\s*\S+[$#%] |\w=\S")
+
+
 def is_prose(line: str, min_letters: float = 0.6) -> bool:
     """True when letters and spaces make most of a line: not code, a log, a table or a rule.
 
@@ -112,7 +163,7 @@ def is_prose(line: str, min_letters: float = 0.6) -> bool:
     (True, False)
     """
     chars = [c for c in line if not c.isspace()]
-    if not chars:
+    if not chars or _CODE.search(line):
         return False
     letters = sum(c.isalpha() or c in "'\",.?!;:-" for c in chars)
     return letters / len(chars) >= min_letters and any(c.isalpha() for c in chars)

@@ -10,7 +10,8 @@ bodies are kept (HTML-only mails are skipped and counted). In a body, quoted lin
 ``--``), list footers and forwarded copies (after a rule of dashes or underscores) are
 removed; lines that are not prose (code, logs, tables) are dropped; the hard-wrapped lines of
 a paragraph are joined; HTML entities are unescaped; a paragraph left with nothing but
-placeholders is dropped. One paragraph is one unit.
+placeholders is dropped. One paragraph is one unit (over 1,500 characters: its sentence
+groups).
 
 Split key: the thread, i.e. the subject without ``Re:``/``Fwd:`` prefixes and ``[list]``
 tags, so that a thread never straddles two splits.
@@ -31,7 +32,7 @@ from email.message import EmailMessage
 
 from .archive import Archive
 from .base import Licence, RawUnit
-from .clean import has_words, is_prose, join_wrapped, paragraphs, scrub_private
+from .clean import has_words, is_prose, join_wrapped, paragraphs, scrub_private, split_long
 from .recipe import PackageRecipe
 from .registry import Package
 
@@ -112,7 +113,7 @@ def body_paragraphs(body: str, tally: Counter) -> Iterator[str]:
             text = unescaped
         text = scrub_private(text, tally)
         if has_words(text):
-            yield text
+            yield from split_long(text, tally)
         else:
             tally["placeholder_only_paragraphs"] += 1
 

@@ -67,7 +67,9 @@ def read_sentences(package: Archive, tally: Counter, nlp3: Archive) -> Iterator[
             tally["sentences"] += 1
             words = _words(sentence)
             grams = _ngrams(words)
-            if words in tv_sentences or (grams and len(grams & tv_grams) * 2 >= len(grams)):
+            # Short lines ("No.", "Thank you.") are everyone's: only longer ones are dropped.
+            exact = len(words) >= 3 and words in tv_sentences
+            if exact or (grams and len(grams & tv_grams) * 2 >= len(grams)):
                 tally["tv_transcript_sentences"] += 1
                 continue
             yield RawUnit(sentence, scrub_private(sentence, tally))
@@ -134,11 +136,12 @@ def read_vader(package: Archive, tally: Counter) -> Iterator[RawUnit]:
             if "&" in body and (unescaped := html.unescape(body)) != body:
                 tally["html_entities_unescaped"] += 1
                 body = unescaped
-            body, n = re.subn(r"''", '"', body)
-            tally["quote_marks_folded"] += n
+            body, folded = re.subn(r"''", '"', body)
             body = scrub_private(body.replace("http://url_removed", PLACEHOLDERS["url"]), tally)
-            body, n = _HANDLE.subn(PLACEHOLDERS["user"], body)
-            tally["replaced_user"] += n
+            body, users = _HANDLE.subn(PLACEHOLDERS["user"], body)
+            tally.update(
+                {k: v for k, v in (("quote_marks_folded", folded), ("replaced_user", users)) if v}
+            )
             group = uid.split("_", 1)[0] if kind in ("amazon", "nyt") else uid
             yield RawUnit(f"{kind}:{group}", body)
 

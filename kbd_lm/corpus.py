@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 import zlib
 from array import array
@@ -242,6 +243,11 @@ def _load_mixture(mix: Mixture, root: Path) -> PreparedMixture:
     return PreparedMixture(mix, root, sources, combined, report)
 
 
+def _folder(source: str) -> str:
+    """A folder name for a source: its recipe name, or a sanitised path of text files."""
+    return re.sub(r"[^\w.-]+", "_", source).strip("_.") or "source"
+
+
 def _write_mixture(mix: Mixture, prepared: dict, tmp: Path, key: str, start: float) -> None:
     seen: set[bytes] = set()
     (tmp / "all").mkdir()
@@ -250,11 +256,12 @@ def _write_mixture(mix: Mixture, prepared: dict, tmp: Path, key: str, start: flo
     try:
         for name, pc in prepared.items():
             mine: set[bytes] = set()
-            (tmp / name).mkdir()
+            folder = tmp / _folder(name)
+            folder.mkdir()
             stats = {**pc.stats, "name": name, "fingerprint": f"{key}-{name}"}
             for split in SPLITS:
                 kept, n_words, dupes, train_words = 0, 0, 0, array("i")
-                with (tmp / name / f"{split}.txt").open("w", encoding="utf-8") as out:
+                with (folder / f"{split}.txt").open("w", encoding="utf-8") as out:
                     for text in pc.units(split):
                         count = len(text.split())
                         if count >= DEDUPE_MIN_WORDS:
@@ -269,17 +276,17 @@ def _write_mixture(mix: Mixture, prepared: dict, tmp: Path, key: str, start: flo
                         if split == "train":
                             train_words.append(count)
                 if split == "train":
-                    np.save(tmp / name / "train-words.npy", np.frombuffer(train_words, np.int32))
+                    np.save(folder / "train-words.npy", np.frombuffer(train_words, np.int32))
                 stats.update({f"units_{split}": kept, f"words_{split}": n_words})
                 stats[f"duplicates_removed_{split}"] = dupes
             seen |= mine
-            (tmp / name / "stats.json").write_text(json.dumps(stats, indent=2))
+            (folder / "stats.json").write_text(json.dumps(stats, indent=2))
             report_sources[name] = stats
     finally:
         for fh in combined.values():
             fh.close()
     overlap = ngram_overlap(
-        {n: PreparedCorpus(tmp / n, n, report_sources[n]) for n in prepared}, OVERLAP_N
+        {n: PreparedCorpus(tmp / _folder(n), n, report_sources[n]) for n in prepared}, OVERLAP_N
     )
     for name, row in overlap.items():
         report_sources[name]["test_ngram_overlap"] = row

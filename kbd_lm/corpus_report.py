@@ -24,7 +24,7 @@ from kbd_lm.corpus import DEFAULT_CACHE, CorpusCheckError, PreparedMixture, prep
 
 log = logging.getLogger(__name__)
 
-# Tally entries that count what a recipe read, not what it removed or joined.
+# Tally entries that count what a recipe read or split, not what it removed.
 READ_COUNTS = {
     "messages",
     "mails",
@@ -35,6 +35,11 @@ READ_COUNTS = {
     "conversations",
     "files",
     "tags_removed",  # every token had one: not a removal worth adding up
+    "long_paragraphs_split",
+    "tweet_lines",
+    "movie_lines",
+    "amazon_lines",
+    "nyt_lines",
 }
 
 
@@ -52,15 +57,18 @@ def summary(prepared: PreparedMixture) -> str:
     report = prepared.report
     head = (
         "| source | units train / valid / test | words train / valid / test | replaced "
-        "| removed or joined | duplicates dropped | test 8-grams in train | prep s |"
+        "| removed | line breaks joined | duplicates dropped | test 8-grams in train | prep s |"
     )
-    lines = [f"## mixture {prepared.name}", "", head, "|" + " --- |" * 8]
+    lines = [f"## mixture {prepared.name}", "", head, "|" + " --- |" * 9]
     details = []
     for name, st in report["sources"].items():
         tally = st.get("recipe", {})
         replaced = sum(v for k, v in tally.items() if k.startswith("replaced_"))
+        joined = tally.get("joined_line_breaks", 0)
         removed = sum(
-            v for k, v in tally.items() if not k.startswith("replaced_") and k not in READ_COUNTS
+            v
+            for k, v in tally.items()
+            if not k.startswith("replaced_") and k not in READ_COUNTS and k != "joined_line_breaks"
         )
         removed += sum(v for k, v in st.items() if k.startswith("skipped_"))
         dupes = sum(st.get(f"duplicates_removed_{s}", 0) for s in ("train", "valid", "test"))
@@ -69,7 +77,8 @@ def summary(prepared: PreparedMixture) -> str:
         words = " / ".join(format_count(st[f"words_{s}"]) for s in ("train", "valid", "test"))
         share = f"{ov.get('shared_fraction', 0):.1%} of {format_count(ov.get('test_ngrams', 0))}"
         lines.append(
-            f"| {name} | {units} | {words} | {replaced:,} | {removed:,} | {dupes:,} | {share} "
+            f"| {name} | {units} | {words} | {replaced:,} | {removed:,} | {joined:,} | {dupes:,} "
+            f"| {share} "
             f"| {st.get('seconds', 0):.0f} |"
         )
         skipped = {k: v for k, v in st.items() if k.startswith("skipped_")}
