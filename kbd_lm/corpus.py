@@ -232,12 +232,12 @@ def prepare_mixture(mixture: str | Mixture, cache_dir: Path = DEFAULT_CACHE) -> 
 
 def _load_mixture(mix: Mixture, root: Path) -> PreparedMixture:
     report = json.loads((root / "report.json").read_text())
-    sources = {
-        name: PreparedCorpus(
-            root / name, name, json.loads((root / name / "stats.json").read_text())
+    sources = {}
+    for name in mix.sources:
+        folder = root / _folder(name)
+        sources[name] = PreparedCorpus(
+            folder, name, json.loads((folder / "stats.json").read_text())
         )
-        for name in mix.sources
-    }
     combined_stats = json.loads((root / "all" / "stats.json").read_text())
     combined = PreparedCorpus(root / "all", combined_stats["name"], combined_stats)
     return PreparedMixture(mix, root, sources, combined, report)
