@@ -358,6 +358,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 "valid_ppl_token": summary.get("valid_ppl_token"),
                 "tokens_seen": summary.get("tokens_seen"),
                 "train_minutes": summary.get("train_minutes"),
+                "valid_ppl_word_macro": summary.get("valid_ppl_word_macro"),
+                # A mixture's sources, each with its weight and the licence of its text.
+                "sources": (summary.get("corpus") or {}).get("sources") or {},
             },
             presets=report,
         )

@@ -36,10 +36,8 @@ import numpy as np
 
 from kbd_lm import checkpoint as C
 from kbd_lm.config import to_toml
-from kbd_lm.corpus import PreparedCorpus, prepare
 from kbd_lm.fsutil import Progress, atomic_write_bytes, atomic_write_text
-from kbd_lm.text import words
-from kbd_lm.tokenizer import EOS_ID, Tokenizer, encode_file, train_tokenizer
+from kbd_lm.trainset import EncodedSplits, encode_corpus
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +47,10 @@ class TrainConfig:
     """Everything that decides a training run. Presets live in ``kbd_lm/configs/train/``."""
 
     # The defaults are the default preset (kbd_lm/configs/train/default.toml): a GRU 780.
-    corpus: str = "chitchat"
+    corpus: str = "chitchat"  # a recipe, a mixture ("default", "broad") or text file paths
+    # A mixture's per-source share of each epoch's words, as "source=weight" strings;
+    # empty = the mixture's own weights (kbd_lm/corpora/mixtures.py).
+    mixture_weights: tuple[str, ...] = ()
     out_dir: str = "runs/default"
     cache_dir: str = "data"
     # tokenizer
@@ -94,53 +95,6 @@ class TrainError(RuntimeError):
 # ----------------------------------------------------------------------------- data
 
 
-@dataclass
-class EncodedSplits:
-    tokenizer: Tokenizer
-    train: np.ndarray  # 1-D token ids, units packed: BOS pieces EOS BOS ...
-    valid: np.ndarray
-    valid_words: int  # words + end-of-unit marks in the valid split (for per-word perplexity)
-
-
-def encode_corpus(cfg: TrainConfig, corpus: PreparedCorpus) -> EncodedSplits:
-    """Train (or reuse) the tokenizer and the encoded splits, cached beside the corpus."""
-    cache = corpus.root / f"sp{cfg.vocab_size}-n{cfg.max_train_units}"
-    sp_path = cache / "tokenizer.model"
-    train_text = corpus.path("train")
-    if cfg.max_train_units:
-        train_text = cache / "train-subset.txt"
-        if not train_text.exists():
-            lines = corpus.path("train").read_text(encoding="utf-8").splitlines()
-            atomic_write_text(train_text, "\n".join(lines[: cfg.max_train_units]) + "\n")
-    tok = (
-        Tokenizer.load(sp_path)
-        if sp_path.exists()
-        else train_tokenizer(train_text, sp_path, cfg.vocab_size)
-    )
-    arrays = {}
-    for split, path in (("train", train_text), ("valid", corpus.path("valid"))):
-        npy = cache / f"{split}.npy"
-        if not npy.exists():
-            buf = io.BytesIO()
-            np.save(buf, encode_file(tok, path))
-            atomic_write_bytes(npy, buf.getvalue())
-        arrays[split] = np.load(npy)
-    valid_units = list(corpus.units("valid"))
-    if cfg.valid_max_tokens and len(arrays["valid"]) > cfg.valid_max_tokens:
-        # Whole units only, so the per-word perplexity counts exactly the words scored.
-        ends = np.flatnonzero(arrays["valid"][: cfg.valid_max_tokens] == EOS_ID)
-        arrays["valid"] = arrays["valid"][: ends[-1] + 1]
-        valid_units = valid_units[: len(ends)]
-    valid_words = sum(len(words(u)) for u in valid_units) + len(valid_units)
-    log.info(
-        "tokens: train %s, valid %s (%.2f tokens per word)",
-        f"{len(arrays['train']):,}",
-        f"{len(arrays['valid']):,}",
-        len(arrays["valid"]) / valid_words,
-    )
-    return EncodedSplits(tok, arrays["train"], arrays["valid"], valid_words)
-
-
 def windows(ids: np.ndarray, seq_len: int, offset: int = 0) -> np.ndarray:
     """Overlapping windows [n, seq_len + 1] with stride seq_len: inputs [:-1], targets [1:].
 
@@ -169,7 +123,7 @@ class Trainer:
         self.mcfg = cfg.model_config(data.tokenizer.vocab_size)
         self.strategy = _strategy(cfg.strategy)
         self.steps_per_epoch = (
-            cfg.steps_per_epoch or len(windows(data.train, cfg.seq_len)) // cfg.batch_size
+            cfg.steps_per_epoch or (data.tokens_per_epoch - 1) // cfg.seq_len // cfg.batch_size
         )
         self.total_steps = max(1, self.steps_per_epoch * cfg.epochs)
         with self.strategy.scope():
@@ -179,7 +133,7 @@ class Trainer:
             )
             self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
             self.optimizer.build(self.model.trainable_variables)
-        counts = np.bincount(data.train, minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
+        counts = np.bincount(data.epoch_ids(0), minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
         self.unigrams = counts.tolist()
         self.names = list(self.model.w)
         self._ids = None  # the train token ids as one tensor, made on first use
@@ -292,28 +246,31 @@ class Trainer:
 
         self.train_step, self.eval_step = train_step, eval_step
 
-    def epoch_starts(self, epoch: int) -> np.ndarray:
+    def epoch_starts(self, epoch: int, n_tokens: int) -> np.ndarray:
         """Start positions of this epoch's windows, shuffled deterministically by (seed, epoch).
 
-        The offset into the token stream changes every epoch, so window edges move.
+        ``n_tokens`` is the length of the epoch's stream. The offset into the stream changes
+        every epoch, so window edges move.
         """
         rng = np.random.default_rng([self.cfg.seed, epoch])
         offset = int(rng.integers(self.cfg.seq_len))
-        n = (len(self.data.train) - offset - 1) // self.cfg.seq_len
+        n = (n_tokens - offset - 1) // self.cfg.seq_len
         starts = offset + self.cfg.seq_len * rng.permutation(n)
         need = self.steps_per_epoch * self.cfg.batch_size
         return np.resize(starts, need) if need > len(starts) else starts[:need]
 
     def epoch_dataset(self, epoch: int, start_step: int = 0):
-        """tf.data pipeline of one epoch: batches [B, T+1] of windows over the cached ids.
+        """tf.data pipeline of one epoch: batches [B, T+1] of windows over the epoch's ids.
 
-        ``start_step`` skips the batches a resumed run has already trained on.
+        ``start_step`` skips the batches a resumed run has already trained on. A single
+        corpus keeps one stream for every epoch; a mixture draws a new one per epoch.
         """
         tf, cfg = self.tf, self.cfg
-        if self._ids is None:
-            self._ids = tf.constant(self.data.train.astype(np.int32))  # [N] all train tokens
-        ids, span = self._ids, cfg.seq_len + 1
-        starts = self.epoch_starts(epoch)[start_step * cfg.batch_size :]
+        if self._ids is None or (self._ids[0] != epoch and self.data.mixture is not None):
+            stream = self.data.epoch_ids(epoch).astype(np.int32)
+            self._ids = (epoch, tf.constant(stream))  # [N] the epoch's train tokens
+        ids, span = self._ids[1], cfg.seq_len + 1
+        starts = self.epoch_starts(epoch, int(ids.shape[0]))[start_step * cfg.batch_size :]
         return (
             tf.data.Dataset.from_tensor_slices(starts)
             .map(lambda s: ids[s : s + span], num_parallel_calls=tf.data.AUTOTUNE)
@@ -321,9 +278,23 @@ class Trainer:
             .prefetch(tf.data.AUTOTUNE)
         )
 
-    def validate(self) -> tuple[float, float]:
-        """Full-softmax validation: (perplexity per token, perplexity per word)."""
-        win = windows(self.data.valid, self.cfg.seq_len)
+    def validate(self) -> tuple[float, float, dict[str, float]]:
+        """Full-softmax validation on every source.
+
+        Returns (perplexity per token, perplexity per word, per-word perplexity by source);
+        the first two pool all sources' tokens.
+        """
+        total = tokens = 0.0
+        by_source = {}
+        for name, vs in self.data.valid.items():
+            nll, n = self._nll(vs.ids)
+            total, tokens = total + nll, tokens + n
+            by_source[name] = math.exp(nll / vs.words)
+        return math.exp(total / tokens), math.exp(total / self.data.valid_words), by_source
+
+    def _nll(self, ids: np.ndarray) -> tuple[float, int]:
+        """Summed negative log-likelihood of ``ids`` in windows, and the tokens scored."""
+        win = windows(ids, self.cfg.seq_len)
         bs = 256  # one batch shape, so the step is traced once; the last one is zero-padded
         total = 0.0
         for i in range(0, len(win), bs):
@@ -332,8 +303,7 @@ class Trainer:
             if rows < bs:
                 batch = np.concatenate([batch, np.zeros((bs - rows, batch.shape[1]), np.int32)])
             total += float(np.sum(self.eval_step(batch).numpy()[:rows]))
-        tokens = len(win) * self.cfg.seq_len
-        return math.exp(total / tokens), math.exp(total / self.data.valid_words)
+        return total, len(win) * self.cfg.seq_len
 
     # ------------------------------------------------------------------ checkpoint state
 
@@ -436,8 +406,7 @@ def train(cfg: TrainConfig) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     C.write_config(out_dir, dataclasses.replace(cfg, resume=False))
 
-    corpus = prepare(cfg.corpus, Path(cfg.cache_dir))
-    data = encode_corpus(cfg, corpus)
+    data = encode_corpus(cfg)
     C.write_tokenizer(out_dir, data.tokenizer)
     trainer = Trainer(cfg, data, out_dir)
     from kbd_lm.model import param_count
@@ -510,7 +479,10 @@ def train(cfg: TrainConfig) -> Path:
             if now - last_ckpt > cfg.checkpoint_minutes * 60:
                 trainer.save_state(position)
                 last_ckpt = now
-        ppl_tok, ppl_word = trainer.validate()
+        ppl_tok, ppl_word, by_source = trainer.validate()
+        # The figure that picks the best epoch: the geometric mean of the sources' per-word
+        # perplexities, so a large source does not drown the others (one source: its own).
+        macro = math.exp(np.mean([math.log(p) for p in by_source.values()]))
         rate = position["tokens"] / max(position["train_seconds"], 1e-9)
         record = {
             "epoch": epoch + 1,
@@ -518,6 +490,8 @@ def train(cfg: TrainConfig) -> Path:
             "train_loss": float(np.mean(losses)) if losses else None,
             "valid_ppl_token": ppl_tok,
             "valid_ppl_word": ppl_word,
+            "valid_ppl_word_macro": macro,
+            "valid_ppl_word_by_source": by_source,
             "tokens_seen": position["tokens"],
             "tokens_per_second": rate,
             "minutes": position["train_seconds"] / 60,
@@ -531,7 +505,15 @@ def train(cfg: TrainConfig) -> Path:
             rate,
             record["minutes"],
         )
-        improved = position["best"] is None or ppl_word < position["best"]["valid_ppl_word"]
+        if len(by_source) > 1:
+            log.info(
+                "epoch %d: per-word perplexity by source (macro %.1f): %s",
+                epoch + 1,
+                macro,
+                ", ".join(f"{n} {p:.1f}" for n, p in by_source.items()),
+            )
+        best = position["best"]
+        improved = best is None or macro < best.get("valid_ppl_word_macro", best["valid_ppl_word"])
         if improved:
             position["best"] = record
             position["bad_epochs"] = 0
@@ -562,7 +544,9 @@ def train(cfg: TrainConfig) -> Path:
         "best_epoch": best["epoch"],
         "valid_ppl_token": best["valid_ppl_token"],
         "valid_ppl_word": best["valid_ppl_word"],
-        "corpus": corpus.stats,
+        "valid_ppl_word_macro": best.get("valid_ppl_word_macro"),
+        "valid_ppl_word_by_source": best.get("valid_ppl_word_by_source"),
+        "corpus": data.describe(cfg.corpus),
     }
     C.write_summary(out_dir, summary)
     log.info(
