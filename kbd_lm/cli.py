@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -56,6 +57,18 @@ EXTRAS = {
 }
 
 
+# The extras a command cannot start without, checked before it does any work (so that a
+# missing plotting library does not surface after minutes of benchmarking). Other missing
+# modules (the chitchat corpus for eval, tflite-runtime for suggest) are reported when met.
+NEEDS = {
+    "train": ("train",),
+    "export": ("train",),
+    "bench": ("bench",),
+    "serve": ("serve",),
+    "loadtest": ("bench", "serve"),
+}
+
+
 def missing_extra(err: ModuleNotFoundError) -> str | None:
     """The extra that installs the module ``err`` is about, or None if it is none of ours.
 
@@ -65,6 +78,14 @@ def missing_extra(err: ModuleNotFoundError) -> str | None:
     True
     """
     return EXTRAS.get((err.name or "").split(".")[0])
+
+
+def _check_extras(command: str) -> None:
+    """Raise ModuleNotFoundError for the first module of ``command``'s extras not installed."""
+    for extra in NEEDS.get(command, ()):
+        for module, owner in EXTRAS.items():
+            if owner == extra and importlib.util.find_spec(module) is None:
+                raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
 
 def _train(args) -> int:
@@ -185,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log = logging.getLogger("kbd_lm")
     try:
+        _check_extras(args.command)
         if module is not None:
             return _delegate(module, rest)
         setup_logging("debug" if args.verbose else "info")
