@@ -32,6 +32,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
     p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
     p.add_argument("--max-text-chars", type=int, help="characters of text used (default 1000)")
+    p.add_argument(
+        "--cors-origins",
+        help="web page origins allowed to call the API, comma-separated (default: none)",
+    )
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument(
         "--no-access-log",

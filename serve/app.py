@@ -13,7 +13,7 @@ The lifespan loads and verifies the bundle once and builds a :class:`PredictorPo
 dependency (tests override it with ``app.dependency_overrides[get_pool]``). A missing or
 corrupt bundle makes start-up fail with the :class:`~kbd_lm.bundle.BundleError` message.
 
-Run it with ``python -m kbd_lm.serve --bundle dist/bundle``, or with uvicorn's factory mode:
+Run it with ``kbd-lm serve --bundle dist/bundle``, or with uvicorn's factory mode:
 ``KBD_LM_BUNDLE=dist/bundle uvicorn --factory kbd_lm.serve.app:create_app``.
 """
 
@@ -28,6 +28,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -308,8 +309,17 @@ def create_app(
     async def demo() -> HTMLResponse:
         return HTMLResponse(demo_page)
 
-    # Innermost first: body checks, then metrics around them, then start-up messages.
+    # Innermost first: body checks, CORS headers (on refusals too, so that a page on another
+    # origin can read them), metrics around them, then start-up messages.
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+            max_age=600,
+        )
     app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
     app.add_middleware(StartupErrorMessage, state=app.state)
     return app

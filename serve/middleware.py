@@ -1,7 +1,8 @@
 """Pure ASGI middleware: request metrics, request-body limits, clean start-up errors.
 
 Each one wraps an ASGI app; :func:`kbd_lm.serve.app.create_app` stacks them as
-``StartupErrorMessage(RequestMetrics(BodyGuard(app)))`` (outermost first).
+``StartupErrorMessage(RequestMetrics([CORSMiddleware](BodyGuard(app))))`` (outermost first;
+CORS only when origins are set).
 """
 
 from __future__ import annotations
