@@ -43,7 +43,8 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path):
     assert out.returncode == 2 and "units: expected int" in out.stderr
     out = run(
         "-m",
-        "kbd_lm.export",
+        "kbd_lm",
+        "export",
         "--checkpoint",
         str(tmp_path / "nothing"),
         "--out",
@@ -75,16 +76,18 @@ def test_help_lists_every_stage():
 
 
 def test_subcommands_reach_their_stages(tmp_path):
-    """Each delegated subcommand runs its stage's own parser and error handling."""
-    out = run("-m", "kbd_lm", "export", "--checkpoint", str(tmp_path / "no"), "--out", "x")
-    assert out.returncode == 2 and "train first" in out.stderr
+    """Each delegated subcommand runs its stage's own parser and error handling; the old
+    ``python -m`` entry points are the same commands."""
     out = run("-m", "kbd_lm", "serve", "--port", "0")
     assert out.returncode == 2 and "usage: kbd-lm serve" in out.stderr
     assert "no bundle" in out.stderr
     out = run("-m", "kbd_lm", "bench", "--bundle", str(tmp_path / "none"))
     assert out.returncode == 2 and "bundle folder not found" in out.stderr
-    out = run("-m", "kbd_lm", "export", "--help")
-    assert out.returncode == 0 and "--checkpoint" in out.stdout
+    for old_or_new in (["kbd_lm.export"], ["kbd_lm", "export"]):
+        out = run("-m", *old_or_new, "--help")
+        assert out.returncode == 0 and "usage: kbd-lm export" in out.stdout
+    out = run("-m", "kbd_lm.serve", "--port", "0")
+    assert out.returncode == 2 and "no bundle" in out.stderr
 
 
 def test_loadtest_subcommand():
