@@ -77,7 +77,8 @@ def chitchat(_: Path | None = None) -> Source:
                 for utterance in message:
                     yield RawUnit(conversation_id, utterance.get("text") or "")
 
-    return Source("chitchat-dataset", fingerprint, units, CHITCHAT_LICENCE)
+    expected = {"conversations": 7_168, "units": 258_112}
+    return Source("chitchat-dataset", fingerprint, units, CHITCHAT_LICENCE, expected)
 
 
 def plaintext(spec: str) -> Source:

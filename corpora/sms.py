@@ -81,5 +81,5 @@ SMS = PackageRecipe(
         "but please don't commercially republish them'.",
         "comp.nus.edu.sg/~rpnlpir/smsCorpus (README); nlp-corpus@3.3.0 README.md",
     ),
-    expected={"messages": 55_835},
+    expected={"messages": 55_835, "units": 55_835},
 )

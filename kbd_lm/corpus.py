@@ -327,7 +327,7 @@ def ngram_hashes(units: Iterable[str], vocab: dict[str, int], n: int = OVERLAP_N
     >>> v = {}
     >>> a = ngram_hashes(["a b c d", "x a b c"], v, n=3)
     >>> len(a), int(np.isin(ngram_hashes(["a b c"], v, n=3), a).sum())
-    (3, 1)
+    (4, 1)
     """
     ids = array("Q")
     for unit in units:

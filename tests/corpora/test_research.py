@@ -1,10 +1,13 @@
 from kbd_lm.corpora.research import detokenize
 
 
-def test_friends_lines_are_left_out_and_the_key_is_the_sentence(read_fixture):
+def test_known_text_is_left_out_and_the_key_is_the_sentence(read_fixture):
     units, tally = read_fixture("sentences")
-    assert tally["sentences"] == 17 and tally["tv_transcript_sentences"] == 1
-    assert "All right, c'mere, gimme your feet." not in {u.text for u in units}
+    assert tally["sentences"] == 17 and len(units) == 15
+    assert tally["tv_transcript_sentences"] == 1 and tally["sms_sentences"] == 1
+    texts = {u.text for u in units}
+    assert "All right, c'mere, gimme your feet." not in texts  # Friends
+    assert not any(t.startswith("Ok i found dis pierre cardin") for t in texts)  # an SMS
     assert all(u.key == u.text for u in units if "<" not in u.text)
 
 

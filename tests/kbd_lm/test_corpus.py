@@ -47,35 +47,33 @@ def test_prepare_uses_the_cache_and_rebuilds_on_change(tiny_corpus_dir, tmp_path
 # ----------------------------------------------------------------------------- mixtures
 
 FIXTURES = Path(__file__).parents[1] / "corpora" / "fixtures"
-SHARED = "Ok i found dis pierre cardin one which looks normal costs 20 its on sale."
 
 
 def _all_units(pc):
     return [u for split in ("train", "valid", "test") for u in pc.units(split)]
 
 
-def test_mixture_drops_repeats_of_earlier_sources_and_reports(fixture_mixture, tmp_path):
+def test_mixture_drops_repeats_of_earlier_sources_and_reports(fixture_mixture, own_lines, tmp_path):
     prepared = prepare_mixture("fixmix", tmp_path)
-    sms, sentences = prepared.sources["sms"], prepared.sources["sentences"]
-    assert SHARED in _all_units(sms) and SHARED not in _all_units(sentences)
-    dropped = sum(sentences.stats[f"duplicates_removed_{s}"] for s in ("train", "valid", "test"))
-    assert dropped == 1
-    assert sum(sms.stats[f"duplicates_removed_{s}"] for s in ("train", "valid", "test")) == 0
-    assert len(_all_units(sentences)) == 17 - 1 - 1  # minus the Friends line and the repeat
+    sms, sentences, own = prepared.sources.values()
+    assert own_lines[0] in _all_units(sms) and own_lines[0] not in _all_units(own)
+    assert sorted(_all_units(own)) == sorted(own_lines[1:])  # short units are never de-duplicated
+
+    def dropped(pc):
+        return sum(pc.stats[f"duplicates_removed_{s}"] for s in ("train", "valid", "test"))
+
+    assert (dropped(sms), dropped(sentences), dropped(own)) == (0, 0, 1)
+    assert len(_all_units(sentences)) == 15
     # The concatenation is what prepare("fixmix") and every CORPUS= consumer sees.
     combined = prepare("fixmix", tmp_path)
     assert combined == prepared.combined and combined.name == "mixture:fixmix"
     assert prepare("mixture:fixmix", tmp_path).root == combined.root
-    assert sorted(_all_units(combined)) == sorted(_all_units(sms) + _all_units(sentences))
+    parts = (sms, sentences, own)
+    assert sorted(_all_units(combined)) == sorted(u for pc in parts for u in _all_units(pc))
     for s in ("train", "valid", "test"):
-        assert (
-            combined.stats[f"units_{s}"] == sms.stats[f"units_{s}"] + sentences.stats[f"units_{s}"]
-        )
+        assert combined.stats[f"units_{s}"] == sum(pc.stats[f"units_{s}"] for pc in parts)
     report = prepared.report
-    assert report["caveat"] == "research only" and report["weights"] == {
-        "sms": 0.5,
-        "sentences": 0.5,
-    }
+    assert report["caveat"] == "research only" and report["weights"] == fixture_mixture.weights
     assert set(report["sources"]["sms"]["test_ngram_overlap"]) == {
         "test_ngrams",
         "shared_with_train",

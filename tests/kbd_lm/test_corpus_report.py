@@ -27,3 +27,14 @@ def test_main_prepares_prints_and_fails_clearly(fixture_mixture, tmp_path, capsy
     assert "error: corpus sms: unexpected counts (messages: expected 1, got 47)" in (
         capsys.readouterr().err
     )
+
+
+def test_docstring_examples():
+    import doctest
+
+    import kbd_lm.corpus
+    import kbd_lm.corpus_report
+
+    for module in (kbd_lm.corpus, kbd_lm.corpus_report):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0
