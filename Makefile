@@ -2,7 +2,7 @@
 #   make train export      train on the default corpus, write dist/bundle/
 #   make test              run the test suite
 #   make corpora           fetch and prepare the default and broad mixtures, print a summary
-# Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
+# Overrides: CORPUS= (a mixture, a recipe name or paths to text files; default: the preset's), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
 # PORT=,
 # RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides).
 
@@ -11,7 +11,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-CORPUS ?= chitchat
+CORPUS ?=
 PRESET ?= default
 CKPT   ?= runs/$(PRESET)
 BUNDLE ?= dist/bundle
@@ -40,7 +40,7 @@ corpora: $(STAMP)
 	$(BIN)/python -m kbd_lm.corpus_report $(ARGS)
 
 train: $(STAMP)
-	$(BIN)/kbd-lm train --preset $(PRESET) 'corpus="$(CORPUS)"' 'out_dir="$(CKPT)"' \
+	$(BIN)/kbd-lm train --preset $(PRESET) $(if $(CORPUS),'corpus="$(CORPUS)"') 'out_dir="$(CKPT)"' \
 		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
 
 export: $(STAMP)

@@ -24,7 +24,6 @@ PosixPath('runs/tiny')
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import math
 import time
@@ -36,7 +35,7 @@ import numpy as np
 
 from kbd_lm import checkpoint as C
 from kbd_lm.config import to_toml
-from kbd_lm.fsutil import Progress, atomic_write_bytes, atomic_write_text
+from kbd_lm.fsutil import Progress
 from kbd_lm.trainset import EncodedSplits, encode_corpus
 
 log = logging.getLogger(__name__)
@@ -133,7 +132,9 @@ class Trainer:
             )
             self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
             self.optimizer.build(self.model.trainable_variables)
-        counts = np.bincount(data.epoch_ids(0), minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
+        counts = (
+            np.bincount(data.epoch_ids(0), minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
+        )
         self.unigrams = counts.tolist()
         self.names = list(self.model.w)
         self._ids = None  # the train token ids as one tensor, made on first use

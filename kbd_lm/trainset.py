@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kbd_lm.corpus import PreparedCorpus, PreparedMixture, epoch_units, prepare, prepare_mixture
 from kbd_lm.corpora.mixtures import MIXTURES
+from kbd_lm.corpus import PreparedCorpus, PreparedMixture, epoch_units, prepare, prepare_mixture
 from kbd_lm.fsutil import atomic_write_bytes, atomic_write_text
 from kbd_lm.text import words
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, Tokenizer, encode_file, train_tokenizer
@@ -205,7 +205,9 @@ def _tokenizer(cfg, cache: Path, corpora, mixture, weights) -> Tokenizer:
         # The pieces should fit the text the model trains on: one epoch's weighted draw.
         text = cache / "tokenizer-train.txt"
         plan = epoch_units(mixture, 0, cfg.seed, weights or None)[:TOKENIZER_MAX_UNITS]
-        lines = {name: pc.path("train").read_text("utf-8").splitlines() for name, pc in corpora.items()}
+        lines = {
+            name: pc.path("train").read_text("utf-8").splitlines() for name, pc in corpora.items()
+        }
         atomic_write_text(text, "\n".join(lines[s][i] for s, i in plan) + "\n")
     return train_tokenizer(text, sp_path, cfg.vocab_size)
 
