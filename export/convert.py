@@ -32,6 +32,7 @@ import numpy as np
 
 from kbd_lm import bundle as B
 from kbd_lm import checkpoint as C
+from kbd_lm import lexicon
 from kbd_lm.config import to_toml
 from kbd_lm.export import ops as O
 from kbd_lm.fsutil import atomic_dir
@@ -68,6 +69,9 @@ class ExportConfig:
     # The NEURAL model's share of the interpolated probability (manifest: ngram.neural_weight);
     # the n-gram gets 1 - ngram_weight.
     ngram_weight: float = 0.5
+    # A word list for completions (kbd_lm.lexicon): the most frequent words of the train split
+    # that fit in this many bytes (gzip); 0 = none.
+    lexicon_bytes: int = 90_000
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -321,6 +325,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                     raise ValueError("ngram_bytes = -1 needs max_model_bytes")
                 budget = config.max_model_bytes - len(chosen) - len(tok.proto) - 1024
             ngram = write_ngram(corpus, tmp / B.NGRAM_FILE, budget, config.ngram_weight)
+        if config.lexicon_bytes:
+            lexicon.build(corpus.units("train"), config.lexicon_bytes).save(tmp / lexicon.FILE)
         verified = {
             f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
         }
@@ -375,6 +381,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         }
         if ngram is not None:
             files[B.NGRAM_FILE] = True
+        if config.lexicon_bytes:
+            files[lexicon.FILE] = True
         for name, shipped in files.items():
             manifest = manifest.with_file(tmp, name, shipped=shipped)
         B.write(tmp, manifest)

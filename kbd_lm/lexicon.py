@@ -1,0 +1,164 @@
+"""A compact word list shipped in the bundle: the completions the beam search cannot reach.
+
+The model predicts pieces, so a long, rare word (*microprocessor*, *predetermined*) is only
+suggested when the beam happens to spell out all of its pieces, which it rarely does before
+the user has typed most of it; a word n-gram completes such words from its word list after a
+few letters (``shared/notes/completion.md``). The lexicon gives the predictor that word list:
+the most frequent words of the training text with their counts, in display casing.
+
+File format (``lexicon.txt.gz`` in the bundle, gzip of UTF-8 text, one word per line, most
+frequent first)::
+
+    kbd-lm-lexicon 1
+    the<TAB>412345
+    I<TAB>398211
+    ...
+
+>>> lex = Lexicon({"the": 50, "there": 20, "Thursday": 4, "cat": 9})
+>>> lex.completions("th", 2)
+[('the', 50), ('there', 20)]
+>>> lex.completions("thu", 5)
+[('Thursday', 4)]
+>>> lex.completions("x", 3)
+[]
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import heapq
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from kbd_lm.fsutil import atomic_write_bytes
+from kbd_lm.text import WORD_RE
+
+log = logging.getLogger(__name__)
+
+MAGIC = "kbd-lm-lexicon 1"
+FILE = "lexicon.txt.gz"
+# Prefixes this short match thousands of words: their best completions are precomputed.
+INDEXED_PREFIX = 2
+INDEXED_TOP = 16
+
+
+class LexiconError(ValueError):
+    """A lexicon file that is not in the format above."""
+
+
+class Lexicon:
+    """Words with counts, searchable by a typed prefix (case-insensitive).
+
+    ``words`` maps each word, in its most common casing, to its count in the training text.
+    """
+
+    def __init__(self, words: Mapping[str, int]) -> None:
+        entries = sorted(((w.lower(), w, int(n)) for w, n in words.items()), key=lambda e: e[0])
+        self._keys = [e[0] for e in entries]
+        self._entries = [(e[1], e[2]) for e in entries]
+        self.total = sum(n for _, n in self._entries)
+        self._top: dict[str, list[tuple[str, int]]] = {}
+        for key, entry in zip(self._keys, self._entries, strict=True):
+            for j in range(1, min(INDEXED_PREFIX, len(key)) + 1):
+                self._top.setdefault(key[:j], []).append(entry)
+        for prefix, found in self._top.items():
+            self._top[prefix] = heapq.nlargest(INDEXED_TOP, found, key=lambda e: e[1])
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def completions(self, prefix: str, n: int) -> list[tuple[str, int]]:
+        """The ``n`` most frequent words starting with ``prefix`` (any case), most frequent first.
+
+        Words equal to the prefix count too: "the" completes "the".
+        """
+        key = prefix.lower()
+        if not key:
+            return []
+        if len(key) <= INDEXED_PREFIX and n <= INDEXED_TOP:
+            return self._top.get(key, [])[:n]
+        lo = bisect.bisect_left(self._keys, key)
+        hi = bisect.bisect_left(self._keys, key + "\U0010ffff")
+        return heapq.nlargest(n, self._entries[lo:hi], key=lambda e: e[1])
+
+    def count(self, word: str) -> int:
+        """The count of ``word`` (any case), 0 if it is not listed."""
+        key = word.lower()
+        i = bisect.bisect_left(self._keys, key)
+        return self._entries[i][1] if i < len(self._keys) and self._keys[i] == key else 0
+
+    # ------------------------------------------------------------------ file
+
+    def to_bytes(self) -> bytes:
+        ranked = sorted(self._entries, key=lambda e: (-e[1], e[0]))
+        text = "\n".join([MAGIC, *(f"{w}\t{n}" for w, n in ranked)]) + "\n"
+        return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+    def save(self, path: Path) -> Path:
+        atomic_write_bytes(path, self.to_bytes())
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        """Read a lexicon file; a damaged one raises :class:`LexiconError` naming the file."""
+        try:
+            lines = gzip.decompress(Path(path).read_bytes()).decode("utf-8").splitlines()
+        except (OSError, EOFError, UnicodeDecodeError) as err:
+            raise LexiconError(f"{path}: not a gzip UTF-8 lexicon ({err})") from err
+        if not lines or lines[0] != MAGIC:
+            raise LexiconError(f"{path}: first line is not {MAGIC!r}")
+        words = {}
+        for n, line in enumerate(lines[1:], start=2):
+            word, _, count = line.partition("\t")
+            if not word or not count.isdigit():
+                raise LexiconError(f"{path}:{n}: expected 'word<TAB>count'")
+            words[word] = int(count)
+        return cls(words)
+
+
+def build(units: Iterable[str], max_bytes: int, min_count: int = 3) -> Lexicon:
+    """The most frequent words of ``units`` whose file fits in ``max_bytes``.
+
+    A word is :data:`kbd_lm.text.WORD_RE` (letters, digits, inner apostrophes), at least two
+    characters and not only digits; its display form is its most frequent casing. Words seen
+    fewer than ``min_count`` times are left out (typos, names of one conversation).
+
+    >>> lex = build(["The cat saw the other cat", "the end"], max_bytes=1000, min_count=2)
+    >>> lex.completions("t", 3)
+    [('the', 3)]
+    """
+    forms: Counter[str] = Counter()
+    for unit in units:
+        forms.update(m.group(0) for m in WORD_RE.finditer(unit))
+    counts: Counter[str] = Counter()
+    display: dict[str, tuple[int, str]] = {}
+    for form, n in forms.items():
+        key = form.lower()
+        counts[key] += n
+        if n > display.get(key, (0, ""))[0]:
+            display[key] = (n, form)
+    ranked = [
+        (display[key][1], n)
+        for key, n in counts.most_common()
+        if n >= min_count and len(key) >= 2 and not key.isdigit()
+    ]
+    # The file is compressed: find the longest prefix of the ranking that fits, by bisection.
+    lo, hi = 0, len(ranked)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(Lexicon(dict(ranked[:mid])).to_bytes()) <= max_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    lex = Lexicon(dict(ranked[:lo]))
+    log.info(
+        "lexicon: %d words (of %d seen %d+ times) in %d bytes",
+        lo,
+        len(ranked),
+        min_count,
+        len(lex.to_bytes()),
+    )
+    return lex
