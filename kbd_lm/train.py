@@ -127,7 +127,7 @@ class Trainer:
         self.total_steps = max(1, self.steps_per_epoch * cfg.epochs)
         with self.strategy.scope():
             self.model = M.build_model(self.mcfg, seed=cfg.seed)
-            schedule = WarmupCosine(
+            self.schedule = schedule = WarmupCosine(
                 cfg.learning_rate, cfg.min_learning_rate, cfg.warmup_steps, self.total_steps
             )
             self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
@@ -349,15 +349,24 @@ def _schedule_class():
 
     @keras.saving.register_keras_serializable("kbd_lm")
     class _WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-        """Linear warm-up to ``peak`` then cosine decay to ``floor`` at ``total`` steps."""
+        """Linear warm-up to ``peak`` then cosine decay to ``floor`` at ``total`` steps.
+
+        With a time budget the decay also follows the clock: ``time_frac`` (elapsed / budget,
+        set by the training loop) moves it on when steps come slower than planned, so the
+        rate reaches ``floor`` when the budget runs out whatever the machine's speed.
+        """
 
         def __init__(self, peak, floor, warmup, total):
+            import tensorflow as tf
+
             self.peak, self.floor, self.warmup, self.total = peak, floor, warmup, total
+            self.time_frac = tf.Variable(0.0, trainable=False, dtype="float32")
 
         def __call__(self, step):
             step = keras.ops.cast(step, "float32")
             warm = self.peak * (step + 1.0) / max(1, self.warmup)
             frac = keras.ops.clip((step - self.warmup) / max(1, self.total - self.warmup), 0.0, 1.0)
+            frac = keras.ops.maximum(frac, keras.ops.clip(self.time_frac, 0.0, 1.0))
             cos = self.floor + 0.5 * (self.peak - self.floor) * (
                 1.0 + keras.ops.cos(math.pi * frac)
             )
@@ -474,6 +483,8 @@ def train(cfg: TrainConfig) -> Path:
             progress.update(tokens_per_step, f"loss {np.mean(losses[-50:]):.3f}")
             now = time.monotonic()
             position["train_seconds"] = now - t_start
+            if cfg.max_minutes:
+                trainer.schedule.time_frac.assign(position["train_seconds"] / budget)
             if now - t_start > budget:
                 timed_out = True
                 break

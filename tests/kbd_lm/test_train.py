@@ -105,3 +105,17 @@ def test_a_run_folder_of_an_unsupported_checkpoint_version_is_left_alone(tiny_co
     with pytest.raises(C.CheckpointError, match="format version 99 is not supported"):
         train(tiny_cfg(tiny_corpus_dir, out, tmp_path / "cache"))
     assert [p.name for p in out.iterdir()] == [C.VERSION_FILE]  # nothing overwritten
+
+
+def test_the_learning_rate_decays_with_the_clock_under_a_time_budget():
+    from kbd_lm.train import WarmupCosine
+
+    sched = WarmupCosine(1e-2, 1e-4, 10, 1000)
+    assert float(sched(5)) == pytest.approx(1e-2 * 6 / 10)  # warm-up
+    assert float(sched(10)) == pytest.approx(1e-2, rel=1e-5)  # peak, schedule just started
+    sched.time_frac.assign(0.5)  # half the time budget gone after 10 of 1000 steps
+    assert float(sched(10)) == pytest.approx(1e-4 + 0.5 * (1e-2 - 1e-4), rel=1e-5)
+    sched.time_frac.assign(1.0)
+    assert float(sched(20)) == pytest.approx(1e-4, rel=1e-5)  # the floor when time is up
+    sched.time_frac.assign(0.0)
+    assert float(sched(1000)) == pytest.approx(1e-4, rel=1e-5)  # or when the steps are done
