@@ -45,11 +45,19 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     """Everything that decides a training run. Presets live in ``kbd_lm/configs/train/``."""
 
-    # The defaults are the default preset (kbd_lm/configs/train/default.toml): a GRU 780.
-    corpus: str = "chitchat"  # a recipe, a mixture ("default", "broad") or text file paths
+    # The defaults are the default preset (kbd_lm/configs/train/default.toml): a GRU 780 on
+    # the everyday-English mixture.
+    corpus: str = "default"  # a recipe, a mixture ("default", "broad") or text file paths
     # A mixture's per-source share of each epoch's words, as "source=weight" strings;
     # empty = the mixture's own weights (kbd_lm/corpora/mixtures.py).
-    mixture_weights: tuple[str, ...] = ()
+    mixture_weights: tuple[str, ...] = (
+        "chitchat=0.35",
+        "sms=0.10",
+        "email=0.08",
+        "gutenberg=0.20",
+        "bigtxt=0.10",
+        "sotu=0.17",
+    )
     out_dir: str = "runs/default"
     cache_dir: str = "data"
     # tokenizer
@@ -61,7 +69,7 @@ class TrainConfig:
     # optimisation
     batch_size: int = 128
     seq_len: int = 32
-    epochs: int = 20
+    epochs: int = 12
     learning_rate: float = 3e-3
     min_learning_rate: float = 1e-4
     warmup_steps: int = 100

@@ -169,7 +169,8 @@ def encode_corpus(cfg) -> EncodedSplits:
         corpus = prepare(cfg.corpus, cache_dir)
         corpora, root = {corpus.name: corpus}, corpus.root
     cache = root / f"sp{cfg.vocab_size}-n{cfg.max_train_units}"
-    weights = parse_weights(cfg.mixture_weights, list(corpora) if mixture else [])
+    # Weights only mean something for a mixture (a preset's weights are ignored for CORPUS=path).
+    weights = parse_weights(cfg.mixture_weights, list(corpora)) if mixture else {}
     tok = _tokenizer(cfg, cache, corpora, mixture, weights)
 
     sources, offsets, valid = {}, {}, {}
