@@ -22,7 +22,9 @@ average (the figure used to choose mixture weights).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,9 +170,12 @@ def encode_corpus(cfg) -> EncodedSplits:
         mixture = None
         corpus = prepare(cfg.corpus, cache_dir)
         corpora, root = {corpus.name: corpus}, corpus.root
-    cache = root / f"sp{cfg.vocab_size}-n{cfg.max_train_units}"
     # Weights only mean something for a mixture (a preset's weights are ignored for CORPUS=path).
     weights = parse_weights(cfg.mixture_weights, list(corpora)) if mixture else {}
+    cache = root / f"sp{cfg.vocab_size}-n{cfg.max_train_units}"
+    if weights:  # the tokenizer is trained on a weighted draw: other weights, other pieces
+        digest = hashlib.sha1(json.dumps(sorted(weights.items())).encode()).hexdigest()[:8]
+        cache = cache.with_name(f"{cache.name}-w{digest}")
     tok = _tokenizer(cfg, cache, corpora, mixture, weights)
 
     sources, offsets, valid = {}, {}, {}

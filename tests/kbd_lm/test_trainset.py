@@ -32,7 +32,11 @@ def two_source_mixture(monkeypatch, tmp_path):
     monkeypatch.setitem(MIXTURES, "twomix", mix)
     cfg = load_config(TrainConfig, "train", "tiny")
     return dataclasses.replace(
-        cfg, corpus="twomix", cache_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "run")
+        cfg,
+        corpus="twomix",
+        mixture_weights=(),
+        cache_dir=str(tmp_path / "data"),
+        out_dir=str(tmp_path / "run"),
     ), paths
 
 
