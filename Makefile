@@ -51,7 +51,7 @@ serve: $(STAMP)
 	$(BIN)/python -m kbd_lm.serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
 loadtest: $(STAMP)
-	$(BIN)/python -m kbd_lm.serve.loadtest --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/python -m kbd_lm.export.bench.loadtest --bundle $(BUNDLE) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

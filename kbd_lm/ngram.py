@@ -27,7 +27,6 @@ import bisect
 import json
 import logging
 import math
-import re
 import struct
 import time
 import zlib
@@ -40,7 +39,7 @@ import numpy as np
 
 from kbd_lm.fsutil import atomic_write_bytes
 from kbd_lm.suggestion import Suggestion
-from kbd_lm.text import normalize, normalize_prefix, words
+from kbd_lm.text import PARTIAL_WORD_RE, normalize, normalize_prefix, words
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +51,6 @@ N_SPECIAL = 3  # regular words have ids N_SPECIAL.. in sorted (code point) order
 MAX_PREFIX_CHARS = 200
 MAGIC = b"KBDKN3\x00\x01"
 FORMAT_VERSION = 1
-# A word being typed at the end of the text: word characters with internal apostrophes, and
-# possibly a trailing apostrophe ("don'" is a partial "don't", not the word "don" + punctuation).
-_PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*'?\Z")
 # Unigram candidates for prefix ranges up to this many words are ranked densely.
 _DENSE_RANGE = 8192
 _FALLBACK_DISCOUNTS = (0.75, 0.75, 0.75)
@@ -545,7 +541,7 @@ class KneserNeyTrigram:
         prefix = normalize_prefix(text)
         partial = None
         if prefix and not prefix.endswith(" "):
-            match = _PARTIAL_RE.search(prefix)
+            match = PARTIAL_WORD_RE.search(prefix)
             if match:
                 partial = match.group(0)
                 prefix = prefix[: match.start()]
