@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kbd_lm.fsutil import Progress, atomic_write_text
-from kbd_lm.keystrokes import typed_words
+from kbd_lm.keystrokes import KINDS, typed_words
 from kbd_lm.stats import PERCENTILE_METHOD, percentiles
 from kbd_lm.suggestion import Suggester, Suggestion  # noqa: F401  (Suggestion: doctest)
 from kbd_lm.text import WORD_RE
@@ -112,7 +112,7 @@ def evaluate_system(system: Suggester, units: list[str], progress_label: str = "
     logprob_sum = 0.0
     comp_hits = dict.fromkeys(COMPLETION_LETTERS, 0)
     comp_total = dict.fromkeys(COMPLETION_LETTERS, 0)
-    times: dict[str, list[float]] = {"next_word": [], "completion": []}  # by keystroke kind
+    times: dict[str, list[float]] = {kind: [] for kind in KINDS}  # next word, completion
     max_letters = max(COMPLETION_LETTERS)
 
     def suggested(key) -> list[str]:

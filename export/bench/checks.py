@@ -70,44 +70,33 @@ def checks(report: dict, profile: BudgetConfig) -> list[Check]:
         )
     cold = report.get("cold_start_ms", {})
     mem = report.get("memory_mb", {})
-    if profile.cold_start_ms > 0:
-        out.append(
-            Check(
-                "cold_start",
-                cold.get("gated_label", "cold start"),
-                cold.get("gated_median"),
-                profile.cold_start_ms,
-                "ms",
-            )
-        )
-    if profile.peak_rss_mb > 0:
-        out.append(
-            Check(
-                "peak_rss",
-                mem.get("gated_label", "peak RSS"),
-                mem.get("gated_peak"),
-                profile.peak_rss_mb,
-                "MB",
-            )
-        )
-    if profile.rss_growth_mb > 0:
-        out.append(
-            Check(
-                "rss_growth",
-                "RSS growth after warm-up",
-                mem.get("growth"),
-                profile.rss_growth_mb,
-                "MB",
-            )
-        )
-    if profile.bundle_bytes > 0:
-        out.append(
-            Check(
-                "bundle_bytes",
-                "bundle size (shipped files)",
-                report.get("sizes", {}).get("shipped_bytes"),
-                profile.bundle_bytes,
-                "bytes",
-            )
-        )
+    others = (  # key, limit, figure, value, unit
+        (
+            "cold_start",
+            profile.cold_start_ms,
+            cold.get("gated_label", "cold start"),
+            cold.get("gated_median"),
+            "ms",
+        ),
+        (
+            "peak_rss",
+            profile.peak_rss_mb,
+            mem.get("gated_label", "peak RSS"),
+            mem.get("gated_peak"),
+            "MB",
+        ),
+        ("rss_growth", profile.rss_growth_mb, "RSS growth after warm-up", mem.get("growth"), "MB"),
+        (
+            "bundle_bytes",
+            profile.bundle_bytes,
+            "bundle size (shipped files)",
+            report.get("sizes", {}).get("shipped_bytes"),
+            "bytes",
+        ),
+    )
+    out += [
+        Check(key, figure, value, limit, unit)
+        for key, limit, figure, value, unit in others
+        if limit > 0
+    ]
     return out

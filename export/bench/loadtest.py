@@ -71,15 +71,6 @@ STOP_ERROR_RATE = 0.05
 STOP_THROUGHPUT_FRACTION = 0.8
 
 
-def keystroke_prefixes(sentences: list[str] = SENTENCES) -> list[str]:
-    """Every text before the cursor while typing each sentence, in order, empty text first.
-
-    >>> keystroke_prefixes(["hi you"])
-    ['', 'h', 'hi', 'hi ', 'hi y', 'hi yo', 'hi you']
-    """
-    return [key.text for sentence in sentences for key in keystrokes(sentence)]
-
-
 @dataclass
 class StageResult:
     """One target rate: counts, achieved throughput and latencies (ms)."""
@@ -284,7 +275,7 @@ async def _drive(
     p99_ms: float,
     warmup: int,
 ) -> tuple[str, list[StageResult]]:
-    texts = keystroke_prefixes()
+    texts = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     results: list[StageResult] = []
     async with httpx.AsyncClient(base_url=url, limits=limits) as client:

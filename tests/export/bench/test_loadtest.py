@@ -1,4 +1,4 @@
-"""The load test's parts: texts, statistics, report, and one tiny open-loop stage over HTTP.
+"""The load test's parts: verdicts, report, options, and one tiny open-loop stage over HTTP.
 
 The load test itself (``python -m kbd_lm.export.bench.loadtest``) is not part of the suite.
 """
@@ -11,24 +11,19 @@ import json
 import httpx
 import pytest
 
-from kbd_lm.export.bench import loadtest
 from kbd_lm.export.bench.loadtest import (
+    SENTENCES,
     ServerProcess,
     StageResult,
     best_sustained,
-    keystroke_prefixes,
     markdown,
     out_paths,
     parse_rates,
     run_stage,
 )
+from kbd_lm.keystrokes import keystrokes
 
-
-def test_keystroke_prefixes():
-    assert keystroke_prefixes(["hi you"]) == ["", "h", "hi", "hi ", "hi y", "hi yo", "hi you"]
-    texts = keystroke_prefixes()
-    assert len(texts) == sum(len(s) + 1 for s in loadtest.SENTENCES)
-    assert any(t.endswith(" ") for t in texts) and any(t[-1:].isalpha() for t in texts)
+TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
 
 
 def test_sustained_needs_no_error_low_p99_and_the_rate():
@@ -70,9 +65,7 @@ def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
 
         async def stage():
             async with httpx.AsyncClient(base_url=server.url) as client:
-                return await run_stage(
-                    client, "/v1/predict-next", 30, 1.0, keystroke_prefixes(), timeout=10
-                )
+                return await run_stage(client, "/v1/predict-next", 30, 1.0, TEXTS, timeout=10)
 
         result = asyncio.run(stage())
     assert server.proc.returncode is not None  # stopped
