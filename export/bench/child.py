@@ -31,6 +31,7 @@ from typing import Any
 
 from kbd_lm.export.bench.replay import by_kind
 from kbd_lm.export.bench.summary import MB
+from kbd_lm.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,6 @@ def _pin(cpu: int) -> int:
         raise ValueError(f"cpu={cpu}: not one of this process's allowed cores {allowed}")
     os.sched_setaffinity(0, {core})
     return core
-
-
-def _child_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s bench[child %(process)d]: %(message)s",
-    )
 
 
 def _import_runtime(runtime: str) -> None:
@@ -253,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     cold = sub.add_parser("cold", help="one cold start; prints one JSON line")
     cold.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
-    _child_logging()
+    setup_logging(child=True)
     spec = json.loads(args.spec.read_text(encoding="utf-8"))
     if args.kind == "measure":
         args.out.write_text(json.dumps(_measure_child(spec)), encoding="utf-8")

@@ -46,6 +46,7 @@ import httpx
 
 from kbd_lm.fsutil import atomic_write_text
 from kbd_lm.keystrokes import keystrokes
+from kbd_lm.logs import setup_logging
 from kbd_lm.stats import PERCENTILE_METHOD, percentiles
 
 log = logging.getLogger(__name__)
@@ -411,10 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pool-size", type=int, default=2, help="server predictors (default 2)")
     p.add_argument("--num-threads", type=int, default=1, help="threads per interpreter")
     args = p.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    setup_logging()  # httpx's line per request stays off
     load_average = os.getloadavg()
     extra = ["--pool-size", str(args.pool_size), "--num-threads", str(args.num_threads)]
     try:

@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from kbd_lm.export.bench.summary import (
     sizes,
 )
 from kbd_lm.keystrokes import KINDS
+from kbd_lm.logs import setup_logging
 from kbd_lm.stats import PERCENTILE_METHOD
 
 log = logging.getLogger(__name__)
@@ -222,8 +222,8 @@ def run_bench(
         "bundle": {
             "path": str(bundle.path),
             "id": bundle.bundle_id,
-            "quantization": manifest.get("quantization"),
-            "name": manifest.get("name"),
+            "quantization": manifest.quantization,
+            "name": manifest.name,
         },
         "profile": {**dataclasses.asdict(profile), "slowdown": profile.slowdown},
         "machine": machine,
@@ -375,10 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     traceback is logged). A crash never passes for a budget failure.
     """
     args = _parser().parse_args(argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s"
-        )
+    setup_logging()
     from kbd_lm.bundle import BundleError
     from kbd_lm.config import ConfigError
 

@@ -9,6 +9,7 @@ Sizes and memory are in MB = 10^6 bytes; latencies in ms. Percentiles are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kbd_lm.bundle import MANIFEST_FILE, MODEL_FILE
@@ -48,26 +49,26 @@ def latency_summary(samples_us: list[float]) -> dict[str, float | int | None]:
 def sizes(bundle) -> dict:
     """Bytes of each bundle file and what ships, as the manifest states it.
 
-    The shipped size is the manifest's ``total_bytes`` (its ``shipped_files``: model,
-    tokenizer, the n-gram if any), as :mod:`kbd_lm.evaluate` counts it.
+    The shipped size is :attr:`kbd_lm.bundle.Manifest.shipped_bytes` (the files flagged
+    ``shipped``: model, tokenizer, the n-gram if any), as :mod:`kbd_lm.evaluate` counts it.
     """
     manifest = bundle.manifest
-    files = {name: int(entry["bytes"]) for name, entry in manifest["files"].items()}
+    files = {name: entry.bytes for name, entry in manifest.files.items()}
     manifest_bytes = (bundle.path / MANIFEST_FILE).stat().st_size
-    params = (manifest.get("model") or {}).get("parameters")
+    params = manifest.model.parameters
     model_bytes = files.get(MODEL_FILE)
     return {
         "files": files,
         "manifest_json_bytes": manifest_bytes,
-        "shipped_bytes": int(manifest["total_bytes"]),
-        "shipped_files": list(manifest["shipped_files"]),
+        "shipped_bytes": manifest.shipped_bytes,
+        "shipped_files": list(manifest.shipped_files),
         "all_files_bytes": sum(files.values()) + manifest_bytes,
         "parameters": params,
         "model_bytes_per_parameter": model_bytes / params if params and model_bytes else None,
     }
 
 
-def presets(manifest: dict, pinned: dict) -> list[dict]:
+def presets(manifest: Mapping, pinned: dict) -> list[dict]:
     """The quantization presets export measured, with the shipped one's pinned step times.
 
     ``pinned`` is the ``step_batch1`` latency summary of this run (ms).
