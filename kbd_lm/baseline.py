@@ -7,8 +7,8 @@ too small for every word drops rare words step by step (``min_count`` 1, 2, 3, 5
 
 The models are cached as ``<cache_dir>/ngram-<corpus fingerprint>-<max_bytes>-<key>.kn3``
 (pruned), ``...-full.kn3`` (before pruning) and ``....json`` (what was built, and how long
-it took); ``<key>`` hashes the splits, the smallest word count and ``kbd_lm/ngram.py`` itself,
-so a changed estimator retrains.
+it took); ``<key>`` hashes the splits, the smallest word count and the code of
+``kbd_lm/ngram.py`` and ``kbd_lm/ngram_file.py``, so a changed estimator retrains.
 
 >>> b = ngram_baseline(prepare("chitchat"), 1_500_000, Path("data"))   # doctest: +SKIP
 >>> KneserNeyTrigram.load(b.path).size_bytes() <= 1_500_000            # doctest: +SKIP
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from kbd_lm import ngram
+from kbd_lm import ngram, ngram_file
 from kbd_lm.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ def cache_paths(
     >>> pruned.name.startswith("ngram-abc-1000-"), full.name.endswith("-full.kn3"), info.suffix
     (True, True, '.json')
     """
-    code = hashlib.sha1(Path(ngram.__file__).read_bytes()).hexdigest()
+    code = hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (ngram, ngram_file)))
+    code = code.hexdigest()
     settings = json.dumps({"splits": list(splits), "min_count": min_count, "code": code})
     key = hashlib.sha1(settings.encode()).hexdigest()[:8]
     stem = Path(cache_dir) / f"ngram-{corpus.fingerprint}-{max_bytes}-{key}"
