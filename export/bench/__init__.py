@@ -21,7 +21,17 @@ measures latency, cold start, memory and size and exits 0 (pass), 1 (a limit exc
 """
 
 from kbd_lm.export.bench.profile import BudgetConfig, load_profile, profile_names
-from kbd_lm.export.bench.replay import replay_plan
+from kbd_lm.export.bench.replay import corpus_spec, replay_plan
 from kbd_lm.export.bench.run import main, run_bench
+from kbd_lm.export.bench.summary import latency_summary
 
-__all__ = ["BudgetConfig", "load_profile", "main", "profile_names", "replay_plan", "run_bench"]
+__all__ = [
+    "BudgetConfig",
+    "corpus_spec",
+    "latency_summary",
+    "load_profile",
+    "main",
+    "profile_names",
+    "replay_plan",
+    "run_bench",
+]

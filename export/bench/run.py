@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from kbd_lm.export.bench.checks import checks
-from kbd_lm.export.bench.child import child_env, run_cold_starts, run_measure_child
 from kbd_lm.export.bench.machine import machine_info
 from kbd_lm.export.bench.profile import BudgetConfig, load_profile, profile_names
 from kbd_lm.export.bench.replay import FALLBACK_CORPUS, corpus_spec, replay_plan
@@ -68,6 +67,10 @@ def run_bench(
     from kbd_lm.baseline import ngram_baseline
     from kbd_lm.bundle import Bundle
     from kbd_lm.corpus import prepare
+
+    # Not at the top: `python -m kbd_lm.export.bench.child` imports this package first, and
+    # the child module must not be imported before it runs as __main__.
+    from kbd_lm.export.bench.child import child_env, run_cold_starts, run_measure_child
 
     started = time.time()
     bundle = Bundle.load(bundle_dir)

@@ -162,5 +162,6 @@ def test_the_child_is_an_explicit_entry_point(tmp_path):
         text=True,
     )
     assert r.returncode == 0 and "measure" in r.stdout and "cold" in r.stdout
+    assert "Warning" not in r.stderr  # runpy: the package must not import the child first
     with pytest.raises(SystemExit):
         bench.main(["--_child", "cold", str(tmp_path / "spec.json")])
