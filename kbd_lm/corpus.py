@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import time
 import zlib
 from array import array
@@ -107,11 +108,19 @@ def prepare_source(source: Source, cache_dir: Path = DEFAULT_CACHE) -> PreparedC
     key = hashlib.sha1(f"{source.fingerprint}|prep{PREP_VERSION}".encode()).hexdigest()[:12]
     root = Path(cache_dir) / f"corpus-{key}"
     stats_path = root / "stats.json"
-    if stats_path.is_file():
+    cached = json.loads(stats_path.read_text()) if stats_path.is_file() else None
+    # A cache written before recipes counted their work (the first version) lacks "recipe":
+    # it is prepared again rather than failing the unit-count check.
+    if cached is not None and "recipe" in cached:
         log.info("corpus %s: cached at %s", source.name, root)
-        prepared = PreparedCorpus(root, source.name, json.loads(stats_path.read_text()))
+        prepared = PreparedCorpus(root, source.name, cached)
         _check_expected(source, prepared.stats)
         return prepared
+    if cached is not None:
+        log.info(
+            "corpus %s: cache at %s predates recipe counts: preparing again", source.name, root
+        )
+        shutil.rmtree(root)
 
     log.info("corpus %s: preparing into %s", source.name, root)
     start = time.monotonic()

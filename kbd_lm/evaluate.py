@@ -97,8 +97,13 @@ def sample_words(units: Iterable[str], max_words: int = 5000, seed: int = 0) -> 
     return [pool[i] for i in sorted(picked)]
 
 
-def evaluate_system(system: Suggester, units: list[str], progress_label: str = "") -> dict:
+def evaluate_system(
+    system: Suggester, units: list[str], progress_label: str = "", records: list | None = None
+) -> dict:
     """Keyboard metrics of ``system`` on ``units`` (see the module docstring).
+
+    With a ``records`` list, one dict per word is appended to it (``unit`` index, ``top1``,
+    ``top3``, ``keys``, ``full_keys``, ``logprob``): the paired comparisons resample them.
 
     Returns ``{"words", "top1", "top3", "ksr", "perplexity", "completion_top3": {"1", "2",
     "3"}, "latency_ms": {"next_word": {"p50", "p99"}, "completion": {"p50", "p99"}}}``;
@@ -120,7 +125,7 @@ def evaluate_system(system: Suggester, units: list[str], progress_label: str = "
         times[key.kind].append(time.perf_counter() - start)
         return [s.word.lower() for s in result[:3]]
 
-    for unit in units:
+    for unit_index, unit in enumerate(units):
         for typed in typed_words(unit):
             context, word = typed.context, typed.word
             target, length = word.lower(), len(word)
@@ -138,9 +143,22 @@ def evaluate_system(system: Suggester, units: list[str], progress_label: str = "
                     comp_total[j] += 1
                 if hit and keys is None:
                     keys = j + 1
-            cost += length + 1 if keys is None else keys
+            keys = length + 1 if keys is None else keys
+            cost += keys
             full_cost += length + 1
-            logprob_sum += system.next_word_logprob(context, word)
+            logprob = system.next_word_logprob(context, word)
+            logprob_sum += logprob
+            if records is not None:
+                records.append(
+                    {
+                        "unit": unit_index,
+                        "top1": got[:1] == [target],
+                        "top3": target in got,
+                        "keys": keys,
+                        "full_keys": length + 1,
+                        "logprob": logprob,
+                    }
+                )
             progress.update()
     if n:
         log.info(progress.line())

@@ -158,3 +158,17 @@ def test_unexpected_counts_are_an_error(tmp_path):
     wrong = dataclasses.replace(source, expected={"messages": 55_835})
     with pytest.raises(CorpusCheckError, match="messages: expected 55,835, got 47"):
         prepare_source(wrong, tmp_path)  # checked on the cached copy too
+
+
+def test_a_cache_of_the_first_version_is_prepared_again(tmp_path):
+    import json
+
+    corpus = tmp_path / "src"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("one line\nanother line\n")
+    first = prepare(str(corpus), tmp_path / "cache")
+    stats_path = first.root / "stats.json"
+    old = {k: v for k, v in json.loads(stats_path.read_text()).items() if k != "recipe"}
+    stats_path.write_text(json.dumps(old))  # what the first version wrote: no recipe counts
+    again = prepare(str(corpus), tmp_path / "cache")
+    assert again.root == first.root and "recipe" in again.stats
