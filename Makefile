@@ -46,8 +46,11 @@ train: $(STAMP)
 export: $(STAMP)
 	$(BIN)/kbd-lm export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
 
+# Bundles compared with BUNDLE in the same table (NAME=DIR or DIR), when they exist.
+COMPARE ?= $(wildcard dist/chitchat dist/broad)
+
 eval: $(STAMP)
-	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm eval --kinds --bundle $(BUNDLE) $(foreach b,$(COMPARE),--compare $(b)) $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)

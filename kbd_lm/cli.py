@@ -124,15 +124,44 @@ def _suggest(args) -> int:
 
 def _eval(args) -> int:
     from kbd_lm.config import load_config
+
+    if args.kinds:
+        return _eval_kinds(args)
     from kbd_lm.evaluate import EvalConfig, format_table, run_eval
 
-    cfg = load_config(EvalConfig, "eval", args.preset, args.overrides)
+    cfg = load_config(EvalConfig, "eval", args.preset or "default", args.overrides)
     bundle = Path(args.bundle) if args.bundle else None
     out = Path(args.out) if args.out else (bundle or Path("dist"))
     report = run_eval(cfg, bundle, out)
     print(format_table(report["systems"]))
     print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}")
     return 0
+
+
+def _eval_kinds(args) -> int:
+    from kbd_lm.config import load_config
+    from kbd_lm.evaluate_kinds import KindsEvalConfig, run_kinds_eval
+
+    cfg = load_config(KindsEvalConfig, "eval", args.preset or "kinds", args.overrides)
+    bundles = {"bundle": Path(args.bundle)}
+    for item in args.compare:
+        name, _, folder = item.rpartition("=")
+        bundles[name or Path(folder).name] = Path(folder)
+    bundles = {f"{_model_name(path)} ({name})": path for name, path in bundles.items()}
+    out = Path(args.out) if args.out else Path(args.bundle)
+    report = run_kinds_eval(cfg, bundles, out)
+    print(
+        f"wrote {out / 'eval-kinds.json'} and {out / 'eval-kinds.md'}: "
+        f"{len(report['rows'])} kinds, {len(report['macro'])} systems, "
+        f"{report['seconds'] / 60:.1f} min"
+    )
+    return 0
+
+
+def _model_name(folder: Path) -> str:
+    from kbd_lm.bundle import Bundle
+
+    return Bundle.load(folder).manifest.model_name
 
 
 def _version() -> str:
@@ -169,8 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="keyboard metrics of the bundle and the n-gram baseline")
     p.add_argument("--bundle", default="dist/bundle", help="bundle folder ('' for baseline only)")
-    p.add_argument("--preset", default="default", help="preset name or TOML path")
+    p.add_argument("--preset", default=None, help="preset name or TOML path")
     p.add_argument("--out", default=None, help="output folder (default: the bundle folder)")
+    p.add_argument(
+        "--kinds", action="store_true", help="one row per kind of text (chat, SMS, e-mail, ...)"
+    )
+    p.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="with --kinds: another bundle in the same table (repeatable)",
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_eval)
 

@@ -69,6 +69,10 @@ def kinds_of(sources) -> dict[str, list[str]]:
         found = [s for s in members if s in sources]
         if found:
             out[kind] = found
+    known = {s for members in KINDS.values() for s in members}
+    for source in sources:  # a source of one's own (a path) is a kind of its own
+        if source not in known:
+            out[Path(source).name] = [source]
     return out
 
 

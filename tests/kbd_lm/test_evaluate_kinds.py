@@ -1,0 +1,57 @@
+"""Evaluation per kind of text: rows, macro average, paired-bootstrap intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kbd_lm.corpora.mixtures import MIXTURES, Mixture
+from kbd_lm.evaluate_kinds import KindsEvalConfig, format_kinds, paired_interval, run_kinds_eval
+from tests.conftest import make_lines
+
+
+def test_every_kind_is_a_row_and_differences_have_intervals(tiny_bundle, tmp_path, monkeypatch):
+    sources = []
+    for name, seed in (("chat", 11), ("notes", 12)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text("\n".join(make_lines(600, seed)) + "\n")
+        sources.append(str(folder))
+    monkeypatch.setitem(MIXTURES, "evalmix", Mixture("evalmix", dict.fromkeys(sources, 0.5)))
+    cfg = KindsEvalConfig(
+        mixture="evalmix",
+        ngram_mixture="evalmix",
+        max_words=150,
+        bootstrap=50,
+        ngram_budget_bytes=20_000,
+        cache_dir=str(tmp_path / "data"),
+    )
+    report = run_kinds_eval(cfg, {"tiny": tiny_bundle, "tiny again": tiny_bundle}, tmp_path)
+
+    assert list(report["rows"]) == ["chat", "notes"]
+    for row in report["rows"].values():
+        assert row["words"] >= 150
+        assert len(row["systems"]) == 4  # two bundles, two trigrams
+    first = report["rows"]["chat"]["systems"]["tiny"]
+    assert 0 < first["top3"] <= 1 and 0 < first["ksr"] < 1
+    macro = report["macro"]["tiny"]["top3"]
+    assert macro == np.mean([r["systems"]["tiny"]["top3"] for r in report["rows"].values()])
+    # The same bundle twice: every difference is exactly zero, interval included.
+    same = report["differences"]["against"]["tiny again"]
+    assert all(v == (0.0, 0.0, 0.0) for per in same.values() for v in per.values())
+    # Against the trigram: a real difference with an interval around it.
+    other = next(k for k in report["differences"]["against"] if k.startswith("KN"))
+    d, lo, hi = report["differences"]["against"][other]["ksr"]["macro"]
+    assert lo <= d <= hi and hi > lo
+    text = (tmp_path / "eval-kinds.md").read_text()
+    assert text == format_kinds(report) and "| **macro** |" in text
+
+
+def test_the_paired_interval_covers_a_known_difference():
+    rng = np.random.default_rng(0)
+    hits_a = rng.random((400, 1)) < 0.6
+    hits_b = hits_a & (rng.random((400, 1)) < 0.8)  # b misses a fifth of a's hits
+    a = np.hstack([hits_a, np.ones((400, 1))])
+    b = np.hstack([hits_b, np.ones((400, 1))])
+    d, lo, hi = paired_interval(a, b, [np.arange(400)], 300, 0)
+    assert d == (hits_a.sum() - hits_b.sum()) / 400
+    assert 0 < lo < d < hi  # paired: the interval is narrow and above zero
