@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from kbd_lm.corpora.mixtures import MIXTURES, Mixture
 from kbd_lm.evaluate_kinds import KindsEvalConfig, format_kinds, paired_interval, run_kinds_eval
@@ -53,5 +54,5 @@ def test_the_paired_interval_covers_a_known_difference():
     a = np.hstack([hits_a, np.ones((400, 1))])
     b = np.hstack([hits_b, np.ones((400, 1))])
     d, lo, hi = paired_interval(a, b, [np.arange(400)], 300, 0)
-    assert d == (hits_a.sum() - hits_b.sum()) / 400
+    assert d == pytest.approx((hits_a.sum() - hits_b.sum()) / 400)
     assert 0 < lo < d < hi  # paired: the interval is narrow and above zero
