@@ -21,8 +21,8 @@ def test_every_kind_is_a_row_and_differences_have_intervals(tiny_bundle, tmp_pat
     cfg = KindsEvalConfig(
         mixture="evalmix",
         ngram_mixture="evalmix",
-        max_words=150,
-        bootstrap=50,
+        max_words=80,
+        bootstrap=30,
         ngram_budget_bytes=20_000,
         cache_dir=str(tmp_path / "data"),
     )
@@ -30,7 +30,7 @@ def test_every_kind_is_a_row_and_differences_have_intervals(tiny_bundle, tmp_pat
 
     assert list(report["rows"]) == ["chat", "notes"]
     for row in report["rows"].values():
-        assert row["words"] >= 150
+        assert row["words"] >= 80
         assert len(row["systems"]) == 4  # two bundles, two trigrams
     first = report["rows"]["chat"]["systems"]["tiny"]
     assert 0 < first["top3"] <= 1 and 0 < first["ksr"] < 1
