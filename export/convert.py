@@ -36,6 +36,7 @@ import numpy as np
 from kbd_lm import bundle as B
 from kbd_lm.config import from_dict, to_toml
 from kbd_lm.export import ops as O
+from kbd_lm.export import signatures as S
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
@@ -67,6 +68,9 @@ class ExportConfig:
     # is left of max_model_bytes after the model and the tokenizer.
     ngram_bytes: int = 0
     ngram_weight: float = 0.5  # the LSTM's share of the interpolated probability
+    # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
+    # cannot resize; () = none. See kbd_lm.export.signatures.
+    fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -125,12 +129,15 @@ def step_module(mcfg, weights: dict[str, np.ndarray]):
     return Step()
 
 
-def convert(saved_model_dir: Path, quantization: str, representative=None) -> bytes:
-    """Convert the saved ``step`` signature with one quantization preset."""
+def convert(
+    saved_model_dir: Path, quantization: str, representative=None, extra_signatures=()
+) -> bytes:
+    """Convert the saved signatures (``step``, ``advance`` + extra) with one quantization preset."""
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_saved_model(
-        str(saved_model_dir), signature_keys=[B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE]
+        str(saved_model_dir),
+        signature_keys=[B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE, *extra_signatures],
     )
     conv.target_spec.supported_ops = O.converter_ops(quantization)
     if quantization != "float32":
@@ -259,6 +266,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     )
     reference = keras_logprobs(train_cfg, weights, windows)
     module = step_module(mcfg, weights)
+    fixed = S.signature_names(config.fixed_batches)
 
     def representative():
         # Realistic (ids, h, c) triples: states reached while reading validation text.
@@ -271,9 +279,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 ids = np.array([token], np.int32)
                 if t == len(row) - 1 or t % 3 == 0:
                     sample = {"ids": ids, "h": h.copy(), "c": c.copy()}
-                    # (signature, inputs): the model has two signatures to calibrate
-                    yield B.STEP_SIGNATURE, sample
-                    yield B.ADVANCE_SIGNATURE, sample
+                    # (signature, inputs): every signature of the model is calibrated
+                    for name in (B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE, *fixed):
+                        yield name, S.calibration(name, sample)
                 out = module.step(tf.constant(ids), tf.constant(h), tf.constant(c))
                 h, c = out["h_out"].numpy(), out["c_out"].numpy()
 
@@ -285,11 +293,15 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         tf.saved_model.save(
             module,
             str(saved),
-            signatures={B.STEP_SIGNATURE: module.step, B.ADVANCE_SIGNATURE: module.advance},
+            signatures={
+                B.STEP_SIGNATURE: module.step,
+                B.ADVANCE_SIGNATURE: module.advance,
+                **S.fixed_signatures(module, mcfg, config.fixed_batches),
+            },
         )
         for preset in presets:
             t = time.monotonic()
-            model = convert(saved, preset, representative if preset == "int8" else None)
+            model = convert(saved, preset, representative if preset == "int8" else None, fixed)
             ops = O.model_ops(model)
             O.check_ops(ops)
             path = Path(tmp) / f"{preset}.tflite"
@@ -375,7 +387,10 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 "normalization": "kbd_lm.text.normalize (NFC, controls dropped, "
                 "whitespace collapsed, case kept)",
             },
-            "signatures": signature_manifest(mcfg),
+            "signatures": {
+                **signature_manifest(mcfg),
+                **S.fixed_manifest(mcfg, config.fixed_batches),
+            },
             "ops": [{"name": o.name, "version": o.version} for o in ops],
             "min_runtime_version": O.min_runtime_version(chosen),
             "runtimes_verified": verified,
