@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from kbd_lm import bundle as B
+from kbd_lm import conformance, portable
 from kbd_lm.config import from_dict, to_toml
 from kbd_lm.export import ops as O
 from kbd_lm.export import signatures as S
@@ -71,6 +72,7 @@ class ExportConfig:
     # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
     # cannot resize; () = none. See kbd_lm.export.signatures.
     fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES
+    conformance_vectors: bool = True  # write conformance.jsonl (a test file, not shipped)
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -336,6 +338,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     with atomic_dir(out_dir) as tmp:
         (tmp / B.MODEL_FILE).write_bytes(chosen)
         (tmp / B.TOKENIZER_FILE).write_bytes(tok.proto)
+        portable.write_tokenizer_json(tok, tmp / portable.TOKENIZER_JSON)  # for ports (browser)
         (tmp / "ops.txt").write_text(O.op_list_txt(ops))
         (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
         (tmp / "export_config.toml").write_text(to_toml(config))
@@ -364,6 +367,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             "op_resolver.cc",
             "export_config.toml",
             "train_config.toml",
+            portable.TOKENIZER_JSON,
         ]
         shipped = [B.MODEL_FILE, B.TOKENIZER_FILE] + ([NGRAM_FILE] if ngram_info else [])
         files = {name: B.file_entry(tmp / name) for name in names + shipped[2:]}
@@ -412,6 +416,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         if ngram_info is None:
             del manifest["ngram"]
         B.write_manifest(tmp, manifest)
+        if config.conformance_vectors:  # the Python predictor's answers, for other decoders
+            conformance.write_into_bundle(tmp, valid_units, config.seed)
         B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
         if config.max_model_bytes and manifest["total_bytes"] > config.max_model_bytes:
             raise ValueError(

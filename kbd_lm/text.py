@@ -76,3 +76,12 @@ def words(text: str) -> list[str]:
 def is_word_char(ch: str) -> bool:
     """True for characters that can be part of a word (letters and digits)."""
     return bool(WORD_CHAR_RE.match(ch))
+
+
+# The same rules as data, for ports outside Python (kbd_lm.portable writes them as tables).
+APOSTROPHES = "".join(sorted(chr(cp) for cp in _APOSTROPHES))  # folded to "'"
+
+
+def is_dropped(ch: str) -> bool:
+    """True for characters :func:`normalize` removes (controls, format, unassigned, ...)."""
+    return not _keep(ch)

@@ -51,6 +51,7 @@ from kbd_lm.serve.schemas import (
     SuggestionOut,
 )
 from kbd_lm.serve.settings import ServeSettings
+from kbd_lm.serve.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,8 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo() -> HTMLResponse:
         return HTMLResponse(demo_page)
+
+    mount_web(app, get_bundle)  # /static and /v1/bundle/{file}: suggestions in the browser
 
     # Innermost first: body checks, then metrics around them, then start-up messages.
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)

@@ -1,0 +1,86 @@
+"""Browser vs Python per-keystroke latency on the bench's keystroke replay.
+
+The same texts (test-split units typed character by character, :func:`replay_plan`) go
+through the in-browser predictor (LiteRT.js, WASM, headless Chromium) and through the Python
+predictor (LiteRT, one thread) in this process; both after the same warm-up keystrokes.
+
+>>> report = compare_latency(Path("dist/bundle"), calls=500, warmup=100)   # doctest: +SKIP
+>>> print(format_table(report))                                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from kbd_lm.bundle import Bundle
+from kbd_lm.export.bench import corpus_spec, percentiles, replay_plan
+
+log = logging.getLogger(__name__)
+
+
+def _by_kind(ms: list[float], kinds: list[str]) -> dict[str, dict]:
+    out = {}
+    for kind in ("next_word", "completion"):
+        samples_us = [t * 1000 for t, k in zip(ms, kinds, strict=True) if k == kind]
+        out[kind] = percentiles(samples_us)
+    out["all"] = percentiles([t * 1000 for t in ms])
+    return out
+
+
+def python_latency(bundle_dir: Path, texts: list[str], warm: list[str]) -> list[float]:
+    """Milliseconds of ``Predictor.suggest(text, 3)`` for each text, after ``warm``."""
+    from kbd_lm.predict import Predictor
+
+    predictor = Predictor.load(bundle_dir)
+    for text in warm:
+        predictor.suggest(text, 3)
+    ms = []
+    for text in texts:
+        t = time.perf_counter()
+        predictor.suggest(text, 3)
+        ms.append((time.perf_counter() - t) * 1000)
+    return ms
+
+
+def compare_latency(
+    bundle_dir: Path, calls: int, warmup: int, corpus: str | None = None, seed: int = 0
+) -> dict:
+    """Per-kind p50/p99 (ms) of both predictors on one keystroke replay; see the module doc."""
+    from kbd_lm.corpus import prepare
+    from kbd_lm.export.browser import browser_latency
+
+    bundle = Bundle.load(bundle_dir)
+    units = list(prepare(corpus_spec(bundle.manifest, corpus), Path("data")).units("test"))
+    plan = replay_plan(units, calls, warmup, seed)
+    log.info(
+        "replay: %d keystrokes of %d units after %d warm-up",
+        len(plan["texts"]),
+        plan["units"],
+        len(plan["warm"]),
+    )
+    browser = browser_latency(bundle.path, plan["texts"], plan["warm"])
+    python = python_latency(bundle.path, plan["texts"], plan["warm"])
+    return {
+        "bundle": str(bundle.path),
+        "keystrokes": {k: plan["kinds"].count(k) for k in ("next_word", "completion")},
+        "warmup": len(plan["warm"]),
+        "browser": _by_kind(browser, plan["kinds"]),
+        "python": _by_kind(python, plan["kinds"]),
+    }
+
+
+def format_table(report: dict) -> str:
+    """A markdown table: rows per keystroke kind, browser and Python p50 / p99 in ms."""
+    lines = [
+        "| keystrokes | n | browser p50 / p99 ms | Python p50 / p99 ms |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in ("next_word", "completion", "all"):
+        b, p = report["browser"][kind], report["python"][kind]
+        lines.append(
+            f"| {kind.replace('_', ' ')} | {b['n']:,} | {b['p50']:.2f} / {b['p99']:.2f} | "
+            f"{p['p50']:.2f} / {p['p99']:.2f} |"
+        )
+    return "\n".join(lines)
