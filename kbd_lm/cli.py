@@ -3,6 +3,7 @@
     kbd-lm train --preset default epochs=12 units=512
     kbd-lm suggest --bundle dist/bundle "see you "
     kbd-lm eval --bundle dist/bundle max_words=5000
+    kbd-lm conformance --bundle dist/bundle --runtime tflite-runtime
 
 Overrides are ``key=value`` pairs checked against the stage's config dataclass.
 Export, benchmark and server have their own entry points (``python -m kbd_lm.export``,
@@ -73,6 +74,16 @@ def _eval(args) -> int:
     return 0
 
 
+def _conformance(args) -> int:
+    from kbd_lm.conformance import check_bundle
+
+    report = check_bundle(Path(args.bundle), args.runtime)
+    for f in report.failures:
+        print(f"case {f['id']} ({f['kind']}): {f['reason']}")
+    print(f"{report.summary()} [{args.runtime}]")
+    return 0 if report.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kbd-lm", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -96,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: the bundle folder)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser("conformance", help="check the predictor against the bundle's vectors")
+    p.add_argument("--bundle", default="dist/bundle")
+    p.add_argument("--runtime", default="litert", choices=["litert", "tflite-runtime"])
+    p.set_defaults(func=_conformance)
     return parser
 
 
