@@ -39,8 +39,9 @@ VERSION = 1
 # the model differs by about 1e-6 between runtimes (kernels, WASM vs x86), but over a long
 # context such a difference sometimes flips the rounding of a dynamically quantized
 # activation: word probabilities then differ by up to 5% (2.5% in the browser, 5.2% in
-# tflite-runtime 2.14 on the default-size model; median 4e-7).
-TOLERANCE = {"rel": 0.06, "abs": 1e-6}
+# tflite-runtime 2.14 on the default-size model; median 4e-7), and words below 1e-4 by a
+# little more (12%, i.e. 4e-6).
+TOLERANCE = {"rel": 0.06, "abs": 1e-5}
 NEWER_THAN_PINNED = "\U0001fae8"  # SHAKING FACE, Unicode 15.0: unassigned in Python 3.11's 14.0
 
 # Hand-written cases: (kind, text, k). The rest come from held-out text (see build_cases).
