@@ -13,12 +13,10 @@ The demo-page test runs the dynamic tiny bundle in the browser as well.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from kbd_lm.conformance import FILE, compare_results, read_vectors
-from kbd_lm.export.browser import BrowserError, check_ready, open_harness
+from kbd_lm.export.browser import open_harness
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
@@ -37,15 +35,9 @@ def float32_bundle(tiny_checkpoint, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_run(app_server, request):
+def browser_run(browser_ready, app_server, float32_bundle):
     """(header, cases, the browser's results) for every vector of the float32 tiny bundle."""
-    try:
-        check_ready()
-    except BrowserError as err:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI needs the browser test: {err}")
-        pytest.skip(str(err))
-    bundle = request.getfixturevalue("float32_bundle")  # only when the browser can run
+    bundle = float32_bundle
     header, cases = read_vectors(bundle / FILE)
     settings = ServeSettings(bundle=bundle, pool_size=1, access_log=False)
     with app_server(settings) as url, open_harness(url, "/v1/bundle/") as harness:

@@ -5,27 +5,15 @@ Runs the tiny (dynamic-range quantized) bundle in headless Chromium through the 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from kbd_lm.export.browser import CHROMIUM, CHROMIUM_ARGS, BrowserError, check_ready
+from kbd_lm.export.browser import CHROMIUM, CHROMIUM_ARGS
 from kbd_lm.predict import Predictor
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def ready():
-    try:
-        check_ready()
-    except BrowserError as err:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI needs the browser test: {err}")
-        pytest.skip(str(err))
-
-
-def test_on_device_suggestions_make_no_server_request(ready, server_url, tiny_bundle):
+def test_on_device_suggestions_make_no_server_request(browser_ready, server_url, tiny_bundle):
     from playwright.sync_api import expect, sync_playwright
 
     python = Predictor.load(tiny_bundle)
