@@ -29,6 +29,14 @@ def _by_kind(ms: list[float], kinds: list[str]) -> dict[str, dict]:
     return out
 
 
+def browser_by_kind(bundle_dir: Path, plan: dict) -> dict[str, dict]:
+    """The bench's hook: percentiles by keystroke kind of the in-browser predictor on a
+    :func:`replay_plan` (raises ``BrowserError`` when Chromium or LiteRT.js is missing)."""
+    from kbd_lm.export.browser import browser_latency
+
+    return _by_kind(browser_latency(bundle_dir, plan["texts"], plan["warm"]), plan["kinds"])
+
+
 def python_latency(bundle_dir: Path, texts: list[str], warm: list[str]) -> list[float]:
     """Milliseconds of ``Predictor.suggest(text, 3)`` for each text, after ``warm``."""
     from kbd_lm.predict import Predictor
@@ -49,7 +57,6 @@ def compare_latency(
 ) -> dict:
     """Per-kind p50/p99 (ms) of both predictors on one keystroke replay; see the module doc."""
     from kbd_lm.corpus import prepare
-    from kbd_lm.export.browser import browser_latency
 
     bundle = Bundle.load(bundle_dir)
     units = list(prepare(corpus_spec(bundle.manifest, corpus), Path("data")).units("test"))
@@ -60,13 +67,13 @@ def compare_latency(
         plan["units"],
         len(plan["warm"]),
     )
-    browser = browser_latency(bundle.path, plan["texts"], plan["warm"])
+    browser = browser_by_kind(bundle.path, plan)
     python = python_latency(bundle.path, plan["texts"], plan["warm"])
     return {
         "bundle": str(bundle.path),
         "keystrokes": {k: plan["kinds"].count(k) for k in ("next_word", "completion")},
         "warmup": len(plan["warm"]),
-        "browser": _by_kind(browser, plan["kinds"]),
+        "browser": browser,
         "python": _by_kind(python, plan["kinds"]),
     }
 

@@ -80,16 +80,3 @@ def server_url(settings):
 def app_server():
     """``with app_server(settings) as url``: the real app under uvicorn, for wider scopes."""
     return run_server
-
-
-@pytest.fixture(scope="session")
-def browser_ready():
-    """Skip unless Chromium, Playwright and LiteRT.js are there; with ``CI=true``, fail."""
-    from kbd_lm.export.browser import BrowserError, check_ready
-
-    try:
-        check_ready()
-    except BrowserError as err:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI needs the browser tests: {err}")
-        pytest.skip(str(err))
