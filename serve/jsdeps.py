@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kbd_lm.corpora.registry import DEFAULT_DOWNLOADS, FetchError, Package, fetch
+from kbd_lm.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def install(vendor: Path = VENDOR, downloads: Path = DEFAULT_DOWNLOADS) -> list[
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     try:
         lines = install()
     except FetchError as err:

@@ -36,7 +36,7 @@ def mount_web(app: FastAPI, get_bundle) -> None:
     )
     async def bundle_file(name: str, bundle: Bundle = Depends(get_bundle)):  # noqa: B008
         """``manifest.json`` or a file it lists, as stored (checked at start-up)."""
-        if name != MANIFEST_FILE and name not in bundle.manifest.get("files", {}):
+        if name != MANIFEST_FILE and name not in bundle.manifest.files:
             raise StarletteHTTPException(404, f"{name!r} is not a file of this bundle")
         path = bundle.path / name
         return FileResponse(path, media_type=_TYPES.get(path.suffix))
