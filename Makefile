@@ -24,7 +24,7 @@ ARGS   ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv corpora train export eval bench serve loadtest test lint format clean
+.PHONY: venv corpora jsdeps train export eval bench serve loadtest test lint format clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -34,6 +34,14 @@ $(STAMP): pyproject.toml
 	touch $@
 
 venv: $(STAMP)
+
+# LiteRT.js for the in-browser predictor (pinned npm tarballs, sha256-checked, no Node needed).
+JSDEPS := serve/static/vendor/.stamp
+$(JSDEPS): $(STAMP) serve/jsdeps.py
+	$(BIN)/python -m kbd_lm.serve.jsdeps
+	touch $@
+
+jsdeps: $(JSDEPS)
 
 # Fetch (sha256-checked) and prepare every corpus source and mixture; print the summary.
 corpora: $(STAMP)
@@ -55,13 +63,13 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
 
-serve: $(STAMP)
+serve: $(STAMP) $(JSDEPS)
 	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
 loadtest: $(STAMP)
 	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(JSDEPS)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -32,9 +32,10 @@ import numpy as np
 
 from kbd_lm import bundle as B
 from kbd_lm import checkpoint as C
-from kbd_lm import lexicon
+from kbd_lm import conformance, lexicon, portable
 from kbd_lm.config import to_toml
 from kbd_lm.export import ops as O
+from kbd_lm.export import signatures as S
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.stats import percentiles
@@ -73,6 +74,10 @@ class ExportConfig:
     # A word list for completions (kbd_lm.lexicon): the most frequent words of the train split
     # that fit in this many bytes (gzip); 0 = none.
     lexicon_bytes: int = 90_000
+    # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
+    # cannot resize; () = none. See kbd_lm.export.signatures.
+    fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES
+    conformance_vectors: bool = True  # write conformance.jsonl (a test file, not shipped)
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -114,12 +119,15 @@ def step_module(mcfg, weights: dict[str, np.ndarray]):
     return Step()
 
 
-def convert(saved_model_dir: Path, quantization: str, representative=None) -> bytes:
-    """Convert the saved ``step`` signature with one quantization preset."""
+def convert(
+    saved_model_dir: Path, quantization: str, representative=None, extra_signatures=()
+) -> bytes:
+    """Convert the saved signatures (``step``, ``advance`` + extra) with one quantization preset."""
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_saved_model(
-        str(saved_model_dir), signature_keys=[B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE]
+        str(saved_model_dir),
+        signature_keys=[B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE, *extra_signatures],
     )
     conv.target_spec.supported_ops = O.converter_ops(quantization)
     if quantization != "float32":
@@ -246,6 +254,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     )
     reference = keras_logprobs(train_cfg, weights, windows)
     module = step_module(mcfg, weights)
+    fixed = S.signature_names(config.fixed_batches)
 
     def representative():
         # Realistic (ids, h, c) triples: states reached while reading validation text.
@@ -258,9 +267,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 ids = np.array([token], np.int32)
                 if t == len(row) - 1 or t % 3 == 0:
                     sample = {"ids": ids, "h": h.copy(), "c": c.copy()}
-                    # (signature, inputs): the model has two signatures to calibrate
-                    yield B.STEP_SIGNATURE, sample
-                    yield B.ADVANCE_SIGNATURE, sample
+                    # (signature, inputs): every signature of the model is calibrated
+                    for name in (B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE, *fixed):
+                        yield name, S.calibration(name, sample)
                 out = module.step(tf.constant(ids), tf.constant(h), tf.constant(c))
                 h, c = out["h_out"].numpy(), out["c_out"].numpy()
 
@@ -272,11 +281,15 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         tf.saved_model.save(
             module,
             str(saved),
-            signatures={B.STEP_SIGNATURE: module.step, B.ADVANCE_SIGNATURE: module.advance},
+            signatures={
+                B.STEP_SIGNATURE: module.step,
+                B.ADVANCE_SIGNATURE: module.advance,
+                **S.fixed_signatures(module, mcfg, config.fixed_batches),
+            },
         )
         for preset in presets:
             t = time.monotonic()
-            model = convert(saved, preset, representative if preset == "int8" else None)
+            model = convert(saved, preset, representative if preset == "int8" else None, fixed)
             ops = O.model_ops(model)
             O.check_ops(ops)
             path = Path(tmp) / f"{preset}.tflite"
@@ -311,6 +324,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     with atomic_dir(out_dir) as tmp:
         (tmp / B.MODEL_FILE).write_bytes(chosen)
         (tmp / B.TOKENIZER_FILE).write_bytes(tok.proto)
+        portable.write_tokenizer_json(tok, tmp / portable.TOKENIZER_JSON)  # for ports (browser)
         (tmp / "ops.txt").write_text(O.op_list_txt(ops))
         (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
         (tmp / "export_config.toml").write_text(to_toml(config))
@@ -354,7 +368,10 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             ),
             ops=tuple(B.OpEntry(o.name, o.version) for o in ops),
             min_runtime_version=O.min_runtime_version(chosen),
-            signatures=signature_manifest(mcfg),
+            signatures={
+                **signature_manifest(mcfg),
+                **S.fixed_manifest(mcfg, config.fixed_batches),
+            },
             runtimes_verified=verified,
             ngram=ngram,
             training={
@@ -378,6 +395,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             "op_resolver.cc": False,
             "export_config.toml": False,
             "train_config.toml": False,
+            portable.TOKENIZER_JSON: False,  # the tokenizer as data, for ports (the browser)
         }
         if ngram is not None:
             files[B.NGRAM_FILE] = True
@@ -386,6 +404,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         for name, shipped in files.items():
             manifest = manifest.with_file(tmp, name, shipped=shipped)
         B.write(tmp, manifest)
+        if config.conformance_vectors:  # the Python predictor's answers, for other decoders
+            manifest = conformance.write_into_bundle(tmp, valid_units, config.seed)
         B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
         if config.max_model_bytes and manifest.shipped_bytes > config.max_model_bytes:
             raise ValueError(

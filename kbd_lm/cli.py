@@ -7,10 +7,11 @@
     kbd-lm serve --bundle dist/bundle --port 8000
     kbd-lm loadtest --bundle dist/bundle --rates 50,100,200
     kbd-lm suggest --bundle dist/bundle "see you "
+    kbd-lm conformance --bundle dist/bundle --runtime tflite-runtime
 
-``train``, ``eval`` and ``suggest`` are defined here; ``export``, ``bench``, ``serve`` and
-``loadtest`` hand their arguments to the ``main(argv)`` of the module that ``python -m``
-runs for them (``kbd_lm.export``, ``kbd_lm.export.bench``, ``kbd_lm.serve``,
+``train``, ``eval``, ``suggest`` and ``conformance`` are defined here; ``export``, ``bench``,
+``serve`` and ``loadtest`` hand their arguments to the ``main(argv)`` of the module that
+``python -m`` runs for them (``kbd_lm.export``, ``kbd_lm.export.bench``, ``kbd_lm.serve``,
 ``kbd_lm.export.bench.loadtest``), imported only when asked for. This file is the top floor:
 the only module of ``kbd_lm`` that reaches into ``export`` and ``serve``. A stage whose
 extra is not installed (``pip install 'kbd-lm[serve]'``...) stops with one line naming the
@@ -176,6 +177,16 @@ def _add_delegated(sub, name: str) -> None:
     sub.add_parser(name, help=help_text, add_help=False).set_defaults(module=module)
 
 
+def _conformance(args) -> int:
+    from kbd_lm.conformance import check_bundle
+
+    report = check_bundle(Path(args.bundle), args.runtime)
+    for f in report.failures:
+        print(f"case {f['id']} ({f['kind']}): {f['reason']}")
+    print(f"{report.summary()} [{args.runtime}]")
+    return 0 if report.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kbd-lm",
@@ -185,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="debug logging (train, eval, suggest)"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logging (train, eval, suggest, conformance)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -222,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=3)
     p.add_argument("text", nargs="+")
     p.set_defaults(func=_suggest)
+
+    p = sub.add_parser("conformance", help="check the predictor against the bundle's vectors")
+    p.add_argument("--bundle", default="dist/bundle")
+    p.add_argument("--runtime", default="litert", choices=["litert", "tflite-runtime"])
+    p.set_defaults(func=_conformance)
     return parser
 
 

@@ -280,12 +280,21 @@ class Predictor:
             return text, ""
         return text[: m.start()].rstrip(), m.group(0)
 
+    def decode_input(self, text: str) -> tuple[str, str, list[int]]:
+        """(context, partial word, model input ids) of the text before the cursor: what
+        ``suggest`` reads (docs/decoding.md); ports check theirs against it."""
+        context, partial = self._split(text)
+        return context, partial, list(self._ids(context))
+
+    def _ids(self, context: str) -> tuple[int, ...]:
+        """BOS + the context's pieces; the last MAX_CONTEXT_TOKENS of them (a window from zero
+        state, as in training)."""
+        ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
+        return tuple(ids[-MAX_CONTEXT_TOKENS:])
+
     def _context(self, context: str) -> _Context:
         """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix."""
-        ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
-        if len(ids) > MAX_CONTEXT_TOKENS:
-            ids = ids[-MAX_CONTEXT_TOKENS:]  # a window from zero state, as in training
-        key = tuple(ids)
+        key = self._ids(context)
         start, state = 0, None
         for n in range(len(key), 0, -1):
             state = self._cache.get(key[:n])

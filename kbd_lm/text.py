@@ -81,3 +81,12 @@ def words(text: str) -> list[str]:
     ["i'm", 'in', 'paris']
     """
     return [m.group(0).lower() for m in WORD_RE.finditer(text)]
+
+
+# The same rules as data, for ports outside Python (kbd_lm.portable writes them as tables).
+APOSTROPHES = "".join(sorted(chr(cp) for cp in _APOSTROPHES))  # folded to "'"
+
+
+def is_dropped(ch: str) -> bool:
+    """True for characters :func:`normalize` removes (controls, format, unassigned, ...)."""
+    return not _keep(ch)

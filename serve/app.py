@@ -52,6 +52,7 @@ from kbd_lm.serve.schemas import (
     SuggestionOut,
 )
 from kbd_lm.serve.settings import ServeSettings
+from kbd_lm.serve.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +309,8 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo() -> HTMLResponse:
         return HTMLResponse(demo_page)
+
+    mount_web(app, get_bundle)  # /static and /v1/bundle/{file}: suggestions in the browser
 
     # Innermost first: body checks, CORS headers (on refusals too, so that a page on another
     # origin can read them), metrics around them, then start-up messages.

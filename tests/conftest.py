@@ -122,3 +122,16 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
         ],
     )
     return export(tiny_checkpoint, cfg)
+
+
+@pytest.fixture(scope="session")
+def browser_ready():
+    """Skip unless Chromium, Playwright and LiteRT.js are there; with ``CI=true``, fail."""
+    from kbd_lm.export.browser import BrowserError, check_ready
+
+    try:
+        check_ready()
+    except BrowserError as err:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI needs the browser tests: {err}")
+        pytest.skip(str(err))

@@ -28,6 +28,8 @@ SOURCES = {
     "serve": "kbd_lm/serve",
     "corpora": "kbd_lm/corpora",
 }
+# Fetched, git-ignored folders that are not sources (LiteRT.js from `make jsdeps`).
+FETCHED = ("vendor",)
 BASE_REQUIREMENTS = {"numpy", "sentencepiece", "ai-edge-litert"}
 EXTRAS = {"train", "serve", "bench", "tflite-runtime", "dev"}
 
@@ -49,7 +51,8 @@ def _source_files() -> set[str]:
     wanted = set()
     for folder, package in SOURCES.items():
         for path in (ROOT / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            skip = {"__pycache__", *FETCHED} & set(path.parts)
+            if path.is_file() and not skip and path.suffix != ".pyc":
                 wanted.add(f"{package}/{path.relative_to(ROOT / folder).as_posix()}")
     return wanted
 
@@ -59,7 +62,7 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel built from a copy of the source tree (setuptools writes build/ beside it)."""
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *FETCHED)
     for folder in SOURCES:
         shutil.copytree(ROOT / folder, src / folder, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):

@@ -156,6 +156,26 @@ def format_report(report: dict) -> str:
         " characters) with an empty state cache.",
     ]
 
+    browser = report.get("browser_latency_ms")
+    if browser:
+        lines += [
+            "",
+            "## In the browser (ms, same keystrokes)",
+            "",
+            "The JavaScript predictor (`serve/static/kbd/`) on LiteRT.js (WASM, XNNPACK) in "
+            "headless Chromium on this machine, unpinned, after the same warm-up; Python as "
+            "above (pinned). Not gated.",
+            "",
+            "| Keystrokes | Calls | Python p50 | Python p99 | Browser p50 | Browser p99 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for kind in ("next_word", "completion"):
+            py, br = lat.get(f"suggest_{kind}") or {}, browser[kind]
+            lines.append(
+                f"| {kind.replace('_', ' ')} | {br['n']:,} | {fmt_ms(py.get('p50'))} | "
+                f"{fmt_ms(py.get('p99'))} | {fmt_ms(br['p50'])} | {fmt_ms(br['p99'])} |"
+            )
+
     lines += [
         "",
         f"## Cold start (ms, median of {len(cold['runs'])} fresh processes)",

@@ -157,6 +157,7 @@ def run_bench(
             profile.cold_starts,
             Path(tmp),
         )
+    browser = _browser_latency(bundle.path, plan, notes)
     machine["pinned_core"] = child["core"]
     machine["pinned_core_mhz"] = machine_info(child["core"])["cpu_mhz"]
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -256,6 +257,7 @@ def run_bench(
         },
         "latency_ms": latency,
         "phone_latency_ms": phone,
+        "browser_latency_ms": browser,
         "cold_start_ms": cold,
         "memory_mb": memory,
         "sizes": sizes(bundle),
@@ -268,6 +270,27 @@ def run_bench(
     report["passed"] = all(c.passed for c in results)
     report["seconds"] = round(time.time() - started, 1)
     return report, samples
+
+
+def _browser_latency(bundle_dir: Path, plan: dict, notes: list[str]) -> dict | None:
+    """The in-browser predictor (LiteRT.js, headless Chromium) on the same replay, by kind.
+
+    Informative only, like the n-gram baseline: None and a note when Chromium, Playwright or
+    LiteRT.js (``make jsdeps``) is missing or the page fails; never a limit, never exit 2.
+    """
+    from kbd_lm.export.browser import BrowserError
+    from kbd_lm.export.latency import browser_by_kind
+
+    log.info("the same keystrokes in the browser (LiteRT.js, headless Chromium)")
+    try:
+        return browser_by_kind(bundle_dir, plan)
+    except BrowserError as err:
+        log.warning("browser latency not measured: %s", err)
+        notes.append(f"Browser latency not measured: {err}.")
+    except Exception as err:  # the page or Playwright failed: report it, keep the verdict
+        log.error("browser latency failed: %s: %s", type(err).__name__, err)
+        notes.append(f"Browser latency failed ({type(err).__name__}: {err}).")
+    return None
 
 
 def _json_safe(value: Any) -> Any:

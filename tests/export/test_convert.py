@@ -52,7 +52,8 @@ def test_bundle_size_per_preset_and_tied_weights_stored_once(manifest, tiny_chec
     params = param_count(cfg.model_config(weights["embedding"].shape[0]))
     emb = weights["embedding"].size
     sizes = {k: v["bytes"] for k, v in manifest["presets"].items()}
-    overhead = 12_000  # flatbuffer structure, signature, metadata
+    # flatbuffer structure, metadata, and about 3 kB per fixed-batch signature (subgraph)
+    overhead = 12_000 + 3_000 * 5
     # float32: 4 bytes a parameter; a second copy of the tied embedding would add 4 * emb.
     assert sizes["float32"] < 4 * params + overhead
     assert sizes["float32"] < 4 * (params + emb)
@@ -220,7 +221,7 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
 
 
 def test_advance_signature_gives_the_state_of_step(tiny_bundle, manifest):
-    assert set(manifest["signatures"]) == {"step", "advance"}
+    assert {"step", "advance"} <= set(manifest["signatures"])  # + the fixed-batch copies
     model = StepModel(tiny_bundle / "model.tflite", batch=2)
     assert model.has_advance
     ids = np.array([5, 9], np.int32)

@@ -72,7 +72,16 @@ def test_help_lists_every_stage():
     out = run("-m", "kbd_lm", "--help")
     assert out.returncode == 0
     listed = re.findall(r"^    (\w+) ", out.stdout, re.M)
-    assert listed == ["train", "export", "eval", "bench", "serve", "loadtest", "suggest"]
+    assert listed == [
+        "train",
+        "export",
+        "eval",
+        "bench",
+        "serve",
+        "loadtest",
+        "suggest",
+        "conformance",
+    ]
 
 
 def test_subcommands_reach_their_stages(tmp_path):

@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from kbd_lm.export.bench.loadtest import free_port
 from kbd_lm.serve.app import create_app
 from kbd_lm.serve.settings import ServeSettings
 
@@ -64,3 +68,45 @@ def scrape():
         return Scrape(r.text)
 
     return read
+
+
+@contextlib.contextmanager
+def run_server(settings):
+    """The real app under uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings=settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server_url(settings):
+    """The real app under uvicorn on 127.0.0.1 in a thread; its base URL."""
+    with run_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """``with app_server(settings) as url``: the real app under uvicorn, for wider scopes."""
+    return run_server

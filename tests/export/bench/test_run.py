@@ -105,6 +105,24 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     assert base["size_bytes"] <= 1_500_000 and base["cached"] == cached
     assert base["lstm_over_ngram"]["completion_p99"] > 0
     assert list(cache_dir.glob("ngram-*.kn3"))
+    _check_browser_latency(report, (tmp_path / "bench.md").read_text())
+
+
+def _check_browser_latency(report: dict, markdown: str) -> None:
+    """The in-browser predictor on the same keystrokes, or a note saying why not."""
+    from kbd_lm.export.browser import BrowserError, check_ready
+
+    try:
+        check_ready()
+    except BrowserError as err:
+        assert report["browser_latency_ms"] is None
+        assert any(str(err) in note for note in report["notes"])
+        return
+    browser, lat = report["browser_latency_ms"], report["latency_ms"]
+    for kind in ("next_word", "completion"):
+        assert browser[kind]["n"] == lat[f"suggest_{kind}"]["n"]
+        assert 0 < browser[kind]["p50"] <= browser[kind]["p99"]
+    assert "## In the browser" in markdown
 
 
 def test_budget_violation_exits_nonzero(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_path):

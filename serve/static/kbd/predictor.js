@@ -1,0 +1,347 @@
+// The in-browser predictor: docs/decoding.md implemented on LiteRT.js (WASM CPU).
+// A port of kbd_lm/predict.py, checked against the bundle's conformance vectors.
+//
+//   import {Predictor} from "./predictor.js";
+//   const p = await Predictor.load("v1/bundle/", {wasmDir: "static/vendor/litertjs-core/wasm/"});
+//   await p.suggest("see you ", 3);  // [{word: "later", probability: 0.21}, ...]
+//
+// LiteRT.js cannot run a dynamic batch dimension, so the model runs through the bundle's
+// fixed-batch signatures: advance1 / step1 for the context, stepB (the smallest B that holds
+// the rows) for the beams. Rows are independent; unused rows are zeros.
+
+import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
+
+import {atSentenceStart, splitText, TextRules} from "./text.js";
+import {Unigram, WORD_START} from "./tokenizer.js";
+
+// kbd_lm/predict.py's constants: part of the spec (docs/decoding.md).
+export const MAX_CONTEXT_TOKENS = 48;
+export const MAX_WORD_PIECES = 8;
+export const MIN_RATIO = 1e-4;
+export const COVERING_WIDTH = 4;
+
+let liteRt = null; // one WASM runtime per page, shared by every predictor
+
+async function fetchJson(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+const cpLen = (s) => Array.from(s).length;
+const cpSlice = (s, start, end) => Array.from(s).slice(start, end).join("");
+
+/** Indices of the n largest values of arr, largest first. */
+function topIndices(arr, n) {
+  const idx = [];
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    if (idx.length === n && v <= arr[idx[n - 1]]) continue;
+    let j = Math.min(idx.length, n - 1);
+    if (idx.length < n) idx.push(i);
+    while (j > 0 && arr[idx[j - 1]] < v) {
+      idx[j] = idx[j - 1];
+      j--;
+    }
+    idx[j] = i;
+  }
+  return idx;
+}
+
+function index(prefix, exact, key, id) {
+  const cps = Array.from(key);
+  if (!exact.has(key)) exact.set(key, []);
+  exact.get(key).push(id);
+  for (let j = 1; j <= cps.length; j++) {
+    const p = cps.slice(0, j).join("");
+    if (!prefix.has(p)) prefix.set(p, []);
+    prefix.get(p).push(id);
+  }
+}
+
+/** Per-piece tables (kbd_lm.predict._piece_tables): word starts, continuations, boundaries. */
+function pieceTables(tok, rules, eosId) {
+  const n = tok.vocabSize;
+  const t = {
+    text: new Array(n),
+    starts: [],
+    conts: [],
+    boundary: [],
+    startPrefix: new Map(),
+    startExact: new Map(),
+    contPrefix: new Map(),
+    contExact: new Map(),
+  };
+  const alnum = (ch) => rules.isAlnum(ch.codePointAt(0));
+  for (let i = 0; i < n; i++) {
+    const piece = tok.pieces[i];
+    const special = tok.isControlOrUnknown(i) || tok.isByte(i);
+    const wordStart = piece.startsWith(WORD_START);
+    const body = wordStart ? piece.slice(WORD_START.length) : piece;
+    t.text[i] = special ? "" : body;
+    if (special) {
+      if (i === eosId || tok.isByte(i)) t.boundary.push(i);
+      continue;
+    }
+    const chars = Array.from(body);
+    const wordish = chars.length > 0 && chars.every((ch) => ch === "'" || alnum(ch));
+    if (wordStart) {
+      t.boundary.push(i);
+      if (body === "" || (wordish && alnum(chars[0]))) {
+        t.starts.push(i);
+        index(t.startPrefix, t.startExact, body.toLowerCase(), i);
+      }
+    } else if (wordish) {
+      t.conts.push(i);
+      index(t.contPrefix, t.contExact, body.toLowerCase(), i);
+    } else {
+      t.boundary.push(i); // punctuation and symbols end a word
+    }
+  }
+  return t;
+}
+
+/** The model's signatures at fixed batch sizes, state owned by the caller. */
+class StepModel {
+  constructor(compiled, manifest) {
+    const sigs = manifest.signatures || {};
+    this.batches = Object.keys(sigs)
+      .map((name) => /^step(\d+)$/.exec(name))
+      .filter(Boolean)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    if (!this.batches.includes(1)) {
+      throw new Error("the bundle has no fixed-batch signatures (step1, ...): re-export it");
+    }
+    this.compiled = compiled;
+    this.hasAdvance = "advance1" in sigs;
+    this.P = sigs.step1.inputs.h.shape[1];
+    this.N = sigs.step1.inputs.c.shape[1];
+    this.V = sigs.step1.outputs.logprobs.shape[1];
+  }
+
+  batchFor(rows) {
+    const b = this.batches.find((x) => x >= rows);
+    if (b === undefined) throw new Error(`${rows} rows exceed the largest fixed batch`);
+    return b;
+  }
+
+  /** Runs signature `name` (B rows); returns copies {logp?, h, c} as Float32Arrays. */
+  async run(name, b, ids, h, c) {
+    const inputs = {
+      ids: new Tensor(ids, [b]),
+      h: new Tensor(h, [b, this.P]),
+      c: new Tensor(c, [b, this.N]),
+    };
+    let out;
+    try {
+      out = await this.compiled.run(name, inputs);
+    } finally {
+      for (const t of Object.values(inputs)) t.delete();
+    }
+    const res = {h: out.h_out.toTypedArray(), c: out.c_out.toTypedArray()};
+    if (out.logprobs) res.logp = out.logprobs.toTypedArray();
+    for (const t of Object.values(out)) t.delete();
+    return res;
+  }
+
+  step(b, ids, h, c) {
+    return this.run(`step${b}`, b, ids, h, c);
+  }
+
+  advance1(id, h, c) {
+    return this.run(this.hasAdvance ? "advance1" : "step1", 1, Int32Array.of(id), h, c);
+  }
+}
+
+export class Predictor {
+  /**
+   * Loads manifest.json, tokenizer.json and model.tflite from `bundleUrl` (a folder URL).
+   * `wasmDir`: LiteRT.js's wasm/ folder. `beamWidth` as the Python predictor's (8).
+   */
+  static async load(bundleUrl, {wasmDir, beamWidth = 8, cacheSize = 256} = {}) {
+    const base = bundleUrl.endsWith("/") ? bundleUrl : bundleUrl + "/";
+    const [manifest, tokJson] = await Promise.all([
+      fetchJson(base + "manifest.json"),
+      fetchJson(base + "tokenizer.json"),
+    ]);
+    if (manifest.ngram) {
+      throw new Error("the bundle mixes in an n-gram: not implemented by the browser predictor");
+    }
+    if (!liteRt) liteRt = loadLiteRt(wasmDir);
+    await liteRt;
+    const compiled = await loadAndCompile(base + "model.tflite", {accelerator: "wasm"});
+    return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize);
+  }
+
+  constructor(manifest, tokJson, compiled, beamWidth, cacheSize) {
+    this.manifest = manifest;
+    this.rules = new TextRules(tokJson.text);
+    this.tok = new Unigram(tokJson);
+    this.bosId = tokJson.special_ids.bos;
+    this.model = new StepModel(compiled, manifest);
+    this.beamWidth = beamWidth;
+    this.model.batchFor(beamWidth); // refuse a beam wider than the largest fixed batch
+    this.pieces = pieceTables(this.tok, this.rules, tokJson.special_ids.eos);
+    this.cache = new Map(); // context ids (joined) -> {logp, h, c}, least recently used first
+    this.cacheSize = cacheSize;
+    this.queue = Promise.resolve(); // calls run one at a time (they share the cache)
+  }
+
+  /** Up to k distinct whole words, best first: [{word, probability}]. */
+  suggest(text, k = 3) {
+    const run = this.queue.then(() => this._suggest(text, k));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** {context, partial, ids}: what suggest reads from the text (ids: the model's input). */
+  decodeInput(text) {
+    const [context, partial] = splitText(this.rules, text);
+    return {context, partial, ids: this._ids(context)};
+  }
+
+  async _suggest(text, k) {
+    if (k <= 0) return [];
+    const [context, partial] = splitText(this.rules, text);
+    const ctx = await this._context(context);
+    const words = await this._search(ctx, partial, k);
+    const atStart = atSentenceStart(context);
+    return words.slice(0, k).map(([w, probability]) => {
+      let word = w;
+      if (partial) word = partial + cpSlice(word, cpLen(partial)); // keep what was typed
+      else if (atStart) word = cpSlice(word, 0, 1).toUpperCase() + cpSlice(word, 1);
+      return {word, probability};
+    });
+  }
+
+  _ids(context) {
+    const ids = context ? [this.bosId, ...this.tok.encode(context)] : [this.bosId];
+    return ids.slice(-MAX_CONTEXT_TOKENS);
+  }
+
+  async _context(context) {
+    const key = this._ids(context);
+    let start = 0;
+    let state = null;
+    for (let n = key.length; n > 0; n--) {
+      const k = key.slice(0, n).join(",");
+      state = this.cache.get(k);
+      if (state) {
+        start = n;
+        this.cache.delete(k); // most recently used goes last
+        this.cache.set(k, state);
+        break;
+      }
+    }
+    if (start === key.length) return state;
+    let h = state ? state.h : new Float32Array(this.model.P);
+    let c = state ? state.c : new Float32Array(this.model.N);
+    for (const id of key.slice(start, -1)) ({h, c} = await this.model.advance1(id, h, c));
+    const out = await this.model.step(1, Int32Array.of(key[key.length - 1]), h, c);
+    this.cache.set(key.join(","), out);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value);
+    return out;
+  }
+
+  _matching(prefix, exact, want, have) {
+    const rest = Array.from(want).slice(cpLen(have));
+    const out = [...(prefix.get(rest.join("")) || [])];
+    for (let j = 0; j < rest.length; j++) out.push(...(exact.get(rest.slice(0, j).join("")) || []));
+    return out;
+  }
+
+  static _floor(finals, k) {
+    if (finals.size === 0) return -Infinity;
+    const probs = [...finals.values()].map((f) => f[2]).sort((a, b) => b - a);
+    const relative = Math.log(probs[0] * MIN_RATIO);
+    return probs.length >= k ? Math.max(Math.log(probs[k - 1]), relative) : relative;
+  }
+
+  async _search(ctx, partial, k) {
+    const P = this.pieces;
+    const {V, P: dimP, N} = this.model;
+    const width = this.beamWidth;
+    const want = partial.toLowerCase();
+    const wantLen = cpLen(want);
+    const first = want ? this._matching(P.startPrefix, P.startExact, want, "") : P.starts;
+    if (first.length === 0) return [];
+    let beams = topIndices(first.map((i) => ctx.logp[i]), width).map((j) => ({
+      text: P.text[first[j]],
+      score: ctx.logp[first[j]],
+      piece: first[j],
+      h: ctx.h,
+      c: ctx.c,
+    }));
+    const finals = new Map(); // lowercase word -> [best display, best logp, total probability]
+    for (let step = 0; step < MAX_WORD_PIECES && beams.length; step++) {
+      const n = beams.length;
+      const b = this.model.batchFor(n);
+      const ids = new Int32Array(b);
+      const h = new Float32Array(b * dimP);
+      const c = new Float32Array(b * N);
+      beams.forEach((beam, r) => {
+        ids[r] = beam.piece;
+        h.set(beam.h, r * dimP);
+        c.set(beam.c, r * N);
+      });
+      const out = await this.model.step(b, ids, h, c);
+      const logp = out.logp; // [b * V]
+      const short = beams.map((beam) => cpLen(beam.text) < wantLen);
+      for (let r = 0; r < n; r++) {
+        if (short[r] || !this.rules.wordRe.test(beams[r].text)) continue;
+        let end = 0; // P(word ends here): the boundary pieces' probabilities
+        for (const i of P.boundary) end += Math.exp(logp[r * V + i]);
+        addFinal(finals, beams[r].text, beams[r].score + Math.log(Math.max(end, 1e-30)));
+      }
+      const floor = Predictor._floor(finals, k);
+      const live = [];
+      for (let r = 0; r < n; r++) if (beams[r].score > floor) live.push(r);
+      if (!live.length) break;
+      let cand = [];
+      if (live.some((r) => short[r])) {
+        for (const r of live) {
+          const nxt = short[r]
+            ? this._matching(P.contPrefix, P.contExact, want, beams[r].text.toLowerCase())
+            : P.conts;
+          const sc = nxt.map((i) => beams[r].score + logp[r * V + i]);
+          for (const j of topIndices(sc, width)) cand.push([sc[j], r, nxt[j]]);
+        }
+        cand.sort((x, y) => y[0] - x[0] || y[1] - x[1] || y[2] - x[2]);
+        cand = cand.slice(0, width).filter((x) => x[0] > floor);
+      } else {
+        const C = P.conts.length;
+        const sc = new Float64Array(live.length * C); // [live, continuation pieces]
+        live.forEach((r, a) => {
+          for (let j = 0; j < C; j++) sc[a * C + j] = beams[r].score + logp[r * V + P.conts[j]];
+        });
+        for (const f of topIndices(sc, width)) {
+          if (sc[f] > floor) cand.push([sc[f], live[Math.floor(f / C)], P.conts[f % C]]);
+        }
+      }
+      if (live.every((r) => short[r])) cand = cand.slice(0, COVERING_WIDTH);
+      beams = cand.map(([score, r, i]) => ({
+        text: beams[r].text + P.text[i],
+        score,
+        piece: i,
+        h: out.h.subarray(r * dimP, (r + 1) * dimP),
+        c: out.c.subarray(r * N, (r + 1) * N),
+      }));
+    }
+    return [...finals.values()].sort((x, y) => y[2] - x[2]).map((f) => [f[0], f[2]]);
+  }
+}
+
+function addFinal(finals, text, logp) {
+  const key = text.toLowerCase();
+  const entry = finals.get(key);
+  if (entry === undefined) {
+    finals.set(key, [text, logp, Math.exp(logp)]);
+  } else {
+    if (logp > entry[1]) {
+      entry[0] = text;
+      entry[1] = logp;
+    }
+    entry[2] += Math.exp(logp);
+  }
+}

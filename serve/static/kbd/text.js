@@ -1,0 +1,122 @@
+// Text rules of kbd_lm/text.py and the predictor's text split (docs/decoding.md, steps 1-2).
+//
+// Character classes come from the bundle's tokenizer.json ("text"): they are Python's, for
+// the Unicode version its unicodedata is pinned to, so a browser with a newer Unicode still
+// drops the characters Python drops. Strings are handled by code point, never by UTF-16 unit.
+//
+//   const rules = new TextRules(tokenizerJson.text);
+//   rules.normalizePrefix("see  you ")  // "see you "
+//   splitText(rules, "see yo")          // ["see", "yo"]
+
+export const MAX_CONTEXT_CHARS = 300; // kbd_lm.predict.MAX_CONTEXT_CHARS
+
+function hex(cp) {
+  return `\\u{${cp.toString(16)}}`;
+}
+
+function inRanges(cp, starts, ends) {
+  // starts/ends: sorted Int32Arrays of inclusive ranges; binary search for the last start <= cp
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid] <= cp) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return hi >= 0 && cp <= ends[hi];
+}
+
+function split(ranges) {
+  return [Int32Array.from(ranges, (r) => r[0]), Int32Array.from(ranges, (r) => r[1])];
+}
+
+export class TextRules {
+  constructor(tables) {
+    if (!tables || !tables.drop || !tables.alnum || !tables.space) {
+      throw new Error("tokenizer.json has no 'text' tables (re-export the bundle)");
+    }
+    this.unicodeVersion = tables.unicode_version;
+    [this.dropStart, this.dropEnd] = split(tables.drop);
+    [this.alnumStart, this.alnumEnd] = split(tables.alnum);
+    this.space = new Set(tables.space);
+    this.apostrophes = new Map(Object.entries(tables.apostrophes));
+    // A word character, as Python's [^\W_] / str.isalnum() under the pinned Unicode version.
+    const W = "[" + tables.alnum.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join("") + "]";
+    this.partialRe = new RegExp(`${W}+(?:'${W}*)*$`, "u"); // the word being typed
+    this.wordRe = new RegExp(`^${W}+(?:'${W}+)*$`, "u"); // a whole suggestable word
+  }
+
+  isDropped(cp) {
+    return inRanges(cp, this.dropStart, this.dropEnd);
+  }
+
+  isAlnum(cp) {
+    return inRanges(cp, this.alnumStart, this.alnumEnd);
+  }
+
+  isSpace(cp) {
+    return this.space.has(cp);
+  }
+
+  /** kbd_lm.text.normalize: NFC, drop, fold apostrophes, collapse whitespace, strip. */
+  normalize(text) {
+    let out = "";
+    let pendingSpace = false;
+    for (const ch of text.normalize("NFC")) {
+      const cp = ch.codePointAt(0);
+      if (this.isDropped(cp)) continue;
+      if (this.isSpace(cp)) {
+        pendingSpace = true;
+        continue;
+      }
+      if (pendingSpace && out) out += " ";
+      pendingSpace = false;
+      out += this.apostrophes.get(ch) ?? ch;
+    }
+    return out;
+  }
+
+  /** kbd_lm.text.normalize_prefix: as normalize, keeping one trailing space. */
+  normalizePrefix(text) {
+    const body = this.normalize(text);
+    if (body && text && this.isSpace(lastCodePoint(text))) return body + " ";
+    return body;
+  }
+}
+
+export function lastCodePoint(text) {
+  const last = text.codePointAt(text.length - 1);
+  // a trailing low surrogate: the code point starts one unit earlier
+  if (text.length >= 2 && last >= 0xdc00 && last <= 0xdfff) {
+    return text.codePointAt(text.length - 2);
+  }
+  return last;
+}
+
+function rstripSpaces(text) {
+  return text.replace(/ +$/u, "");
+}
+
+/**
+ * (context before the word being typed, the partial word) of raw text before the cursor:
+ * kbd_lm.predict.Predictor._split.
+ */
+export function splitText(rules, text) {
+  let cps = Array.from(text || "");
+  let t = rules.normalizePrefix(cps.slice(-MAX_CONTEXT_CHARS * 2).join(""));
+  cps = Array.from(t);
+  if (cps.length > MAX_CONTEXT_CHARS) {
+    const cut = cps.indexOf(" ", cps.length - MAX_CONTEXT_CHARS);
+    cps = cut >= 0 ? cps.slice(cut + 1) : cps.slice(-MAX_CONTEXT_CHARS);
+    t = cps.join("");
+  }
+  if (!t || t.endsWith(" ")) return [rstripSpaces(t), ""];
+  const m = rules.partialRe.exec(t);
+  if (m === null) return [t, ""]; // ends in punctuation or a symbol: the next word follows
+  return [rstripSpaces(t.slice(0, m.index)), m[0]];
+}
+
+/** Whether the context ends a sentence (or is empty): the next word is capitalised. */
+export function atSentenceStart(context) {
+  return /(^|[.!?]['")\]]*) *$/u.test(context);
+}

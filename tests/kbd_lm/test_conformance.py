@@ -1,0 +1,90 @@
+"""Conformance vectors: written at export by the Python predictor, checked by the CLI."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from kbd_lm import conformance as C
+from kbd_lm.bundle import Bundle, write
+
+
+def sugg(*pairs):
+    return [{"word": w, "probability": p} for w, p in pairs]
+
+
+@pytest.mark.parametrize(
+    ("given", "ok"),
+    [
+        (sugg(("a", 0.50), ("b", 0.30), ("c", 0.10)), True),
+        (sugg(("a", 0.51), ("b", 0.30), ("c", 0.10)), True),  # within 6%
+        (sugg(("a", 0.60), ("b", 0.30), ("c", 0.10)), False),  # 20% off
+        (sugg(("a", 0.50), ("c", 0.30), ("b", 0.10)), False),  # a real swap
+        (sugg(("a", 0.50), ("b", 0.30), ("d", 0.10)), True),  # a tie at the cut-off
+        (sugg(("a", 0.50), ("b", 0.30), ("d", 0.05)), False),
+        (sugg(("a", 0.50), ("b", 0.30)), False),  # a word missing
+        (sugg(("A", 0.50), ("b", 0.30), ("c", 0.10)), False),  # casing counts
+    ],
+)
+def test_compare_lets_only_near_ties_change_places(given, ok):
+    expected = sugg(("a", 0.50), ("b", 0.30), ("c", 0.10))
+    assert (C.compare(expected, given) is None) == ok
+    tie = sugg(("x", 0.200), ("y", 0.199))
+    assert C.compare(tie, list(reversed(tie))) is None
+
+
+def test_cases_cover_every_kind_deterministically():
+    units = ["see you later tomorrow", "thank you so much for that", "I don't know what to say"]
+    cases = C.build_cases(units, seed=3, per_kind=4)
+    assert cases == C.build_cases(units, seed=3, per_kind=4)
+    kinds = {kind for kind, _, _ in cases}
+    assert {f"completion_{n}" for n in range(1, 6)} <= kinds
+    assert {"empty", "next_word", "sentence_start", "long_chars", "long_tokens"} <= kinds
+    assert {"apostrophe", "digits", "non_latin", "emoji"} <= kinds
+    assert any(C.NEWER_THAN_PINNED in text for _, text, _ in cases)
+    assert all(len(t) > 300 for kind, t, _ in cases if kind == "long_chars")
+
+
+def test_bundle_ships_vectors_as_a_test_file(tiny_bundle):
+    manifest = Bundle.load(tiny_bundle).manifest
+    assert C.FILE in manifest.files and C.FILE not in manifest.shipped_files
+    assert manifest.files[C.FILE].shipped is False
+    header, cases = C.read_vectors(tiny_bundle / C.FILE)
+    assert header["cases"] == len(cases) >= 200
+    assert header["tolerance"] == C.TOLERANCE
+    for case in cases:
+        assert case["context_ids"][0] == 2 or len(case["context_ids"]) == 48  # BOS or window
+        if case["kind"] == "empty":
+            assert case["context_ids"] == [2] and case["partial"] == ""
+    newer = [c for c in cases if C.NEWER_THAN_PINNED in c["text"]]
+    assert newer and all(C.NEWER_THAN_PINNED not in c["context"] for c in newer)
+
+
+def run_cli(bundle, *extra):
+    cmd = [sys.executable, "-m", "kbd_lm.cli", "conformance", "--bundle", str(bundle), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_passes_on_the_bundle_and_fails_on_changed_vectors(tiny_bundle, tmp_path):
+    out = run_cli(tiny_bundle)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "suggestions 2" in out.stdout and "0 differ [litert]" in out.stdout
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    header, cases = C.read_vectors(bundle / C.FILE)
+    target = next(c for c in cases if c["suggestions"])
+    target["suggestions"][0]["probability"] *= 1.5
+    cases[0]["context_ids"] = [2, 99]
+    lines = [json.dumps(header)] + [json.dumps(c, ensure_ascii=False) for c in cases]
+    (bundle / C.FILE).write_text("\n".join(lines) + "\n")
+    manifest = Bundle.load(bundle, verify=False).manifest
+    write(bundle, manifest.with_file(bundle, C.FILE, shipped=False))
+    out = run_cli(bundle)
+    assert out.returncode == 1
+    n = len(cases)
+    assert f"context ids {n - 1} match, 1 differ" in out.stdout
+    assert f"suggestions {n - 1} match, 1 differ" in out.stdout
+    assert f"case {target['id']} " in out.stdout
