@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kbd_lm import lexicon as L
 from kbd_lm.bundle import Bundle
 from kbd_lm.runtime import Runtime, StepModel, runtime_version
 from kbd_lm.suggestion import Suggestion
@@ -169,6 +170,12 @@ class Predictor:
             self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
             self.neural_weight = float(spec.neural_weight)
         self._cache_size = cache_size
+        # The bundle's word list completes words the beam search cannot spell out in time
+        # (kbd_lm.lexicon); a bundle without one (the first version's) completes without it.
+        self.lexicon = None
+        if L.FILE in bundle.manifest.files:
+            self.lexicon = L.Lexicon.load(bundle.path / L.FILE)
+        self.lexicon_weight = L.DEFAULT_WEIGHT
 
     @classmethod
     def load(cls, bundle_dir: str | Path, runtime: Runtime = "litert", **kwargs) -> Predictor:
@@ -192,6 +199,8 @@ class Predictor:
         context, partial = self._split(text)
         ctx = self._context(context)
         words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k)
+        if self.lexicon is not None:
+            words = L.mix_lexicon(words, self.lexicon, partial, self.lexicon_weight)
         if self.ngram is not None:
             words = self._mix(text, words, k)
         at_start = bool(_SENTENCE_END_RE.search(context))

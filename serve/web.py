@@ -21,7 +21,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kbd_lm.bundle import MANIFEST_FILE, Bundle
 
 STATIC_DIR = Path(__file__).parent / "static"
-_TYPES = {".tflite": "application/octet-stream", ".jsonl": "application/x-ndjson"}
+_TYPES = {
+    ".tflite": "application/octet-stream",
+    ".jsonl": "application/x-ndjson",
+    ".gz": "application/gzip",  # the lexicon: the page decompresses it itself
+}
 
 
 def mount_web(app: FastAPI, get_bundle) -> None:

@@ -116,3 +116,36 @@ def test_same_suggestions_in_tflite_runtime(tiny_bundle, predictor):
     new = ["|".join(words_of(predictor.suggest(t))) for t in texts]
     agree = sum(a.split("|")[0] == b.split("|")[0] for a, b in zip(old, new, strict=True))
     assert agree >= 2  # dynamic-range kernels differ slightly between the two runtimes
+
+
+def test_the_bundle_word_list_completes_words_the_beam_cannot_spell(tiny_bundle, tmp_path):
+    import dataclasses
+    import shutil
+
+    from kbd_lm import bundle as B
+    from kbd_lm.lexicon import FILE, Lexicon
+
+    rare = "Supercalifragilistic"  # many pieces of a 400-piece vocabulary, never in training
+    folders = {}
+    for name in ("plain", "listed"):
+        folder = folders[name] = tmp_path / name
+        shutil.copytree(tiny_bundle, folder)
+        manifest = B.Bundle.load(folder).manifest
+        (folder / FILE).unlink()
+        files = {n: e for n, e in manifest.files.items() if n != FILE}
+        manifest = dataclasses.replace(manifest, files=files)
+        if name == "listed":
+            Lexicon({rare: 50, "see": 900, "soon": 400}).save(folder / FILE)
+            manifest = manifest.with_file(folder, FILE, shipped=True)
+        B.write(folder, manifest)
+
+    plain, listed = Predictor.load(folders["plain"]), Predictor.load(folders["listed"])
+    assert plain.lexicon is None and listed.lexicon is not None
+    typed = "supercalifragilistic"  # suggestions keep the letters as the user typed them
+    assert typed not in words_of(plain.suggest("I like supe", k=3))
+    assert typed in words_of(listed.suggest("I like supe", k=3))
+    # The word list knows no context: a next word is the model's alone.
+    assert listed.suggest("see you ", k=3) == plain.suggest("see you ", k=3)
+    # Probabilities stay those of a distribution over the words that fit the letters.
+    total = sum(s.probability for s in listed.suggest("I like s", k=10))
+    assert 0 < total <= 1.0 + 1e-9

@@ -11,6 +11,7 @@
 
 import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 
+import {Lexicon, LEXICON_FILE, mixLexicon} from "./lexicon.js";
 import {atSentenceStart, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
@@ -171,11 +172,13 @@ export class Predictor {
     if (!liteRt) liteRt = loadLiteRt(wasmDir);
     await liteRt;
     const compiled = await loadAndCompile(base + "model.tflite", {accelerator: "wasm"});
-    return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize);
+    const lexicon = manifest.files[LEXICON_FILE] ? await Lexicon.load(base + LEXICON_FILE) : null;
+    return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize, lexicon);
   }
 
-  constructor(manifest, tokJson, compiled, beamWidth, cacheSize) {
+  constructor(manifest, tokJson, compiled, beamWidth, cacheSize, lexicon = null) {
     this.manifest = manifest;
+    this.lexicon = lexicon; // the bundle's word list for completions, if it ships one
     this.rules = new TextRules(tokJson.text);
     this.tok = new Unigram(tokJson);
     this.bosId = tokJson.special_ids.bos;
@@ -205,7 +208,7 @@ export class Predictor {
     if (k <= 0) return [];
     const [context, partial] = splitText(this.rules, text);
     const ctx = await this._context(context);
-    const words = await this._search(ctx, partial, k);
+    const words = mixLexicon(await this._search(ctx, partial, k), this.lexicon, partial);
     const atStart = atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;
