@@ -3,7 +3,7 @@
 
 export const LEXICON_FILE = "lexicon.txt.gz";
 // kbd_lm/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
-export const LEXICON_WEIGHT = 0.2;
+export const LEXICON_WEIGHT = 0.1;
 export const LEXICON_CANDIDATES = 8;
 const MAGIC = "kbd-lm-lexicon 1";
 
