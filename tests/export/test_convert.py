@@ -203,7 +203,12 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["ngram"]["bytes"] <= 30_000 and manifest["ngram"]["neural_weight"] == 0.6
     assert manifest["files"]["ngram.kn3"]["shipped"]
-    assert manifest["shipped_files"] == ["model.tflite", "tokenizer.model", "ngram.kn3"]
+    assert manifest["shipped_files"] == [
+        "model.tflite",
+        "tokenizer.model",
+        "ngram.kn3",
+        "lexicon.txt.gz",
+    ]
     assert manifest["total_bytes"] == sum(
         manifest["files"][n]["bytes"] for n in manifest["shipped_files"]
     )

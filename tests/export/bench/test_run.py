@@ -94,11 +94,11 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert sizes["shipped_bytes"] == manifest["total_bytes"]  # as the manifest counts it
     assert (
-        sizes["shipped_files"] == manifest["shipped_files"] == ["model.tflite", "tokenizer.model"]
+        sizes["shipped_files"]
+        == manifest["shipped_files"]
+        == ["model.tflite", "tokenizer.model", "lexicon.txt.gz"]
     )
-    assert (
-        sizes["shipped_bytes"] == sizes["files"]["model.tflite"] + sizes["files"]["tokenizer.model"]
-    )
+    assert sizes["shipped_bytes"] == sum(sizes["files"][n] for n in manifest["shipped_files"])
     assert setup["child"] == "fresh process: python -m kbd_lm.export.bench.child"
     assert any(p["shipped"] and p["pinned_step_p99_us"] for p in report["presets"])
     base = report["baseline"]
