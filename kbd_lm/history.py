@@ -230,6 +230,14 @@ class UserHistory:
             return {}
         return {w: c / total for w, c in children.items()}
 
+    def best_following(self, ctx: tuple[str, ...], n: int, prefix: str = "") -> list[str]:
+        """Up to ``n`` words most often seen after ``ctx`` (starting with ``prefix``)."""
+        children = self._next.get(ctx)
+        if not children:
+            return []
+        items = (w for w in children if w.startswith(prefix)) if prefix else children
+        return heapq.nlargest(n, items, key=children.__getitem__)
+
     def probability(self, ctx: tuple[str, ...], word: str) -> float:
         """P(word | ctx) by relative frequency (0 if never seen there)."""
         total = self._total.get(ctx, 0.0)
