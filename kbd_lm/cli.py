@@ -62,6 +62,11 @@ def _suggest(args) -> int:
 
 def _eval(args) -> int:
     from kbd_lm.config import load_config
+
+    if args.adaptive or args.tune_history:
+        from kbd_lm.history_cli import adaptive_command
+
+        return adaptive_command(args)
     from kbd_lm.evaluate import EvalConfig, format_table, run_eval
 
     cfg = load_config(EvalConfig, "eval", args.preset, args.overrides)
@@ -94,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", default="dist/bundle", help="bundle folder ('' for baseline only)")
     p.add_argument("--preset", default=None, help="preset name or TOML path")
     p.add_argument("--out", default=None, help="output folder (default: the bundle folder)")
+    p.add_argument("--adaptive", action="store_true", help="personal history: static vs adaptive")
+    p.add_argument("--tune-history", action="store_true", help="choose history weights (valid)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_eval)
     return parser
