@@ -36,6 +36,7 @@ import numpy as np
 from kbd_lm import bundle as B
 from kbd_lm.config import from_dict, to_toml
 from kbd_lm.export import ops as O
+from kbd_lm.export.blocklist import BLOCKLIST_FILE, write_blocklist
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
@@ -67,6 +68,10 @@ class ExportConfig:
     # is left of max_model_bytes after the model and the tokenizer.
     ngram_bytes: int = 0
     ngram_weight: float = 0.5  # the LSTM's share of the interpolated probability
+    # Offensive words never suggested (kbd_lm.export.blocklist): a pinned package, a local
+    # file, or "" for none; packages are fetched once into blocklist_cache.
+    blocklist: str = "npm:naughty-words@1.2.0"
+    blocklist_cache: str = "data/registry"
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -336,6 +341,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                     raise ValueError("ngram_bytes = -1 needs max_model_bytes")
                 budget = config.max_model_bytes - len(chosen) - len(tok.proto) - 1024
             ngram_info = write_ngram(corpus, tmp / NGRAM_FILE, budget, config.ngram_weight)
+        blocklist_info = write_blocklist(
+            config.blocklist, tmp / BLOCKLIST_FILE, Path(config.blocklist_cache)
+        )
         verified = {
             f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
         }
@@ -354,6 +362,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             "train_config.toml",
         ]
         shipped = [B.MODEL_FILE, B.TOKENIZER_FILE] + ([NGRAM_FILE] if ngram_info else [])
+        shipped += [BLOCKLIST_FILE] if blocklist_info else []
         files = {name: B.file_entry(tmp / name) for name in names + shipped[2:]}
         manifest = {
             "format": B.FORMAT_NAME,
@@ -383,6 +392,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             "shipped_files": shipped,  # what an app puts on the device
             "total_bytes": sum(files[n]["bytes"] for n in shipped),
             "ngram": ngram_info,
+            "blocklist": blocklist_info,
             "training": {
                 "corpus": corpus.stats.get("name"),
                 "split": corpus.stats.get("split_rule"),
@@ -396,6 +406,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         }
         if ngram_info is None:
             del manifest["ngram"]
+        if blocklist_info is None:
+            del manifest["blocklist"]
         B.write_manifest(tmp, manifest)
         B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
         if config.max_model_bytes and manifest["total_bytes"] > config.max_model_bytes:

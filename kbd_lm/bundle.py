@@ -147,6 +147,7 @@ class Bundle:
             "total_bytes",
             "shipped_files",
             "ngram",
+            "blocklist",
         )
         return {k: self.manifest[k] for k in keys if k in self.manifest}
 
