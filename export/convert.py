@@ -71,7 +71,7 @@ class ExportConfig:
     # Offensive words never suggested (kbd_lm.export.blocklist): a pinned package, a local
     # file, or "" for none; packages are fetched once into blocklist_cache.
     blocklist: str = "npm:naughty-words@1.2.0"
-    blocklist_cache: str = "data/registry"
+    blocklist_cache: str = "data/downloads"
 
 
 # ------------------------------------------------------------------------- the step graph

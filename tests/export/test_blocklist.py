@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from kbd_lm.corpora.registry import sha256_of
 from kbd_lm.export.blocklist import DEFAULT_SOURCE, BlocklistSourceError, write_blocklist
 from kbd_lm.predict import Predictor
 
@@ -38,10 +39,11 @@ def test_pinned_fetch_checks_the_checksum(tmp_path):
     cache = tmp_path / "cache"
     info = write_blocklist(DEFAULT_SOURCE, tmp_path / "a" / "blocklist.txt", cache)
     assert info["entries"] > 300 and info["source_sha256"]
-    (tarball,) = cache.glob("*.tgz")
-    tarball.write_bytes(tarball.read_bytes()[:-10] + b"0123456789")  # tampered cache
-    with pytest.raises(BlocklistSourceError, match="is not the pinned"):
-        write_blocklist(DEFAULT_SOURCE, tmp_path / "b" / "blocklist.txt", cache)
+    (tarball,) = cache.glob("npm/*.tgz")
+    tarball.write_bytes(tarball.read_bytes()[:-10] + b"0123456789")  # a tampered cache
+    again = write_blocklist(DEFAULT_SOURCE, tmp_path / "b" / "blocklist.txt", cache)
+    assert again == info  # refetched: the tampered file was not used
+    assert sha256_of(tarball) == info["source_sha256"]
     with pytest.raises(BlocklistSourceError, match="not pinned"):
         write_blocklist("npm:bad-words@4.1.5", tmp_path / "c.txt", cache)
 
