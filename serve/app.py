@@ -32,6 +32,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.bundle import Bundle, BundleError
+from kbd_lm.serve import users
+from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
 from kbd_lm.serve.metrics import CONTENT_TYPE, Metrics
 from kbd_lm.serve.middleware import (
     BodyGuard,
@@ -135,6 +137,7 @@ def create_app(
     if settings.bundle is None:
         raise ValueError("no bundle: pass bundle_path, --bundle or set KBD_LM_BUNDLE")
     metrics = Metrics()
+    api_keys = parse_keys(settings.api_keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -162,6 +165,7 @@ def create_app(
             yield
         finally:
             app.state.pool = None
+            users.close(app)
 
     app = FastAPI(
         title="kbd-lm",
@@ -224,7 +228,8 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def on_internal_error(request: Request, exc: Exception):
-        log.exception("internal error on %s %s", request.method, request.url.path)
+        route = getattr(request.scope.get("route"), "path", "?")  # a template, never a user id
+        log.exception("internal error on %s %s", request.method, route)
         return error_response(500, "internal", "internal server error (see the server log)")
 
     # ------------------------------------------------------------------ routes
@@ -239,7 +244,9 @@ def create_app(
             "requestBody": {"content": {"application/json": {"examples": PREDICT_EXAMPLES}}}
         },
     )
-    async def predict_next(body: PredictRequest, pool: Pool, cfg: Settings) -> PredictResponse:
+    async def predict_next(
+        body: PredictRequest, pool: Pool, cfg: Settings, request: Request
+    ) -> PredictResponse:
         """Up to ``k`` whole words for the text before the cursor, best first.
 
         After a space or punctuation: the next word (capitalised at a sentence start).
@@ -248,7 +255,8 @@ def create_app(
         """
         started = time.perf_counter()
         text = body.text[-cfg.max_text_chars :]
-        suggestions = await pool.suggest(text, body.k)
+        history = await users.history_for(request, body.user)
+        suggestions = await pool.suggest(text, body.k, history)
         return PredictResponse(
             suggestions=[
                 SuggestionOut(word=s.word, probability=s.probability) for s in suggestions
@@ -310,9 +318,14 @@ def create_app(
     async def demo() -> HTMLResponse:
         return HTMLResponse(demo_page)
 
-    # Innermost first: body checks, then metrics around them, then start-up messages.
+    users.mount(app, settings, api_keys)
+
+    # Innermost first: body checks, API keys, then metrics around them, then start-up messages;
+    # outermost the user-route guard (Host check, no CORS on /v1/users: keep CORS inside it).
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
-    routes = {r.path for r in app.routes if hasattr(r, "path")}
+    app.add_middleware(ApiKeyGuard, keys=api_keys, on_error=metrics.error)
+    routes = {r.path for r in app.routes if hasattr(r, "path")} | users.templates(app)
     app.add_middleware(RequestMetrics, metrics=metrics, routes=routes)
     app.add_middleware(StartupErrorMessage, state=app.state)
+    app.add_middleware(users.UserRoutesGuard, check_host=not api_keys)
     return app

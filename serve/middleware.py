@@ -53,7 +53,6 @@ class RequestMetrics:
             await send(message)
 
         path = scope.get("path", "")
-        route = path if path in self.routes else "other"
         self.metrics.in_flight += 1
         try:
             await self.app(scope, receive, send_status)
@@ -63,6 +62,9 @@ class RequestMetrics:
             raise
         finally:
             self.metrics.in_flight -= 1
+            # The matched route's template ("/v1/users/{user}/learn"), never the path itself.
+            route = getattr(scope.get("route"), "path", None) or path
+            route = route if route in self.routes else "other"
             self.metrics.observe(
                 route, scope.get("method", ""), status, time.perf_counter() - started
             )
