@@ -45,9 +45,10 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from kbd_lm.fsutil import atomic_write_bytes
 from kbd_lm.privacy import learnable_segments
@@ -222,13 +223,13 @@ class UserHistory:
         """Decayed number of times the context ``ctx`` was followed by a learned word."""
         return self._total.get(ctx, 0.0) / self._scale()
 
-    def following(self, ctx: tuple[str, ...]) -> dict[str, float]:
-        """Lowercase word -> P(word | ctx) by relative frequency ({} for an unseen context)."""
+    def following(self, ctx: tuple[str, ...]) -> tuple[Mapping[str, float], float]:
+        """(lowercase word -> count, total count) of the words seen after ``ctx``, in stored
+        units (only ratios of the two mean anything); empty for an unseen context."""
         children = self._next.get(ctx)
-        total = self._total.get(ctx, 0.0)
-        if not children or total <= 0:
-            return {}
-        return {w: c / total for w, c in children.items()}
+        if not children:
+            return {}, 0.0
+        return MappingProxyType(children), self._total[ctx]
 
     def best_following(self, ctx: tuple[str, ...], n: int, prefix: str = "") -> list[str]:
         """Up to ``n`` words most often seen after ``ctx`` (starting with ``prefix``)."""

@@ -104,15 +104,14 @@ def features(
         if ctx is not None:
             found.update(dict.fromkeys(history.best_following(ctx, candidates, prefix)))
     keys = list(found)
-    probs = np.zeros((len(keys), 1 + ORDERS))
-    display = []
-    for r, w in enumerate(keys):
-        shown, p_model = model.get(w, (None, 0.0))
-        display.append(shown or _default_case(history.display(w)))
-        probs[r, 0] = p_model
-        for i, ctx in enumerate(contexts):
-            if ctx is not None:
-                probs[r, 1 + i] = history.probability(ctx, w)
+    none = (None, 0.0)
+    display = [model.get(w, none)[0] or _default_case(history.display(w)) for w in keys]
+    columns = [[model.get(w, none)[1] for w in keys]]
+    zeros = [0.0] * len(keys)
+    for ctx in contexts:
+        counts, total = history.following(ctx) if ctx is not None else ({}, 0.0)
+        columns.append([counts.get(w, 0.0) / total for w in keys] if total > 0 else zeros)
+    probs = np.array(columns).T.reshape(len(keys), 1 + ORDERS)  # [n, 4]
     evidence = np.array([history.evidence(c) if c is not None else 0.0 for c in contexts])
     return Features(keys, display, probs, evidence)
 
