@@ -43,6 +43,7 @@ export: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE)
 
 bench: $(STAMP)
 	$(BIN)/python -m kbd_lm.export.bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)

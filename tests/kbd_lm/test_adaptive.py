@@ -73,3 +73,19 @@ def test_tuning_refuses_test_data_and_ranks_settings(predictor):
     assert result["best"]["ksr"] > result["static"]["ksr"]
     assert result["best"]["trigram"] > 0 or result["best"]["bigram"] > 0
     assert set(GRID) == {"unigram", "bigram", "trigram", "beta"}
+
+
+def test_cli_adaptive_on_chitchat_senders(tiny_bundle, tmp_path):
+    """`kbd-lm eval --adaptive` end to end on the real chitchat senders (a tiny sample)."""
+    import subprocess
+    import sys
+
+    args = ["-m", "kbd_lm.cli", "eval", "--adaptive", "--bundle", str(tiny_bundle)]
+    args += ["--out", str(tmp_path), "max_words=25", "max_words_unseen=25", "bootstrap=50"]
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads((tmp_path / "adaptive.json").read_text())
+    groups = report["groups"]
+    assert groups["all test users"]["words"] >= 10 and groups["all test users"]["users"] > 3
+    assert groups["users mostly not in train"]["words"] >= 10
+    assert "| ksr |" in (tmp_path / "adaptive.md").read_text()
