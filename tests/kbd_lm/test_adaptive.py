@@ -86,6 +86,6 @@ def test_cli_adaptive_on_chitchat_senders(tiny_bundle, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads((tmp_path / "adaptive.json").read_text())
     groups = report["groups"]
-    assert groups["all test users"]["words"] >= 10 and groups["all test users"]["users"] > 3
+    assert groups["all test users"]["words"] >= 10 and groups["all test users"]["users"] >= 2
     assert groups["users mostly not in train"]["words"] >= 10
     assert "| ksr |" in (tmp_path / "adaptive.md").read_text()
