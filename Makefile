@@ -39,20 +39,20 @@ train: $(STAMP)
 		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
 
 export: $(STAMP)
-	$(BIN)/python -m kbd_lm.export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
 
 eval: $(STAMP)
 	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
 	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE)
 
 bench: $(STAMP)
-	$(BIN)/python -m kbd_lm.export.bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
+	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
 
 serve: $(STAMP)
-	$(BIN)/python -m kbd_lm.serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
 loadtest: $(STAMP)
-	$(BIN)/python -m kbd_lm.serve.loadtest --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ a line), ``blocklist = ""`` ships none.
 
 >>> out, cache = Path("b/blocklist.txt"), Path("data/downloads")           # doctest: +SKIP
 >>> info = write_blocklist("npm:naughty-words@1.2.0", out, cache)           # doctest: +SKIP
->>> info["entries"], info["licence"]                                        # doctest: +SKIP
+>>> info.entries, info.licence                                              # doctest: +SKIP
 (402, 'CC-BY-4.0')
 """
 
@@ -26,6 +26,7 @@ import tarfile
 from pathlib import Path
 
 from kbd_lm.blocklist import BLOCKLIST_FILE  # noqa: F401  (re-exported for the exporter)
+from kbd_lm.bundle import BlocklistSpec
 from kbd_lm.corpora.registry import FetchError, Package, fetch
 from kbd_lm.fsutil import atomic_write_text
 from kbd_lm.text import words
@@ -72,7 +73,7 @@ def _entries_from_package(source: str, cache_dir: Path) -> list[str]:
     return data
 
 
-def write_blocklist(source: str, path: Path, cache_dir: Path) -> dict | None:
+def write_blocklist(source: str, path: Path, cache_dir: Path) -> BlocklistSpec | None:
     """Write ``blocklist.txt`` from ``source``; returns the manifest's ``blocklist`` entry.
 
     ``source``: a pinned ``npm:name@version``, a local text file, or "" for none (None back).
@@ -97,4 +98,4 @@ def write_blocklist(source: str, path: Path, cache_dir: Path) -> dict | None:
         header.append(f"# attribution: {info['attribution']}")
     atomic_write_text(path, "\n".join(header + cleaned) + "\n")
     log.info("blocklist: %d entries from %s (%s)", len(cleaned), info["source"], info["licence"])
-    return {"file": path.name, **info, "entries": len(cleaned)}
+    return BlocklistSpec(file=path.name, **info, entries=len(cleaned))

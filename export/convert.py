@@ -7,9 +7,9 @@
 2. Convert it with TFLite builtins only, once per quantization preset; check the op list
    against the allowlist of :mod:`kbd_lm.export.ops`.
 3. Measure each preset: size, agreement with the Keras model on held-out contexts, step latency.
-4. Write ``model.tflite`` (the chosen preset), ``tokenizer.model``, ``manifest.json``,
-   ``ops.txt`` and ``op_resolver.cc`` into a temporary folder, verify it in both runtimes,
-   and rename it into place.
+4. Write ``model.tflite`` (the chosen preset), ``tokenizer.model``, ``manifest.json``
+   (a :class:`kbd_lm.bundle.Manifest`), ``ops.txt`` and ``op_resolver.cc`` into a temporary
+   folder, verify it in both runtimes, and rename it into place.
 
 >>> cfg = load_config(ExportConfig, "export", "default")   # doctest: +SKIP
 >>> export(Path("runs/default"), cfg)                      # doctest: +SKIP
@@ -18,15 +18,12 @@ PosixPath('dist/bundle')
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 import logging
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,7 +31,8 @@ from typing import Literal
 import numpy as np
 
 from kbd_lm import bundle as B
-from kbd_lm.config import from_dict, to_toml
+from kbd_lm import checkpoint as C
+from kbd_lm.config import to_toml
 from kbd_lm.export import ops as O
 from kbd_lm.export.blocklist import BLOCKLIST_FILE, write_blocklist
 from kbd_lm.fsutil import atomic_dir
@@ -49,7 +47,7 @@ PRESETS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """How to export. Presets live in ``kbd_lm/configs/export/``."""
+    """How to export. Presets live in ``kbd_lm/configs/export/``; the defaults are ``default``."""
 
     checkpoint: str = "runs/default"
     out_dir: str = "dist/bundle"
@@ -60,14 +58,17 @@ class ExportConfig:
     context_tokens: int = 16
     calibration_samples: int = 256  # int8: representative states from the validation split
     latency_calls: int = 2000
-    max_model_bytes: int = 0  # fail if the bundle exceeds this many bytes; 0 = no limit
+    # Fail if the shipped files (manifest: shipped_bytes) exceed this many bytes; 0 = no limit.
+    max_model_bytes: int = 1_500_000
     verify_tflite_runtime: bool = True
     seed: int = 0
     # Optional word n-gram (Kneser-Ney trigram on the train split) shipped in the bundle and
-    # interpolated with the LSTM by the predictor: its size in bytes, 0 = none, -1 = whatever
-    # is left of max_model_bytes after the model and the tokenizer.
+    # interpolated with the neural model by the predictor: its size in bytes, 0 = none,
+    # -1 = whatever is left of max_model_bytes after the model and the tokenizer.
     ngram_bytes: int = 0
-    ngram_weight: float = 0.5  # the LSTM's share of the interpolated probability
+    # The NEURAL model's share of the interpolated probability (manifest: ngram.neural_weight);
+    # the n-gram gets 1 - ngram_weight.
+    ngram_weight: float = 0.5
     # Offensive words never suggested (kbd_lm.export.blocklist): a pinned package, a local
     # file, or "" for none; packages are fetched once into blocklist_cache.
     blocklist: str = "npm:naughty-words@1.2.0"
@@ -75,23 +76,6 @@ class ExportConfig:
 
 
 # ------------------------------------------------------------------------- the step graph
-
-
-def load_checkpoint(checkpoint: Path):
-    """(TrainConfig, weights dict, Tokenizer) from a training output folder."""
-    from kbd_lm.train import TrainConfig
-
-    checkpoint = Path(checkpoint)
-    for name in ("config.toml", "weights.npz", "tokenizer.model"):
-        if not (checkpoint / name).is_file():
-            raise FileNotFoundError(
-                f"{checkpoint / name}: missing; train first (make train) or pass CKPT=<folder>"
-            )
-    with (checkpoint / "config.toml").open("rb") as fh:
-        cfg = from_dict(TrainConfig, tomllib.load(fh), str(checkpoint / "config.toml"))
-    with np.load(checkpoint / "weights.npz") as z:
-        weights = {k: z[k] for k in z.files}
-    return cfg, weights, Tokenizer.load(checkpoint / "tokenizer.model")
 
 
 def step_module(mcfg, weights: dict[str, np.ndarray]):
@@ -251,7 +235,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     from kbd_lm.model import mult_adds_per_token, param_count
 
     t0 = time.monotonic()
-    train_cfg, weights, tok = load_checkpoint(checkpoint)
+    ckpt = C.read(checkpoint)
+    train_cfg, weights, tok = ckpt.config, ckpt.weights, ckpt.tokenizer
     mcfg = train_cfg.model_config(weights["embedding"].shape[0])
     if mcfg.vocab_size != tok.vocab_size:
         raise ValueError(
@@ -333,15 +318,15 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
         (tmp / "export_config.toml").write_text(to_toml(config))
         (tmp / "train_config.toml").write_text(to_toml(train_cfg))
-        ngram_info = None
+        ngram = None
         if config.ngram_bytes:
             budget = config.ngram_bytes
             if budget < 0:
                 if not config.max_model_bytes:
                     raise ValueError("ngram_bytes = -1 needs max_model_bytes")
                 budget = config.max_model_bytes - len(chosen) - len(tok.proto) - 1024
-            ngram_info = write_ngram(corpus, tmp / NGRAM_FILE, budget, config.ngram_weight)
-        blocklist_info = write_blocklist(
+            ngram = write_ngram(corpus, tmp / B.NGRAM_FILE, budget, config.ngram_weight)
+        blocklist = write_blocklist(
             config.blocklist, tmp / BLOCKLIST_FILE, Path(config.blocklist_cache)
         )
         verified = {
@@ -351,49 +336,31 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             agree_old = agreement(reference, tflite_runtime_logprobs(tmp / B.MODEL_FILE, windows))
             verified[f"tflite-runtime {runtime_version('tflite-runtime')}"] = agree_old["top3"]
             log.info("tflite-runtime: top-1 %.3f top-3 %.3f", agree_old["top1"], agree_old["top3"])
-        summary_path = Path(checkpoint) / "summary.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        names = [
-            B.MODEL_FILE,
-            B.TOKENIZER_FILE,
-            "ops.txt",
-            "op_resolver.cc",
-            "export_config.toml",
-            "train_config.toml",
-        ]
-        shipped = [B.MODEL_FILE, B.TOKENIZER_FILE] + ([NGRAM_FILE] if ngram_info else [])
-        shipped += [BLOCKLIST_FILE] if blocklist_info else []
-        files = {name: B.file_entry(tmp / name) for name in names + shipped[2:]}
-        manifest = {
-            "format": B.FORMAT_NAME,
-            "format_version": B.FORMAT_VERSION,
-            "name": f"kbd-lm-{train_cfg.cell}{train_cfg.units}-v{mcfg.vocab_size}",
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "quantization": config.quantization,
-            "model": {
-                **dataclasses.asdict(mcfg),
-                "parameters": param_count(mcfg),
-                "mult_adds_per_token": mult_adds_per_token(mcfg),
-            },
-            "tokenizer": {
-                "type": "sentencepiece-unigram",
-                "vocab_size": tok.vocab_size,
-                "special_ids": {"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
-                "byte_fallback": True,
-                "unit": "BOS pieces EOS",
-                "normalization": "kbd_lm.text.normalize (NFC, controls dropped, "
-                "whitespace collapsed, case kept)",
-            },
-            "signatures": signature_manifest(mcfg),
-            "ops": [{"name": o.name, "version": o.version} for o in ops],
-            "min_runtime_version": O.min_runtime_version(chosen),
-            "runtimes_verified": verified,
-            "files": files,
-            "shipped_files": shipped,  # what an app puts on the device
-            "total_bytes": sum(files[n]["bytes"] for n in shipped),
-            "ngram": ngram_info,
-            "blocklist": blocklist_info,
-            "training": {
+        summary = ckpt.summary
+        manifest = B.Manifest(
+            name=f"kbd-lm-{mcfg.cell}{mcfg.units}-v{mcfg.vocab_size}",
+            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            quantization=config.quantization,
+            model=B.ModelSpec(
+                cell=mcfg.cell,
+                units=mcfg.units,
+                embed_dim=mcfg.embed_dim,
+                vocab_size=mcfg.vocab_size,
+                parameters=param_count(mcfg),
+                mult_adds_per_token=mult_adds_per_token(mcfg),
+            ),
+            tokenizer=B.TokenizerSpec(
+                type="sentencepiece-unigram",
+                vocab_size=tok.vocab_size,
+                special_ids={"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
+            ),
+            ops=tuple(B.OpEntry(o.name, o.version) for o in ops),
+            min_runtime_version=O.min_runtime_version(chosen),
+            signatures=signature_manifest(mcfg),
+            runtimes_verified=verified,
+            ngram=ngram,
+            blocklist=blocklist,
+            training={
                 "corpus": corpus.stats.get("name"),
                 "split": corpus.stats.get("split_rule"),
                 "valid_ppl_word": summary.get("valid_ppl_word"),
@@ -401,33 +368,41 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 "tokens_seen": summary.get("tokens_seen"),
                 "train_minutes": summary.get("train_minutes"),
             },
-            "presets": report,
-            "metrics": {},
+            presets=report,
+        )
+        # Shipped: what an app puts on the phone (the size budget counts these only).
+        files = {
+            B.MODEL_FILE: True,
+            B.TOKENIZER_FILE: True,
+            "ops.txt": False,
+            "op_resolver.cc": False,
+            "export_config.toml": False,
+            "train_config.toml": False,
         }
-        if ngram_info is None:
-            del manifest["ngram"]
-        if blocklist_info is None:
-            del manifest["blocklist"]
-        B.write_manifest(tmp, manifest)
+        if ngram is not None:
+            files[B.NGRAM_FILE] = True
+        if blocklist is not None:
+            files[BLOCKLIST_FILE] = True
+        for name, shipped in files.items():
+            manifest = manifest.with_file(tmp, name, shipped=shipped)
+        B.write(tmp, manifest)
         B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
-        if config.max_model_bytes and manifest["total_bytes"] > config.max_model_bytes:
+        if config.max_model_bytes and manifest.shipped_bytes > config.max_model_bytes:
             raise ValueError(
-                f"bundle is {manifest['total_bytes']:,} bytes, over the limit of "
+                f"bundle is {manifest.shipped_bytes:,} bytes, over the limit of "
                 f"{config.max_model_bytes:,} (max_model_bytes)"
             )
     log.info(
-        "exported %s (%s, %s bytes: %s) with %d ops in %.0f s",
+        "exported %s (%s %s, %s bytes shipped: %s) with %d ops in %.0f s",
         out_dir,
+        manifest.model_name,
         config.quantization,
-        f"{manifest['total_bytes']:,}",
-        " + ".join(f"{n} {files[n]['bytes']:,}" for n in shipped),
+        f"{manifest.shipped_bytes:,}",
+        " + ".join(f"{n} {manifest.files[n].bytes:,}" for n in manifest.shipped_files),
         len(ops),
         time.monotonic() - t0,
     )
     return out_dir
-
-
-NGRAM_FILE = "ngram.kn3"
 
 
 def signature_manifest(mcfg) -> dict:
@@ -464,15 +439,15 @@ def signature_manifest(mcfg) -> dict:
     }
 
 
-def write_ngram(corpus, path: Path, max_bytes: int, lstm_weight: float) -> dict:
+def write_ngram(corpus, path: Path, max_bytes: int, neural_weight: float) -> B.NgramSpec:
     """Train the Kneser-Ney trigram on the train split, prune it to ``max_bytes``, save it.
 
     Returns the manifest's ``ngram`` entry: file, interpolation weight, size and counts.
     """
     from kbd_lm.ngram import KneserNeyTrigram
 
-    if not 0.0 < lstm_weight < 1.0:
-        raise ValueError(f"ngram_weight must be between 0 and 1, got {lstm_weight}")
+    if not 0.0 < neural_weight < 1.0:
+        raise ValueError(f"ngram_weight must be between 0 and 1, got {neural_weight}")
     # A small budget cannot hold every word: rarer words then become <unk>, step by step.
     for min_count in (1, 2, 3, 5, 8, 13, 21):
         full = KneserNeyTrigram.train(corpus.units("train"), min_count=min_count)
@@ -487,15 +462,15 @@ def write_ngram(corpus, path: Path, max_bytes: int, lstm_weight: float) -> dict:
         raise ValueError(f"ngram_bytes={max_bytes:,} is too small for any n-gram")
     model.save(path)
     log.info(
-        "n-gram: %s bytes %s, LSTM weight %.2f",
+        "n-gram: %s bytes %s, neural model's weight %.2f",
         f"{path.stat().st_size:,}",
         model.counts(),
-        lstm_weight,
+        neural_weight,
     )
-    return {
-        "file": NGRAM_FILE,
-        "type": "kneser-ney-trigram",
-        "lstm_weight": lstm_weight,
-        "bytes": path.stat().st_size,
-        "counts": model.counts(),
-    }
+    return B.NgramSpec(
+        file=path.name,
+        type="kneser-ney-trigram",
+        neural_weight=neural_weight,
+        bytes=path.stat().st_size,
+        counts=model.counts(),
+    )

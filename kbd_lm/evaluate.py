@@ -1,6 +1,6 @@
 """Keyboard metrics for any :class:`~kbd_lm.suggestion.Suggester`, and the system comparison.
 
-The definitions below are the contract; every system (LSTM bundle, n-gram baselines) is
+The definitions below are the contract; every system (the bundle, n-gram baselines) is
 measured by the same code on the same sample of test units.
 
 - Words: one unit (utterance) at a time; the context never crosses a unit. A word is a
@@ -44,7 +44,6 @@ from kbd_lm.text import WORD_RE
 log = logging.getLogger(__name__)
 
 COMPLETION_LETTERS = (1, 2, 3)
-LSTM_NAME = "LSTM bundle"
 FULL_NGRAM_NAME = "KN trigram (full)"
 
 
@@ -226,7 +225,7 @@ def format_table(results: Mapping[str, dict]) -> str:
 
 def _bundle_size(predictor) -> int:
     """Bytes a phone ships: the manifest's shipped files (model, tokenizer, n-gram if any)."""
-    return int(predictor.bundle.manifest["total_bytes"])
+    return predictor.bundle.manifest.shipped_bytes
 
 
 def _json_safe(value):
@@ -241,13 +240,14 @@ def _json_safe(value):
 
 
 def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict:
-    """Compare the LSTM bundle (if given) with the full and size-matched KN trigrams.
+    """Compare the bundle (if given) with the full and size-matched KN trigrams.
 
     Trains the n-gram on ``config.ngram_train_splits``, prunes a copy to
     ``config.ngram_budget_bytes``, samples ``config.max_words`` words of ``config.split`` once
     (seeded) and evaluates every system on that sample. Writes ``eval.json`` (config, sample,
     n-gram details, per-system results) and ``eval.md`` (the table) into ``out_dir``; with a
-    bundle, also records the LSTM figures in its manifest. Returns what ``eval.json`` holds.
+    bundle, also records its figures in its manifest. The bundle's row is named by its model
+    (``"GRU 780 bundle"``). Returns what ``eval.json`` holds.
     """
     from kbd_lm.corpus import prepare
     from kbd_lm.ngram import KneserNeyTrigram
@@ -259,8 +259,9 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         from kbd_lm.predict import Predictor  # loaded first: a bad bundle fails fast
 
         predictor = Predictor.load(bundle_dir)
-        systems[LSTM_NAME] = predictor
-        sizes[LSTM_NAME] = _bundle_size(predictor)
+        bundle_name = f"{predictor.bundle.manifest.model_name} bundle"
+        systems[bundle_name] = predictor
+        sizes[bundle_name] = _bundle_size(predictor)
 
     prepared = prepare(config.corpus, Path(config.cache_dir))
 
@@ -324,7 +325,7 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         from kbd_lm.bundle import update_manifest_metrics
 
         metrics = {
-            **results[LSTM_NAME],
+            **results[bundle_name],
             "eval": {
                 "corpus": config.corpus,
                 "split": config.split,

@@ -2,7 +2,8 @@
 
 The reference design is Gboard's next-word model: a CIFG LSTM (coupled input and forget
 gates) whose cell output is projected to the embedding size and fed back as the recurrent
-state, a 96-d embedding tied to the output layer (stored once), plus an output bias.
+state, a 96-d embedding tied to the output layer (stored once), plus an output bias. Three
+cells share that frame: ``gru`` (the default preset's, 780 cells), ``cifg`` and ``lstm``.
 
 Shapes, for batch B, embedding/projection size P (= ``embed_dim``), cells N (``units``),
 vocabulary V:
@@ -14,10 +15,10 @@ vocabulary V:
 
 The GRU variant keeps the same (h, c) interface: c [B, N] is the GRU state, h its projection.
 
-Everything here is written against raw tensors (``cell_step``), so that training (an
-XLA-compiled loop), the Keras model and the export's TFLite step function share one cell.
+Everything here is written against raw tensors (``cell_step``), so that training (its own
+``tf.scan`` loop), the Keras model and the export's TFLite step function share one cell.
 
->>> cfg = ModelConfig(vocab_size=100, embed_dim=8, units=16)
+>>> cfg = ModelConfig(vocab_size=100, embed_dim=8, units=16, cell="gru")
 >>> model = build_model(cfg)
 >>> model(tf.zeros([2, 5], tf.int32)).shape
 TensorShape([2, 5, 100])
@@ -37,12 +38,13 @@ Cell = Literal["cifg", "lstm", "gru"]
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of the model. ``vocab_size`` comes from the tokenizer."""
+    """Sizes of the model, from a :class:`~kbd_lm.train.TrainConfig`; ``vocab_size`` comes
+    from the tokenizer. No defaults: the presets in ``kbd_lm/configs/train/`` hold them."""
 
     vocab_size: int
-    embed_dim: int = 96
-    units: int = 670
-    cell: Cell = "cifg"
+    embed_dim: int  # P
+    units: int  # N
+    cell: Cell
 
 
 def weight_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:

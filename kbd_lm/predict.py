@@ -13,7 +13,7 @@ Completion is constrained by the typed characters, not by how the partial word h
 tokenized: the model runs on the context before the partial word, and only pieces consistent
 with the typed letters are allowed.
 
-The LSTM state after a context is cached, so typing one more letter of the same word does
+The recurrent state after a context is cached, so typing one more letter of the same word does
 not run the context again, and a new word only runs the pieces that were added.
 
 >>> p = Predictor.load("dist/bundle")                     # doctest: +SKIP
@@ -164,14 +164,15 @@ class Predictor:
         self._start_ids = np.flatnonzero(self.pieces.starts_word)
         self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
         self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
-        # Optional word n-gram shipped in the bundle, interpolated with the LSTM.
-        self.ngram, self.ngram_weight = None, 1.0
-        spec = bundle.manifest.get("ngram")
-        if spec:
+        # Optional word n-gram shipped in the bundle, interpolated with the neural model;
+        # neural_weight: the neural model's share (version-1 manifests: ``lstm_weight``).
+        self.ngram, self.neural_weight = None, 1.0
+        spec = bundle.manifest.ngram
+        if spec is not None:
             from kbd_lm.ngram import KneserNeyTrigram
 
-            self.ngram = KneserNeyTrigram.load(bundle.path / spec["file"])
-            self.ngram_weight = float(spec["lstm_weight"])
+            self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
+            self.neural_weight = float(spec.neural_weight)
         self._cache_size = cache_size
         # Offensive words never suggested (a bundle without the file blocks nothing); an app
         # changes it with predictor.blocklist.add(word) / .remove(word) / .enabled = False.
@@ -215,22 +216,22 @@ class Predictor:
         return out
 
     def _mix(self, text: str, words: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
-        """Interpolate with the bundle's n-gram: P = w P_lstm + (1 - w) P_ngram, best first.
+        """Interpolate with the bundle's n-gram: P = w P_neural + (1 - w) P_ngram, best first.
 
-        Candidates are the LSTM's and the n-gram's top words; a word missing from the LSTM's
+        Candidates are the neural model's and the n-gram's top words; a word missing from its
         list counts as 0 there (the beam search found nothing likelier than its last word).
         """
-        weight = self.ngram_weight
-        lstm = {w.lower(): (w, p) for w, p in words}
+        weight = self.neural_weight
+        neural = {w.lower(): (w, p) for w, p in words}
         grams = {s.word: s.probability for s in self.ngram.suggest(text, k=MIX_CANDIDATES)}
         mixed = []
-        for key in lstm.keys() | grams.keys():
-            display, p_lstm = lstm.get(key, (_default_case(key), 0.0))
+        for key in neural.keys() | grams.keys():
+            display, p_neural = neural.get(key, (_default_case(key), 0.0))
             p_gram = grams.get(key)
             if p_gram is None:  # words outside the n-gram's vocabulary get nothing from it
                 known = self.ngram.knows(key)  # (its <unk> mass belongs to all such words)
                 p_gram = math.exp(self.ngram.next_word_logprob(text, key)) if known else 0.0
-            mixed.append((display, weight * p_lstm + (1 - weight) * p_gram))
+            mixed.append((display, weight * p_neural + (1 - weight) * p_gram))
         mixed.sort(key=lambda item: -item[1])
         return mixed
 
@@ -240,14 +241,14 @@ class Predictor:
         The word's pieces are its tokenization as a new word; the boundary after it counts.
         With an n-gram in the bundle, the two models' probabilities are interpolated.
         """
-        lstm = self._lstm_logprob(text, word)
+        neural = self._neural_logprob(text, word)
         if self.ngram is None:
-            return lstm
+            return neural
         gram = self.ngram.next_word_logprob(text, word)
-        w = self.ngram_weight
-        return float(np.logaddexp(math.log(w) + lstm, math.log1p(-w) + gram))
+        w = self.neural_weight
+        return float(np.logaddexp(math.log(w) + neural, math.log1p(-w) + gram))
 
-    def _lstm_logprob(self, text: str, word: str) -> float:
+    def _neural_logprob(self, text: str, word: str) -> float:
         context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
         ctx = self._context(context)
         variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))

@@ -1,4 +1,4 @@
-"""The value every suggester returns (LSTM predictor, n-gram baseline, server)."""
+"""The value every suggester returns (the predictor, the n-gram baseline, the server)."""
 
 from __future__ import annotations
 

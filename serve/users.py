@@ -144,15 +144,10 @@ def mount(app, settings, api_keys: list[str]) -> None:
         max_users=settings.history_max_users,
         max_db_bytes=settings.history_max_db_bytes,
     )
-    app.include_router(router)
+    # The routes themselves, not an included router: metrics label requests by the
+    # templates in app.router.routes.
+    app.router.routes.extend(router.routes)
     install_log_filter()
-
-
-def templates(app) -> set[str]:
-    """The user routes' path templates if mounted (for metrics labels)."""
-    if getattr(app.state, "history_store", None) is None:
-        return set()
-    return {r.path for r in router.routes}
 
 
 def close(app) -> None:

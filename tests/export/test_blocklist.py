@@ -38,12 +38,12 @@ def test_old_bundle_without_blocklist_still_loads(tiny_bundle, tmp_path):
 def test_pinned_fetch_checks_the_checksum(tmp_path):
     cache = tmp_path / "cache"
     info = write_blocklist(DEFAULT_SOURCE, tmp_path / "a" / "blocklist.txt", cache)
-    assert info["entries"] > 300 and info["source_sha256"]
+    assert info.entries > 300 and info.source_sha256
     (tarball,) = cache.glob("npm/*.tgz")
     tarball.write_bytes(tarball.read_bytes()[:-10] + b"0123456789")  # a tampered cache
     again = write_blocklist(DEFAULT_SOURCE, tmp_path / "b" / "blocklist.txt", cache)
     assert again == info  # refetched: the tampered file was not used
-    assert sha256_of(tarball) == info["source_sha256"]
+    assert sha256_of(tarball) == info.source_sha256
     with pytest.raises(BlocklistSourceError, match="not pinned"):
         write_blocklist("npm:bad-words@4.1.5", tmp_path / "c.txt", cache)
 
@@ -52,7 +52,7 @@ def test_local_file_and_none(tmp_path):
     src = tmp_path / "mine.txt"
     src.write_text("# my list\nDarn\nheck it\n\n", encoding="utf-8")
     info = write_blocklist(str(src), tmp_path / "out" / "blocklist.txt", tmp_path)
-    assert info["entries"] == 2
+    assert info.entries == 2
     lines = (tmp_path / "out" / "blocklist.txt").read_text().splitlines()
     assert lines[-2:] == ["darn", "heck it"]
     assert write_blocklist("", tmp_path / "none.txt", tmp_path) is None

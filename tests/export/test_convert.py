@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from kbd_lm import checkpoint as C
 from kbd_lm.bundle import Bundle, BundleError
 from kbd_lm.export import ops as O
-from kbd_lm.export.convert import heldout_windows, keras_logprobs, load_checkpoint
+from kbd_lm.export.convert import heldout_windows, keras_logprobs
 from kbd_lm.model import param_count
 from kbd_lm.runtime import StepModel
 
@@ -30,7 +31,8 @@ def test_every_preset_agrees_with_keras(manifest):
 
 
 def test_shipped_model_matches_keras_in_litert(tiny_bundle, tiny_checkpoint):
-    cfg, weights, tok = load_checkpoint(tiny_checkpoint)
+    ckpt = C.read(tiny_checkpoint)
+    cfg, weights, tok = ckpt.config, ckpt.weights, ckpt.tokenizer
     from kbd_lm.corpus import prepare
 
     units = list(prepare(cfg.corpus, cfg.cache_dir).units("valid"))
@@ -45,7 +47,8 @@ def test_shipped_model_matches_keras_in_litert(tiny_bundle, tiny_checkpoint):
 
 
 def test_bundle_size_per_preset_and_tied_weights_stored_once(manifest, tiny_checkpoint):
-    cfg, weights, _ = load_checkpoint(tiny_checkpoint)
+    ckpt = C.read(tiny_checkpoint)
+    cfg, weights = ckpt.config, ckpt.weights
     params = param_count(cfg.model_config(weights["embedding"].shape[0]))
     emb = weights["embedding"].size
     sizes = {k: v["bytes"] for k, v in manifest["presets"].items()}
@@ -199,13 +202,14 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
     )
     bundle = export(tiny_checkpoint, cfg)
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["ngram"]["bytes"] <= 30_000 and manifest["ngram"]["lstm_weight"] == 0.6
-    assert "ngram.kn3" in manifest["shipped_files"]
+    assert manifest["ngram"]["bytes"] <= 30_000 and manifest["ngram"]["neural_weight"] == 0.6
+    assert manifest["files"]["ngram.kn3"]["shipped"]
+    assert manifest["shipped_files"] == ["model.tflite", "tokenizer.model", "ngram.kn3"]
     assert manifest["total_bytes"] == sum(
         manifest["files"][n]["bytes"] for n in manifest["shipped_files"]
     )
     predictor = Predictor.load(bundle)
-    assert predictor.ngram is not None
+    assert predictor.ngram is not None and predictor.neural_weight == 0.6
     words = [s.word for s in predictor.suggest("see you ", k=3)]
     assert len(words) == 3 and all(WORD_RE.fullmatch(w) for w in words)
     assert set(words) <= {"tomorrow", "later", "soon"}
@@ -226,3 +230,10 @@ def test_advance_signature_gives_the_state_of_step(tiny_bundle, manifest):
     _, h_step, c_step = model.step(ids, h, c)
     h_adv, c_adv = model.advance(ids, h, c)
     assert np.allclose(h_step, h_adv, atol=1e-6) and np.allclose(c_step, c_adv, atol=1e-6)
+
+
+def test_the_dataclass_defaults_are_the_default_preset():
+    from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig
+
+    assert ExportConfig() == load_config(ExportConfig, "export", "default")

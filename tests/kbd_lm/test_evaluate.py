@@ -212,12 +212,15 @@ def test_run_eval_with_a_real_bundle(tiny_bundle, tiny_corpus_dir, tmp_path):
         ngram_budget_bytes=20_000,
     )
     report = run_eval(config, bundle, bundle)
-    lstm = report["systems"]["LSTM bundle"]
+    name = "CIFG 64 bundle"  # the tiny preset's model, named from its manifest
+    assert Bundle.load(bundle).manifest.model_name == "CIFG 64"
+    ours = report["systems"][name]
     trigram = report["systems"]["KN trigram (full)"]
-    assert lstm["words"] == trigram["words"] >= 150
-    assert lstm["top3"] > 0.3 and 0 < lstm["ksr"] < 1  # the tiny model learned its corpus
-    assert lstm["latency_ms"]["next_word"]["p50"] > 0
+    assert ours["words"] == trigram["words"] >= 150
+    assert ours["top3"] > 0.3 and 0 < ours["ksr"] < 1  # the tiny model learned its corpus
+    assert ours["latency_ms"]["next_word"]["p50"] > 0
+    assert ours["size_bytes"] == Bundle.load(bundle).manifest.shipped_bytes
     manifest = Bundle.load(bundle).manifest  # metrics merged, checksums still valid
-    assert manifest["metrics"]["top3"] == lstm["top3"]
-    assert manifest["metrics"]["eval"]["split"] == "test"
-    assert "| LSTM bundle |" in (bundle / "eval.md").read_text()
+    assert manifest.metrics["top3"] == ours["top3"]
+    assert manifest.metrics["eval"]["split"] == "test"
+    assert f"| {name} |" in (bundle / "eval.md").read_text()

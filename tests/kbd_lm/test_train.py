@@ -88,3 +88,20 @@ def test_resume_continues_from_the_saved_position(tiny_corpus_dir, tmp_path, mon
     assert history[-1]["valid_ppl_token"] == pytest.approx(
         ref_history[-1]["valid_ppl_token"], rel=0.05
     )
+
+
+def test_the_dataclass_defaults_are_the_default_preset():
+    assert TrainConfig() == load_config(TrainConfig, "train", "default")
+    assert (TrainConfig().cell, TrainConfig().units) == ("gru", 780)
+
+
+def test_a_run_folder_of_an_unsupported_checkpoint_version_is_left_alone(tiny_corpus_dir, tmp_path):
+    from kbd_lm import checkpoint as C
+
+    out = tmp_path / "run"
+    out.mkdir()
+    marker = out / C.VERSION_FILE
+    marker.write_text(json.dumps({"format": C.FORMAT_NAME, "format_version": 99}))
+    with pytest.raises(C.CheckpointError, match="format version 99 is not supported"):
+        train(tiny_cfg(tiny_corpus_dir, out, tmp_path / "cache"))
+    assert [p.name for p in out.iterdir()] == [C.VERSION_FILE]  # nothing overwritten

@@ -6,8 +6,6 @@ import stat
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
 from kbd_lm.serve.app import create_app
 from kbd_lm.serve.settings import ServeSettings
@@ -138,12 +136,8 @@ def test_host_header_is_checked_without_keys(tiny_bundle, db):
 
 
 def test_cors_never_covers_user_routes(tiny_bundle, db):
-    settings = ServeSettings(bundle=tiny_bundle, pool_size=1, access_log=False, history_db=db)
-    app = create_app(settings=settings)
-    # An app-wide CORS policy, as a deployment might add, just inside the user-route guard.
-    app.user_middleware.insert(1, Middleware(CORSMiddleware, allow_origins=["*"]))
     origin = {"origin": "https://site.example"}
-    with TestClient(app, base_url=LOCAL) as c:
+    with make_client(tiny_bundle, db, cors_origins=["*"]) as c:
         r = c.post("/v1/predict-next", json={"text": "hi "}, headers=origin)
         assert r.headers.get("access-control-allow-origin") == "*"  # CORS works elsewhere
         r = learn(c, "hello", headers=origin)
