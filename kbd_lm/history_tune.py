@@ -2,14 +2,15 @@
 
 The replay is the adaptive evaluation's (:mod:`kbd_lm.adaptive`) on the validation split: each
 sender's messages in time order, scored before being learned. For every scored word and every
-number of typed letters j (all of 0..L-1), the model's candidates (``suggest(text, k=8)``) and
-the history's features are computed once; then every weight setting of :data:`GRID` is
-scored from them at once (:func:`kbd_lm.history_mix.scores` over the grid), so the whole grid
-costs one replay. The setting with the best keystroke savings wins (top-3 breaks ties).
+number of typed letters j (all of 0..L-1), the model's words (exactly what
+:meth:`~kbd_lm.predict.Predictor.model_words` gives ``suggest``) and the history's features are
+computed once; then every weight setting of :data:`GRID` is scored from them at once
+(:func:`kbd_lm.history_mix.scores` over the grid), so the whole grid costs one replay. The
+setting with the best keystroke savings wins (top-3 breaks ties).
 
 >>> best = tune(predictor, AdaptiveConfig(split="valid", max_words=4000))   # doctest: +SKIP
 >>> best["best"]                                                            # doctest: +SKIP
-{'unigram': 0.1, 'bigram': 0.3, 'trigram': 0.3, 'beta': 2.0, 'candidates': 8}
+{'unigram': 0.05, 'bigram': 0.1, 'trigram': 0.5, 'beta': 32.0, 'floor': 0.0, ...}
 """
 
 from __future__ import annotations
@@ -30,30 +31,31 @@ from kbd_lm.text import WORD_RE
 log = logging.getLogger(__name__)
 
 GRID = {
-    "unigram": (0.0, 0.05, 0.1, 0.2),
-    "bigram": (0.0, 0.1, 0.2, 0.3, 0.45),
-    "trigram": (0.0, 0.1, 0.2, 0.3, 0.45),
-    "beta": (0.5, 2.0, 8.0),
+    "unigram": (0.0, 0.05, 0.1),
+    "bigram": (0.0, 0.1, 0.2, 0.35),
+    "trigram": (0.0, 0.15, 0.3, 0.5),
+    "beta": (2.0, 8.0, 32.0),
+    "floor": (0.0, 0.5, 1.0),
 }
-MODEL_CANDIDATES = 8
+K = 3  # suggestions shown, as in the evaluation
 
 
 def grid(space: dict = GRID) -> list[MixWeights]:
     """Every valid setting of ``space`` (the shares may not sum over 1)."""
     out = []
-    for u, b, t, beta in itertools.product(*(space[k] for k in GRID)):
+    for u, b, t, beta, floor in itertools.product(*(space[k] for k in GRID)):
         if u + b + t <= 1:
-            out.append(MixWeights(u, b, t, beta))
+            out.append(MixWeights(u, b, t, beta, floor))
     return out
 
 
-def _rank(model_words, history, context, partial, target, mu, beta, candidates) -> np.ndarray:
+def _rank(model_words, history, context, partial, target, mu, beta, floor, cand) -> np.ndarray:
     """[G]: how many candidates score above ``target`` per weight setting (a large number if
     it is no candidate or scores 0)."""
-    f = features(model_words, history, context, partial, candidates)
+    f = features(model_words, history, context, partial, cand)
     if target not in f.keys:
         return np.full(len(mu), 1 << 30)
-    mixed = scores(f.probs, f.evidence, mu, beta)  # [G, n]
+    mixed = scores(f, mu, beta, floor)  # [G, n]
     t = f.keys.index(target)
     higher = (mixed > mixed[:, t : t + 1]).sum(1)  # ties at non-zero scores: rare, ignored
     return np.where(mixed[:, t] > 0, higher, 1 << 30)
@@ -72,6 +74,7 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
     settings = grid(space)
     mu = np.array([[w.unigram, w.bigram, w.trigram] for w in settings])
     beta = np.array([w.beta for w in settings])
+    floor = np.array([w.floor for w in settings])
     cand = DEFAULT_WEIGHTS.candidates
     if streams is None:
         streams = user_streams(sent_messages(config.corpus), config.split)
@@ -95,9 +98,9 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
                     target, length = word.lower(), len(word)
                     keys = np.full(g, length + 1.0)
                     for j in range(length):
-                        text = context + word[:j]
-                        model = [(s.word, s.probability) for s in predictor.suggest(text, k=8)]
-                        rank = _rank(model, history, context, word[:j], target, mu, beta, cand)
+                        # Exactly what suggest(text, 3, history) mixes the history into.
+                        ctx, part, model = predictor.model_words(context + word[:j], K)
+                        rank = _rank(model, history, ctx, part, target, mu, beta, floor, cand)
                         hit = rank < 3
                         if j == 0:
                             top1 += rank == 0

@@ -196,12 +196,7 @@ class Predictor:
         """
         if k <= 0:
             return []
-        context, partial = self._split(text)
-        ctx = self._context(context)
-        blocked = self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context))
-        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k, blocked)
-        if self.ngram is not None:
-            words = self._mix(text, words, k)
+        context, partial, words = self.model_words(text, k)
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
@@ -214,6 +209,17 @@ class Predictor:
                 word = word[:1].upper() + word[1:]
             out.append(Suggestion(word, prob))
         return out
+
+    def model_words(self, text: str, k: int = 3) -> tuple[str, str, list[tuple[str, float]]]:
+        """What ``suggest`` mixes a history into: (context, partial word, the bundle's words
+        as (word, probability) best first, blocked words left out of the search)."""
+        context, partial = self._split(text)
+        ctx = self._context(context)
+        blocked = self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context))
+        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k, blocked)
+        if self.ngram is not None:
+            words = self._mix(text, words, k)
+        return context, partial, words
 
     def _mix(self, text: str, words: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
         """Interpolate with the bundle's n-gram: P = w P_neural + (1 - w) P_ngram, best first.

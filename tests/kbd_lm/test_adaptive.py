@@ -67,12 +67,13 @@ def test_tuning_refuses_test_data_and_ranks_settings(predictor):
     with pytest.raises(ValueError, match="never on test"):
         tune(predictor, AdaptiveConfig(split="test"))
     small = {"unigram": (0.0, 0.1), "bigram": (0.0, 0.3), "trigram": (0.0, 0.3), "beta": (2.0,)}
+    small["floor"] = (0.0,)
     streams = user_streams(messages("valid"), "valid")
     result = tune(predictor, AdaptiveConfig(split="valid"), small, streams=streams)
     assert len(result["settings"]) == 8 and result["words"] == 54
     assert result["best"]["ksr"] > result["static"]["ksr"]
     assert result["best"]["trigram"] > 0 or result["best"]["bigram"] > 0
-    assert set(GRID) == {"unigram", "bigram", "trigram", "beta"}
+    assert set(GRID) == {"unigram", "bigram", "trigram", "beta", "floor"}
 
 
 def test_cli_adaptive_on_chitchat_senders(tiny_bundle, tmp_path):

@@ -44,21 +44,20 @@ def learn(client, text, field="text", user=USER, **kw):
 
 
 def test_learn_predict_show_delete(client, db):
-    assert "Quattro" not in predict(client, "lunch at ", USER)
+    assert "Quattro" not in predict(client, "lunch at Qu", USER)
     for _ in range(2):
         r = learn(client, "lunch at Quattro today")
         assert r.status_code == 200 and r.json() == {"learned_words": 4}
-    assert predict(client, "lunch at ", USER)[0] == "Quattro"
     assert predict(client, "lunch at Qu", USER)[0] == "Quattro"
-    assert "Quattro" not in predict(client, "lunch at ")  # other users: no history
-    assert "Quattro" not in predict(client, "lunch at ", "u-someone-else")
+    assert "Quattro" not in predict(client, "lunch at Qu")  # other users: no history
+    assert "Quattro" not in predict(client, "lunch at Qu", "u-someone-else")
     shown = client.get(f"/v1/users/{USER}/history").json()
     assert {"word": "Quattro", "count": pytest.approx(2, rel=1e-2)} in shown["words"]
     assert ["lunch", "at", "quattro"] in [s["words"] for s in shown["sequences"]]
     assert shown["entries"] > 4 and 0 < shown["bytes"] < 1_000_000
     assert client.delete(f"/v1/users/{USER}").status_code == 204
     assert client.get(f"/v1/users/{USER}/history").json()["words"] == []
-    assert "Quattro" not in predict(client, "lunch at ", USER)
+    assert "Quattro" not in predict(client, "lunch at Qu", USER)
     assert client.delete(f"/v1/users/{USER}").status_code == 204  # idempotent
 
 
