@@ -125,5 +125,8 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
         }
         for i in order
     ]
-    static = next(r for r in ranked if r["unigram"] == r["bigram"] == r["trigram"] == 0)
+    # No history at all: no share and no floor (a floor alone lets history words in).
+    static = next(
+        r for r in ranked if r["unigram"] == r["bigram"] == r["trigram"] == r["floor"] == 0
+    )
     return {"words": words, "best": ranked[0], "static": static, "settings": ranked}
