@@ -141,6 +141,9 @@ class UserHistory:
         self._total: dict[tuple[str, ...], float] = {(): 0.0}  # ctx -> sum of its counts
         self._display: dict[str, str] = {}  # lowercase -> the user's casing, where it differs
         self._sorted: list[str] = []  # unigram keys, sorted, for prefix look-ups
+        # Answers of best_following / starting_with until the next change: a message is
+        # typed with many suggest calls between two learns.
+        self._answers: dict[tuple, list[str]] = {}
         self._top: list[str] = []  # the most frequent words (a cache, rebuilt when None)
         self._entries = 0
         self._bytes = 0
@@ -153,6 +156,7 @@ class UserHistory:
         if not segments:
             return 0
         self._tick()
+        self._answers = {}
         n = 0
         order = self.config.max_order
         for seg in segments:
@@ -233,11 +237,13 @@ class UserHistory:
 
     def best_following(self, ctx: tuple[str, ...], n: int, prefix: str = "") -> list[str]:
         """Up to ``n`` words most often seen after ``ctx`` (starting with ``prefix``)."""
-        children = self._next.get(ctx)
-        if not children:
-            return []
-        items = (w for w in children if w.startswith(prefix)) if prefix else children
-        return heapq.nlargest(n, items, key=children.__getitem__)
+        key = ("next", ctx, n, prefix)
+        found = self._answers.get(key)
+        if found is None:
+            children = self._next.get(ctx) or {}
+            items = (w for w in children if w.startswith(prefix)) if prefix else children
+            found = self._answers[key] = heapq.nlargest(n, items, key=children.__getitem__)
+        return found
 
     def probability(self, ctx: tuple[str, ...], word: str) -> float:
         """P(word | ctx) by relative frequency (0 if never seen there)."""
@@ -253,10 +259,17 @@ class UserHistory:
 
     def starting_with(self, prefix: str, n: int) -> list[str]:
         """Up to ``n`` most frequent lowercase words that start with ``prefix`` (lowercase)."""
-        lo = bisect.bisect_left(self._sorted, prefix)
-        hi = bisect.bisect_left(self._sorted, prefix + "\U0010ffff")
-        unigrams = self._next[()]
-        return heapq.nlargest(n, self._sorted[lo:hi], key=unigrams.get)
+        key = ("prefix", prefix, n)
+        found = self._answers.get(key)
+        if found is None:
+            lo = bisect.bisect_left(self._sorted, prefix)
+            hi = bisect.bisect_left(self._sorted, prefix + "\U0010ffff")
+            unigrams = self._next[()]
+            found = heapq.nlargest(n, self._sorted[lo:hi], key=unigrams.get)
+            if len(self._answers) > 4096:
+                self._answers = {}
+            self._answers[key] = found
+        return found
 
     # ------------------------------------------------------------------ file format
 
@@ -371,6 +384,7 @@ class UserHistory:
                 del top[_TOP_UNIGRAMS:]
 
     def _remove(self, ctx: tuple[str, ...], word: str) -> None:
+        self._answers = {}
         children = self._next[ctx]
         count = children.pop(word)
         self._entries -= 1
@@ -429,6 +443,7 @@ class UserHistory:
 
     def _load_entries(self, entries: list[tuple[float, list[str]]]) -> None:
         self._top = None
+        self._answers = {}
         for count, words in entries:
             ctx, word = tuple(words[:-1]), words[-1]
             key = word.lower() if not ctx else word
