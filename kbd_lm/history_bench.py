@@ -7,7 +7,7 @@
    (20,000) and has been trimmed once, timing every ``learn``;
 2. types ``typed_units`` letter by letter (next word after each space, completion after each
    letter) and times ``suggest(text, 3)`` without and with the full history, alternating, after
-   a warm-up;
+   a warm-up, learning each unit once it is typed (so no look-up is cached across messages);
 3. writes the history and reports its file size, save and load times.
 
 Returns ``{"history": {...}, "learn_ms": {p50, p99, max}, "suggest_ms": {"plain": {...},
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from kbd_lm.history import HistoryConfig, UserHistory
+from kbd_lm.history_mix import mix_history
 from kbd_lm.text import WORD_RE, normalize
 
 log = logging.getLogger(__name__)
@@ -91,18 +92,26 @@ def measure_history(
         loaded = UserHistory.load(path, config, strict=True)
         load_ms = (time.perf_counter() - start) * 1000
     assert len(loaded) == len(history)
-    texts = typing_prefixes(typed_units)
-    for text in texts[:warmup]:
+    for text in typing_prefixes(typed_units)[:warmup]:
         predictor.suggest(text, 3)
         predictor.suggest(text, 3, history)
     plain = {"next_word": [], "completion": []}
     mixed = {"next_word": [], "completion": []}
-    for text in texts[warmup:]:
+    mixing = {"next_word": [], "completion": []}  # the history's own work in a suggest call
+    # Each unit is typed, then learned (as sent): the history's look-up caches start cold.
+    texts = [(t, u) for u in typed_units for t in typing_prefixes([u])]
+    for n, (text, unit) in enumerate(texts):
+        if n and unit is not texts[n - 1][1]:
+            history.learn(texts[n - 1][1])
         kind = "next_word" if not text or not WORD_RE.match(text[-1]) else "completion"
         for times, hist in ((plain, None), (mixed, history)):
             start = time.perf_counter()
             predictor.suggest(text, 3, hist)
             times[kind].append(time.perf_counter() - start)
+        context, partial, words = predictor.model_words(text, 3)
+        start = time.perf_counter()
+        mix_history(words, history, context, partial, predictor.history_weights)
+        mixing[kind].append(time.perf_counter() - start)
     return {
         "history": {
             "entries": len(history),
@@ -117,6 +126,7 @@ def measure_history(
         "suggest_ms": {
             "plain": {k: _ms(v) for k, v in plain.items()},
             "history": {k: _ms(v) for k, v in mixed.items()},
+            "mixing_only": {k: _ms(v) for k, v in mixing.items()},
         },
     }
 
@@ -154,6 +164,8 @@ def format_table(r: dict) -> str:
             f"{cell(s['history']['next_word'])} |",
             f"| suggest, completion, p50 / p99 ms | {cell(s['plain']['completion'])} | "
             f"{cell(s['history']['completion'])} |",
+            f"| of which mixing the history, next word / completion, p50 / p99 ms | | "
+            f"{cell(s['mixing_only']['next_word'])}; {cell(s['mixing_only']['completion'])} |",
             f"| learn one message, p50 / p99 ms (full history) | | {cell(r['learn_ms']['full'])} |",
             f"| history: entries, file bytes | | {h['entries']:,}, {h['file_bytes']:,} |",
             f"| history: save / load ms | | {h['save_ms']:.0f} / {h['load_ms']:.0f} |",
