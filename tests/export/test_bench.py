@@ -133,9 +133,8 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     mem = report["memory_mb"]
     assert mem["peak_rss"] >= mem["rss_after_imports"] > 0
     sizes = report["sizes"]
-    assert (
-        sizes["shipped_bytes"] == sizes["files"]["model.tflite"] + sizes["files"]["tokenizer.model"]
-    )
+    shipped = ("model.tflite", "tokenizer.model", "blocklist.txt")
+    assert sizes["shipped_bytes"] == sum(sizes["files"][name] for name in shipped)
     assert any(p["shipped"] and p["pinned_step_p99_us"] for p in report["presets"])
     base = report["baseline"]
     assert base["size_bytes"] <= 1_500_000 and base["cached"] == cached

@@ -1,10 +1,12 @@
 """The shipped blocklist: pinned fetch, the file in the bundle, old bundles without one."""
 
+import dataclasses
 import json
 import shutil
 
 import pytest
 
+from kbd_lm import bundle as B
 from kbd_lm.corpora.registry import sha256_of
 from kbd_lm.export.blocklist import DEFAULT_SOURCE, BlocklistSourceError, write_blocklist
 from kbd_lm.predict import Predictor
@@ -27,10 +29,10 @@ def test_old_bundle_without_blocklist_still_loads(tiny_bundle, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(tiny_bundle, old)
     (old / "blocklist.txt").unlink()
-    manifest = json.loads((old / "manifest.json").read_text())
-    del manifest["files"]["blocklist.txt"], manifest["blocklist"]
-    manifest["shipped_files"].remove("blocklist.txt")
-    (old / "manifest.json").write_text(json.dumps(manifest))
+    manifest = B.read(old)
+    files = {n: e for n, e in manifest.files.items() if n != "blocklist.txt"}
+    B.write(old, dataclasses.replace(manifest, files=files, blocklist=None))
+    assert "blocklist" not in json.loads((old / "manifest.json").read_text())
     predictor = Predictor.load(old)
     assert len(predictor.blocklist) == 0 and predictor.suggest("see you ")
 
