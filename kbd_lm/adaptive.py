@@ -36,14 +36,15 @@ import numpy as np
 
 from kbd_lm.corpora import split_of
 from kbd_lm.corpora.senders import SentMessage, sent_messages
+from kbd_lm.corpus import MAX_UNIT_CHARS  # as corpus preparation: longer units are not typing
 from kbd_lm.fsutil import Progress, atomic_write_text
 from kbd_lm.history import UserHistory
+from kbd_lm.keystrokes import typed_words
 from kbd_lm.suggestion import Suggestion
 from kbd_lm.text import WORD_RE, normalize
 
 log = logging.getLogger(__name__)
 
-MAX_UNIT_CHARS = 2000  # as corpus preparation: longer units are not typing
 _STATS = ("words", "top1_s", "top3_s", "cost_s", "top1_a", "top3_a", "cost_a", "full")
 
 
@@ -88,14 +89,13 @@ def user_streams(messages: Iterable[SentMessage], split: str) -> list[UserStream
 def word_costs(suggest: Callable[[str], list[Suggestion]], unit: str) -> np.ndarray:
     """Per word of ``unit``: [top-1 hit, top-3 hit, keys, keys without suggestions]."""
     out = []
-    for match in WORD_RE.finditer(unit):
-        context, word = unit[: match.start()], match.group(0)
-        target, length = word.lower(), len(word)
-        got = [s.word.lower() for s in suggest(context)]
+    for typed in typed_words(unit):
+        target, length = typed.word.lower(), len(typed.word)
+        got = [s.word.lower() for s in suggest(typed.context)]
         keys = 1 if target in got else None
         j = 1
         while keys is None and j < length:
-            if target in (s.word.lower() for s in suggest(context + word[:j])):
+            if target in (s.word.lower() for s in suggest(typed.keys[j].text)):
                 keys = j + 1
             j += 1
         out.append((got[:1] == [target], target in got, keys or length + 1, length + 1))

@@ -25,35 +25,24 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.history_mix import mix_history
-from kbd_lm.text import WORD_RE, normalize
+from kbd_lm.keystrokes import Keystroke, typed_words
+from kbd_lm.stats import percentiles
+from kbd_lm.text import normalize
 
 log = logging.getLogger(__name__)
 
 
 def _ms(seconds: list[float]) -> dict:
-    if not seconds:
-        return {"p50": None, "p99": None, "max": None, "n": 0}
-    a = np.asarray(seconds) * 1000
-    return {
-        "p50": float(np.percentile(a, 50)),
-        "p99": float(np.percentile(a, 99)),
-        "max": float(a.max()),
-        "n": len(a),
-    }
+    ms = [s * 1000 for s in seconds]
+    return {**percentiles(ms), "max": max(ms, default=None), "n": len(ms)}
 
 
-def typing_prefixes(units: list[str]) -> list[str]:
-    """Every text a keyboard asks about while ``units`` are typed: the context before each
-    word and each of its letters typed so far (the last letter excluded)."""
-    out = []
-    for unit in units:
-        for m in WORD_RE.finditer(unit):
-            out.extend(unit[: m.start()] + m.group(0)[:j] for j in range(len(m.group(0))))
-    return out
+def typing_prefixes(units: list[str]) -> list[Keystroke]:
+    """The keystrokes of every word of ``units`` (:func:`kbd_lm.keystrokes.typed_words`):
+    its context and each of its letters typed so far (the last letter excluded)."""
+    return [key for unit in units for typed in typed_words(unit) for key in typed.keys]
 
 
 def fill_history(messages: list[str], config: HistoryConfig) -> tuple[UserHistory, list[float]]:
@@ -92,18 +81,17 @@ def measure_history(
         loaded = UserHistory.load(path, config, strict=True)
         load_ms = (time.perf_counter() - start) * 1000
     assert len(loaded) == len(history)
-    for text in typing_prefixes(typed_units)[:warmup]:
+    for text, _ in typing_prefixes(typed_units)[:warmup]:
         predictor.suggest(text, 3)
         predictor.suggest(text, 3, history)
     plain = {"next_word": [], "completion": []}
     mixed = {"next_word": [], "completion": []}
     mixing = {"next_word": [], "completion": []}  # the history's own work in a suggest call
     # Each unit is typed, then learned (as sent): the history's look-up caches start cold.
-    texts = [(t, u) for u in typed_units for t in typing_prefixes([u])]
-    for n, (text, unit) in enumerate(texts):
+    texts = [(key, u) for u in typed_units for key in typing_prefixes([u])]
+    for n, ((text, kind), unit) in enumerate(texts):
         if n and unit is not texts[n - 1][1]:
             history.learn(texts[n - 1][1])
-        kind = "next_word" if not text or not WORD_RE.match(text[-1]) else "completion"
         for times, hist in ((plain, None), (mixed, history)):
             start = time.perf_counter()
             predictor.suggest(text, 3, hist)

@@ -26,6 +26,7 @@ from kbd_lm.corpora.senders import sent_messages
 from kbd_lm.fsutil import Progress
 from kbd_lm.history import UserHistory
 from kbd_lm.history_mix import DEFAULT_WEIGHTS, MixWeights, features, scores
+from kbd_lm.keystrokes import typed_words
 from kbd_lm.text import WORD_RE
 
 log = logging.getLogger(__name__)
@@ -93,13 +94,12 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
         history = UserHistory()
         for message, flag in zip(stream.messages, stream_flags, strict=True):
             if flag & 1:
-                for match in WORD_RE.finditer(message):
-                    context, word = message[: match.start()], match.group(0)
-                    target, length = word.lower(), len(word)
+                for typed in typed_words(message):
+                    target, length = typed.word.lower(), len(typed.word)
                     keys = np.full(g, length + 1.0)
                     for j in range(length):
                         # Exactly what suggest(text, 3, history) mixes the history into.
-                        ctx, part, model = predictor.model_words(context + word[:j], K)
+                        ctx, part, model = predictor.model_words(typed.keys[j].text, K)
                         rank = _rank(model, history, ctx, part, target, mu, beta, floor, cand)
                         hit = rank < 3
                         if j == 0:

@@ -38,7 +38,7 @@ from kbd_lm.history import UserHistory
 from kbd_lm.history_mix import DEFAULT_WEIGHTS, mix_history
 from kbd_lm.runtime import Runtime, StepModel, runtime_version
 from kbd_lm.suggestion import Suggestion
-from kbd_lm.text import normalize_prefix
+from kbd_lm.text import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,6 @@ MAX_WORD_PIECES = 8
 MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
 COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
-_PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]*)*$")  # the word being typed at the end of text
-_WORD_TEXT_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a whole word as suggestions allow
 _SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
 
 
@@ -186,6 +184,14 @@ class Predictor:
 
     # ------------------------------------------------------------------ public API
 
+    def clear_cache(self) -> None:
+        """Forget every cached context state: the next call starts as in a new text field.
+
+        >>> p = Predictor.load("dist/bundle")   # doctest: +SKIP
+        >>> p.clear_cache()                     # doctest: +SKIP
+        """
+        self._cache.clear()
+
     def suggest(
         self, text: str, k: int = 3, history: UserHistory | None = None
     ) -> list[Suggestion]:
@@ -292,7 +298,7 @@ class Predictor:
             text = text[cut + 1 :] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
         if not text or text[-1] == " ":
             return text.rstrip(), ""
-        m = _PARTIAL_RE.search(text)
+        m = PARTIAL_WORD_RE.search(text)
         if m is None:  # ends in punctuation or a symbol: the next word comes after it
             return text, ""
         return text[: m.start()].rstrip(), m.group(0)
@@ -359,7 +365,7 @@ class Predictor:
             for r, beam in enumerate(beams):
                 if (
                     len(beam.text) >= len(want)
-                    and _WORD_TEXT_RE.fullmatch(beam.text)
+                    and WORD_RE.fullmatch(beam.text)
                     and not (blocked and blocked(beam.text))
                 ):
                     self._add_final(finals, beam.text, beam.score + float(ends[r]))

@@ -6,7 +6,9 @@ from kbd_lm.predict import Predictor
 
 
 def test_typing_prefixes():
-    assert typing_prefixes(["hi you"]) == ["", "h", "hi ", "hi y", "hi yo"]
+    got = typing_prefixes(["hi you"])
+    assert [k.text for k in got] == ["", "h", "hi ", "hi y", "hi yo"]
+    assert [k.kind for k in got] == ["next_word", "completion", "next_word"] + ["completion"] * 2
 
 
 def test_measure_history(tiny_bundle):
