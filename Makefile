@@ -56,6 +56,7 @@ export: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE)
 
 bench: $(STAMP)
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)

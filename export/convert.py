@@ -36,6 +36,7 @@ from kbd_lm import conformance, portable
 from kbd_lm.config import to_toml
 from kbd_lm.export import ops as O
 from kbd_lm.export import signatures as S
+from kbd_lm.export.blocklist import BLOCKLIST_FILE, write_blocklist
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.stats import percentiles
@@ -75,6 +76,10 @@ class ExportConfig:
     # cannot resize; () = none. See kbd_lm.export.signatures.
     fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES
     conformance_vectors: bool = True  # write conformance.jsonl (a test file, not shipped)
+    # Offensive words never suggested (kbd_lm.export.blocklist): a pinned package, a local
+    # file, or "" for none; packages are fetched once into blocklist_cache.
+    blocklist: str = "npm:naughty-words@1.2.0"
+    blocklist_cache: str = "data/downloads"
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -336,6 +341,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             ngram = write_ngram(
                 corpus, tmp / B.NGRAM_FILE, budget, config.ngram_weight, Path(train_cfg.cache_dir)
             )
+        blocklist = write_blocklist(
+            config.blocklist, tmp / BLOCKLIST_FILE, Path(config.blocklist_cache)
+        )
         verified = {
             f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
         }
@@ -369,6 +377,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             },
             runtimes_verified=verified,
             ngram=ngram,
+            blocklist=blocklist,
             training={
                 "corpus": corpus.stats.get("name"),
                 "split": corpus.stats.get("split_rule"),
@@ -391,6 +400,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         }
         if ngram is not None:
             files[B.NGRAM_FILE] = True
+        if blocklist is not None:
+            files[BLOCKLIST_FILE] = True
         for name, shipped in files.items():
             manifest = manifest.with_file(tmp, name, shipped=shipped)
         B.write(tmp, manifest)

@@ -119,6 +119,7 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
             "max_model_bytes=0",
             "latency_calls=200",
             "agreement_contexts=64",
+            f'blocklist_cache="{tmp_path_factory.mktemp("registry")}"',
         ],
     )
     return export(tiny_checkpoint, cfg)

@@ -93,12 +93,9 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     sizes = report["sizes"]
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert sizes["shipped_bytes"] == manifest["total_bytes"]  # as the manifest counts it
-    assert (
-        sizes["shipped_files"] == manifest["shipped_files"] == ["model.tflite", "tokenizer.model"]
-    )
-    assert (
-        sizes["shipped_bytes"] == sizes["files"]["model.tflite"] + sizes["files"]["tokenizer.model"]
-    )
+    shipped = ["model.tflite", "tokenizer.model", "blocklist.txt"]
+    assert sizes["shipped_files"] == manifest["shipped_files"] == shipped
+    assert sizes["shipped_bytes"] == sum(sizes["files"][name] for name in shipped)
     assert setup["child"] == "fresh process: python -m kbd_lm.export.bench.child"
     assert any(p["shipped"] and p["pinned_step_p99_us"] for p in report["presets"])
     base = report["baseline"]
