@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from kbd_lm.fsutil import Progress
 from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.history_mix import mix_history
 from kbd_lm.keystrokes import Keystroke, typed_words
@@ -89,6 +90,7 @@ def measure_history(
     mixing = {"next_word": [], "completion": []}  # the history's own work in a suggest call
     # Each unit is typed, then learned (as sent): the history's look-up caches start cold.
     texts = [(key, u) for u in typed_units for key in typing_prefixes([u])]
+    progress = Progress("keystrokes with a full history", total=len(texts), logger=log)
     for n, ((text, kind), unit) in enumerate(texts):
         if n and unit is not texts[n - 1][1]:
             history.learn(texts[n - 1][1])
@@ -100,6 +102,7 @@ def measure_history(
         start = time.perf_counter()
         mix_history(words, history, context, partial, predictor.history_weights)
         mixing[kind].append(time.perf_counter() - start)
+        progress.update()
     return {
         "history": {
             "entries": len(history),
