@@ -11,6 +11,8 @@ line is one case::
 ``context_ids`` is the model input (BOS + pieces of the context) and is checked on its own:
 it pins normalisation and tokenization. The suggestions are compared with :func:`compare`,
 which lets two words whose probabilities are within the tolerance come in either order.
+A case may carry ``"blocklist_add": ["word", "two words"]``: entries an app adds to the
+bundle's blocklist before this suggestion (and removes after it), see :func:`blocklist_cases`.
 
 >>> compare([{"word": "a", "probability": 0.5}, {"word": "b", "probability": 0.4999}],
 ...         [{"word": "b", "probability": 0.4999}, {"word": "a", "probability": 0.5}])
@@ -24,18 +26,20 @@ import json
 import logging
 import random
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbd_lm.blocklist import Blocklist
 from kbd_lm.bundle import Bundle, BundleError, Manifest, write
 from kbd_lm.fsutil import Progress, atomic_write_text
-from kbd_lm.text import WORD_RE
+from kbd_lm.text import WORD_RE, words
 
 log = logging.getLogger(__name__)
 
 FILE = "conformance.jsonl"
 FORMAT = "kbd-lm-conformance"
-VERSION = 1
+VERSION = 2  # 2: cases may add to the blocklist (blocklist_add); 1 is read as well
 # Two probabilities are the same answer when |p - q| <= ABS + REL * max(p, q). One step of
 # the model differs by about 1e-6 between runtimes (kernels, WASM vs x86), but over a long
 # context such a difference sometimes flips the rounding of a dynamically quantized
@@ -108,7 +112,14 @@ FIXED: list[tuple[str, str, int]] = [
     ("controls", "see you\u00a0", 3),
     ("controls", "see you\u3000", 3),
     ("controls", "see you\x1c", 3),
+    # With a real model these reach the bundle's own blocklist (naughty-words).
+    ("blocklist", "what the f", 3),
+    ("blocklist", "oh sh", 3),
+    ("blocklist", "you are such a ", 5),
+    ("blocklist", "son of a b", 3),
 ]
+# Fixed texts whose best word blocklist_cases blocks (as a word, and after the context).
+BLOCKED_TOP = ("see you ", "how are you ", "see yo", "thank you so muc", "ok. ", "I don't ")
 
 
 @dataclass
@@ -172,13 +183,47 @@ def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tup
     return cases
 
 
+def blocklist_cases(cases: list[dict], results: list[dict]) -> list[dict]:
+    """Cases that add to the blocklist, made from answers already known: for each text of
+    :data:`BLOCKED_TOP`, its best word blocked as a word (``blocklist_word``), as a phrase
+    after the context's last word (``blocklist_phrase``: blocked here) and after another
+    word (``blocklist_other``: not blocked here). Blocking a word the model ranks first
+    changes the answer: the search must skip it and find one more word.
+
+    >>> cases = [{"id": 0, "kind": "next_word", "text": "see you ", "k": 3}]
+    >>> results = [{"id": 0, "context": "see you", "suggestions": [{"word": "later"}]}]
+    >>> [c["blocklist_add"] for c in blocklist_cases(cases, results)]
+    [['later'], ['you later'], ['zzyzx later']]
+    """
+    by_id = {r["id"]: r for r in results}
+    out, done = [], set()
+    for case in cases:
+        result = by_id[case["id"]]
+        if case["text"] not in BLOCKED_TOP or case["text"] in done or not result["suggestions"]:
+            continue
+        done.add(case["text"])  # the first case of each text (the fixed one)
+        top = result["suggestions"][0]["word"]
+        before = words(result["context"])[-1:]
+        adds = [("blocklist_word", [top])]
+        if before:
+            adds += [("blocklist_phrase", [f"{before[0]} {top}"])]
+            adds += [("blocklist_other", [f"zzyzx {top}"])]
+        for kind, add in adds:
+            out.append({"kind": kind, "text": case["text"], "k": case["k"], "blocklist_add": add})
+    return out
+
+
 def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int:
-    """Run ``predictor`` on :func:`build_cases` and write them to ``path``; return the count."""
+    """Run ``predictor`` on :func:`build_cases` (then on :func:`blocklist_cases` made from
+    its answers) and write them to ``path``; return the count."""
     cases = [
         {"id": i, "kind": kind, "text": text, "k": k}
         for i, (kind, text, k) in enumerate(build_cases(units, seed))
     ]
-    for case, result in zip(cases, run_python(predictor, cases), strict=True):
+    results = run_python(predictor, cases)
+    more = [{"id": len(cases) + i, **c} for i, c in enumerate(blocklist_cases(cases, results))]
+    cases, results = cases + more, results + run_python(predictor, more)
+    for case, result in zip(cases, results, strict=True):
         case["context"], case["partial"] = result["context"], result["partial"]
         case["context_ids"], case["suggestions"] = result["ids"], result["suggestions"]
     header = {
@@ -201,8 +246,8 @@ def read_vectors(path: Path) -> tuple[dict, list[dict]]:
     if not lines:
         raise ValueError(f"{path}: empty file")
     header = json.loads(lines[0])
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise ValueError(f"{path}: not a {FORMAT} v{VERSION} file")
+    if header.get("format") != FORMAT or header.get("version") not in (1, VERSION):
+        raise ValueError(f"{path}: not a {FORMAT} file of version 1 to {VERSION}")
     return header, [json.loads(line) for line in lines[1:] if line.strip()]
 
 
@@ -267,7 +312,8 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
     progress = Progress("conformance cases", total=len(cases), logger=log)
     for case in cases:
         context, partial, ids = predictor.decode_input(case["text"])
-        got = predictor.suggest(case["text"], k=case["k"])
+        with _blocking(predictor, case.get("blocklist_add")):
+            got = predictor.suggest(case["text"], k=case["k"])
         suggestions = [{"word": s.word, "probability": s.probability} for s in got]
         results.append(
             {
@@ -280,6 +326,20 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
         )
         progress.update()
     return results
+
+
+@contextmanager
+def _blocking(predictor, entries: list[str] | None):
+    """``predictor`` with ``entries`` added to its blocklist, as an app adds words."""
+    if not entries:
+        yield
+        return
+    saved = predictor.blocklist
+    predictor.blocklist = Blocklist([*saved.entries(), *entries], enabled=saved.enabled)
+    try:
+        yield
+    finally:
+        predictor.blocklist = saved
 
 
 def check(predictor, path: Path) -> Report:

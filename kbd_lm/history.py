@@ -8,7 +8,7 @@ What may be learned at all is decided by :mod:`kbd_lm.privacy` (fields, secret-l
 
 Counts decay by half every ``half_life`` learned messages, so old habits fade. The history is
 bounded: past ``max_entries`` entries or ``max_bytes`` bytes (its file size), the entries with
-the smallest counts are dropped (down to 95 % of the bounds).
+the smallest counts are dropped (down to 90 % of the bounds).
 
 File format (``save`` / ``load``; UTF-8 text, ``\\n`` line ends, one JSON value a line)::
 

@@ -11,7 +11,8 @@ async function predictor(bundleUrl, wasmDir) {
 }
 
 /**
- * Runs every case of the bundle's conformance.jsonl through a fresh predictor, in order.
+ * Runs every case of the bundle's conformance.jsonl through a fresh predictor, in order
+ * (a case's blocklist_add: entries added to the bundle's blocklist for that case only).
  * Returns {header, results: [{id, context, partial, ids, suggestions}], ms}.
  */
 async function conformance(bundleUrl, wasmDir) {
@@ -25,10 +26,16 @@ async function conformance(bundleUrl, wasmDir) {
   const p = await predictor(bundleUrl, wasmDir);
   const t0 = performance.now();
   const results = [];
+  const bundled = p.blocklist;
   for (const c of cases) {
     const {context, partial, ids} = p.decodeInput(c.text);
-    const suggestions = await p.suggest(c.text, c.k);
-    results.push({id: c.id, context, partial, ids, suggestions});
+    if (c.blocklist_add) p.blocklist = bundled.with(c.blocklist_add); // as an app adds words
+    try {
+      const suggestions = await p.suggest(c.text, c.k);
+      results.push({id: c.id, context, partial, ids, suggestions});
+    } finally {
+      p.blocklist = bundled;
+    }
   }
   return {header, results, ms: performance.now() - t0};
 }
