@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
-from kbd_lm.conformance import FILE, compare_results, read_vectors
+from kbd_lm.conformance import FILE, NO_HISTORY, compare_results, read_vectors, without_learning
 from kbd_lm.export.browser import open_harness
 from kbd_lm.serve.settings import ServeSettings
 
@@ -38,9 +38,11 @@ def float32_bundle(tiny_checkpoint, tmp_path_factory, registry_cache):
 
 @pytest.fixture(scope="module")
 def browser_run(browser_ready, app_server, float32_bundle):
-    """(header, cases, the browser's results) for every vector of the float32 tiny bundle."""
+    """(header, cases the browser runs, its output) for the vectors of the float32 tiny
+    bundle; the learn-then-suggest cases are skipped by the harness (no history there)."""
     bundle = float32_bundle
     header, cases = read_vectors(bundle / FILE)
+    cases, learned = without_learning(cases)
     settings = ServeSettings(bundle=bundle, pool_size=1, access_log=False)
     with app_server(settings) as url, open_harness(url, "/v1/bundle/") as harness:
         out = harness.conformance()
@@ -48,6 +50,7 @@ def browser_run(browser_ready, app_server, float32_bundle):
             "async ([b, w]) => (await window.kbdHarness.predictor(b, w)).blocklist.entries()",
             [harness.bundle_url, harness.wasm_dir],
         )
+    out["learned"] = learned
     return header, cases, out
 
 
@@ -59,6 +62,14 @@ def test_vectors_cover_the_spec(browser_run):
     assert {f"completion_{n}" for n in range(1, 6)} | {"emoji", "long_chars"} <= kinds
     assert {"blocklist_word", "blocklist_phrase", "blocklist_other"} <= kinds
     assert header["unicode_version"]
+
+
+def test_learn_then_suggest_cases_are_skipped_in_the_browser(browser_run):
+    """Skipped, not passed: the browser predictor has no personal history (spec 9.2); the
+    Python predictor checks these cases (tests/kbd_lm/test_conformance.py)."""
+    _, _, out = browser_run
+    assert out["learned"] and out["skipped"] == [c["id"] for c in out["learned"]]
+    pytest.skip(f"{len(out['skipped'])} conformance cases not run in the browser: {NO_HISTORY}")
 
 
 def test_browser_tokenizes_raw_text_like_python(browser_run):
