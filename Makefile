@@ -59,6 +59,7 @@ COMPARE ?= $(wildcard dist/chitchat dist/broad)
 
 eval: $(STAMP)
 	$(BIN)/kbd-lm eval --kinds --bundle $(BUNDLE) $(foreach b,$(COMPARE),--compare $(b)) $(ARGS)
+	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE)
 
 bench: $(STAMP)
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)

@@ -138,7 +138,8 @@ class Harness:
         self.page, self.bundle_url, self.wasm_dir = page, bundle_url, wasm_dir
 
     def conformance(self) -> dict:
-        """``{"header", "results": [{"id", "context", "partial", "ids", "suggestions"}], "ms"}``."""
+        """``{"header", "results": [{"id", "context", "partial", "ids", "suggestions"}],
+        "skipped": [ids of learn-then-suggest cases: no history in the browser], "ms"}``."""
         return self.page.evaluate(
             "([b, w]) => window.kbdHarness.conformance(b, w)", [self.bundle_url, self.wasm_dir]
         )
@@ -183,12 +184,21 @@ def harness(bundle_dir: Path) -> Iterator[Harness]:
 
 def browser_conformance(bundle_dir: Path):
     """(report, browser milliseconds) of the bundle's vectors run in the browser."""
-    from kbd_lm.conformance import FILE, compare_results, read_vectors
+    from kbd_lm.conformance import (
+        FILE,
+        NO_HISTORY,
+        compare_results,
+        read_vectors,
+        without_learning,
+    )
 
     header, cases = read_vectors(Path(bundle_dir) / FILE)
     with harness(Path(bundle_dir)) as h:
         out = h.conformance()
-    return compare_results(cases, out["results"], header["tolerance"]), out["ms"]
+    run, learned = without_learning(cases)  # the harness skips these, and says so
+    report = compare_results(run, out["results"], header["tolerance"])
+    report.skipped, report.skip_reason = len(learned), NO_HISTORY
+    return report, out["ms"]
 
 
 def browser_latency(bundle_dir: Path, texts: list[str], warm: list[str] = ()) -> list[float]:

@@ -36,6 +36,7 @@ from kbd_lm import conformance, lexicon, portable
 from kbd_lm.config import to_toml
 from kbd_lm.export import ops as O
 from kbd_lm.export import signatures as S
+from kbd_lm.export.blocklist import BLOCKLIST_FILE, write_blocklist
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
 from kbd_lm.stats import percentiles
@@ -78,6 +79,10 @@ class ExportConfig:
     # cannot resize; () = none. See kbd_lm.export.signatures.
     fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES
     conformance_vectors: bool = True  # write conformance.jsonl (a test file, not shipped)
+    # Offensive words never suggested (kbd_lm.export.blocklist): a pinned package, a local
+    # file, or "" for none; packages are fetched once into blocklist_cache.
+    blocklist: str = "npm:naughty-words@1.2.0"
+    blocklist_cache: str = "data/downloads"
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -341,6 +346,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             )
         if config.lexicon_bytes:
             lexicon.build(corpus.units("train"), config.lexicon_bytes).save(tmp / lexicon.FILE)
+        blocklist = write_blocklist(
+            config.blocklist, tmp / BLOCKLIST_FILE, Path(config.blocklist_cache)
+        )
         verified = {
             f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
         }
@@ -374,6 +382,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             },
             runtimes_verified=verified,
             ngram=ngram,
+            blocklist=blocklist,
             training={
                 "corpus": corpus.stats.get("name"),
                 "split": corpus.stats.get("split_rule"),
@@ -401,6 +410,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             files[B.NGRAM_FILE] = True
         if config.lexicon_bytes:
             files[lexicon.FILE] = True
+        if blocklist is not None:
+            files[BLOCKLIST_FILE] = True
         for name, shipped in files.items():
             manifest = manifest.with_file(tmp, name, shipped=shipped)
         B.write(tmp, manifest)

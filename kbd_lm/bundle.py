@@ -158,6 +158,21 @@ class NgramSpec:
 
 
 @dataclass(frozen=True)
+class BlocklistSpec:
+    """An optional ``blocklist.txt``: words never suggested (:mod:`kbd_lm.blocklist`).
+
+    Optional in version 2: a bundle without it blocks nothing.
+    """
+
+    file: str
+    source: str  # "npm:naughty-words@1.2.0" or a local file
+    licence: str
+    entries: int
+    attribution: str = ""
+    source_sha256: str = ""  # of the package the words came from
+
+
+@dataclass(frozen=True)
 class Manifest(Mapping):
     """What ``manifest.json`` says, typed. Build one, :func:`write` it, :func:`read` it back.
 
@@ -178,6 +193,7 @@ class Manifest(Mapping):
     signatures: dict = field(default_factory=dict)  # name -> inputs, outputs, batch, use
     runtimes_verified: dict = field(default_factory=dict)  # "runtime version" -> top-3 agreement
     ngram: NgramSpec | None = None
+    blocklist: BlocklistSpec | None = None
     training: dict = field(default_factory=dict)  # corpus, split, perplexities, tokens, minutes
     presets: dict = field(default_factory=dict)  # quantization -> size, agreement, latency
     metrics: dict = field(default_factory=dict)  # keyboard metrics written by eval
@@ -219,7 +235,7 @@ class Manifest(Mapping):
         doc: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "ngram" and value is None:
+            if f.name in ("ngram", "blocklist") and value is None:
                 continue
             if f.name == "files":
                 value = {name: dataclasses.asdict(entry) for name, entry in value.items()}
@@ -292,6 +308,8 @@ def _parse(doc: dict, source: str) -> Manifest:
     doc["ops"] = tuple(from_dict(OpEntry, op, f"{source}: ops") for op in doc.get("ops") or ())
     if doc.get("ngram") is not None:
         doc["ngram"] = from_dict(NgramSpec, doc["ngram"], f"{source}: ngram")
+    if doc.get("blocklist") is not None:
+        doc["blocklist"] = from_dict(BlocklistSpec, doc["blocklist"], f"{source}: blocklist")
     manifest = from_dict(Manifest, doc, source)
     if shipped_files is not None and list(shipped_files) != list(manifest.shipped_files):
         raise BundleError(f"{source}: shipped_files disagrees with the files' shipped flags")
@@ -424,6 +442,7 @@ class Bundle:
             "total_bytes",
             "shipped_files",
             "ngram",
+            "blocklist",
         )
         return {k: self.manifest[k] for k in keys if k in self.manifest}
 

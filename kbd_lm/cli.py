@@ -124,6 +124,10 @@ def _suggest(args) -> int:
 
 
 def _eval(args) -> int:
+    if args.adaptive or args.tune_history:  # the personal history (kbd_lm.history_cli)
+        from kbd_lm.history_cli import adaptive_command
+
+        return adaptive_command(args)
     from kbd_lm.config import load_config
 
     if args.kinds:
@@ -224,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=DIR",
         help="with --kinds: another bundle in the same table (repeatable)",
     )
+    p.add_argument("--adaptive", action="store_true", help="personal history: static vs adaptive")
+    p.add_argument("--tune-history", action="store_true", help="choose history weights (valid)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_eval)
 

@@ -11,6 +11,11 @@ line is one case::
 ``context_ids`` is the model input (BOS + pieces of the context) and is checked on its own:
 it pins normalisation and tokenization. The suggestions are compared with :func:`compare`,
 which lets two words whose probabilities are within the tolerance come in either order.
+A case may carry ``"blocklist_add": ["word", "two words"]``: entries an app adds to the
+bundle's blocklist before this suggestion (and removes after it), see :func:`blocklist_cases`;
+and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in order into a new
+:class:`~kbd_lm.history.UserHistory` (the header's ``history`` config), which the suggestion
+then uses with the header's ``history_weights`` (see :func:`history_cases`).
 
 >>> compare([{"word": "a", "probability": 0.5}, {"word": "b", "probability": 0.4999}],
 ...         [{"word": "b", "probability": 0.4999}, {"word": "a", "probability": 0.5}])
@@ -20,22 +25,26 @@ which lets two words whose probabilities are within the tolerance come in either
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbd_lm.blocklist import Blocklist
 from kbd_lm.bundle import Bundle, BundleError, Manifest, write
 from kbd_lm.fsutil import Progress, atomic_write_text
-from kbd_lm.text import WORD_RE
+from kbd_lm.history import HistoryConfig, UserHistory
+from kbd_lm.text import WORD_RE, words
 
 log = logging.getLogger(__name__)
 
 FILE = "conformance.jsonl"
 FORMAT = "kbd-lm-conformance"
-VERSION = 1
+VERSION = 2  # 2: cases may add to the blocklist (blocklist_add) and learn; 1 is read as well
 # Two probabilities are the same answer when |p - q| <= ABS + REL * max(p, q). One step of
 # the model differs by about 1e-6 between runtimes (kernels, WASM vs x86), but over a long
 # context such a difference sometimes flips the rounding of a dynamically quantized
@@ -108,6 +117,32 @@ FIXED: list[tuple[str, str, int]] = [
     ("controls", "see you\u00a0", 3),
     ("controls", "see you\u3000", 3),
     ("controls", "see you\x1c", 3),
+    # With a real model these reach the bundle's own blocklist (naughty-words).
+    ("blocklist", "what the f", 3),
+    ("blocklist", "oh sh", 3),
+    ("blocklist", "you are such a ", 5),
+    ("blocklist", "son of a b", 3),
+]
+# Fixed texts whose best word blocklist_cases blocks (as a word, and after the context).
+BLOCKED_TOP = ("see you ", "how are you ", "see yo", "thank you so muc", "ok. ", "I don't ")
+
+# Learn-then-suggest cases: (kind, [(message, field), ...] learned in order, text, k).
+_QUATTRO = [("lunch at Quattro?", "text")]
+_BART = [("meet Bartholomew at the gate", "text"), ("Bartholomew is late", "text")]
+_ZORB = [("Zorblax. Zorblax is here", "text")]
+HISTORY_FIXED: list[tuple[str, list[tuple[str, str]], str, int]] = [
+    ("history_completion", _QUATTRO, "see you at Qu", 3),
+    ("history_next_word", _QUATTRO, "lunch at ", 3),
+    ("history_long_word", _BART, "meet B", 3),
+    ("history_next_word", _BART, "meet ", 3),
+    ("history_casing", [("my new iPhone is great", "text")], "my new i", 3),
+    ("history_sentence_start", _ZORB, "ok. ", 3),
+    ("history_sentence_start", _ZORB, "", 3),
+    ("history_field", [("my pin is 48213 and zorblax", "password")], "my pin is ", 3),
+    ("history_secret", [("call me at 555 123 4567 tomorrow", "text")], "call me at ", 3),
+    ("history_secret", [("mail bob@example.com or zorb.io now", "text")], "mail ", 3),
+    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the ", 5),
+    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the K", 3),
 ]
 
 
@@ -119,16 +154,19 @@ class Report:
     ids_ok: int = 0
     suggestions_ok: int = 0
     failures: list[dict] = field(default_factory=list)
+    skipped: int = 0  # cases not run (not counted in ``cases``), and why
+    skip_reason: str = ""
 
     @property
     def passed(self) -> bool:
         return self.ids_ok == self.suggestions_ok == self.cases
 
     def summary(self) -> str:
+        skipped = f"; {self.skipped} skipped: {self.skip_reason}" if self.skipped else ""
         return (
             f"{self.cases} cases: context ids {self.ids_ok} match, {self.cases - self.ids_ok} "
             f"differ; suggestions {self.suggestions_ok} match, "
-            f"{self.cases - self.suggestions_ok} differ"
+            f"{self.cases - self.suggestions_ok} differ{skipped}"
         )
 
 
@@ -172,13 +210,98 @@ def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tup
     return cases
 
 
+def blocklist_cases(cases: list[dict], results: list[dict]) -> list[dict]:
+    """Cases that add to the blocklist, made from answers already known: for each text of
+    :data:`BLOCKED_TOP`, its best word blocked as a word (``blocklist_word``), as a phrase
+    after the context's last word (``blocklist_phrase``: blocked here) and after another
+    word (``blocklist_other``: not blocked here). Blocking a word the model ranks first
+    changes the answer: the search must skip it and find one more word.
+
+    >>> cases = [{"id": 0, "kind": "next_word", "text": "see you ", "k": 3}]
+    >>> results = [{"id": 0, "context": "see you", "suggestions": [{"word": "later"}]}]
+    >>> [c["blocklist_add"] for c in blocklist_cases(cases, results)]
+    [['later'], ['you later'], ['zzyzx later']]
+    """
+    by_id = {r["id"]: r for r in results}
+    out, done = [], set()
+    for case in cases:
+        result = by_id[case["id"]]
+        if case["text"] not in BLOCKED_TOP or case["text"] in done or not result["suggestions"]:
+            continue
+        done.add(case["text"])  # the first case of each text (the fixed one)
+        top = result["suggestions"][0]["word"]
+        before = words(result["context"])[-1:]
+        adds = [("blocklist_word", [top])]
+        if before:
+            adds += [("blocklist_phrase", [f"{before[0]} {top}"])]
+            adds += [("blocklist_other", [f"zzyzx {top}"])]
+        for kind, add in adds:
+            out.append({"kind": kind, "text": case["text"], "k": case["k"], "blocklist_add": add})
+    return out
+
+
+def history_cases(units: list[str], seed: int = 0, per_kind: int = 10) -> list[dict]:
+    """Learn-then-suggest cases: :data:`HISTORY_FIXED` (a name of many pieces, casing, a
+    sentence start, a password field and secrets that are not learned, repetition, a learned
+    word blocked), then ``history_units``: three held-out units learned, the last one typed
+    again up to a random word boundary or into a word.
+
+    >>> [c["kind"] for c in history_cases(["see you later", "ok then"], per_kind=1)][-2:]
+    ['history_blocklist', 'history_units']
+    """
+    rng = random.Random(seed + 1)
+
+    def learn(messages):
+        return [{"text": text, "field": field} for text, field in messages]
+
+    out = [{"kind": k, "learn": learn(m), "text": t, "k": n} for k, m, t, n in HISTORY_FIXED]
+    out.append(
+        {
+            "kind": "history_blocklist",  # a learned word the app blocked: never suggested
+            "learn": learn([("you are a zorblax", "text")] * 3),
+            "text": "you are a ",
+            "k": 3,
+            "blocklist_add": ["zorblax"],
+        }
+    )
+    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
+    for _ in range(per_kind):
+        messages = [rng.choice(pool) for _ in range(3)]
+        last = messages[-1]
+        cuts = [m.start() for m in WORD_RE.finditer(last)][1:]
+        cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(last)]
+        text = last[: rng.choice(cuts)]
+        out.append(
+            {
+                "kind": "history_units",
+                "learn": learn((m, "text") for m in messages),
+                "text": text,
+                "k": 3,
+            }
+        )
+    return out
+
+
+NO_HISTORY = "learn-then-suggest cases, and this decoder has no personal history (spec 9.2)"
+
+
+def without_learning(cases: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(cases without learn steps, cases with them): for decoders without a history."""
+    return [c for c in cases if not c.get("learn")], [c for c in cases if c.get("learn")]
+
+
 def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int:
-    """Run ``predictor`` on :func:`build_cases` and write them to ``path``; return the count."""
+    """Run ``predictor`` on :func:`build_cases` (then on :func:`blocklist_cases` made from
+    its answers, and :func:`history_cases`) and write them to ``path``; return the count."""
     cases = [
         {"id": i, "kind": kind, "text": text, "k": k}
         for i, (kind, text, k) in enumerate(build_cases(units, seed))
     ]
-    for case, result in zip(cases, run_python(predictor, cases), strict=True):
+    results = run_python(predictor, cases)
+    more = blocklist_cases(cases, results) + history_cases(units, seed)
+    more = [{"id": len(cases) + i, **c} for i, c in enumerate(more)]
+    cases, results = cases + more, results + run_python(predictor, more)
+    for case, result in zip(cases, results, strict=True):
         case["context"], case["partial"] = result["context"], result["partial"]
         case["context_ids"], case["suggestions"] = result["ids"], result["suggestions"]
     header = {
@@ -187,6 +310,8 @@ def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int
         "unicode_version": unicodedata.unidata_version,
         "tolerance": TOLERANCE,
         "beam_width": predictor.beam_width,
+        "history": dataclasses.asdict(HistoryConfig()),
+        "history_weights": dataclasses.asdict(predictor.history_weights),
         "cases": len(cases),
     }
     lines = [json.dumps(header)] + [json.dumps(c, ensure_ascii=False) for c in cases]
@@ -201,8 +326,8 @@ def read_vectors(path: Path) -> tuple[dict, list[dict]]:
     if not lines:
         raise ValueError(f"{path}: empty file")
     header = json.loads(lines[0])
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise ValueError(f"{path}: not a {FORMAT} v{VERSION} file")
+    if header.get("format") != FORMAT or header.get("version") not in (1, VERSION):
+        raise ValueError(f"{path}: not a {FORMAT} file of version 1 to {VERSION}")
     return header, [json.loads(line) for line in lines[1:] if line.strip()]
 
 
@@ -267,7 +392,13 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
     progress = Progress("conformance cases", total=len(cases), logger=log)
     for case in cases:
         context, partial, ids = predictor.decode_input(case["text"])
-        got = predictor.suggest(case["text"], k=case["k"])
+        history = None
+        if case.get("learn"):
+            history = UserHistory()
+            for message in case["learn"]:
+                history.learn(message["text"], message.get("field", "text"))
+        with _blocking(predictor, case.get("blocklist_add")):
+            got = predictor.suggest(case["text"], k=case["k"], history=history)
         suggestions = [{"word": s.word, "probability": s.probability} for s in got]
         results.append(
             {
@@ -280,6 +411,20 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
         )
         progress.update()
     return results
+
+
+@contextmanager
+def _blocking(predictor, entries: list[str] | None):
+    """``predictor`` with ``entries`` added to its blocklist, as an app adds words."""
+    if not entries:
+        yield
+        return
+    saved = predictor.blocklist
+    predictor.blocklist = Blocklist([*saved.entries(), *entries], enabled=saved.enabled)
+    try:
+        yield
+    finally:
+        predictor.blocklist = saved
 
 
 def check(predictor, path: Path) -> Report:

@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from kbd_lm import lexicon as L
+from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.bundle import Bundle
+from kbd_lm.history import UserHistory
+from kbd_lm.history_mix import DEFAULT_WEIGHTS, mix_history
 from kbd_lm.runtime import Runtime, StepModel, runtime_version
 from kbd_lm.suggestion import Suggestion
 from kbd_lm.text import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
@@ -176,6 +179,10 @@ class Predictor:
         if L.FILE in bundle.manifest.files:
             self.lexicon = L.Lexicon.load(bundle.path / L.FILE)
         self.lexicon_weight = L.DEFAULT_WEIGHT
+        # Offensive words never suggested (a bundle without the file blocks nothing); an app
+        # changes it with predictor.blocklist.add(word) / .remove(word) / .enabled = False.
+        self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
+        self.history_weights = DEFAULT_WEIGHTS  # see kbd_lm.history_mix
 
     @classmethod
     def load(cls, bundle_dir: str | Path, runtime: Runtime = "litert", **kwargs) -> Predictor:
@@ -192,17 +199,20 @@ class Predictor:
         """
         self._cache.clear()
 
-    def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
-        """Up to ``k`` distinct whole words, best first, for the text before the cursor."""
+    def suggest(
+        self, text: str, k: int = 3, history: UserHistory | None = None
+    ) -> list[Suggestion]:
+        """Up to ``k`` distinct whole words, best first, for the text before the cursor.
+
+        ``history``: the user's :class:`~kbd_lm.history.UserHistory`, mixed in at word level
+        (one predictor serves many users). Blocked words are never returned.
+        """
         if k <= 0:
             return []
-        context, partial = self._split(text)
-        ctx = self._context(context)
-        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k)
-        if self.lexicon is not None:
-            words = L.mix_lexicon(words, self.lexicon, partial, self.lexicon_weight)
-        if self.ngram is not None:
-            words = self._mix(text, words, k)
+        context, partial, words = self.model_words(text, k)
+        if history is not None:
+            words = mix_history(words, history, context, partial, self.history_weights)
+        words = self.blocklist.filter(words, context)
         at_start = bool(_SENTENCE_END_RE.search(context))
         out = []
         for word, prob in words[:k]:
@@ -212,6 +222,19 @@ class Predictor:
                 word = word[:1].upper() + word[1:]
             out.append(Suggestion(word, prob))
         return out
+
+    def model_words(self, text: str, k: int = 3) -> tuple[str, str, list[tuple[str, float]]]:
+        """What ``suggest`` mixes a history into: (context, partial word, the bundle's words
+        as (word, probability) best first, blocked words left out of the search)."""
+        context, partial = self._split(text)
+        ctx = self._context(context)
+        blocked = self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context))
+        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k, blocked)
+        if self.lexicon is not None:  # completions the search could not spell out in time
+            words = L.mix_lexicon(words, self.lexicon, partial, self.lexicon_weight)
+        if self.ngram is not None:
+            words = self._mix(text, words, k)
+        return context, partial, words
 
     def _mix(self, text: str, words: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
         """Interpolate with the bundle's n-gram: P = w P_neural + (1 - w) P_ngram, best first.
@@ -231,7 +254,7 @@ class Predictor:
                 p_gram = math.exp(self.ngram.next_word_logprob(text, key)) if known else 0.0
             mixed.append((display, weight * p_neural + (1 - weight) * p_gram))
         mixed.sort(key=lambda item: -item[1])
-        return mixed[:k]
+        return mixed
 
     def next_word_logprob(self, text: str, word: str) -> float:
         """log P(word | text), case-insensitive: the casing variants' probabilities are summed.
@@ -326,8 +349,10 @@ class Predictor:
 
     # ------------------------------------------------------------------ beam search
 
-    def _search(self, ctx: _Context, partial: str, k: int) -> list[tuple[str, float]]:
-        """Best words (case variants merged), as (display form, probability), best first."""
+    def _search(self, ctx: _Context, partial: str, k: int, blocked=None) -> list[tuple[str, float]]:
+        """Best words (case variants merged), as (display form, probability), best first.
+
+        ``blocked(word)`` true: the word is not a result (nor counts towards the k best)."""
         pieces, width = self.pieces, self.beam_width
         want = partial.lower()
         # First pieces: "▁..." pieces consistent with what was typed.
@@ -356,7 +381,11 @@ class Predictor:
             # P(word ends here) = sum of the boundary pieces' probabilities: [n]
             ends = np.log(np.maximum(np.exp(logp) @ self._boundary_f32, 1e-30))
             for r, beam in enumerate(beams):
-                if len(beam.text) >= len(want) and WORD_RE.fullmatch(beam.text):
+                if (
+                    len(beam.text) >= len(want)
+                    and WORD_RE.fullmatch(beam.text)
+                    and not (blocked and blocked(beam.text))
+                ):
                     self._add_final(finals, beam.text, beam.score + float(ends[r]))
             floor = self._floor(finals, k)
             # Extensions only lose probability: a beam at or below the k-th final is done.

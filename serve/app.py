@@ -33,6 +33,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.bundle import Bundle, BundleError
+from kbd_lm.serve import users
+from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
 from kbd_lm.serve.metrics import CONTENT_TYPE, Metrics
 from kbd_lm.serve.middleware import (
     BodyGuard,
@@ -137,6 +139,7 @@ def create_app(
     if settings.bundle is None:
         raise ValueError("no bundle: pass bundle_path, --bundle or set KBD_LM_BUNDLE")
     metrics = Metrics(process=True)  # one server process: its CPU and memory are the app's
+    api_keys = parse_keys(settings.api_keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -162,6 +165,7 @@ def create_app(
             yield
         finally:
             app.state.pool = None
+            users.close(app)
 
     app = FastAPI(
         title="kbd-lm",
@@ -224,7 +228,8 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def on_internal_error(request: Request, exc: Exception):
-        log.exception("internal error on %s %s", request.method, request.url.path)
+        route = getattr(request.scope.get("route"), "path", "?")  # a template, never a user id
+        log.exception("internal error on %s %s", request.method, route)
         return error_response(500, "internal", "internal server error (see the server log)")
 
     # ------------------------------------------------------------------ routes
@@ -239,7 +244,9 @@ def create_app(
             "requestBody": {"content": {"application/json": {"examples": PREDICT_EXAMPLES}}}
         },
     )
-    async def predict_next(body: PredictRequest, pool: Pool, cfg: Settings) -> PredictResponse:
+    async def predict_next(
+        body: PredictRequest, pool: Pool, cfg: Settings, request: Request
+    ) -> PredictResponse:
         """Up to ``k`` whole words for the text before the cursor, best first.
 
         After a space or punctuation: the next word (capitalised at a sentence start).
@@ -248,7 +255,8 @@ def create_app(
         """
         started = time.perf_counter()
         text = body.text[-cfg.max_text_chars :]
-        suggestions = await pool.suggest(text, body.k)
+        history = await users.history_for(request, body.user)
+        suggestions = await pool.suggest(text, body.k, history)
         return PredictResponse(
             suggestions=[
                 SuggestionOut(word=s.word, probability=s.probability) for s in suggestions
@@ -311,10 +319,13 @@ def create_app(
         return HTMLResponse(demo_page)
 
     mount_web(app, get_bundle)  # /static and /v1/bundle/{file}: suggestions in the browser
+    users.mount(app, settings, api_keys)
 
-    # Innermost first: body checks, CORS headers (on refusals too, so that a page on another
-    # origin can read them), metrics around them, then start-up messages.
+    # Innermost first: body checks, API keys, CORS headers (on refusals too, so that a page on
+    # another origin can read them), metrics around them, then start-up messages; outermost
+    # the user-route guard (Host check without keys, never CORS on /v1/users).
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
+    app.add_middleware(ApiKeyGuard, keys=api_keys, on_error=metrics.error)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -325,4 +336,5 @@ def create_app(
         )
     app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
     app.add_middleware(StartupErrorMessage, state=app.state)
+    app.add_middleware(users.UserRoutesGuard, check_host=not api_keys)
     return app

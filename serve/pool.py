@@ -105,11 +105,13 @@ class PredictorPool:
             self._free.append(suggester)
             self._slots.release()
 
-    async def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
+    async def suggest(self, text: str, k: int = 3, history=None) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
 
+        ``history``: a user's history, passed on as ``suggest(text, k, history)`` if given.
         Raises :class:`PoolBusyError` when none is free within ``acquire_timeout`` seconds.
         """
+        args = (text, k) if history is None else (text, k, history)
         async with self.borrow() as suggester:
             # Not abandoned on cancel: the suggester only goes back once its thread is done.
-            return await anyio.to_thread.run_sync(suggester.suggest, text, k)
+            return await anyio.to_thread.run_sync(suggester.suggest, *args)

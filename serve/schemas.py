@@ -71,6 +71,12 @@ class PredictRequest(BaseModel):
     k: Annotated[int, BeforeValidator(_whole_number)] = Field(
         3, ge=1, le=MAX_K, description="How many suggestions (1 to 10).", examples=[3]
     )
+    user: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._~-]{1,128}$",
+        description="Optional user id: the suggestions use that user's history "
+        "(see /v1/users). Make ids unguessable, e.g. random UUIDs.",
+    )
 
 
 class SuggestionOut(BaseModel):

@@ -52,6 +52,19 @@ class ServeSettings(BaseSettings):
     )
     log_level: LogLevel = Field("info", description="server log level")
     access_log: bool = Field(True, description="one log line per request (uvicorn access log)")
+    # Personal histories (kbd_lm.serve.users, kbd_lm.serve.history_store).
+    api_keys: str = Field(
+        "", repr=False, description="comma-separated API keys; set: every /v1 route needs one"
+    )
+    history_db: Path = Field(
+        Path("data/histories.sqlite3"), description="SQLite file of the users' histories"
+    )
+    history_max_users: int = Field(10_000, ge=1, description="users the history store accepts")
+    history_max_db_bytes: int = Field(
+        1 << 30, ge=1 << 16, description="history store size (database + WAL) accepted"
+    )
+    history_max_entries: int = Field(20_000, ge=100, description="entries per user history")
+    history_max_bytes: int = Field(1_000_000, ge=4096, description="bytes per user history")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -104,7 +104,13 @@ def tiny_checkpoint(tiny_corpus_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
+def registry_cache(tmp_path_factory) -> Path:
+    """Where exports fetch the blocklist package (once per session, never the repo's data/)."""
+    return tmp_path_factory.mktemp("registry")
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
     """The tiny model exported with the default (dynamic) preset, all presets measured."""
     from kbd_lm.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
@@ -119,6 +125,7 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
             "max_model_bytes=0",
             "latency_calls=200",
             "agreement_contexts=64",
+            f'blocklist_cache="{registry_cache}"',
         ],
     )
     return export(tiny_checkpoint, cfg)

@@ -7,7 +7,9 @@ baseline, :mod:`kbd_lm.ngram`, is loaded last, after the memory readings).
 
 - ``measure SPEC OUT``: warm-up, then the replayed keystrokes (suggest latency by kind), the
   new-field drafts, memory readings, the model step alone (batch 1 and the beam batch) and,
-  when the spec names one, the n-gram baseline on the same keystrokes. Writes a JSON result.
+  when the spec names one, the n-gram baseline on the same keystrokes, and last, when the spec
+  has messages for it, suggest and learn with a full personal history
+  (:func:`kbd_lm.history_bench.measure_history`). Writes a JSON result.
 - ``cold SPEC``: one cold start (imports, bundle load, predictor init, first suggestion);
   prints one JSON line of monotonic timestamps.
 
@@ -195,6 +197,14 @@ def _measure_child(spec: dict) -> dict:
             lm.suggest(text, k)
         replay = timed(lm.suggest, spec["texts"], "n-gram keystrokes")
         samples.update(by_kind(replay, kinds, "ngram"))
+        _no_tensorflow()
+
+    if spec.get("history"):
+        # Last: a full personal history (kbd_lm.history_bench), same predictor, same core.
+        from kbd_lm.history_bench import measure_history
+
+        own, typed = spec["history"]["own"], spec["history"]["typed"]
+        result["history"] = measure_history(predictor, own, typed, warmup=spec["warmup"])
         _no_tensorflow()
     return result
 

@@ -53,6 +53,7 @@ class BudgetConfig:
     cpu: int = -1
     baseline: bool = True
     baseline_bytes: int = 1_500_000
+    history_units: int = 80  # chitchat test messages typed with a full personal history; 0 = off
 
     @property
     def slowdown(self) -> float:
@@ -68,8 +69,9 @@ class BudgetConfig:
         for key in ("calls", "beam_width", "k", "cold_starts"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"profile {self.name}: {key} must be >= 1")
-        if self.warmup < 0:
-            raise ConfigError(f"profile {self.name}: warmup must be >= 0")
+        for key in ("warmup", "history_units"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"profile {self.name}: {key} must be >= 0")
         return self
 
 

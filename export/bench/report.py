@@ -82,6 +82,31 @@ def format_report(report: dict) -> str:
             _num(p99 * s if p99 else None, "ms"),
             (f"{key}_p99", f"{key}_phone_p99"),
         )
+    history = report.get("history")
+    if history:  # not gated: next to the plain figure of the same keystrokes
+        h, plain = history["suggest_ms"]["history"], history["suggest_ms"]["plain"]
+        n = f"{history['history']['entries']:,}"
+        for kind in ("next_word", "completion"):
+            p99 = h[kind]["p99"]
+            row(
+                f"suggest, {kind.replace('_', ' ')}, with a full personal history ({n} "
+                f"entries), p99 (plain on the same keystrokes: {_num(plain[kind]['p99'], 'ms')})",
+                _num(p99, "ms"),
+                _num(p99 * s if p99 else None, "ms"),
+                (),
+            )
+        row(
+            "learn one message into a full history, p99",
+            _num(history["learn_ms"]["full"]["p99"], "ms"),
+            "",
+            (),
+        )
+        row(
+            f"personal history file at {n} entries",
+            _num(history["history"]["file_bytes"], "bytes"),
+            "",
+            (),
+        )
     cold, mem, sizes = report["cold_start_ms"], report["memory_mb"], report["sizes"]
     row(
         "cold start: bundle load + init + first suggestion, median",
@@ -175,6 +200,26 @@ def format_report(report: dict) -> str:
                 f"| {kind.replace('_', ' ')} | {br['n']:,} | {fmt_ms(py.get('p50'))} | "
                 f"{fmt_ms(py.get('p99'))} | {fmt_ms(br['p50'])} | {fmt_ms(br['p99'])} |"
             )
+
+    if history:
+        # Not at the top: the cold-start child imports this package before it times numpy.
+        from kbd_lm.history_bench import format_table as history_table
+
+        typed = history["suggest_ms"]["plain"]
+        lines += [
+            "",
+            "## Personal history (ms)",
+            "",
+            f"A history filled with the busiest chitchat sender's training messages "
+            f"({history['history']['messages_learned']:,} learned) up to its bound of "
+            f"{history['history']['max_entries']:,} entries (trimmed once); then chitchat "
+            f"test messages typed letter by letter ({typed['next_word']['n']:,} next-word and "
+            f"{typed['completion']['n']:,} completion keystrokes), each learned once typed; "
+            "suggest timed without and with the history, alternating, in the pinned process "
+            "(`kbd_lm.history_bench`). Not gated.",
+            "",
+            history_table(history),
+        ]
 
     lines += [
         "",

@@ -127,6 +127,7 @@ def run_bench(
             baseline = {"error": f"{type(err).__name__}: {err}"}
             notes.append(f"The n-gram baseline could not be built ({err}); no ratios reported.")
 
+    history = _history_inputs(profile.history_units, notes)
     spec = {
         "bundle": str(bundle.path),
         "runtime": profile.runtime,
@@ -142,6 +143,7 @@ def run_bench(
         "drafts": plan["drafts"],
         "warm_drafts": plan["warm_drafts"],
         "ngram": str(ngram_path) if ngram_path else None,
+        "history": history,
     }
     with tempfile.TemporaryDirectory(prefix="kbd-bench-") as tmp:
         log.info(
@@ -258,6 +260,7 @@ def run_bench(
         "latency_ms": latency,
         "phone_latency_ms": phone,
         "browser_latency_ms": browser,
+        "history": child.get("history"),
         "cold_start_ms": cold,
         "memory_mb": memory,
         "sizes": sizes(bundle),
@@ -270,6 +273,27 @@ def run_bench(
     report["passed"] = all(c.passed for c in results)
     report["seconds"] = round(time.time() - started, 1)
     return report, samples
+
+
+def _history_inputs(units: int, notes: list[str]) -> dict | None:
+    """What the child types with a full personal history (:mod:`kbd_lm.history_bench`): the
+    busiest chitchat sender's training messages (to fill it) and ``units`` chitchat test
+    messages; None (and a note) when ``units`` is 0 or chitchat is not installed.
+
+    Informative only, like the browser figures: never a limit, never exit 2.
+    """
+    if units <= 0:
+        return None
+    from kbd_lm.history_bench import chitchat_inputs
+
+    log.info("personal history: %d chitchat test messages, typed with a full history", units)
+    try:
+        own, typed = chitchat_inputs(units)
+    except ImportError as err:  # chitchat-dataset comes with the [train] extra
+        log.warning("personal history not measured: %s", err)
+        notes.append(f"Personal history not measured: {err}.")
+        return None
+    return {"own": own, "typed": typed}
 
 
 def _browser_latency(bundle_dir: Path, plan: dict, notes: list[str]) -> dict | None:

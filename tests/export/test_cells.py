@@ -59,6 +59,7 @@ def cell_bundle(request, tiny_corpus_dir, cache_dir, tmp_path_factory):
                 "latency_calls=10",
                 "agreement_contexts=32",
                 "max_model_bytes=0",
+                'blocklist=""',  # nothing fetched into the working folder
             ],
         )
         bundles[quantization] = export(checkpoint, export_cfg)

@@ -171,6 +171,7 @@ def test_an_interrupted_export_leaves_the_old_bundle(
             "compare_presets=false",
             "latency_calls=10",
             "verify_tflite_runtime=false",
+            'blocklist=""',
         ],
     )
     with pytest.raises(KeyboardInterrupt):
@@ -194,6 +195,7 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
             "compare_presets=false",
             "latency_calls=10",
             "verify_tflite_runtime=false",
+            'blocklist=""',
             "ngram_bytes=30000",
             "ngram_weight=0.6",
             "max_model_bytes=0",

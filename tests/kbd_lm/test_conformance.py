@@ -62,6 +62,46 @@ def test_bundle_ships_vectors_as_a_test_file(tiny_bundle):
     assert newer and all(C.NEWER_THAN_PINNED not in c["context"] for c in newer)
 
 
+def test_blocklist_cases_change_the_answer_where_they_should(tiny_bundle):
+    """Blocking the best word: gone, the next words move up, still k of them; blocked as a
+    phrase only after its context."""
+    _, cases = C.read_vectors(tiny_bundle / C.FILE)
+    plain = {(c["text"], c["k"]): c for c in cases if not c["kind"].startswith(("block", "hist"))}
+    added = [c for c in cases if c["kind"].startswith("blocklist_")]
+    assert {"blocklist_word", "blocklist_phrase", "blocklist_other"} <= {c["kind"] for c in added}
+    assert {c["text"] for c in added} == set(C.BLOCKED_TOP)
+    for case in added:
+        before = [s["word"] for s in plain[case["text"], case["k"]]["suggestions"]]
+        after = [s["word"] for s in case["suggestions"]]
+        if case["kind"] == "blocklist_other":
+            assert after == before, case
+        else:
+            assert before[0] not in after and after[: len(before) - 1] == before[1:], case
+            assert len(after) == len(before), case
+
+
+def test_history_cases_learn_then_suggest(tiny_bundle):
+    """The learned words come up; nothing from a password field or a secret; a learned word
+    the app blocked never does; the header says which history and weights were used."""
+    header, cases = C.read_vectors(tiny_bundle / C.FILE)
+    assert header["history"]["max_entries"] == 20_000 and header["history_weights"]["beta"] > 0
+    learned = {(c["kind"], c["text"]): c for c in cases if c.get("learn")}
+    assert len(learned) >= len(C.HISTORY_FIXED)
+    assert sum(c["kind"] == "history_units" for c in cases) == 10
+
+    def top(kind, text):
+        return [s["word"] for s in learned[kind, text]["suggestions"]]
+
+    assert top("history_completion", "see you at Qu")[0] == "Quattro"
+    assert top("history_long_word", "meet B")[0] == "Bartholomew"
+    assert top("history_casing", "my new i")[0] == "iPhone"
+    assert "Zorblax" in top("history_sentence_start", "ok. ")
+    assert "zorblax" not in [w.lower() for w in top("history_field", "my pin is ")]
+    assert not {"555", "123", "4567"} & set(top("history_secret", "call me at "))
+    assert "zorblax" not in [w.lower() for w in top("history_blocklist", "you are a ")]
+    assert "Krusty" in top("history_repeat", "see you at the ")
+
+
 def run_cli(bundle, *extra):
     cmd = [sys.executable, "-m", "kbd_lm.cli", "conformance", "--bundle", str(bundle), *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -70,7 +110,8 @@ def run_cli(bundle, *extra):
 def test_cli_passes_on_the_bundle_and_fails_on_changed_vectors(tiny_bundle, tmp_path):
     out = run_cli(tiny_bundle)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    assert "suggestions 2" in out.stdout and "0 differ [litert]" in out.stdout
+    total = C.read_vectors(tiny_bundle / C.FILE)[0]["cases"]
+    assert f"suggestions {total} match" in out.stdout and "0 differ [litert]" in out.stdout
 
     bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, bundle)

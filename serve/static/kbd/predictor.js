@@ -12,6 +12,7 @@
 import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 
 import {Lexicon, LEXICON_FILE, mixLexicon} from "./lexicon.js";
+import {Blocklist, BLOCKLIST_FILE} from "./blocklist.js";
 import {atSentenceStart, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
@@ -23,11 +24,13 @@ export const COVERING_WIDTH = 4;
 
 let liteRt = null; // one WASM runtime per page, shared by every predictor
 
-async function fetchJson(url) {
+async function fetchOk(url) {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
+  return r;
 }
+
+const fetchJson = async (url) => (await fetchOk(url)).json();
 
 const cpLen = (s) => Array.from(s).length;
 const cpSlice = (s, start, end) => Array.from(s).slice(start, end).join("");
@@ -157,8 +160,9 @@ class StepModel {
 
 export class Predictor {
   /**
-   * Loads manifest.json, tokenizer.json and model.tflite from `bundleUrl` (a folder URL).
-   * `wasmDir`: LiteRT.js's wasm/ folder. `beamWidth` as the Python predictor's (8).
+   * Loads manifest.json, tokenizer.json, model.tflite and, when the manifest lists it,
+   * blocklist.txt from `bundleUrl` (a folder URL). `wasmDir`: LiteRT.js's wasm/ folder.
+   * `beamWidth` as the Python predictor's (8).
    */
   static async load(bundleUrl, {wasmDir, beamWidth = 8, cacheSize = 256} = {}) {
     const base = bundleUrl.endsWith("/") ? bundleUrl : bundleUrl + "/";
@@ -171,15 +175,22 @@ export class Predictor {
     }
     if (!liteRt) liteRt = loadLiteRt(wasmDir);
     await liteRt;
-    const compiled = await loadAndCompile(base + "model.tflite", {accelerator: "wasm"});
-    const lexicon = manifest.files[LEXICON_FILE] ? await Lexicon.load(base + LEXICON_FILE) : null;
-    return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize, lexicon);
+    const listed = (name) => name in (manifest.files || {});
+    const [compiled, blocked, lexicon] = await Promise.all([
+      loadAndCompile(base + "model.tflite", {accelerator: "wasm"}),
+      listed(BLOCKLIST_FILE) ? fetchOk(base + BLOCKLIST_FILE).then((r) => r.text()) : "",
+      listed(LEXICON_FILE) ? Lexicon.load(base + LEXICON_FILE) : null,
+    ]);
+    return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize, blocked, lexicon);
   }
 
-  constructor(manifest, tokJson, compiled, beamWidth, cacheSize, lexicon = null) {
+  constructor(manifest, tokJson, compiled, beamWidth, cacheSize, blocklistText = "", lexicon = null) {
     this.manifest = manifest;
     this.lexicon = lexicon; // the bundle's word list for completions, if it ships one
     this.rules = new TextRules(tokJson.text);
+    // Offensive words never suggested (none without the file); an app changes it with
+    // predictor.blocklist.add(word) / .remove(word) / .enabled = false.
+    this.blocklist = Blocklist.parse(this.rules, blocklistText);
     this.tok = new Unigram(tokJson);
     this.bosId = tokJson.special_ids.bos;
     this.model = new StepModel(compiled, manifest);
@@ -208,7 +219,11 @@ export class Predictor {
     if (k <= 0) return [];
     const [context, partial] = splitText(this.rules, text);
     const ctx = await this._context(context);
-    const words = mixLexicon(await this._search(ctx, partial, k), this.lexicon, partial);
+    // Blocked words leave the search (they neither count towards the k best nor set the
+    // floor), and whatever is mixed in later is filtered again (kbd_lm.predict.suggest).
+    const blocked = (word) => this.blocklist.blocks(word, context);
+    const searched = await this._search(ctx, partial, k, blocked);
+    const words = this.blocklist.filter(mixLexicon(searched, this.lexicon, partial), context);
     const atStart = atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;
@@ -261,7 +276,7 @@ export class Predictor {
     return probs.length >= k ? Math.max(Math.log(probs[k - 1]), relative) : relative;
   }
 
-  async _search(ctx, partial, k) {
+  async _search(ctx, partial, k, blocked = () => false) {
     const P = this.pieces;
     const {V, P: dimP, N} = this.model;
     const width = this.beamWidth;
@@ -292,10 +307,11 @@ export class Predictor {
       const logp = out.logp; // [b * V]
       const short = beams.map((beam) => cpLen(beam.text) < wantLen);
       for (let r = 0; r < n; r++) {
-        if (short[r] || !this.rules.wordRe.test(beams[r].text)) continue;
+        const text = beams[r].text;
+        if (short[r] || !this.rules.wordRe.test(text) || blocked(text)) continue;
         let end = 0; // P(word ends here): the boundary pieces' probabilities
         for (const i of P.boundary) end += Math.exp(logp[r * V + i]);
-        addFinal(finals, beams[r].text, beams[r].score + Math.log(Math.max(end, 1e-30)));
+        addFinal(finals, text, beams[r].score + Math.log(Math.max(end, 1e-30)));
       }
       const floor = Predictor._floor(finals, k);
       const live = [];

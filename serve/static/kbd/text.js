@@ -44,6 +44,12 @@ export class TextRules {
     const W = "[" + tables.alnum.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join("") + "]";
     this.partialRe = new RegExp(`${W}+(?:'${W}*)*$`, "u"); // the word being typed
     this.wordRe = new RegExp(`^${W}+(?:'${W}+)*$`, "u"); // a whole suggestable word
+    this.wordsRe = new RegExp(`${W}+(?:'${W}+)*`, "gu"); // every word of a text
+  }
+
+  /** kbd_lm.text.words: the lowercased words (WORD_RE matches) of a text, in order. */
+  words(text) {
+    return Array.from(text.matchAll(this.wordsRe), (m) => m[0].toLowerCase());
   }
 
   isDropped(cp) {

@@ -15,7 +15,8 @@ import pytest
 from kbd_lm.export import bench
 
 # A few calls: enough to exercise every phase, small enough for a test.
-QUICK = ["calls=40", "warmup=5", "cold_starts=1"]
+# The personal history (a 20k-entry fill from chitchat) is measured by the first test only.
+QUICK = ["calls=40", "warmup=5", "cold_starts=1", "history_units=0"]
 CHILD_THIRD_PARTY = {"ai_edge_litert", "numpy", "sentencepiece", "cython_runtime"}
 
 
@@ -51,7 +52,8 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
         tiny_corpus_dir,
         cache_dir,
         tmp_path,
-        *QUICK,
+        *QUICK[:-1],
+        "history_units=2",
         "suggest_p99_ms=0",
         "cold_start_ms=0",
         "peak_rss_mb=0",
@@ -93,12 +95,9 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     sizes = report["sizes"]
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert sizes["shipped_bytes"] == manifest["total_bytes"]  # as the manifest counts it
-    assert (
-        sizes["shipped_files"]
-        == manifest["shipped_files"]
-        == ["model.tflite", "tokenizer.model", "lexicon.txt.gz"]
-    )
-    assert sizes["shipped_bytes"] == sum(sizes["files"][n] for n in manifest["shipped_files"])
+    shipped = ["model.tflite", "tokenizer.model", "lexicon.txt.gz", "blocklist.txt"]
+    assert sizes["shipped_files"] == manifest["shipped_files"] == shipped
+    assert sizes["shipped_bytes"] == sum(sizes["files"][name] for name in shipped)
     assert setup["child"] == "fresh process: python -m kbd_lm.export.bench.child"
     assert any(p["shipped"] and p["pinned_step_p99_us"] for p in report["presets"])
     base = report["baseline"]
@@ -106,6 +105,21 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     assert base["lstm_over_ngram"]["completion_p99"] > 0
     assert list(cache_dir.glob("ngram-*.kn3"))
     _check_browser_latency(report, (tmp_path / "bench.md").read_text())
+    _check_history(report, (tmp_path / "bench.md").read_text())
+
+
+def _check_history(report: dict, markdown: str) -> None:
+    """suggest with a full 20k-entry history beside the plain figure; learn; file size."""
+    h = report["history"]
+    assert h["history"]["max_entries"] == 20_000
+    assert 0.9 * 20_000 <= h["history"]["entries"] <= 20_000
+    assert h["history"]["file_bytes"] > 100_000
+    assert 0 < h["learn_ms"]["full"]["p50"] <= h["learn_ms"]["full"]["p99"]
+    for kind in ("next_word", "completion"):
+        plain, full = h["suggest_ms"]["plain"][kind], h["suggest_ms"]["history"][kind]
+        assert plain["n"] == full["n"] > 0 and 0 < full["p50"] <= full["p99"]
+    assert "## Personal history" in markdown
+    assert "with a full personal history" in markdown and "learn one message" in markdown
 
 
 def _check_browser_latency(report: dict, markdown: str) -> None:

@@ -1,0 +1,63 @@
+"""API keys: with ``KBD_LM_API_KEYS`` set, every ``/v1`` route needs ``Authorization: Bearer``.
+
+A key is a service credential: it opens every user's history. Keys are compared in constant
+time (:func:`hmac.compare_digest`, against every configured key); a missing or wrong key gets
+401 before any route runs, so the answer says nothing about whether a user exists.
+
+>>> parse_keys(" k1, k2 ,")
+['k1', 'k2']
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kbd_lm.serve.middleware import error_response
+
+PROTECTED_PREFIX = "/v1"
+
+
+def parse_keys(value: str) -> list[str]:
+    """The keys of a comma-separated setting (blanks dropped)."""
+    return [k.strip() for k in value.split(",") if k.strip()]
+
+
+def key_matches(given: str, keys: list[str]) -> bool:
+    """True if ``given`` is one of ``keys``; the time does not depend on where they differ."""
+    ok = False
+    for key in keys:  # every key is compared, whichever matches
+        ok |= hmac.compare_digest(given.encode(), key.encode())
+    return ok
+
+
+class ApiKeyGuard:
+    """Answers 401 to ``/v1`` requests without a valid bearer key (when keys are set)."""
+
+    def __init__(self, app: ASGIApp, keys: list[str], on_error=None) -> None:
+        self.app, self.keys, self.on_error = app, keys, on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        protected = path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+        if scope["type"] != "http" or not self.keys or not protected:
+            await self.app(scope, receive, send)
+            return
+        header = b""
+        for name, value in scope.get("headers") or []:
+            if name.lower() == b"authorization":
+                header = value
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and key_matches(token.strip(), self.keys):
+            await self.app(scope, receive, send)
+            return
+        if self.on_error is not None:
+            self.on_error("unauthorized")
+        response = error_response(
+            401,
+            "unauthorized",
+            "send a valid API key as 'Authorization: Bearer <key>'",
+            headers={"www-authenticate": "Bearer"},
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,61 @@
+"""A real server: logs and /metrics never hold a user id or the text learned."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+USER = "u-LeakCheck-7d1e93"
+WORD = "Plumbusorama"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_logs_and_metrics_name_routes_by_template(tiny_bundle, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("KBD_LM_")}
+    env["KBD_LM_HISTORY_DB"] = str(tmp_path / "h.sqlite3")
+    cmd = [sys.executable, "-m", "kbd_lm.serve", "--bundle", str(tiny_bundle)]
+    cmd += ["--port", str(port), "--log-level", "debug", "--pool-size", "1"]
+    server = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            for _ in range(300):
+                try:
+                    if c.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+            r = c.post(f"/v1/users/{USER}/learn", json={"text": f"dinner with {WORD} at 8"})
+            assert r.json() == {"learned_words": 5}
+            r = c.post("/v1/predict-next", json={"text": "dinner with ", "user": USER})
+            assert r.json()["suggestions"][0]["word"] == WORD
+            assert WORD in c.get(f"/v1/users/{USER}/history?limit=5").text
+            assert c.post(f"/v1/users/{USER}/learn", json={"text": 7}).status_code == 422
+            assert c.delete(f"/v1/users/{USER}/words/{WORD}").json() == {"forgotten": True}
+            assert c.delete(f"/v1/users/{USER}").status_code == 204
+            metrics = c.get("/metrics").text
+    finally:
+        server.terminate()
+        logs = server.communicate(timeout=30)[0].decode("utf-8", "replace")
+    for secret in (USER, USER.lower(), WORD, WORD.lower(), "dinner with"):
+        assert secret not in logs, secret
+        assert secret not in metrics, secret
+    learned = [line for line in metrics.splitlines() if 'route="/v1/users/{user}/learn"' in line]
+    assert any('method="POST"' in line and 'status="200"' in line for line in learned)
+    assert 'route="/v1/users/{user}/words/{word}"' in metrics
+    assert "/v1/users/{user}/learn" in logs  # the access log names the template
+    assert "POST /v1/predict-next" in logs
