@@ -119,7 +119,7 @@ def _measure_child(spec: dict) -> dict:
     clock = time.perf_counter_ns
 
     def timed(suggest, texts: list[str], label: str, fresh: bool = False) -> list[float]:
-        """Microseconds of each ``suggest(text, k)``; ``fresh`` empties the LSTM state cache."""
+        """Microseconds of each ``suggest(text, k)``; ``fresh`` clears the state cache."""
         progress = Progress(label, total=len(texts), every=5.0, logger=log)
         out = []
         for text in texts:
@@ -141,11 +141,11 @@ def _measure_child(spec: dict) -> dict:
         suggest(text, k)
     mem["after_warmup"] = _status_kb()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    replay = timed(suggest, spec["texts"], "LSTM keystrokes")
+    replay = timed(suggest, spec["texts"], "model keystrokes")
     for text in spec["warm_drafts"]:
         predictor.clear_cache()
         suggest(text, k)
-    new_field = timed(suggest, spec["drafts"], "LSTM new fields", fresh=True)
+    new_field = timed(suggest, spec["drafts"], "model new fields", fresh=True)
 
     mem["end"] = _status_kb()  # the serving process's figures, before the step interpreters
 
@@ -187,7 +187,7 @@ def _measure_child(spec: dict) -> dict:
     }
 
     if spec.get("ngram"):
-        # After every LSTM figure (and the memory readings) is taken: same core, same inputs.
+        # After every model figure (and the memory readings) is taken: same core, same inputs.
         before = _status_kb()
         from kbd_lm.ngram import KneserNeyTrigram
 

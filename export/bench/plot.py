@@ -60,7 +60,7 @@ def plot_latency(report: dict, samples: dict, path: Path) -> None:
     ax1.set_xscale("log")
     ax1.set_xlabel("latency per call (ms, log scale)")
     ax1.set_ylabel("fraction of calls")
-    ax1.set_title("suggest latency per keystroke: LSTM (solid) vs n-gram (dotted)")
+    ax1.set_title("suggest latency per keystroke: model (solid) vs n-gram (dotted)")
     for key, x in series.items():
         color, ls = styles[key]
         xs = np.sort(x)

@@ -305,7 +305,7 @@ def format_report(report: dict) -> str:
             f"trigrams ({'cached' if base.get('cached') else 'trained this run'}); "
             f"RSS +{base.get('rss_mb') or 0:.1f} MB once loaded.",
             "",
-            "| LSTM / n-gram | p50 | p99 |",
+            "| model / n-gram | p50 | p99 |",
             "|---|---|---|",
             f"| next word | {f(r['next_word_p50'])} | {f(r['next_word_p99'])} |",
             f"| completion | {f(r['completion_p50'])} | {f(r['completion_p99'])} |",
