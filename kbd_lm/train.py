@@ -27,6 +27,7 @@ import dataclasses
 import io
 import logging
 import math
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Literal
 import numpy as np
 
 from kbd_lm import checkpoint as C
+from kbd_lm import cluster
 from kbd_lm.config import to_toml
 from kbd_lm.corpus import PreparedCorpus, prepare
 from kbd_lm.fsutil import Progress, atomic_write_bytes, atomic_write_text
@@ -159,7 +161,14 @@ def windows(ids: np.ndarray, seq_len: int, offset: int = 0) -> np.ndarray:
 class Trainer:
     """Builds the model, optimizer and compiled steps; runs epochs; writes checkpoints."""
 
-    def __init__(self, cfg: TrainConfig, data: EncodedSplits, out_dir: Path) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        data: EncodedSplits,
+        out_dir: Path,
+        strategy=None,
+        worker: cluster.Worker = cluster.SINGLE,
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -167,7 +176,13 @@ class Trainer:
 
         self.tf, self.cfg, self.data, self.out_dir = tf, cfg, data, out_dir
         self.mcfg = cfg.model_config(data.tokenizer.vocab_size)
-        self.strategy = _strategy(cfg.strategy)
+        self.strategy = strategy or _strategy(cfg.strategy)
+        self.worker = worker
+        if cfg.strategy == "multi_worker" and self.strategy.num_replicas_in_sync != worker.count:
+            raise TrainError(
+                f"{self.strategy.num_replicas_in_sync} replicas for {worker.count} worker(s): "
+                "kbd-lm trains with one device per worker"
+            )
         self.steps_per_epoch = (
             cfg.steps_per_epoch or len(windows(data.train, cfg.seq_len)) // cfg.batch_size
         )
@@ -177,7 +192,10 @@ class Trainer:
             schedule = WarmupCosine(
                 cfg.learning_rate, cfg.min_learning_rate, cfg.warmup_steps, self.total_steps
             )
-            self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
+            if cfg.strategy == "one_device":
+                self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
+            else:  # the train step all-reduces and clips the gradients itself
+                self.optimizer = _reduced_adam_class()(schedule, name="adam")
             self.optimizer.build(self.model.trainable_variables)
         counts = np.bincount(data.train, minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
         self.unigrams = counts.tolist()
@@ -254,7 +272,8 @@ class Trainer:
         update_step_c = tf.function(update_step, jit_compile=cfg.jit)
 
         @tf.function
-        def train_step(ids, seed):
+        def train_step(ids, seed, stop):
+            """(loss, stop votes): ``stop`` is this worker's vote (0. or 1.) to end the run."""
             y = tf.cast(tf.reshape(ids[:, 1:], [-1, 1]), tf.int64)
             if cfg.sampled:
                 cand, true_ec, cand_ec = tf.random.fixed_unigram_candidate_sampler(
@@ -273,14 +292,28 @@ class Trainer:
                 cand = tf.zeros([1], tf.int32)
                 log_q_true = log_q_cand = tf.zeros([1])
 
-            def replica(ids, cand, lqt, lqc, seed):
+            def replica(ids, cand, lqt, lqc, seed, stop):
                 if fused:
-                    return update_step_c(ids, cand, lqt, lqc, seed)
+                    return update_step_c(ids, cand, lqt, lqc, seed), stop
+                # Each worker's gradients are those of its local mean loss; one all-reduce
+                # averages them (with the losses, and sums the stop votes), so every worker
+                # applies the update one worker would make on the global batch. Clipping
+                # comes after the all-reduce, on the global gradients, as on one worker.
                 loss, grads = grad_step_c(ids, cand, lqt, lqc, seed)
+                ctx = tf.distribute.get_replica_context()
+                n = float(ctx.num_replicas_in_sync)
+                *grads, loss, stop = ctx.all_reduce(
+                    # identity: on this replica's device, where the all-reduce wants it
+                    tf.distribute.ReduceOp.SUM,
+                    [g / n for g in grads] + [loss / n, tf.identity(stop)],
+                )
+                if cfg.clipnorm > 0:
+                    grads, _ = tf.clip_by_global_norm(grads, cfg.clipnorm)
                 self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-                return loss
+                return loss, stop
 
-            return self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed))
+            out = self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed, stop))
+            return [self.strategy.experimental_local_results(v)[0] for v in out]
 
         @tf.function(jit_compile=cfg.jit)
         def eval_step(ids):
@@ -314,16 +347,36 @@ class Trainer:
             self._ids = tf.constant(self.data.train.astype(np.int32))  # [N] all train tokens
         ids, span = self._ids, cfg.seq_len + 1
         starts = self.epoch_starts(epoch)[start_step * cfg.batch_size :]
+        n = self.worker.count
+        if n > 1:
+            starts = cluster.shard(starts, self.worker.index, n, cfg.batch_size)
+            log.info(
+                "epoch %d: %s reads shard %d: windows %d-%d of every global batch of %d "
+                "(%s windows from step %d)",
+                epoch + 1,
+                self.worker,
+                self.worker.index,
+                self.worker.index * cfg.batch_size // n,
+                (self.worker.index + 1) * cfg.batch_size // n - 1,
+                cfg.batch_size,
+                f"{len(starts):,}",
+                start_step,
+            )
         return (
             tf.data.Dataset.from_tensor_slices(starts)
             .map(lambda s: ids[s : s + span], num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(cfg.batch_size, drop_remainder=True)
+            .batch(cfg.batch_size // n, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE)
         )
 
     def validate(self) -> tuple[float, float]:
-        """Full-softmax validation: (perplexity per token, perplexity per word)."""
+        """Full-softmax validation: (perplexity per token, perplexity per word).
+
+        Several workers each score every ``count``-th window and add up their sums.
+        """
         win = windows(self.data.valid, self.cfg.seq_len)
+        tokens = len(win) * self.cfg.seq_len
+        win = win[self.worker.index :: self.worker.count]
         bs = 256  # one batch shape, so the step is traced once; the last one is zero-padded
         total = 0.0
         for i in range(0, len(win), bs):
@@ -332,7 +385,8 @@ class Trainer:
             if rows < bs:
                 batch = np.concatenate([batch, np.zeros((bs - rows, batch.shape[1]), np.int32)])
             total += float(np.sum(self.eval_step(batch).numpy()[:rows]))
-        tokens = len(win) * self.cfg.seq_len
+        if self.worker.count > 1:
+            total = float(np.sum(cluster.all_gather(self.strategy, [total])))
         return math.exp(total / tokens), math.exp(total / self.data.valid_words)
 
     # ------------------------------------------------------------------ checkpoint state
@@ -342,16 +396,18 @@ class Trainer:
         optimizer = [np.asarray(v.numpy()) for v in self.optimizer.variables]
         C.write_state(self.out_dir, self.model.numpy_weights(), optimizer, position)
 
-    def load_state(self) -> dict | None:
-        """Restore what :meth:`save_state` wrote; the position, or None if nothing was saved."""
-        saved = C.read_state(self.out_dir)
+    def load_state(self, from_dir: Path | None = None) -> dict | None:
+        """Restore what :meth:`save_state` wrote (to ``from_dir``, default ``out_dir``); the
+        position, or None if nothing was saved."""
+        from_dir = from_dir or self.out_dir
+        saved = C.read_state(from_dir)
         if saved is None:
             return None
         weights, optimizer, position = saved
         self.model.set_numpy_weights(weights)
         if len(optimizer) != len(self.optimizer.variables):
             raise RuntimeError(
-                f"{self.out_dir / C.STATE_DIR}: optimizer state does not match this config"
+                f"{from_dir / C.STATE_DIR}: optimizer state does not match this config"
             )
         for var, value in zip(self.optimizer.variables, optimizer, strict=True):
             var.assign(value)
@@ -371,6 +427,23 @@ def _strategy(name: str):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG
+
+
+def _reduced_adam_class():
+    import keras
+
+    class _ReducedAdam(keras.optimizers.Adam):
+        """Adam for gradients the train step has already all-reduced across the workers.
+
+        Keras' TensorFlow optimizer sums gradients over the replicas itself, after clipping
+        them per replica; the step does both in the order one worker would (the two-worker
+        test compares against a one-device run, so a change here cannot pass unnoticed).
+        """
+
+        def _all_reduce_sum_gradients(self, grads_and_vars):
+            return grads_and_vars
+
+    return _ReducedAdam
 
 
 def _schedule_class():
@@ -416,8 +489,13 @@ def train(cfg: TrainConfig) -> Path:
     With ``cfg.resume`` it continues from ``<out_dir>/state`` (same epoch and step, same
     optimizer moments and schedule). A finished run in ``out_dir`` is replaced by a new one;
     an unfinished one is never overwritten silently.
+
+    With ``strategy = "multi_worker"`` this is one worker of the cluster in ``TF_CONFIG``
+    (:mod:`kbd_lm.cluster`): it trains on its shard; only the chief writes ``out_dir``, the
+    others a temporary folder they delete. Every worker reads ``out_dir`` to resume.
     """
     out_dir = Path(cfg.out_dir)
+    worker = cluster.this_worker(cfg.strategy)
     if out_dir.is_dir():
         C.format_version(out_dir)  # refuses a folder written by an unsupported version
     state_exists = C.has_state(out_dir)
@@ -433,13 +511,32 @@ def train(cfg: TrainConfig) -> Path:
         saved = C.saved_config_text(out_dir)
         if saved != to_toml(dataclasses.replace(cfg, resume=False)):
             log.warning("resuming with a config that differs from the saved one in %s", out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    C.write_config(out_dir, dataclasses.replace(cfg, resume=False))
+    # Every worker has read out_dir above; the strategy waits for all of them before the
+    # chief writes there.
+    strategy = _strategy(cfg.strategy)
+    if worker.is_chief:
+        return _run(cfg, out_dir, out_dir, strategy, worker, state_exists, finished)
+    with tempfile.TemporaryDirectory(prefix=f"kbd-lm-worker{worker.index}-") as scratch:
+        log.info("%s: not the chief, writes to %s (deleted at the end)", worker, scratch)
+        _run(cfg, out_dir, Path(scratch), strategy, worker, state_exists, finished)
+    return out_dir
 
+
+def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Path:
+    """The run of :func:`train`: reads the saved state from ``out_dir``, writes ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    C.write_config(run_dir, dataclasses.replace(cfg, resume=False))
+
+    # The chief prepares the corpus and tokenizer first: on a shared cache_dir the others
+    # then find them ready instead of building the same files at the same time.
+    if not worker.is_chief:
+        cluster.all_gather(strategy, [0])
     corpus = prepare(cfg.corpus, Path(cfg.cache_dir))
     data = encode_corpus(cfg, corpus)
-    C.write_tokenizer(out_dir, data.tokenizer)
-    trainer = Trainer(cfg, data, out_dir)
+    if worker.is_chief and worker.count > 1:
+        cluster.all_gather(strategy, [0])
+    C.write_tokenizer(run_dir, data.tokenizer)
+    trainer = Trainer(cfg, data, run_dir, strategy, worker)
     from kbd_lm.model import param_count
 
     n_params = param_count(trainer.mcfg)
@@ -463,7 +560,7 @@ def train(cfg: TrainConfig) -> Path:
         "tokens": 0,
     }
     if cfg.resume and state_exists and not finished:
-        position = trainer.load_state() or position
+        position = trainer.load_state(out_dir) or position
         log.info(
             "resumed from %s: epoch %d step %d",
             out_dir / C.STATE_DIR,
@@ -471,7 +568,19 @@ def train(cfg: TrainConfig) -> Path:
             position["step"],
         )
     elif finished:
-        C.mark_unfinished(out_dir)
+        C.mark_unfinished(run_dir)
+    cluster.check_agreement(
+        strategy,
+        worker,
+        {
+            "tokenizer hash": cluster.hash48(data.tokenizer.proto),
+            "train tokens": len(data.train),
+            "valid tokens": len(data.valid),
+            "config hash": cluster.hash48(to_toml(dataclasses.replace(cfg, resume=False))),
+            "epoch": position["epoch"],
+            "step": position["step"],
+        },
+    )
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
     budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
@@ -493,7 +602,10 @@ def train(cfg: TrainConfig) -> Path:
         batches = trainer.epoch_dataset(epoch, position["step"])
         for step, batch in enumerate(batches, start=position["step"]):
             seed = np.array([cfg.seed, epoch * 1_000_003 + step], np.int32)
-            loss = float(trainer.train_step(batch, seed))
+            # Every worker votes on the time budget with its step, so that all stop together.
+            over = np.float32(time.monotonic() - t_start > budget)
+            loss, votes = trainer.train_step(batch, seed, over)
+            loss = float(loss)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"training loss is {loss} at epoch {epoch + 1} step {step}"
@@ -504,7 +616,7 @@ def train(cfg: TrainConfig) -> Path:
             progress.update(tokens_per_step, f"loss {np.mean(losses[-50:]):.3f}")
             now = time.monotonic()
             position["train_seconds"] = now - t_start
-            if now - t_start > budget:
+            if float(votes) > 0:
                 timed_out = True
                 break
             if now - last_ckpt > cfg.checkpoint_minutes * 60:
@@ -535,14 +647,14 @@ def train(cfg: TrainConfig) -> Path:
         if improved:
             position["best"] = record
             position["bad_epochs"] = 0
-            C.write_weights(out_dir, trainer.model.numpy_weights())
+            C.write_weights(run_dir, trainer.model.numpy_weights())
         else:
             position["bad_epochs"] += 1
         position["epoch"] = epoch + 1
         position["step"] = 0
         trainer.save_state(position)
         last_ckpt = time.monotonic()
-        C.write_history(out_dir, position["history"])
+        C.write_history(run_dir, position["history"])
         if timed_out:
             stop_reason = f"time budget of {cfg.max_minutes} min reached"
             break
@@ -564,7 +676,7 @@ def train(cfg: TrainConfig) -> Path:
         "valid_ppl_word": best["valid_ppl_word"],
         "corpus": corpus.stats,
     }
-    C.write_summary(out_dir, summary)
+    C.write_summary(run_dir, summary)
     log.info(
         "trained %s: %s parameters, %d epochs (%s), %.1f min, %.0f tokens/s; best epoch %d: "
         "valid perplexity %.2f per token, %.1f per word -> %s",
@@ -579,4 +691,9 @@ def train(cfg: TrainConfig) -> Path:
         best["valid_ppl_word"],
         out_dir,
     )
-    return out_dir
+    if worker.count > 1:
+        # The all-reduced updates keep the workers' weights bitwise equal: checked, not assumed.
+        weights = cluster.digest(trainer.model.numpy_weights())
+        cluster.check_agreement(strategy, worker, {"weights hash": cluster.hash48(weights)})
+        log.info("%s: final weights %s, the same on all %d workers", worker, weights, worker.count)
+    return run_dir
