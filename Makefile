@@ -1,6 +1,7 @@
 # kbd-lm: every target installs what it needs (virtualenv, packages, corpus) first.
 #   make train export      train on the default corpus, write dist/bundle/
 #   make test              run the test suite
+#   make corpora           fetch and prepare the default and broad mixtures, print a summary
 # Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
 # PORT=,
 # RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides).
@@ -23,7 +24,7 @@ ARGS   ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv train export eval bench serve loadtest test lint format clean
+.PHONY: venv corpora train export eval bench serve loadtest test lint format clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -34,24 +35,28 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Fetch (sha256-checked) and prepare every corpus source and mixture; print the summary.
+corpora: $(STAMP)
+	$(BIN)/python -m kbd_lm.corpus_report $(ARGS)
+
 train: $(STAMP)
 	$(BIN)/kbd-lm train --preset $(PRESET) 'corpus="$(CORPUS)"' 'out_dir="$(CKPT)"' \
 		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
 
 export: $(STAMP)
-	$(BIN)/python -m kbd_lm.export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
 
 eval: $(STAMP)
 	$(BIN)/kbd-lm eval --bundle $(BUNDLE) $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m kbd_lm.export.bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
+	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
 
 serve: $(STAMP)
-	$(BIN)/python -m kbd_lm.serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
 loadtest: $(STAMP)
-	$(BIN)/python -m kbd_lm.serve.loadtest --bundle $(BUNDLE) $(ARGS)
+	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

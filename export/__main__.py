@@ -1,6 +1,6 @@
-"""``python -m kbd_lm.export``: convert a checkpoint into the on-device bundle.
+"""``kbd-lm export`` (or ``python -m kbd_lm.export``): convert a checkpoint into the bundle.
 
-python -m kbd_lm.export --checkpoint runs/default --out dist/bundle quantization=int8
+kbd-lm export --checkpoint runs/default --out dist/bundle quantization=int8
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kbd_lm.cli import setup_logging
+    from kbd_lm.logs import setup_logging
 
-    parser = argparse.ArgumentParser(prog="python -m kbd_lm.export", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kbd-lm export", description=__doc__)
     parser.add_argument("--preset", default="default", help="export preset name or TOML path")
     parser.add_argument("--checkpoint", default=None, help="training output folder")
     parser.add_argument("--out", default=None, help="bundle folder to write")

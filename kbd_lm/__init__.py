@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Predictor", "Suggestion", "Bundle", "BundleError"]
+__all__ = ["Predictor", "Suggestion", "Bundle", "BundleError", "__version__"]
 
 
 def __getattr__(name: str):
@@ -20,6 +20,14 @@ def __getattr__(name: str):
         from kbd_lm.suggestion import Suggestion
 
         return Suggestion
+    if name == "__version__":
+        # The installed distribution's version (pyproject.toml), e.g. "0.1.0".
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("kbd-lm")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            return "0+unknown"
     if name in ("Bundle", "BundleError"):
         from kbd_lm import bundle
 

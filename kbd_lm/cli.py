@@ -1,41 +1,103 @@
-"""``kbd-lm``: a thin command line over the library (train, suggest, eval).
+"""``kbd-lm``: one command for every stage (also ``python -m kbd_lm``).
 
     kbd-lm train --preset default epochs=12 units=512
-    kbd-lm suggest --bundle dist/bundle "see you "
+    kbd-lm export --checkpoint runs/default --out dist/bundle
     kbd-lm eval --bundle dist/bundle max_words=5000
+    kbd-lm bench --bundle dist/bundle --profile phone-a76
+    kbd-lm serve --bundle dist/bundle --port 8000
+    kbd-lm loadtest --bundle dist/bundle --rates 50,100,200
+    kbd-lm suggest --bundle dist/bundle "see you "
+
+``train``, ``eval`` and ``suggest`` are defined here; ``export``, ``bench``, ``serve`` and
+``loadtest`` hand their arguments to the ``main(argv)`` of the module that ``python -m``
+runs for them (``kbd_lm.export``, ``kbd_lm.export.bench``, ``kbd_lm.serve``,
+``kbd_lm.export.bench.loadtest``), imported only when asked for. This file is the top floor:
+the only module of ``kbd_lm`` that reaches into ``export`` and ``serve``. A stage whose
+extra is not installed (``pip install 'kbd-lm[serve]'``...) stops with one line naming the
+extra and exit status 2.
 
 Overrides are ``key=value`` pairs checked against the stage's config dataclass.
-Export, benchmark and server have their own entry points (``python -m kbd_lm.export``,
-``python -m kbd_lm.export.bench``, ``python -m kbd_lm.serve``) so that this package never
-imports them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 
+from kbd_lm.logs import setup_logging
 
-def setup_logging(verbose: bool = False) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+# subcommand -> (the module `python -m` runs for it, help line)
+DELEGATED = {
+    "export": ("kbd_lm.export", "convert a checkpoint into the on-device bundle"),
+    "bench": ("kbd_lm.export.bench", "measure a bundle against a phone budget"),
+    "serve": ("kbd_lm.serve", "run the HTTP server on a bundle"),
+    "loadtest": ("kbd_lm.export.bench.loadtest", "open-loop HTTP load test of the server"),
+}
+# Top-level import name of a missing module -> the extra of `pip install 'kbd-lm[extra]'`
+# that brings it (pyproject.toml's [project.optional-dependencies]).
+EXTRAS = {
+    "tensorflow": "train",
+    "keras": "train",
+    "chitchat_dataset": "train",
+    "fastapi": "serve",
+    "starlette": "serve",
+    "uvicorn": "serve",
+    "pydantic": "serve",
+    "pydantic_settings": "serve",
+    "prometheus_client": "serve",
+    "matplotlib": "bench",
+    "httpx": "bench",
+    "tflite_runtime": "tflite-runtime",
+}
+
+
+# The extras a command cannot start without, checked before it does any work (so that a
+# missing plotting library does not surface after minutes of benchmarking). Other missing
+# modules (the chitchat corpus for eval, tflite-runtime for suggest) are reported when met.
+NEEDS = {
+    "train": ("train",),
+    "export": ("train",),
+    "bench": ("bench",),
+    "serve": ("serve",),
+    "loadtest": ("bench", "serve"),
+}
+
+
+def missing_extra(err: ModuleNotFoundError) -> str | None:
+    """The extra that installs the module ``err`` is about, or None if it is none of ours.
+
+    >>> missing_extra(ModuleNotFoundError("No module named 'fastapi'", name="fastapi"))
+    'serve'
+    >>> missing_extra(ModuleNotFoundError("No module named 'x.y'", name="x.y")) is None
+    True
+    """
+    return EXTRAS.get((err.name or "").split(".")[0])
+
+
+def _check_extras(command: str) -> None:
+    """Raise ModuleNotFoundError for the first module of ``command``'s extras not installed."""
+    for extra in NEEDS.get(command, ()):
+        for module, owner in EXTRAS.items():
+            if owner == extra and importlib.util.find_spec(module) is None:
+                raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
 
 def _train(args) -> int:
     from kbd_lm.config import load_config
-    from kbd_lm.train import TrainConfig, train
+    from kbd_lm.train import TrainConfig, TrainError, train
 
     cfg = load_config(TrainConfig, "train", args.preset, args.overrides)
-    out = train(cfg)
+    try:
+        out = train(cfg)
+    except TrainError as err:
+        logging.getLogger("kbd_lm").error("%s", err)
+        return 2
     summary = json.loads((out / "summary.json").read_text())
     print(f"wrote {out}/ (weights.npz, tokenizer.model, config.toml, history.json, summary.json)")
     print(
@@ -73,15 +135,47 @@ def _eval(args) -> int:
     return 0
 
 
+def _version() -> str:
+    import kbd_lm
+
+    return kbd_lm.__version__
+
+
+def _add_delegated(sub, name: str) -> None:
+    # No options of its own: everything after the name goes to the module's parser.
+    module, help_text = DELEGATED[name]
+    sub.add_parser(name, help=help_text, add_help=False).set_defaults(module=module)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kbd-lm", description=__doc__.split("\n")[0])
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="kbd-lm",
+        description="Next-word prediction for mobile keyboards: train, export, evaluate, "
+        "benchmark and serve a TFLite bundle.",
+        epilog="`kbd-lm COMMAND --help` shows a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging (train, eval, suggest)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train the tokenizer and the model")
     p.add_argument("--preset", default="default", help="preset name or TOML path")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_train)
+
+    _add_delegated(sub, "export")
+
+    p = sub.add_parser("eval", help="keyboard metrics of the bundle and the n-gram baseline")
+    p.add_argument("--bundle", default="dist/bundle", help="bundle folder ('' for baseline only)")
+    p.add_argument("--preset", default="default", help="preset name or TOML path")
+    p.add_argument("--out", default=None, help="output folder (default: the bundle folder)")
+    p.add_argument("overrides", nargs="*", metavar="key=value")
+    p.set_defaults(func=_eval)
+
+    for name in ("bench", "serve", "loadtest"):
+        _add_delegated(sub, name)
 
     p = sub.add_parser("suggest", help="suggest words for the text before the cursor")
     p.add_argument("--bundle", default="dist/bundle")
@@ -89,30 +183,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=3)
     p.add_argument("text", nargs="+")
     p.set_defaults(func=_suggest)
-
-    p = sub.add_parser("eval", help="keyboard metrics of the bundle and the n-gram baseline")
-    p.add_argument("--bundle", default="dist/bundle", help="bundle folder ('' for baseline only)")
-    p.add_argument("--preset", default=None, help="preset name or TOML path")
-    p.add_argument("--out", default=None, help="output folder (default: the bundle folder)")
-    p.add_argument("overrides", nargs="*", metavar="key=value")
-    p.set_defaults(func=_eval)
     return parser
 
 
+def _delegate(module: str, argv: list[str]) -> int:
+    """Run ``python -m module`` in this process: its ``main(argv)`` (or its __main__'s)."""
+    mod = importlib.import_module(module)
+    if not hasattr(mod, "main"):
+        mod = importlib.import_module(f"{module}.__main__")
+    return mod.main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    """Parse ``argv`` (default: the process's arguments), run the command, return its status."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    module = getattr(args, "module", None)
+    if rest and module is None:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from kbd_lm.bundle import BundleError
     from kbd_lm.config import ConfigError
-    from kbd_lm.train import TrainError
 
+    log = logging.getLogger("kbd_lm")
     try:
+        _check_extras(args.command)
+        if module is not None:
+            return _delegate(module, rest)
+        setup_logging("debug" if args.verbose else "info")
         return args.func(args)
-    except (ConfigError, BundleError, FileNotFoundError, TrainError) as err:
-        logging.getLogger("kbd_lm").error("%s", err)
+    except ModuleNotFoundError as err:
+        extra = missing_extra(err)
+        if extra is None:
+            raise
+        sys.stderr.write(
+            f"kbd-lm {args.command}: needs the [{extra}] extra (no module {err.name!r}): "
+            f"pip install 'kbd-lm[{extra}]'\n"
+        )
+        return 2
+    except (ConfigError, BundleError, FileNotFoundError) as err:
+        log.error("%s", err)
         return 2
     except KeyboardInterrupt:
-        logging.getLogger("kbd_lm").error("interrupted")
+        log.error("interrupted")
         return 130
 
 

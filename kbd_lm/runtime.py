@@ -24,8 +24,10 @@ def runtime_version(runtime: Runtime) -> str:
     except KeyError:
         raise ValueError(f"unknown runtime {runtime!r}; expected one of {list(RUNTIMES)}") from None
     except PackageNotFoundError:
-        raise RuntimeError(
-            f"runtime {runtime!r} is not installed (pip install {RUNTIMES[runtime]})"
+        # An ImportError naming the module, so that `kbd-lm` can name the extra to install.
+        raise ModuleNotFoundError(
+            f"runtime {runtime!r} is not installed (pip install {RUNTIMES[runtime]})",
+            name=RUNTIMES[runtime].replace("-", "_"),
         ) from None
 
 

@@ -1,4 +1,4 @@
-"""HTTP service for a kbd-lm bundle: ``python -m kbd_lm.serve --bundle dist/bundle``.
+"""HTTP service for a kbd-lm bundle: ``kbd-lm serve --bundle dist/bundle``.
 
 Modules: :mod:`~kbd_lm.serve.app` (the FastAPI factory ``create_app``),
 :mod:`~kbd_lm.serve.settings` (``KBD_LM_*`` environment settings),

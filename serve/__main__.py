@@ -1,4 +1,6 @@
-"""``python -m kbd_lm.serve --bundle dist/bundle --host 127.0.0.1 --port 8000``: run the server.
+"""``kbd-lm serve --bundle dist/bundle --host 127.0.0.1 --port 8000``: run the server.
+
+``python -m kbd_lm.serve`` is the same command.
 
 Options override the ``KBD_LM_*`` environment settings (see :mod:`kbd_lm.serve.settings`).
 Exit status: 0 after a clean shutdown, 2 for bad options or settings (argparse's usage
@@ -9,16 +11,17 @@ one line).
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from pydantic import ValidationError
+
+from kbd_lm.logs import setup_logging
 
 
 def make_parser() -> argparse.ArgumentParser:
     """The command-line options; anything left out comes from the environment or defaults."""
     p = argparse.ArgumentParser(
-        prog="python -m kbd_lm.serve",
+        prog="kbd-lm serve",
         description="Run the kbd-lm HTTP server (uvicorn) on a bundle.",
     )
     p.add_argument("--bundle", help="bundle folder (default: $KBD_LM_BUNDLE)")
@@ -29,6 +32,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
     p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
     p.add_argument("--max-text-chars", type=int, help="characters of text used (default 1000)")
+    p.add_argument(
+        "--cors-origins",
+        help="web page origins allowed to call the API, comma-separated (default: none)",
+    )
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument(
         "--no-access-log",
@@ -57,9 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"invalid settings (options or KBD_LM_* variables):\n{err}")
     if settings.bundle is None:
         parser.error("no bundle: pass --bundle DIR or set KBD_LM_BUNDLE")
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(settings.log_level)
 
     import uvicorn
 

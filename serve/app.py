@@ -13,7 +13,7 @@ The lifespan loads and verifies the bundle once and builds a :class:`PredictorPo
 dependency (tests override it with ``app.dependency_overrides[get_pool]``). A missing or
 corrupt bundle makes start-up fail with the :class:`~kbd_lm.bundle.BundleError` message.
 
-Run it with ``python -m kbd_lm.serve --bundle dist/bundle``, or with uvicorn's factory mode:
+Run it with ``kbd-lm serve --bundle dist/bundle``, or with uvicorn's factory mode:
 ``KBD_LM_BUNDLE=dist/bundle uvicorn --factory kbd_lm.serve.app:create_app``.
 """
 
@@ -28,7 +28,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.bundle import Bundle, BundleError
@@ -134,7 +135,7 @@ def create_app(
         settings = settings.model_copy(update={"bundle": Path(bundle_path)})
     if settings.bundle is None:
         raise ValueError("no bundle: pass bundle_path, --bundle or set KBD_LM_BUNDLE")
-    metrics = Metrics()
+    metrics = Metrics(process=True)  # one server process: its CPU and memory are the app's
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -154,9 +155,7 @@ def create_app(
             app.state.startup_error = f"cannot serve the bundle: {err}"
             raise
         app.state.bundle, app.state.pool = bundle, pool
-        metrics.model_id = pool.model_id
-        metrics.gauges["pool_size"] = ("Predictors in the pool.", lambda: pool.size)
-        metrics.gauges["pool_available"] = ("Predictors free now.", lambda: pool.available)
+        metrics.watch_pool(pool)
         log.info("serving %s from %s with %d predictor(s)", pool.model_id, bundle.path, pool.size)
         try:
             yield
@@ -301,18 +300,26 @@ def create_app(
         summary="Prometheus metrics",
         responses={200: {"content": {CONTENT_TYPE: {}}}},
     )
-    async def prometheus_metrics() -> PlainTextResponse:
-        """Request counts by route and status, a latency histogram, error counts, pool
-        gauges, in the Prometheus text format 0.0.4."""
-        return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE)
+    async def prometheus_metrics() -> Response:
+        """Request counts by route template and status, a latency histogram, error counts,
+        pool gauges, the process's CPU and memory, in the Prometheus text format 0.0.4."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo() -> HTMLResponse:
         return HTMLResponse(demo_page)
 
-    # Innermost first: body checks, then metrics around them, then start-up messages.
+    # Innermost first: body checks, CORS headers (on refusals too, so that a page on another
+    # origin can read them), metrics around them, then start-up messages.
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
-    routes = {r.path for r in app.routes if hasattr(r, "path")}
-    app.add_middleware(RequestMetrics, metrics=metrics, routes=routes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+            max_age=600,
+        )
+    app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
     app.add_middleware(StartupErrorMessage, state=app.state)
     return app

@@ -1,7 +1,8 @@
 """Pure ASGI middleware: request metrics, request-body limits, clean start-up errors.
 
 Each one wraps an ASGI app; :func:`kbd_lm.serve.app.create_app` stacks them as
-``StartupErrorMessage(RequestMetrics(BodyGuard(app)))`` (outermost first).
+``StartupErrorMessage(RequestMetrics([CORSMiddleware](BodyGuard(app))))`` (outermost first;
+CORS only when origins are set).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import time
 
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kbd_lm.serve.metrics import Metrics
@@ -29,14 +31,27 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class RequestMetrics:
-    """Counts each HTTP request by route, method and status and times it.
+def route_template(routes: list[BaseRoute], scope: Scope) -> str:
+    """The template of the route that serves ``scope`` (``/users/{user_id}``), else ``other``.
 
-    ``routes``: the app's paths; other paths are counted as ``other``. A request whose app
-    raised is counted as status 500.
+    A route whose path matches but not its method (a 405) still names its template.
+    """
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return getattr(route, "path", "other")
+    return "other"
+
+
+class RequestMetrics:
+    """Counts each HTTP request by route template, method and status and times it.
+
+    ``routes``: the app's routes (``app.router.routes``, read at each request, so routes
+    added later count too); paths that none of them serves are counted as ``other``. A
+    request whose app raised is counted as status 500.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: set[str]) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: list[BaseRoute]) -> None:
         self.app, self.metrics, self.routes = app, metrics, routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -52,9 +67,8 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        path = scope.get("path", "")
-        route = path if path in self.routes else "other"
-        self.metrics.in_flight += 1
+        route = route_template(self.routes, scope)
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_status)
         except Exception:
@@ -62,7 +76,7 @@ class RequestMetrics:
             self.metrics.error("internal")
             raise
         finally:
-            self.metrics.in_flight -= 1
+            self.metrics.in_flight.dec()
             self.metrics.observe(
                 route, scope.get("method", ""), status, time.perf_counter() - started
             )

@@ -1,12 +1,32 @@
-"""Request and response bodies of the HTTP API, with the examples shown in the OpenAPI docs."""
+"""Request and response bodies of the HTTP API, with the examples shown in the OpenAPI docs.
+
+The examples are those of the default bundle (GRU 780, 8,000 pieces, ``dynamic``
+quantization; README, *Measured*); tests check them against the default training preset.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_K = 10
+# The default bundle's id: its name, quantization and the start of its model's sha256.
+EXAMPLE_MODEL_ID = "kbd-lm-gru780-v8000-dynamic-3f2a9c01b7de"
+
+
+def _whole_number(value: Any) -> Any:
+    """2.0 -> 2: a JSON number without a fractional part is a JSON Schema integer.
+
+    Anything else is left for the strict ``int`` check (2.5, "3" and true are refused).
+
+    >>> _whole_number(2.0), _whole_number(2.5), _whole_number("3")
+    (2, 2.5, '3')
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 
 PREDICT_EXAMPLES = {
     "next word": {
@@ -27,10 +47,17 @@ PREDICT_EXAMPLES = {
 class PredictRequest(BaseModel):
     """The text before the cursor and how many suggestions to return.
 
-    Types are strict: ``text`` must be a JSON string and ``k`` a JSON integer.
+    Types follow JSON Schema: ``text`` must be a string and ``k`` an integer (``3`` or
+    ``3.0``; not ``3.5``, ``"3"`` or ``true``). Other fields are ignored, so that a newer
+    client can talk to an older server.
     """
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        # Say so in the schema (pydantic leaves additionalProperties out for "ignore").
+        json_schema_extra={"additionalProperties": True},
+    )
 
     text: str = Field(
         description=(
@@ -41,14 +68,16 @@ class PredictRequest(BaseModel):
         ),
         examples=["see you ", "see you tom"],
     )
-    k: int = Field(3, ge=1, le=MAX_K, description="How many suggestions (1 to 10).", examples=[3])
+    k: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        3, ge=1, le=MAX_K, description="How many suggestions (1 to 10).", examples=[3]
+    )
 
 
 class SuggestionOut(BaseModel):
     """One suggested word and its probability under the model (best first in a list)."""
 
-    word: str = Field(examples=["tomorrow"])
-    probability: float = Field(ge=0, le=1, examples=[0.214])
+    word: str = Field(examples=["later"])
+    probability: float = Field(ge=0, le=1, examples=[0.127])
 
 
 class PredictResponse(BaseModel):
@@ -57,10 +86,10 @@ class PredictResponse(BaseModel):
     suggestions: list[SuggestionOut]
     model: str = Field(
         description="Bundle id: name, quantization and model checksum prefix.",
-        examples=["kbd-lm-cifg512-v16000-dynamic-3f2a9c01b7de"],
+        examples=[EXAMPLE_MODEL_ID],
     )
     elapsed_ms: float = Field(
-        description="Time spent answering in the server (ms).", examples=[1.84]
+        description="Time spent answering in the server (ms).", examples=[0.61]
     )
 
     model_config = ConfigDict(
@@ -68,12 +97,12 @@ class PredictResponse(BaseModel):
             "examples": [
                 {
                     "suggestions": [
-                        {"word": "tomorrow", "probability": 0.214},
-                        {"word": "later", "probability": 0.153},
-                        {"word": "soon", "probability": 0.097},
+                        {"word": "later", "probability": 0.127},
+                        {"word": "tomorrow", "probability": 0.088},
+                        {"word": "soon", "probability": 0.061},
                     ],
-                    "model": "kbd-lm-cifg512-v16000-dynamic-3f2a9c01b7de",
-                    "elapsed_ms": 1.84,
+                    "model": EXAMPLE_MODEL_ID,
+                    "elapsed_ms": 0.61,
                 }
             ]
         }
@@ -103,9 +132,9 @@ class ReadyResponse(BaseModel):
     """The bundle is loaded and a suggestion went through the predictor pool."""
 
     status: str = Field(examples=["ready"])
-    model: str = Field(examples=["kbd-lm-cifg512-v16000-dynamic-3f2a9c01b7de"])
+    model: str = Field(examples=[EXAMPLE_MODEL_ID])
     pool_size: int = Field(examples=[2])
-    elapsed_ms: float = Field(examples=[0.9])
+    elapsed_ms: float = Field(examples=[0.58])
 
 
 class ModelInfo(BaseModel):
@@ -121,14 +150,24 @@ class ModelInfo(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "id": "kbd-lm-cifg512-v16000-dynamic-3f2a9c01b7de",
-                    "name": "kbd-lm-cifg512-v16000",
+                    "id": EXAMPLE_MODEL_ID,
+                    "name": "kbd-lm-gru780-v8000",
                     "format_version": 1,
                     "quantization": "dynamic",
-                    "model": {"cell": "cifg", "units": 512, "embed_dim": 128, "vocab_size": 16000},
-                    "files": {"model.tflite": {"bytes": 2870000, "sha256": "3f2a9c01b7de…"}},
-                    "total_bytes": 3350000,
-                    "metrics": {"top3_accuracy": 0.41},
+                    "model": {
+                        "vocab_size": 8000,
+                        "embed_dim": 96,
+                        "units": 780,
+                        "cell": "gru",
+                        "parameters": 1170488,
+                    },
+                    "files": {
+                        "model.tflite": {"bytes": 1208024, "sha256": "3f2a9c01b7de…"},
+                        "tokenizer.model": {"bytes": 138317, "sha256": "9be04d51a7c2…"},
+                    },
+                    "shipped_files": ["model.tflite", "tokenizer.model"],
+                    "total_bytes": 1346341,
+                    "metrics": {"words": 5008, "top1": 0.216, "top3": 0.352, "ksr": 0.556},
                 }
             ]
         },

@@ -10,13 +10,16 @@ server starts, so that tests and the command line can set values first.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+# What a browser sends as Origin: scheme://host[:port], no path, no trailing slash.
+_ORIGIN_RE = re.compile(r"https?://[^/\s]+")
 
 
 class ServeSettings(BaseSettings):
@@ -42,8 +45,27 @@ class ServeSettings(BaseSettings):
     acquire_timeout_s: float = Field(
         2.0, gt=0, le=60, description="wait for a free predictor this long, then answer 503"
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="web page origins allowed to call the API from a browser, comma-separated "
+        "(e.g. https://app.example.com,http://localhost:3000; '*' for any); none by default",
+    )
     log_level: LogLevel = Field("info", description="server log level")
     access_log: bool = Field(True, description="one log line per request (uvicorn access log)")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        # KBD_LM_CORS_ORIGINS="https://a.example,https://b.example": a list, not JSON.
+        if isinstance(value, str):
+            value = [o.strip() for o in value.split(",") if o.strip()]
+        for origin in value:
+            if origin != "*" and not _ORIGIN_RE.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] without a path "
+                    "or trailing slash, e.g. https://app.example.com, or '*' for any"
+                )
+        return value
 
 
 def load_settings(**overrides) -> ServeSettings:

@@ -19,7 +19,7 @@ def test_split_rule_matches_the_documented_formula():
 
 def test_plaintext_reads_lines_and_passes_undecodable_bytes(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"hello\n\xff\xfe bad\nworld\r\n")
-    units = list(plaintext(str(tmp_path)).units())
+    units = list(plaintext(str(tmp_path)).iter_units())
     assert units[0] == RawUnit("hello", "hello")
     assert isinstance(units[1].text, bytes)
     assert units[2].text == "world"
@@ -32,5 +32,5 @@ def test_unknown_path_is_a_clear_error(tmp_path):
 
 def test_chitchat_recipe_splits_by_conversation():
     source = resolve("chitchat")
-    first = next(iter(source.units()))
+    first = next(iter(source.iter_units()))
     assert first.key and isinstance(first.text, str)

@@ -9,6 +9,7 @@ import os
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from kbd_lm.serve.app import create_app
 from kbd_lm.serve.settings import ServeSettings
@@ -34,3 +35,32 @@ def client(settings):
     """A TestClient of the real app; the lifespan (bundle loading) runs around the test."""
     with TestClient(create_app(settings=settings)) as c:
         yield c
+
+
+class Scrape:
+    """One ``GET /metrics`` answer, parsed by prometheus-client's own text parser."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.samples = [
+            s for family in text_string_to_metric_families(text) for s in family.samples
+        ]
+
+    def value(self, name: str, **labels: str) -> float | None:
+        """The sample ``name`` with exactly these labels, or None if there is none."""
+        found = [s.value for s in self.samples if s.name == name and s.labels == labels]
+        assert len(found) <= 1, (name, labels)
+        return found[0] if found else None
+
+
+@pytest.fixture
+def scrape():
+    """``scrape(client)``: the app's metrics now, as a :class:`Scrape`."""
+
+    def read(client: TestClient) -> Scrape:
+        r = client.get("/metrics")
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+        return Scrape(r.text)
+
+    return read

@@ -102,9 +102,9 @@ def test_wrong_route_or_method(client, method, path, status, code):
     assert r.json()["error"] == code and r.json()["message"]
 
 
-def test_errors_are_counted_by_code(client):
+def test_errors_are_counted_by_code(client, scrape):
     client.post("/v1/predict-next", content=b"{", headers=JSON)
     client.post("/v1/predict-next", content=b'{"text": "\xff"}', headers=JSON)
-    text = client.get("/metrics").text
-    assert 'kbd_lm_errors_total{code="invalid_json"} 1' in text
-    assert 'kbd_lm_errors_total{code="invalid_utf8"} 1' in text
+    metrics = scrape(client)
+    assert metrics.value("kbd_lm_errors_total", code="invalid_json") == 1
+    assert metrics.value("kbd_lm_errors_total", code="invalid_utf8") == 1
