@@ -4,7 +4,8 @@
 #   make corpora           fetch and prepare the default and broad mixtures, print a summary
 # Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
 # PORT=,
-# RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides).
+# RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides),
+# WORKERS=N (train: N local worker processes, multi_worker strategy).
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -19,6 +20,7 @@ PROFILE ?= default
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 RESUME ?= 0
+WORKERS ?= 1
 ARGS   ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -40,7 +42,8 @@ corpora: $(STAMP)
 	$(BIN)/python -m kbd_lm.corpus_report $(ARGS)
 
 train: $(STAMP)
-	$(BIN)/kbd-lm train --preset $(PRESET) 'corpus="$(CORPUS)"' 'out_dir="$(CKPT)"' \
+	$(BIN)/kbd-lm train --workers $(WORKERS) --preset $(PRESET) 'corpus="$(CORPUS)"' \
+		'out_dir="$(CKPT)"' \
 		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
 
 export: $(STAMP)

@@ -1,4 +1,4 @@
-"""``python -m kbd_lm.launch --workers 2 --preset tiny``: a training cluster on one machine.
+"""``kbd-lm train --workers 2 --preset tiny``: a training cluster on one machine.
 
 Starts ``--workers`` processes of ``kbd-lm train <options> strategy="multi_worker"``, each with
 a ``TF_CONFIG`` naming every worker on a free loopback port and its own index
@@ -18,7 +18,6 @@ its own ``TF_CONFIG`` instead (README, 'Training on several machines').
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -57,7 +56,7 @@ def tf_config(ports: Sequence[int], index: int, host: str = "127.0.0.1") -> str:
 
 def worker_command(train_args: Sequence[str]) -> list[str]:
     """The command every worker runs: ``kbd-lm train`` with the multi-worker strategy."""
-    return [sys.executable, "-m", "kbd_lm.cli", "train", *train_args, 'strategy="multi_worker"']
+    return [sys.executable, "-m", "kbd_lm", "train", *train_args, 'strategy="multi_worker"']
 
 
 def _relay(proc: subprocess.Popen, prefix: str) -> None:
@@ -110,7 +109,12 @@ def launch(workers: int, train_args: Sequence[str], threads: int | None = None) 
             failed = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
             if failed:
                 i, code = failed[0]
-                log.error("worker %d exited with code %d: stopping the others", i, code)
+                log.error(
+                    "worker %d exited with code %d: stopping the others; continue the run "
+                    "with resume=true (make train RESUME=1)",
+                    i,
+                    code,
+                )
                 _stop(procs)
                 return code if code > 0 else 128 - code  # killed by signal N: 128 + N
             if all(c == 0 for c in codes):
@@ -124,22 +128,3 @@ def launch(workers: int, train_args: Sequence[str], threads: int | None = None) 
             t.join(timeout=2.0)
     log.info("%d workers finished in %.1f s", workers, time.monotonic() - started)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m kbd_lm.launch",
-        description="Train with N worker processes on this machine (MultiWorkerMirroredStrategy).",
-    )
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--threads", type=int, help="compute threads per worker (cores/workers)")
-    args, train_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s launch: %(message)s")
-    code = launch(args.workers, train_args, args.threads)
-    if code:
-        print(f"launch: failed (exit {code}); continue the run with resume=true", file=sys.stderr)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

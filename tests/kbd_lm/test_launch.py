@@ -36,7 +36,7 @@ def run_args(corpus, out, cache, *extra):
 
 
 def launch(args, **popen):
-    cmd = [sys.executable, "-m", "kbd_lm.launch", "--workers", "2", *args]
+    cmd = [sys.executable, "-m", "kbd_lm", "train", "--workers", "2", *args]
     return subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
     )
