@@ -33,6 +33,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
     p.add_argument("--max-text-chars", type=int, help="characters of text used (default 1000)")
     p.add_argument(
+        "--queue-wait-ms",
+        type=float,
+        help="longest wait for a free predictor before 503 with Retry-After (default 100)",
+    )
+    p.add_argument(
         "--cors-origins",
         help="web page origins allowed to call the API, comma-separated (default: none)",
     )

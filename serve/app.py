@@ -148,7 +148,7 @@ def create_app(
                 runtime=settings.runtime,
                 beam_width=settings.beam_width,
                 num_threads=settings.num_threads,
-                acquire_timeout=settings.acquire_timeout_s,
+                queue_wait=settings.queue_wait_ms / 1000,
             )
         except BundleError as err:
             # The server logs this line instead of a traceback (see StartupErrorMessage).

@@ -2,8 +2,14 @@
 
 A :class:`~kbd_lm.predict.Predictor` owns TFLite interpreters (and a state cache) that are not
 thread-safe, so each request borrows a whole predictor: it waits in the event loop for a free
-one (bounded by a timeout), runs ``suggest`` in a worker thread, and gives it back when the
-thread is done, even if the request was cancelled meanwhile.
+one, runs ``suggest`` in a worker thread, and gives it back when the thread is done, even if
+the request was cancelled meanwhile.
+
+Overload is shed, not queued: a request that gets no predictor within ``queue_wait`` seconds
+(``KBD_LM_QUEUE_WAIT_MS``, 100 ms by default) fails with :class:`PoolBusyError` (the app
+answers 503 with ``Retry-After``) instead of waiting for seconds behind a growing queue: a
+suggestion that comes late is of no use to someone typing, and an overloaded server stays
+responsive. Waiters are served first come, first served.
 
 >>> pool = PredictorPool.load(Bundle.load("dist/bundle"), size=2)   # doctest: +SKIP
 >>> await pool.suggest("see you ", k=3)                              # doctest: +SKIP
@@ -26,9 +32,11 @@ from kbd_lm.suggestion import Suggester, Suggestion
 
 log = logging.getLogger(__name__)
 
+QUEUE_WAIT_S = 0.1  # the default longest wait for a free predictor
+
 
 class PoolBusyError(Exception):
-    """No predictor became free within the pool's acquire timeout."""
+    """No predictor became free within the pool's queue wait."""
 
 
 class PredictorPool:
@@ -36,18 +44,18 @@ class PredictorPool:
 
     ``suggesters``: objects with ``suggest(text, k) -> list[Suggestion]`` (normally
     :class:`~kbd_lm.predict.Predictor` instances of one bundle); ``model_id``: the id that
-    responses report; ``acquire_timeout``: seconds to wait for a free suggester before
+    responses report; ``queue_wait``: seconds to wait for a free suggester before
     :class:`PoolBusyError`.
     """
 
     def __init__(
-        self, suggesters: Sequence[Suggester], model_id: str, acquire_timeout: float = 2.0
+        self, suggesters: Sequence[Suggester], model_id: str, queue_wait: float = QUEUE_WAIT_S
     ) -> None:
         if not suggesters:
             raise ValueError("a pool needs at least one suggester")
         self.model_id = model_id
         self.size = len(suggesters)
-        self.acquire_timeout = acquire_timeout
+        self.queue_wait = queue_wait
         self._free: deque[Suggester] = deque(suggesters)
         self._slots = anyio.Semaphore(len(suggesters))
 
@@ -59,7 +67,7 @@ class PredictorPool:
         runtime: str = "litert",
         beam_width: int = 8,
         num_threads: int = 1,
-        acquire_timeout: float = 2.0,
+        queue_wait: float = QUEUE_WAIT_S,
     ) -> PredictorPool:
         """``size`` predictors over one verified bundle (one interpreter set each).
 
@@ -78,7 +86,7 @@ class PredictorPool:
             bundle.bundle_id,
             (time.perf_counter() - started) * 1000,
         )
-        return cls(predictors, bundle.bundle_id, acquire_timeout)
+        return cls(predictors, bundle.bundle_id, queue_wait)
 
     @property
     def available(self) -> int:
@@ -89,14 +97,14 @@ class PredictorPool:
     async def borrow(self) -> AsyncIterator[Suggester]:
         """Hold one free suggester for the ``async with`` block (for work outside ``suggest``).
 
-        Raises :class:`PoolBusyError` when none is free within ``acquire_timeout`` seconds.
+        Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds.
         """
         try:
-            with anyio.fail_after(self.acquire_timeout):
+            with anyio.fail_after(self.queue_wait):
                 await self._slots.acquire()
         except TimeoutError:
             raise PoolBusyError(
-                f"all {self.size} predictors stayed busy for {self.acquire_timeout:g} s"
+                f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
             ) from None
         suggester = self._free.popleft()
         try:
@@ -108,7 +116,7 @@ class PredictorPool:
     async def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
 
-        Raises :class:`PoolBusyError` when none is free within ``acquire_timeout`` seconds.
+        Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds.
         """
         async with self.borrow() as suggester:
             # Not abandoned on cancel: the suggester only goes back once its thread is done.

@@ -42,8 +42,12 @@ class ServeSettings(BaseSettings):
     max_text_chars: int = Field(
         1000, ge=1, le=100_000, description="only this many characters at the end of a text count"
     )
-    acquire_timeout_s: float = Field(
-        2.0, gt=0, le=60, description="wait for a free predictor this long, then answer 503"
+    queue_wait_ms: float = Field(
+        100.0,
+        gt=0,
+        le=60_000,
+        description="wait at most this long for a free predictor, then answer 503 with "
+        "Retry-After (sheds overload instead of queueing it)",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

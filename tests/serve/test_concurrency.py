@@ -44,7 +44,7 @@ def test_concurrent_answers_equal_sequential_ones(client):
 
 def test_pool_runs_two_requests_in_parallel(tiny_bundle):
     """With 2 predictors, two borrowers hold one each at the same time; a third waits."""
-    pool = PredictorPool([Predictor.load(tiny_bundle) for _ in range(2)], "m", acquire_timeout=0.05)
+    pool = PredictorPool([Predictor.load(tiny_bundle) for _ in range(2)], "m", queue_wait=0.05)
 
     async def main():
         async with pool.borrow() as a, pool.borrow() as b:
@@ -53,7 +53,7 @@ def test_pool_runs_two_requests_in_parallel(tiny_bundle):
             with pytest.raises(PoolBusyError, match="all 2 predictors stayed busy"):
                 await pool.suggest("hi ")
         assert pool.available == 2
-        pool.acquire_timeout = 30  # now let requests queue for a free predictor
+        pool.queue_wait = 30  # now let requests queue for a free predictor
         async with anyio.create_task_group() as tg:
             for text in TEXTS[:10]:
                 tg.start_soon(pool.suggest, text)
