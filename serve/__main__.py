@@ -27,6 +27,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", help="bundle folder (default: $KBD_LM_BUNDLE)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
+    p.add_argument("--workers", type=int, help="server processes (default 1)")
     p.add_argument("--pool-size", type=int, help="predictors serving in parallel (default 2)")
     p.add_argument("--num-threads", type=int, help="threads per interpreter (default 1)")
     p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     if settings.bundle is None:
         parser.error("no bundle: pass --bundle DIR or set KBD_LM_BUNDLE")
     setup_logging(settings.log_level)
+    if settings.workers > 1:
+        from kbd_lm.serve.workers import run_workers
+
+        return run_workers(settings)
 
     import uvicorn
 

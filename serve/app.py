@@ -161,6 +161,7 @@ def create_app(
             yield
         finally:
             app.state.pool = None
+            metrics.close()
 
     app = FastAPI(
         title="kbd-lm",

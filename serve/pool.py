@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -58,6 +58,8 @@ class PredictorPool:
         self.queue_wait = queue_wait
         self._free: deque[Suggester] = deque(suggesters)
         self._slots = anyio.Semaphore(len(suggesters))
+        # Called with the number of free suggesters whenever it changes (metrics).
+        self.on_available: Callable[[int], None] | None = None
 
     @classmethod
     def load(
@@ -107,11 +109,17 @@ class PredictorPool:
                 f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
             ) from None
         suggester = self._free.popleft()
+        self._changed()
         try:
             yield suggester
         finally:
             self._free.append(suggester)
+            self._changed()
             self._slots.release()
+
+    def _changed(self) -> None:
+        if self.on_available is not None:
+            self.on_available(len(self._free))
 
     async def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
