@@ -239,7 +239,9 @@ def create_app(
             "requestBody": {"content": {"application/json": {"examples": PREDICT_EXAMPLES}}}
         },
     )
-    async def predict_next(body: PredictRequest, pool: Pool, cfg: Settings) -> PredictResponse:
+    async def predict_next(
+        request: Request, body: PredictRequest, pool: Pool, cfg: Settings
+    ) -> PredictResponse:
         """Up to ``k`` whole words for the text before the cursor, best first.
 
         After a space or punctuation: the next word (capitalised at a sentence start).
@@ -248,7 +250,9 @@ def create_app(
         """
         started = time.perf_counter()
         text = body.text[-cfg.max_text_chars :]
-        suggestions = await pool.suggest(text, body.k)
+        # Time spent in the server before this point (a busy event loop) counts as waiting.
+        waited = started - getattr(request.state, "arrived", started)
+        suggestions = await pool.suggest(text, body.k, waited)
         return PredictResponse(
             suggestions=[
                 SuggestionOut(word=s.word, probability=s.probability) for s in suggestions

@@ -68,6 +68,8 @@ class RequestMetrics:
             await send(message)
 
         route = route_template(self.routes, scope)
+        # When the request reached the app (request.state.arrived): its queue wait starts here.
+        scope.setdefault("state", {})["arrived"] = started
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_status)

@@ -96,18 +96,23 @@ class PredictorPool:
         return len(self._free)
 
     @asynccontextmanager
-    async def borrow(self) -> AsyncIterator[Suggester]:
+    async def borrow(self, waited: float = 0.0) -> AsyncIterator[Suggester]:
         """Hold one free suggester for the ``async with`` block (for work outside ``suggest``).
 
-        Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds.
+        ``waited``: seconds the request already spent in the server before asking (they
+        count against ``queue_wait``). A free suggester is always taken; otherwise raises
+        :class:`PoolBusyError` when none frees up within the rest of ``queue_wait``.
         """
         try:
-            with anyio.fail_after(self.queue_wait):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise PoolBusyError(
-                f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
-            ) from None
+            self._slots.acquire_nowait()  # free now (no one waits then: first come first served)
+        except anyio.WouldBlock:
+            try:
+                with anyio.fail_after(max(0.0, self.queue_wait - waited)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise PoolBusyError(
+                    f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
+                ) from None
         suggester = self._free.popleft()
         self._changed()
         try:
@@ -121,11 +126,12 @@ class PredictorPool:
         if self.on_available is not None:
             self.on_available(len(self._free))
 
-    async def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
+    async def suggest(self, text: str, k: int = 3, waited: float = 0.0) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
 
-        Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds.
+        Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds
+        (less ``waited``, as :meth:`borrow`).
         """
-        async with self.borrow() as suggester:
+        async with self.borrow(waited) as suggester:
             # Not abandoned on cancel: the suggester only goes back once its thread is done.
             return await anyio.to_thread.run_sync(suggester.suggest, text, k)
