@@ -36,6 +36,7 @@ from kbd_lm.config import to_toml
 from kbd_lm.export import ops as O
 from kbd_lm.fsutil import atomic_dir
 from kbd_lm.runtime import StepModel, runtime_version
+from kbd_lm.stats import percentiles
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 log = logging.getLogger(__name__)
@@ -189,10 +190,7 @@ def step_latency_us(model_path: Path, calls: int, batch: int = 1) -> dict:
         t = time.perf_counter()
         _, h, c = step.step(ids, h, c)
         times[i] = time.perf_counter() - t
-    return {
-        "p50": float(np.percentile(times, 50) * 1e6),
-        "p99": float(np.percentile(times, 99) * 1e6),
-    }
+    return {name: value * 1e6 for name, value in percentiles(times).items()}
 
 
 def tflite_runtime_logprobs(model_path: Path, windows: np.ndarray) -> np.ndarray:
@@ -320,7 +318,9 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 if not config.max_model_bytes:
                     raise ValueError("ngram_bytes = -1 needs max_model_bytes")
                 budget = config.max_model_bytes - len(chosen) - len(tok.proto) - 1024
-            ngram = write_ngram(corpus, tmp / B.NGRAM_FILE, budget, config.ngram_weight)
+            ngram = write_ngram(
+                corpus, tmp / B.NGRAM_FILE, budget, config.ngram_weight, Path(train_cfg.cache_dir)
+            )
         verified = {
             f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
         }
@@ -428,27 +428,19 @@ def signature_manifest(mcfg) -> dict:
     }
 
 
-def write_ngram(corpus, path: Path, max_bytes: int, neural_weight: float) -> B.NgramSpec:
-    """Train the Kneser-Ney trigram on the train split, prune it to ``max_bytes``, save it.
+def write_ngram(
+    corpus, path: Path, max_bytes: int, neural_weight: float, cache_dir: Path
+) -> B.NgramSpec:
+    """Save the Kneser-Ney trigram of the train split within ``max_bytes`` at ``path``.
 
+    The model comes from :func:`kbd_lm.baseline.ngram_baseline` (cached in ``cache_dir``).
     Returns the manifest's ``ngram`` entry: file, interpolation weight, size and counts.
     """
-    from kbd_lm.ngram import KneserNeyTrigram
+    from kbd_lm.baseline import ngram_baseline
 
     if not 0.0 < neural_weight < 1.0:
         raise ValueError(f"ngram_weight must be between 0 and 1, got {neural_weight}")
-    # A small budget cannot hold every word: rarer words then become <unk>, step by step.
-    for min_count in (1, 2, 3, 5, 8, 13, 21):
-        full = KneserNeyTrigram.train(corpus.units("train"), min_count=min_count)
-        try:
-            model = full.pruned(max_bytes) if full.size_bytes() > max_bytes else full
-            break
-        except ValueError:
-            log.info(
-                "n-gram: %s bytes cannot hold words seen %d times", f"{max_bytes:,}", min_count
-            )
-    else:
-        raise ValueError(f"ngram_bytes={max_bytes:,} is too small for any n-gram")
+    model = ngram_baseline(corpus, max_bytes, cache_dir).load()
     model.save(path)
     log.info(
         "n-gram: %s bytes %s, neural model's weight %.2f",

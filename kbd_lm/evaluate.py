@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from kbd_lm.fsutil import Progress, atomic_write_text
+from kbd_lm.keystrokes import KINDS, typed_words
+from kbd_lm.stats import PERCENTILE_METHOD, percentiles
 from kbd_lm.suggestion import Suggester, Suggestion  # noqa: F401  (Suggestion: doctest)
 from kbd_lm.text import WORD_RE
 
@@ -95,13 +97,6 @@ def sample_words(units: Iterable[str], max_words: int = 5000, seed: int = 0) -> 
     return [pool[i] for i in sorted(picked)]
 
 
-def _percentiles(seconds: list[float]) -> dict[str, float | None]:
-    if not seconds:
-        return {"p50": None, "p99": None}
-    p50, p99 = np.percentile(np.asarray(seconds) * 1000.0, [50, 99])
-    return {"p50": float(p50), "p99": float(p99)}
-
-
 def evaluate_system(system: Suggester, units: list[str], progress_label: str = "") -> dict:
     """Keyboard metrics of ``system`` on ``units`` (see the module docstring).
 
@@ -116,21 +111,20 @@ def evaluate_system(system: Suggester, units: list[str], progress_label: str = "
     logprob_sum = 0.0
     comp_hits = dict.fromkeys(COMPLETION_LETTERS, 0)
     comp_total = dict.fromkeys(COMPLETION_LETTERS, 0)
-    next_times: list[float] = []
-    comp_times: list[float] = []
+    times: dict[str, list[float]] = {kind: [] for kind in KINDS}  # next word, completion
     max_letters = max(COMPLETION_LETTERS)
 
-    def suggested(text: str, times: list[float]) -> list[str]:
+    def suggested(key) -> list[str]:
         start = time.perf_counter()
-        result = system.suggest(text, k=3)
-        times.append(time.perf_counter() - start)
+        result = system.suggest(key.text, k=3)
+        times[key.kind].append(time.perf_counter() - start)
         return [s.word.lower() for s in result[:3]]
 
     for unit in units:
-        for match in WORD_RE.finditer(unit):
-            context, word = unit[: match.start()], match.group(0)
+        for typed in typed_words(unit):
+            context, word = typed.context, typed.word
             target, length = word.lower(), len(word)
-            got = suggested(context, next_times)
+            got = suggested(typed.keys[0])
             n += 1
             top1 += got[:1] == [target]
             top3 += target in got
@@ -138,7 +132,7 @@ def evaluate_system(system: Suggester, units: list[str], progress_label: str = "
             for j in range(1, length):
                 if keys is not None and j > max_letters:
                     break
-                hit = target in suggested(context + word[:j], comp_times)
+                hit = target in suggested(typed.keys[j])  # context + word[:j]
                 if j in comp_hits:
                     comp_hits[j] += hit
                     comp_total[j] += 1
@@ -160,10 +154,7 @@ def evaluate_system(system: Suggester, units: list[str], progress_label: str = "
             str(j): comp_hits[j] / comp_total[j] if comp_total[j] else None
             for j in COMPLETION_LETTERS
         },
-        "latency_ms": {
-            "next_word": _percentiles(next_times),
-            "completion": _percentiles(comp_times),
-        },
+        "latency_ms": {kind: percentiles(np.asarray(t) * 1000.0) for kind, t in times.items()},
     }
 
 
@@ -242,15 +233,16 @@ def _json_safe(value):
 def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict:
     """Compare the bundle (if given) with the full and size-matched KN trigrams.
 
-    Trains the n-gram on ``config.ngram_train_splits``, prunes a copy to
-    ``config.ngram_budget_bytes``, samples ``config.max_words`` words of ``config.split`` once
+    Trains the n-gram on ``config.ngram_train_splits`` and prunes a copy to
+    ``config.ngram_budget_bytes`` (:func:`kbd_lm.baseline.ngram_baseline`, cached in
+    ``config.cache_dir``), samples ``config.max_words`` words of ``config.split`` once
     (seeded) and evaluates every system on that sample. Writes ``eval.json`` (config, sample,
     n-gram details, per-system results) and ``eval.md`` (the table) into ``out_dir``; with a
     bundle, also records its figures in its manifest. The bundle's row is named by its model
     (``"GRU 780 bundle"``). Returns what ``eval.json`` holds.
     """
+    from kbd_lm.baseline import PRUNING_METHOD, ngram_baseline
     from kbd_lm.corpus import prepare
-    from kbd_lm.ngram import KneserNeyTrigram
 
     out_dir = Path(out_dir)
     systems: dict[str, Suggester] = {}
@@ -265,16 +257,14 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
 
     prepared = prepare(config.corpus, Path(config.cache_dir))
 
-    def train_units() -> Iterable[str]:
-        for split in config.ngram_train_splits:
-            yield from prepared.units(split)
-
-    start = time.perf_counter()
-    full = KneserNeyTrigram.train(train_units(), min_count=config.ngram_min_count)
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    small = full.pruned(config.ngram_budget_bytes)
-    prune_seconds = time.perf_counter() - start
+    baseline = ngram_baseline(
+        prepared,
+        config.ngram_budget_bytes,
+        Path(config.cache_dir),
+        config.ngram_train_splits,
+        config.ngram_min_count,
+    )
+    full, small, info = baseline.load_full(), baseline.load(), baseline.info
     small_name = f"KN trigram ({config.ngram_budget_bytes / 1e6:g} MB)"
     for name, model in ((FULL_NGRAM_NAME, full), (small_name, small)):
         systems[name] = model
@@ -301,22 +291,21 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         "corpus": {"name": prepared.name, "fingerprint": prepared.fingerprint},
         "sample": {"units": len(sample), "words": n_words},
         "ngram": {
-            "train_seconds": round(train_seconds, 2),
-            "prune_seconds": round(prune_seconds, 2),
+            "train_seconds": info["train_seconds"],
+            "prune_seconds": info["prune_seconds"],
+            "cached": info["cached"],
+            "min_count": info["min_count"],
             "full": {**full.counts(), "size_bytes": full.size_bytes()},
             "pruned": {**small.counts(), "size_bytes": small.size_bytes()},
-            "pruning": {
-                "method": "count cut-offs: bigrams below the cut-off dropped, trigrams kept "
-                "most frequent first until the budget; KN re-estimated",
-                **(small.pruning or {}),
-            },
+            "pruning": {"method": PRUNING_METHOD, **(info["pruning"] or {})},
         },
+        "percentiles": PERCENTILE_METHOD,
         "systems": results,
     }
     atomic_write_text(out_dir / "eval.json", json.dumps(_json_safe(report), indent=2) + "\n")
     title = (
         f"# Keyboard evaluation: {config.corpus}/{config.split}, {n_words:,} words "
-        f"({len(sample):,} units, seed {config.seed})\n\n"
+        f"({len(sample):,} units, seed {config.seed}); percentiles: {PERCENTILE_METHOD}\n\n"
     )
     atomic_write_text(out_dir / "eval.md", title + table)
     log.info("evaluation (%s words):\n%s", f"{n_words:,}", table)

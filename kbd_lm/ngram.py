@@ -10,9 +10,9 @@ unigram level interpolated with the uniform distribution over the vocabulary plu
 ``<unk>``.
 
 The model is stored in ARPA form (an interpolated probability per kept n-gram, a backoff
-weight per context) in a compact binary file, see :func:`_pack`. A model in memory is always
-exactly what its file holds (it is rebuilt from its own bytes), so ``size_bytes()`` is the file
-size and save/load round trips are exact.
+weight per context) in a compact binary file, see :mod:`kbd_lm.ngram_file`. A model in memory
+is always exactly what its file holds (it is rebuilt from its own bytes), so ``size_bytes()``
+is the file size and save/load round trips are exact.
 
 >>> lm = KneserNeyTrigram.train(["see you soon", "see you later", "thank you"], bits=32)
 >>> [s.word for s in lm.suggest("see ", k=1)]
@@ -24,37 +24,28 @@ size and save/load round trips are exact.
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import math
-import re
-import struct
 import time
-import zlib
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kbd_lm.fsutil import atomic_write_bytes
+from kbd_lm.ngram_file import N_SPECIAL, Arrays, id_dtype, pack, parse
 from kbd_lm.suggestion import Suggestion
-from kbd_lm.text import normalize, normalize_prefix, words
+from kbd_lm.text import PARTIAL_WORD_RE, normalize, normalize_prefix, words
 
 log = logging.getLogger(__name__)
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 BOS_ID, EOS_ID, UNK_ID = 0, 1, 2
-N_SPECIAL = 3  # regular words have ids N_SPECIAL.. in sorted (code point) order
 # Only the end of a long text matters for a trigram; normalising 100k characters per key
 # press would not.
 MAX_PREFIX_CHARS = 200
-MAGIC = b"KBDKN3\x00\x01"
-FORMAT_VERSION = 1
-# A word being typed at the end of the text: word characters with internal apostrophes, and
-# possibly a trailing apostrophe ("don'" is a partial "don't", not the word "don" + punctuation).
-_PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*'?\Z")
 # Unigram candidates for prefix ranges up to this many words are ranked densely.
 _DENSE_RANGE = 8192
 _FALLBACK_DISCOUNTS = (0.75, 0.75, 0.75)
@@ -81,23 +72,6 @@ class _Counts:
     @property
     def size(self) -> int:
         return len(self.vocab) + N_SPECIAL
-
-
-@dataclass
-class _Arrays:
-    """An estimated model before packing: ln-probabilities and ln-backoffs of kept n-grams."""
-
-    vocab: list[str]
-    lp1: np.ndarray  # [V] ln P(w)
-    lbo1: np.ndarray  # [V] ln backoff of the unigram context w (0 if it has no followers)
-    key2: np.ndarray  # sorted v * V + w
-    lp2: np.ndarray
-    lbo2: np.ndarray  # ln backoff of the bigram context (0 if it has no followers)
-    w3: np.ndarray  # trigram words, grouped by context bigram in key2 order, sorted inside
-    ctx3: np.ndarray  # index in key2 of each trigram's context
-    lp3: np.ndarray
-    discounts: tuple = ()
-    stats: dict = field(default_factory=dict)
 
 
 def _discount_table(values: np.ndarray) -> tuple[float, float, float]:
@@ -219,7 +193,7 @@ def _estimate(c: _Counts, keep2: np.ndarray | None = None, keep3: np.ndarray | N
         if np.isneginf(lp2).any():  # the context-only (<s>, <s>) entry: never predicted
             finite = lp2[np.isfinite(lp2)]
             lp2[np.isneginf(lp2)] = finite.min() if len(finite) else -50.0
-        arrays = _Arrays(
+        arrays = Arrays(
             vocab=c.vocab,
             lp1=lp1,
             lbo1=np.where(has2 & (s2 > 0), np.log(gamma2), 0.0),
@@ -235,130 +209,6 @@ def _estimate(c: _Counts, keep2: np.ndarray | None = None, keep3: np.ndarray | N
     return arrays, full
 
 
-def _quantize(x: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Store log values in ``bits`` bits: 32 and 16 are IEEE floats, 8 a 256-entry codebook.
-
-    The 8-bit codebook starts from 128 equal-count bins (fine where values are dense), 64
-    steps uniform in log space (bounded error in the tails) and 64 steps uniform in
-    probability (bounded absolute error for likely words, so distributions still sum to about
-    one), refined by a few Lloyd iterations. Returns ``(codes, codebook or None)``.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if bits == 32:
-        return x.astype("<f4"), None
-    if bits == 16:
-        return x.astype("<f2"), None
-    if bits != 8:
-        raise ValueError(f"bits must be 8, 16 or 32, got {bits}")
-    if len(x) == 0:
-        return np.zeros(0, np.uint8), np.zeros(256, "<f4")
-    book = np.unique(x)
-    if len(book) > 256:
-        ordered = book if len(book) == len(x) else np.sort(x)
-        low, high = float(ordered[0]), float(ordered[-1])
-        equal_count = [part.mean() for part in np.array_split(ordered, 128)]
-        log_grid = np.linspace(low, high, 64)
-        prob_grid = np.log(np.linspace(math.exp(low), math.exp(high), 65)[1:])
-        book = np.unique(np.concatenate([equal_count, log_grid, prob_grid]).astype(np.float32))
-        for _ in range(4):
-            codes = np.searchsorted((book[1:] + book[:-1]) / 2, x)
-            sums = np.bincount(codes, weights=x, minlength=len(book))
-            counts = np.bincount(codes, minlength=len(book))
-            book = np.where(counts > 0, sums / np.maximum(counts, 1), book).astype(np.float32)
-            book = np.unique(book)
-    codes = np.searchsorted((book[1:] + book[:-1]) / 2, x).astype(np.uint8)
-    padded = np.full(256, book[-1], dtype="<f4")
-    padded[: len(book)] = book
-    return codes, padded
-
-
-def _id_dtype(size: int) -> str:
-    return "<u2" if size <= 1 << 16 else "<u4"
-
-
-def _pack(a: _Arrays, bits: int) -> bytes:
-    """The binary model file.
-
-    Layout: ``MAGIC``, a little-endian uint32 header length, a JSON header, then the sections
-    it lists, in order, without padding:
-
-    - ``vocab``: zlib-compressed UTF-8 of the sorted regular words joined by ``\\n``;
-    - per unigram (``V`` entries, id order): ln-prob, ln-backoff, number of bigram followers;
-    - per bigram (grouped by first word, sorted by second): second word id, ln-prob, ln-backoff,
-      number of trigram followers;
-    - per trigram (grouped by context bigram, sorted by word): word id, ln-prob;
-    - with 8 bits, five 256-entry float32 codebooks (p1, bo1, p2, bo2, p3) at the end.
-
-    Word ids and follower counts are uint16 when the vocabulary has at most 65,536 ids.
-    """
-    size = len(a.vocab) + N_SPECIAL
-    idt = _id_dtype(size)
-    n1f = np.bincount(a.key2 // size, minlength=size)
-    n2f = np.bincount(a.ctx3, minlength=len(a.key2))
-    vocab_blob = zlib.compress("\n".join(a.vocab).encode("utf-8"), 9)
-    q = {
-        "p1": _quantize(a.lp1, bits),
-        "bo1": _quantize(np.where(n1f > 0, a.lbo1, 0.0), bits),
-        "p2": _quantize(a.lp2, bits),
-        "bo2": _quantize(np.where(n2f > 0, a.lbo2, 0.0), bits),
-        "p3": _quantize(a.lp3, bits),
-    }
-    sections = [
-        ("p1", q["p1"][0]),
-        ("bo1", q["bo1"][0]),
-        ("n1", n1f.astype(idt)),
-        ("w2", (a.key2 % size).astype(idt)),
-        ("p2", q["p2"][0]),
-        ("bo2", q["bo2"][0]),
-        ("n2", n2f.astype(idt)),
-        ("w3", a.w3.astype(idt)),
-        ("p3", q["p3"][0]),
-    ]
-    if bits == 8:
-        sections += [(f"book_{k}", q[k][1]) for k in ("p1", "bo1", "p2", "bo2", "p3")]
-    header = {
-        "format": "kbd-lm-kn3",
-        "version": FORMAT_VERSION,
-        "vocab_size": size,
-        "bigrams": len(a.key2),
-        "trigrams": len(a.w3),
-        "bits": bits,
-        "vocab_zlib_bytes": len(vocab_blob),
-        "sections": [[name, arr.dtype.str, len(arr)] for name, arr in sections],
-        "discounts": [[round(d, 6) for d in order] for order in a.discounts],
-    }
-    head = json.dumps(header, separators=(",", ":")).encode()
-    parts = [MAGIC, struct.pack("<I", len(head)), head, vocab_blob]
-    parts += [np.ascontiguousarray(arr).tobytes() for _, arr in sections]
-    return b"".join(parts)
-
-
-def _parse(blob: bytes) -> tuple[dict, str, dict[str, np.ndarray]]:
-    """Split a model file (see :func:`_pack`) into header, vocabulary text and arrays."""
-    if blob[: len(MAGIC)] != MAGIC:
-        raise ValueError("not a kbd-lm Kneser-Ney model file (bad magic)")
-    try:
-        (head_len,) = struct.unpack_from("<I", blob, len(MAGIC))
-        start = len(MAGIC) + 4
-        header = json.loads(blob[start : start + head_len])
-        if header.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported model file version {header.get('version')}")
-        offset = start + head_len
-        n_vocab = header["vocab_zlib_bytes"]
-        text = zlib.decompress(blob[offset : offset + n_vocab]).decode("utf-8")
-        offset += n_vocab
-        sec: dict[str, np.ndarray] = {}
-        for name, dtype, count in header["sections"]:
-            sec[name] = np.frombuffer(blob, dtype=np.dtype(dtype), count=count, offset=offset)
-            offset += sec[name].nbytes
-        missing = {"p1", "bo1", "n1", "w2", "p2", "bo2", "n2", "w3", "p3"} - set(sec)
-    except (KeyError, TypeError, struct.error, zlib.error, UnicodeDecodeError) as err:
-        raise ValueError(f"corrupt model file: {err!r}") from err
-    if missing or offset != len(blob):
-        raise ValueError(f"corrupt model file: missing {sorted(missing)} or wrong length")
-    return header, text, sec
-
-
 class KneserNeyTrigram:
     """A trigram word model for keyboard suggestions (see the module docstring).
 
@@ -367,7 +217,7 @@ class KneserNeyTrigram:
 
     def __init__(self, blob: bytes, counts: _Counts | None = None) -> None:
         """Rebuild a model from its file bytes (use :meth:`train` or :meth:`load`)."""
-        header, text, sec = _parse(blob)
+        header, text, sec = parse(blob)
 
         def deq(name: str) -> np.ndarray:
             book = sec.get(f"book_{name}")
@@ -426,7 +276,7 @@ class KneserNeyTrigram:
         t0 = time.perf_counter()
         counts = _count(units, min_count)
         arrays, _ = _estimate(counts)
-        model = cls(_pack(arrays, bits), counts)
+        model = cls(pack(arrays, bits), counts)
         log.info(
             "KN trigram: %s tokens, %s in %.1fs, %s bytes",
             f"{counts.tokens:,}",
@@ -466,8 +316,8 @@ class KneserNeyTrigram:
         first = np.zeros(len(ctx), bool)
         first[np.unique(ctx, return_index=True)[1]] = True  # first trigram of its context
 
-        # Bytes per entry, from the layout in _pack; the rest does not depend on pruning.
-        id_bytes = np.dtype(_id_dtype(c.size)).itemsize
+        # Bytes per entry, from the layout in ngram_file.pack; the rest does not depend on pruning.
+        id_bytes = np.dtype(id_dtype(c.size)).itemsize
         prob_bytes = self.bits // 8
         per2, per3 = 2 * id_bytes + 2 * prob_bytes, id_bytes + prob_bytes
         fixed = len(self._blob) - per2 * len(self._key2) - per3 * len(self._key3)
@@ -500,7 +350,7 @@ class KneserNeyTrigram:
             k2 = keep2.copy()
             k2[b3[keep3]] = True
             arrays, _ = _estimate(c, k2, keep3)
-            model = KneserNeyTrigram(_pack(arrays, self.bits), c)
+            model = KneserNeyTrigram(pack(arrays, self.bits), c)
             over = model.size_bytes() - max_bytes
             if over <= 0 or n3 == 0:
                 break
@@ -545,7 +395,7 @@ class KneserNeyTrigram:
         prefix = normalize_prefix(text)
         partial = None
         if prefix and not prefix.endswith(" "):
-            match = _PARTIAL_RE.search(prefix)
+            match = PARTIAL_WORD_RE.search(prefix)
             if match:
                 partial = match.group(0)
                 prefix = prefix[: match.start()]

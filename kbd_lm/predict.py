@@ -35,7 +35,7 @@ import numpy as np
 from kbd_lm.bundle import Bundle
 from kbd_lm.runtime import Runtime, StepModel, runtime_version
 from kbd_lm.suggestion import Suggestion
-from kbd_lm.text import normalize_prefix
+from kbd_lm.text import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,6 @@ MAX_WORD_PIECES = 8
 MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
 COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
-_PARTIAL_RE = re.compile(r"[^\W_]+(?:'[^\W_]*)*$")  # the word being typed at the end of text
-_WORD_TEXT_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a whole word as suggestions allow
 _SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
 
 
@@ -179,6 +177,14 @@ class Predictor:
 
     # ------------------------------------------------------------------ public API
 
+    def clear_cache(self) -> None:
+        """Forget every cached context state: the next call starts as in a new text field.
+
+        >>> p = Predictor.load("dist/bundle")   # doctest: +SKIP
+        >>> p.clear_cache()                     # doctest: +SKIP
+        """
+        self._cache.clear()
+
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """Up to ``k`` distinct whole words, best first, for the text before the cursor."""
         if k <= 0:
@@ -269,7 +275,7 @@ class Predictor:
             text = text[cut + 1 :] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
         if not text or text[-1] == " ":
             return text.rstrip(), ""
-        m = _PARTIAL_RE.search(text)
+        m = PARTIAL_WORD_RE.search(text)
         if m is None:  # ends in punctuation or a symbol: the next word comes after it
             return text, ""
         return text[: m.start()].rstrip(), m.group(0)
@@ -332,7 +338,7 @@ class Predictor:
             # P(word ends here) = sum of the boundary pieces' probabilities: [n]
             ends = np.log(np.maximum(np.exp(logp) @ self._boundary_f32, 1e-30))
             for r, beam in enumerate(beams):
-                if len(beam.text) >= len(want) and _WORD_TEXT_RE.fullmatch(beam.text):
+                if len(beam.text) >= len(want) and WORD_RE.fullmatch(beam.text):
                     self._add_final(finals, beam.text, beam.score + float(ends[r]))
             floor = self._floor(finals, k)
             # Extensions only lose probability: a beam at or below the k-th final is done.

@@ -6,6 +6,15 @@ Never preprocess text anywhere else: training and prediction must see the same s
 'Hi there you'
 >>> words("Don't stop, it's 5 o'clock!")
 ["don't", 'stop', "it's", '5', "o'clock"]
+
+The two word patterns, :data:`WORD_RE` (a whole word) and :data:`PARTIAL_WORD_RE` (the word
+being typed at the end of the text, if the text ends inside one):
+
+>>> WORD_RE.findall("I'm in Paris_now, rock'n'roll!")
+["I'm", 'in', 'Paris', 'now', "rock'n'roll"]
+>>> typed = ["see yo", "I don'", "hi ", "ok.", "a''"]
+>>> [m.group(0) if m else None for m in map(PARTIAL_WORD_RE.search, typed)]
+['yo', "don'", None, None, None]
 """
 
 from __future__ import annotations
@@ -21,11 +30,12 @@ _WS = re.compile(r"\s+")
 # Typographic apostrophes are folded to ASCII so that "don’t" and "don't" are one word.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
-# A word, for evaluation and for the predictor: a run of letters/digits with internal
+# A word, for evaluation, the predictor and the n-gram: a run of letters/digits with internal
 # apostrophes. Punctuation is neither predicted nor counted.
 WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-# A single word character (letters and digits, not the underscore).
-WORD_CHAR_RE = re.compile(r"[^\W_]")
+# The word being typed at the end of a text: a prefix of a WORD_RE word, so it may end in an
+# apostrophe ("don'" is a partial "don't", not the word "don" and punctuation).
+PARTIAL_WORD_RE = re.compile(WORD_RE.pattern + r"'?\Z")
 
 
 def _keep(ch: str) -> bool:
@@ -71,8 +81,3 @@ def words(text: str) -> list[str]:
     ["i'm", 'in', 'paris']
     """
     return [m.group(0).lower() for m in WORD_RE.finditer(text)]
-
-
-def is_word_char(ch: str) -> bool:
-    """True for characters that can be part of a word (letters and digits)."""
-    return bool(WORD_CHAR_RE.match(ch))

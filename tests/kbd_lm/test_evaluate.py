@@ -182,8 +182,20 @@ def fake_corpus(monkeypatch):
 
 def test_run_eval_without_bundle(fake_corpus, tmp_path):
     full_size = KneserNeyTrigram.train(CORPUS["train"]).size_bytes()
-    config = EvalConfig(corpus="fake", max_words=100, ngram_budget_bytes=full_size - 50)
+    config = EvalConfig(
+        corpus="fake",
+        max_words=100,
+        ngram_budget_bytes=full_size - 50,
+        cache_dir=str(tmp_path / "cache"),
+    )
     report = run_eval(config, None, tmp_path)
+    assert report["ngram"]["cached"] is False
+    assert list((tmp_path / "cache").glob("ngram-0000-*.kn3"))
+    again = run_eval(config, None, tmp_path)  # the n-grams come from the cache: same figures
+    assert again["ngram"]["cached"] is True
+    for name, result in again["systems"].items():
+        for key in ("size_bytes", "top1", "top3", "ksr", "perplexity", "completion_top3"):
+            assert result[key] == report["systems"][name][key], (name, key)
     systems = report["systems"]
     assert list(systems) == ["KN trigram (full)", f"KN trigram ({(full_size - 50) / 1e6:g} MB)"]
     full, small = systems.values()

@@ -83,6 +83,10 @@ def test_cache_does_not_change_answers(tiny_bundle):
     warm_answers = [warm.suggest(t) for t in texts]
     cold_answers = [Predictor.load(tiny_bundle).suggest(t) for t in texts]
     assert warm_answers == cold_answers
+    assert warm._cache  # the contexts above are cached ...
+    warm.clear_cache()  # ... until a new text field (what the bench times) clears them
+    assert not warm._cache
+    assert [warm.suggest(t) for t in texts] == cold_answers
 
 
 def test_next_word_logprob_agrees_with_suggest(predictor):

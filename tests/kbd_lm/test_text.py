@@ -24,3 +24,23 @@ def test_words_definition():
     assert words("Don't stop, it's 5 o'clock!") == ["don't", "stop", "it's", "5", "o'clock"]
     assert words("...") == []
     assert words("snake_case") == ["snake", "case"]
+
+
+def test_the_partial_word_is_a_prefix_of_a_word():
+    from kbd_lm.text import PARTIAL_WORD_RE, WORD_RE
+
+    def partial(text):
+        m = PARTIAL_WORD_RE.search(text)
+        return m.group(0) if m else None
+
+    assert partial("see yo") == "yo"
+    assert partial("I don'") == "don'"  # the apostrophe of "don't" is being typed
+    assert partial("rock'n'r") == "rock'n'r"
+    assert partial("see you ") is None and partial("ok.") is None and partial("") is None
+    assert partial("wasn''") is None  # no word has two apostrophes in a row
+    assert partial("wasn''t") == "t"  # ... so a new word starts after them
+    assert partial("snake_c") == "c"
+    for text in ("Don't stop, it's 5 o'clock", "rock'n'roll", "a''b c'd"):
+        for word in WORD_RE.findall(text):
+            for i in range(1, len(word) + 1):  # every prefix of a word is a partial word
+                assert partial(word[:i]) == word[:i]

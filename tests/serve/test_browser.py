@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kbd_lm.export.bench.loadtest import free_port
 from kbd_lm.serve.app import create_app
-from kbd_lm.serve.loadtest import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import anyio
 import pytest
 
+from kbd_lm.keystrokes import keystrokes
 from kbd_lm.predict import Predictor
-from kbd_lm.serve.loadtest import keystroke_prefixes
 from kbd_lm.serve.pool import PoolBusyError, PredictorPool
 
-TEXTS = keystroke_prefixes(["see you tomorrow", "how are you doing today?", "I love music"])[:50]
+SENTENCES = ["see you tomorrow", "how are you doing today?", "I love music"]
+TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)][:50]
 
 
 def _ask(client, text: str) -> list[tuple[str, float]]:

@@ -92,11 +92,27 @@ def test_serving_never_imports_tensorflow(tiny_bundle):
     code = textwrap.dedent(f"""
         import sys
         from fastapi.testclient import TestClient
-        import kbd_lm.serve.__main__, kbd_lm.serve.loadtest
+        import kbd_lm.serve.__main__
         from kbd_lm.serve.app import create_app
         with TestClient(create_app({str(tiny_bundle)!r})) as c:
             assert c.post("/v1/predict-next", json={{"text": "hi "}}).status_code == 200
         print("tensorflow" in sys.modules)
+    """)
+    r = _run("-c", code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
+def test_serving_never_imports_httpx(tiny_bundle):
+    """httpx is the load test's client (kbd_lm.export.bench.loadtest), not the server's."""
+    code = textwrap.dedent(f"""
+        import pkgutil, sys
+        import kbd_lm.serve, kbd_lm.serve.__main__
+        from kbd_lm.serve.app import create_app
+        for module in pkgutil.iter_modules(kbd_lm.serve.__path__):
+            __import__("kbd_lm.serve." + module.name)
+        create_app({str(tiny_bundle)!r})
+        print("httpx" in sys.modules)
     """)
     r = _run("-c", code)
     assert r.returncode == 0, r.stderr

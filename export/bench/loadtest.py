@@ -1,6 +1,6 @@
 """Open-loop load test of the HTTP server over loopback, at increasing request rates.
 
-    python -m kbd_lm.serve.loadtest --bundle dist/bundle --duration 60 --rates 50,100,200,400
+    python -m kbd_lm.export.bench.loadtest --bundle dist/bundle --duration 60 --rates 50,100,200,400
 
 Starts the server in a subprocess (``python -m kbd_lm.serve`` on 127.0.0.1, a free port, real
 HTTP), waits for ``/readyz``, warms it up, then for each rate sends ``POST /v1/predict-next``
@@ -11,12 +11,13 @@ is bounded in time (``--duration`` plus the request timeout) and count (``--max-
 once a stage shows the server saturated (median over the target, >5% errors, or <80% of the
 rate answered), higher rates are skipped.
 
-Texts are keystroke prefixes: built-in sentences typed one character at a time, replayed in
-order, as a keyboard would ask at every key press.
+Texts are keystrokes (:func:`kbd_lm.keystrokes.keystrokes`): built-in sentences typed one
+character at a time, replayed in order, as a keyboard would ask at every key press.
 
 Reports, per rate: requests scheduled, answered OK, errors (by kind: HTTP status, timeout,
 or not sent in time by a saturated client), achieved throughput (OK answers per second),
-p50/p99/max latency, the server's own median time, the client's p99 sending lag (a large lag
+p50/p99/max latency (percentiles: :func:`kbd_lm.stats.percentiles`, linear interpolation, as
+in every kbd-lm report), the server's own median time, the client's p99 sending lag (a large lag
 means this process, not the server, was the limit), and whether the rate was sustained (no
 error, p99 under ``--p99-ms``, at least 95% of the target throughput); then the highest rate
 sustained. Writes ``loadtest.md`` and ``loadtest.json`` next to the bundle folder (in its
@@ -43,7 +44,12 @@ from pathlib import Path
 
 import httpx
 
-log = logging.getLogger("kbd_lm.serve.loadtest")
+from kbd_lm.fsutil import atomic_write_text
+from kbd_lm.keystrokes import keystrokes
+from kbd_lm.logs import setup_logging
+from kbd_lm.stats import PERCENTILE_METHOD, percentiles
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 SENTENCES = [
@@ -64,28 +70,6 @@ SUSTAINED_FRACTION = 0.95  # of the target rate, as OK answers per second
 # saturated, not just hit by a few slow outliers (a busy machine makes some of those).
 STOP_ERROR_RATE = 0.05
 STOP_THROUGHPUT_FRACTION = 0.8
-
-
-def keystroke_prefixes(sentences: list[str] = SENTENCES) -> list[str]:
-    """Every text before the cursor while typing each sentence, in order, empty text first.
-
-    >>> keystroke_prefixes(["hi you"])
-    ['', 'h', 'hi', 'hi ', 'hi y', 'hi yo', 'hi you']
-    """
-    return [s[:i] for s in sentences for i in range(len(s) + 1)]
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100) of ``values``; None when empty.
-
-    >>> percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 99), percentile([], 50)
-    (2, 4, None)
-    """
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
-    return ordered[int(rank) - 1]
 
 
 @dataclass
@@ -194,12 +178,11 @@ async def run_stage(
     )
     result.send_rps = n / max(last_sent - start, 1 / rate)
     result.achieved_rps = len(latencies) / max(wall, duration)
-    result.p50_ms = percentile(latencies, 50)
-    result.p90_ms = percentile(latencies, 90)
-    result.p99_ms = percentile(latencies, 99)
+    p = percentiles(latencies, (50, 90, 99))
+    result.p50_ms, result.p90_ms, result.p99_ms = p["p50"], p["p90"], p["p99"]
     result.max_ms = max(latencies) if latencies else None
-    result.server_p50_ms = percentile(server_ms, 50)
-    result.client_lag_p99_ms = percentile(lags, 99)
+    result.server_p50_ms = percentiles(server_ms, (50,))["p50"]
+    result.client_lag_p99_ms = percentiles(lags, (99,))["p99"]
     return result
 
 
@@ -293,7 +276,7 @@ async def _drive(
     p99_ms: float,
     warmup: int,
 ) -> tuple[str, list[StageResult]]:
-    texts = keystroke_prefixes()
+    texts = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     results: list[StageResult] = []
     async with httpx.AsyncClient(base_url=url, limits=limits) as client:
@@ -352,7 +335,7 @@ def markdown(report: dict) -> str:
         f"at start; server: pool of {report['server']['pool_size']} predictor(s), "
         f"{report['server']['num_threads']} thread(s) each; {report['duration_s']:g} s per "
         "rate; HTTP/1.1 keep-alive over loopback; open loop (latency from the scheduled "
-        "send time); texts: keystroke prefixes.",
+        "send time); texts: keystroke prefixes; percentiles: " + PERCENTILE_METHOD + ".",
         "",
         "| target rps | requests | ok | errors | achieved rps | p50 ms | p99 ms | max ms "
         "| server p50 ms | client lag p99 ms | sustained |",
@@ -401,7 +384,7 @@ def parse_rates(text: str) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m kbd_lm.serve.loadtest",
+        prog="python -m kbd_lm.export.bench.loadtest",
         description="Open-loop HTTP load test of the server (loopback).",
     )
     p.add_argument("--bundle", required=True, type=Path, help="bundle folder to serve")
@@ -429,10 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pool-size", type=int, default=2, help="server predictors (default 2)")
     p.add_argument("--num-threads", type=int, default=1, help="threads per interpreter")
     args = p.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    setup_logging()  # httpx's line per request stays off
     load_average = os.getloadavg()
     extra = ["--pool-size", str(args.pool_size), "--num-threads", str(args.num_threads)]
     try:
@@ -474,9 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         "best_sustained_rps": best_sustained(results),
     }
     md_path, json_path = out_paths(args.out, args.bundle)
-    md_path.parent.mkdir(parents=True, exist_ok=True)
-    md_path.write_text(markdown(report), encoding="utf-8")
-    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(md_path, markdown(report))
+    atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
     log.info("wrote %s and %s", md_path, json_path)
     sys.stdout.write(markdown(report))
     return 0

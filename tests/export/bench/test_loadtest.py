@@ -1,6 +1,6 @@
-"""The load test's parts: texts, statistics, report, and one tiny open-loop stage over HTTP.
+"""The load test's parts: verdicts, report, options, and one tiny open-loop stage over HTTP.
 
-The load test itself (``python -m kbd_lm.serve.loadtest``) is not part of the suite.
+The load test itself (``python -m kbd_lm.export.bench.loadtest``) is not part of the suite.
 """
 
 from __future__ import annotations
@@ -11,36 +11,19 @@ import json
 import httpx
 import pytest
 
-from kbd_lm.serve import loadtest
-from kbd_lm.serve.loadtest import (
+from kbd_lm.export.bench.loadtest import (
+    SENTENCES,
     ServerProcess,
     StageResult,
     best_sustained,
-    keystroke_prefixes,
     markdown,
     out_paths,
     parse_rates,
-    percentile,
     run_stage,
 )
+from kbd_lm.keystrokes import keystrokes
 
-
-def test_keystroke_prefixes():
-    assert keystroke_prefixes(["hi you"]) == ["", "h", "hi", "hi ", "hi y", "hi yo", "hi you"]
-    texts = keystroke_prefixes()
-    assert len(texts) == sum(len(s) + 1 for s in loadtest.SENTENCES)
-    assert any(t.endswith(" ") for t in texts) and any(t[-1:].isalpha() for t in texts)
-
-
-def test_percentile_is_nearest_rank():
-    values = list(range(1, 101))
-    assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (
-        50,
-        99,
-        100,
-    )
-    assert percentile([7.0], 99) == 7.0
-    assert percentile([], 50) is None
+TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
 
 
 def test_sustained_needs_no_error_low_p99_and_the_rate():
@@ -82,9 +65,7 @@ def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
 
         async def stage():
             async with httpx.AsyncClient(base_url=server.url) as client:
-                return await run_stage(
-                    client, "/v1/predict-next", 30, 1.0, keystroke_prefixes(), timeout=10
-                )
+                return await run_stage(client, "/v1/predict-next", 30, 1.0, TEXTS, timeout=10)
 
         result = asyncio.run(stage())
     assert server.proc.returncode is not None  # stopped
@@ -104,4 +85,5 @@ def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
     }
     md = markdown(report)
     assert "| 30 | 30 | 30 | 0 |" in md and "**30 requests/s**" in md
+    assert "percentiles: linear interpolation" in md
     json.dumps(report)  # serialisable as written

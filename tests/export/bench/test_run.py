@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from kbd_lm.config import ConfigError
 from kbd_lm.export import bench
 
 # A few calls: enough to exercise every phase, small enough for a test.
@@ -42,47 +41,6 @@ def _run(bundle: Path, corpus: Path, cache: Path, out: Path, *extra: str) -> tup
     )
     report = json.loads((out / "bench.json").read_text()) if (out / "bench.json").exists() else {}
     return rc, report
-
-
-def test_shipped_profiles_load():
-    names = bench.profile_names()
-    assert {"default", "phone-a76", "phone-a55"} <= set(names)
-    profiles = {name: bench.load_profile(name) for name in names}
-    for p in profiles.values():
-        assert p.slowdown > 1 and p.score_source
-        assert (p.suggest_p99_ms, p.cold_start_ms, p.peak_rss_mb, p.bundle_bytes) == (
-            2.0,
-            150.0,
-            40.0,
-            1_500_000,
-        )
-    assert profiles["phone-a55"].slowdown > profiles["phone-a76"].slowdown
-    assert profiles["phone-a76"].phone_suggest_p99_ms > 0
-
-
-def test_profile_rejects_unknown_keys_and_bad_types(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text('name = "bad"\nsuggest_p99_ms = 2.0\nsugest_p99_ms = 1.0\n')
-    with pytest.raises(ConfigError, match="sugest_p99_ms"):
-        bench.load_profile(str(bad))
-    with pytest.raises(ConfigError, match="nope"):
-        bench.load_profile("default", ["nope=1"])
-    with pytest.raises(ConfigError, match="calls"):
-        bench.load_profile("default", ['calls="many"'])
-    with pytest.raises(ConfigError, match="known profiles"):
-        bench.load_profile("no-such-phone")
-
-
-def test_replay_plan_is_seeded_and_disjoint():
-    units = [f"unit {i} says hello there" for i in range(50)]
-    a = bench.replay_plan(units, calls=30, warmup=10, seed=3)
-    assert a == bench.replay_plan(units, calls=30, warmup=10, seed=3)
-    assert len(a["warm"]) == 10 and len(a["drafts"]) == 30 and len(a["warm_drafts"]) == 10
-    assert a["kinds"].count("next_word") >= 30 and a["kinds"].count("completion") >= 30
-    measured = {t for t in a["texts"] if t.endswith("there")}
-    assert not measured & set(a["warm"])  # warm-up comes from other units
-    assert all(d == "" or d.endswith(" ") for d in a["drafts"])
-    assert bench.replay_plan(units, calls=10_000, warmup=0)["exhausted"]
 
 
 def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_path):
@@ -133,9 +91,15 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     mem = report["memory_mb"]
     assert mem["peak_rss"] >= mem["rss_after_imports"] > 0
     sizes = report["sizes"]
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    assert sizes["shipped_bytes"] == manifest["total_bytes"]  # as the manifest counts it
+    assert (
+        sizes["shipped_files"] == manifest["shipped_files"] == ["model.tflite", "tokenizer.model"]
+    )
     assert (
         sizes["shipped_bytes"] == sizes["files"]["model.tflite"] + sizes["files"]["tokenizer.model"]
     )
+    assert setup["child"] == "fresh process: python -m kbd_lm.export.bench.child"
     assert any(p["shipped"] and p["pinned_step_p99_us"] for p in report["presets"])
     base = report["baseline"]
     assert base["size_bytes"] <= 1_500_000 and base["cached"] == cached
@@ -172,3 +136,32 @@ def test_budget_violation_exits_nonzero(tiny_bundle, tiny_corpus_dir, cache_dir,
 def test_usage_errors_exit_2(tmp_path):
     assert bench.main(["--bundle", str(tmp_path), "--profile", "no-such-phone"]) == 2
     assert bench.main(["--bundle", str(tmp_path / "missing"), "--no-baseline"]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse: a missing option
+        bench.main(["--profile", "default"])
+    assert exc.value.code == 2
+
+
+def test_a_crash_exits_2_not_1(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_path, caplog):
+    """A measuring child that dies is a crash (2, no report), never a budget failure (1)."""
+    out = tmp_path / "out"
+    rc, report = _run(
+        tiny_bundle, tiny_corpus_dir, cache_dir, out, "--no-baseline", *QUICK, "cpu=4096"
+    )
+    assert rc == 2 and report == {}
+    assert "bench child failed" in caplog.text and "no verdict" in caplog.text
+
+
+def test_the_child_is_an_explicit_entry_point(tmp_path):
+    """``python -m kbd_lm.export.bench.child``: its own usage; the bench no longer has one."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "kbd_lm.export.bench.child", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and "measure" in r.stdout and "cold" in r.stdout
+    assert "Warning" not in r.stderr  # runpy: the package must not import the child first
+    with pytest.raises(SystemExit):
+        bench.main(["--_child", "cold", str(tmp_path / "spec.json")])

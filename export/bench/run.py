@@ -1,0 +1,395 @@
+"""``make bench``: does a bundle fit a phone? Latency, cold start, memory and size vs a budget.
+
+:func:`run_bench` measures a bundle under a budget profile (:mod:`.profile`) and returns the
+report; :func:`main` is the command line. The measurements run in fresh pinned child
+processes (:mod:`.child`); the keystrokes replayed are :mod:`.replay`'s; the report is
+summarised (:mod:`.summary`), gated (:mod:`.checks`) and written as ``bench.json``,
+``bench.md`` (:mod:`.report`) and ``bench.png`` (:mod:`.plot`).
+
+CLI: ``python -m kbd_lm.export.bench --bundle DIR [--profile NAME|FILE.toml] [--out DIR]
+[--corpus SPEC] [--cache-dir data] [--no-baseline] [key=value ...]``; the ``key=value``
+overrides are profile fields, e.g. ``calls=2000 host_score=1700``. Exit code 0 when every
+limit holds, 1 when one is exceeded, 2 when the bench cannot run (a usage, profile or bundle
+error, or a crash).
+
+>>> main(["--bundle", "dist/bundle", "--profile", "phone-a76"])   # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kbd_lm.export.bench.checks import checks
+from kbd_lm.export.bench.machine import machine_info
+from kbd_lm.export.bench.profile import BudgetConfig, load_profile, profile_names
+from kbd_lm.export.bench.replay import FALLBACK_CORPUS, corpus_spec, replay_plan
+from kbd_lm.export.bench.report import format_report
+from kbd_lm.export.bench.summary import (
+    SERIES,
+    cold_start_summary,
+    latency_summary,
+    memory_summary,
+    presets,
+    sizes,
+)
+from kbd_lm.keystrokes import KINDS
+from kbd_lm.logs import setup_logging
+from kbd_lm.stats import PERCENTILE_METHOD
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "kbd-lm-bench/1"
+MIN_CALLS = 1000  # fewer timed calls than this: percentiles are marked as indicative only
+EXIT_PASS, EXIT_LIMIT, EXIT_ERROR = 0, 1, 2
+
+
+def run_bench(
+    bundle_dir: Path,
+    profile: BudgetConfig,
+    corpus: str | None = None,
+    cache_dir: Path = Path("data"),
+) -> tuple[dict, dict]:
+    """Measure ``bundle_dir`` under ``profile``; return (report, raw samples in microseconds).
+
+    The report is what ``bench.json`` holds, without the samples.
+    """
+    import tempfile
+
+    from kbd_lm.baseline import ngram_baseline
+    from kbd_lm.bundle import Bundle
+    from kbd_lm.corpus import prepare
+
+    # Not at the top: `python -m kbd_lm.export.bench.child` imports this package first, and
+    # the child module must not be imported before it runs as __main__.
+    from kbd_lm.export.bench.child import child_env, run_cold_starts, run_measure_child
+
+    started = time.time()
+    bundle = Bundle.load(bundle_dir)
+    manifest = bundle.manifest
+    machine = machine_info()
+    notes: list[str] = []
+
+    spec_corpus = corpus_spec(manifest, corpus)
+    try:
+        prepared = prepare(spec_corpus, Path(cache_dir))
+    except FileNotFoundError as err:
+        if corpus:
+            raise
+        log.warning(
+            "corpus %r from the manifest is not available (%s); replaying %s instead",
+            spec_corpus,
+            err,
+            FALLBACK_CORPUS,
+        )
+        notes.append(
+            f"The bundle's corpus {spec_corpus!r} was not available: replayed "
+            f"{FALLBACK_CORPUS} instead."
+        )
+        spec_corpus = FALLBACK_CORPUS
+        prepared = prepare(spec_corpus, Path(cache_dir))
+    units = list(prepared.units("test"))
+    plan = replay_plan(units, profile.calls, profile.warmup, profile.seed)
+    counts = {kind: plan["kinds"].count(kind) for kind in KINDS}
+    log.info(
+        "replay: %d test units of %s typed character by character: %d next-word and %d "
+        "completion keystrokes (seed %d), after %d warm-up keystrokes",
+        plan["units"],
+        prepared.name,
+        counts["next_word"],
+        counts["completion"],
+        profile.seed,
+        len(plan["warm"]),
+    )
+    if plan["exhausted"]:
+        notes.append(
+            f"The test split has too few units for {profile.calls} calls of each kind: "
+            f"replayed all {plan['units']} of them."
+        )
+
+    baseline: dict[str, Any] | None = None
+    ngram_path = None
+    if profile.baseline:
+        budget = profile.baseline_bytes or sizes(bundle)["shipped_bytes"]
+        try:
+            built = ngram_baseline(prepared, budget, Path(cache_dir))
+            ngram_path, baseline = built.path, dict(built.info)
+        except Exception as err:  # the baseline informs; it never decides the verdict
+            log.error("n-gram baseline failed: %s", err)
+            baseline = {"error": f"{type(err).__name__}: {err}"}
+            notes.append(f"The n-gram baseline could not be built ({err}); no ratios reported.")
+
+    spec = {
+        "bundle": str(bundle.path),
+        "runtime": profile.runtime,
+        "beam_width": profile.beam_width,
+        "k": profile.k,
+        "cpu": profile.cpu,
+        "seed": profile.seed,
+        "calls": profile.calls,
+        "warmup": profile.warmup,
+        "warm": plan["warm"],
+        "texts": plan["texts"],
+        "kinds": plan["kinds"],
+        "drafts": plan["drafts"],
+        "warm_drafts": plan["warm_drafts"],
+        "ngram": str(ngram_path) if ngram_path else None,
+    }
+    with tempfile.TemporaryDirectory(prefix="kbd-bench-") as tmp:
+        log.info(
+            "measuring in a fresh pinned process (%s, 1 thread, XNNPACK, beam %d)",
+            profile.runtime,
+            profile.beam_width,
+        )
+        child = run_measure_child(spec, Path(tmp))
+        log.info("cold start: %d fresh processes", profile.cold_starts)
+        cold_runs = run_cold_starts(
+            {k: spec[k] for k in ("bundle", "runtime", "beam_width", "k", "cpu")},
+            plan["drafts"],
+            profile.cold_starts,
+            Path(tmp),
+        )
+    machine["pinned_core"] = child["core"]
+    machine["pinned_core_mhz"] = machine_info(child["core"])["cpu_mhz"]
+    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    samples = child["samples_us"]
+    warmups = {
+        "suggest_new_field": len(plan["warm_drafts"]),
+        "step_batch1": profile.warmup,
+        "step_beam": profile.warmup,
+    }
+    latency = {key: latency_summary(samples[key]) for key in SERIES if key in samples}
+    for key, row in latency.items():
+        row["warmup"] = warmups.get(key, len(plan["warm"]))
+    phone = {
+        key: {
+            p: v[p] * profile.slowdown if v[p] is not None else None
+            for p in ("p50", "p90", "p99", "max")
+        }
+        for key, v in latency.items()
+    }
+    cold = cold_start_summary(cold_runs, profile.count_python_overhead)
+    memory = memory_summary(child["memory_kb"], profile.count_python_overhead)
+
+    if baseline is not None and "error" not in baseline:
+        baseline["rss_mb"] = child.get("ngram_rss_mb")
+        ratios = {}
+        for kind in ("next_word", "completion"):
+            lstm, ng = latency[f"suggest_{kind}"], latency.get(f"ngram_{kind}", {})
+            for p in ("p50", "p99"):
+                ratios[f"{kind}_{p}"] = lstm[p] / ng[p] if ng.get(p) and lstm.get(p) else None
+        ratios["size"] = (
+            sizes(bundle)["shipped_bytes"] / baseline["size_bytes"]
+            if baseline.get("size_bytes")
+            else None
+        )
+        baseline["lstm_over_ngram"] = ratios
+
+    if profile.calls < MIN_CALLS:
+        notes.append(
+            f"Short run: {profile.calls} calls per series (< {MIN_CALLS:,}); the "
+            "percentiles are indicative only."
+        )
+    cores = len(machine["allowed_cores"] or []) or machine["cpu_count"] or 1
+    busy = max(machine["loadavg"][0], machine["loadavg_end"][0])
+    if busy > cores - 0.5:
+        notes.append(
+            f"The machine was busy (load average {busy:.1f} on {cores} cores): other "
+            "processes shared the cores, so latencies are likely pessimistic."
+        )
+    contended = child["cpu_share"] < 0.9 or busy > cores - 0.5
+    if child["cpu_share"] < 0.9:
+        notes.append(
+            f"The measuring process got {child['cpu_share']:.0%} of its core while "
+            "timing (another process ran on it): latencies are pessimistic."
+        )
+    if profile.runtime == "litert":
+        notes.append(
+            "A phone app runs the same .tflite file in LiteRT's C++/Java runtime; the "
+            "Python predictor's own overhead (beam search in numpy) is included here."
+        )
+
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": None,
+        "bundle": {
+            "path": str(bundle.path),
+            "id": bundle.bundle_id,
+            "quantization": manifest.quantization,
+            "name": manifest.name,
+        },
+        "profile": {**dataclasses.asdict(profile), "slowdown": profile.slowdown},
+        "machine": machine,
+        "setup": {
+            "child": "fresh process: python -m kbd_lm.export.bench.child",
+            "pinned_core": child["core"],
+            "interpreter_threads": 1,
+            "delegate": "XNNPACK (runtime default)",
+            "env": {k: v for k, v in child_env().items() if k.endswith("_NUM_THREADS")},
+            "imports": child["imports"],
+            "tensorflow_imported": child["tensorflow_imported"],
+            "cpu_share_while_timing": round(child["cpu_share"], 3),
+            "contended": contended,
+            "corpus": prepared.name,
+            "corpus_fingerprint": prepared.fingerprint,
+            "split": "test",
+            "seed": profile.seed,
+            "replay_units": plan["units"],
+            "keystrokes": counts,
+            "warmup_keystrokes": len(plan["warm"]),
+            "new_field_drafts": len(plan["drafts"]),
+            "new_field_mean_chars": (
+                sum(map(len, plan["drafts"])) / len(plan["drafts"]) if plan["drafts"] else None
+            ),
+            "percentiles": f"{PERCENTILE_METHOD}; warm-up calls excluded",
+            "warm_load_seconds": round(child["load_seconds"], 4),
+        },
+        "latency_ms": latency,
+        "phone_latency_ms": phone,
+        "cold_start_ms": cold,
+        "memory_mb": memory,
+        "sizes": sizes(bundle),
+        "presets": presets(manifest, latency.get("step_batch1", {})),
+        "baseline": baseline,
+        "notes": notes,
+    }
+    results = checks(report, profile)
+    report["checks"] = [{**dataclasses.asdict(c), "passed": c.passed} for c in results]
+    report["passed"] = all(c.passed for c in results)
+    report["seconds"] = round(time.time() - started, 1)
+    return report, samples
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_outputs(report: dict, samples: dict, out_dir: Path) -> list[Path]:
+    """Write ``bench.json`` (report + raw samples), ``bench.md`` and ``bench.png``."""
+    from kbd_lm.export.bench.plot import plot_latency
+    from kbd_lm.fsutil import atomic_write_text
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "bench.json", out_dir / "bench.md", out_dir / "bench.png"]
+    raw = {k: [round(x, 1) for x in v] for k, v in samples.items()}
+    atomic_write_text(
+        paths[0], json.dumps(_json_safe({**report, "samples_us": raw}), indent=1) + "\n"
+    )
+    atomic_write_text(paths[1], format_report(report))
+    plot_latency(report, samples, paths[2])
+    return paths
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m kbd_lm.export.bench",
+        description="Measure a bundle against a phone budget: latency, cold start, memory, "
+        "size. Exit code 0 = every limit holds, 1 = a limit is exceeded, 2 = the bench "
+        "could not run (bad option, profile or bundle, or a crash).",
+    )
+    p.add_argument("--bundle", required=True, type=Path, help="bundle folder (dist/bundle)")
+    p.add_argument(
+        "--profile",
+        default="default",
+        help=f"budget profile: {', '.join(profile_names())} or a .toml path",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for bench.json/.md/.png (default: the bundle's parent folder)",
+    )
+    p.add_argument(
+        "--corpus",
+        default=None,
+        help="corpus to replay (recipe or text path); default: the manifest's "
+        "training corpus, else chitchat",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path("data"),
+        help="prepared corpora and the cached n-gram baseline (default: data)",
+    )
+    p.add_argument("--no-baseline", action="store_true", help="skip the n-gram baseline")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="profile overrides, e.g. calls=2000 suggest_p99_ms=1.5",
+    )
+    return p
+
+
+def _bench(args: argparse.Namespace) -> int:
+    """Measure, write and print the report; 0 when every limit holds, else 1."""
+    overrides = list(args.overrides) + (["baseline=false"] if args.no_baseline else [])
+    profile = load_profile(args.profile, overrides)
+    report, samples = run_bench(args.bundle, profile, args.corpus, args.cache_dir)
+    out_dir = args.out if args.out is not None else Path(args.bundle).resolve().parent
+    paths = write_outputs(report, samples, out_dir)
+    print(format_report(report), end="")
+    failed = [c["figure"] for c in report["checks"] if not c["passed"]]
+    if failed and report["setup"]["contended"]:
+        log.warning(
+            "the measuring core was shared with other processes (CPU share %.0f%%, load "
+            "average %s): re-run on an idle machine before trusting a latency failure",
+            100 * report["setup"]["cpu_share_while_timing"],
+            report["machine"]["loadavg_end"][0],
+        )
+    log.info(
+        "bench %s in %.0f s (%s): wrote %s",
+        "PASSED"
+        if report["passed"]
+        else f"FAILED ({len(failed)} of {len(report['checks'])} limits exceeded: "
+        f"{', '.join(failed)})",
+        report["seconds"],
+        profile.name,
+        ", ".join(str(p) for p in paths),
+    )
+    return EXIT_PASS if report["passed"] else EXIT_LIMIT
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench and print the report; return the exit code.
+
+    0: every limit holds; 1: a limit is exceeded (the report says which); 2: the bench could
+    not run: a bad option, profile or bundle (one line naming the problem) or a crash (the
+    traceback is logged). A crash never passes for a budget failure.
+    """
+    args = _parser().parse_args(argv)
+    setup_logging()
+    from kbd_lm.bundle import BundleError
+    from kbd_lm.config import ConfigError
+
+    try:
+        return _bench(args)
+    except (ConfigError, BundleError, FileNotFoundError) as err:
+        log.error("%s", err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+    except Exception:
+        log.exception("the bench crashed, so there is no verdict (exit code %d)", EXIT_ERROR)
+        return EXIT_ERROR
