@@ -5,7 +5,7 @@
 # Overrides: CORPUS= (recipe name or path to text files), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
 # PORT=,
 # RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides),
-# WORKERS=N (train: N local worker processes, multi_worker strategy).
+# WORKERS=N (train: N local worker processes, multi_worker strategy; serve: N server processes).
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -56,7 +56,7 @@ bench: $(STAMP)
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
 
 serve: $(STAMP)
-	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 loadtest: $(STAMP)
 	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(ARGS)

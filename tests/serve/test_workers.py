@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from kbd_lm.serve.loadtest import ServerProcess
+from kbd_lm.export.bench.loadtest import ServerProcess
 from kbd_lm.serve.metrics import MULTIPROC_ENV
 from kbd_lm.serve.settings import ServeSettings, settings_env
 from kbd_lm.serve.workers import metrics_dir
