@@ -37,6 +37,7 @@ from kbd_lm.serve.metrics import CONTENT_TYPE, Metrics
 from kbd_lm.serve.middleware import (
     BodyGuard,
     RequestMetrics,
+    ShedLoad,
     StartupErrorMessage,
     error_response,
 )
@@ -56,6 +57,7 @@ from kbd_lm.serve.settings import ServeSettings
 log = logging.getLogger(__name__)
 
 READY_TEXT = "hello "  # what /readyz asks the pool
+PREDICT_PATH = "/v1/predict-next"
 _HTTP_ERROR_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -230,7 +232,7 @@ def create_app(
     # ------------------------------------------------------------------ routes
 
     @app.post(
-        "/v1/predict-next",
+        PREDICT_PATH,
         response_model=PredictResponse,
         responses=_error_responses(400, 413, 415, 422, 503),
         summary="Suggest the next word or complete the current one",
@@ -317,6 +319,7 @@ def create_app(
     # Innermost first: body checks, CORS headers (on refusals too, so that a page on another
     # origin can read them), metrics around them, then start-up messages.
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
+    app.add_middleware(ShedLoad, state=app.state, path=PREDICT_PATH, on_error=metrics.error)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -60,6 +60,8 @@ class PredictorPool:
         self._slots = anyio.Semaphore(len(suggesters))
         # Called with the number of free suggesters whenever it changes (metrics).
         self.on_available: Callable[[int], None] | None = None
+        self.waiting = 0  # requests waiting for a suggester now
+        self.hold_s: float | None = None  # moving average of how long a request holds one
 
     @classmethod
     def load(
@@ -106,6 +108,7 @@ class PredictorPool:
         try:
             self._slots.acquire_nowait()  # free now (no one waits then: first come first served)
         except anyio.WouldBlock:
+            self.waiting += 1
             try:
                 with anyio.fail_after(max(0.0, self.queue_wait - waited)):
                     await self._slots.acquire()
@@ -113,14 +116,27 @@ class PredictorPool:
                 raise PoolBusyError(
                     f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
                 ) from None
+            finally:
+                self.waiting -= 1
         suggester = self._free.popleft()
         self._changed()
+        taken = time.perf_counter()
         try:
             yield suggester
         finally:
+            held = time.perf_counter() - taken
+            self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
             self._free.append(suggester)
             self._changed()
             self._slots.release()
+
+    def hopeless(self) -> bool:
+        """Whether a request arriving now would likely wait past ``queue_wait``: the queue
+        ahead of it, at the recent time per request, is longer. Lets the app refuse it at
+        once, before spending time on it (the wait itself still bounds every request)."""
+        if self._free or self.hold_s is None:
+            return False
+        return (self.waiting + 1) / self.size * self.hold_s > self.queue_wait
 
     def _changed(self) -> None:
         if self.on_available is not None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import random
 import statistics
+import time
 from collections import Counter
 
+import anyio
 import pytest
+from fastapi.testclient import TestClient
 
 from kbd_lm.export.bench.loadgen import LoadGenerator
 from kbd_lm.export.bench.loadtest import SENTENCES, ServerProcess
-
-pytestmark = pytest.mark.slow
+from kbd_lm.predict import Predictor
+from kbd_lm.serve.app import create_app, get_pool
+from kbd_lm.serve.pool import PredictorPool
 
 QUEUE_WAIT_MS = 100
 WORDS = " ".join(SENTENCES).split()
@@ -41,6 +45,36 @@ def slow_bundle(tiny_corpus_dir, tmp_path_factory):
     return export(run, cfg)
 
 
+def test_a_request_behind_too_long_a_queue_is_refused_at_once(tiny_bundle, scrape):
+    pool = PredictorPool([Predictor.load(tiny_bundle)], "m", queue_wait=0.1)
+    app = create_app(tiny_bundle)
+    app.dependency_overrides[get_pool] = lambda: pool
+    with TestClient(app) as c:
+        app.state.pool = pool  # what the shedding middleware reads
+
+        async def hold(seconds):
+            async with pool.borrow():
+                await anyio.sleep(seconds)
+
+        c.portal.call(hold, 0.3)  # requests now hold a predictor 0.3 s: longer than the wait
+        assert not pool.hopeless()  # a predictor is free
+        held = pool.borrow()
+        c.portal.call(held.__aenter__)
+        assert pool.hopeless()
+        started = time.perf_counter()
+        r = c.post("/v1/predict-next", json={"text": "see you "})
+        assert time.perf_counter() - started < 0.05  # not after the 100 ms wait: at once
+        assert (r.status_code, r.json()["error"], r.headers["retry-after"]) == (503, "busy", "1")
+        assert "have a queue" in r.json()["message"]
+        c.portal.call(held.__aexit__, None, None, None)
+        assert c.post("/v1/predict-next", json={"text": "see you "}).status_code == 200
+        m = scrape(c)
+    assert m.value("kbd_lm_errors_total", code="busy") == 1
+    route = {"route": "/v1/predict-next", "method": "POST"}
+    assert m.value("kbd_lm_http_requests_total", **route, status="503") == 1
+
+
+@pytest.mark.slow
 def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
     rng = random.Random(0)  # new contexts: the predictor's state cache cannot help
     texts = [" ".join(rng.choice(WORDS) for _ in range(12)) + " " for _ in range(4000)]
