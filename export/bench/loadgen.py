@@ -42,6 +42,11 @@ class Sample:
     done_s: float | None = None  # its answer, in seconds from the stage's start
 
 
+def _ready(seconds: float) -> None:
+    """A client process has started (its imports done)."""
+    time.sleep(seconds)
+
+
 def _share(url, rate, n, share, shares, start_wall, texts, offset, k, timeout) -> list[Sample]:
     """Run in a client process: send requests ``share, share + shares, …`` of ``n``."""
     try:
@@ -108,6 +113,10 @@ class LoadGenerator:
         # spawn: a clean interpreter per client, whatever threads this process runs
         ctx = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(self.clients, mp_context=ctx)
+        # Start every client process now (each busy long enough that the next task needs
+        # another), not at a stage's first requests, which would then be sent late.
+        for f in [self._pool.submit(_ready, 0.2) for _ in range(self.clients)]:
+            f.result()
         return self
 
     def __exit__(self, *exc) -> None:
