@@ -601,7 +601,8 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
         timed_out = False
         batches = trainer.epoch_dataset(epoch, position["step"])
         for step, batch in enumerate(batches, start=position["step"]):
-            seed = np.array([cfg.seed, epoch * 1_000_003 + step], np.int32)
+            # Dropout masks: per step, and per worker (worker 0's are one device's).
+            seed = np.array([cfg.seed + 7919 * worker.index, epoch * 1_000_003 + step], np.int32)
             # Every worker votes on the time budget with its step, so that all stop together.
             over = np.float32(time.monotonic() - t_start > budget)
             loss, votes = trainer.train_step(batch, seed, over)
