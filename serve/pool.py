@@ -103,14 +103,17 @@ class PredictorPool:
 
         ``waited``: seconds the request already spent in the server before asking (they
         count against ``queue_wait``). A free suggester is always taken; otherwise raises
-        :class:`PoolBusyError` when none frees up within the rest of ``queue_wait``.
+        :class:`PoolBusyError` when none frees up within the rest of ``queue_wait`` less the
+        recent time a request holds one, so that the answer, too, comes within about
+        ``queue_wait``.
         """
         try:
             self._slots.acquire_nowait()  # free now (no one waits then: first come first served)
         except anyio.WouldBlock:
             self.waiting += 1
             try:
-                with anyio.fail_after(max(0.0, self.queue_wait - waited)):
+                budget = self.queue_wait - waited - (self.hold_s or 0.0)
+                with anyio.fail_after(max(0.0, budget)):
                     await self._slots.acquire()
             except TimeoutError:
                 raise PoolBusyError(

@@ -11,9 +11,17 @@ import pytest
 from kbd_lm.keystrokes import keystrokes
 from kbd_lm.predict import Predictor
 from kbd_lm.serve.pool import PoolBusyError, PredictorPool
+from kbd_lm.serve.settings import ServeSettings
 
 SENTENCES = ["see you tomorrow", "how are you doing today?", "I love music"]
 TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)][:50]
+
+
+@pytest.fixture
+def settings(tiny_bundle) -> ServeSettings:
+    """Requests queue for a predictor as long as they must: this is about answers, not about
+    shedding overload (tests/serve/test_overload.py)."""
+    return ServeSettings(bundle=tiny_bundle, pool_size=2, access_log=False, queue_wait_ms=30_000)
 
 
 def _ask(client, text: str) -> list[tuple[str, float]]:

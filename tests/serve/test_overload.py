@@ -18,20 +18,21 @@ from kbd_lm.serve.app import create_app, get_pool
 from kbd_lm.serve.pool import PredictorPool
 
 QUEUE_WAIT_MS = 100
+MAX_CLIENT_LAG_MS = 20  # past this the load generator itself was starved of CPU
 WORDS = " ".join(SENTENCES).split()
 
 
 @pytest.fixture(scope="module")
 def slow_bundle(tiny_corpus_dir, tmp_path_factory):
-    """A much wider model than the tiny one (CIFG 1,536 cells; two training steps): several
-    ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
+    """A much wider model than the tiny one (CIFG 2,048 cells; two training steps): about
+    10 ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
     from kbd_lm.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
     from kbd_lm.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("slow")
     overrides = [f'corpus="{tiny_corpus_dir}"', f'out_dir="{root / "run"}"']
-    overrides += [f'cache_dir="{root / "cache"}"', "units=1536", "embed_dim=192"]
+    overrides += [f'cache_dir="{root / "cache"}"', "units=2048", "embed_dim=256"]
     run = train(
         load_config(TrainConfig, "train", "tiny", [*overrides, "epochs=1", "steps_per_epoch=2"])
     )
@@ -83,8 +84,16 @@ def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
         # What one predictor answers per second, measured here (the machine may be busy).
         probe = gen.stage(server.url, rate=10, n=30, texts=texts)
         service_ms = statistics.median(s.server_ms for s in probe if s.status == 200)
-        rate = min(400.0, 1.6 * 1000 / service_ms)  # well past saturation, open loop
+        # Past saturation, open loop; not so far that the event loop, which shares the cores
+        # with the busy predictor, saturates as well.
+        rate = min(400.0, 1.3 * 1000 / service_ms)
         samples = gen.stage(server.url, rate, n=int(rate * 3), texts=texts, offset=30, timeout=5)
+    lag_p99 = sorted(s.lag_ms for s in samples)[int(0.99 * len(samples))]
+    if lag_p99 > MAX_CLIENT_LAG_MS:
+        pytest.skip(
+            f"the client processes sent late (p99 {lag_p99:.0f} ms): the machine is too busy "
+            "for a latency bound to say anything about the server"
+        )
     statuses = Counter(s.status for s in samples)
     assert set(statuses) <= {200, 503}, statuses
     assert statuses[503] >= 0.1 * len(samples), statuses
