@@ -61,7 +61,10 @@ def test_two_workers_count_every_request_in_the_metrics(tiny_bundle, tmp_path, m
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"a previous run's file: must be wiped")
     monkeypatch.setenv(MULTIPROC_ENV, str(folder))
-    with ServerProcess(tiny_bundle, extra=["--workers", "2"]) as server:
+    # 8 requests at a time for 4 predictors queue: a long queue wait keeps a busy machine's
+    # slow answers 200s (shedding is test_overload's; this test counts requests).
+    extra = ["--workers", "2", "--queue-wait-ms", "10000"]
+    with ServerProcess(tiny_bundle, extra=extra) as server:
         deadline = time.monotonic() + 60
         while Scrape(httpx.get(f"{server.url}/metrics").text).value("kbd_lm_pool_size") != 4:
             assert time.monotonic() < deadline, "the two workers did not both start"
