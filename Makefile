@@ -4,7 +4,8 @@
 #   make corpora           fetch and prepare the default and broad mixtures, print a summary
 # Overrides: CORPUS= (a mixture, a recipe name or paths to text files; default: the preset's), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
 # PORT=,
-# RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides).
+# RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides),
+# WORKERS=N (train: N local worker processes, multi_worker strategy; serve: N server processes).
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -19,6 +20,7 @@ PROFILE ?= default
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 RESUME ?= 0
+WORKERS ?= 1
 ARGS   ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -48,7 +50,8 @@ corpora: $(STAMP)
 	$(BIN)/python -m kbd_lm.corpus_report $(ARGS)
 
 train: $(STAMP)
-	$(BIN)/kbd-lm train --preset $(PRESET) $(if $(CORPUS),'corpus="$(CORPUS)"') 'out_dir="$(CKPT)"' \
+	$(BIN)/kbd-lm train --workers $(WORKERS) --preset $(PRESET) $(if $(CORPUS),'corpus="$(CORPUS)"') \
+		'out_dir="$(CKPT)"' \
 		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
 
 export: $(STAMP)
@@ -65,7 +68,7 @@ bench: $(STAMP)
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
 
 serve: $(STAMP) $(JSDEPS)
-	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 loadtest: $(STAMP)
 	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(ARGS)

@@ -94,6 +94,10 @@ def _train(args) -> int:
     from kbd_lm.train import TrainConfig, TrainError, train
 
     cfg = load_config(TrainConfig, "train", args.preset, args.overrides)
+    if args.workers > 1:  # this process only starts and watches the workers
+        from kbd_lm.launch import launch
+
+        return launch(args.workers, ["--preset", args.preset, *args.overrides])
     try:
         out = train(cfg)
     except TrainError as err:
@@ -209,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the tokenizer and the model")
     p.add_argument("--preset", default="default", help="preset name or TOML path")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes on this machine (multi_worker)"
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_train)
 

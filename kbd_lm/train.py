@@ -34,9 +34,11 @@ from typing import Literal
 import numpy as np
 
 from kbd_lm import checkpoint as C
+from kbd_lm import cluster
 from kbd_lm.config import to_toml
 from kbd_lm.fsutil import Progress
-from kbd_lm.trainset import EncodedSplits, encode_corpus
+from kbd_lm.optim import WarmupCosine, reduced_adam_class, strategy_for
+from kbd_lm.trainset import EncodedSplits, encode_corpus, windows
 
 log = logging.getLogger(__name__)
 
@@ -99,28 +101,20 @@ class TrainError(RuntimeError):
     """A training run that cannot start as asked (e.g. it would overwrite an unfinished run)."""
 
 
-# ----------------------------------------------------------------------------- data
-
-
-def windows(ids: np.ndarray, seq_len: int, offset: int = 0) -> np.ndarray:
-    """Overlapping windows [n, seq_len + 1] with stride seq_len: inputs [:-1], targets [1:].
-
-    Every token after the first is a target exactly once.
-    """
-    ids = ids[offset:]
-    n = (len(ids) - 1) // seq_len
-    stride = ids.strides[0]
-    view = np.lib.stride_tricks.as_strided(ids, (n, seq_len + 1), (seq_len * stride, stride))
-    return view.astype(np.int32)
-
-
 # ----------------------------------------------------------------------------- training
 
 
 class Trainer:
     """Builds the model, optimizer and compiled steps; runs epochs; writes checkpoints."""
 
-    def __init__(self, cfg: TrainConfig, data: EncodedSplits, out_dir: Path) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        data: EncodedSplits,
+        out_dir: Path,
+        strategy=None,
+        worker: cluster.Worker = cluster.SINGLE,
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -128,7 +122,13 @@ class Trainer:
 
         self.tf, self.cfg, self.data, self.out_dir = tf, cfg, data, out_dir
         self.mcfg = cfg.model_config(data.tokenizer.vocab_size)
-        self.strategy = _strategy(cfg.strategy)
+        self.strategy = strategy or strategy_for(cfg.strategy)
+        self.worker = worker
+        if cfg.strategy == "multi_worker" and self.strategy.num_replicas_in_sync != worker.count:
+            raise TrainError(
+                f"{self.strategy.num_replicas_in_sync} replicas for {worker.count} worker(s): "
+                "kbd-lm trains with one device per worker"
+            )
         self.steps_per_epoch = (
             cfg.steps_per_epoch or (data.tokens_per_epoch - 1) // cfg.seq_len // cfg.batch_size
         )
@@ -138,7 +138,10 @@ class Trainer:
             self.schedule = schedule = WarmupCosine(
                 cfg.learning_rate, cfg.min_learning_rate, cfg.warmup_steps, self.total_steps
             )
-            self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
+            if cfg.strategy == "one_device":
+                self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
+            else:  # the train step all-reduces and clips the gradients itself
+                self.optimizer = reduced_adam_class()(schedule, name="adam")
             self.optimizer.build(self.model.trainable_variables)
         counts = (
             np.bincount(data.epoch_ids(0), minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
@@ -217,7 +220,9 @@ class Trainer:
         update_step_c = tf.function(update_step, jit_compile=cfg.jit)
 
         @tf.function
-        def train_step(ids, seed):
+        def train_step(ids, seed, stop):
+            """(loss, summed clock): ``stop`` [2] is this worker's vote (0. or 1.) to end the
+            run and its share of the mean elapsed fraction of the time budget."""
             y = tf.cast(tf.reshape(ids[:, 1:], [-1, 1]), tf.int64)
             if cfg.sampled:
                 cand, true_ec, cand_ec = tf.random.fixed_unigram_candidate_sampler(
@@ -236,14 +241,28 @@ class Trainer:
                 cand = tf.zeros([1], tf.int32)
                 log_q_true = log_q_cand = tf.zeros([1])
 
-            def replica(ids, cand, lqt, lqc, seed):
+            def replica(ids, cand, lqt, lqc, seed, stop):
                 if fused:
-                    return update_step_c(ids, cand, lqt, lqc, seed)
+                    return update_step_c(ids, cand, lqt, lqc, seed), stop
+                # Each worker's gradients are those of its local mean loss; one all-reduce
+                # averages them (with the losses, and sums the stop votes), so every worker
+                # applies the update one worker would make on the global batch. Clipping
+                # comes after the all-reduce, on the global gradients, as on one worker.
                 loss, grads = grad_step_c(ids, cand, lqt, lqc, seed)
+                ctx = tf.distribute.get_replica_context()
+                n = float(ctx.num_replicas_in_sync)
+                *grads, loss, stop = ctx.all_reduce(
+                    # identity: on this replica's device, where the all-reduce wants it
+                    tf.distribute.ReduceOp.SUM,
+                    [g / n for g in grads] + [loss / n, tf.identity(stop)],
+                )
+                if cfg.clipnorm > 0:
+                    grads, _ = tf.clip_by_global_norm(grads, cfg.clipnorm)
                 self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-                return loss
+                return loss, stop
 
-            return self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed))
+            out = self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed, stop))
+            return [self.strategy.experimental_local_results(v)[0] for v in out]
 
         @tf.function(jit_compile=cfg.jit)
         def eval_step(ids):
@@ -280,10 +299,14 @@ class Trainer:
             self._ids = (epoch, tf.constant(stream))  # [N] the epoch's train tokens
         ids, span = self._ids[1], cfg.seq_len + 1
         starts = self.epoch_starts(epoch, int(ids.shape[0]))[start_step * cfg.batch_size :]
+        n = self.worker.count
+        if n > 1:
+            starts = cluster.shard(starts, self.worker.index, n, cfg.batch_size)
+            cluster.log_shard(self.worker, epoch, cfg.batch_size, len(starts), start_step)
         return (
             tf.data.Dataset.from_tensor_slices(starts)
             .map(lambda s: ids[s : s + span], num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(cfg.batch_size, drop_remainder=True)
+            .batch(cfg.batch_size // n, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE)
         )
 
@@ -302,8 +325,13 @@ class Trainer:
         return math.exp(total / tokens), math.exp(total / self.data.valid_words), by_source
 
     def _nll(self, ids: np.ndarray) -> tuple[float, int]:
-        """Summed negative log-likelihood of ``ids`` in windows, and the tokens scored."""
+        """Summed negative log-likelihood of ``ids`` in windows, and the tokens scored.
+
+        Several workers each score every ``count``-th window and add up their sums.
+        """
         win = windows(ids, self.cfg.seq_len)
+        tokens = len(win) * self.cfg.seq_len
+        win = win[self.worker.index :: self.worker.count]
         bs = 256  # one batch shape, so the step is traced once; the last one is zero-padded
         total = 0.0
         for i in range(0, len(win), bs):
@@ -312,7 +340,9 @@ class Trainer:
             if rows < bs:
                 batch = np.concatenate([batch, np.zeros((bs - rows, batch.shape[1]), np.int32)])
             total += float(np.sum(self.eval_step(batch).numpy()[:rows]))
-        return total, len(win) * self.cfg.seq_len
+        if self.worker.count > 1:
+            total = float(np.sum(cluster.all_gather(self.strategy, [total])))
+        return total, tokens
 
     # ------------------------------------------------------------------ checkpoint state
 
@@ -321,16 +351,18 @@ class Trainer:
         optimizer = [np.asarray(v.numpy()) for v in self.optimizer.variables]
         C.write_state(self.out_dir, self.model.numpy_weights(), optimizer, position)
 
-    def load_state(self) -> dict | None:
-        """Restore what :meth:`save_state` wrote; the position, or None if nothing was saved."""
-        saved = C.read_state(self.out_dir)
+    def load_state(self, from_dir: Path | None = None) -> dict | None:
+        """Restore what :meth:`save_state` wrote (to ``from_dir``, default ``out_dir``); the
+        position, or None if nothing was saved."""
+        from_dir = from_dir or self.out_dir
+        saved = C.read_state(from_dir)
         if saved is None:
             return None
         weights, optimizer, position = saved
         self.model.set_numpy_weights(weights)
         if len(optimizer) != len(self.optimizer.variables):
             raise RuntimeError(
-                f"{self.out_dir / C.STATE_DIR}: optimizer state does not match this config"
+                f"{from_dir / C.STATE_DIR}: optimizer state does not match this config"
             )
         for var, value in zip(self.optimizer.variables, optimizer, strict=True):
             var.assign(value)
@@ -342,59 +374,6 @@ def _dropout(tf, x, rate: float, seed):
     return tf.where(keep, x / (1.0 - rate), 0.0)
 
 
-def _strategy(name: str):
-    import tensorflow as tf
-
-    if name == "one_device":
-        return tf.distribute.OneDeviceStrategy("/cpu:0")
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG
-
-
-def _schedule_class():
-    import keras
-
-    @keras.saving.register_keras_serializable("kbd_lm")
-    class _WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-        """Linear warm-up to ``peak`` then cosine decay to ``floor`` at ``total`` steps.
-
-        With a time budget the decay also follows the clock: ``time_frac`` (elapsed / budget,
-        set by the training loop) moves it on when steps come slower than planned, so the
-        rate reaches ``floor`` when the budget runs out whatever the machine's speed.
-        """
-
-        def __init__(self, peak, floor, warmup, total):
-            import tensorflow as tf
-
-            self.peak, self.floor, self.warmup, self.total = peak, floor, warmup, total
-            self.time_frac = tf.Variable(0.0, trainable=False, dtype="float32")
-
-        def __call__(self, step):
-            step = keras.ops.cast(step, "float32")
-            warm = self.peak * (step + 1.0) / max(1, self.warmup)
-            frac = keras.ops.clip((step - self.warmup) / max(1, self.total - self.warmup), 0.0, 1.0)
-            frac = keras.ops.maximum(frac, keras.ops.clip(self.time_frac, 0.0, 1.0))
-            cos = self.floor + 0.5 * (self.peak - self.floor) * (
-                1.0 + keras.ops.cos(math.pi * frac)
-            )
-            return keras.ops.where(step < self.warmup, warm, cos)
-
-        def get_config(self):
-            return {
-                "peak": self.peak,
-                "floor": self.floor,
-                "warmup": self.warmup,
-                "total": self.total,
-            }
-
-    return _WarmupCosine
-
-
-def WarmupCosine(peak, floor, warmup, total):  # noqa: N802 - reads like a class at call sites
-    return _schedule_class()(peak, floor, warmup, total)
-
-
 # ----------------------------------------------------------------------------- entry point
 
 
@@ -404,8 +383,13 @@ def train(cfg: TrainConfig) -> Path:
     With ``cfg.resume`` it continues from ``<out_dir>/state`` (same epoch and step, same
     optimizer moments and schedule). A finished run in ``out_dir`` is replaced by a new one;
     an unfinished one is never overwritten silently.
+
+    With ``strategy = "multi_worker"`` this is one worker of the cluster in ``TF_CONFIG``
+    (:mod:`kbd_lm.cluster`): it trains on its shard; only the chief writes ``out_dir``, the
+    others a temporary folder they delete. Every worker reads ``out_dir`` to resume.
     """
     out_dir = Path(cfg.out_dir)
+    worker = cluster.this_worker(cfg.strategy)
     if out_dir.is_dir():
         C.format_version(out_dir)  # refuses a folder written by an unsupported version
     state_exists = C.has_state(out_dir)
@@ -421,12 +405,23 @@ def train(cfg: TrainConfig) -> Path:
         saved = C.saved_config_text(out_dir)
         if saved != to_toml(dataclasses.replace(cfg, resume=False)):
             log.warning("resuming with a config that differs from the saved one in %s", out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    C.write_config(out_dir, dataclasses.replace(cfg, resume=False))
+    # Every worker has read out_dir above; the strategy waits for all of them before the
+    # chief writes there.
+    strategy = strategy_for(cfg.strategy)
+    with cluster.run_folder(worker, out_dir) as run_dir:
+        _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished)
+    return out_dir
 
-    data = encode_corpus(cfg)
-    C.write_tokenizer(out_dir, data.tokenizer)
-    trainer = Trainer(cfg, data, out_dir)
+
+def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Path:
+    """The run of :func:`train`: reads the saved state from ``out_dir``, writes ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    C.write_config(run_dir, dataclasses.replace(cfg, resume=False))
+
+    with cluster.chief_first(strategy, worker):  # the others then find the cached files
+        data = encode_corpus(cfg)
+    C.write_tokenizer(run_dir, data.tokenizer)
+    trainer = Trainer(cfg, data, run_dir, strategy, worker)
     from kbd_lm.model import param_count
 
     n_params = param_count(trainer.mcfg)
@@ -450,7 +445,7 @@ def train(cfg: TrainConfig) -> Path:
         "tokens": 0,
     }
     if cfg.resume and state_exists and not finished:
-        position = trainer.load_state() or position
+        position = trainer.load_state(out_dir) or position
         log.info(
             "resumed from %s: epoch %d step %d",
             out_dir / C.STATE_DIR,
@@ -458,7 +453,9 @@ def train(cfg: TrainConfig) -> Path:
             position["step"],
         )
     elif finished:
-        C.mark_unfinished(out_dir)
+        C.mark_unfinished(run_dir)
+    config_text = to_toml(dataclasses.replace(cfg, resume=False))
+    cluster.check_start(strategy, worker, data, config_text, position)
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
     budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
@@ -479,8 +476,15 @@ def train(cfg: TrainConfig) -> Path:
         timed_out = False
         batches = trainer.epoch_dataset(epoch, position["step"])
         for step, batch in enumerate(batches, start=position["step"]):
-            seed = np.array([cfg.seed, epoch * 1_000_003 + step], np.int32)
-            loss = float(trainer.train_step(batch, seed))
+            # Dropout masks: per step, and per worker (worker 0's are one device's).
+            seed = np.array([cfg.seed + 7919 * worker.index, epoch * 1_000_003 + step], np.int32)
+            # Every worker votes on the time budget with its step, so that all stop together,
+            # and adds its share of the mean elapsed fraction: the schedule's clock, the same
+            # on every worker (each one's own clock would make their updates differ).
+            elapsed = time.monotonic() - t_start
+            clock = np.array([elapsed > budget, elapsed / budget / worker.count], np.float32)
+            loss, clock = trainer.train_step(batch, seed, clock)
+            loss, (votes, time_frac) = float(loss), clock.numpy()
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"training loss is {loss} at epoch {epoch + 1} step {step}"
@@ -492,8 +496,8 @@ def train(cfg: TrainConfig) -> Path:
             now = time.monotonic()
             position["train_seconds"] = now - t_start
             if cfg.max_minutes:
-                trainer.schedule.time_frac.assign(position["train_seconds"] / budget)
-            if now - t_start > budget:
+                trainer.schedule.time_frac.assign(time_frac)
+            if votes > 0:
                 timed_out = True
                 break
             if now - last_ckpt > cfg.checkpoint_minutes * 60:
@@ -537,14 +541,14 @@ def train(cfg: TrainConfig) -> Path:
         if improved:
             position["best"] = record
             position["bad_epochs"] = 0
-            C.write_weights(out_dir, trainer.model.numpy_weights())
+            C.write_weights(run_dir, trainer.model.numpy_weights())
         else:
             position["bad_epochs"] += 1
         position["epoch"] = epoch + 1
         position["step"] = 0
         trainer.save_state(position)
         last_ckpt = time.monotonic()
-        C.write_history(out_dir, position["history"])
+        C.write_history(run_dir, position["history"])
         if timed_out:
             stop_reason = f"time budget of {cfg.max_minutes} min reached"
             break
@@ -568,7 +572,7 @@ def train(cfg: TrainConfig) -> Path:
         "valid_ppl_word_by_source": best.get("valid_ppl_word_by_source"),
         "corpus": data.describe(cfg.corpus),
     }
-    C.write_summary(out_dir, summary)
+    C.write_summary(run_dir, summary)
     log.info(
         "trained %s: %s parameters, %d epochs (%s), %.1f min, %.0f tokens/s; best epoch %d: "
         "valid perplexity %.2f per token, %.1f per word -> %s",
@@ -583,4 +587,5 @@ def train(cfg: TrainConfig) -> Path:
         best["valid_ppl_word"],
         out_dir,
     )
-    return out_dir
+    cluster.check_weights(strategy, worker, trainer.model.numpy_weights())
+    return run_dir

@@ -245,3 +245,15 @@ def _valid_set(tok: Tokenizer, pc: PreparedCorpus, npy: Path, max_tokens: int) -
         ends = np.flatnonzero(ids[:max_tokens] == EOS_ID)
         ids, units = ids[: ends[-1] + 1], units[: len(ends)]
     return ValidSet(ids, sum(len(words(u)) for u in units) + len(units))
+
+
+def windows(ids: np.ndarray, seq_len: int, offset: int = 0) -> np.ndarray:
+    """Overlapping windows [n, seq_len + 1] with stride seq_len: inputs [:-1], targets [1:].
+
+    Every token after the first is a target exactly once.
+    """
+    ids = ids[offset:]
+    n = (len(ids) - 1) // seq_len
+    stride = ids.strides[0]
+    view = np.lib.stride_tricks.as_strided(ids, (n, seq_len + 1), (seq_len * stride, stride))
+    return view.astype(np.int32)

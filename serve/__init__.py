@@ -2,7 +2,8 @@
 
 Modules: :mod:`~kbd_lm.serve.app` (the FastAPI factory ``create_app``),
 :mod:`~kbd_lm.serve.settings` (``KBD_LM_*`` environment settings),
-:mod:`~kbd_lm.serve.pool` (a pool of predictors, one interpreter set each). The load
+:mod:`~kbd_lm.serve.pool` (a pool of predictors, one interpreter set each; sheds overload),
+:mod:`~kbd_lm.serve.workers` (``--workers N`` server processes, metrics added up). The load
 test is a client of the server and lives beside the benchmark: :mod:`kbd_lm.export.bench.loadtest`.
 
 Nothing here imports TensorFlow: a serving process only needs the TFLite runtime.

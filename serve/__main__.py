@@ -27,11 +27,17 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", help="bundle folder (default: $KBD_LM_BUNDLE)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
+    p.add_argument("--workers", type=int, help="server processes (default 1)")
     p.add_argument("--pool-size", type=int, help="predictors serving in parallel (default 2)")
     p.add_argument("--num-threads", type=int, help="threads per interpreter (default 1)")
     p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
     p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
     p.add_argument("--max-text-chars", type=int, help="characters of text used (default 1000)")
+    p.add_argument(
+        "--queue-wait-ms",
+        type=float,
+        help="longest wait for a free predictor before 503 with Retry-After (default 100)",
+    )
     p.add_argument(
         "--cors-origins",
         help="web page origins allowed to call the API, comma-separated (default: none)",
@@ -65,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     if settings.bundle is None:
         parser.error("no bundle: pass --bundle DIR or set KBD_LM_BUNDLE")
     setup_logging(settings.log_level)
+    if settings.workers > 1:
+        from kbd_lm.serve.workers import run_workers
+
+        return run_workers(settings)
 
     import uvicorn
 

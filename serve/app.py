@@ -39,6 +39,7 @@ from kbd_lm.serve.metrics import CONTENT_TYPE, Metrics
 from kbd_lm.serve.middleware import (
     BodyGuard,
     RequestMetrics,
+    ShedLoad,
     StartupErrorMessage,
     error_response,
 )
@@ -59,6 +60,7 @@ from kbd_lm.serve.web import mount_web
 log = logging.getLogger(__name__)
 
 READY_TEXT = "hello "  # what /readyz asks the pool
+PREDICT_PATH = "/v1/predict-next"
 _HTTP_ERROR_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -152,7 +154,7 @@ def create_app(
                 runtime=settings.runtime,
                 beam_width=settings.beam_width,
                 num_threads=settings.num_threads,
-                acquire_timeout=settings.acquire_timeout_s,
+                queue_wait=settings.queue_wait_ms / 1000,
             )
         except BundleError as err:
             # The server logs this line instead of a traceback (see StartupErrorMessage).
@@ -166,6 +168,7 @@ def create_app(
         finally:
             app.state.pool = None
             users.close(app)
+            metrics.close()
 
     app = FastAPI(
         title="kbd-lm",
@@ -235,7 +238,7 @@ def create_app(
     # ------------------------------------------------------------------ routes
 
     @app.post(
-        "/v1/predict-next",
+        PREDICT_PATH,
         response_model=PredictResponse,
         responses=_error_responses(400, 413, 415, 422, 503),
         summary="Suggest the next word or complete the current one",
@@ -245,7 +248,7 @@ def create_app(
         },
     )
     async def predict_next(
-        body: PredictRequest, pool: Pool, cfg: Settings, request: Request
+        request: Request, body: PredictRequest, pool: Pool, cfg: Settings
     ) -> PredictResponse:
         """Up to ``k`` whole words for the text before the cursor, best first.
 
@@ -255,8 +258,10 @@ def create_app(
         """
         started = time.perf_counter()
         text = body.text[-cfg.max_text_chars :]
+        # Time spent in the server before this point (a busy event loop) counts as waiting.
+        waited = started - getattr(request.state, "arrived", started)
         history = await users.history_for(request, body.user)
-        suggestions = await pool.suggest(text, body.k, history)
+        suggestions = await pool.suggest(text, body.k, history, waited=waited)
         return PredictResponse(
             suggestions=[
                 SuggestionOut(word=s.word, probability=s.probability) for s in suggestions
@@ -321,10 +326,12 @@ def create_app(
     mount_web(app, get_bundle)  # /static and /v1/bundle/{file}: suggestions in the browser
     users.mount(app, settings, api_keys)
 
-    # Innermost first: body checks, API keys, CORS headers (on refusals too, so that a page on
-    # another origin can read them), metrics around them, then start-up messages; outermost
+    # Innermost first: body checks, load shedding (before the body is parsed), API keys (a
+    # caller without a key gets 401, never 503), CORS headers (on refusals too, so that a page
+    # on another origin can read them), metrics around them, then start-up messages; outermost
     # the user-route guard (Host check without keys, never CORS on /v1/users).
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
+    app.add_middleware(ShedLoad, state=app.state, path=PREDICT_PATH, on_error=metrics.error)
     app.add_middleware(ApiKeyGuard, keys=api_keys, on_error=metrics.error)
     if settings.cors_origins:
         app.add_middleware(

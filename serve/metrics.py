@@ -16,8 +16,14 @@ user ids nor scanners can grow the number of series.
 
 The registry belongs to one :class:`Metrics` (one per app, made by ``create_app``), so two
 apps in one process, as in the tests, count separately. Process metrics describe the whole
-process and hold while the server runs as a single process; a multi-worker server needs
-prometheus-client's multiprocess mode instead.
+process and hold while the server runs as a single process.
+
+Several server processes (``kbd-lm serve --workers N``, :mod:`kbd_lm.serve.workers`) use
+prometheus-client's multiprocess mode, switched on by ``PROMETHEUS_MULTIPROC_DIR``: every
+process writes its series to files in that folder and whichever process answers
+``/metrics`` adds them all up, so counters and histograms count every process's requests;
+the gauges add up the live processes' values (``model_info`` is the largest). That mode
+cannot collect ``process_*`` series, so a multi-process server has none.
 
 >>> m = Metrics(process=False)
 >>> m.observe("/healthz", "GET", 200, 0.0004)
@@ -29,22 +35,33 @@ kbd_lm_http_requests_total{method="GET",route="/healthz",status="200"} 1.0
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NAMESPACE = "kbd_lm"
 # Seconds; a keyboard needs answers well under a frame or two (16-33 ms).
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client when it is imported
+
+
+def multiprocess_dir() -> str | None:
+    """The folder of prometheus-client's multiprocess mode, or None (one process)."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 class Metrics:
     """The series of one app in their own :class:`~prometheus_client.CollectorRegistry`.
 
-    ``process``: also collect the process's CPU and memory (``process_*``).
+    ``process``: also collect the process's CPU and memory (``process_*``), unless in
+    multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set), which cannot.
     """
 
     def __init__(self, process: bool = True) -> None:
+        self.multiprocess = multiprocess_dir()
         self.registry = CollectorRegistry()
         series = {"namespace": NAMESPACE, "registry": self.registry}
         self.requests = Counter(
@@ -61,14 +78,27 @@ class Metrics:
             **series,
         )
         self.errors = Counter("errors", "Error answers, by error code.", ["code"], **series)
-        self.in_flight = Gauge("requests_in_flight", "Requests being answered now.", **series)
-        self.pool_size = Gauge("pool_size", "Predictors in the pool.", **series)
-        self.pool_available = Gauge("pool_available", "Predictors free now.", **series)
+        live_sum = {**series, "multiprocess_mode": "livesum"}  # over the live processes
+        self.in_flight = Gauge("requests_in_flight", "Requests being answered now.", **live_sum)
+        self.pool_size = Gauge("pool_size", "Predictors in the pool.", **live_sum)
+        self.pool_available = Gauge("pool_available", "Predictors free now.", **live_sum)
         self.model_info = Gauge(
-            "model_info", "The loaded bundle (value is always 1).", ["model"], **series
+            "model_info",
+            "The loaded bundle (value is always 1).",
+            ["model"],
+            **series,
+            multiprocess_mode="livemax",
         )
-        if process:
+        if process and not self.multiprocess:
             ProcessCollector(registry=self.registry)
+
+    def _collected(self) -> CollectorRegistry:
+        """The registry to read: this process's, or every process's in multiprocess mode."""
+        if not self.multiprocess:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess)
+        return registry
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""
@@ -82,16 +112,28 @@ class Metrics:
     def request_count(self, route: str, method: str, status: int) -> float:
         """How many requests were answered with this route, method and status."""
         labels = {"route": route, "method": method, "status": str(status)}
-        value = self.registry.get_sample_value(f"{NAMESPACE}_http_requests_total", labels)
+        value = self._collected().get_sample_value(f"{NAMESPACE}_http_requests_total", labels)
         return value or 0.0
 
     def watch_pool(self, pool) -> None:
-        """Report ``pool``'s size and free predictors (read at each scrape) and its model id."""
-        self.pool_size.set_function(lambda: pool.size)
-        self.pool_available.set_function(lambda: pool.available)
-        self.model_info.clear()
+        """Report ``pool``'s size and free predictors and its model id."""
+        if not self.multiprocess:  # there, a new pool means a new process
+            self.model_info.clear()
         self.model_info.labels(model=pool.model_id).set(1)
+        if not self.multiprocess:  # read at each scrape
+            self.pool_size.set_function(lambda: pool.size)
+            self.pool_available.set_function(lambda: pool.available)
+            return
+        # Other processes read the files: written when the number changes.
+        self.pool_size.set(pool.size)
+        self.pool_available.set(pool.available)
+        pool.on_available = self.pool_available.set
+
+    def close(self) -> None:
+        """The process stops serving: its live gauges no longer count (multiprocess mode)."""
+        if self.multiprocess:
+            mark_process_dead(os.getpid(), self.multiprocess)
 
     def render(self) -> bytes:
-        """The exposition text (format 0.0.4) of every series in the registry."""
-        return generate_latest(self.registry)
+        """The exposition text (format 0.0.4): this process's series, or every process's."""
+        return generate_latest(self._collected())

@@ -1,8 +1,9 @@
-"""Pure ASGI middleware: request metrics, request-body limits, clean start-up errors.
+"""Pure ASGI middleware: request metrics, load shedding, request-body limits, clean start-up
+errors.
 
 Each one wraps an ASGI app; :func:`kbd_lm.serve.app.create_app` stacks them as
-``StartupErrorMessage(RequestMetrics([CORSMiddleware](BodyGuard(app))))`` (outermost first;
-CORS only when origins are set).
+``StartupErrorMessage(RequestMetrics([CORSMiddleware](ShedLoad(BodyGuard(app)))))``
+(outermost first; CORS only when origins are set).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class RequestMetrics:
             await send(message)
 
         route = route_template(self.routes, scope)
+        # When the request reached the app (request.state.arrived): its queue wait starts here.
+        scope.setdefault("state", {})["arrived"] = started
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_status)
@@ -80,6 +83,38 @@ class RequestMetrics:
             self.metrics.observe(
                 route, scope.get("method", ""), status, time.perf_counter() - started
             )
+
+
+class ShedLoad:
+    """Refuses a prediction at once (503 ``busy``, ``Retry-After``) when the pool's queue is
+    already longer than its queue wait (:meth:`~kbd_lm.serve.pool.PredictorPool.hopeless`):
+    an overloaded server then spends almost nothing on the requests it cannot answer in
+    time, and keeps answering the others. ``state``: the app's state (``state.pool``).
+    """
+
+    def __init__(self, app: ASGIApp, state, path: str, on_error=None) -> None:
+        self.app, self.state, self.path, self.on_error = app, state, path, on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pool = getattr(self.state, "pool", None)
+        if scope["type"] != "http" or scope.get("path") != self.path or pool is None:
+            await self.app(scope, receive, send)
+            return
+        if not pool.hopeless():
+            await self.app(scope, receive, send)
+            return
+        message = await receive()  # the (small) body, so that the connection stays usable
+        while message.get("more_body") and message["type"] == "http.request":
+            message = await receive()
+        if self.on_error is not None:
+            self.on_error("busy")
+        response = error_response(
+            503,
+            "busy",
+            f"server busy: all {pool.size} predictors have a queue; retry shortly",
+            headers={"retry-after": "1"},
+        )
+        await response(scope, receive, send)
 
 
 class BodyGuard:

@@ -2,8 +2,14 @@
 
 A :class:`~kbd_lm.predict.Predictor` owns TFLite interpreters (and a state cache) that are not
 thread-safe, so each request borrows a whole predictor: it waits in the event loop for a free
-one (bounded by a timeout), runs ``suggest`` in a worker thread, and gives it back when the
-thread is done, even if the request was cancelled meanwhile.
+one, runs ``suggest`` in a worker thread, and gives it back when the thread is done, even if
+the request was cancelled meanwhile.
+
+Overload is shed, not queued: a request that gets no predictor within ``queue_wait`` seconds
+(``KBD_LM_QUEUE_WAIT_MS``, 100 ms by default) fails with :class:`PoolBusyError` (the app
+answers 503 with ``Retry-After``) instead of waiting for seconds behind a growing queue: a
+suggestion that comes late is of no use to someone typing, and an overloaded server stays
+responsive. Waiters are served first come, first served.
 
 >>> pool = PredictorPool.load(Bundle.load("dist/bundle"), size=2)   # doctest: +SKIP
 >>> await pool.suggest("see you ", k=3)                              # doctest: +SKIP
@@ -15,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -26,9 +32,11 @@ from kbd_lm.suggestion import Suggester, Suggestion
 
 log = logging.getLogger(__name__)
 
+QUEUE_WAIT_S = 0.1  # the default longest wait for a free predictor
+
 
 class PoolBusyError(Exception):
-    """No predictor became free within the pool's acquire timeout."""
+    """No predictor became free within the pool's queue wait."""
 
 
 class PredictorPool:
@@ -36,20 +44,24 @@ class PredictorPool:
 
     ``suggesters``: objects with ``suggest(text, k) -> list[Suggestion]`` (normally
     :class:`~kbd_lm.predict.Predictor` instances of one bundle); ``model_id``: the id that
-    responses report; ``acquire_timeout``: seconds to wait for a free suggester before
+    responses report; ``queue_wait``: seconds to wait for a free suggester before
     :class:`PoolBusyError`.
     """
 
     def __init__(
-        self, suggesters: Sequence[Suggester], model_id: str, acquire_timeout: float = 2.0
+        self, suggesters: Sequence[Suggester], model_id: str, queue_wait: float = QUEUE_WAIT_S
     ) -> None:
         if not suggesters:
             raise ValueError("a pool needs at least one suggester")
         self.model_id = model_id
         self.size = len(suggesters)
-        self.acquire_timeout = acquire_timeout
+        self.queue_wait = queue_wait
         self._free: deque[Suggester] = deque(suggesters)
         self._slots = anyio.Semaphore(len(suggesters))
+        # Called with the number of free suggesters whenever it changes (metrics).
+        self.on_available: Callable[[int], None] | None = None
+        self.waiting = 0  # requests waiting for a suggester now
+        self.hold_s: float | None = None  # moving average of how long a request holds one
 
     @classmethod
     def load(
@@ -59,7 +71,7 @@ class PredictorPool:
         runtime: str = "litert",
         beam_width: int = 8,
         num_threads: int = 1,
-        acquire_timeout: float = 2.0,
+        queue_wait: float = QUEUE_WAIT_S,
     ) -> PredictorPool:
         """``size`` predictors over one verified bundle (one interpreter set each).
 
@@ -78,7 +90,7 @@ class PredictorPool:
             bundle.bundle_id,
             (time.perf_counter() - started) * 1000,
         )
-        return cls(predictors, bundle.bundle_id, acquire_timeout)
+        return cls(predictors, bundle.bundle_id, queue_wait)
 
     @property
     def available(self) -> int:
@@ -86,32 +98,63 @@ class PredictorPool:
         return len(self._free)
 
     @asynccontextmanager
-    async def borrow(self) -> AsyncIterator[Suggester]:
+    async def borrow(self, waited: float = 0.0) -> AsyncIterator[Suggester]:
         """Hold one free suggester for the ``async with`` block (for work outside ``suggest``).
 
-        Raises :class:`PoolBusyError` when none is free within ``acquire_timeout`` seconds.
+        ``waited``: seconds the request already spent in the server before asking (they
+        count against ``queue_wait``). A free suggester is always taken; otherwise raises
+        :class:`PoolBusyError` when none frees up within the rest of ``queue_wait`` less the
+        recent time a request holds one, so that the answer, too, comes within about
+        ``queue_wait``.
         """
         try:
-            with anyio.fail_after(self.acquire_timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise PoolBusyError(
-                f"all {self.size} predictors stayed busy for {self.acquire_timeout:g} s"
-            ) from None
+            self._slots.acquire_nowait()  # free now (no one waits then: first come first served)
+        except anyio.WouldBlock:
+            self.waiting += 1
+            try:
+                budget = self.queue_wait - waited - (self.hold_s or 0.0)
+                with anyio.fail_after(max(0.0, budget)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise PoolBusyError(
+                    f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
+                ) from None
+            finally:
+                self.waiting -= 1
         suggester = self._free.popleft()
+        self._changed()
+        taken = time.perf_counter()
         try:
             yield suggester
         finally:
+            held = time.perf_counter() - taken
+            self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
             self._free.append(suggester)
+            self._changed()
             self._slots.release()
 
-    async def suggest(self, text: str, k: int = 3, history=None) -> list[Suggestion]:
+    def hopeless(self) -> bool:
+        """Whether a request arriving now would likely wait past ``queue_wait``: the queue
+        ahead of it, at the recent time per request, is longer. Lets the app refuse it at
+        once, before spending time on it (the wait itself still bounds every request)."""
+        if self._free or self.hold_s is None:
+            return False
+        return (self.waiting + 1) / self.size * self.hold_s > self.queue_wait
+
+    def _changed(self) -> None:
+        if self.on_available is not None:
+            self.on_available(len(self._free))
+
+    async def suggest(
+        self, text: str, k: int = 3, history=None, waited: float = 0.0
+    ) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
 
         ``history``: a user's history, passed on as ``suggest(text, k, history)`` if given.
-        Raises :class:`PoolBusyError` when none is free within ``acquire_timeout`` seconds.
+        Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds
+        (less ``waited``, as :meth:`borrow`).
         """
         args = (text, k) if history is None else (text, k, history)
-        async with self.borrow() as suggester:
+        async with self.borrow(waited) as suggester:
             # Not abandoned on cancel: the suggester only goes back once its thread is done.
             return await anyio.to_thread.run_sync(suggester.suggest, *args)

@@ -30,6 +30,9 @@ class ServeSettings(BaseSettings):
     bundle: Path | None = Field(None, description="bundle folder (model.tflite, manifest.json…)")
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    workers: int = Field(
+        1, ge=1, le=64, description="server processes on the port, each with its own pool"
+    )
     pool_size: int = Field(
         2, ge=1, le=64, description="predictors (interpreter sets) serving requests in parallel"
     )
@@ -42,8 +45,12 @@ class ServeSettings(BaseSettings):
     max_text_chars: int = Field(
         1000, ge=1, le=100_000, description="only this many characters at the end of a text count"
     )
-    acquire_timeout_s: float = Field(
-        2.0, gt=0, le=60, description="wait for a free predictor this long, then answer 503"
+    queue_wait_ms: float = Field(
+        100.0,
+        gt=0,
+        le=60_000,
+        description="wait at most this long for a free predictor, then answer 503 with "
+        "Retry-After (sheds overload instead of queueing it)",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -79,6 +86,24 @@ class ServeSettings(BaseSettings):
                     "or trailing slash, e.g. https://app.example.com, or '*' for any"
                 )
         return value
+
+
+def settings_env(settings: ServeSettings) -> dict[str, str]:
+    """The ``KBD_LM_*`` variables that make ``ServeSettings()`` equal ``settings``.
+
+    >>> settings_env(ServeSettings(bundle="b", cors_origins=["http://a.b"]))["KBD_LM_CORS_ORIGINS"]
+    'http://a.b'
+    """
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        env[f"KBD_LM_{name.upper()}"] = str(value)
+    return env
 
 
 def load_settings(**overrides) -> ServeSettings:

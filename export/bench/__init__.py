@@ -13,7 +13,8 @@ measures latency, cold start, memory and size and exits 0 (pass), 1 (a limit exc
 - :mod:`.report` and :mod:`.plot`: ``bench.md`` and ``bench.png``;
 - :mod:`.run`: :func:`run_bench` and the command line :func:`main`;
 - :mod:`.loadtest`: the open-loop HTTP load test of ``kbd_lm.serve``
-  (``python -m kbd_lm.export.bench.loadtest``, ``make loadtest``).
+  (``python -m kbd_lm.export.bench.loadtest``, ``make loadtest``), sent by the client
+  processes of :mod:`.loadgen`.
 
 >>> from kbd_lm.export import bench
 >>> bench.load_profile("default").suggest_p99_ms

@@ -3,10 +3,11 @@
     python -m kbd_lm.export.bench.loadtest --bundle dist/bundle --duration 60 --rates 50,100,200,400
 
 Starts the server in a subprocess (``python -m kbd_lm.serve`` on 127.0.0.1, a free port, real
-HTTP), waits for ``/readyz``, warms it up, then for each rate sends ``POST /v1/predict-next``
-from this process with an async httpx client: requests are scheduled at the target rate
-whatever the answers do (open loop), and each latency runs from the request's scheduled time,
-so a server or client falling behind shows up as latency rather than as a lower rate. A stage
+HTTP; ``--workers`` processes), waits for ``/readyz``, warms it up, then for each rate sends
+``POST /v1/predict-next`` from ``--clients`` client processes (:mod:`.loadgen`; one client
+process saturates before a two-process server does): requests are scheduled at the target
+rate whatever the answers do (open loop), and each latency runs from the request's scheduled
+time, so a server or client falling behind shows up as latency rather than as a lower rate. A stage
 is bounded in time (``--duration`` plus the request timeout) and count (``--max-requests``);
 once a stage shows the server saturated (median over the target, >5% errors, or <80% of the
 rate answered), higher rates are skipped.
@@ -17,8 +18,10 @@ character at a time, replayed in order, as a keyboard would ask at every key pre
 Reports, per rate: requests scheduled, answered OK, errors (by kind: HTTP status, timeout,
 or not sent in time by a saturated client), achieved throughput (OK answers per second),
 p50/p99/max latency (percentiles: :func:`kbd_lm.stats.percentiles`, linear interpolation, as
-in every kbd-lm report), the server's own median time, the client's p99 sending lag (a large lag
-means this process, not the server, was the limit), and whether the rate was sustained (no
+in every kbd-lm report), the server's own median time, the clients' p99 sending lag (a large
+lag means the clients, not the server, were the limit), the slowest answer of any status from
+its send (a 503 of an overloaded server comes within its queue wait), and whether the rate
+was sustained (no
 error, p99 under ``--p99-ms``, at least 95% of the target throughput); then the highest rate
 sustained. Writes ``loadtest.md`` and ``loadtest.json`` next to the bundle folder (in its
 parent folder), or at ``--out PATH`` (``PATH.md`` and ``PATH.json``).
@@ -27,7 +30,6 @@ parent folder), or at ``--out PATH`` (``PATH.md`` and ``PATH.json``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -44,6 +46,7 @@ from pathlib import Path
 
 import httpx
 
+from kbd_lm.export.bench.loadgen import LoadGenerator
 from kbd_lm.fsutil import atomic_write_text
 from kbd_lm.keystrokes import keystrokes
 from kbd_lm.logs import setup_logging
@@ -89,7 +92,9 @@ class StageResult:
     p99_ms: float | None = None
     max_ms: float | None = None
     server_p50_ms: float | None = None  # the server's elapsed_ms (its own time)
-    client_lag_p99_ms: float | None = None  # how late this client sent (it is loaded too)
+    client_lag_p99_ms: float | None = None  # how late the clients sent (they are loaded too)
+    max_answer_ms: float | None = None  # longest from a send to its answer, 200 or not
+    clients: int = 1  # client processes that sent
     sustained: bool = False
 
     def judge(self, p99_limit_ms: float) -> None:
@@ -111,8 +116,8 @@ class StageResult:
         return self.p50_ms is None or self.p50_ms > p99_limit_ms
 
 
-async def run_stage(
-    client: httpx.AsyncClient,
+def run_stage(
+    gen: LoadGenerator,
     url: str,
     rate: float,
     duration: float,
@@ -124,64 +129,39 @@ async def run_stage(
 ) -> StageResult:
     """Send ``rate`` requests per second for ``duration`` seconds (open loop) and measure.
 
-    ``texts`` are replayed in order from ``offset``. A request not answered within
-    ``timeout`` seconds of its scheduled time is an error, so a stage lasts at most
-    ``duration + timeout`` seconds. Returns the stage's counts and latencies.
+    ``gen``'s client processes send (:mod:`.loadgen`); ``texts`` are replayed in order from
+    ``offset``. A request not answered within ``timeout`` seconds of its scheduled time is an
+    error, so a stage lasts at most ``duration + timeout`` seconds. Returns the stage's
+    counts and latencies.
     """
     n = max(1, min(int(rate * duration), max_requests))
-    clock = time.perf_counter  # the event loop's clock can be millisecond-grained (uvloop)
-    latencies: list[float] = []
-    server_ms: list[float] = []
-    lags: list[float] = []
-    errors: Counter[str] = Counter()
-
-    async def one(i: int, scheduled: float) -> None:
-        payload = {"text": texts[(offset + i) % len(texts)], "k": k}
-        lag = clock() - scheduled  # the client's own delay in sending (it is loaded too)
-        lags.append(lag * 1000)
-        if lag >= timeout:  # could not even be sent in time: the client is saturated
-            errors["not sent in time"] += 1
-            return
-        try:
-            # The whole request, counted from its scheduled time, must fit in ``timeout``.
-            async with asyncio.timeout(timeout - lag):
-                r = await client.post(url, json=payload)
-            done = clock()
-            if r.status_code == 200:
-                latencies.append((done - scheduled) * 1000)
-                server_ms.append(r.json()["elapsed_ms"])
-            else:
-                errors[f"http {r.status_code}"] += 1
-        except (TimeoutError, httpx.TimeoutException):
-            errors["timeout"] += 1
-        except (httpx.HTTPError, OSError) as err:
-            errors[type(err).__name__] += 1
-
-    start = clock() + 0.01
-    tasks = []
-    for i in range(n):
-        scheduled = start + i / rate
-        delay = scheduled - clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i, scheduled)))
-    last_sent = clock()
-    await asyncio.gather(*tasks)
-    wall = max(clock() - start, 1e-9)
+    samples = gen.stage(url, rate, n, texts, offset, k, timeout)
+    ok = [s for s in samples if s.status == 200]
+    latencies = [s.latency_ms for s in ok]
+    errors = Counter(
+        f"http {s.status}" if isinstance(s.status, int) else s.status
+        for s in samples
+        if s.status != 200
+    )
     result = StageResult(
         rate,
         duration,
         requests=n,
-        ok=len(latencies),
+        ok=len(ok),
         errors=sum(errors.values()),
         error_kinds=dict(errors),
+        clients=gen.clients,
     )
-    result.send_rps = n / max(last_sent - start, 1 / rate)
-    result.achieved_rps = len(latencies) / max(wall, duration)
+    lags = [s.lag_ms for s in samples]
+    result.send_rps = n / max(max(s.sent_s for s in samples), 1 / rate)
+    wall_s = max((s.done_s for s in samples if s.done_s is not None), default=0.0)
+    result.achieved_rps = len(ok) / max(wall_s, duration)
     p = percentiles(latencies, (50, 90, 99))
     result.p50_ms, result.p90_ms, result.p99_ms = p["p50"], p["p90"], p["p99"]
     result.max_ms = max(latencies) if latencies else None
-    result.server_p50_ms = percentiles(server_ms, (50,))["p50"]
+    answers = [s.answer_ms for s in samples if s.answer_ms is not None]
+    result.max_answer_ms = max(answers) if answers else None
+    result.server_p50_ms = percentiles([s.server_ms for s in ok], (50,))["p50"]
     result.client_lag_p99_ms = percentiles(lags, (99,))["p99"]
     return result
 
@@ -267,7 +247,7 @@ class ServerProcess:
         self._log.close()
 
 
-async def _drive(
+def _drive(
     url: str,
     rates: list[float],
     duration: float,
@@ -275,25 +255,19 @@ async def _drive(
     max_requests: int,
     p99_ms: float,
     warmup: int,
+    clients: int,
 ) -> tuple[str, list[StageResult]]:
     texts = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     results: list[StageResult] = []
-    async with httpx.AsyncClient(base_url=url, limits=limits) as client:
-        model = (await client.get("/v1/model")).json()["id"]
+    with httpx.Client(base_url=url) as client:
+        model = client.get("/v1/model").json()["id"]
         for i in range(warmup):  # caches, connections, first-call costs
-            await client.post("/v1/predict-next", json={"text": texts[i % len(texts)], "k": 3})
+            client.post("/v1/predict-next", json={"text": texts[i % len(texts)], "k": 3})
+    with LoadGenerator(clients) as gen:
         offset = 0
         for rate in rates:
-            r = await run_stage(
-                client,
-                "/v1/predict-next",
-                rate,
-                duration,
-                texts,
-                offset,
-                timeout=timeout,
-                max_requests=max_requests,
+            r = run_stage(
+                gen, url, rate, duration, texts, offset, timeout=timeout, max_requests=max_requests
             )
             offset += r.requests
             r.judge(p99_ms)
@@ -311,7 +285,7 @@ async def _drive(
             if r.overloaded(p99_ms) and rate != rates[-1]:
                 log.info("overloaded at %g rps: higher rates skipped", rate)
                 break
-            await asyncio.sleep(1.0)  # let queues drain between stages
+            time.sleep(1.0)  # let queues drain between stages
     return model, results
 
 
@@ -332,14 +306,16 @@ def markdown(report: dict) -> str:
         f"# Load test: {report['model']}",
         "",
         f"{report['finished']}; {env['cpus']} CPUs, load average {env['load_average'][0]:.2f} "
-        f"at start; server: pool of {report['server']['pool_size']} predictor(s), "
-        f"{report['server']['num_threads']} thread(s) each; {report['duration_s']:g} s per "
+        f"at start; server: {report['server'].get('workers', 1)} process(es), each with a pool "
+        f"of {report['server']['pool_size']} predictor(s), "
+        f"{report['server']['num_threads']} thread(s) each; {report.get('clients', 1)} client "
+        f"process(es); {report['duration_s']:g} s per "
         "rate; HTTP/1.1 keep-alive over loopback; open loop (latency from the scheduled "
         "send time); texts: keystroke prefixes; percentiles: " + PERCENTILE_METHOD + ".",
         "",
         "| target rps | requests | ok | errors | achieved rps | p50 ms | p99 ms | max ms "
-        "| server p50 ms | client lag p99 ms | sustained |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| server p50 ms | client lag p99 ms | slowest answer ms | sustained |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in report["stages"]:
         kinds = ", ".join(f"{k}: {n}" for k, n in sorted(r["error_kinds"].items()))
@@ -348,7 +324,8 @@ def markdown(report: dict) -> str:
             f"| {r['target_rps']:g} | {r['requests']} | {r['ok']} | {errors} | "
             f"{r['achieved_rps']:.1f} | {_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | "
             f"{_fmt(r['max_ms'])} | {_fmt(r['server_p50_ms'])} | "
-            f"{_fmt(r.get('client_lag_p99_ms'))} | {'yes' if r['sustained'] else 'no'} |"
+            f"{_fmt(r.get('client_lag_p99_ms'))} | {_fmt(r.get('max_answer_ms'))} | "
+            f"{'yes' if r['sustained'] else 'no'} |"
         )
     best = report["best_sustained_rps"]
     lines += [
@@ -411,28 +388,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=200, help="sequential requests first")
     p.add_argument("--pool-size", type=int, default=2, help="server predictors (default 2)")
     p.add_argument("--num-threads", type=int, default=1, help="threads per interpreter")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.add_argument("--clients", type=int, default=2, help="client processes sending (default 2)")
     args = p.parse_args(argv)
     setup_logging()  # httpx's line per request stays off
     load_average = os.getloadavg()
     extra = ["--pool-size", str(args.pool_size), "--num-threads", str(args.num_threads)]
-    try:
-        import uvloop
-
-        run = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        run = asyncio.run
+    extra += ["--workers", str(args.workers)]
     try:
         with ServerProcess(args.bundle, extra=extra) as server:
-            model, results = run(
-                _drive(
-                    server.url,
-                    args.rates,
-                    args.duration,
-                    args.timeout,
-                    args.max_requests,
-                    args.p99_ms,
-                    args.warmup,
-                )
+            model, results = _drive(
+                server.url,
+                args.rates,
+                args.duration,
+                args.timeout,
+                args.max_requests,
+                args.p99_ms,
+                args.warmup,
+                args.clients,
             )
     except RuntimeError as err:
         log.error("%s", err)
@@ -443,7 +416,13 @@ def main(argv: list[str] | None = None) -> int:
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "duration_s": args.duration,
         "p99_limit_ms": args.p99_ms,
-        "server": {"pool_size": args.pool_size, "num_threads": args.num_threads, "host": HOST},
+        "server": {
+            "workers": args.workers,
+            "pool_size": args.pool_size,
+            "num_threads": args.num_threads,
+            "host": HOST,
+        },
+        "clients": args.clients,
         "environment": {
             "cpus": os.cpu_count(),
             "load_average": list(load_average),

@@ -108,7 +108,7 @@ def test_a_run_folder_of_an_unsupported_checkpoint_version_is_left_alone(tiny_co
 
 
 def test_the_learning_rate_decays_with_the_clock_under_a_time_budget():
-    from kbd_lm.train import WarmupCosine
+    from kbd_lm.optim import WarmupCosine
 
     sched = WarmupCosine(1e-2, 1e-4, 10, 1000)
     assert float(sched(5)) == pytest.approx(1e-2 * 6 / 10)  # warm-up

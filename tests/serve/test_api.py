@@ -143,8 +143,8 @@ def test_not_ready_without_a_loaded_model(settings):
 
 
 def test_busy_pool_answers_503(tiny_bundle):
-    """A request that waits longer than acquire_timeout for a predictor gets 503 busy."""
-    pool = PredictorPool([Predictor.load(tiny_bundle)], "busy", acquire_timeout=0.05)
+    """A request that waits longer than queue_wait for a predictor gets 503 busy."""
+    pool = PredictorPool([Predictor.load(tiny_bundle)], "busy", queue_wait=0.05)
     app = create_app(tiny_bundle)
     app.dependency_overrides[get_pool] = lambda: pool
     with TestClient(app) as c:

@@ -11,9 +11,17 @@ import pytest
 from kbd_lm.keystrokes import keystrokes
 from kbd_lm.predict import Predictor
 from kbd_lm.serve.pool import PoolBusyError, PredictorPool
+from kbd_lm.serve.settings import ServeSettings
 
 SENTENCES = ["see you tomorrow", "how are you doing today?", "I love music"]
 TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)][:50]
+
+
+@pytest.fixture
+def settings(tiny_bundle) -> ServeSettings:
+    """Requests queue for a predictor as long as they must: this is about answers, not about
+    shedding overload (tests/serve/test_overload.py)."""
+    return ServeSettings(bundle=tiny_bundle, pool_size=2, access_log=False, queue_wait_ms=30_000)
 
 
 def _ask(client, text: str) -> list[tuple[str, float]]:
@@ -45,7 +53,7 @@ def test_concurrent_answers_equal_sequential_ones(client):
 
 def test_pool_runs_two_requests_in_parallel(tiny_bundle):
     """With 2 predictors, two borrowers hold one each at the same time; a third waits."""
-    pool = PredictorPool([Predictor.load(tiny_bundle) for _ in range(2)], "m", acquire_timeout=0.05)
+    pool = PredictorPool([Predictor.load(tiny_bundle) for _ in range(2)], "m", queue_wait=0.05)
 
     async def main():
         async with pool.borrow() as a, pool.borrow() as b:
@@ -54,7 +62,7 @@ def test_pool_runs_two_requests_in_parallel(tiny_bundle):
             with pytest.raises(PoolBusyError, match="all 2 predictors stayed busy"):
                 await pool.suggest("hi ")
         assert pool.available == 2
-        pool.acquire_timeout = 30  # now let requests queue for a free predictor
+        pool.queue_wait = 30  # now let requests queue for a free predictor
         async with anyio.create_task_group() as tg:
             for text in TEXTS[:10]:
                 tg.start_soon(pool.suggest, text)

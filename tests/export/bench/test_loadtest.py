@@ -5,12 +5,12 @@ The load test itself (``python -m kbd_lm.export.bench.loadtest``) is not part of
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
 import pytest
 
+from kbd_lm.export.bench.loadgen import LoadGenerator
 from kbd_lm.export.bench.loadtest import (
     SENTENCES,
     ServerProcess,
@@ -59,17 +59,16 @@ def test_options_and_output_paths(tmp_path):
 
 
 def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
-    """``python -m kbd_lm.serve`` in a subprocess; 1 s at 30 requests/s; a report."""
+    """``python -m kbd_lm.serve`` in a subprocess; 1 s at 30 requests/s from 2 client
+    processes; a report."""
     with ServerProcess(tiny_bundle) as server:
         assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
 
-        async def stage():
-            async with httpx.AsyncClient(base_url=server.url) as client:
-                return await run_stage(client, "/v1/predict-next", 30, 1.0, TEXTS, timeout=10)
-
-        result = asyncio.run(stage())
+        with LoadGenerator(clients=2) as gen:
+            result = run_stage(gen, server.url, 30, 1.0, TEXTS, timeout=10)
     assert server.proc.returncode is not None  # stopped
-    assert (result.requests, result.ok, result.errors) == (30, 30, 0)
+    assert (result.requests, result.ok, result.errors, result.clients) == (30, 30, 0, 2)
+    assert 0 < result.max_answer_ms <= result.max_ms
     assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
     assert result.server_p50_ms is not None and result.achieved_rps > 20
     result.judge(1e9)

@@ -1,0 +1,104 @@
+"""Overload is shed quickly: past saturation, answers are 200 or 503 within the queue wait."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections import Counter
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+
+from kbd_lm.export.bench.loadgen import LoadGenerator
+from kbd_lm.export.bench.loadtest import SENTENCES, ServerProcess
+from kbd_lm.predict import Predictor
+from kbd_lm.serve.app import create_app, get_pool
+from kbd_lm.serve.pool import PredictorPool
+
+QUEUE_WAIT_MS = 100
+MAX_CLIENT_LAG_MS = 20  # past this the load generator itself was starved of CPU
+WORDS = " ".join(SENTENCES).split()
+
+
+@pytest.fixture(scope="module")
+def slow_bundle(tiny_corpus_dir, tmp_path_factory):
+    """A much wider model than the tiny one (CIFG 2,048 cells; two training steps): about
+    10 ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
+    from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+    from kbd_lm.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("slow")
+    overrides = [f'corpus="{tiny_corpus_dir}"', f'out_dir="{root / "run"}"']
+    overrides += [f'cache_dir="{root / "cache"}"', "units=2048", "embed_dim=256"]
+    run = train(
+        load_config(TrainConfig, "train", "tiny", [*overrides, "epochs=1", "steps_per_epoch=2"])
+    )
+    cfg = load_config(
+        ExportConfig,
+        "export",
+        "default",
+        [f'out_dir="{root / "bundle"}"', "max_model_bytes=0", "compare_presets=false"]
+        + ["latency_calls=20", "agreement_contexts=8"],
+    )
+    return export(run, cfg)
+
+
+def test_a_request_behind_too_long_a_queue_is_refused_at_once(tiny_bundle, scrape):
+    pool = PredictorPool([Predictor.load(tiny_bundle)], "m", queue_wait=0.1)
+    app = create_app(tiny_bundle)
+    app.dependency_overrides[get_pool] = lambda: pool
+    with TestClient(app) as c:
+        app.state.pool = pool  # what the shedding middleware reads
+
+        async def hold(seconds):
+            async with pool.borrow():
+                await anyio.sleep(seconds)
+
+        c.portal.call(hold, 0.3)  # requests now hold a predictor 0.3 s: longer than the wait
+        assert not pool.hopeless()  # a predictor is free
+        held = pool.borrow()
+        c.portal.call(held.__aenter__)
+        assert pool.hopeless()
+        started = time.perf_counter()
+        r = c.post("/v1/predict-next", json={"text": "see you "})
+        assert time.perf_counter() - started < 0.05  # not after the 100 ms wait: at once
+        assert (r.status_code, r.json()["error"], r.headers["retry-after"]) == (503, "busy", "1")
+        assert "have a queue" in r.json()["message"]
+        c.portal.call(held.__aexit__, None, None, None)
+        assert c.post("/v1/predict-next", json={"text": "see you "}).status_code == 200
+        m = scrape(c)
+    assert m.value("kbd_lm_errors_total", code="busy") == 1
+    route = {"route": "/v1/predict-next", "method": "POST"}
+    assert m.value("kbd_lm_http_requests_total", **route, status="503") == 1
+
+
+@pytest.mark.slow
+def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
+    rng = random.Random(0)  # new contexts: the predictor's state cache cannot help
+    texts = [" ".join(rng.choice(WORDS) for _ in range(12)) + " " for _ in range(4000)]
+    options = ["--pool-size", "1", "--queue-wait-ms", str(QUEUE_WAIT_MS)]
+    with ServerProcess(slow_bundle, extra=options) as server, LoadGenerator(clients=2) as gen:
+        # What one predictor answers per second, measured here (the machine may be busy).
+        probe = gen.stage(server.url, rate=10, n=30, texts=texts)
+        service_ms = statistics.median(s.server_ms for s in probe if s.status == 200)
+        # Past saturation, open loop; not so far that the event loop, which shares the cores
+        # with the busy predictor, saturates as well.
+        rate = min(400.0, 1.3 * 1000 / service_ms)
+        samples = gen.stage(server.url, rate, n=int(rate * 3), texts=texts, offset=30, timeout=5)
+    lag_p99 = sorted(s.lag_ms for s in samples)[int(0.99 * len(samples))]
+    if lag_p99 > MAX_CLIENT_LAG_MS:
+        pytest.skip(
+            f"the client processes sent late (p99 {lag_p99:.0f} ms): the machine is too busy "
+            "for a latency bound to say anything about the server"
+        )
+    statuses = Counter(s.status for s in samples)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[503] >= 0.1 * len(samples), statuses
+    slowest = max(s.answer_ms for s in samples)
+    assert slowest <= QUEUE_WAIT_MS + 50, (
+        f"{rate:.0f} rps ({service_ms:.1f} ms a suggestion): {statuses}, "
+        f"slowest answer {slowest:.0f} ms"
+    )
