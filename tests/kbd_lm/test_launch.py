@@ -35,10 +35,12 @@ def run_args(corpus, out, cache, *extra):
     ]
 
 
-def launch(args, **popen):
+def launch(args, tmp):
+    """The launcher with two workers; their temporary folders (worker 1's) go under ``tmp``."""
     cmd = [sys.executable, "-m", "kbd_lm", "train", "--workers", "2", *args]
+    env = {**os.environ, "TMPDIR": str(tmp)}
     return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
 
 
@@ -66,7 +68,7 @@ def test_two_workers_train_like_one_worker_on_the_global_batch(
 ):
     root, reference = one_device
     two = root / "two"
-    proc = launch(run_args(tiny_corpus_dir, two, root / "cache"))
+    proc = launch(run_args(tiny_corpus_dir, two, root / "cache"), root)
     log, _ = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 0, log[-3000:]
     assert re.search(r"\[w0\] .*epoch 1: worker 0 of 2 reads shard 0: windows 0-15 ", log)
@@ -100,7 +102,7 @@ def test_a_killed_worker_stops_the_run_and_both_resume(one_device, tiny_corpus_d
     run = root / "killed"
     # A state after every step, so that the kill lands between two saved steps.
     args = run_args(tiny_corpus_dir, run, root / "cache", "checkpoint_minutes=0.0")
-    proc = launch(args)
+    proc = launch(args, root)
     pids = {}
     lines = []
     deadline = time.monotonic() + TIMEOUT_S
@@ -122,7 +124,7 @@ def test_a_killed_worker_stops_the_run_and_both_resume(one_device, tiny_corpus_d
     assert position["epoch"] * 8 + position["step"] < 16  # killed mid-run
     assert not C.is_finished(run)
 
-    resumed = launch([*args, "resume=true"])
+    resumed = launch([*args, "resume=true"], root)
     log, _ = resumed.communicate(timeout=TIMEOUT_S)
     assert resumed.returncode == 0, log[-3000:]
     for w in (0, 1):
