@@ -40,6 +40,7 @@ from kbd_lm.corpus import MAX_UNIT_CHARS  # as corpus preparation: longer units 
 from kbd_lm.fsutil import Progress, atomic_write_text
 from kbd_lm.history import UserHistory
 from kbd_lm.keystrokes import typed_words
+from kbd_lm.stats import interval95
 from kbd_lm.suggestion import Suggestion
 from kbd_lm.text import WORD_RE, normalize
 
@@ -190,7 +191,7 @@ def summarize(result: dict, bit: int, draws: int, seed: int) -> dict | None:
         pick = rng.integers(0, len(table), (draws, len(table)))
         boot = _metrics(table[pick].sum(1))  # [draws, 6]
         diff = boot[:, 3:] - boot[:, :3]
-        lo, hi = np.percentile(diff, [2.5, 97.5], axis=0)
+        lo, hi = interval95(diff, axis=0)
         intervals[unit] = {m: [float(a), float(b)] for m, a, b in zip(_NAMES, lo, hi, strict=True)}
     return {
         "users": int(len(ids)),

@@ -31,6 +31,7 @@ import numpy as np
 
 from kbd_lm.evaluate import count_words, evaluate_system, sample_words
 from kbd_lm.fsutil import atomic_write_text
+from kbd_lm.stats import interval95
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def paired_interval(
     point = stat(groups)
     rng = np.random.default_rng(seed)
     draws = [stat([g[rng.integers(len(g), size=len(g))] for g in groups]) for _ in range(n)]
-    lo, hi = np.percentile(draws, [2.5, 97.5])
+    lo, hi = interval95(draws)
     return point, float(lo), float(hi)
 
 
