@@ -84,6 +84,6 @@ class Blocklist:
 
     def filter(self, candidates: list[tuple[str, float]], context: str) -> list[tuple[str, float]]:
         """``candidates`` without the blocked words (order kept)."""
-        if not self.enabled or not len(self):
+        if not self.enabled or not (self._words or self._phrases):  # (len() sums the phrases)
             return candidates
         return [c for c in candidates if not self.blocks(c[0], context)]

@@ -86,6 +86,10 @@ def mix_lexicon(
     return sorted(((w, p) for w, p in mixed.values()), key=lambda e: -e[1])
 
 
+def _rank(entry: tuple[str, int]) -> tuple[int, str]:
+    return -entry[1], entry[0].lower()
+
+
 class LexiconError(ValueError):
     """A lexicon file that is not in the format above."""
 
@@ -97,16 +101,24 @@ class Lexicon:
     """
 
     def __init__(self, words: Mapping[str, int]) -> None:
-        entries = sorted(((w.lower(), w, int(n)) for w, n in words.items()), key=lambda e: e[0])
-        self._keys = [e[0] for e in entries]
-        self._entries = [(e[1], e[2]) for e in entries]
-        self.total = sum(n for _, n in self._entries)
+        self._build(sorted(((w, int(n)) for w, n in words.items()), key=_rank))
+
+    def _build(self, ranked: list[tuple[str, int]]) -> None:
+        """Index ``(word, count)`` pairs ranked most frequent first, ties alphabetical (the
+        order of the file and of every answer); the pairs are shared by both indexes."""
+        self.total = sum(n for _, n in ranked)
         self._top: dict[str, list[tuple[str, int]]] = {}
-        for key, entry in zip(self._keys, self._entries, strict=True):
+        keys = []
+        for entry in ranked:  # one pass: a prefix's first entries are its best
+            key = entry[0].lower()
+            keys.append(entry[0] if key == entry[0] else key)  # (one string when lowercase)
             for j in range(1, min(INDEXED_PREFIX, len(key)) + 1):
-                self._top.setdefault(key[:j], []).append(entry)
-        for prefix, found in self._top.items():
-            self._top[prefix] = heapq.nlargest(INDEXED_TOP, found, key=lambda e: e[1])
+                found = self._top.setdefault(key[:j], [])
+                if len(found) < INDEXED_TOP:
+                    found.append(entry)
+        by_key = sorted(range(len(ranked)), key=keys.__getitem__)
+        self._keys = [keys[i] for i in by_key]
+        self._entries = [ranked[i] for i in by_key]
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -134,7 +146,7 @@ class Lexicon:
     # ------------------------------------------------------------------ file
 
     def to_bytes(self) -> bytes:
-        ranked = sorted(self._entries, key=lambda e: (-e[1], e[0]))
+        ranked = sorted(self._entries, key=_rank)
         text = "\n".join([MAGIC, *(f"{w}\t{n}" for w, n in ranked)]) + "\n"
         return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
@@ -151,13 +163,18 @@ class Lexicon:
             raise LexiconError(f"{path}: not a gzip UTF-8 lexicon ({err})") from err
         if not lines or lines[0] != MAGIC:
             raise LexiconError(f"{path}: first line is not {MAGIC!r}")
-        words = {}
+        ranked = []
         for n, line in enumerate(lines[1:], start=2):
             word, _, count = line.partition("\t")
             if not word or not count.isdigit():
                 raise LexiconError(f"{path}:{n}: expected 'word<TAB>count'")
-            words[word] = int(count)
-        return cls(words)
+            ranked.append((word, int(count)))
+        del lines
+        lex = cls.__new__(cls)
+        # Files are written ranked (to_bytes); one that is not is ranked here.
+        in_order = all(_rank(a) <= _rank(b) for a, b in zip(ranked, ranked[1:]))
+        lex._build(ranked if in_order else sorted(ranked, key=_rank))
+        return lex
 
 
 def build(units: Iterable[str], max_bytes: int, min_count: int = 3) -> Lexicon:

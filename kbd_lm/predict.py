@@ -23,6 +23,7 @@ not run the context again, and a new word only runs the pieces that were added.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import re
@@ -37,7 +38,7 @@ from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.bundle import Bundle
 from kbd_lm.history import UserHistory
 from kbd_lm.history_mix import DEFAULT_WEIGHTS, mix_history
-from kbd_lm.runtime import Runtime, StepModel, runtime_version
+from kbd_lm.runtime import Runtime, StepModel, open_step_models, runtime_version
 from kbd_lm.suggestion import Suggestion
 from kbd_lm.text import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
@@ -69,6 +70,28 @@ class _Context:
     c: np.ndarray  # [1, N]
 
 
+class _PrefixIndex:
+    """Piece ids by their lowercase text, sorted, for prefix and exact look-ups by bisection.
+
+    >>> ix = _PrefixIndex(["th", "the", "a", "than"], [3, 4, 5, 6])
+    >>> ix.starting_with("th").tolist(), ix.exactly("th").tolist()
+    ([3, 6, 4], [3])
+    """
+
+    def __init__(self, keys: list[str], ids: list[int]) -> None:
+        order = sorted(range(len(keys)), key=lambda j: (keys[j], ids[j]))
+        self.keys = [keys[j] for j in order]
+        self.ids = np.array([ids[j] for j in order], np.int64)
+
+    def starting_with(self, prefix: str) -> np.ndarray:
+        lo = bisect.bisect_left(self.keys, prefix)
+        return self.ids[lo : bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)]
+
+    def exactly(self, key: str) -> np.ndarray:
+        lo = bisect.bisect_left(self.keys, key)
+        return self.ids[lo : bisect.bisect_right(self.keys, key, lo)]
+
+
 @dataclass
 class _Pieces:
     """Per-piece tables over the vocabulary, built once from the tokenizer."""
@@ -78,10 +101,8 @@ class _Pieces:
     starts_word: np.ndarray  # bool [V]: a word-start piece whose text is a word (or empty "▁")
     continues: np.ndarray  # bool [V]: may continue a word (letters, digits, apostrophes)
     boundary: np.ndarray  # bool [V]: ends the word before it
-    start_prefix: dict[str, list[int]] = field(default_factory=dict)  # prefix -> start pieces
-    start_exact: dict[str, list[int]] = field(default_factory=dict)
-    cont_prefix: dict[str, list[int]] = field(default_factory=dict)
-    cont_exact: dict[str, list[int]] = field(default_factory=dict)
+    start: _PrefixIndex  # word-start pieces by their text ("" = the bare "▁")
+    cont: _PrefixIndex  # word-continuing pieces by their text
 
 
 def _piece_tables(tok: Tokenizer) -> _Pieces:
@@ -90,7 +111,6 @@ def _piece_tables(tok: Tokenizer) -> _Pieces:
     starts = np.zeros(n, bool)
     cont = np.zeros(n, bool)
     boundary = np.zeros(n, bool)
-    tables = _Pieces(text, lower, starts, cont, boundary)
     for i, piece in enumerate(tok.pieces()):
         special = tok.is_control_or_unknown(i) or tok.is_byte(i)
         word_start = piece.startswith(WORD_START)
@@ -105,19 +125,20 @@ def _piece_tables(tok: Tokenizer) -> _Pieces:
             boundary[i] = True
             if body == "" or (wordish and body[0].isalnum()):
                 starts[i] = True
-                _index(tables.start_prefix, tables.start_exact, body.lower(), i)
         elif wordish:
             cont[i] = True
-            _index(tables.cont_prefix, tables.cont_exact, body.lower(), i)
         else:
             boundary[i] = True  # punctuation and symbols end a word
-    return tables
-
-
-def _index(prefix: dict, exact: dict, key: str, i: int) -> None:
-    exact.setdefault(key, []).append(i)
-    for j in range(1, len(key) + 1):
-        prefix.setdefault(key[:j], []).append(i)
+    start_ids, cont_ids = np.flatnonzero(starts).tolist(), np.flatnonzero(cont).tolist()
+    return _Pieces(
+        text,
+        lower,
+        starts,
+        cont,
+        boundary,
+        _PrefixIndex([lower[i] for i in start_ids], start_ids),
+        _PrefixIndex([lower[i] for i in cont_ids], cont_ids),
+    )
 
 
 def _default_case(word: str) -> str:
@@ -153,10 +174,10 @@ class Predictor:
         self.bundle = bundle
         self.tok = Tokenizer.load(bundle.tokenizer_path)
         self.beam_width = beam_width
-        # One interpreter per batch size: a step costs about linearly in B, and resizing an
-        # interpreter costs milliseconds, so each search step uses the smallest that fits.
-        sizes = sorted({1, *(b for b in (2, 4) if b < beam_width), beam_width})
-        self._models = {b: StepModel(bundle.model_path, b, runtime, num_threads) for b in sizes}
+        # A model per batch size (one interpreter, the fixed-batch signatures): a step costs
+        # about linearly in B, so each search step uses the smallest batch that fits.
+        sizes = (1, *(b for b in (2, 4) if b < beam_width), beam_width)
+        self._models = open_step_models(bundle.model_path, sizes, runtime, num_threads)
         self.ctx_model = self._models[1]
         self.pieces = _piece_tables(self.tok)
         self._cont_ids = np.flatnonzero(self.pieces.continues)
@@ -357,9 +378,7 @@ class Predictor:
         want = partial.lower()
         # First pieces: "▁..." pieces consistent with what was typed.
         if want:
-            first = np.asarray(
-                self._matching(pieces.start_prefix, pieces.start_exact, want, ""), np.int64
-            )
+            first = self._matching(pieces.start, want, "")
         else:
             first = self._start_ids
         if len(first) == 0:
@@ -397,12 +416,7 @@ class Predictor:
                 for r in live:
                     nxt = self._cont_ids
                     if len(beams[r].text) < len(want):
-                        nxt = np.asarray(
-                            self._matching(
-                                pieces.cont_prefix, pieces.cont_exact, want, beams[r].text.lower()
-                            ),
-                            np.int64,
-                        )
+                        nxt = self._matching(pieces.cont, want, beams[r].text.lower())
                     if len(nxt):
                         sc = beams[r].score + logp[r, nxt]
                         best = _top_indices(sc, width)
@@ -460,10 +474,10 @@ class Predictor:
         return max(math.log(probs[k - 1]), relative) if len(probs) >= k else relative
 
     @staticmethod
-    def _matching(prefix: dict, exact: dict, want: str, have: str) -> list[int]:
-        """Pieces p with have+p consistent with the typed word ``want`` (lowercase)."""
+    def _matching(index: _PrefixIndex, want: str, have: str) -> np.ndarray:
+        """Piece ids p with have+p consistent with the typed word ``want`` (lowercase)."""
         rest = want[len(have) :]
-        out = list(prefix.get(rest, ()))  # pieces that cover the rest of the typed letters
-        for j in range(0, len(rest)):  # pieces that cover only part of it ("" = bare "▁")
-            out.extend(exact.get(rest[:j], ()))
-        return out
+        # pieces that cover the rest of the typed letters, then those that cover only part
+        # of it ("" = the bare "▁")
+        parts = [index.starting_with(rest), *(index.exactly(rest[:j]) for j in range(len(rest)))]
+        return np.concatenate(parts)

@@ -54,15 +54,18 @@ def make_interpreter(
 
 
 class StepModel:
-    """The bundle's signatures in one interpreter, at a fixed batch size.
+    """The bundle's signatures at a fixed batch size: ``step`` and ``advance``.
 
     ``step(ids [B] int32, h [B, P], c [B, N]) -> (logprobs [B, V], h [B, P], c [B, N])``;
     ``advance(ids, h, c) -> (h, c)`` is the same cell without the output layer (about a fifth
     of the cost), for context tokens whose next-token distribution nobody reads. Bundles
     without ``advance`` fall back to ``step``.
 
-    Resizing an interpreter costs milliseconds, so a caller that needs two batch sizes (one
-    context, a beam) keeps two ``StepModel`` objects.
+    A model with fixed-batch signatures (``step{B}``, ``advance1``; ``export/signatures.py``)
+    runs them as they are, so several batch sizes can share one interpreter (``interp``): the
+    weights are loaded and packed for XNNPACK once (see :func:`open_step_models`). Otherwise
+    the dynamic ``step`` is resized to ``batch``, which needs an interpreter of its own
+    (resizing costs milliseconds, so a caller that needs two batch sizes keeps two).
     """
 
     def __init__(
@@ -72,34 +75,41 @@ class StepModel:
         runtime: Runtime = "litert",
         num_threads: int = 1,
         xnnpack: bool = True,
+        interp=None,
     ) -> None:
         self.runtime, self.batch = runtime, batch
-        self.interp = make_interpreter(model_path, runtime, num_threads, xnnpack)
+        self.interp = interp or make_interpreter(model_path, runtime, num_threads, xnnpack)
         signatures = self.interp._get_full_signature_list()
-        if "step" not in signatures:
+        if "step" not in signatures and f"step{batch}" not in signatures:
             raise ValueError(f"{model_path}: no 'step' signature (found {list(signatures)})")
         # The signatures live in different subgraphs; the wrapper's subgraph-indexed calls are
         # what SignatureRunner uses inside, without its per-call dict and resize checks (which
         # cost more than the model itself at every keystroke).
         self._wrap = self.interp._interpreter
         self._sig = {}
-        dims = {}
+        dims, dynamic = {}, []
         for name in ("step", "advance"):
-            if name not in signatures:
-                continue
-            runner = self.interp.get_signature_runner(name)
+            sig = f"{name}{batch}" if f"{name}{batch}" in signatures else name
+            if sig not in signatures or (interp is not None and sig == name):
+                continue  # (a shared interpreter runs fixed-batch signatures only)
+            runner = self.interp.get_signature_runner(sig)
             details = runner.get_input_details()  # name -> {"index", "shape", ...}
             dims = {key: int(d["shape"][-1]) for key, d in details.items() if key in ("h", "c")}
             self._sig[name] = (
                 runner._subgraph_index,
-                signatures[name]["inputs"],
-                signatures[name]["outputs"],
+                signatures[sig]["inputs"],
+                signatures[sig]["outputs"],
             )
+            if sig == name:
+                dynamic.append(name)
+        if "step" not in self._sig:
+            raise ValueError(f"{model_path}: no 'step{batch}' signature to share")
         self.embed_dim, self.units = dims["h"], dims["c"]
-        for sub, inputs, _ in self._sig.values():
-            shapes = {"ids": [batch], "h": [batch, self.embed_dim], "c": [batch, self.units]}
-            for key, shape in shapes.items():
-                self._wrap.ResizeInputTensor(inputs[key], np.array(shape, np.int32), False, sub)
+        for name, (sub, inputs, _) in self._sig.items():
+            if name in dynamic:
+                shapes = {"ids": [batch], "h": [batch, self.embed_dim], "c": [batch, self.units]}
+                for key, shape in shapes.items():
+                    self._wrap.ResizeInputTensor(inputs[key], np.array(shape, np.int32), False, sub)
             self._wrap.AllocateTensors(sub)
 
     @property
@@ -137,6 +147,35 @@ class StepModel:
         for t in range(windows.shape[1]):
             logp, h, c = self.step(np.ascontiguousarray(windows[:, t], np.int32), h, c)
         return logp
+
+
+def open_step_models(
+    model_path: Path,
+    batches: tuple[int, ...],
+    runtime: Runtime = "litert",
+    num_threads: int = 1,
+    xnnpack: bool = True,
+) -> dict[int, StepModel]:
+    """A :class:`StepModel` per batch size, smallest first, sharing one interpreter where the
+    model has the fixed-batch signatures (every bundle since format 2: ``step1/2/4/8``).
+
+    One interpreter holds the weights once: four separate ones (one per batch size) took
+    about twice the memory and start-up time (README, *Measured*). Batch sizes without a
+    fixed signature get an interpreter of their own, resized.
+
+    >>> models = open_step_models(Path("dist/bundle/model.tflite"), (1, 2, 4, 8))  # doctest: +SKIP
+    >>> models[8].step(ids, h, c)[0].shape                                           # doctest: +SKIP
+    (8, 8000)
+    """
+    shared = make_interpreter(model_path, runtime, num_threads, xnnpack)
+    signatures = shared._get_full_signature_list()
+    models = {}
+    for b in sorted(set(batches)):
+        if f"step{b}" in signatures:
+            models[b] = StepModel(model_path, b, runtime, num_threads, xnnpack, interp=shared)
+        else:
+            models[b] = StepModel(model_path, b, runtime, num_threads, xnnpack)
+    return models
 
 
 def _main() -> None:
