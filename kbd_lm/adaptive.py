@@ -1,10 +1,14 @@
 """Adaptive evaluation: does a personal history save keystrokes for real people?
 
 For every sender with messages in the evaluated split (chitchat's test split: the messages
-carry sender ids and timestamps, see :mod:`kbd_lm.corpora.senders`), that sender's messages of
-the split are replayed in time order into a fresh :class:`~kbd_lm.history.UserHistory`: each
-scored message is scored before it is learned, as typed, by the same predictor without a history
-(static) and with the history so far (adaptive); then it is learned.
+carry sender ids and timestamps, see :mod:`kbd_lm.corpora.senders`), all of that sender's
+messages are replayed in time order into a fresh :class:`~kbd_lm.history.UserHistory`, as the
+keyboard would have seen them typed; only messages of the evaluated split are scored, before
+they are learned, as typed, by the same predictor without a history (static) and with the
+history so far (adaptive). Messages of other splits are learned and never scored (the training
+split's were seen by the model too: the static figure has them as well). ``learn = "split"``
+replays the evaluated split's messages only (the first protocol: a history that starts empty
+at the first test message).
 
 - Words, contexts and metrics as in :mod:`kbd_lm.evaluate`: top-1 / top-3 of the next word and
   keystroke savings with three suggestions (a word costs j + 1 keys for the smallest j in
@@ -59,31 +63,58 @@ class AdaptiveConfig:
     max_words_unseen: int = 4000
     seed: int = 0
     bootstrap: int = 2000
+    learn: str = "all"  # what the history learns: "all" the sender's messages, or the "split"'s
+
+    def __post_init__(self) -> None:
+        if self.learn not in LEARN_MODES:
+            raise ValueError(f"learn must be one of {LEARN_MODES}, got {self.learn!r}")
+
+
+LEARN_MODES = ("all", "split")
 
 
 @dataclass
 class UserStream:
-    """One sender's messages of a split, normalised, in time order (the id is not kept)."""
+    """One sender's messages, normalised, in time order (the id is not kept)."""
 
     unseen: bool  # most of the sender's messages are outside the training split
     messages: list[str]
+    scored: list[bool]  # per message: in the evaluated split (may be scored)
 
 
-def user_streams(messages: Iterable[SentMessage], split: str) -> list[UserStream]:
-    """Group messages by sender; keep senders with messages in ``split``, in a stable order."""
+def user_streams(
+    messages: Iterable[SentMessage], split: str, learn: str = "all"
+) -> list[UserStream]:
+    """Group messages by sender; keep senders with messages in ``split``, in a stable order.
+
+    ``learn="all"``: every message of those senders (any split), ``"split"``: only the split's.
+
+    >>> m = [SentMessage("a", "2", "c1", "k10", "hi"), SentMessage("a", "1", "c2", "k1", "yo")]
+    >>> split_of("k10"), split_of("k1")
+    ('test', 'train')
+    >>> [(s.messages, s.scored) for s in user_streams(m, "test")]
+    [(['yo', 'hi'], [False, True])]
+    >>> [(s.messages, s.scored) for s in user_streams(m, "test", learn="split")]
+    [(['hi'], [True])]
+    """
+    if learn not in LEARN_MODES:
+        raise ValueError(f"learn must be one of {LEARN_MODES}, got {learn!r}")
     per_split: dict[str, Counter] = defaultdict(Counter)
-    kept: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+    kept: dict[str, list[tuple[str, int, str, bool]]] = defaultdict(list)
     for n, m in enumerate(messages):
         where = split_of(m.split_key)
         per_split[m.sender][where] += 1
         text = normalize(m.text)
-        if where == split and text and len(text) <= MAX_UNIT_CHARS:
-            kept[m.sender].append((m.time, n, text))
+        if (learn == "all" or where == split) and text and len(text) <= MAX_UNIT_CHARS:
+            kept[m.sender].append((m.time, n, text, where == split))
     streams = []
     for sender in sorted(kept):
+        if not per_split[sender][split]:
+            continue
         counts = per_split[sender]
         unseen = counts["train"] * 2 < sum(counts.values())
-        streams.append(UserStream(unseen, [t for _, _, t in sorted(kept[sender])]))
+        ordered = sorted(kept[sender])
+        streams.append(UserStream(unseen, [e[2] for e in ordered], [e[3] for e in ordered]))
     return streams
 
 
@@ -106,14 +137,19 @@ def word_costs(suggest: Callable[[str], list[Suggestion]], unit: str) -> np.ndar
 def sample_flags(streams: list[UserStream], config: AdaptiveConfig) -> list[np.ndarray]:
     """Per stream, per message: 1 = scored for all users, 2 = for the unseen group (bits)."""
     rng = np.random.default_rng(config.seed)
-    words = [np.array([len(WORD_RE.findall(m)) for m in s.messages]) for s in streams]
+    words = [  # scored words per message (0 for the messages only learned)
+        np.array([len(WORD_RE.findall(m)) if sc else 0 for m, sc in zip(s.messages, s.scored)])
+        for s in streams
+    ]
     total = sum(int(w.sum()) for w in words)
     unseen_total = sum(int(w.sum()) for w, s in zip(words, streams, strict=True) if s.unseen)
     p_all = min(1.0, config.max_words / max(total, 1))
     p_unseen = max(p_all, min(1.0, config.max_words_unseen / max(unseen_total, 1)))
     flags = []
     for s, w in zip(streams, words, strict=True):
-        u = rng.random(len(s.messages))
+        scored = np.asarray(s.scored, bool)
+        u = np.ones(len(s.messages))  # draws for the scored messages only: both ``learn``
+        u[scored] = rng.random(int(scored.sum()))  # modes score the same sample
         f = (u < p_all).astype(np.int8) | (2 * ((u < p_unseen) & s.unseen)).astype(np.int8)
         flags.append(np.where(w > 0, f, 0))
     return flags
@@ -232,13 +268,16 @@ def run_adaptive(config: AdaptiveConfig, bundle_dir: Path, out_dir: Path) -> dic
     from kbd_lm.predict import Predictor
 
     predictor = Predictor.load(bundle_dir)
-    streams = user_streams(sent_messages(config.corpus), config.split)
+    streams = user_streams(sent_messages(config.corpus), config.split, config.learn)
     log.info(
-        "adaptive evaluation: %d %s users (%d mostly outside train), %s messages",
+        "adaptive evaluation: %d %s users (%d mostly outside train), %s messages learned "
+        "(%s of the %s split)",
         len(streams),
         config.split,
         sum(s.unseen for s in streams),
         f"{sum(len(s.messages) for s in streams):,}",
+        f"{sum(sum(s.scored) for s in streams):,}",
+        config.split,
     )
     result = replay(predictor, streams, config)
     names = {k.replace("test", config.split): v for k, v in GROUPS.items()}

@@ -78,7 +78,7 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
     floor = np.array([w.floor for w in settings])
     cand = DEFAULT_WEIGHTS.candidates
     if streams is None:
-        streams = user_streams(sent_messages(config.corpus), config.split)
+        streams = user_streams(sent_messages(config.corpus), config.split, config.learn)
     flags = sample_flags(streams, config)
     total = sum(
         len(WORD_RE.findall(m))

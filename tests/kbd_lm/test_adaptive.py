@@ -34,11 +34,16 @@ def messages(split):
 
 def test_user_streams_orders_by_time_and_marks_unseen_users():
     msgs = messages("test")[::-1]  # arrival order must not matter
-    streams = user_streams(msgs, "test")
+    streams = user_streams(msgs, "test", learn="split")
     assert [len(s.messages) for s in streams] == [6, 6]
     ann, bob = streams
     assert ann.unseen and not bob.unseen  # bob's messages are mostly in train
     assert bob.messages[0] == "see you later" and bob.messages[1] == "see you soon"
+    # By default the history learns every message of the sender, in time order, and only the
+    # evaluated split's are scored: bob's 8 earlier training messages come first.
+    ann, bob = user_streams(msgs, "test")
+    assert len(bob.messages) == 14 and bob.messages[:8] == ["hello there"] * 8
+    assert bob.scored == [False] * 8 + [True] * 6 and ann.scored == [True] * 6
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def predictor(tiny_bundle):
 
 
 def test_replay_scores_before_learning_and_history_helps(predictor):
-    streams = user_streams(messages("test"), "test")
+    streams = user_streams(messages("test"), "test", learn="split")
     cfg = AdaptiveConfig(max_words=1000, max_words_unseen=1000, bootstrap=200)
     result = replay(predictor, streams, cfg)
     assert len(result["stats"]) == 12  # every message scored (the sample covers all)
@@ -61,6 +66,24 @@ def test_replay_scores_before_learning_and_history_helps(predictor):
     assert unseen["users"] == 1 and unseen["words"] == 6 * 6
     table = format_table({"all test users": all_users, "users mostly not in train": unseen})
     assert "| ksr |" in table and "Gwendolyn" not in json.dumps(all_users)
+
+
+def test_replay_learns_other_splits_without_scoring_them(predictor):
+    """learn="all": a word typed earlier in a training conversation helps the first test
+    message, which is scored alone (the training message is learned, never scored)."""
+    train, test = keys_in("train", 1)[0], keys_in("test", 1)[0]
+    msgs = [
+        SentMessage("cy", "2024-01-01T10:00:00Z", train, train, "Zephyrine Quackenbush"),
+        SentMessage("cy", "2024-02-01T10:00:00Z", test, test, "Zephyrine Quackenbush"),
+    ]
+    cfg = AdaptiveConfig(max_words=1000, max_words_unseen=1000, bootstrap=200)
+    split = replay(predictor, user_streams(msgs, "test", "split"), cfg)
+    both = replay(predictor, user_streams(msgs, "test", "all"), cfg)
+    assert len(split["stats"]) == len(both["stats"]) == 1  # the test message only
+    static = [0, 1, 2, 3, 7]  # words and static figures: the same sample and predictor
+    assert both["stats"][:, static].tolist() == split["stats"][:, static].tolist()
+    assert split["stats"][0, 6] == split["stats"][0, 3]  # nothing learned before it
+    assert both["stats"][0, 6] < both["stats"][0, 3]  # keys: the history knew both names
 
 
 def test_tuning_refuses_test_data_and_ranks_settings(predictor):
