@@ -138,7 +138,7 @@ def sample_flags(streams: list[UserStream], config: AdaptiveConfig) -> list[np.n
     """Per stream, per message: 1 = scored for all users, 2 = for the unseen group (bits)."""
     rng = np.random.default_rng(config.seed)
     words = [  # scored words per message (0 for the messages only learned)
-        np.array([len(WORD_RE.findall(m)) if sc else 0 for m, sc in zip(s.messages, s.scored)])
+        np.array([len(WORD_RE.findall(m)) * sc for m, sc in zip(s.messages, s.scored, strict=True)])
         for s in streams
     ]
     total = sum(int(w.sum()) for w in words)

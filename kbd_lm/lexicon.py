@@ -172,7 +172,7 @@ class Lexicon:
         del lines
         lex = cls.__new__(cls)
         # Files are written ranked (to_bytes); one that is not is ranked here.
-        in_order = all(_rank(a) <= _rank(b) for a, b in zip(ranked, ranked[1:]))
+        in_order = all(_rank(a) <= _rank(b) for a, b in zip(ranked, ranked[1:], strict=False))
         lex._build(ranked if in_order else sorted(ranked, key=_rank))
         return lex
 

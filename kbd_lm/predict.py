@@ -28,7 +28,7 @@ import logging
 import math
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -377,10 +377,7 @@ class Predictor:
         pieces, width = self.pieces, self.beam_width
         want = partial.lower()
         # First pieces: "▁..." pieces consistent with what was typed.
-        if want:
-            first = self._matching(pieces.start, want, "")
-        else:
-            first = self._start_ids
+        first = self._matching(pieces.start, want, "") if want else self._start_ids
         if len(first) == 0:
             return []
         top = first[_top_indices(ctx.logp[first], width)]
