@@ -13,6 +13,11 @@ units (a unit is the resampling block: the words of one message are not independ
 
 The macro average weighs every kind equally; its interval resamples within every kind.
 
+Each system's figures and per-word records on each row are kept under
+``<cache_dir>/eval-cache/`` (keyed by the system's files, the sampled units and the source of
+the package): running ``make eval`` again after training one more bundle scores only that
+bundle, and the paired differences still see every system on the same words.
+
 >>> kinds_of(["chitchat", "gutenberg", "bigtxt", "sotu"])
 {'chat': ['chitchat'], 'books': ['gutenberg', 'bigtxt'], 'speeches': ['sotu']}
 """
@@ -20,6 +25,7 @@ The macro average weighs every kind equally; its interval resamples within every
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -143,6 +149,15 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
     }
     for name, model in tri.items():
         systems[name], sizes[name] = model, model.size_bytes()
+    identities = {
+        name: _bundle_identity(p.bundle.manifest) for name, p in systems.items() if name in bundles
+    }
+    identities.update(
+        {
+            name: f"ngram {path.name} {path.stat().st_size}"
+            for name, path in zip(tri, (baseline.full_path, baseline.path), strict=True)
+        }
+    )
 
     mixture = prepare_mixture(config.mixture, cache)
     rows: dict[str, dict] = {}
@@ -160,8 +175,10 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
             "systems": {},
         }
         for name, system in systems.items():
-            recs: list[dict] = []
-            result = evaluate_system(system, samples[kind], f"{kind} / {name}", records=recs)
+            key = _cache_key(identities[name], samples[kind])
+            result, recs = _evaluate_cached(
+                cache / "eval-cache" / f"{key}.json", system, samples[kind], f"{kind} / {name}"
+            )
             rows[kind]["systems"][name] = {**result, "size_bytes": sizes[name]}
             records[name][kind] = recs
 
@@ -209,6 +226,43 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
     atomic_write_text(out_dir / "eval-kinds.md", text)
     log.info("evaluation per kind of text:\n%s", text)
     return report
+
+
+def _bundle_identity(manifest) -> str:
+    """Every file of a bundle, by checksum: a retrained or re-exported bundle is another system."""
+    return "bundle " + " ".join(f"{n}:{e.sha256}" for n, e in sorted(manifest.files.items()))
+
+
+def _code_fingerprint() -> str:
+    """The package's own source: a change of the predictor or the metrics scores anew."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_key(identity: str, units: list[str]) -> str:
+    digest = hashlib.sha256(identity.encode())
+    digest.update(_code_fingerprint().encode())
+    for unit in units:
+        digest.update(unit.encode() + b"\n")
+    return digest.hexdigest()[:24]
+
+
+def _evaluate_cached(path: Path, system, units: list[str], label: str) -> tuple[dict, list]:
+    """``evaluate_system`` with its records, read from ``path`` when it was run before."""
+    if path.is_file():
+        try:
+            doc = json.loads(path.read_text())
+            log.info("%s: cached (%s)", label, path.name)
+            return doc["result"], doc["records"]
+        except (ValueError, KeyError) as err:  # damaged: score again
+            log.warning("%s: ignoring %s (%s)", label, path, err)
+    records: list[dict] = []
+    result = evaluate_system(system, units, label, records=records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"result": result, "records": records}, default=str))
+    return result, records
 
 
 def _f(x, digits: int = 3) -> str:

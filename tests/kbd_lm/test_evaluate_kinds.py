@@ -46,6 +46,17 @@ def test_every_kind_is_a_row_and_differences_have_intervals(tiny_bundle, tmp_pat
     text = (tmp_path / "eval-kinds.md").read_text()
     assert text == format_kinds(report) and "| **macro** |" in text
 
+    # Run again: every system's rows come from the cache (nothing is scored), same report.
+    import kbd_lm.evaluate_kinds as EK
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("scored again instead of reading the cache")
+
+    monkeypatch.setattr(EK, "evaluate_system", refuse)
+    again = run_kinds_eval(cfg, {"tiny": tiny_bundle, "tiny again": tiny_bundle}, tmp_path)
+    assert again["rows"] == report["rows"] and again["macro"] == report["macro"]
+    assert len(list((tmp_path / "data" / "eval-cache").glob("*.json"))) == 2 * 3  # 2 rows x 3
+
 
 def test_the_paired_interval_covers_a_known_difference():
     rng = np.random.default_rng(0)
