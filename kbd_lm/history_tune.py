@@ -31,11 +31,12 @@ from kbd_lm.text import WORD_RE
 
 log = logging.getLogger(__name__)
 
+# The first grid's best setting sat on its edges (trigram 0.5, beta 32): both go further now.
 GRID = {
     "unigram": (0.0, 0.05, 0.1),
     "bigram": (0.0, 0.1, 0.2, 0.35),
-    "trigram": (0.0, 0.15, 0.3, 0.5),
-    "beta": (2.0, 8.0, 32.0),
+    "trigram": (0.0, 0.15, 0.3, 0.5, 0.7),
+    "beta": (2.0, 8.0, 32.0, 128.0),
     "floor": (0.0, 0.5, 1.0),
 }
 K = 3  # suggestions shown, as in the evaluation
