@@ -229,15 +229,32 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
 
 
 def _bundle_identity(manifest) -> str:
-    """Every file of a bundle, by checksum: a retrained or re-exported bundle is another system."""
-    return "bundle " + " ".join(f"{n}:{e.sha256}" for n, e in sorted(manifest.files.items()))
+    """The files an app ships, by checksum: a retrained bundle is another system (re-exporting
+    the same model, or regenerating its test-only files, is not)."""
+    files = manifest.files
+    shipped = " ".join(f"{n}:{files[n].sha256}" for n in sorted(manifest.shipped_files))
+    return f"bundle {shipped} ngram:{manifest.ngram}"  # (the n-gram's share is in the manifest)
+
+
+# What turns a bundle and a text into figures: a change here scores every system anew.
+SCORING_MODULES = (
+    "predict",
+    "lexicon",
+    "blocklist",
+    "tokenizer",
+    "text",
+    "runtime",
+    "suggestion",
+    "ngram",
+    "keystrokes",
+    "evaluate",
+)
 
 
 def _code_fingerprint() -> str:
-    """The package's own source: a change of the predictor or the metrics scores anew."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
+    for name in SCORING_MODULES:
+        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
     return digest.hexdigest()
 
 
