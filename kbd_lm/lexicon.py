@@ -90,6 +90,14 @@ def _rank(entry: tuple[str, int]) -> tuple[int, str]:
     return -entry[1], entry[0].lower()
 
 
+def _is_ranked(entries: list[tuple[str, int]]) -> bool:
+    """True if ``entries`` are in :func:`_rank` order (checked pairwise, cheaply)."""
+    for (w1, n1), (w2, n2) in zip(entries, entries[1:], strict=False):
+        if n1 < n2 or (n1 == n2 and w1.lower() > w2.lower()):
+            return False
+    return True
+
+
 class LexiconError(ValueError):
     """A lexicon file that is not in the format above."""
 
@@ -171,9 +179,9 @@ class Lexicon:
             ranked.append((word, int(count)))
         del lines
         lex = cls.__new__(cls)
-        # Files are written ranked (to_bytes); one that is not is ranked here.
-        in_order = all(_rank(a) <= _rank(b) for a, b in zip(ranked, ranked[1:], strict=False))
-        lex._build(ranked if in_order else sorted(ranked, key=_rank))
+        # Files are written ranked (to_bytes); one that is not (older bundles order equal
+        # counts differently) is ranked here.
+        lex._build(ranked if _is_ranked(ranked) else sorted(ranked, key=_rank))
         return lex
 
 
