@@ -82,6 +82,7 @@ class _PrefixIndex:
         order = sorted(range(len(keys)), key=lambda j: (keys[j], ids[j]))
         self.keys = [keys[j] for j in order]
         self.ids = np.array([ids[j] for j in order], np.int64)
+        self._covering: dict[str, np.ndarray] = {}
 
     def starting_with(self, prefix: str) -> np.ndarray:
         lo = bisect.bisect_left(self.keys, prefix)
@@ -90,6 +91,22 @@ class _PrefixIndex:
     def exactly(self, key: str) -> np.ndarray:
         lo = bisect.bisect_left(self.keys, key)
         return self.ids[lo : bisect.bisect_right(self.keys, key, lo)]
+
+    def covering(self, rest: str) -> np.ndarray:
+        """Pieces that spell all of ``rest`` (and maybe more), then those that spell a first
+        part of it ("" = the bare "▁"); remembered, as every keystroke asks again.
+
+        >>> _PrefixIndex(["", "th", "the", "t"], [1, 2, 3, 4]).covering("the").tolist()
+        [3, 1, 4, 2]
+        """
+        found = self._covering.get(rest)
+        if found is None:
+            parts = [self.starting_with(rest), *(self.exactly(rest[:j]) for j in range(len(rest)))]
+            found = np.concatenate(parts)
+            if len(self._covering) >= 4096:  # bounded: typed words are few, but not all alike
+                self._covering.clear()
+            self._covering[rest] = found
+        return found
 
 
 @dataclass
@@ -394,16 +411,21 @@ class Predictor:
                 ids[r], h[r], c[r] = beam.piece, beam.h, beam.c
             logp, h2, c2 = model.step(ids, h, c)  # logp [batch, V]
             logp = logp[:n]
-            # P(word ends here) = sum of the boundary pieces' probabilities: [n]. (einsum, not
-            # a BLAS matmul: a multi-threaded BLAS made this 8 x V product cost milliseconds.)
-            ends = np.log(np.maximum(np.einsum("ij,j->i", np.exp(logp), self._boundary_f32), 1e-30))
-            for r, beam in enumerate(beams):
-                if (
-                    len(beam.text) >= len(want)
-                    and WORD_RE.fullmatch(beam.text)
-                    and not (blocked and blocked(beam.text))
-                ):
-                    self._add_final(finals, beam.text, beam.score + float(ends[r]))
+            # Beams that spell a whole word covering the typed letters may end here.
+            can_end = [
+                r
+                for r, beam in enumerate(beams)
+                if len(beam.text) >= len(want)
+                and WORD_RE.fullmatch(beam.text)
+                and not (blocked and blocked(beam.text))
+            ]
+            if can_end:
+                # P(word ends here) = sum of the boundary pieces' probabilities: [len(can_end)].
+                # (einsum, not a BLAS matmul: a multi-threaded BLAS made it cost milliseconds.)
+                e = np.einsum("ij,j->i", np.exp(logp[can_end]), self._boundary_f32)
+                ends = np.log(np.maximum(e, 1e-30))
+                for r, end in zip(can_end, ends.tolist(), strict=True):
+                    self._add_final(finals, beams[r].text, beams[r].score + end)
             floor = self._floor(finals, k)
             # Extensions only lose probability: a beam at or below the k-th final is done.
             live = [r for r in range(n) if beams[r].score > floor]
@@ -474,8 +496,4 @@ class Predictor:
     @staticmethod
     def _matching(index: _PrefixIndex, want: str, have: str) -> np.ndarray:
         """Piece ids p with have+p consistent with the typed word ``want`` (lowercase)."""
-        rest = want[len(have) :]
-        # pieces that cover the rest of the typed letters, then those that cover only part
-        # of it ("" = the bare "▁")
-        parts = [index.starting_with(rest), *(index.exactly(rest[:j]) for j in range(len(rest)))]
-        return np.concatenate(parts)
+        return index.covering(want[len(have) :])
