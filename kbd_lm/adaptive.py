@@ -155,6 +155,16 @@ def sample_flags(streams: list[UserStream], config: AdaptiveConfig) -> list[np.n
     return flags
 
 
+def last_scored(flags: np.ndarray, bits: int = 3) -> int:
+    """1 + the index of the last message with one of ``bits`` set (0 if none).
+
+    >>> last_scored(np.array([0, 1, 0, 2, 0])), last_scored(np.array([0, 0]))
+    (4, 0)
+    """
+    hits = np.flatnonzero(np.asarray(flags) & bits)
+    return int(hits[-1]) + 1 if len(hits) else 0
+
+
 def replay(predictor, streams: list[UserStream], config: AdaptiveConfig) -> dict:
     """Score the sampled messages static and adaptive; returns per-message stats arrays.
 
@@ -171,7 +181,9 @@ def replay(predictor, streams: list[UserStream], config: AdaptiveConfig) -> dict
     users, marks, rows = [], [], []
     for u, (stream, stream_flags) in enumerate(zip(streams, flags, strict=True)):
         history = UserHistory()
-        for message, flag in zip(stream.messages, stream_flags, strict=True):
+        # Messages after the sender's last scored one change no figure: not replayed.
+        end = last_scored(stream_flags)
+        for message, flag in zip(stream.messages[:end], stream_flags[:end], strict=True):
             if flag:
                 static = word_costs(lambda t: predictor.suggest(t, k=3), message)
                 adaptive = word_costs(lambda t, h=history: predictor.suggest(t, 3, h), message)

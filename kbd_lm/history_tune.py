@@ -21,7 +21,7 @@ import logging
 
 import numpy as np
 
-from kbd_lm.adaptive import AdaptiveConfig, sample_flags, user_streams
+from kbd_lm.adaptive import AdaptiveConfig, last_scored, sample_flags, user_streams
 from kbd_lm.corpora.senders import sent_messages
 from kbd_lm.fsutil import Progress
 from kbd_lm.history import UserHistory
@@ -93,7 +93,8 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
     full = words = 0
     for stream, stream_flags in zip(streams, flags, strict=True):
         history = UserHistory()
-        for message, flag in zip(stream.messages, stream_flags, strict=True):
+        end = last_scored(stream_flags, 1)  # later messages change no figure
+        for message, flag in zip(stream.messages[:end], stream_flags[:end], strict=True):
             if flag & 1:
                 for typed in typed_words(message):
                     target, length = typed.word.lower(), len(typed.word)
