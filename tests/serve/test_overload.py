@@ -98,7 +98,10 @@ def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
     assert set(statuses) <= {200, 503}, statuses
     assert statuses[503] >= 0.1 * len(samples), statuses
     slowest = max(s.answer_ms for s in samples)
-    assert slowest <= QUEUE_WAIT_MS + 50, (
+    # The slack covers the suggestion in flight and scheduling on two cores that the load
+    # generator shares: 50 ms was exceeded once in four clean runs (174 ms); a request that
+    # waited for a predictor past its queue wait would take seconds.
+    assert slowest <= QUEUE_WAIT_MS + 100, (
         f"{rate:.0f} rps ({service_ms:.1f} ms a suggestion): {statuses}, "
         f"slowest answer {slowest:.0f} ms"
     )
