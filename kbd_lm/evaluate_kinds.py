@@ -149,6 +149,7 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
     }
     for name, model in tri.items():
         systems[name], sizes[name] = model, model.size_bytes()
+    code = _code_fingerprint()  # once per run: the scoring modules do not change during it
     identities = {
         name: _bundle_identity(p.bundle.manifest) for name, p in systems.items() if name in bundles
     }
@@ -175,7 +176,7 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
             "systems": {},
         }
         for name, system in systems.items():
-            key = _cache_key(identities[name], samples[kind])
+            key = _cache_key(identities[name], code, samples[kind])
             result, recs = _evaluate_cached(
                 cache / "eval-cache" / f"{key}.json", system, samples[kind], f"{kind} / {name}"
             )
@@ -258,9 +259,9 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _cache_key(identity: str, units: list[str]) -> str:
+def _cache_key(identity: str, code: str, units: list[str]) -> str:
     digest = hashlib.sha256(identity.encode())
-    digest.update(_code_fingerprint().encode())
+    digest.update(code.encode())
     for unit in units:
         digest.update(unit.encode() + b"\n")
     return digest.hexdigest()[:24]
