@@ -14,7 +14,11 @@ tokenized: the model runs on the context before the partial word, and only piece
 with the typed letters are allowed.
 
 The recurrent state after a context is cached, so typing one more letter of the same word does
-not run the context again, and a new word only runs the pieces that were added.
+not run the context again, and a new word only runs the pieces that were added. The search's
+model rows are cached too, per context and piece path: the next letter of the same word
+mostly revisits the beams of the last one, and only new paths go through the model. (A row's
+output does not depend on the other rows of its batch, nor on the batch size: the cache
+changes no result, only the time.)
 
 >>> p = Predictor.load("dist/bundle")                     # doctest: +SKIP
 >>> [s.word for s in p.suggest("see you ")]               # doctest: +SKIP
@@ -50,6 +54,7 @@ MAX_CONTEXT_TOKENS = 48
 MAX_WORD_PIECES = 8
 MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
 COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
+ROW_CACHE_SIZE = 64  # search rows kept between keystrokes (32 KB each with 8k pieces)
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
 _SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
 
@@ -61,6 +66,7 @@ class _Beam:
     piece: int  # last piece id (the next model input)
     h: np.ndarray  # [P] state before ``piece`` is read
     c: np.ndarray  # [N]
+    path: tuple[int, ...]  # the word's piece ids so far, ``piece`` last (the row cache's key)
 
 
 @dataclass
@@ -68,6 +74,7 @@ class _Context:
     logp: np.ndarray  # [V] next-piece log-probs after the context
     h: np.ndarray  # [1, P] state after the context
     c: np.ndarray  # [1, N]
+    serial: int = 0  # tells contexts apart in the row cache
 
 
 class _PrefixIndex:
@@ -201,6 +208,10 @@ class Predictor:
         self._start_ids = np.flatnonzero(self.pieces.starts_word)
         self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
         self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+        self._serial = 0
+        self._last_ids: tuple[str | None, tuple[int, ...]] = (None, ())
+        # (context serial, piece path) -> the model's row after it: (logp [V], h [P], c [N])
+        self._rows: OrderedDict[tuple[int, tuple[int, ...]], tuple] = OrderedDict()
         # Optional word n-gram shipped in the bundle, interpolated with the neural model;
         # neural_weight: the neural model's share (version-1 manifests: ``lstm_weight``).
         self.ngram, self.neural_weight = None, 1.0
@@ -236,6 +247,7 @@ class Predictor:
         >>> p.clear_cache()                     # doctest: +SKIP
         """
         self._cache.clear()
+        self._rows.clear()
 
     def suggest(
         self, text: str, k: int = 3, history: UserHistory | None = None
@@ -359,8 +371,12 @@ class Predictor:
     def _ids(self, context: str) -> tuple[int, ...]:
         """BOS + the context's pieces; the last MAX_CONTEXT_TOKENS of them (a window from zero
         state, as in training)."""
+        if self._last_ids[0] == context:  # the letters of one word share their context
+            return self._last_ids[1]
         ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
-        return tuple(ids[-MAX_CONTEXT_TOKENS:])
+        key = tuple(ids[-MAX_CONTEXT_TOKENS:])
+        self._last_ids = (context, key)
+        return key
 
     def _context(self, context: str) -> _Context:
         """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix."""
@@ -379,7 +395,8 @@ class Predictor:
         for token in middle:  # only the last token's distribution is needed
             h, c = self.ctx_model.advance(np.array([token], np.int32), h, c)
         logp, h, c = self.ctx_model.step(np.array([last], np.int32), h, c)
-        result = _Context(logp[0], h, c)
+        self._serial += 1
+        result = _Context(logp[0], h, c, self._serial)
         self._cache[key] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -398,19 +415,16 @@ class Predictor:
         if len(first) == 0:
             return []
         top = first[_top_indices(ctx.logp[first], width)]
-        beams = [_Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0]) for i in top]
+        beams = [
+            _Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0], (int(i),))
+            for i in top
+        ]
         finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
         for _ in range(MAX_WORD_PIECES):
             if not beams:
                 break
             n = len(beams)
-            model = self._model_for(n)
-            ids = np.zeros(model.batch, np.int32)
-            h, c = model.zero_state()
-            for r, beam in enumerate(beams):
-                ids[r], h[r], c[r] = beam.piece, beam.h, beam.c
-            logp, h2, c2 = model.step(ids, h, c)  # logp [batch, V]
-            logp = logp[:n]
+            rows = self._step_rows(ctx.serial, beams)  # per beam: (logp [V], h [P], c [N])
             # Beams that spell a whole word covering the typed letters may end here.
             can_end = [
                 r
@@ -422,7 +436,8 @@ class Predictor:
             if can_end:
                 # P(word ends here) = sum of the boundary pieces' probabilities: [len(can_end)].
                 # (einsum, not a BLAS matmul: a multi-threaded BLAS made it cost milliseconds.)
-                e = np.einsum("ij,j->i", np.exp(logp[can_end]), self._boundary_f32)
+                ending = np.stack([rows[r][0] for r in can_end])  # [len(can_end), V]
+                e = np.einsum("ij,j->i", np.exp(ending), self._boundary_f32)
                 ends = np.log(np.maximum(e, 1e-30))
                 for r, end in zip(can_end, ends.tolist(), strict=True):
                     self._add_final(finals, beams[r].text, beams[r].score + end)
@@ -438,7 +453,7 @@ class Predictor:
                     if len(beams[r].text) < len(want):
                         nxt = self._matching(pieces.cont, want, beams[r].text.lower())
                     if len(nxt):
-                        sc = beams[r].score + logp[r, nxt]
+                        sc = beams[r].score + rows[r][0][nxt]
                         best = _top_indices(sc, width)
                         cand.extend(
                             zip(sc[best].tolist(), [r] * len(best), nxt[best].tolist(), strict=True)
@@ -446,23 +461,60 @@ class Predictor:
                 cand.sort(reverse=True)
                 cand = [x for x in cand[:width] if x[0] > floor]
             else:  # all beams free: one vectorised top-k over [live, continuation pieces]
-                rows = np.asarray(live)
                 scores = np.array([beams[r].score for r in live])[:, None]
-                sc = scores + logp[rows][:, self._cont_ids]  # [live, C]
+                cont = np.stack([rows[r][0][self._cont_ids] for r in live])  # [live, C]
+                sc = scores + cont
                 flat = _top_indices(sc.ravel(), width)
                 r_idx, p_idx = np.unravel_index(flat, sc.shape)
                 cand = [
-                    (float(sc[a, b]), int(rows[a]), int(self._cont_ids[b]))
+                    (float(sc[a, b]), live[a], int(self._cont_ids[b]))
                     for a, b in zip(r_idx, p_idx, strict=True)
                     if sc[a, b] > floor
                 ]
             if all(len(beams[r].text) < len(want) for r in live):
                 cand = cand[:COVERING_WIDTH]  # still spelling out the typed letters
             beams = [
-                _Beam(beams[r].text + pieces.text[i], sc_, i, h2[r], c2[r]) for sc_, r, i in cand
+                _Beam(
+                    beams[r].text + pieces.text[i],
+                    sc_,
+                    i,
+                    rows[r][1],
+                    rows[r][2],
+                    (*beams[r].path, i),
+                )
+                for sc_, r, i in cand
             ]
         ranked = sorted(finals.values(), key=lambda f: -f[2])
         return [(display, prob) for display, _, prob in ranked]
+
+    def _step_rows(self, serial: int, beams: list[_Beam]) -> list[tuple]:
+        """The model's row after each beam's path: [(logp [V], h [P], c [N])] per beam.
+
+        Rows already computed for this context (an earlier keystroke of the same word) come
+        from the row cache; the others go through the model in one batch.
+        """
+        rows = self._rows
+        found = [rows.get((serial, beam.path)) for beam in beams]
+        missing = [r for r, row in enumerate(found) if row is None]
+        for r, row in enumerate(found):
+            if row is not None:
+                rows.move_to_end((serial, beams[r].path))  # recently used: trimmed last
+        if missing:
+            model = self._model_for(len(missing))
+            ids = np.zeros(model.batch, np.int32)
+            h, c = model.zero_state()
+            for j, r in enumerate(missing):
+                ids[j], h[j], c[j] = beams[r].piece, beams[r].h, beams[r].c
+            logp, h2, c2 = model.step(ids, h, c)  # [batch, V]
+            # Cached rows are copies: a view would keep its whole batch array alive.
+            for j, r in enumerate(missing):
+                found[r] = rows[(serial, beams[r].path)] = (logp[j].copy(), h2[j], c2[j])
+            self._trim_rows()
+        return found
+
+    def _trim_rows(self) -> None:
+        while len(self._rows) > ROW_CACHE_SIZE:
+            self._rows.popitem(last=False)
 
     def _model_for(self, rows: int) -> StepModel:
         """The smallest-batch interpreter with room for ``rows`` rows."""

@@ -89,6 +89,27 @@ def test_cache_does_not_change_answers(tiny_bundle):
     assert [warm.suggest(t) for t in texts] == cold_answers
 
 
+def test_row_cache_reuses_rows_without_changing_answers(tiny_bundle, monkeypatch):
+    # Typing a word letter by letter: later letters revisit the beams of earlier ones.
+    from kbd_lm.runtime import StepModel
+
+    typed = ["see you ", *("see you " + "tomorrow"[:n] for n in range(1, 9))]
+    cached, fresh = Predictor.load(tiny_bundle), Predictor.load(tiny_bundle)
+    rows = {id(cached.ctx_model.interp): 0, id(fresh.ctx_model.interp): 0}
+    step = StepModel.step
+
+    def counting_step(self, ids, h, c):
+        rows[id(self.interp)] += self.batch
+        return step(self, ids, h, c)
+
+    monkeypatch.setattr(StepModel, "step", counting_step)
+    for text in typed:
+        fresh._rows.clear()  # the same predictor without the rows of earlier keystrokes
+        assert cached.suggest(text) == fresh.suggest(text), text
+    assert rows[id(cached.ctx_model.interp)] < rows[id(fresh.ctx_model.interp)]
+    assert 0 < len(cached._rows) <= 64  # bounded
+
+
 def test_next_word_logprob_agrees_with_suggest(predictor):
     best = predictor.suggest("thank you so ", k=1)[0]
     logp = predictor.next_word_logprob("thank you so ", best.word)

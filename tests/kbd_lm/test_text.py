@@ -44,3 +44,17 @@ def test_the_partial_word_is_a_prefix_of_a_word():
         for word in WORD_RE.findall(text):
             for i in range(1, len(word) + 1):  # every prefix of a word is a partial word
                 assert partial(word[:i]) == word[:i]
+
+
+def test_ascii_text_is_normalised_as_other_text():
+    # ASCII takes a fast path; every ASCII character must come out as the general rule says.
+    from kbd_lm.text import is_dropped
+
+    for code in range(128):
+        ch = chr(code)
+        text = f"a{ch}b"
+        kept = "" if is_dropped(ch) else ch
+        expected = "a b" if kept.isspace() else f"a{kept}b"
+        assert normalize(text) == expected, repr(ch)
+        # the same character beside a non-ASCII one takes the general path
+        assert normalize(text + "é") == expected + "é", repr(ch)
