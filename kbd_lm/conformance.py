@@ -175,7 +175,9 @@ def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tup
 
     Kinds from units: ``next_word`` (cut after a space), ``completion_1`` .. ``completion_5``
     (1-5 letters of a word), ``sentence_start`` (after ". "), ``long_chars`` (more than the
-    300 characters the predictor reads), ``long_tokens`` (more than its 48-token window).
+    300 characters the predictor reads), ``long_tokens`` (more than 60 words),
+    ``long_stride`` (cut a character before, at and after the points where the predictor's
+    start moves: lengths 300 + 128 n, n = 1..3).
 
     >>> len(build_cases(["see you later", "thank you so much"], per_kind=2)) > len(FIXED)
     True
@@ -207,6 +209,12 @@ def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tup
             while not long_enough(text):
                 text += rng.choice(pool) + " "
             cases.append((kind, text if rng.random() < 0.5 else text + rng.choice(pool)[:2], 3))
+    for n in range(1, 4):
+        text = ""
+        while len(text) < 302 + 128 * n:
+            text += rng.choice(pool) + " "
+        for length in (299 + 128 * n, 300 + 128 * n, 301 + 128 * n):
+            cases.append(("long_stride", text[:length], 3))
     return cases
 
 

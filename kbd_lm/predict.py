@@ -50,7 +50,14 @@ from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
 log = logging.getLogger(__name__)
 
 MAX_CONTEXT_CHARS = 300  # only the end of a long text matters (and keeps every call bounded)
-MAX_CONTEXT_TOKENS = 48
+# Where a long text's context starts moves in steps of this many characters, not at every word:
+# between two moves the context only grows at its end, so a new word runs only its own pieces.
+CONTEXT_STRIDE = 128
+# 300 characters of English are about 70 pieces. A context of more pieces than this (digits,
+# scripts of many pieces per character) is read as its last SHORT_CONTEXT_TOKENS pieces only,
+# which bounds every call's work.
+MAX_CONTEXT_TOKENS = 160
+SHORT_CONTEXT_TOKENS = 48
 MAX_WORD_PIECES = 8
 MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
 COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
@@ -165,6 +172,18 @@ def _piece_tables(tok: Tokenizer) -> _Pieces:
     )
 
 
+def context_start(length: int) -> int:
+    """Where the predictor starts reading a text of ``length`` characters: 0 up to
+    MAX_CONTEXT_CHARS, then the smallest multiple of CONTEXT_STRIDE that leaves at most
+    MAX_CONTEXT_CHARS characters after it.
+
+    >>> [context_start(n) for n in (0, 300, 301, 428, 429)]
+    [0, 0, 128, 128, 256]
+    """
+    over = length - MAX_CONTEXT_CHARS
+    return 0 if over <= 0 else -(-over // CONTEXT_STRIDE) * CONTEXT_STRIDE
+
+
 def _default_case(word: str) -> str:
     """Casing for a word only the (lowercase) n-gram proposed: "i" and "i'm" become "I"."""
     return "I" + word[1:] if word == "i" or word.startswith("i'") else word
@@ -209,7 +228,7 @@ class Predictor:
         self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
         self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
         self._serial = 0
-        self._last_ids: tuple[str | None, tuple[int, ...]] = (None, ())
+        self._ids_cache: OrderedDict[str, tuple[int, ...]] = OrderedDict()  # the last few
         # (context serial, piece path) -> the model's row after it: (logp [V], h [P], c [N])
         self._rows: OrderedDict[tuple[int, tuple[int, ...]], tuple] = OrderedDict()
         # Optional word n-gram shipped in the bundle, interpolated with the neural model;
@@ -248,6 +267,7 @@ class Predictor:
         """
         self._cache.clear()
         self._rows.clear()
+        self._ids_cache.clear()
 
     def suggest(
         self, text: str, k: int = 3, history: UserHistory | None = None
@@ -278,6 +298,7 @@ class Predictor:
         as (word, probability) best first, blocked words left out of the search)."""
         context, partial = self._split(text)
         ctx = self._context(context)
+        self._prepare_next_start(text or "")
         blocked = self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context))
         words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k, blocked)
         if self.lexicon is not None:  # completions the search could not spell out in time
@@ -349,18 +370,34 @@ class Predictor:
 
     # ------------------------------------------------------------------ context
 
-    def _split(self, text: str) -> tuple[str, str]:
-        """(context before the word being typed, the partial word) of normalised text."""
-        text = normalize_prefix(text[-MAX_CONTEXT_CHARS * 2 :] if text else "")
-        if len(text) > MAX_CONTEXT_CHARS:
-            cut = text.find(" ", len(text) - MAX_CONTEXT_CHARS)
-            text = text[cut + 1 :] if cut >= 0 else text[-MAX_CONTEXT_CHARS:]
+    def _split(self, text: str, start: int | None = None) -> tuple[str, str]:
+        """(context before the word being typed, the partial word) of normalised text.
+
+        Only the text from :func:`context_start` on is read (from ``start`` if given), less
+        its first, possibly cut, word (docs/decoding.md, section 2).
+        """
+        text = text or ""
+        start = context_start(len(text)) if start is None else start
+        text = normalize_prefix(text[start:])
+        if start:
+            text = text[text.find(" ") + 1 :]  # (all of it when there is no space)
         if not text or text[-1] == " ":
             return text.rstrip(), ""
         m = PARTIAL_WORD_RE.search(text)
         if m is None:  # ends in punctuation or a symbol: the next word comes after it
             return text, ""
         return text[: m.start()].rstrip(), m.group(0)
+
+    def _prepare_next_start(self, text: str) -> None:
+        """Run the context the text will have once its start moves on (CONTEXT_STRIDE
+        characters later), so that the call which moves it finds that state cached: a few
+        pieces at every word instead of a whole context at once. Answers do not change."""
+        start = context_start(len(text)) + CONTEXT_STRIDE
+        if start >= len(text):
+            return
+        context, _ = self._split(text, start)
+        if context:
+            self._context(context)
 
     def decode_input(self, text: str) -> tuple[str, str, list[int]]:
         """(context, partial word, model input ids) of the text before the cursor: what
@@ -369,13 +406,16 @@ class Predictor:
         return context, partial, list(self._ids(context))
 
     def _ids(self, context: str) -> tuple[int, ...]:
-        """BOS + the context's pieces; the last MAX_CONTEXT_TOKENS of them (a window from zero
-        state, as in training)."""
-        if self._last_ids[0] == context:  # the letters of one word share their context
-            return self._last_ids[1]
-        ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
-        key = tuple(ids[-MAX_CONTEXT_TOKENS:])
-        self._last_ids = (context, key)
+        """BOS + the context's pieces, or only the last SHORT_CONTEXT_TOKENS of them when they
+        are more than MAX_CONTEXT_TOKENS."""
+        key = self._ids_cache.get(context)
+        if key is None:  # (the letters of one word share their context)
+            ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
+            if len(ids) > MAX_CONTEXT_TOKENS:
+                ids = ids[-SHORT_CONTEXT_TOKENS:]
+            key = self._ids_cache[context] = tuple(ids)
+            if len(self._ids_cache) > 4:
+                self._ids_cache.popitem(last=False)
         return key
 
     def _context(self, context: str) -> _Context:

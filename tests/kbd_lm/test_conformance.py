@@ -42,6 +42,9 @@ def test_cases_cover_every_kind_deterministically():
     kinds = {kind for kind, _, _ in cases}
     assert {f"completion_{n}" for n in range(1, 6)} <= kinds
     assert {"empty", "next_word", "sentence_start", "long_chars", "long_tokens"} <= kinds
+    assert {len(t) for kind, t, _ in cases if kind == "long_stride"} == {
+        300 + 128 * n + d for n in (1, 2, 3) for d in (-1, 0, 1)
+    }
     assert {"apostrophe", "digits", "non_latin", "emoji"} <= kinds
     assert any(C.NEWER_THAN_PINNED in text for _, text, _ in cases)
     assert all(len(t) > 300 for kind, t, _ in cases if kind == "long_chars")
@@ -55,7 +58,7 @@ def test_bundle_ships_vectors_as_a_test_file(tiny_bundle):
     assert header["cases"] == len(cases) >= 200
     assert header["tolerance"] == C.TOLERANCE
     for case in cases:
-        assert case["context_ids"][0] == 2 or len(case["context_ids"]) == 48  # BOS or window
+        assert case["context_ids"][0] == 2 or len(case["context_ids"]) == 48  # BOS or short
         if case["kind"] == "empty":
             assert case["context_ids"] == [2] and case["partial"] == ""
     newer = [c for c in cases if C.NEWER_THAN_PINNED in c["text"]]

@@ -110,6 +110,61 @@ def test_row_cache_reuses_rows_without_changing_answers(tiny_bundle, monkeypatch
     assert 0 < len(cached._rows) <= 64  # bounded
 
 
+def test_a_long_text_is_read_from_a_start_that_moves_in_steps(predictor):
+    from kbd_lm.predict import context_start
+
+    text = "see you later my friend and thank you so much for that " * 20  # 1,100 characters
+    # Digits are a piece each: a context of more than 160 pieces is read as its last 48.
+    assert len(predictor.decode_input("0123456789 " * 30)[2]) == 48
+    assert [context_start(n) for n in (300, 301, 428, 429, 949)] == [0, 128, 128, 256, 768]
+    for length in (428, 429, 700):
+        cut = text[:length]
+        context, _, ids = predictor.decode_input(cut)
+        start = context_start(length)
+        assert cut[start:].split(" ", 1)[1].startswith(context)  # first (cut) word dropped
+        assert ids[0] == 2 and len(ids) <= 160
+    # Between two moves the context only grows at its end: its pieces stay a prefix.
+    ids_a = predictor.decode_input(text[:430] + " ")[2]
+    ids_b = predictor.decode_input(text[:550] + " ")[2]
+    assert ids_b[: len(ids_a)] == ids_a
+
+
+def test_typing_a_long_text_runs_a_few_pieces_per_word(tiny_bundle, monkeypatch):
+    # The state for the next reading start is prepared word by word, so the keystroke that
+    # moves the start runs no whole context; answers are those of a cold predictor.
+    from kbd_lm.runtime import StepModel
+
+    warm = Predictor.load(tiny_bundle)
+    pieces = []
+    advance, step = StepModel.advance, StepModel.step
+
+    def counting(method):
+        def run(self, ids, h, c):
+            if self.batch == 1:
+                pieces.append(1)
+            return method(self, ids, h, c)
+
+        return run
+
+    text = "see you later my friend and thank you so much for that " * 16  # 880 characters
+    cuts = [i + 1 for i, ch in enumerate(text) if ch == " "]
+    per_word = []
+    for cut in cuts:
+        monkeypatch.setattr(StepModel, "advance", counting(advance))
+        monkeypatch.setattr(StepModel, "step", counting(step))
+        pieces.clear()
+        answer = warm.suggest(text[:cut])
+        per_word.append(len(pieces))
+        monkeypatch.setattr(StepModel, "advance", advance)
+        monkeypatch.setattr(StepModel, "step", step)
+        if cut in cuts[::7]:
+            assert answer == Predictor.load(tiny_bundle).suggest(text[:cut]), cut
+    # A whole context here is 84-150 of the tiny model's pieces. A call that moves the start
+    # runs its new word and starts the next start's context (the ~45 characters past it).
+    assert max(per_word) <= 32, per_word
+    assert sorted(per_word)[len(per_word) // 2] <= 6, per_word
+
+
 def test_next_word_logprob_agrees_with_suggest(predictor):
     best = predictor.suggest("thank you so ", k=1)[0]
     logp = predictor.next_word_logprob("thank you so ", best.word)

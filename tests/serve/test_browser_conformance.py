@@ -60,6 +60,7 @@ def test_vectors_cover_the_spec(browser_run):
     assert len(cases) >= 200
     assert {"empty", "next_word", "sentence_start", "apostrophe", "digits", "non_latin"} <= kinds
     assert {f"completion_{n}" for n in range(1, 6)} | {"emoji", "long_chars"} <= kinds
+    assert "long_stride" in kinds  # where the reading start moves (spec section 2)
     assert {"blocklist_word", "blocklist_phrase", "blocklist_other"} <= kinds
     assert header["unicode_version"]
 

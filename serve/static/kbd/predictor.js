@@ -17,7 +17,8 @@ import {atSentenceStart, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
 // kbd_lm/predict.py's constants: part of the spec (docs/decoding.md).
-export const MAX_CONTEXT_TOKENS = 48;
+export const MAX_CONTEXT_TOKENS = 160;
+export const SHORT_CONTEXT_TOKENS = 48;
 export const MAX_WORD_PIECES = 8;
 export const MIN_RATIO = 1e-4;
 export const COVERING_WIDTH = 4;
@@ -235,7 +236,7 @@ export class Predictor {
 
   _ids(context) {
     const ids = context ? [this.bosId, ...this.tok.encode(context)] : [this.bosId];
-    return ids.slice(-MAX_CONTEXT_TOKENS);
+    return ids.length > MAX_CONTEXT_TOKENS ? ids.slice(-SHORT_CONTEXT_TOKENS) : ids;
   }
 
   async _context(context) {

@@ -9,6 +9,7 @@
 //   splitText(rules, "see yo")          // ["see", "yo"]
 
 export const MAX_CONTEXT_CHARS = 300; // kbd_lm.predict.MAX_CONTEXT_CHARS
+export const CONTEXT_STRIDE = 128; // kbd_lm.predict.CONTEXT_STRIDE
 
 function hex(cp) {
   return `\\u{${cp.toString(16)}}`;
@@ -104,18 +105,23 @@ function rstripSpaces(text) {
 }
 
 /**
+ * Where the predictor starts reading a text of `length` code points:
+ * kbd_lm.predict.context_start (0 up to 300, then a multiple of 128 leaving at most 300).
+ */
+export function contextStart(length) {
+  const over = length - MAX_CONTEXT_CHARS;
+  return over <= 0 ? 0 : Math.ceil(over / CONTEXT_STRIDE) * CONTEXT_STRIDE;
+}
+
+/**
  * (context before the word being typed, the partial word) of raw text before the cursor:
  * kbd_lm.predict.Predictor._split.
  */
 export function splitText(rules, text) {
-  let cps = Array.from(text || "");
-  let t = rules.normalizePrefix(cps.slice(-MAX_CONTEXT_CHARS * 2).join(""));
-  cps = Array.from(t);
-  if (cps.length > MAX_CONTEXT_CHARS) {
-    const cut = cps.indexOf(" ", cps.length - MAX_CONTEXT_CHARS);
-    cps = cut >= 0 ? cps.slice(cut + 1) : cps.slice(-MAX_CONTEXT_CHARS);
-    t = cps.join("");
-  }
+  const cps = Array.from(text || "");
+  const start = contextStart(cps.length);
+  let t = rules.normalizePrefix(cps.slice(start).join(""));
+  if (start) t = t.slice(t.indexOf(" ") + 1); // less its first, maybe cut, word (all if none)
   if (!t || t.endsWith(" ")) return [rstripSpaces(t), ""];
   const m = rules.partialRe.exec(t);
   if (m === null) return [t, ""]; // ends in punctuation or a symbol: the next word follows
