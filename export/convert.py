@@ -74,7 +74,7 @@ class ExportConfig:
     ngram_weight: float = 0.5
     # A word list for completions (kbd_lm.lexicon): the most frequent words of the train split
     # that fit in this many bytes (gzip); 0 = none.
-    lexicon_bytes: int = 90_000
+    lexicon_bytes: int = 128_000
     # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
     # cannot resize; () = none. See kbd_lm.export.signatures.
     fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES

@@ -6,8 +6,9 @@
    chitchat sender with the most messages, train split) until it reaches its entry bound
    (20,000) and has been trimmed once, timing every ``learn``;
 2. types ``typed_units`` letter by letter (next word after each space, completion after each
-   letter) and times ``suggest(text, 3)`` without and with the full history, alternating, after
-   a warm-up, learning each unit once it is typed (so no look-up is cached across messages);
+   letter) and times ``suggest(text, 3)`` without and with the full history, alternating from
+   the same predictor caches, after a warm-up, learning each unit once it is typed (so no
+   look-up is cached across messages);
 3. writes the history and reports its file size, save and load times.
 
 Returns ``{"history": {...}, "learn_ms": {p50, p99, max}, "suggest_ms": {"plain": {...},
@@ -94,7 +95,10 @@ def measure_history(
     for n, ((text, kind), unit) in enumerate(texts):
         if n and unit is not texts[n - 1][1]:
             history.learn(texts[n - 1][1])
+        # Both calls start from the same caches (the second would find the first one's rows).
+        state = predictor.cache_state()
         for times, hist in ((plain, None), (mixed, history)):
+            predictor.restore_cache(state)
             start = time.perf_counter()
             predictor.suggest(text, 3, hist)
             times[kind].append(time.perf_counter() - start)

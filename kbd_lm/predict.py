@@ -58,6 +58,7 @@ CONTEXT_STRIDE = 128
 # which bounds every call's work.
 MAX_CONTEXT_TOKENS = 160
 SHORT_CONTEXT_TOKENS = 48
+PREPARE_PIECES = 8  # pieces of the next start's context run per call, at most
 MAX_WORD_PIECES = 8
 MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
 COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
@@ -211,7 +212,7 @@ class Predictor:
         runtime: Runtime = "litert",
         beam_width: int = 8,
         num_threads: int = 1,
-        cache_size: int = 256,
+        cache_size: int = 128,
     ) -> None:
         bundle.check_runtime(runtime, runtime_version(runtime))
         self.bundle = bundle
@@ -268,6 +269,16 @@ class Predictor:
         self._cache.clear()
         self._rows.clear()
         self._ids_cache.clear()
+
+    def cache_state(self) -> tuple:
+        """What the caches hold now, for :meth:`restore_cache`: a benchmark times two calls
+        from the same state (the second call would otherwise find the first one's work)."""
+        return (self._cache.copy(), self._rows.copy(), self._ids_cache.copy(), self._serial)
+
+    def restore_cache(self, state: tuple) -> None:
+        """Put back the caches :meth:`cache_state` returned."""
+        cache, rows, ids, self._serial = state
+        self._cache, self._rows, self._ids_cache = cache.copy(), rows.copy(), ids.copy()
 
     def suggest(
         self, text: str, k: int = 3, history: UserHistory | None = None
@@ -390,14 +401,16 @@ class Predictor:
 
     def _prepare_next_start(self, text: str) -> None:
         """Run the context the text will have once its start moves on (CONTEXT_STRIDE
-        characters later), so that the call which moves it finds that state cached: a few
-        pieces at every word instead of a whole context at once. Answers do not change."""
+        characters later), PREPARE_PIECES pieces per call at most, so that the call which
+        moves the start finds it cached: a few pieces at every call instead of a whole context
+        at once (the move is at least 25 words away, the preparation far fewer calls). Answers
+        do not change."""
         start = context_start(len(text)) + CONTEXT_STRIDE
         if start >= len(text):
             return
         context, _ = self._split(text, start)
         if context:
-            self._context(context)
+            self._context(context, limit=PREPARE_PIECES)
 
     def decode_input(self, text: str) -> tuple[str, str, list[int]]:
         """(context, partial word, model input ids) of the text before the cursor: what
@@ -418,8 +431,12 @@ class Predictor:
                 self._ids_cache.popitem(last=False)
         return key
 
-    def _context(self, context: str) -> _Context:
-        """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix."""
+    def _context(self, context: str, limit: int | None = None) -> _Context:
+        """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix.
+
+        With ``limit``: run at most that many pieces past the cached prefix (the output is
+        then that of a prefix of the context, cached for the next call to resume from).
+        """
         key = self._ids(context)
         start, state = 0, None
         for n in range(len(key), 0, -1):
@@ -430,6 +447,8 @@ class Predictor:
                 break
         if start == len(key):
             return state
+        if limit is not None:
+            key = key[: start + limit]
         h, c = (state.h, state.c) if state else self.ctx_model.zero_state()
         *middle, last = key[start:]
         for token in middle:  # only the last token's distribution is needed
