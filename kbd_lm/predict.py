@@ -185,6 +185,22 @@ def context_start(length: int) -> int:
     return 0 if over <= 0 else -(-over // CONTEXT_STRIDE) * CONTEXT_STRIDE
 
 
+def keep_end(text: str, max_chars: int) -> str:
+    """At most ``max_chars`` characters of the end of ``text``, cut where the predictor's
+    reading start can be (a multiple of CONTEXT_STRIDE from the text's start), so that with
+    ``max_chars >= MAX_CONTEXT_CHARS + CONTEXT_STRIDE`` every answer stays that of the whole
+    text; a limit under CONTEXT_STRIDE cuts exactly. (A server bounds its requests with it.)
+
+    >>> len(keep_end("x" * 1500, 1000)), len(keep_end("x" * 1500, 5))
+    (988, 5)
+    """
+    over = len(text) - max_chars
+    if over <= 0:
+        return text
+    cut = -(-over // CONTEXT_STRIDE) * CONTEXT_STRIDE
+    return text[cut:] if cut < len(text) else text[-max_chars:]
+
+
 def _default_case(word: str) -> str:
     """Casing for a word only the (lowercase) n-gram proposed: "i" and "i'm" become "I"."""
     return "I" + word[1:] if word == "i" or word.startswith("i'") else word

@@ -33,6 +33,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.bundle import Bundle, BundleError
+from kbd_lm.predict import keep_end
 from kbd_lm.serve import users
 from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
 from kbd_lm.serve.metrics import CONTENT_TYPE, Metrics
@@ -176,7 +177,7 @@ def create_app(
         summary="Next-word prediction for mobile keyboards.",
         description=(
             "Suggestions from the same TFLite bundle that phones run. Send the text before the "
-            "cursor; get whole words, best first. Only the last `max_text_chars` characters "
+            "cursor; get whole words, best first. At most the last `max_text_chars` characters "
             f"of a text are used ({settings.max_text_chars:,} on this server). Errors are JSON "
             '`{"error": code, "message": text}` with a 4xx status for any bad input.'
         ),
@@ -254,10 +255,10 @@ def create_app(
 
         After a space or punctuation: the next word (capitalised at a sentence start).
         Inside a word: completions that keep what was typed. Only the end of a long text is
-        used (the last ``max_text_chars`` characters).
+        used (at most ``max_text_chars`` characters, cut where the predictor reads from).
         """
         started = time.perf_counter()
-        text = body.text[-cfg.max_text_chars :]
+        text = keep_end(body.text, cfg.max_text_chars)
         # Time spent in the server before this point (a busy event loop) counts as waiting.
         waited = started - getattr(request.state, "arrived", started)
         history = await users.history_for(request, body.user)
