@@ -240,6 +240,7 @@ def _bundle_identity(manifest) -> str:
 # What turns a bundle and a text into figures: a change here scores every system anew.
 SCORING_MODULES = (
     "predict",
+    "pieces",
     "lexicon",
     "blocklist",
     "tokenizer",

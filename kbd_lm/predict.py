@@ -27,7 +27,6 @@ changes no result, only the time.)
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import re
@@ -42,10 +41,11 @@ from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.bundle import Bundle
 from kbd_lm.history import UserHistory
 from kbd_lm.history_mix import DEFAULT_WEIGHTS, mix_history
+from kbd_lm.pieces import PrefixIndex, piece_tables
 from kbd_lm.runtime import Runtime, StepModel, open_step_models, runtime_version
 from kbd_lm.suggestion import Suggestion
 from kbd_lm.text import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
-from kbd_lm.tokenizer import BOS_ID, EOS_ID, WORD_START, Tokenizer
+from kbd_lm.tokenizer import BOS_ID, Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -85,94 +85,6 @@ class _Context:
     serial: int = 0  # tells contexts apart in the row cache
 
 
-class _PrefixIndex:
-    """Piece ids by their lowercase text, sorted, for prefix and exact look-ups by bisection.
-
-    >>> ix = _PrefixIndex(["th", "the", "a", "than"], [3, 4, 5, 6])
-    >>> ix.starting_with("th").tolist(), ix.exactly("th").tolist()
-    ([3, 6, 4], [3])
-    """
-
-    def __init__(self, keys: list[str], ids: list[int]) -> None:
-        order = sorted(range(len(keys)), key=lambda j: (keys[j], ids[j]))
-        self.keys = [keys[j] for j in order]
-        self.ids = np.array([ids[j] for j in order], np.int64)
-        self._covering: dict[str, np.ndarray] = {}
-
-    def starting_with(self, prefix: str) -> np.ndarray:
-        lo = bisect.bisect_left(self.keys, prefix)
-        return self.ids[lo : bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)]
-
-    def exactly(self, key: str) -> np.ndarray:
-        lo = bisect.bisect_left(self.keys, key)
-        return self.ids[lo : bisect.bisect_right(self.keys, key, lo)]
-
-    def covering(self, rest: str) -> np.ndarray:
-        """Pieces that spell all of ``rest`` (and maybe more), then those that spell a first
-        part of it ("" = the bare "▁"); remembered, as every keystroke asks again.
-
-        >>> _PrefixIndex(["", "th", "the", "t"], [1, 2, 3, 4]).covering("the").tolist()
-        [3, 1, 4, 2]
-        """
-        found = self._covering.get(rest)
-        if found is None:
-            parts = [self.starting_with(rest), *(self.exactly(rest[:j]) for j in range(len(rest)))]
-            found = np.concatenate(parts)
-            if len(self._covering) >= 4096:  # bounded: typed words are few, but not all alike
-                self._covering.clear()
-            self._covering[rest] = found
-        return found
-
-
-@dataclass
-class _Pieces:
-    """Per-piece tables over the vocabulary, built once from the tokenizer."""
-
-    text: list[str]  # surface text without the leading "▁"
-    lower: list[str]
-    starts_word: np.ndarray  # bool [V]: a word-start piece whose text is a word (or empty "▁")
-    continues: np.ndarray  # bool [V]: may continue a word (letters, digits, apostrophes)
-    boundary: np.ndarray  # bool [V]: ends the word before it
-    start: _PrefixIndex  # word-start pieces by their text ("" = the bare "▁")
-    cont: _PrefixIndex  # word-continuing pieces by their text
-
-
-def _piece_tables(tok: Tokenizer) -> _Pieces:
-    n = tok.vocab_size
-    text, lower = [], []
-    starts = np.zeros(n, bool)
-    cont = np.zeros(n, bool)
-    boundary = np.zeros(n, bool)
-    for i, piece in enumerate(tok.pieces()):
-        special = tok.is_control_or_unknown(i) or tok.is_byte(i)
-        word_start = piece.startswith(WORD_START)
-        body = piece[1:] if word_start else piece
-        text.append("" if special else body)
-        lower.append("" if special else body.lower())
-        if special:
-            boundary[i] = i == EOS_ID or tok.is_byte(i)
-            continue
-        wordish = bool(body) and all(ch.isalnum() or ch == "'" for ch in body)
-        if word_start:
-            boundary[i] = True
-            if body == "" or (wordish and body[0].isalnum()):
-                starts[i] = True
-        elif wordish:
-            cont[i] = True
-        else:
-            boundary[i] = True  # punctuation and symbols end a word
-    start_ids, cont_ids = np.flatnonzero(starts).tolist(), np.flatnonzero(cont).tolist()
-    return _Pieces(
-        text,
-        lower,
-        starts,
-        cont,
-        boundary,
-        _PrefixIndex([lower[i] for i in start_ids], start_ids),
-        _PrefixIndex([lower[i] for i in cont_ids], cont_ids),
-    )
-
-
 def context_start(length: int) -> int:
     """Where the predictor starts reading a text of ``length`` characters: 0 up to
     MAX_CONTEXT_CHARS, then the smallest multiple of CONTEXT_STRIDE that leaves at most
@@ -181,8 +93,12 @@ def context_start(length: int) -> int:
     >>> [context_start(n) for n in (0, 300, 301, 428, 429)]
     [0, 0, 128, 128, 256]
     """
-    over = length - MAX_CONTEXT_CHARS
-    return 0 if over <= 0 else -(-over // CONTEXT_STRIDE) * CONTEXT_STRIDE
+    return _whole_strides(length - MAX_CONTEXT_CHARS)
+
+
+def _whole_strides(n: int) -> int:
+    """The smallest multiple of CONTEXT_STRIDE that is at least ``n`` (0 for ``n <= 0``)."""
+    return 0 if n <= 0 else -(-n // CONTEXT_STRIDE) * CONTEXT_STRIDE
 
 
 def keep_end(text: str, max_chars: int) -> str:
@@ -194,10 +110,7 @@ def keep_end(text: str, max_chars: int) -> str:
     >>> len(keep_end("x" * 1500, 1000)), len(keep_end("x" * 1500, 5))
     (988, 5)
     """
-    over = len(text) - max_chars
-    if over <= 0:
-        return text
-    cut = -(-over // CONTEXT_STRIDE) * CONTEXT_STRIDE
+    cut = _whole_strides(len(text) - max_chars)
     return text[cut:] if cut < len(text) else text[-max_chars:]
 
 
@@ -239,7 +152,7 @@ class Predictor:
         sizes = (1, *(b for b in (2, 4) if b < beam_width), beam_width)
         self._models = open_step_models(bundle.model_path, sizes, runtime, num_threads)
         self.ctx_model = self._models[1]
-        self.pieces = _piece_tables(self.tok)
+        self.pieces = piece_tables(self.tok)
         self._cont_ids = np.flatnonzero(self.pieces.continues)
         self._start_ids = np.flatnonzero(self.pieces.starts_word)
         self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
@@ -621,6 +534,6 @@ class Predictor:
         return max(math.log(probs[k - 1]), relative) if len(probs) >= k else relative
 
     @staticmethod
-    def _matching(index: _PrefixIndex, want: str, have: str) -> np.ndarray:
+    def _matching(index: PrefixIndex, want: str, have: str) -> np.ndarray:
         """Piece ids p with have+p consistent with the typed word ``want`` (lowercase)."""
         return index.covering(want[len(have) :])
