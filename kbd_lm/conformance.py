@@ -66,6 +66,10 @@ FIXED: list[tuple[str, str, int]] = [
     ("completion_1", "I", 3),
     ("completion_2", "see yo", 3),
     ("completion_3", "thank you so muc", 5),
+    # A whole word typed: its completions are longer words, never the word itself.
+    ("typed_word", "see you soon", 3),
+    ("typed_word", "how are you", 5),
+    ("typed_word", "Hello", 3),
     ("sentence_start", "ok. ", 3),
     ("sentence_start", "Hi! ", 3),
     ("sentence_start", "really?", 3),

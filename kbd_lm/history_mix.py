@@ -112,6 +112,8 @@ def features(
     for ctx in contexts[1:]:
         if ctx is not None:
             found.update(dict.fromkeys(history.best_following(ctx, candidates, prefix)))
+    if prefix:
+        found.pop(prefix, None)  # the typed word is no completion (kbd_lm.text.completes)
     keys = list(found)
     none = (None, 0.0)
     display = [model.get(w, none)[0] or _default_case(history.display(w)) for w in keys]

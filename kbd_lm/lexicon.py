@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kbd_lm.fsutil import atomic_write_bytes
-from kbd_lm.text import WORD_RE
+from kbd_lm.text import WORD_RE, completes
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +68,17 @@ def mix_lexicon(
     word the model did not find counts 0 under the model. Nothing changes for a next word
     (``partial`` empty): the lexicon knows no context.
 
-    >>> lex = Lexicon({"microprocessor": 30, "microscope": 10})
-    >>> mix_lexicon([("micro", 0.02)], lex, "micro", weight=0.5)
-    [('micro', 0.01), ('microprocessor', 0.0075), ('microscope', 0.0025)]
+    The typed word itself is no completion (:func:`kbd_lm.text.completes`), even if listed.
+
+    >>> lex = Lexicon({"micro": 50, "microprocessor": 30, "microscope": 10})
+    >>> mix_lexicon([("microwave", 0.02)], lex, "micro", weight=0.5)
+    [('microwave', 0.01), ('microprocessor', 0.0075), ('microscope', 0.0025)]
     """
     if not partial or weight <= 0:
         return words
-    found = lexicon.completions(partial, candidates)
+    # One more than needed: the typed word itself, if listed, is no completion.
+    found = lexicon.completions(partial, candidates + 1)
+    found = [(w, n) for w, n in found if completes(w, partial)][:candidates]
     total = sum(n for _, n in found)
     if not total:
         return words

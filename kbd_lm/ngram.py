@@ -445,14 +445,15 @@ class KneserNeyTrigram:
         """The ``k`` most probable words for the text before the cursor, best first.
 
         After a space or punctuation (or on empty text): next words given the last two words.
-        Inside a word: vocabulary words starting with the typed letters (case-insensitive),
-        given the words before it. Words are lowercase, as the model counts them.
+        Inside a word: vocabulary words longer than the typed letters and starting with them
+        (case-insensitive), given the words before it. Words are lowercase, as the model counts
+        them.
 
         >>> lm = KneserNeyTrigram.train(["good morning", "good night", "good night"], bits=32)
         >>> [s.word for s in lm.suggest("Good ")]
         ['night', 'morning', 'good']
-        >>> [s.word for s in lm.suggest("Good M")]
-        ['morning']
+        >>> [s.word for s in lm.suggest("Good M")], [s.word for s in lm.suggest("Good night")]
+        (['morning'], [])
         """
         if not isinstance(text, str) or k <= 0:
             return []
@@ -462,6 +463,8 @@ class KneserNeyTrigram:
             low = partial.lower()
             lo = N_SPECIAL + bisect.bisect_left(self.vocab, low)
             hi = N_SPECIAL + bisect.bisect_left(self.vocab, low + "\U0010ffff", lo - N_SPECIAL)
+            if lo < hi and self.vocab[lo - N_SPECIAL] == low:
+                lo += 1  # the typed word is no completion (kbd_lm.text.completes)
         if lo >= hi:
             return []
         size = self.size

@@ -413,11 +413,12 @@ class Predictor:
                 break
             n = len(beams)
             rows = self._step_rows(ctx.serial, beams)  # per beam: (logp [V], h [P], c [N])
-            # Beams that spell a whole word covering the typed letters may end here.
+            # Beams that spell a whole word longer than the typed letters may end here (the
+            # letters themselves are no suggestion: kbd_lm.text.completes).
             can_end = [
                 r
                 for r, beam in enumerate(beams)
-                if len(beam.text) >= len(want)
+                if len(beam.text) > len(want)
                 and WORD_RE.fullmatch(beam.text)
                 and not (blocked and blocked(beam.text))
             ]

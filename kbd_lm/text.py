@@ -41,6 +41,18 @@ WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 PARTIAL_WORD_RE = re.compile(WORD_RE.pattern + r"'?\Z")
 
 
+def completes(word: str, partial: str) -> bool:
+    """True if ``word`` is a completion of the typed ``partial``: it starts with it (any case)
+    and is longer. The typed letters themselves are never suggested: the keyboard shows
+    them already, and a suggestion equal to them saves no keystroke (the predictor, the word
+    list, the history and the n-gram all follow this rule; docs/decoding.md, section 5).
+
+    >>> completes("Microwave", "microw"), completes("microw", "microw"), completes("the", "")
+    (True, False, True)
+    """
+    return len(word) > len(partial) and word[: len(partial)].lower() == partial.lower()
+
+
 def _keep(ch: str) -> bool:
     if ch in _KEEP_FORMAT or ch in " \t\n\r":
         return True

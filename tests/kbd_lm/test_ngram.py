@@ -223,15 +223,16 @@ def test_completion_respects_the_prefix_case_insensitively(lm8):
     assert lm8.suggest("zzz") == []
 
 
-def test_completion_may_suggest_the_typed_word_and_handles_apostrophes(lm8):
-    assert "you" in [s.word for s in lm8.suggest("see you")]
+def test_completion_never_suggests_the_typed_word_and_handles_apostrophes(lm8):
+    assert lm8.knows("you") and "you" not in [s.word for s in lm8.suggest("see you", k=10)]
+    assert "you" in [s.word for s in lm8.suggest("see yo", k=10)]
     assert [s.word for s in lm8.suggest("I don'")] == ["don't"]
     assert [s.word for s in lm8.suggest("I'")] == ["i'm"]
 
 
 def test_completion_is_exact_over_the_prefix_range(lm32):
     for text, prefix, context in [("how are t", "t", "how are "), ("I d", "d", "I ")]:
-        cands = [w for w in lm32.vocab if w.startswith(prefix)]
+        cands = [w for w in lm32.vocab if w.startswith(prefix) and w != prefix]
         scores = {w: lm32.next_word_logprob(context, w) for w in cands}
         best = sorted(cands, key=lambda w: (-scores[w], w))[:3]
         assert [s.word for s in lm32.suggest(text)] == best

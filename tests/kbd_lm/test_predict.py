@@ -44,6 +44,15 @@ def test_completion_follows_typed_letters_not_tokenization(predictor):
         assert "tomorrow" in words
 
 
+@pytest.mark.parametrize("text", ["see you soon", "see you Tomorrow", "I", "how are you", "we lo"])
+def test_the_typed_letters_are_never_a_suggestion(predictor, text):
+    # A suggestion equal to the letters typed saves no keystroke and the keyboard shows them
+    # already: completions are longer (kbd_lm.text.completes), whatever the model's end.
+    typed = text.split()[-1]
+    words = words_of(predictor.suggest(text, k=10))
+    assert words and all(len(w) > len(typed) and w.startswith(typed) for w in words), words
+
+
 def test_casing(predictor):
     assert predictor.suggest("see you Tom")[0].word.startswith("Tom")  # the user's casing
     first = predictor.suggest("")[0].word  # first word of a message is capitalised
@@ -246,6 +255,8 @@ def test_the_bundle_word_list_completes_words_the_beam_cannot_spell(tiny_bundle,
     typed = "supercalifragilistic"  # suggestions keep the letters as the user typed them
     assert typed not in words_of(plain.suggest("I like supe", k=3))
     assert typed in words_of(listed.suggest("I like supe", k=3))
+    # A listed word typed in full is no completion of itself.
+    assert "see" not in [w.lower() for w in words_of(listed.suggest("we see", k=10))]
     # The word list knows no context: a next word is the model's alone.
     assert listed.suggest("see you ", k=3) == plain.suggest("see you ", k=3)
     # Probabilities stay those of a distribution over the words that fit the letters.

@@ -28,6 +28,9 @@ def test_a_word_typed_once_is_suggested_from_then_on(predictor):
         assert got[0].lower() == name.lower(), (partial, got)
         assert got[0].startswith(partial)  # what the user typed is kept
     assert name in words_of(predictor.suggest("I met ", k=10, history=history))  # next word
+    # Typed in full, it is no completion of itself: the keyboard shows the letters already.
+    whole = words_of(predictor.suggest(f"see you {name}", k=10, history=history))
+    assert name.lower() not in [w.lower() for w in whole]
 
 
 def test_repeated_phrases_win_the_next_word(predictor):

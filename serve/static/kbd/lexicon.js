@@ -1,6 +1,8 @@
 // The bundle's word list for completions (docs/decoding.md, "The word list"): a port of
 // kbd_lm/lexicon.py. lexicon.txt.gz: gzip of "kbd-lm-lexicon 1" then "word<TAB>count" lines.
 
+import {cpLen} from "./text.js";
+
 export const LEXICON_FILE = "lexicon.txt.gz";
 // kbd_lm/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
 export const LEXICON_WEIGHT = 0.1;
@@ -44,7 +46,12 @@ export class Lexicon {
  */
 export function mixLexicon(words, lexicon, partial, weight = LEXICON_WEIGHT) {
   if (!partial || !lexicon || weight <= 0) return words;
-  const found = lexicon.completions(partial, LEXICON_CANDIDATES);
+  // One more than needed: the typed word itself, if listed, is no completion.
+  const typed = cpLen(partial);
+  const found = lexicon
+    .completions(partial, LEXICON_CANDIDATES + 1)
+    .filter(([w]) => cpLen(w) > typed)
+    .slice(0, LEXICON_CANDIDATES);
   const total = found.reduce((s, [, n]) => s + n, 0);
   if (!total) return words;
   const mass = words.reduce((s, [, p]) => s + p, 0) || 1e-6;

@@ -13,7 +13,7 @@ import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 
 import {Lexicon, LEXICON_FILE, mixLexicon} from "./lexicon.js";
 import {Blocklist, BLOCKLIST_FILE} from "./blocklist.js";
-import {atSentenceStart, splitText, TextRules} from "./text.js";
+import {atSentenceStart, cpLen, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
 // kbd_lm/predict.py's constants: part of the spec (docs/decoding.md).
@@ -33,7 +33,6 @@ async function fetchOk(url) {
 
 const fetchJson = async (url) => (await fetchOk(url)).json();
 
-const cpLen = (s) => Array.from(s).length;
 const cpSlice = (s, start, end) => Array.from(s).slice(start, end).join("");
 
 /** Indices of the n largest values of arr, largest first. */
@@ -309,7 +308,8 @@ export class Predictor {
       const short = beams.map((beam) => cpLen(beam.text) < wantLen);
       for (let r = 0; r < n; r++) {
         const text = beams[r].text;
-        if (short[r] || !this.rules.wordRe.test(text) || blocked(text)) continue;
+        // Only words longer than the typed letters may end (they are no suggestion themselves).
+        if (cpLen(text) <= wantLen || !this.rules.wordRe.test(text) || blocked(text)) continue;
         let end = 0; // P(word ends here): the boundary pieces' probabilities
         for (const i of P.boundary) end += Math.exp(logp[r * V + i]);
         addFinal(finals, text, beams[r].score + Math.log(Math.max(end, 1e-30)));

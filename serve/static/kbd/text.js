@@ -91,6 +91,9 @@ export class TextRules {
   }
 }
 
+/** Length in code points, as Python's len(). */
+export const cpLen = (s) => Array.from(s).length;
+
 export function lastCodePoint(text) {
   const last = text.codePointAt(text.length - 1);
   // a trailing low surrogate: the code point starts one unit earlier
