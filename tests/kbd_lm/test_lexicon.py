@@ -1,4 +1,5 @@
-"""The bundle's word list for completions: build within a byte budget, file round trip, errors."""
+"""The bundle's word list for completions: build within a byte budget, file round trip, errors,
+the mix with the model's words."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import gzip
 
 import pytest
 
-from kbd_lm.lexicon import MAGIC, Lexicon, LexiconError, build
+from kbd_lm.lexicon import MAGIC, UNLISTED, Lexicon, LexiconError, build, mix_lexicon
 from tests.conftest import make_lines
 
 
@@ -50,3 +51,25 @@ def test_a_damaged_lexicon_is_a_clear_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(LexiconError, match="lexicon.txt.gz"):
         Lexicon.load(path)
+
+
+def test_mix_demotes_spellings_the_list_does_not_hold():
+    lex = Lexicon({"microphone": 40, "microscope": 10, "micro": 90})
+    # The model spelled two made-up words and one listed word; "2020" is digits only.
+    words = [("microph", 3e-9), ("microphs", 1e-9), ("microscope", 1e-10)]
+    mixed = dict(mix_lexicon(words, lex, "micro"))
+    assert list(mixed) == ["microscope", "microphone", "microph", "microphs"]
+    mass = 1e-10  # the listed words the model found
+    assert mixed["microphone"] == pytest.approx(0.1 * mass * 40 / 50)
+    assert mixed["microscope"] == pytest.approx(0.9 * 1e-10 + 0.1 * mass * 10 / 50)
+    assert mixed["microph"] == pytest.approx(0.9 * UNLISTED * 3e-9)
+    assert "micro" not in mixed  # the typed word is no completion
+    # No listed word found by the model: the list ranks on its own (S = 1e-6).
+    alone = mix_lexicon([("microph", 3e-9)], lex, "micro")
+    assert [w for w, _ in alone] == ["microphone", "microscope", "microph"]
+    # Digits only are never demoted; nothing listed for the letters: the model's words stay.
+    digits = mix_lexicon([("2020", 0.1)], Lexicon({"20th": 5}), "20")
+    assert digits[0] == ("2020", pytest.approx(0.9 * 0.1))
+    assert mix_lexicon(words, Lexicon({"cat": 3}), "micro") == words
+    # A next word is the model's alone.
+    assert mix_lexicon(words, lex, "") == words

@@ -249,12 +249,17 @@ def test_the_bundle_word_list_completes_words_the_beam_cannot_spell(tiny_bundle,
 
     plain, listed = Predictor.load(folders["plain"]), Predictor.load(folders["listed"])
     assert plain.lexicon is None and listed.lexicon is not None
-    # The tiny model spreads its mass over many made-up words: a larger share than the
-    # default's makes the list's only match visible in three suggestions.
-    listed.lexicon_weight = 0.5
     typed = "supercalifragilistic"  # suggestions keep the letters as the user typed them
-    assert typed not in words_of(plain.suggest("I like supe", k=3))
-    assert typed in words_of(listed.suggest("I like supe", k=3))
+    made_up = words_of(plain.suggest("I like supe", k=3))
+    assert made_up and typed not in made_up
+    # The model's own spellings of "supe..." are words the list does not hold: they keep a
+    # thousandth of their probability (lexicon.UNLISTED), and the listed word comes first.
+    got = listed.suggest("I like supe", k=3)
+    assert got[0].word == typed
+    assert [s.word for s in got[1:]] == made_up[:2]
+    plain_p = {s.word: s.probability for s in plain.suggest("I like supe", k=3)}
+    for s in got[1:]:
+        assert s.probability == pytest.approx(0.9 * 0.001 * plain_p[s.word], rel=1e-6)
     # A listed word typed in full is no completion of itself.
     assert "see" not in [w.lower() for w in words_of(listed.suggest("we see", k=10))]
     # The word list knows no context: a next word is the model's alone.

@@ -7,6 +7,9 @@ export const LEXICON_FILE = "lexicon.txt.gz";
 // kbd_lm/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
 export const LEXICON_WEIGHT = 0.1;
 export const LEXICON_CANDIDATES = 8;
+// kbd_lm/lexicon.py's UNLISTED: what a completion outside the list keeps of its probability.
+export const LEXICON_UNLISTED = 0.001;
+const DECIMAL = /^\p{Nd}+$/u; // Python's str.isdecimal()
 const MAGIC = "kbd-lm-lexicon 1";
 
 export class Lexicon {
@@ -25,6 +28,12 @@ export class Lexicon {
     this.entries = entries
       .map(([w, n]) => [w.toLowerCase(), w, n])
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.counts = new Map(this.entries.map(([key, , n]) => [key, n]));
+  }
+
+  /** The count of word (any case), 0 if it is not listed. */
+  count(word) {
+    return this.counts.get(word.toLowerCase()) ?? 0;
   }
 
   /** The n most frequent words starting with prefix (any case); ties keep list order. */
@@ -41,8 +50,10 @@ export class Lexicon {
 
 /**
  * Completions of `partial` from the model (`words`: [word, probability], best first) and the
- * lexicon: P(w) = (1 - weight) P_model(w) + weight * S * count(w) / (sum of the candidates'
- * counts), S = the model's total probability of the words it found. As mix_lexicon in Python.
+ * lexicon: P(w) = (1 - weight) g(w) P_model(w) + weight * S * count(w) / (sum of the
+ * candidates' counts), S = the model's total probability of the listed words it found (1e-6
+ * if none), g(w) = 1 for a listed (or decimal-digit) word, else LEXICON_UNLISTED. As
+ * mix_lexicon in Python.
  */
 export function mixLexicon(words, lexicon, partial, weight = LEXICON_WEIGHT) {
   if (!partial || !lexicon || weight <= 0) return words;
@@ -54,9 +65,15 @@ export function mixLexicon(words, lexicon, partial, weight = LEXICON_WEIGHT) {
     .slice(0, LEXICON_CANDIDATES);
   const total = found.reduce((s, [, n]) => s + n, 0);
   if (!total) return words;
-  const mass = words.reduce((s, [, p]) => s + p, 0) || 1e-6;
+  const share = words.map(([w]) => (lexicon.count(w) || DECIMAL.test(w) ? 1 : LEXICON_UNLISTED));
+  // Summed in the same order as Python's sum(): the same float.
+  let mass = 0;
+  words.forEach(([, p], i) => {
+    if (share[i] === 1) mass += p;
+  });
+  mass = mass || 1e-6;
   const mixed = new Map();
-  for (const [w, p] of words) mixed.set(w.toLowerCase(), [w, (1 - weight) * p]);
+  words.forEach(([w, p], i) => mixed.set(w.toLowerCase(), [w, (1 - weight) * share[i] * p]));
   for (const [w, n] of found) {
     const key = w.toLowerCase();
     if (!mixed.has(key)) mixed.set(key, [w, 0]);
