@@ -8,7 +8,10 @@ they are learned, as typed, by the same predictor without a history (static) and
 history so far (adaptive). Messages of other splits are learned and never scored (the training
 split's were seen by the model too: the static figure has them as well). ``learn = "split"``
 replays the evaluated split's messages only (the first protocol: a history that starts empty
-at the first test message).
+at the first test message). ``learn = "others"`` is no keyboard's protocol but a bound: the
+history holds every message of the sender that is not scored, later ones too, before the
+first scored one, and learns nothing while scoring (what a history of all the user's other
+text could give at most, with these weights).
 
 - Words, contexts and metrics as in :mod:`kbd_lm.evaluate`: top-1 / top-3 of the next word and
   keystroke savings with three suggestions (a word costs j + 1 keys for the smallest j in
@@ -63,14 +66,16 @@ class AdaptiveConfig:
     max_words_unseen: int = 4000
     seed: int = 0
     bootstrap: int = 2000
-    learn: str = "all"  # what the history learns: "all" the sender's messages, or the "split"'s
+    # What the history learns: "all" the sender's messages in time order, the "split"'s only, or
+    # "others": every message not scored, up front (a bound, see the module docstring).
+    learn: str = "all"
 
     def __post_init__(self) -> None:
         if self.learn not in LEARN_MODES:
             raise ValueError(f"learn must be one of {LEARN_MODES}, got {self.learn!r}")
 
 
-LEARN_MODES = ("all", "split")
+LEARN_MODES = ("all", "split", "others")
 
 
 @dataclass
@@ -87,7 +92,8 @@ def user_streams(
 ) -> list[UserStream]:
     """Group messages by sender; keep senders with messages in ``split``, in a stable order.
 
-    ``learn="all"``: every message of those senders (any split), ``"split"``: only the split's.
+    ``learn="all"`` or ``"others"``: every message of those senders (any split), ``"split"``:
+    only the split's.
 
     >>> m = [SentMessage("a", "2", "c1", "k10", "hi"), SentMessage("a", "1", "c2", "k1", "yo")]
     >>> split_of("k10"), split_of("k1")
@@ -105,7 +111,7 @@ def user_streams(
         where = split_of(m.split_key)
         per_split[m.sender][where] += 1
         text = normalize(m.text)
-        if (learn == "all" or where == split) and text and len(text) <= MAX_UNIT_CHARS:
+        if (learn != "split" or where == split) and text and len(text) <= MAX_UNIT_CHARS:
             kept[m.sender].append((m.time, n, text, where == split))
     streams = []
     for sender in sorted(kept):
@@ -179,8 +185,13 @@ def replay(predictor, streams: list[UserStream], config: AdaptiveConfig) -> dict
     )
     progress = Progress("adaptive words", total=n_words, logger=log)
     users, marks, rows = [], [], []
+    bound = config.learn == "others"
     for u, (stream, stream_flags) in enumerate(zip(streams, flags, strict=True)):
         history = UserHistory()
+        if bound:  # everything not scored, later messages too, and nothing while scoring
+            for message, flag in zip(stream.messages, stream_flags, strict=True):
+                if not flag:
+                    history.learn(message)
         # Messages after the sender's last scored one change no figure: not replayed.
         end = last_scored(stream_flags)
         for message, flag in zip(stream.messages[:end], stream_flags[:end], strict=True):
@@ -198,7 +209,8 @@ def replay(predictor, streams: list[UserStream], config: AdaptiveConfig) -> dict
                 users.append(u)
                 marks.append(flag)
                 progress.update(len(static))
-            history.learn(message)
+            if not bound:
+                history.learn(message)
     log.info(progress.line())
     return {
         "user": np.asarray(users, np.int64),

@@ -1,5 +1,6 @@
 """Adaptive evaluation and weight tuning on the tiny bundle with synthetic senders."""
 
+import dataclasses
 import json
 
 import pytest
@@ -84,6 +85,30 @@ def test_replay_learns_other_splits_without_scoring_them(predictor):
     assert both["stats"][:, static].tolist() == split["stats"][:, static].tolist()
     assert split["stats"][0, 6] == split["stats"][0, 3]  # nothing learned before it
     assert both["stats"][0, 6] < both["stats"][0, 3]  # keys: the history knew both names
+
+
+def test_the_bound_learns_every_unscored_message_later_ones_too(predictor):
+    """learn="others": a name typed only after the scored message helps it (a bound, not a
+    keyboard), and the scored message itself is never learned."""
+    train, test = keys_in("train", 1)[0], keys_in("test", 2)
+    msgs = [
+        SentMessage("cy", "2024-02-01T10:00:00Z", test[0], test[0], "Zephyrine Quackenbush"),
+        SentMessage("cy", "2024-02-02T10:00:00Z", test[1], test[1], "Zephyrine Quackenbush"),
+        SentMessage("cy", "2024-03-01T10:00:00Z", train, train, "Zephyrine Quackenbush"),
+    ]
+    cfg = AdaptiveConfig(max_words=1000, max_words_unseen=1000, bootstrap=200)
+    causal = replay(predictor, user_streams(msgs, "test", "all"), cfg)
+    others = dataclasses.replace(cfg, learn="others")
+    bound = replay(predictor, user_streams(msgs, "test", "others"), others)
+    assert len(causal["stats"]) == len(bound["stats"]) == 2  # both test messages scored
+    first, second = causal["stats"]
+    assert first[6] == first[3] and second[6] < second[3]  # causal: the second one learns
+    # The bound knew the name from the later training message for both, and the first test
+    # message was never learned: the second one gets no more help than the first.
+    assert bound["stats"][0, 6] < bound["stats"][0, 3]
+    assert bound["stats"][1, 6] == bound["stats"][0, 6]
+    with pytest.raises(ValueError, match="learn must be one of"):
+        AdaptiveConfig(learn="future")
 
 
 def test_tuning_refuses_test_data_and_ranks_settings(predictor):
