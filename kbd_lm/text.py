@@ -45,7 +45,7 @@ def completes(word: str, partial: str) -> bool:
     """True if ``word`` is a completion of the typed ``partial``: it starts with it (any case)
     and is longer. The typed letters themselves are never suggested: the keyboard shows
     them already, and a suggestion equal to them saves no keystroke (the predictor, the word
-    list, the history and the n-gram all follow this rule; docs/decoding.md, section 5).
+    list, the history and the n-gram all follow this rule; docs/decoding.md, section 6).
 
     >>> completes("Microwave", "microw"), completes("microw", "microw"), completes("the", "")
     (True, False, True)
