@@ -62,7 +62,8 @@ class PredictRequest(BaseModel):
     text: str = Field(
         description=(
             "Everything before the cursor. Text ending in a space or punctuation asks for the "
-            "next word; text ending inside a word asks for completions of that word. At most "
+            "next word; text ending inside a word asks for completions of that word (words "
+            "longer than the letters typed: the typed word itself is never one). At most "
             "the last `max_text_chars` characters (1,000 by default) are used: a longer text "
             "is cut at its start, at a multiple of 128 characters, which does not change the "
             "suggestions (the model reads at most the last 300)."
