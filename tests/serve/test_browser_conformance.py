@@ -8,7 +8,9 @@ Playwright or LiteRT.js fails the test instead of skipping it.
 The tiny model is exported in float32 here: with 64 cells, dynamic-range quantization turns
 the 1e-6 differences between two CPUs' kernels into probability differences of up to 15%
 (a rounding flip of a quantized activation), which the default-size model keeps under 3%.
-The demo-page test runs the dynamic tiny bundle in the browser as well.
+The demo-page test runs the dynamic tiny bundle in the browser as well. The learn-then-suggest
+cases run too: the browser's ``UserHistory`` (``history.js``, ``privacy.js``) learns their
+messages and the predictor mixes it in (spec 9.2).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from __future__ import annotations
 import pytest
 
 from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
-from kbd_lm.conformance import FILE, NO_HISTORY, compare_results, read_vectors, without_learning
+from kbd_lm.conformance import FILE, compare_results, read_vectors
 from kbd_lm.export.browser import open_harness
+from kbd_lm.history import UserHistory
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
@@ -36,21 +39,54 @@ def float32_bundle(tiny_checkpoint, tmp_path_factory, registry_cache):
     return export(tiny_checkpoint, load_config(ExportConfig, "export", "default", overrides))
 
 
+# Messages whose learning the browser must do as Python does: secrets cut out, sentences,
+# casing, apostrophes, a word too long to learn, scripts other than Latin.
+MESSAGES = [
+    ("my pin is 48213 and zorblax", "password"),
+    ("Call 555 123 4567. Ok bye", "text"),
+    ("mail bob@example.com or www.Zorb.io/x now! Really? yes", "text"),
+    ("my code hunter2024 and a8f3k2l9x0 works; ids like ab12 stay", "text"),
+    ("meet Bartholomew at the gate. iPhone and I'm here", "text"),
+    ("I don\u2019t know, ok. NASA rocks!!! Paris is nice", "text"),
+    ("Привет, как дела? Straße ΣΟΦΟΣ café " + "x" * 41 + " after", "text"),
+    ("at 10:30 on 12/05/2024 +44 (0)20 7946-0958 ok", "text"),
+    ("HTTP://X.Y and WWW.example.org or Visit.COM, ключ12абвгд my_var_2024x done.", "text"),
+    ("meet Bartholomew at the gate", "text"),
+]
+# In the harness page: learn MESSAGES into a new history of the predictor; its entries,
+# words and what it suggests.
+LEARN_JS = """async ([b, w, messages]) => {
+  const p = await window.kbdHarness.predictor(b, w);
+  const h = p.newHistory();
+  const learned = messages.map(([text, field]) => h.learn(text, field));
+  const entries = h.entries();
+  const words = h.words().map(([word]) => word);
+  const suggested = (await p.suggest("meet B", 3, h)).map((s) => s.word);
+  const plain = (await p.suggest("meet B", 3)).map((s) => s.word);
+  const secret = p.newHistory();
+  secret.learn(messages[0][0], messages[0][1]);
+  const afterForget = [h.forget("Bartholomew"), h.forget("Bartholomew"), h.size];
+  h.clear();
+  return {learned, entries, words, suggested, plain, secretSize: secret.size, afterForget,
+          cleared: h.size};
+}"""
+
+
 @pytest.fixture(scope="module")
 def browser_run(browser_ready, app_server, float32_bundle):
-    """(header, cases the browser runs, its output) for the vectors of the float32 tiny
-    bundle; the learn-then-suggest cases are skipped by the harness (no history there)."""
+    """(header, cases, the browser's output) for the vectors of the float32 tiny bundle,
+    learn-then-suggest cases included; ``out["history"]``: :data:`LEARN_JS`'s answer."""
     bundle = float32_bundle
     header, cases = read_vectors(bundle / FILE)
-    cases, learned = without_learning(cases)
     settings = ServeSettings(bundle=bundle, pool_size=1, access_log=False)
     with app_server(settings) as url, open_harness(url, "/v1/bundle/") as harness:
         out = harness.conformance()
+        args = [harness.bundle_url, harness.wasm_dir]
         out["blocklist"] = harness.page.evaluate(
             "async ([b, w]) => (await window.kbdHarness.predictor(b, w)).blocklist.entries()",
-            [harness.bundle_url, harness.wasm_dir],
+            args,
         )
-    out["learned"] = learned
+        out["history"] = harness.page.evaluate(LEARN_JS, [*args, MESSAGES])
     return header, cases, out
 
 
@@ -65,12 +101,44 @@ def test_vectors_cover_the_spec(browser_run):
     assert header["unicode_version"]
 
 
-def test_learn_then_suggest_cases_are_skipped_in_the_browser(browser_run):
-    """Skipped, not passed: the browser predictor has no personal history (spec 9.2); the
-    Python predictor checks these cases (tests/kbd_lm/test_conformance.py)."""
-    _, _, out = browser_run
-    assert out["learned"] and out["skipped"] == [c["id"] for c in out["learned"]]
-    pytest.skip(f"{len(out['skipped'])} conformance cases not run in the browser: {NO_HISTORY}")
+def test_learn_then_suggest_cases_run_and_pass_in_the_browser(browser_run):
+    """The browser learns each case's messages into a new history and mixes it in (spec
+    9.2): every learn-then-suggest case is run, and matches Python within the tolerance."""
+    header, cases, out = browser_run
+    learned = [c for c in cases if c.get("learn")]
+    kinds = {c["kind"] for c in learned}
+    assert {"history_completion", "history_long_word", "history_field", "history_secret"} <= kinds
+    assert {"history_casing", "history_sentence_start", "history_blocklist"} <= kinds
+    assert {"history_repeat", "history_units"} <= kinds
+    assert out["skipped"] == []
+    by_id = {r["id"]: r for r in out["results"]}
+    assert all(c["id"] in by_id for c in learned)
+    report = compare_results(learned, out["results"], header["tolerance"])
+    assert report.passed and report.cases == len(learned) >= 20, report.failures
+    diffs = [
+        abs(e["probability"] - g["probability"])
+        for c in learned
+        for e, g in zip(c["suggestions"], by_id[c["id"]]["suggestions"], strict=True)
+        if e["word"] == g["word"]
+    ]
+    print(f"{len(learned)} learn cases passed; largest probability difference {max(diffs):.2e}")
+
+
+def test_browser_history_learns_like_python(browser_run):
+    """history.js learns what history.py learns: the same entries and counts (secrets,
+    sensitive fields, sentences, casing, long words), and forget/clear work."""
+    got = browser_run[2]["history"]
+    python = UserHistory()
+    assert got["learned"] == [python.learn(text, field) for text, field in MESSAGES]
+    assert got["learned"][0] == 0 and got["secretSize"] == 0  # a password field: nothing
+    want = [(list(e.words), e.count) for e in python.entries()]
+    assert [(e["words"], pytest.approx(e["count"], rel=1e-12)) for e in got["entries"]] == want
+    assert got["words"] == [w for w, _ in python.words()]  # the user's casing: iPhone, NASA
+    learned_words = {w for words, _ in want for w in words}
+    secrets = {"48213", "zorblax", "555", "4567", "bob", "zorb", "hunter2024", "a8f3k2l9x0"}
+    assert not secrets & learned_words
+    assert got["suggested"][0] == "Bartholomew" and "Bartholomew" not in got["plain"]
+    assert got["afterForget"][:2] == [True, False] and got["cleared"] == 0
 
 
 def test_browser_tokenizes_raw_text_like_python(browser_run):

@@ -1,6 +1,7 @@
 // Entry points for headless runs (Playwright): the conformance vectors and keystroke latency.
 // Loaded by harness.html; results go back to Python, which compares and summarises them.
 
+import {UserHistory} from "./history.js";
 import {Predictor} from "./predictor.js";
 
 const loaded = new Map();
@@ -12,10 +13,11 @@ async function predictor(bundleUrl, wasmDir) {
 
 /**
  * Runs every case of the bundle's conformance.jsonl through a fresh predictor, in order
- * (a case's blocklist_add: entries added to the bundle's blocklist for that case only),
- * except learn-then-suggest cases: this predictor has no personal history (docs/decoding.md
- * 9.2), so their ids are returned as skipped.
- * Returns {header, results: [{id, context, partial, ids, suggestions}], skipped: [id], ms}.
+ * (a case's blocklist_add: entries added to the bundle's blocklist for that case only; its
+ * learn: messages learned in order into a new, empty UserHistory, with the header's history
+ * config and weights, that the suggestion then uses: docs/decoding.md 9.2).
+ * Returns {header, results: [{id, context, partial, ids, suggestions}], skipped: [id], ms};
+ * `skipped` is empty (every case is run).
  */
 async function conformance(bundleUrl, wasmDir) {
   const base = bundleUrl.endsWith("/") ? bundleUrl : bundleUrl + "/";
@@ -30,15 +32,17 @@ async function conformance(bundleUrl, wasmDir) {
   const results = [];
   const skipped = [];
   const bundled = p.blocklist;
+  if (header.history_weights) p.historyWeights = header.history_weights;
   for (const c of cases) {
+    let history = null;
     if (c.learn && c.learn.length) {
-      skipped.push(c.id);
-      continue;
+      history = new UserHistory(p.rules, header.history || {});
+      for (const m of c.learn) history.learn(m.text, m.field ?? "text");
     }
     const {context, partial, ids} = p.decodeInput(c.text);
     if (c.blocklist_add) p.blocklist = bundled.with(c.blocklist_add); // as an app adds words
     try {
-      const suggestions = await p.suggest(c.text, c.k);
+      const suggestions = await p.suggest(c.text, c.k, history);
       results.push({id: c.id, context, partial, ids, suggestions});
     } finally {
       p.blocklist = bundled;

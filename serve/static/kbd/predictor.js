@@ -4,6 +4,8 @@
 //   import {Predictor} from "./predictor.js";
 //   const p = await Predictor.load("v1/bundle/", {wasmDir: "static/vendor/litertjs-core/wasm/"});
 //   await p.suggest("see you ", 3);  // [{word: "later", probability: 0.21}, ...]
+//   const h = p.newHistory(); h.learn("lunch at Quattro?");
+//   await p.suggest("see you at Qu", 3, h);  // the user's history mixed in (history.js)
 //
 // LiteRT.js cannot run a dynamic batch dimension, so the model runs through the bundle's
 // fixed-batch signatures: advance1 / step1 for the context, stepB (the smallest B that holds
@@ -13,6 +15,7 @@ import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 
 import {Lexicon, LEXICON_FILE, mixLexicon} from "./lexicon.js";
 import {Blocklist, BLOCKLIST_FILE} from "./blocklist.js";
+import {HISTORY_WEIGHTS, mixHistory, UserHistory} from "./history.js";
 import {atSentenceStart, cpLen, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
@@ -191,6 +194,7 @@ export class Predictor {
     // Offensive words never suggested (none without the file); an app changes it with
     // predictor.blocklist.add(word) / .remove(word) / .enabled = false.
     this.blocklist = Blocklist.parse(this.rules, blocklistText);
+    this.historyWeights = HISTORY_WEIGHTS; // the history mix's mu and beta (history.js)
     this.tok = new Unigram(tokJson);
     this.bosId = tokJson.special_ids.bos;
     this.model = new StepModel(compiled, manifest);
@@ -202,11 +206,19 @@ export class Predictor {
     this.queue = Promise.resolve(); // calls run one at a time (they share the cache)
   }
 
-  /** Up to k distinct whole words, best first: [{word, probability}]. */
-  suggest(text, k = 3) {
-    const run = this.queue.then(() => this._suggest(text, k));
+  /**
+   * Up to k distinct whole words, best first: [{word, probability}]. `history`: the user's
+   * UserHistory (history.js), mixed in at word level, or null.
+   */
+  suggest(text, k = 3, history = null) {
+    const run = this.queue.then(() => this._suggest(text, k, history));
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  /** A new, empty UserHistory for this predictor's text rules (`config`: HistoryConfig fields). */
+  newHistory(config = {}) {
+    return new UserHistory(this.rules, config);
   }
 
   /** {context, partial, ids}: what suggest reads from the text (ids: the model's input). */
@@ -215,7 +227,7 @@ export class Predictor {
     return {context, partial, ids: this._ids(context)};
   }
 
-  async _suggest(text, k) {
+  async _suggest(text, k, history) {
     if (k <= 0) return [];
     const [context, partial] = splitText(this.rules, text);
     const ctx = await this._context(context);
@@ -223,7 +235,9 @@ export class Predictor {
     // floor), and whatever is mixed in later is filtered again (kbd_lm.predict.suggest).
     const blocked = (word) => this.blocklist.blocks(word, context);
     const searched = await this._search(ctx, partial, k, blocked);
-    const words = this.blocklist.filter(mixLexicon(searched, this.lexicon, partial), context);
+    let words = mixLexicon(searched, this.lexicon, partial);
+    if (history) words = mixHistory(words, history, context, partial, this.historyWeights);
+    words = this.blocklist.filter(words, context);
     const atStart = atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;

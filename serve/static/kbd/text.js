@@ -41,8 +41,11 @@ export class TextRules {
     [this.alnumStart, this.alnumEnd] = split(tables.alnum);
     this.space = new Set(tables.space);
     this.apostrophes = new Map(Object.entries(tables.apostrophes));
-    // A word character, as Python's [^\W_] / str.isalnum() under the pinned Unicode version.
-    const W = "[" + tables.alnum.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join("") + "]";
+    // A word character, as Python's [^\W_] / str.isalnum() under the pinned Unicode version;
+    // the insides of the two classes, for other patterns (privacy.js).
+    this.alnumClass = tables.alnum.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join("");
+    this.spaceClass = tables.space.map(hex).join("");
+    const W = `[${this.alnumClass}]`;
     this.partialRe = new RegExp(`${W}+(?:'${W}*)*$`, "u"); // the word being typed
     this.wordRe = new RegExp(`^${W}+(?:'${W}+)*$`, "u"); // a whole suggestable word
     this.wordsRe = new RegExp(`${W}+(?:'${W}+)*`, "gu"); // every word of a text
@@ -50,7 +53,19 @@ export class TextRules {
 
   /** kbd_lm.text.words: the lowercased words (WORD_RE matches) of a text, in order. */
   words(text) {
-    return Array.from(text.matchAll(this.wordsRe), (m) => m[0].toLowerCase());
+    return this.typedWords(text).map((w) => w.toLowerCase());
+  }
+
+  /** The words (WORD_RE matches) of a text as typed, casing kept. */
+  typedWords(text) {
+    return Array.from(text.matchAll(this.wordsRe), (m) => m[0]);
+  }
+
+  /** Python's str.rstrip(): `text` without the whitespace (`space` table) at its end. */
+  rstrip(text) {
+    let end = text.length;
+    while (end > 0 && this.isSpace(text.charCodeAt(end - 1))) end--; // spaces are all BMP
+    return text.slice(0, end);
   }
 
   isDropped(cp) {
