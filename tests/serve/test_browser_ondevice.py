@@ -1,4 +1,5 @@
-"""The demo page's "on this device" switch: suggestions from LiteRT.js, no server request.
+"""The demo page's "on this device" switch: suggestions from LiteRT.js, no server request,
+with a personal history of the messages sent in the page.
 
 Runs the tiny (dynamic-range quantized) bundle in headless Chromium through the real app.
 """
@@ -51,6 +52,19 @@ def test_on_device_suggestions_make_no_server_request(browser_ready, server_url,
             buttons.first.click()
             expect(box).to_have_value("thank you so much ")
             expect(page.locator("#status")).to_contain_text("on this device ·")
+
+            # Enter sends the message: the page's own history learns it, then suggests it;
+            # "clear history" forgets it.
+            box.fill("")
+            box.press_sequentially("lunch at Quattro?", delay=10)
+            box.press("Enter")
+            expect(box).to_have_value("")
+            box.press_sequentially("see you at Qu", delay=20)
+            expect(buttons.first).to_have_text("Quattro", timeout=20_000)
+            assert page.evaluate("() => window.kbdOnDevice.historySize") > 0
+            page.locator("#clear-history").click()
+            expect(buttons.first).not_to_have_text("Quattro", timeout=20_000)
+            assert page.evaluate("() => window.kbdOnDevice.historySize") == 0
             assert predict_calls == [], predict_calls
             assert not errors, errors
 
