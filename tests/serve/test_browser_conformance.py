@@ -20,7 +20,7 @@ import pytest
 from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.conformance import FILE, compare_results, read_vectors
 from kbd_lm.export.browser import open_harness
-from kbd_lm.history import UserHistory
+from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
@@ -53,22 +53,27 @@ MESSAGES = [
     ("HTTP://X.Y and WWW.example.org or Visit.COM, ключ12абвгд my_var_2024x done.", "text"),
     ("meet Bartholomew at the gate", "text"),
 ]
+BOUNDED = {"max_entries": 40}  # a history that must drop its smallest counts
 # In the harness page: learn MESSAGES into a new history of the predictor; its entries,
-# words and what it suggests.
-LEARN_JS = """async ([b, w, messages]) => {
+# words, look-ups and what it suggests; the same in a bounded history; forget and clear.
+LEARN_JS = """async ([b, w, messages, bounded]) => {
   const p = await window.kbdHarness.predictor(b, w);
   const h = p.newHistory();
   const learned = messages.map(([text, field]) => h.learn(text, field));
   const entries = h.entries();
   const words = h.words().map(([word]) => word);
+  const lookups = [h.frequent(16), h.startingWith("m", 8), h.bestFollowing(["meet"], 8)];
   const suggested = (await p.suggest("meet B", 3, h)).map((s) => s.word);
   const plain = (await p.suggest("meet B", 3)).map((s) => s.word);
   const secret = p.newHistory();
   secret.learn(messages[0][0], messages[0][1]);
-  const afterForget = [h.forget("Bartholomew"), h.forget("Bartholomew"), h.size];
+  const small = p.newHistory(bounded);
+  messages.forEach(([text, field]) => small.learn(text, field));
+  const forgot = [h.forget("Bartholomew"), h.forget("Bartholomew")];
+  const afterForget = [h.entries(), h.frequent(16)];
   h.clear();
-  return {learned, entries, words, suggested, plain, secretSize: secret.size, afterForget,
-          cleared: h.size};
+  return {learned, entries, words, lookups, suggested, plain, secretSize: secret.size,
+          bounded: small.entries(), forgot, afterForget, cleared: h.size};
 }"""
 
 
@@ -86,7 +91,7 @@ def browser_run(browser_ready, app_server, float32_bundle):
             "async ([b, w]) => (await window.kbdHarness.predictor(b, w)).blocklist.entries()",
             args,
         )
-        out["history"] = harness.page.evaluate(LEARN_JS, [*args, MESSAGES])
+        out["history"] = harness.page.evaluate(LEARN_JS, [*args, MESSAGES, BOUNDED])
     return header, cases, out
 
 
@@ -124,21 +129,40 @@ def test_learn_then_suggest_cases_run_and_pass_in_the_browser(browser_run):
     print(f"{len(learned)} learn cases passed; largest probability difference {max(diffs):.2e}")
 
 
+def _entries(history) -> list:
+    return [(list(e.words), e.count) for e in history.entries()]
+
+
+def _approx(js_entries: list[dict]) -> list:
+    return [(e["words"], pytest.approx(e["count"], rel=1e-12)) for e in js_entries]
+
+
 def test_browser_history_learns_like_python(browser_run):
     """history.js learns what history.py learns: the same entries and counts (secrets,
-    sensitive fields, sentences, casing, long words), and forget/clear work."""
+    sensitive fields, sentences, casing, long words), look-ups, bounds, forget and clear."""
     got = browser_run[2]["history"]
     python = UserHistory()
     assert got["learned"] == [python.learn(text, field) for text, field in MESSAGES]
     assert got["learned"][0] == 0 and got["secretSize"] == 0  # a password field: nothing
-    want = [(list(e.words), e.count) for e in python.entries()]
-    assert [(e["words"], pytest.approx(e["count"], rel=1e-12)) for e in got["entries"]] == want
+    want = _entries(python)
+    assert _approx(got["entries"]) == want
     assert got["words"] == [w for w, _ in python.words()]  # the user's casing: iPhone, NASA
+    lookups = [python.frequent(16), python.starting_with("m", 8)]
+    assert got["lookups"] == [*lookups, python.best_following(("meet",), 8)]
     learned_words = {w for words, _ in want for w in words}
     secrets = {"48213", "zorblax", "555", "4567", "bob", "zorb", "hunter2024", "a8f3k2l9x0"}
     assert not secrets & learned_words
     assert got["suggested"][0] == "Bartholomew" and "Bartholomew" not in got["plain"]
-    assert got["afterForget"][:2] == [True, False] and got["cleared"] == 0
+
+    small = UserHistory(HistoryConfig(**BOUNDED))
+    for text, field in MESSAGES:
+        small.learn(text, field)
+    assert len(small) <= BOUNDED["max_entries"] and _approx(got["bounded"]) == _entries(small)
+
+    assert got["forgot"] == [python.forget("Bartholomew"), python.forget("Bartholomew")]
+    assert got["forgot"] == [True, False] and got["cleared"] == 0
+    assert _approx(got["afterForget"][0]) == _entries(python)
+    assert got["afterForget"][1] == python.frequent(16)  # rebuilt after a removal
 
 
 def test_browser_tokenizes_raw_text_like_python(browser_run):
