@@ -294,14 +294,6 @@ def history_cases(units: list[str], seed: int = 0, per_kind: int = 10) -> list[d
     return out
 
 
-NO_HISTORY = "learn-then-suggest cases, and this decoder has no personal history (spec 9.2)"
-
-
-def without_learning(cases: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(cases without learn steps, cases with them): for decoders without a history."""
-    return [c for c in cases if not c.get("learn")], [c for c in cases if c.get("learn")]
-
-
 def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int:
     """Run ``predictor`` on :func:`build_cases` (then on :func:`blocklist_cases` made from
     its answers, and :func:`history_cases`) and write them to ``path``; return the count."""
