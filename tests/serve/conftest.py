@@ -107,6 +107,20 @@ def server_url(settings):
 
 
 @pytest.fixture(scope="session")
+def float32_bundle(tiny_checkpoint, tmp_path_factory, registry_cache):
+    """The tiny model exported in float32 only, with its conformance vectors (the browser
+    tests compare suggestions with it: see ``test_browser_conformance.py``)."""
+    from kbd_lm.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("dist-f32") / "bundle"
+    overrides = [f'out_dir="{out}"', 'quantization="float32"', "compare_presets=false"]
+    overrides += ["max_model_bytes=0", "latency_calls=50", "agreement_contexts=16"]
+    overrides += [f'blocklist_cache="{registry_cache}"']
+    return export(tiny_checkpoint, load_config(ExportConfig, "export", "default", overrides))
+
+
+@pytest.fixture(scope="session")
 def app_server():
     """``with app_server(settings) as url``: the real app under uvicorn, for wider scopes."""
     return run_server

@@ -5,12 +5,12 @@ browser computes piece ids and suggestions from the raw texts; Python compares t
 the vectors the Python predictor wrote at export. With ``CI=true`` a missing Chromium,
 Playwright or LiteRT.js fails the test instead of skipping it.
 
-The tiny model is exported in float32 here: with 64 cells, dynamic-range quantization turns
-the 1e-6 differences between two CPUs' kernels into probability differences of up to 15%
-(a rounding flip of a quantized activation), which the default-size model keeps under 3%.
-The demo-page test runs the dynamic tiny bundle in the browser as well. The learn-then-suggest
-cases run too: the browser's ``UserHistory`` (``history.js``, ``privacy.js``) learns their
-messages and the predictor mixes it in (spec 9.2).
+The tiny model is exported in float32 here (``float32_bundle``, ``conftest.py``): with 64
+cells, dynamic-range quantization turns the 1e-6 differences between two CPUs' kernels into
+probability differences of up to 15% (a rounding flip of a quantized activation), which the
+default-size model keeps under 3%. The demo-page test runs the dynamic tiny bundle in the
+browser as well. The learn-then-suggest cases run too: the browser's ``UserHistory``
+(``history.js``, ``privacy.js``) learns their messages and the predictor mixes it in (spec 9.2).
 """
 
 from __future__ import annotations
@@ -24,19 +24,6 @@ from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def float32_bundle(tiny_checkpoint, tmp_path_factory, registry_cache):
-    """The tiny model exported in float32 only, with its conformance vectors."""
-    from kbd_lm.config import load_config
-    from kbd_lm.export.convert import ExportConfig, export
-
-    out = tmp_path_factory.mktemp("dist-f32") / "bundle"
-    overrides = [f'out_dir="{out}"', 'quantization="float32"', "compare_presets=false"]
-    overrides += ["max_model_bytes=0", "latency_calls=50", "agreement_contexts=16"]
-    overrides += [f'blocklist_cache="{registry_cache}"']
-    return export(tiny_checkpoint, load_config(ExportConfig, "export", "default", overrides))
 
 
 # Messages whose learning the browser must do as Python does: secrets cut out, sentences,

@@ -67,5 +67,5 @@ async function latency(bundleUrl, wasmDir, texts, warm = [], k = 3) {
   return Array.from(ms);
 }
 
-window.kbdHarness = {conformance, latency, predictor};
+window.kbdHarness = {conformance, latency, predictor, UserHistory}; // UserHistory: file tests
 window.dispatchEvent(new Event("kbd-harness-ready"));

@@ -2,17 +2,28 @@
 // kbd_lm/history_mix.py (mix_history); docs/decoding.md 9.2.
 //
 // The history keeps, with recency decay, how often each lowercase word followed each context
-// of 0, 1 or 2 lowercase words ("" = the start of a message or sentence). It lives in memory
-// (no file here); what it may learn is decided by privacy.js.
+// of 0, 1 or 2 lowercase words ("" = the start of a message or sentence); what it may learn
+// is decided by privacy.js. It reads and writes history.py's file format (its docstring: a JSON
+// header line, one [count, word, ...] line per entry, a SHA-256 line), byte for byte: entries
+// in history.py's order, counts rounded as Python's round(c, 4) (ties to even) and written as
+// Python's repr(float) ("1.0", "0.0312"), the header as json.dumps writes it. A file written
+// with a history.py whose HistoryConfig.half_life is an int (1, not 1.0) says "1" where this
+// writes "1.0" in the header (no reader uses it): only then do the bytes differ.
 //
 //   const h = new UserHistory(predictor.rules);
 //   h.learn("lunch at Quattro?");                      // 3 (words learned)
 //   h.learn("my pin is 48213", "password");            // 0: nothing from a password field
 //   await predictor.suggest("see you at Qu", 3, h);    // [{word: "Quattro", ...}, ...]
+//   const bytes = await h.toBytes();                   // the file (a Uint8Array)
+//   await UserHistory.fromBytes(predictor.rules, bytes);  // or a HistoryFileError
 //   h.forget("Quattro"); h.clear();
 
 import {learnableSegments} from "./privacy.js";
+import {sha256Hex} from "./sha256.js";
 import {cpLen} from "./text.js";
+
+export const FORMAT_NAME = "kbd-lm-history"; // history.FORMAT_NAME
+export const FORMAT_VERSION = 1; // history.FORMAT_VERSION
 
 export const START = ""; // the start of a message or sentence, as a context word
 // kbd_lm.history.HistoryConfig (snake_case, as in the conformance header's "history").
@@ -35,6 +46,135 @@ export const HISTORY_WEIGHTS = Object.freeze({
 const ORDERS = 3; // P1..P3 of the mix
 const RESCALE_AT = 2 ** 20; // stored counts are rescaled before they grow past this factor
 const TOP_UNIGRAMS = 16; // most frequent words kept ready as next-word candidates
+
+/** A history file that cannot be read; the message names the file and the problem. */
+export class HistoryFileError extends Error {
+  name = "HistoryFileError";
+}
+
+/** Python's repr() of a float: the shortest round-trip digits, "1.0", "1e-05", "1e+16". */
+export function pyFloatRepr(x) {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mantissa, exp] = Math.abs(x).toExponential().split("e"); // shortest, as String(x)
+  const digits = mantissa.replace(".", "");
+  const point = Number(exp) + 1; // x = 0.<digits> * 10^point
+  let s;
+  if (point <= -4 || point > 16) {
+    const e = point - 1;
+    const rest = digits.length > 1 ? "." + digits.slice(1) : "";
+    s = `${digits[0]}${rest}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  } else if (point <= 0) s = "0." + "0".repeat(-point) + digits;
+  else if (point >= digits.length) s = digits + "0".repeat(point - digits.length) + ".0";
+  else s = digits.slice(0, point) + "." + digits.slice(point);
+  return x < 0 ? "-" + s : s;
+}
+
+/**
+ * Python's round(x, ndigits) of a float: the double nearest to x correctly rounded to ndigits
+ * decimals, exact ties to even. toFixed rounds the exact value too, but ties away from zero;
+ * a double is an exact tie only when it is an odd multiple of 2^-(ndigits + 1).
+ */
+export function pyRound(x, ndigits) {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  const odd = a * 2 ** (ndigits + 1); // exact (a power of two)
+  let r;
+  if (Number.isInteger(odd) && !Number.isInteger(a * 2 ** ndigits) && odd * 5 ** ndigits < 2 ** 53) {
+    const n = odd * 5 ** ndigits; // a * 10^ndigits = n / 2 exactly, n odd
+    const even = (n - 1) / 2 % 2 === 0 ? (n - 1) / 2 : (n + 1) / 2;
+    r = Number(`${even}e-${ndigits}`);
+  } else {
+    r = Number(a.toFixed(ndigits));
+  }
+  return x < 0 ? -r : r;
+}
+
+/** Python's str.splitlines() (the file is split by it). */
+function splitLines(text) {
+  const lines = text.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/u);
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const show = (v) => (v === undefined ? "None" : JSON.stringify(v)); // a value in a message
+
+/** The entries ([count, words]) of a history file (history._parse), or HistoryFileError. */
+async function parseFile(rules, data, name, maxOrder) {
+  const fail = (line, problem) => {
+    const where = line ? `${name}: line ${line}` : name;
+    return new HistoryFileError(`${where}: ${problem} (not a readable ${FORMAT_NAME} file)`);
+  };
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0x0a) end--;
+  const cut = end > 0 ? data.lastIndexOf(0x0a, end - 1) : -1;
+  if (cut < 0) throw fail(null, "no header and entries");
+  let digest;
+  try {
+    const trailer = JSON.parse(new TextDecoder("utf-8", {fatal: true}).decode(data.subarray(cut + 1, end)));
+    if (!isObject(trailer) || !("sha256" in trailer)) throw new TypeError("no sha256");
+    digest = trailer.sha256;
+  } catch {
+    throw fail(null, "last line is not the checksum line: truncated?");
+  }
+  const body = data.subarray(0, cut + 1);
+  if (digest !== (await sha256Hex(body))) {
+    throw fail(null, "checksum does not match: the file was altered or damaged");
+  }
+  let text;
+  try {
+    text = new TextDecoder("utf-8", {fatal: true, ignoreBOM: true}).decode(body);
+  } catch {
+    throw fail(null, "not UTF-8");
+  }
+  const lines = splitLines(text);
+  let header;
+  try {
+    header = JSON.parse(lines[0]);
+  } catch {
+    throw fail(1, "header is not JSON");
+  }
+  if (!isObject(header) || header.format !== FORMAT_NAME) {
+    throw fail(1, `header does not say format '${FORMAT_NAME}'`);
+  }
+  if (header.version !== FORMAT_VERSION) {
+    throw fail(1, `format version ${show(header.version)}; this reader knows ${FORMAT_VERSION}`);
+  }
+  if (header.entries !== lines.length - 1) {
+    throw fail(1, `header says ${show(header.entries)} entries, found ${lines.length - 1}`);
+  }
+  let items;
+  try {
+    items = JSON.parse("[" + lines.slice(1).join(",") + "]"); // one call; per line to name one
+  } catch {
+    lines.slice(1).forEach((line, i) => {
+      try {
+        JSON.parse(line);
+      } catch {
+        throw fail(i + 2, "entry is not JSON");
+      }
+    });
+    throw fail(null, "entries are not JSON");
+  }
+  const isWord = (w) => rules.wordRe.test(w);
+  return items.map((item, i) => {
+    const n = i + 2;
+    if (!(Array.isArray(item) && item.length >= 2 && item.length <= maxOrder + 1)) {
+      throw fail(n, `an entry is [count, word, ...] with 1 to ${maxOrder} words`);
+    }
+    const [count, ...words] = item;
+    if (!(typeof count === "number" && Number.isFinite(count) && count > 0)) {
+      throw fail(n, `count ${show(count)} is not a positive number`);
+    }
+    if (!words.every((w) => typeof w === "string")) throw fail(n, "words must be strings");
+    if (!isWord(words[words.length - 1]) || words.slice(0, -1).some((w) => w !== START && !isWord(w))) {
+      throw fail(n, "an entry holds something that is not a word");
+    }
+    if (words.slice(1).includes(START)) throw fail(n, "the sentence start may only come first");
+    return [count, words.length === 1 ? words : words.map((w) => w.toLowerCase())];
+  });
+}
 
 /** Python's string order (code points), not JavaScript's (UTF-16 units). */
 export function cpCompare(a, b) {
@@ -229,7 +369,61 @@ export class UserHistory {
     return byCount(items, (w) => kids.get(w)).slice(0, n);
   }
 
+  // ---------------------------------------------------------------- file format
+
+  /** The history in history.py's file format (a Uint8Array), the bytes history.py writes. */
+  async toBytes() {
+    const scale = this._scale();
+    const lines = [];
+    for (const {ctx, kids} of this._next.values()) {
+      for (const [w, c] of kids) {
+        const count = pyRound(c / scale, 4);
+        if (count > 0) {
+          const words = (ctx.length ? [...ctx, w] : [this.display(w)]).join('", "');
+          lines.push(`[${pyFloatRepr(count)}, "${words}"]`); // words need no JSON escaping
+        }
+      }
+    }
+    const c = this.config;
+    const header =
+      `{"format": "${FORMAT_NAME}", "version": ${FORMAT_VERSION}, "order": ${c.max_order}, ` +
+      `"half_life": ${pyFloatRepr(c.half_life)}, "entries": ${lines.length}}`;
+    const body = new TextEncoder().encode([header, ...lines].join("\n") + "\n");
+    const trailer = new TextEncoder().encode(`{"sha256": "${await sha256Hex(body)}"}\n`);
+    const out = new Uint8Array(body.length + trailer.length);
+    out.set(body);
+    out.set(trailer, body.length);
+    return out;
+  }
+
+  /**
+   * A history read from the file format (a Uint8Array, an ArrayBuffer or the file's text), as
+   * history.py's from_bytes: counts as written, the clock at 0, bounds applied. Rejects with a
+   * HistoryFileError naming `name`, the line and the problem (a damaged or truncated file, an
+   * unknown version); the caller then starts with an empty history.
+   */
+  static async fromBytes(rules, data, config = {}, name = "history") {
+    if (typeof data === "string") data = new TextEncoder().encode(data);
+    else if (!(data instanceof Uint8Array)) data = new Uint8Array(data);
+    const history = new UserHistory(rules, config);
+    history._loadEntries(await parseFile(rules, data, name, history.config.max_order));
+    return history;
+  }
+
   // ---------------------------------------------------------------- internals
+
+  _loadEntries(entries) {
+    this._top = null;
+    for (const [count, words] of entries) {
+      const ctx = words.slice(0, -1);
+      const word = words[words.length - 1];
+      const key = ctx.length ? word : word.toLowerCase();
+      if (!ctx.length && word !== key) this._display.set(key, word);
+      this._add(ctx, key, count);
+    }
+    this._top = null;
+    this._enforceBounds();
+  }
 
   _root() {
     return this._next.get("");
