@@ -1,5 +1,6 @@
 """The demo page's "on this device" switch: suggestions from LiteRT.js, no server request,
-with a personal history of the messages sent in the page.
+with a personal history of the messages sent in the page, kept in localStorage across reloads
+until "clear history".
 
 Runs the tiny (dynamic-range quantized) bundle in headless Chromium through the real app.
 """
@@ -9,9 +10,27 @@ from __future__ import annotations
 import pytest
 
 from kbd_lm.export.browser import CHROMIUM, CHROMIUM_ARGS
+from kbd_lm.history import UserHistory
 from kbd_lm.predict import Predictor
 
 pytestmark = pytest.mark.browser
+
+STORAGE_KEY = "kbd-lm.history"  # ondevice.js STORAGE_KEY
+STORED_JS = f"() => localStorage.getItem('{STORAGE_KEY}')"
+
+
+def reload(page, calls: list | None = None):
+    """Reload the page if ``calls`` is given (emptied once the page's first, server-mode,
+    request is done), switch to "on this device"; the text box, ready."""
+    from playwright.sync_api import expect
+
+    if calls is not None:
+        page.reload()
+        expect(page.locator("#status")).to_contain_text("kbd-lm", timeout=10_000)
+        calls.clear()
+    page.locator("#ondevice").check()
+    expect(page.locator("#status")).to_contain_text("on this device ·", timeout=60_000)
+    return page.locator("#text")
 
 
 def test_on_device_suggestions_make_no_server_request(browser_ready, server_url, tiny_bundle):
@@ -24,6 +43,8 @@ def test_on_device_suggestions_make_no_server_request(browser_ready, server_url,
             page = browser.new_page()
             errors = []
             page.on("pageerror", lambda err: errors.append(str(err)))
+            warnings = []
+            page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
             page.goto(server_url + "/")
             buttons = page.locator("#suggestions button")
             expect(page.locator("#status")).to_contain_text("kbd-lm", timeout=10_000)
@@ -33,10 +54,12 @@ def test_on_device_suggestions_make_no_server_request(browser_ready, server_url,
                 "request",
                 lambda r: predict_calls.append(r.url) if "/v1/predict-next" in r.url else None,
             )
-            page.locator("#ondevice").check()
-            expect(page.locator("#status")).to_contain_text("on this device ·", timeout=60_000)
-
-            box = page.locator("#text")
+            sent = []  # requests that carry the history's words
+            page.on(
+                "request",
+                lambda r: sent.append(r.url) if "Quattro" in (r.post_data or "") else None,
+            )
+            box = reload(page)
             box.press_sequentially("see you ", delay=20)
             want = {s.word for s in python.suggest("see you ", k=3)}
             expect(buttons).to_have_count(3)
@@ -53,8 +76,8 @@ def test_on_device_suggestions_make_no_server_request(browser_ready, server_url,
             expect(box).to_have_value("thank you so much ")
             expect(page.locator("#status")).to_contain_text("on this device ·")
 
-            # Enter sends the message: the page's own history learns it, then suggests it;
-            # "clear history" forgets it.
+            # Enter sends the message: the page's own history learns it, then suggests it, and
+            # keeps it in localStorage (history.py's file format) across a reload.
             box.fill("")
             box.press_sequentially("lunch at Quattro?", delay=10)
             box.press("Enter")
@@ -62,10 +85,44 @@ def test_on_device_suggestions_make_no_server_request(browser_ready, server_url,
             box.press_sequentially("see you at Qu", delay=20)
             expect(buttons.first).to_have_text("Quattro", timeout=20_000)
             assert page.evaluate("() => window.kbdOnDevice.historySize") > 0
+            stored = page.evaluate(STORED_JS)
+            assert stored.startswith('{"format": "kbd-lm-history", "version": 1')
+            assert UserHistory.from_bytes(stored.encode()).words()[-1][0] == "Quattro"
+
+            box = reload(page, predict_calls)
+            box.press_sequentially("see you at Qu", delay=20)
+            expect(buttons.first).to_have_text("Quattro", timeout=20_000)
+
+            # "clear history" forgets it, the stored copy too: gone after a reload.
             page.locator("#clear-history").click()
             expect(buttons.first).not_to_have_text("Quattro", timeout=20_000)
             assert page.evaluate("() => window.kbdOnDevice.historySize") == 0
+            assert page.evaluate(STORED_JS) is None
+            box = reload(page, predict_calls)
+            box.press_sequentially("see you at Qu", delay=20)
+            expect(buttons.first).not_to_have_text("", timeout=20_000)
+            expect(buttons.first).not_to_have_text("Quattro", timeout=20_000)
+            assert page.evaluate("() => window.kbdOnDevice.historySize") == 0
+
+            # A damaged stored copy: a console warning, discarded, an empty history that learns.
+            damaged = bytearray(stored.encode())
+            damaged[damaged.index(b"Quattro")] ^= 0x01
+            page.evaluate(
+                "([key, text]) => localStorage.setItem(key, text)",
+                [STORAGE_KEY, damaged.decode()],
+            )
+            box = reload(page, predict_calls)
+            box.press_sequentially("see you at Qu", delay=20)
+            expect(buttons.first).not_to_have_text("", timeout=20_000)
+            assert page.evaluate("() => window.kbdOnDevice.historySize") == 0
+            assert page.evaluate(STORED_JS) is None
+            assert any("checksum does not match" in w for w in warnings), warnings
+            box.fill("")
+            box.press_sequentially("lunch at Quattro?", delay=10)
+            box.press("Enter")
+            page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') !== null")
             assert predict_calls == [], predict_calls
+            assert sent == [], sent  # nothing of the history goes to the server
             assert not errors, errors
 
             # Back to the server: requests again.

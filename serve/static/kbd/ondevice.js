@@ -1,13 +1,20 @@
 // The demo page's "on this device" mode: suggestions computed in this browser by the
 // JavaScript predictor on LiteRT.js, from the bundle the server serves; no /v1/predict-next.
 // The predictor (model, tokenizer, WASM runtime) loads on first use. A personal history
-// (history.js) lives in this page only: it learns each message sent, and is gone on reload.
+// (history.js) learns each message sent; it is kept across reloads in this browser's
+// localStorage under STORAGE_KEY, as the text of history.py's file format, written after
+// each learned message ("clear history" deletes it too). Nothing of it goes to the server.
+// A damaged stored copy is discarded with a console warning: the history starts empty.
 
 import {Predictor} from "./predictor.js";
+import {UserHistory} from "./history.js";
 
+export const STORAGE_KEY = "kbd-lm.history"; // the stored history file (localStorage)
 const here = (path) => new URL(path, document.baseURI).href;
 let loading = null;
-let history = null; // the UserHistory of the messages sent in this page
+let restoring = null; // a Promise of the page's UserHistory, restored from localStorage
+let history = null; // that history, once restored
+let saving = Promise.resolve(); // writes to localStorage, in order
 
 function predictor() {
   if (loading === null) {
@@ -19,25 +26,74 @@ function predictor() {
   return loading;
 }
 
+/** The stored history, or an empty one (the stored copy is dropped if it is damaged). */
+async function restore(p) {
+  let stored = null;
+  try {
+    stored = localStorage.getItem(STORAGE_KEY);
+  } catch (err) {
+    console.warn(`kbd-lm: cannot read the stored history (${err.message || err})`);
+  }
+  if (stored !== null) {
+    try {
+      return await UserHistory.fromBytes(p.rules, stored, {}, `localStorage ${STORAGE_KEY}`);
+    } catch (err) {
+      console.warn(`kbd-lm: ${err.message || err}; discarded, starting with an empty history`);
+      store(null);
+    }
+  }
+  return p.newHistory();
+}
+
+function userHistory() {
+  if (restoring === null) {
+    restoring = predictor().then(restore);
+    restoring.then((h) => (history = h), () => (restoring = null));
+  }
+  return restoring;
+}
+
+/** Write `h` (null: delete the stored copy) after the writes before it. */
+function store(h) {
+  saving = saving.then(async () => {
+    try {
+      if (h === null) localStorage.removeItem(STORAGE_KEY);
+      else localStorage.setItem(STORAGE_KEY, new TextDecoder().decode(await h.toBytes()));
+    } catch (err) {
+      console.warn(`kbd-lm: the history was not stored (${err.message || err})`);
+    }
+  });
+  return saving;
+}
+
 window.kbdOnDevice = {
   async suggest(text, k) {
-    return (await predictor()).suggest(text, k, history);
+    const [p, h] = await Promise.all([predictor(), userHistory()]);
+    return p.suggest(text, k, h);
   },
 
-  /** Learn a sent message into the page's history; returns how many words were learned. */
+  /** Learn a sent message into the history, then store it; returns the words learned. */
   async learn(text) {
-    const p = await predictor();
-    if (history === null) history = p.newHistory();
-    return history.learn(text);
+    const h = await userHistory();
+    const n = h.learn(text);
+    await store(h);
+    return n;
   },
 
-  /** Forget every word the history learned. */
-  clearHistory() {
-    if (history !== null) history.clear();
+  /** Forget every word the history learned, stored copy included. */
+  async clearHistory() {
+    (await userHistory()).clear();
+    await store(null);
   },
 
   /** Entries (words and word sequences) the history keeps. */
   get historySize() {
     return history === null ? 0 : history.size;
+  },
+
+  /** Resolves when the stored history was read (and after every write so far). */
+  async ready() {
+    await userHistory();
+    await saving;
   },
 };
