@@ -408,6 +408,9 @@ class Predictor:
             for i in top
         ]
         finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
+        # log P(the typed letters are the whole word): no suggestion (kbd_lm.text.completes),
+        # but a word far less likely than it is not worth a beam either (see _floor).
+        typed = -math.inf
         for _ in range(MAX_WORD_PIECES):
             if not beams:
                 break
@@ -418,7 +421,7 @@ class Predictor:
             can_end = [
                 r
                 for r, beam in enumerate(beams)
-                if len(beam.text) > len(want)
+                if len(beam.text) >= max(len(want), 1)
                 and WORD_RE.fullmatch(beam.text)
                 and not (blocked and blocked(beam.text))
             ]
@@ -429,8 +432,11 @@ class Predictor:
                 e = np.einsum("ij,j->i", np.exp(ending), self._boundary_f32)
                 ends = np.log(np.maximum(e, 1e-30))
                 for r, end in zip(can_end, ends.tolist(), strict=True):
-                    self._add_final(finals, beams[r].text, beams[r].score + end)
-            floor = self._floor(finals, k)
+                    if len(beams[r].text) > len(want):
+                        self._add_final(finals, beams[r].text, beams[r].score + end)
+                    else:
+                        typed = max(typed, beams[r].score + end)
+            floor = self._floor(finals, k, typed)
             # Extensions only lose probability: a beam at or below the k-th final is done.
             live = [r for r in range(n) if beams[r].score > floor]
             if not live:
@@ -524,14 +530,17 @@ class Predictor:
             entry[2] += math.exp(logp)
 
     @staticmethod
-    def _floor(finals: dict, k: int) -> float:
+    def _floor(finals: dict, k: int, typed: float = -math.inf) -> float:
         """Log-probability a beam must beat to still matter: the k-th best word so far, and
-        never less than the best word times ``MIN_RATIO`` (which bounds the search when fewer
-        than k words fit what was typed, e.g. a long rare word typed in full)."""
-        if not finals:
-            return -math.inf
+        never less than ``MIN_RATIO`` times the best word or the typed letters as a whole word
+        (``typed``, a log-probability), whichever is likelier. That bounds the search when fewer
+        than k words fit what was typed: a long rare word typed in full, or a whole word whose
+        only longer spellings are made up ("thinkings")."""
         probs = sorted((f[2] for f in finals.values()), reverse=True)
-        relative = math.log(probs[0] * MIN_RATIO)
+        best = max(probs[0] if probs else 0.0, math.exp(typed))
+        if best <= 0.0:
+            return -math.inf
+        relative = math.log(best * MIN_RATIO)
         return max(math.log(probs[k - 1]), relative) if len(probs) >= k else relative
 
     @staticmethod

@@ -50,7 +50,24 @@ def test_the_typed_letters_are_never_a_suggestion(predictor, text):
     # already: completions are longer (kbd_lm.text.completes), whatever the model's end.
     typed = text.split()[-1]
     words = words_of(predictor.suggest(text, k=10))
-    assert words and all(len(w) > len(typed) and w.startswith(typed) for w in words), words
+    assert all(len(w) > len(typed) and w.startswith(typed) for w in words), words
+
+
+def test_the_typed_letters_as_a_whole_word_bound_the_search():
+    # No longer word: the floor is the best word's MIN_RATIO share, or nothing to beat.
+    from kbd_lm.predict import MIN_RATIO
+
+    assert Predictor._floor({}, 3) == -math.inf
+    # The typed letters as a whole word (log 0.5) set the floor when no word is found yet:
+    # "thinkings" after "thinking" is not worth a beam below half a MIN_RATIO.
+    assert Predictor._floor({}, 3, math.log(0.5)) == pytest.approx(math.log(0.5 * MIN_RATIO))
+    # ... and when the words found are less likely than them.
+    finals = {"ab": ["ab", math.log(0.01), 0.01]}
+    assert Predictor._floor(finals, 3, math.log(0.5)) == pytest.approx(math.log(0.5 * MIN_RATIO))
+    # A likelier word found, or k words found, decide as before.
+    assert Predictor._floor(finals, 3, math.log(1e-9)) == pytest.approx(math.log(0.01 * MIN_RATIO))
+    finals = {w: [w, 0.0, p] for w, p in (("a", 0.4), ("b", 0.3), ("c", 0.2))}
+    assert Predictor._floor(finals, 3, math.log(0.5)) == pytest.approx(math.log(0.2))
 
 
 def test_casing(predictor):

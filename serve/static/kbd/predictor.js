@@ -283,10 +283,13 @@ export class Predictor {
     return out;
   }
 
-  static _floor(finals, k) {
-    if (finals.size === 0) return -Infinity;
+  // The k-th best word so far, and never less than MIN_RATIO times the best word or the typed
+  // letters as a whole word (`typed`, a log-probability), whichever is likelier.
+  static _floor(finals, k, typed = -Infinity) {
     const probs = [...finals.values()].map((f) => f[2]).sort((a, b) => b - a);
-    const relative = Math.log(probs[0] * MIN_RATIO);
+    const best = Math.max(probs.length ? probs[0] : 0, Math.exp(typed));
+    if (best <= 0) return -Infinity;
+    const relative = Math.log(best * MIN_RATIO);
     return probs.length >= k ? Math.max(Math.log(probs[k - 1]), relative) : relative;
   }
 
@@ -306,6 +309,8 @@ export class Predictor {
       c: ctx.c,
     }));
     const finals = new Map(); // lowercase word -> [best display, best logp, total probability]
+    // log P(the typed letters are the whole word): no suggestion, but it bounds the search.
+    let typed = -Infinity;
     for (let step = 0; step < MAX_WORD_PIECES && beams.length; step++) {
       const n = beams.length;
       const b = this.model.batchFor(n);
@@ -322,13 +327,17 @@ export class Predictor {
       const short = beams.map((beam) => cpLen(beam.text) < wantLen);
       for (let r = 0; r < n; r++) {
         const text = beams[r].text;
-        // Only words longer than the typed letters may end (they are no suggestion themselves).
-        if (cpLen(text) <= wantLen || !this.rules.wordRe.test(text) || blocked(text)) continue;
+        // Only words longer than the typed letters are suggestions; the typed letters as a whole
+        // word only raise the floor.
+        const len = cpLen(text);
+        if (len < Math.max(wantLen, 1) || !this.rules.wordRe.test(text) || blocked(text)) continue;
         let end = 0; // P(word ends here): the boundary pieces' probabilities
         for (const i of P.boundary) end += Math.exp(logp[r * V + i]);
-        addFinal(finals, text, beams[r].score + Math.log(Math.max(end, 1e-30)));
+        const whole = beams[r].score + Math.log(Math.max(end, 1e-30));
+        if (len > wantLen) addFinal(finals, text, whole);
+        else typed = Math.max(typed, whole);
       }
-      const floor = Predictor._floor(finals, k);
+      const floor = Predictor._floor(finals, k, typed);
       const live = [];
       for (let r = 0; r < n; r++) if (beams[r].score > floor) live.push(r);
       if (!live.length) break;
