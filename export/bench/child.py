@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kbd_lm.export.bench.machine import cpu_ticks, steal_share
 from kbd_lm.export.bench.replay import by_kind
 from kbd_lm.export.bench.summary import MB
 from kbd_lm.logs import setup_logging
@@ -140,7 +141,7 @@ def _measure_child(spec: dict) -> dict:
     for text in spec["warm"]:
         suggest(text, k)
     mem["after_warmup"] = _status_kb()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0, ticks0 = time.process_time(), time.perf_counter(), cpu_ticks(core)
     replay = timed(suggest, spec["texts"], "model keystrokes")
     for text in spec["warm_drafts"]:
         predictor.clear_cache()
@@ -170,6 +171,7 @@ def _measure_child(spec: dict) -> dict:
                 out.append((clock() - start) / 1000.0)
         steps[key] = out
     cpu_share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
+    steal = steal_share(ticks0, cpu_ticks(core))
     _no_tensorflow()
     imports = _imported()
 
@@ -180,6 +182,7 @@ def _measure_child(spec: dict) -> dict:
         "samples_us": samples,
         "memory_kb": mem,
         "cpu_share": cpu_share,
+        "steal_share": steal,
         "import_seconds": import_seconds,
         "load_seconds": load_seconds,
         "imports": imports,

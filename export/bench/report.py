@@ -27,6 +27,11 @@ def _num(v: float | None, unit: str) -> str:
     return f"{v:.1f} {unit}"
 
 
+def steal_text(share: float | None) -> str:
+    """The hypervisor's share of the measuring core while timing (unknown off Linux)."""
+    return "unknown" if share is None else f"{share:.2%}"
+
+
 def format_report(report: dict) -> str:
     """The Markdown report (``bench.md``, also printed by ``main``)."""
     prof, mach, lat = report["profile"], report["machine"], report["latency_ms"]
@@ -50,7 +55,8 @@ def format_report(report: dict) -> str:
         f"{mach['python']}; ai-edge-litert {v.get('ai-edge-litert')}, tflite-runtime "
         f"{v.get('tflite-runtime')}, numpy {v.get('numpy')}, sentencepiece "
         f"{v.get('sentencepiece')}; runtime used: {prof['runtime']}, 1 thread, XNNPACK; "
-        f"load average {mach['loadavg'][0]} -> {mach.get('loadavg_end', ['?'])[0]}.",
+        f"load average {mach['loadavg'][0]} -> {mach.get('loadavg_end', ['?'])[0]}; "
+        f"steal while timing {steal_text(report['setup'].get('steal_while_timing'))}.",
         "",
         "| Figure | Measured | Phone est. | Limit | Result |",
         "|---|---|---|---|---|",

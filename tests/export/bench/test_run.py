@@ -70,6 +70,9 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     assert set(setup["imports"]["third_party"]) <= CHILD_THIRD_PARTY
     assert setup["interpreter_threads"] == 1 and setup["pinned_core"] >= 0
     assert isinstance(setup["contended"], bool)
+    # The hypervisor's share of the measuring core while timing, from /proc/stat (Linux).
+    assert 0.0 <= setup["steal_while_timing"] <= 1.0
+    assert "steal while timing" in (tmp_path / "bench.md").read_text()
     lat = report["latency_ms"]
     for key in (
         "suggest_next_word",
