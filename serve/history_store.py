@@ -51,6 +51,30 @@ class StoreFullError(Exception):
     """The store's user or size limit is reached; nothing was written."""
 
 
+def prepare(db, wait: float = 10.0) -> None:
+    """Set up a new connection to the store's file: WAL, secure delete, the table.
+
+    Several connections opening a new file at once all ask to switch it to WAL (a write lock);
+    SQLite answers "database is locked" at once, without its busy wait, where waiting could
+    deadlock. The switch is made once for the file, so whoever comes later finds it done: try
+    again shortly, for up to ``wait`` seconds (CI saw a learn lost to this).
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA secure_delete=ON")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) and "busy" not in str(err):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class HistoryStore:
     """Thread-safe access to the histories in ``path`` (one connection, one lock)."""
 
@@ -213,10 +237,11 @@ class HistoryStore:
         os.close(fd)
         os.chmod(self.path, 0o600)
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA secure_delete=ON")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(_SCHEMA)
+        try:
+            prepare(db)
+        except BaseException:
+            db.close()
+            raise
         self._db = db
         log.info("history store: %s", self.path)
         return db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -108,3 +109,34 @@ def test_delete_leaves_no_trace_in_any_file(tmp_path):
     store.forget("other", "unrelated")
     data = b"".join(p.read_bytes() for p in files if p.exists())
     assert b"unrelated" not in data
+
+
+class _RacingConnection:
+    """A new file's connection that loses the race to switch it to WAL ``losses`` times:
+    SQLite's immediate "database is locked" (no busy wait), which cannot be forced on cue."""
+
+    def __init__(self, path, losses):
+        self.real, self.losses, self.statements = sqlite3.connect(path), losses, []
+
+    def execute(self, sql, *args):
+        self.statements.append(sql)
+        if sql.startswith("PRAGMA journal_mode") and self.losses:
+            self.losses -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.real.execute(sql, *args)
+
+
+def test_a_connection_that_loses_the_wal_race_tries_again(tmp_path):
+    from kbd_lm.serve.history_store import prepare
+
+    db = _RacingConnection(tmp_path / "h.sqlite3", losses=3)
+    prepare(db)
+    assert db.statements.count("PRAGMA journal_mode=WAL") == 4
+    assert db.real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # Past the wait, the error is the caller's; other errors are never retried.
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        prepare(_RacingConnection(tmp_path / "h2.sqlite3", losses=10**6), wait=0.05)
+    broken = _RacingConnection(tmp_path / "h3.sqlite3", losses=0)
+    broken.real.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        prepare(broken)
