@@ -213,8 +213,9 @@ def run_bench(
             "processes shared the cores, so latencies are likely pessimistic."
         )
     steal = child.get("steal_share")
-    contended = child["cpu_share"] < 0.9 or busy > cores - 0.5 or (steal or 0.0) > STEAL_LIMIT
-    if steal is not None and steal > STEAL_LIMIT:
+    stolen = steal is not None and steal > STEAL_LIMIT
+    contended = child["cpu_share"] < 0.9 or busy > cores - 0.5 or stolen
+    if stolen:
         notes.append(
             f"The hypervisor took {steal:.1%} of the measuring core while timing (steal time, "
             "/proc/stat): a shared cloud host, so latencies are pessimistic."

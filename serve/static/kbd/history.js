@@ -322,7 +322,7 @@ export class UserHistory {
   words(limit = Infinity) {
     const scale = this._scale();
     const items = [...this._root().kids].sort((a, b) => b[1] - a[1] || cpCompare(a[0], b[0]));
-    return items.slice(0, limit).map(([w, c]) => [this.display(w), Math.round((c / scale) * 1e4) / 1e4]);
+    return items.slice(0, limit).map(([w, c]) => [this.display(w), pyRound(c / scale, 4)]);
   }
 
   /** Every kept sequence ({words, count}: decayed), most frequent first. */
@@ -421,7 +421,6 @@ export class UserHistory {
       if (!ctx.length && word !== key) this._display.set(key, word);
       this._add(ctx, key, count);
     }
-    this._top = null;
     this._enforceBounds();
   }
 
