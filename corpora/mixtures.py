@@ -48,6 +48,18 @@ BROAD_CAVEAT = (
     "ship a model trained on it; its manifest lists every source with its licence."
 )
 
+# The field hint each source trains: the kind of text field an app says the user is typing in
+# (kbd_lm.hints.HINTS). A source without one (mixed writing) never carries a hint.
+SOURCE_HINTS: dict[str, str] = {
+    "chitchat": "message",
+    "sms": "message",
+    "email": "email",
+    "gutenberg": "prose",
+    "bigtxt": "prose",
+    "sotu": "prose",
+    "brown": "prose",
+}
+
 MIXTURES: dict[str, Mixture] = {
     "default": Mixture(
         "default",

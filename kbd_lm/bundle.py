@@ -133,6 +133,8 @@ class TokenizerSpec:
     special_ids: dict  # {"pad": 0, "unk": 1, "bos": 2, "eos": 3}
     byte_fallback: bool = True
     unit: str = "BOS pieces EOS"
+    # Field hints the model reads after BOS, name -> control id ({} = trained without them)
+    hints: dict = field(default_factory=dict)
     normalization: str = (
         "kbd_lm.text.normalize (NFC, controls dropped, whitespace collapsed, case kept)"
     )

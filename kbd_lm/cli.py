@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from kbd_lm.hints import HINTS
 from kbd_lm.logs import setup_logging
 
 # subcommand -> (the module `python -m` runs for it, help line)
@@ -120,7 +121,7 @@ def _suggest(args) -> int:
     predictor = Predictor.load(args.bundle, runtime=args.runtime)
     for text in args.text:
         t = time.perf_counter()
-        suggestions = predictor.suggest(text, k=args.k)
+        suggestions = predictor.suggest(text, k=args.k, hint=args.hint)
         ms = (time.perf_counter() - t) * 1000
         shown = "  ".join(f"{s.word} ({s.probability:.3f})" for s in suggestions)
         print(f"{text!r} -> {shown or '(none)'}   [{ms:.2f} ms]")
@@ -247,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", default="dist/bundle")
     p.add_argument("--runtime", default="litert", choices=["litert", "tflite-runtime"])
     p.add_argument("-k", type=int, default=3)
+    p.add_argument(
+        "--hint", choices=HINTS, help="the kind of text field (bundles trained with hints)"
+    )
     p.add_argument("text", nargs="+")
     p.set_defaults(func=_suggest)
 

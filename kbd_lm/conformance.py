@@ -15,7 +15,9 @@ A case may carry ``"blocklist_add": ["word", "two words"]``: entries an app adds
 bundle's blocklist before this suggestion (and removes after it), see :func:`blocklist_cases`;
 and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in order into a new
 :class:`~kbd_lm.history.UserHistory` (the header's ``history`` config), which the suggestion
-then uses with the header's ``history_weights`` (see :func:`history_cases`).
+then uses with the header's ``history_weights`` (see :func:`history_cases`); and
+``"hint": "email"``: the field hint sent with both ``decode_input`` and ``suggest`` (see
+:func:`hint_cases`).
 
 >>> compare([{"word": "a", "probability": 0.5}, {"word": "b", "probability": 0.4999}],
 ...         [{"word": "b", "probability": 0.4999}, {"word": "a", "probability": 0.5}])
@@ -37,6 +39,7 @@ from pathlib import Path
 from kbd_lm.blocklist import Blocklist
 from kbd_lm.bundle import Bundle, BundleError, Manifest, write
 from kbd_lm.fsutil import Progress, atomic_write_text
+from kbd_lm.hints import HINTS
 from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.text import WORD_RE, words
 
@@ -44,7 +47,9 @@ log = logging.getLogger(__name__)
 
 FILE = "conformance.jsonl"
 FORMAT = "kbd-lm-conformance"
-VERSION = 2  # 2: cases may add to the blocklist (blocklist_add) and learn; 1 is read as well
+# 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint.
+# Older versions are read as well.
+VERSION = 3
 # Two probabilities are the same answer when |p - q| <= ABS + REL * max(p, q). One step of
 # the model differs by about 1e-6 between runtimes (kernels, WASM vs x86), but over a long
 # context such a difference sometimes flips the rounding of a dynamically quantized
@@ -294,15 +299,38 @@ def history_cases(units: list[str], seed: int = 0, per_kind: int = 10) -> list[d
     return out
 
 
+def hint_cases(units: list[str], seed: int = 0, per_hint: int = 6) -> list[dict]:
+    """Cases with a field hint: for every hint of :data:`~kbd_lm.hints.HINTS`, an empty
+    text, a sentence start and held-out text cut at a word boundary or inside a word. A
+    bundle trained without hints answers them as without one (its ``context_ids`` say so).
+
+    >>> sorted({c["hint"] for c in hint_cases(["see you later", "ok then"], per_hint=1)})
+    ['email', 'message', 'prose']
+    """
+    rng = random.Random(seed + 2)
+    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
+    out = []
+    for hint in HINTS:
+        texts = ["", "Thanks. "]
+        for _ in range(per_hint):
+            unit = rng.choice(pool)
+            cuts = [m.start() for m in WORD_RE.finditer(unit)][1:]
+            cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(unit)]
+            texts.append(unit[: rng.choice(cuts)])
+        out += [{"kind": f"hint_{hint}", "text": t, "k": 3, "hint": hint} for t in texts]
+    return out
+
+
 def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int:
     """Run ``predictor`` on :func:`build_cases` (then on :func:`blocklist_cases` made from
-    its answers, and :func:`history_cases`) and write them to ``path``; return the count."""
+    its answers, :func:`history_cases` and :func:`hint_cases`) and write them to ``path``;
+    return the count."""
     cases = [
         {"id": i, "kind": kind, "text": text, "k": k}
         for i, (kind, text, k) in enumerate(build_cases(units, seed))
     ]
     results = run_python(predictor, cases)
-    more = blocklist_cases(cases, results) + history_cases(units, seed)
+    more = blocklist_cases(cases, results) + history_cases(units, seed) + hint_cases(units, seed)
     more = [{"id": len(cases) + i, **c} for i, c in enumerate(more)]
     cases, results = cases + more, results + run_python(predictor, more)
     for case, result in zip(cases, results, strict=True):
@@ -316,6 +344,7 @@ def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int
         "beam_width": predictor.beam_width,
         "history": dataclasses.asdict(HistoryConfig()),
         "history_weights": dataclasses.asdict(predictor.history_weights),
+        "hints": list(predictor.hints),
         "cases": len(cases),
     }
     lines = [json.dumps(header)] + [json.dumps(c, ensure_ascii=False) for c in cases]
@@ -330,7 +359,7 @@ def read_vectors(path: Path) -> tuple[dict, list[dict]]:
     if not lines:
         raise ValueError(f"{path}: empty file")
     header = json.loads(lines[0])
-    if header.get("format") != FORMAT or header.get("version") not in (1, VERSION):
+    if header.get("format") != FORMAT or header.get("version") not in range(1, VERSION + 1):
         raise ValueError(f"{path}: not a {FORMAT} file of version 1 to {VERSION}")
     return header, [json.loads(line) for line in lines[1:] if line.strip()]
 
@@ -395,14 +424,15 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
     results = []
     progress = Progress("conformance cases", total=len(cases), logger=log)
     for case in cases:
-        context, partial, ids = predictor.decode_input(case["text"])
+        hint = case.get("hint")
+        context, partial, ids = predictor.decode_input(case["text"], hint=hint)
         history = None
         if case.get("learn"):
             history = UserHistory()
             for message in case["learn"]:
                 history.learn(message["text"], message.get("field", "text"))
         with _blocking(predictor, case.get("blocklist_add")):
-            got = predictor.suggest(case["text"], k=case["k"], history=history)
+            got = predictor.suggest(case["text"], k=case["k"], history=history, hint=hint)
         suggestions = [{"word": s.word, "probability": s.probability} for s in got]
         results.append(
             {

@@ -13,6 +13,11 @@ units (a unit is the resampling block: the words of one message are not independ
 
 The macro average weighs every kind equally; its interval resamples within every kind.
 
+A bundle trained with field hints (``Predictor.hints``) is scored twice: as ``NAME, field
+hint``, each row with the hint an app would send for that kind of text (:func:`kind_hint`),
+and as ``NAME`` without any. The hinted one comes first, so the differences show what the
+hint buys.
+
 Each system's figures and per-word records on each row are kept under
 ``<cache_dir>/eval-cache/`` (keyed by the system's files, the sampled units and the source of
 the package): running ``make eval`` again after training one more bundle scores only that
@@ -20,6 +25,8 @@ bundle, and the paired differences still see every system on the same words.
 
 >>> kinds_of(["chitchat", "gutenberg", "bigtxt", "sotu"])
 {'chat': ['chitchat'], 'books': ['gutenberg', 'bigtxt'], 'speeches': ['sotu']}
+>>> kind_hint(["gutenberg", "bigtxt"]), kind_hint(["vader"])
+('prose', None)
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kbd_lm.corpora.mixtures import SOURCE_HINTS
 from kbd_lm.evaluate import count_words, evaluate_system, sample_words
 from kbd_lm.fsutil import atomic_write_text
 from kbd_lm.stats import interval95
@@ -53,6 +61,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "tweets/reviews (research)": ("vader",),
 }
 METRICS = ("top1", "top3", "ksr")
+HINTED = ", field hint"  # the name suffix of a bundle scored with each row's hint
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,28 @@ def kinds_of(sources) -> dict[str, list[str]]:
         if source not in known:
             out[Path(source).name] = [source]
     return out
+
+
+def kind_hint(sources) -> str | None:
+    """The field hint of a kind of text: its sources' common hint, else None."""
+    hints = {SOURCE_HINTS.get(s) for s in sources}
+    return hints.pop() if len(hints) == 1 else None
+
+
+class Hinted:
+    """A predictor that sends one field hint with every call (a keyboard in one kind of field).
+
+    >>> Hinted(predictor, "email").suggest("Dear ")  # doctest: +SKIP
+    """
+
+    def __init__(self, predictor, hint: str | None) -> None:
+        self.predictor, self.hint = predictor, hint
+
+    def suggest(self, text: str, k: int = 3):
+        return self.predictor.suggest(text, k, hint=self.hint)
+
+    def next_word_logprob(self, text: str, word: str) -> float:
+        return self.predictor.next_word_logprob(text, word, hint=self.hint)
 
 
 def paired_interval(
@@ -137,7 +168,12 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
 
     t0 = time.monotonic()
     cache = Path(config.cache_dir)
-    systems = {name: Predictor.load(path) for name, path in bundles.items()}
+    systems = {}
+    for name, path in bundles.items():
+        predictor = Predictor.load(path)
+        if predictor.hints:
+            systems[name + HINTED] = predictor
+        systems[name] = predictor
     sizes = {name: int(p.bundle.manifest["total_bytes"]) for name, p in systems.items()}
     baseline = ngram_baseline(
         prepare(config.ngram_mixture, cache), config.ngram_budget_bytes, cache
@@ -151,7 +187,9 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
         systems[name], sizes[name] = model, model.size_bytes()
     code = _code_fingerprint()  # once per run: the scoring modules do not change during it
     identities = {
-        name: _bundle_identity(p.bundle.manifest) for name, p in systems.items() if name in bundles
+        name: _bundle_identity(p.bundle.manifest)
+        for name, p in systems.items()
+        if name.removesuffix(HINTED) in bundles
     }
     identities.update(
         {
@@ -175,8 +213,13 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
             "words": words,
             "systems": {},
         }
+        hint = kind_hint(sources)
+        rows[kind]["hint"] = hint
         for name, system in systems.items():
-            key = _cache_key(identities[name], code, samples[kind])
+            identity = identities[name]
+            if name.endswith(HINTED):
+                system, identity = Hinted(system, hint), f"{identity} hint:{hint}"
+            key = _cache_key(identity, code, samples[kind])
             result, recs = _evaluate_cached(
                 cache / "eval-cache" / f"{key}.json", system, samples[kind], f"{kind} / {name}"
             )

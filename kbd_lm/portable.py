@@ -115,6 +115,7 @@ def tokenizer_json(tok: Tokenizer) -> dict:
         "version": VERSION,
         "type": "sentencepiece-unigram",
         "special_ids": {"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
+        "hints": tok.hint_ids,  # field hint -> control id, read after BOS ({}: none)
         "normalizer": normalizer_spec(tok),
         "piece_types": {"normal": NORMAL, "unknown": UNKNOWN, "control": CONTROL},
         "pieces": pieces,  # [piece, score (float32), type], indexed by id

@@ -20,9 +20,16 @@ mostly revisits the beams of the last one, and only new paths go through the mod
 output does not depend on the other rows of its batch, nor on the batch size: the cache
 changes no result, only the time.)
 
+A field hint says what kind of text field the user types in (``hint="message"``, ``"email"``,
+``"prose"``; :data:`kbd_lm.hints.HINTS`). A bundle trained with hints reads it right after
+BOS (docs/decoding.md, section 2); without one, or with a bundle trained without hints, the
+model predicts for text of any kind.
+
 >>> p = Predictor.load("dist/bundle")                     # doctest: +SKIP
 >>> [s.word for s in p.suggest("see you ")]               # doctest: +SKIP
 ['tomorrow', 'later', 'soon']
+>>> p.hints, [s.word for s in p.suggest("Dear ", hint="email")]  # doctest: +SKIP
+(('message', 'email', 'prose'), ['Sir', 'all', 'John'])
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 from kbd_lm import lexicon as L
 from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.bundle import Bundle
+from kbd_lm.hints import HINTS
 from kbd_lm.history import UserHistory
 from kbd_lm.history_mix import DEFAULT_WEIGHTS, mix_history
 from kbd_lm.pieces import PrefixIndex, piece_tables
@@ -146,6 +154,7 @@ class Predictor:
         bundle.check_runtime(runtime, runtime_version(runtime))
         self.bundle = bundle
         self.tok = Tokenizer.load(bundle.tokenizer_path)
+        self._hint_ids = self.tok.hint_ids  # the field hints the model was trained with
         self.beam_width = beam_width
         # A model per batch size (one interpreter, the fixed-batch signatures): a step costs
         # about linearly in B, so each search step uses the smallest batch that fits.
@@ -158,7 +167,8 @@ class Predictor:
         self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
         self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
         self._serial = 0
-        self._ids_cache: OrderedDict[str, tuple[int, ...]] = OrderedDict()  # the last few
+        # (hint id, context) -> model input ids, for the last few contexts
+        self._ids_cache: OrderedDict[tuple[int | None, str], tuple[int, ...]] = OrderedDict()
         # (context serial, piece path) -> the model's row after it: (logp [V], h [P], c [N])
         self._rows: OrderedDict[tuple[int, tuple[int, ...]], tuple] = OrderedDict()
         # Optional word n-gram shipped in the bundle, interpolated with the neural model;
@@ -189,6 +199,24 @@ class Predictor:
 
     # ------------------------------------------------------------------ public API
 
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """The field hints this bundle reads (empty for a bundle trained without them)."""
+        return tuple(self._hint_ids)
+
+    def _hint_id(self, hint: str | None) -> int | None:
+        """The control id of ``hint``; None for no hint or a hint this bundle lacks.
+
+        A name outside :data:`~kbd_lm.hints.HINTS` is an error (a typo must not pass
+        silently); a known name that the bundle was not trained with is read as no hint, so
+        that an app can send hints to any bundle.
+        """
+        if hint is None:
+            return None
+        if hint not in HINTS:
+            raise ValueError(f"unknown hint {hint!r}: use one of {', '.join(HINTS)} or none")
+        return self._hint_ids.get(hint)
+
     def clear_cache(self) -> None:
         """Forget every cached context state: the next call starts as in a new text field.
 
@@ -210,16 +238,22 @@ class Predictor:
         self._cache, self._rows, self._ids_cache = cache.copy(), rows.copy(), ids.copy()
 
     def suggest(
-        self, text: str, k: int = 3, history: UserHistory | None = None
+        self,
+        text: str,
+        k: int = 3,
+        history: UserHistory | None = None,
+        hint: str | None = None,
     ) -> list[Suggestion]:
         """Up to ``k`` distinct whole words, best first, for the text before the cursor.
 
         ``history``: the user's :class:`~kbd_lm.history.UserHistory`, mixed in at word level
-        (one predictor serves many users). Blocked words are never returned.
+        (one predictor serves many users). ``hint``: the kind of text field, one of
+        :data:`~kbd_lm.hints.HINTS` or None. Blocked words are never returned.
         """
+        hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:
             return []
-        context, partial, words = self.model_words(text, k)
+        context, partial, words = self._model_words(text, k, hint_id)
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
@@ -233,12 +267,17 @@ class Predictor:
             out.append(Suggestion(word, prob))
         return out
 
-    def model_words(self, text: str, k: int = 3) -> tuple[str, str, list[tuple[str, float]]]:
+    def model_words(
+        self, text: str, k: int = 3, hint: str | None = None
+    ) -> tuple[str, str, list[tuple[str, float]]]:
         """What ``suggest`` mixes a history into: (context, partial word, the bundle's words
         as (word, probability) best first, blocked words left out of the search)."""
+        return self._model_words(text, k, self._hint_id(hint))
+
+    def _model_words(self, text: str, k: int, hint_id: int | None):
         context, partial = self._split(text)
-        ctx = self._context(context)
-        self._prepare_next_start(text or "")
+        ctx = self._context(context, hint_id)
+        self._prepare_next_start(text or "", hint_id)
         blocked = self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context))
         words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k, blocked)
         if self.lexicon is not None:  # completions the search could not spell out in time
@@ -267,22 +306,22 @@ class Predictor:
         mixed.sort(key=lambda item: -item[1])
         return mixed
 
-    def next_word_logprob(self, text: str, word: str) -> float:
+    def next_word_logprob(self, text: str, word: str, hint: str | None = None) -> float:
         """log P(word | text), case-insensitive: the casing variants' probabilities are summed.
 
         The word's pieces are its tokenization as a new word; the boundary after it counts.
         With an n-gram in the bundle, the two models' probabilities are interpolated.
         """
-        neural = self._neural_logprob(text, word)
+        neural = self._neural_logprob(text, word, self._hint_id(hint))
         if self.ngram is None:
             return neural
         gram = self.ngram.next_word_logprob(text, word)
         w = self.neural_weight
         return float(np.logaddexp(math.log(w) + neural, math.log1p(-w) + gram))
 
-    def _neural_logprob(self, text: str, word: str) -> float:
+    def _neural_logprob(self, text: str, word: str, hint_id: int | None) -> float:
         context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
-        ctx = self._context(context)
+        ctx = self._context(context, hint_id)
         variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))
         seqs = [self.tok.encode(v)[:MAX_WORD_PIECES] for v in variants]
         seqs = [s for s in seqs if s][: self.beam_width]
@@ -328,7 +367,7 @@ class Predictor:
             return text, ""
         return text[: m.start()].rstrip(), m.group(0)
 
-    def _prepare_next_start(self, text: str) -> None:
+    def _prepare_next_start(self, text: str, hint_id: int | None) -> None:
         """Run the context the text will have once its start moves on (CONTEXT_STRIDE
         characters later), PREPARE_PIECES pieces per call at most, so that the call which
         moves the start finds it cached: a few pieces at every call instead of a whole context
@@ -339,34 +378,36 @@ class Predictor:
             return
         context, _ = self._split(text, start)
         if context:
-            self._context(context, limit=PREPARE_PIECES)
+            self._context(context, hint_id, limit=PREPARE_PIECES)
 
-    def decode_input(self, text: str) -> tuple[str, str, list[int]]:
+    def decode_input(self, text: str, hint: str | None = None) -> tuple[str, str, list[int]]:
         """(context, partial word, model input ids) of the text before the cursor: what
         ``suggest`` reads (docs/decoding.md); ports check theirs against it."""
         context, partial = self._split(text)
-        return context, partial, list(self._ids(context))
+        return context, partial, list(self._ids(context, self._hint_id(hint)))
 
-    def _ids(self, context: str) -> tuple[int, ...]:
-        """BOS + the context's pieces, or only the last SHORT_CONTEXT_TOKENS of them when they
-        are more than MAX_CONTEXT_TOKENS."""
-        key = self._ids_cache.get(context)
+    def _ids(self, context: str, hint_id: int | None = None) -> tuple[int, ...]:
+        """BOS (+ the hint) + the context's pieces, or only the last SHORT_CONTEXT_TOKENS of
+        them when they are more than MAX_CONTEXT_TOKENS."""
+        key = self._ids_cache.get((hint_id, context))
         if key is None:  # (the letters of one word share their context)
-            ids = [BOS_ID, *self.tok.encode(context)] if context else [BOS_ID]
+            start = [BOS_ID] if hint_id is None else [BOS_ID, hint_id]
+            ids = [*start, *self.tok.encode(context)] if context else start
             if len(ids) > MAX_CONTEXT_TOKENS:
                 ids = ids[-SHORT_CONTEXT_TOKENS:]
-            key = self._ids_cache[context] = tuple(ids)
+            key = self._ids_cache[(hint_id, context)] = tuple(ids)
             if len(self._ids_cache) > 4:
                 self._ids_cache.popitem(last=False)
         return key
 
-    def _context(self, context: str, limit: int | None = None) -> _Context:
-        """Model output after ``context`` (BOS + its pieces), reusing the longest cached prefix.
+    def _context(self, context: str, hint_id: int | None = None, limit: int | None = None):
+        """Model output after ``context`` (BOS, the hint, its pieces; a :class:`_Context`),
+        reusing the longest cached prefix.
 
         With ``limit``: run at most that many pieces past the cached prefix (the output is
         then that of a prefix of the context, cached for the next call to resume from).
         """
-        key = self._ids(context)
+        key = self._ids(context, hint_id)
         start, state = 0, None
         for n in range(len(key), 0, -1):
             state = self._cache.get(key[:n])

@@ -78,6 +78,9 @@ class TrainConfig:
     clipnorm: float = 1.0
     dropout: float = 0.1
     sampled: int = 1024  # sampled-softmax candidates; 0 = full softmax
+    # Field hints (mixtures only): the share of each hinted source's units that read
+    # "BOS <hint>" (kbd_lm.trainset); 0 = a model without hints.
+    hint_share: float = 0.0
     early_stopping_patience: int = 2
     # limits
     max_minutes: float = 30.0  # stop (and finish cleanly) after this much training; 0 = none
@@ -147,6 +150,8 @@ class Trainer:
             np.bincount(data.epoch_ids(0), minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
         )
         self.unigrams = counts.tolist()
+        # Hint ids are inputs, never targets: their positions leave the loss and perplexity.
+        self.hint_ids = sorted(set(data.source_hints.values()))
         self.names = list(self.model.w)
         self._ids = None  # the train token ids as one tensor, made on first use
         self._build_steps(M)
@@ -186,13 +191,25 @@ class Trainer:
             hit = tf.equal(y[:, None], cand[None, :])
             cand_logit = tf.where(hit, -1e9, cand_logit)  # accidental hits removed
             logits = tf.concat([true_logit[:, None], cand_logit], 1)
-            return tf.reduce_mean(tf.reduce_logsumexp(logits, 1) - true_logit)
+            return mean_loss(tf.reduce_logsumexp(logits, 1) - true_logit, y)
 
         def full_loss(w, hs, y):
             logits = M.output_logits(w, hs)
-            return tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            return mean_loss(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), y
             )
+
+        hint_ids = tf.constant(self.hint_ids or [-1], tf.int32)
+
+        def target_mask(y):
+            """1. for a target that counts, 0. for a field hint (an input only). [BT]"""
+            return tf.cast(~tf.reduce_any(tf.equal(y[:, None], hint_ids[None, :]), 1), tf.float32)
+
+        def mean_loss(per_target, y):
+            if not self.hint_ids:
+                return tf.reduce_mean(per_target)
+            keep = target_mask(y)
+            return tf.reduce_sum(per_target * keep) / tf.maximum(tf.reduce_sum(keep), 1.0)
 
         def grad_step(ids, cand, log_q_true, log_q_cand, seed):
             with tf.GradientTape() as tape:
@@ -270,6 +287,8 @@ class Trainer:
             hs, y = forward(w, ids, tf.zeros([2], tf.int32), False)
             logits = M.output_logits(w, hs)
             nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            if self.hint_ids:
+                nll = nll * target_mask(y)
             return tf.reduce_sum(tf.reshape(nll, [tf.shape(ids)[0], -1]), 1)  # [B] per window
 
         self.train_step, self.eval_step = train_step, eval_step
@@ -330,7 +349,7 @@ class Trainer:
         Several workers each score every ``count``-th window and add up their sums.
         """
         win = windows(ids, self.cfg.seq_len)
-        tokens = len(win) * self.cfg.seq_len
+        tokens = len(win) * self.cfg.seq_len - int(np.isin(win[:, 1:], self.hint_ids).sum())
         win = win[self.worker.index :: self.worker.count]
         bs = 256  # one batch shape, so the step is traced once; the last one is zero-padded
         total = 0.0

@@ -11,6 +11,12 @@
   per epoch and a large book collection only in part. The draw is deterministic in
   ``(seed, epoch)``, so a resumed run trains on exactly the windows it would have.
 
+Field hints (``cfg.hint_share`` > 0, mixtures only): a source with a hint
+(:data:`kbd_lm.corpora.mixtures.SOURCE_HINTS`) has that share of its units in each epoch read
+``BOS <hint> pieces EOS`` (a fresh draw per epoch; the rest stay unhinted, so the model still
+predicts without one), and all its validation units carry the hint. The hint is an input,
+never a target: the trainer leaves it out of the loss and of perplexity.
+
 Validation covers every source: the first whole units of each source's valid split up to an
 equal share of ``valid_max_tokens``, so perplexity is reported per source and as a macro
 average (the figure used to choose mixture weights).
@@ -31,9 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kbd_lm.corpora.mixtures import MIXTURES
+from kbd_lm.corpora.mixtures import MIXTURES, SOURCE_HINTS
 from kbd_lm.corpus import PreparedCorpus, PreparedMixture, epoch_units, prepare, prepare_mixture
 from kbd_lm.fsutil import atomic_write_bytes, atomic_write_text
+from kbd_lm.hints import HINTS
 from kbd_lm.text import words
 from kbd_lm.tokenizer import BOS_ID, EOS_ID, Tokenizer, encode_file, train_tokenizer
 
@@ -70,7 +77,16 @@ class EncodedSplits:
     seed: int = 0
     stats: dict = field(default_factory=dict)  # a single corpus's preparation counts
     truncated: bool = False  # max_train_units cut each source (tests)
+    hint_share: float = 0.0  # share of a hinted source's units that carry its hint
     _tokens_per_epoch: int = 0
+
+    @property
+    def source_hints(self) -> dict[str, int]:
+        """Source -> the control id of its field hint, for the sources that train one."""
+        if not self.hint_share or self.mixture is None:
+            return {}
+        ids = self.tokenizer.hint_ids
+        return {s: ids[SOURCE_HINTS[s]] for s in self.sources if s in SOURCE_HINTS}
 
     @property
     def tokens_per_epoch(self) -> int:
@@ -94,7 +110,15 @@ class EncodedSplits:
         if self.truncated:  # tests: only the first max_train_units units of each source
             plan = [(s, i) for s, i in plan if i < len(self.offsets[s]) - 1]
         parts = [self.sources[s][self.offsets[s][i] : self.offsets[s][i + 1]] for s, i in plan]
-        return np.concatenate(parts)
+        stream = np.concatenate(parts)
+        hints = self.source_hints
+        if not hints:
+            return stream
+        starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        hint = np.array([hints.get(s, -1) for s, _ in plan])
+        draw = np.random.default_rng([self.seed, epoch, 1]).random(len(plan)) < self.hint_share
+        carry = draw & (hint >= 0)
+        return np.insert(stream, starts[carry] + 1, hint[carry].astype(stream.dtype))
 
     def describe(self, corpus: str) -> dict:
         """What the model was trained on, for the checkpoint summary and the bundle manifest.
@@ -172,11 +196,17 @@ def encode_corpus(cfg) -> EncodedSplits:
         corpora, root = {corpus.name: corpus}, corpus.root
     # Weights only mean something for a mixture (a preset's weights are ignored for CORPUS=path).
     weights = parse_weights(cfg.mixture_weights, list(corpora)) if mixture else {}
+    if not 0.0 <= cfg.hint_share <= 1.0:
+        raise ValueError(f"hint_share must be within [0, 1], not {cfg.hint_share}")
+    hint_share = cfg.hint_share if mixture else 0.0  # a single corpus has no kinds to tell apart
+    hints = _trained_hints(mixture, weights) if hint_share else ()
     cache = root / f"sp{cfg.vocab_size}-n{cfg.max_train_units}"
+    if hints:
+        cache = cache.with_name(f"{cache.name}-hints-{'-'.join(hints)}")
     if weights:  # the tokenizer is trained on a weighted draw: other weights, other pieces
         digest = hashlib.sha1(json.dumps(sorted(weights.items())).encode()).hexdigest()[:8]
         cache = cache.with_name(f"{cache.name}-w{digest}")
-    tok = _tokenizer(cfg, cache, corpora, mixture, weights)
+    tok = _tokenizer(cfg, cache, corpora, mixture, weights, hints)
 
     sources, offsets, valid = {}, {}, {}
     share = cfg.valid_max_tokens // len(corpora) if cfg.valid_max_tokens else 0
@@ -185,10 +215,20 @@ def encode_corpus(cfg) -> EncodedSplits:
         train_path = _train_text(cfg, pc, folder)
         sources[name] = _encoded(tok, train_path, folder / "train.npy")
         offsets[name] = unit_offsets(sources[name])
-        valid[name] = _valid_set(tok, pc, folder / "valid.npy", share)
+        hint = tok.hint_ids[SOURCE_HINTS[name]] if hint_share and name in SOURCE_HINTS else None
+        valid[name] = _valid_set(tok, pc, folder / "valid.npy", share, hint)
     stats = {} if mixture else next(iter(corpora.values())).stats
     data = EncodedSplits(
-        tok, sources, offsets, valid, mixture, weights, cfg.seed, stats, bool(cfg.max_train_units)
+        tok,
+        sources,
+        offsets,
+        valid,
+        mixture,
+        weights,
+        cfg.seed,
+        stats,
+        bool(cfg.max_train_units),
+        hint_share,
     )
     log.info(
         "tokens: %s per epoch, valid %s (%.2f tokens per word); sources: %s",
@@ -200,7 +240,19 @@ def encode_corpus(cfg) -> EncodedSplits:
     return data
 
 
-def _tokenizer(cfg, cache: Path, corpora, mixture, weights) -> Tokenizer:
+def _trained_hints(mixture: PreparedMixture, weights: dict[str, float]) -> tuple[str, ...]:
+    """The field hints of the sources an epoch draws from, in :data:`HINTS` order."""
+    weights = weights or dict(mixture.mixture.weights)
+    found = {SOURCE_HINTS[s] for s, w in weights.items() if w > 0 and s in SOURCE_HINTS}
+    if not found:
+        raise ValueError(
+            f"hint_share > 0, but no source of the {mixture.mixture.name!r} mixture has a "
+            "field hint"
+        )
+    return tuple(h for h in HINTS if h in found)
+
+
+def _tokenizer(cfg, cache: Path, corpora, mixture, weights, hints) -> Tokenizer:
     sp_path = cache / "tokenizer.model"
     if sp_path.exists():
         return Tokenizer.load(sp_path)
@@ -215,7 +267,7 @@ def _tokenizer(cfg, cache: Path, corpora, mixture, weights) -> Tokenizer:
             name: pc.path("train").read_text("utf-8").splitlines() for name, pc in corpora.items()
         }
         atomic_write_text(text, "\n".join(lines[s][i] for s, i in plan) + "\n")
-    return train_tokenizer(text, sp_path, cfg.vocab_size)
+    return train_tokenizer(text, sp_path, cfg.vocab_size, hints=hints)
 
 
 def _train_text(cfg, pc: PreparedCorpus, folder: Path) -> Path:
@@ -237,9 +289,13 @@ def _encoded(tok: Tokenizer, text: Path, npy: Path) -> np.ndarray:
     return np.load(npy)
 
 
-def _valid_set(tok: Tokenizer, pc: PreparedCorpus, npy: Path, max_tokens: int) -> ValidSet:
+def _valid_set(
+    tok: Tokenizer, pc: PreparedCorpus, npy: Path, max_tokens: int, hint: int | None = None
+) -> ValidSet:
     ids = _encoded(tok, pc.path("valid"), npy)
     units = list(pc.units("valid"))
+    if hint is not None:  # every unit reads BOS <hint> ...
+        ids = np.insert(ids, unit_offsets(ids)[:-1] + 1, np.asarray(hint, ids.dtype))
     if max_tokens and len(ids) > max_tokens:
         # Whole units only, so the per-word perplexity counts exactly the words scored.
         ends = np.flatnonzero(ids[:max_tokens] == EOS_ID)

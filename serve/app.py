@@ -262,7 +262,7 @@ def create_app(
         # Time spent in the server before this point (a busy event loop) counts as waiting.
         waited = started - getattr(request.state, "arrived", started)
         history = await users.history_for(request, body.user)
-        suggestions = await pool.suggest(text, body.k, history, waited=waited)
+        suggestions = await pool.suggest(text, body.k, history, waited=waited, hint=body.hint)
         return PredictResponse(
             suggestions=[
                 SuggestionOut(word=s.word, probability=s.probability) for s in suggestions

@@ -146,15 +146,18 @@ class PredictorPool:
             self.on_available(len(self._free))
 
     async def suggest(
-        self, text: str, k: int = 3, history=None, waited: float = 0.0
+        self, text: str, k: int = 3, history=None, waited: float = 0.0, hint: str | None = None
     ) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
 
-        ``history``: a user's history, passed on as ``suggest(text, k, history)`` if given.
+        ``history``, ``hint``: a user's history and a field hint, passed on as
+        ``suggest(text, k, history=..., hint=...)`` when given.
         Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds
         (less ``waited``, as :meth:`borrow`).
         """
-        args = (text, k) if history is None else (text, k, history)
+        extra = {"history": history} if history is not None else {}
+        if hint is not None:
+            extra["hint"] = hint
         async with self.borrow(waited) as suggester:
             # Not abandoned on cancel: the suggester only goes back once its thread is done.
-            return await anyio.to_thread.run_sync(suggester.suggest, *args)
+            return await anyio.to_thread.run_sync(lambda: suggester.suggest(text, k, **extra))

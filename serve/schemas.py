@@ -6,7 +6,7 @@ quantization; README, *Measured*); tests check them against the default training
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -78,6 +78,13 @@ class PredictRequest(BaseModel):
         pattern=r"^[A-Za-z0-9._~-]{1,128}$",
         description="Optional user id: the suggestions use that user's history "
         "(see /v1/users). Make ids unguessable, e.g. random UUIDs.",
+    )
+    hint: Literal["message", "email", "prose"] | None = Field(
+        None,
+        description="Optional field hint: the kind of text field the user types in (a chat "
+        "or SMS box, an e-mail, longer writing). A bundle trained with hints suggests for "
+        "that kind of text (GET /v1/model: tokenizer.hints); other bundles ignore it.",
+        examples=["message"],
     )
 
 

@@ -131,6 +131,72 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
     return export(tiny_checkpoint, cfg)
 
 
+def make_mails(n: int, seed: int = 1) -> list[str]:
+    """E-mail-like lines: they open with "Dear" or "Please", which chat lines never do."""
+    rng = random.Random(seed)
+    names = ["Anna", "Ben", "Chloe", "Dan", "Emma", "Finn", "Grace", "Hugo"]
+    docs = ["report", "invoice", "minutes", "draft", "schedule", "contract"]
+    lines = []
+    for i in range(n):
+        name, doc = rng.choice(names), rng.choice(docs)
+        if rng.random() < 0.7:
+            lines.append(f"Dear {name}, please find the {doc} attached. Regards {i}")
+        else:
+            lines.append(f"Please review the {doc} before Friday. Thanks {name} {i}")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def hinted_bundle(tmp_path_factory, registry_cache) -> Path:
+    """A tiny model trained with field hints on a two-source mixture (chat lines with the
+    ``message`` hint, e-mail lines with ``email``), exported in float32: a few seconds."""
+    from kbd_lm.config import load_config
+    from kbd_lm.corpora import mixtures
+    from kbd_lm.export.convert import ExportConfig, export
+    from kbd_lm.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("hint-corpus")
+    chat, mail = root / "chat", root / "mail"
+    for folder, lines in ((chat, make_lines(1500, seed=3)), (mail, make_mails(1500))):
+        folder.mkdir()
+        (folder / "lines.txt").write_text("\n".join(lines) + "\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mix = mixtures.Mixture("hintmix", {str(chat): 0.5, str(mail): 0.5})
+        mp.setitem(mixtures.MIXTURES, "hintmix", mix)
+        mp.setitem(mixtures.SOURCE_HINTS, str(chat), "message")
+        mp.setitem(mixtures.SOURCE_HINTS, str(mail), "email")
+        run = tmp_path_factory.mktemp("hint-run")
+        cfg = load_config(
+            TrainConfig,
+            "train",
+            "tiny",
+            [
+                'corpus="hintmix"',
+                "mixture_weights=[]",
+                "hint_share=0.5",
+                f'out_dir="{run}"',
+                f'cache_dir="{tmp_path_factory.mktemp("hint-cache")}"',
+            ],
+        )
+        checkpoint = train(cfg)
+        out = tmp_path_factory.mktemp("hint-dist") / "bundle"
+        export_cfg = load_config(
+            ExportConfig,
+            "export",
+            "default",
+            [
+                f'out_dir="{out}"',
+                'quantization="float32"',  # the browser runs its vectors too (see float32_bundle)
+                "compare_presets=false",
+                "max_model_bytes=0",
+                "latency_calls=50",
+                "agreement_contexts=32",
+                f'blocklist_cache="{registry_cache}"',
+            ],
+        )
+        return export(checkpoint, export_cfg)
+
+
 @pytest.fixture(scope="session")
 def browser_ready():
     """Skip unless Chromium, Playwright and LiteRT.js are there; with ``CI=true``, fail."""

@@ -67,3 +67,44 @@ def test_the_paired_interval_covers_a_known_difference():
     d, lo, hi = paired_interval(a, b, [np.arange(400)], 300, 0)
     assert d == pytest.approx((hits_a.sum() - hits_b.sum()) / 400)
     assert 0 < lo < d < hi  # paired: the interval is narrow and above zero
+
+
+def test_a_hinted_bundle_is_scored_with_each_rows_hint_and_without(
+    hinted_bundle, tmp_path, monkeypatch
+):
+    """Each row is scored twice for a bundle trained with hints: with the hint its sources
+    train (``NAME, field hint``, first, so the differences show what the hint buys) and
+    without; a row whose sources have no hint scores the same both ways."""
+    from kbd_lm.corpora import mixtures
+    from tests.conftest import make_mails
+
+    sources = {}
+    for name, lines in (("chat", make_lines(600, 21)), ("mail", make_mails(600, 22))):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        sources[name] = str(folder)
+    monkeypatch.setitem(
+        MIXTURES, "hintevalmix", Mixture("hintevalmix", {**dict.fromkeys(sources.values(), 0.5)})
+    )
+    monkeypatch.setitem(mixtures.SOURCE_HINTS, sources["mail"], "email")  # chat: no hint
+    cfg = KindsEvalConfig(
+        mixture="hintevalmix",
+        ngram_mixture="hintevalmix",
+        max_words=60,
+        bootstrap=30,
+        ngram_budget_bytes=20_000,
+        cache_dir=str(tmp_path / "data"),
+    )
+    report = run_kinds_eval(cfg, {"hinted": hinted_bundle}, tmp_path)
+    assert report["rows"]["mail"]["hint"] == "email" and report["rows"]["chat"]["hint"] is None
+    assert list(report["macro"])[:2] == ["hinted, field hint", "hinted"]
+    assert report["differences"]["of"] == "hinted, field hint"
+    mail = report["rows"]["mail"]["systems"]
+    # The e-mail hint knows how a mail opens ("Dear" or "Please"): a likelier text.
+    assert mail["hinted, field hint"]["perplexity"] < mail["hinted"]["perplexity"]
+    chat = report["rows"]["chat"]["systems"]
+    same = ("top1", "top3", "ksr", "perplexity", "completion_top3")
+    assert [chat["hinted, field hint"][m] for m in same] == [chat["hinted"][m] for m in same]
+    d, lo, hi = report["differences"]["against"]["hinted"]["ksr"]["mail"]
+    assert lo <= d <= hi

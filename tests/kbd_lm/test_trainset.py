@@ -90,3 +90,31 @@ def test_training_on_a_mixture_reports_every_source(two_source_mixture):
     sources = summary["corpus"]["sources"]
     assert sources[chat]["weight"] == 0.8 and sources[books]["weight"] == 0.2
     assert sources[chat]["words"]["train"] > 0
+
+
+def test_hinted_sources_carry_their_hint_after_bos_in_a_share_of_units(
+    two_source_mixture, monkeypatch
+):
+    cfg, (chat, books) = two_source_mixture
+    from kbd_lm.corpora import mixtures
+
+    monkeypatch.setitem(mixtures.SOURCE_HINTS, chat, "message")  # books: no hint
+    data = encode_corpus(dataclasses.replace(cfg, hint_share=0.5))
+    assert data.tokenizer.hint_ids == {"message": 4}  # only the hints some source trains
+    assert data.source_hints == {chat: 4}
+    e0 = data.epoch_ids(0)
+    after_bos = e0[np.flatnonzero(e0 == BOS_ID) + 1]
+    hinted = after_bos == 4
+    assert np.count_nonzero(e0 == 4) == np.count_nonzero(hinted)  # only ever after BOS
+    chat_units = 0.8 * len(after_bos)  # about: 80% of the words, similar unit lengths
+    assert 0.3 < hinted.sum() / chat_units < 0.7
+    assert np.array_equal(e0, data.epoch_ids(0))  # the same draw on resume
+    # Every validation unit of the hinted source reads BOS <hint>; the other none.
+    for name, want in ((chat, True), (books, False)):
+        ids = data.valid[name].ids
+        assert bool((ids[np.flatnonzero(ids == BOS_ID) + 1] == 4).all()) == want
+    with pytest.raises(ValueError, match="hint_share"):
+        encode_corpus(dataclasses.replace(cfg, hint_share=1.5))
+    monkeypatch.delitem(mixtures.SOURCE_HINTS, chat)
+    with pytest.raises(ValueError, match="no source of the 'twomix' mixture has a field hint"):
+        encode_corpus(dataclasses.replace(cfg, hint_share=0.5))

@@ -9,6 +9,7 @@ from kbd_lm.bundle import Bundle
 from kbd_lm.predict import Predictor
 from kbd_lm.serve.app import create_app, get_pool
 from kbd_lm.serve.pool import PoolBusyError, PredictorPool
+from kbd_lm.serve.settings import ServeSettings
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +167,23 @@ def test_busy_pool_answers_503(tiny_bundle):
         assert r.headers["retry-after"] == "1"
         c.portal.call(held.__aexit__, None, None, None)
         assert c.post("/v1/predict-next", json={"text": "hi "}).status_code == 200
+
+
+def test_a_field_hint_reaches_the_predictor_and_a_bad_one_is_422(hinted_bundle):
+    """``hint`` goes with the text to Predictor.suggest; the model info lists the bundle's
+    hints; a name that is no hint is refused before any model work."""
+    predictor = Predictor.load(hinted_bundle)
+    settings = ServeSettings(bundle=hinted_bundle, pool_size=1, access_log=False)
+    with TestClient(create_app(settings=settings)) as c:
+        for hint in ("email", "message", None):
+            r = c.post("/v1/predict-next", json={"text": "", "k": 3, "hint": hint})
+            assert r.status_code == 200, r.text
+            want = [s.word for s in predictor.suggest("", 3, hint=hint)]
+            assert _words(r.json()["suggestions"]) == want
+        email = c.post("/v1/predict-next", json={"text": "", "hint": "email"}).json()
+        message = c.post("/v1/predict-next", json={"text": "", "hint": "message"}).json()
+        assert _words(email["suggestions"]) != _words(message["suggestions"])
+        assert c.get("/v1/model").json()["tokenizer"]["hints"] == {"message": 4, "email": 5}
+        for bad in ("chat", 3, ""):
+            r = c.post("/v1/predict-next", json={"text": "hi ", "hint": bad})
+            assert r.status_code == 422, r.text

@@ -175,3 +175,30 @@ def test_browser_reads_the_bundles_blocklist_like_python(browser_run, float32_bu
     python = Blocklist.load(float32_bundle / BLOCKLIST_FILE).entries()
     assert len(python) > 300
     assert sorted(browser_run[2]["blocklist"]) == sorted(python)
+
+
+def test_browser_reads_field_hints_like_python(browser_ready, app_server, hinted_bundle):
+    """A bundle trained with field hints: the browser puts the hint after BOS (spec 2) and
+    matches every vector, the hinted ones included; it lists the hints the bundle has and
+    refuses a name that is no hint."""
+    header, cases = read_vectors(hinted_bundle / FILE)
+    hinted = [c for c in cases if c.get("hint")]
+    assert header["hints"] == ["message", "email"]
+    assert {c["hint"] for c in hinted} == {"message", "email", "prose"}
+    assert any(c["context_ids"][:2] == [2, 5] for c in hinted)  # BOS <hint:email>
+    settings = ServeSettings(bundle=hinted_bundle, pool_size=1, access_log=False)
+    with app_server(settings) as url, open_harness(url, "/v1/bundle/") as harness:
+        out = harness.conformance()
+        args = [harness.bundle_url, harness.wasm_dir]
+        hints, refused = harness.page.evaluate(
+            """async ([b, w]) => {
+              const p = await window.kbdHarness.predictor(b, w);
+              try { await p.suggest("see you ", 3, null, "chat"); return [p.hints, null]; }
+              catch (e) { return [p.hints, String(e.message)]; }
+            }""",
+            args,
+        )
+    report = compare_results(cases, out["results"], header["tolerance"])
+    assert report.passed and report.cases == len(cases), report.failures
+    assert hints == ["message", "email"]
+    assert refused is not None and "unknown hint" in refused

@@ -15,7 +15,8 @@ async function predictor(bundleUrl, wasmDir) {
  * Runs every case of the bundle's conformance.jsonl through a fresh predictor, in order
  * (a case's blocklist_add: entries added to the bundle's blocklist for that case only; its
  * learn: messages learned in order into a new, empty UserHistory, with the header's history
- * config and weights, that the suggestion then uses: docs/decoding.md 9.2).
+ * config and weights, that the suggestion then uses: docs/decoding.md 9.2; its hint: the
+ * field hint sent with decodeInput and suggest).
  * Returns {header, results: [{id, context, partial, ids, suggestions}], skipped: [id], ms};
  * `skipped` is empty (every case is run).
  */
@@ -39,10 +40,11 @@ async function conformance(bundleUrl, wasmDir) {
       history = new UserHistory(p.rules, header.history || {});
       for (const m of c.learn) history.learn(m.text, m.field ?? "text");
     }
-    const {context, partial, ids} = p.decodeInput(c.text);
+    const hint = c.hint ?? null; // a field hint (conformance version 3)
+    const {context, partial, ids} = p.decodeInput(c.text, hint);
     if (c.blocklist_add) p.blocklist = bundled.with(c.blocklist_add); // as an app adds words
     try {
-      const suggestions = await p.suggest(c.text, c.k, history);
+      const suggestions = await p.suggest(c.text, c.k, history, hint);
       results.push({id: c.id, context, partial, ids, suggestions});
     } finally {
       p.blocklist = bundled;

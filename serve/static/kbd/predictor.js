@@ -6,6 +6,7 @@
 //   await p.suggest("see you ", 3);  // [{word: "later", probability: 0.21}, ...]
 //   const h = p.newHistory(); h.learn("lunch at Quattro?");
 //   await p.suggest("see you at Qu", 3, h);  // the user's history mixed in (history.js)
+//   await p.suggest("Dear ", 3, null, "email");  // a field hint (p.hints: what the bundle reads)
 //
 // LiteRT.js cannot run a dynamic batch dimension, so the model runs through the bundle's
 // fixed-batch signatures: advance1 / step1 for the context, stepB (the smallest B that holds
@@ -25,6 +26,8 @@ export const SHORT_CONTEXT_TOKENS = 48;
 export const MAX_WORD_PIECES = 8;
 export const MIN_RATIO = 1e-4;
 export const COVERING_WIDTH = 4;
+// Field hints (kbd_lm.tokenizer.HINTS): the kind of text field an app says the user types in.
+export const HINTS = ["message", "email", "prose"];
 
 let liteRt = null; // one WASM runtime per page, shared by every predictor
 
@@ -197,6 +200,8 @@ export class Predictor {
     this.historyWeights = HISTORY_WEIGHTS; // the history mix's mu and beta (history.js)
     this.tok = new Unigram(tokJson);
     this.bosId = tokJson.special_ids.bos;
+    // hint -> control id, for the hints the model was trained with (none for older bundles)
+    this.hintIds = new Map(Object.entries(tokJson.hints || {}));
     this.model = new StepModel(compiled, manifest);
     this.beamWidth = beamWidth;
     this.model.batchFor(beamWidth); // refuse a beam wider than the largest fixed batch
@@ -208,12 +213,27 @@ export class Predictor {
 
   /**
    * Up to k distinct whole words, best first: [{word, probability}]. `history`: the user's
-   * UserHistory (history.js), mixed in at word level, or null.
+   * UserHistory (history.js), mixed in at word level, or null. `hint`: the kind of text
+   * field, one of HINTS, or null (kbd_lm.predict.Predictor.suggest).
    */
-  suggest(text, k = 3, history = null) {
-    const run = this.queue.then(() => this._suggest(text, k, history));
+  suggest(text, k = 3, history = null, hint = null) {
+    const hintId = this._hintId(hint); // a bad hint throws here, before the queue
+    const run = this.queue.then(() => this._suggest(text, k, history, hintId));
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  /** The field hints this bundle reads (empty for a bundle trained without them). */
+  get hints() {
+    return [...this.hintIds.keys()];
+  }
+
+  // The control id of a hint: null for no hint or one the bundle was not trained with; a name
+  // outside HINTS is an error (kbd_lm.predict.Predictor._hint_id).
+  _hintId(hint) {
+    if (hint === null || hint === undefined) return null;
+    if (!HINTS.includes(hint)) throw new Error(`unknown hint ${JSON.stringify(hint)}: use one of ${HINTS.join(", ")} or none`);
+    return this.hintIds.has(hint) ? this.hintIds.get(hint) : null;
   }
 
   /** A new, empty UserHistory for this predictor's text rules (`config`: HistoryConfig fields). */
@@ -222,15 +242,15 @@ export class Predictor {
   }
 
   /** {context, partial, ids}: what suggest reads from the text (ids: the model's input). */
-  decodeInput(text) {
+  decodeInput(text, hint = null) {
     const [context, partial] = splitText(this.rules, text);
-    return {context, partial, ids: this._ids(context)};
+    return {context, partial, ids: this._ids(context, this._hintId(hint))};
   }
 
-  async _suggest(text, k, history) {
+  async _suggest(text, k, history, hintId) {
     if (k <= 0) return [];
     const [context, partial] = splitText(this.rules, text);
-    const ctx = await this._context(context);
+    const ctx = await this._context(context, hintId);
     // Blocked words leave the search (they neither count towards the k best nor set the
     // floor), and whatever is mixed in later is filtered again (kbd_lm.predict.suggest).
     const blocked = (word) => this.blocklist.blocks(word, context);
@@ -247,13 +267,14 @@ export class Predictor {
     });
   }
 
-  _ids(context) {
-    const ids = context ? [this.bosId, ...this.tok.encode(context)] : [this.bosId];
+  _ids(context, hintId = null) {
+    const start = hintId === null ? [this.bosId] : [this.bosId, hintId];
+    const ids = context ? [...start, ...this.tok.encode(context)] : start;
     return ids.length > MAX_CONTEXT_TOKENS ? ids.slice(-SHORT_CONTEXT_TOKENS) : ids;
   }
 
-  async _context(context) {
-    const key = this._ids(context);
+  async _context(context, hintId = null) {
+    const key = this._ids(context, hintId);
     let start = 0;
     let state = null;
     for (let n = key.length; n > 0; n--) {
