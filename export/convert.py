@@ -373,6 +373,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 type="sentencepiece-unigram",
                 vocab_size=tok.vocab_size,
                 special_ids={"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
+                unit="BOS [hint] pieces EOS" if tok.hint_ids else "BOS pieces EOS",
+                hints=tok.hint_ids,
             ),
             ops=tuple(B.OpEntry(o.name, o.version) for o in ops),
             min_runtime_version=O.min_runtime_version(chosen),
