@@ -35,6 +35,11 @@ def test_demo_page_suggests_and_inserts(server_url, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 640, "height": 440})
+            bodies = []  # what the page posts to /v1/predict-next
+            page.on(
+                "request",
+                lambda r: bodies.append(r.post_data_json) if "predict-next" in r.url else None,
+            )
             page.goto(server_url + "/")
             box = page.locator("#text")
             buttons = page.locator("#suggestions button")
@@ -75,5 +80,16 @@ def test_demo_page_suggests_and_inserts(server_url, tmp_path):
             expect(box).to_have_value(f"see {words[2]} there")
             caret = box.evaluate("(el) => el.selectionStart")
             assert caret == len(f"see {words[2]} ")
+
+            # The field hint goes with every request: "message" first, then as chosen.
+            assert bodies and all(b["hint"] == "message" for b in bodies)
+            for choice, want in (("email", "email"), ("", None)):
+                seen = len(bodies)
+                page.select_option("#hint", choice)
+                for _ in range(100):  # a new field asks again (within 5 s)
+                    if len(bodies) > seen:
+                        break
+                    page.wait_for_timeout(50)
+                assert len(bodies) > seen and bodies[-1].get("hint") == want
         finally:
             browser.close()

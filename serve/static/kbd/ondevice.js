@@ -67,9 +67,9 @@ function store(h) {
 }
 
 window.kbdOnDevice = {
-  async suggest(text, k) {
+  async suggest(text, k, hint = null) {
     const [p, h] = await Promise.all([predictor(), userHistory()]);
-    return p.suggest(text, k, h);
+    return p.suggest(text, k, h, hint);
   },
 
   /** Learn a sent message into the history, then store it; returns the words learned. */
