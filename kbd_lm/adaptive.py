@@ -42,9 +42,11 @@ from pathlib import Path
 import numpy as np
 
 from kbd_lm.corpora import split_of
+from kbd_lm.corpora.mixtures import SOURCE_HINTS
 from kbd_lm.corpora.senders import SentMessage, sent_messages
 from kbd_lm.corpus import MAX_UNIT_CHARS  # as corpus preparation: longer units are not typing
 from kbd_lm.fsutil import Progress, atomic_write_text
+from kbd_lm.hints import HINTS
 from kbd_lm.history import UserHistory
 from kbd_lm.keystrokes import typed_words
 from kbd_lm.stats import interval95
@@ -69,10 +71,22 @@ class AdaptiveConfig:
     # What the history learns: "all" the sender's messages in time order, the "split"'s only, or
     # "others": every message not scored, up front (a bound, see the module docstring).
     learn: str = "all"
+    # The field hint sent with every suggestion, static and adaptive (a bundle trained without
+    # hints ignores it): "auto" = the corpus's own (chitchat: "message"), "none", or a name.
+    hint: str = "auto"
 
     def __post_init__(self) -> None:
         if self.learn not in LEARN_MODES:
             raise ValueError(f"learn must be one of {LEARN_MODES}, got {self.learn!r}")
+        if self.hint not in ("auto", "none", *HINTS):
+            raise ValueError(f"hint must be auto, none or one of {HINTS}, got {self.hint!r}")
+
+    @property
+    def field_hint(self) -> str | None:
+        """The hint to send: ``AdaptiveConfig().field_hint == "message"`` (chitchat's)."""
+        if self.hint == "auto":
+            return SOURCE_HINTS.get(self.corpus)
+        return None if self.hint == "none" else self.hint
 
 
 LEARN_MODES = ("all", "split", "others")
@@ -186,6 +200,7 @@ def replay(predictor, streams: list[UserStream], config: AdaptiveConfig) -> dict
     progress = Progress("adaptive words", total=n_words, logger=log)
     users, marks, rows = [], [], []
     bound = config.learn == "others"
+    hint = config.field_hint
     for u, (stream, stream_flags) in enumerate(zip(streams, flags, strict=True)):
         history = UserHistory()
         if bound:  # everything not scored, later messages too, and nothing while scoring
@@ -196,8 +211,10 @@ def replay(predictor, streams: list[UserStream], config: AdaptiveConfig) -> dict
         end = last_scored(stream_flags)
         for message, flag in zip(stream.messages[:end], stream_flags[:end], strict=True):
             if flag:
-                static = word_costs(lambda t: predictor.suggest(t, k=3), message)
-                adaptive = word_costs(lambda t, h=history: predictor.suggest(t, 3, h), message)
+                static = word_costs(lambda t: predictor.suggest(t, 3, hint=hint), message)
+                adaptive = word_costs(
+                    lambda t, h=history: predictor.suggest(t, 3, h, hint=hint), message
+                )
                 rows.append(
                     [
                         len(static),
@@ -310,12 +327,17 @@ def run_adaptive(config: AdaptiveConfig, bundle_dir: Path, out_dir: Path) -> dic
         "config": dataclasses.asdict(config),
         "bundle": str(bundle_dir),
         "history_weights": dataclasses.asdict(predictor.history_weights),
+        "hint": config.field_hint if config.field_hint in predictor.hints else None,
         "groups": groups,
     }
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "adaptive.json", json.dumps(report, indent=2) + "\n")
     table = format_table(groups)
-    title = f"# Adaptive evaluation: {config.corpus}/{config.split}, seed {config.seed}\n\n"
+    hint = report["hint"] or "none"
+    title = (
+        f"# Adaptive evaluation: {config.corpus}/{config.split}, seed {config.seed}, "
+        f"field hint: {hint}\n\n"
+    )
     atomic_write_text(out_dir / "adaptive.md", title + table)
     log.info("adaptive evaluation:\n%s", table)
     return report

@@ -138,3 +138,12 @@ def test_cli_adaptive_on_chitchat_senders(tiny_bundle, tmp_path):
     assert groups["all test users"]["words"] >= 10 and groups["all test users"]["users"] >= 2
     assert groups["users mostly not in train"]["words"] >= 10
     assert "| ksr |" in (tmp_path / "adaptive.md").read_text()
+
+
+def test_the_field_hint_is_the_corpus_own_unless_told():
+    assert AdaptiveConfig().field_hint == "message"  # chitchat: people typing messages
+    assert AdaptiveConfig(corpus="email").field_hint == "email"
+    assert AdaptiveConfig(hint="none").field_hint is None
+    assert AdaptiveConfig(corpus="email", hint="prose").field_hint == "prose"
+    with pytest.raises(ValueError, match="hint must be"):
+        AdaptiveConfig(hint="chat")
