@@ -81,6 +81,7 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
     if streams is None:
         streams = user_streams(sent_messages(config.corpus), config.split, config.learn)
     flags = sample_flags(streams, config)
+    hint = config.field_hint  # as the adaptive evaluation sends it
     total = sum(
         len(WORD_RE.findall(m))
         for s, f in zip(streams, flags, strict=True)
@@ -100,8 +101,8 @@ def tune(predictor, config: AdaptiveConfig, space: dict = GRID, streams=None) ->
                     target, length = typed.word.lower(), len(typed.word)
                     keys = np.full(g, length + 1.0)
                     for j in range(length):
-                        # Exactly what suggest(text, 3, history) mixes the history into.
-                        ctx, part, model = predictor.model_words(typed.keys[j].text, K)
+                        # Exactly what suggest(text, 3, history, hint) mixes the history into.
+                        ctx, part, model = predictor.model_words(typed.keys[j].text, K, hint)
                         rank = _rank(model, history, ctx, part, target, mu, beta, floor, cand)
                         hit = rank < 3
                         if j == 0:

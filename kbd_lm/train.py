@@ -79,8 +79,9 @@ class TrainConfig:
     dropout: float = 0.1
     sampled: int = 1024  # sampled-softmax candidates; 0 = full softmax
     # Field hints (mixtures only): the share of each hinted source's units that read
-    # "BOS <hint>" (kbd_lm.trainset); 0 = a model without hints.
-    hint_share: float = 0.0
+    # "BOS <hint>" (kbd_lm.trainset); 0 = a model without hints. A single corpus, or a mixture
+    # whose sources have no hint, trains without them.
+    hint_share: float = 0.5
     early_stopping_patience: int = 2
     # limits
     max_minutes: float = 30.0  # stop (and finish cleanly) after this much training; 0 = none

@@ -200,6 +200,7 @@ def encode_corpus(cfg) -> EncodedSplits:
         raise ValueError(f"hint_share must be within [0, 1], not {cfg.hint_share}")
     hint_share = cfg.hint_share if mixture else 0.0  # a single corpus has no kinds to tell apart
     hints = _trained_hints(mixture, weights) if hint_share else ()
+    hint_share = hint_share if hints else 0.0
     cache = root / f"sp{cfg.vocab_size}-n{cfg.max_train_units}"
     if hints:
         cache = cache.with_name(f"{cache.name}-hints-{'-'.join(hints)}")
@@ -245,10 +246,7 @@ def _trained_hints(mixture: PreparedMixture, weights: dict[str, float]) -> tuple
     weights = weights or dict(mixture.mixture.weights)
     found = {SOURCE_HINTS[s] for s, w in weights.items() if w > 0 and s in SOURCE_HINTS}
     if not found:
-        raise ValueError(
-            f"hint_share > 0, but no source of the {mixture.mixture.name!r} mixture has a "
-            "field hint"
-        )
+        log.info("no source of the %r mixture has a field hint: no hints", mixture.mixture.name)
     return tuple(h for h in HINTS if h in found)
 
 
