@@ -6,7 +6,7 @@ model trained with hints (``TrainConfig.hint_share``) reads one control piece ri
 ``BOS <hint:NAME> pieces``, and predicts for that kind of text; without a hint it predicts
 for text of any kind. The tokenizer holds the pieces (:attr:`kbd_lm.tokenizer.Tokenizer.hint_ids`),
 the bundle's manifest lists them (``tokenizer.hints``), and every decoder reads them
-(docs/decoding.md, section 2).
+(docs/decoding.md, section 3).
 
 >>> HINTS
 ('message', 'email', 'prose')
