@@ -36,7 +36,7 @@ from kbd_lm.fsutil import atomic_dir, atomic_write_bytes, atomic_write_text
 from kbd_lm.tokenizer import Tokenizer
 
 if TYPE_CHECKING:
-    from kbd_lm.train import TrainConfig
+    from kbd_lm.train_config import TrainConfig
 
 FORMAT_NAME = "kbd-lm-checkpoint"
 FORMAT_VERSION = 1  # what this code writes
@@ -94,7 +94,7 @@ def read(path: str | os.PathLike) -> Checkpoint:
     :class:`kbd_lm.config.ConfigError` for a config that does not match ``TrainConfig``.
     """
     from kbd_lm.config import from_dict
-    from kbd_lm.train import TrainConfig
+    from kbd_lm.train_config import TrainConfig
 
     path = Path(path)
     version = format_version(path)

@@ -92,7 +92,8 @@ def _check_extras(command: str) -> None:
 
 def _train(args) -> int:
     from kbd_lm.config import load_config
-    from kbd_lm.train import TrainConfig, TrainError, train
+    from kbd_lm.train import train
+    from kbd_lm.train_config import TrainConfig, TrainError
 
     cfg = load_config(TrainConfig, "train", args.preset, args.overrides)
     if args.workers > 1:  # this process only starts and watches the workers

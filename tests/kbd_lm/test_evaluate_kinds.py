@@ -10,22 +10,30 @@ from kbd_lm.evaluate_kinds import KindsEvalConfig, format_kinds, paired_interval
 from tests.conftest import make_lines
 
 
-def test_every_kind_is_a_row_and_differences_have_intervals(tiny_bundle, tmp_path, monkeypatch):
-    sources = []
-    for name, seed in (("chat", 11), ("notes", 12)):
-        folder = tmp_path / name
+def _mixture(monkeypatch, tmp_path, name: str, sources: dict, max_words: int):
+    """Register a mixture of plain-text sources (name -> lines), half each; return
+    (source name -> its path, an eval config on it)."""
+    paths = {}
+    for source, lines in sources.items():
+        folder = tmp_path / source
         folder.mkdir()
-        (folder / f"{name}.txt").write_text("\n".join(make_lines(600, seed)) + "\n")
-        sources.append(str(folder))
-    monkeypatch.setitem(MIXTURES, "evalmix", Mixture("evalmix", dict.fromkeys(sources, 0.5)))
+        (folder / f"{source}.txt").write_text("\n".join(lines) + "\n")
+        paths[source] = str(folder)
+    monkeypatch.setitem(MIXTURES, name, Mixture(name, dict.fromkeys(paths.values(), 0.5)))
     cfg = KindsEvalConfig(
-        mixture="evalmix",
-        ngram_mixture="evalmix",
-        max_words=80,
+        mixture=name,
+        ngram_mixture=name,
+        max_words=max_words,
         bootstrap=30,
         ngram_budget_bytes=20_000,
         cache_dir=str(tmp_path / "data"),
     )
+    return paths, cfg
+
+
+def test_every_kind_is_a_row_and_differences_have_intervals(tiny_bundle, tmp_path, monkeypatch):
+    lines = {"chat": make_lines(600, 11), "notes": make_lines(600, 12)}
+    _, cfg = _mixture(monkeypatch, tmp_path, "evalmix", lines, 80)
     report = run_kinds_eval(cfg, {"tiny": tiny_bundle, "tiny again": tiny_bundle}, tmp_path)
 
     assert list(report["rows"]) == ["chat", "notes"]
@@ -78,24 +86,9 @@ def test_a_hinted_bundle_is_scored_with_each_rows_hint_and_without(
     from kbd_lm.corpora import mixtures
     from tests.conftest import make_mails
 
-    sources = {}
-    for name, lines in (("chat", make_lines(600, 21)), ("mail", make_mails(600, 22))):
-        folder = tmp_path / name
-        folder.mkdir()
-        (folder / f"{name}.txt").write_text("\n".join(lines) + "\n")
-        sources[name] = str(folder)
-    monkeypatch.setitem(
-        MIXTURES, "hintevalmix", Mixture("hintevalmix", {**dict.fromkeys(sources.values(), 0.5)})
-    )
+    lines = {"chat": make_lines(600, 21), "mail": make_mails(600, 22)}
+    sources, cfg = _mixture(monkeypatch, tmp_path, "hintevalmix", lines, 60)
     monkeypatch.setitem(mixtures.SOURCE_HINTS, sources["mail"], "email")  # chat: no hint
-    cfg = KindsEvalConfig(
-        mixture="hintevalmix",
-        ngram_mixture="hintevalmix",
-        max_words=60,
-        bootstrap=30,
-        ngram_budget_bytes=20_000,
-        cache_dir=str(tmp_path / "data"),
-    )
     report = run_kinds_eval(cfg, {"hinted": hinted_bundle}, tmp_path)
     assert report["rows"]["mail"]["hint"] == "email" and report["rows"]["chat"]["hint"] is None
     assert list(report["macro"])[:2] == ["hinted, field hint", "hinted"]
