@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -46,12 +46,17 @@ UserId = Annotated[
 ]
 
 
+# The field names as a type, so that a wrong one is a 422 from validation, which never echoes
+# the request (kbd_lm.serve.middleware), rather than an error message quoting it.
+FieldName = Literal[tuple(sorted(FIELDS))]
+
+
 class LearnRequest(BaseModel):
     """Text the user committed (a sent message) and the kind of field it was typed in."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
     text: str = Field(max_length=20_000, examples=["see you at Quattro tonight"])
-    field: str = Field(
+    field: FieldName = Field(
         "text",
         description=f"One of {sorted(FIELDS)}; nothing is learned except for `text`.",
         examples=["text"],
@@ -129,6 +134,9 @@ def mount(app, settings, api_keys: list[str]) -> None:
     """Add the user routes and their store to ``app`` if :func:`enabled`; log why not."""
     app.state.history_store = None
     app.state.user_host_check = not api_keys
+    # Before anything else: a request for a user route that is off still gets an access log
+    # line, and its path holds a user id (and, for a forgotten word, the word).
+    install_log_filter()
     if not enabled(settings.host, api_keys):
         log.warning(
             "user histories are off: listening on %s (not loopback) without KBD_LM_API_KEYS",
@@ -147,7 +155,6 @@ def mount(app, settings, api_keys: list[str]) -> None:
     # The routes themselves, not an included router: metrics label requests by the
     # templates in app.router.routes.
     app.router.routes.extend(router.routes)
-    install_log_filter()
 
 
 def close(app) -> None:
@@ -175,8 +182,8 @@ def learn(user: UserId, body: LearnRequest, store: Store) -> LearnResponse:
     (5+ digits, emails, URLs, codes) are never learned."""
     try:
         n = store.learn(user, body.text, body.field)
-    except ValueError as err:
-        raise StarletteHTTPException(422, str(err)) from None
+    except ValueError:  # an unknown field (validation stops it first): never echo the input
+        raise StarletteHTTPException(422, f"field must be one of {sorted(FIELDS)}") from None
     except StoreFullError as err:
         raise StarletteHTTPException(507, str(err)) from None
     return LearnResponse(learned_words=n)
@@ -249,7 +256,9 @@ class UserRoutesGuard:
         await self.app(scope, receive, send_without_cors)
 
 
-_USER_PATH_RE = re.compile(r"/v1/users/[^/?\s]+(/words/[^/?\s]+)?")
+# Everything after /v1/users/ up to a query or a space: a path with more segments than a
+# route (or a word holding an encoded "/") is redacted whole, never partly.
+_USER_PATH_RE = re.compile(r"/v1/users/[^?\s]+")
 
 
 class RedactUserPaths(logging.Filter):
@@ -265,7 +274,12 @@ class RedactUserPaths(logging.Filter):
 
 def _redact(text: str) -> str:
     def template(m: re.Match) -> str:
-        return "/v1/users/{user}" + ("/words/{word}" if m.group(1) else "")
+        rest = m.group(0)[len(USERS_PREFIX) + 1 :].split("/")  # [user, ...]
+        if len(rest) == 3 and rest[1] == "words":
+            return "/v1/users/{user}/words/{word}"
+        if len(rest) == 2 and rest[1] in ("learn", "history"):
+            return "/v1/users/{user}/" + rest[1]
+        return "/v1/users/{user}" if len(rest) == 1 else "/v1/users/{user}/..."
 
     return _USER_PATH_RE.sub(template, text)
 

@@ -31,6 +31,21 @@ def test_unknown_path_is_a_clear_error(tmp_path):
 
 
 def test_chitchat_recipe_splits_by_conversation():
-    source = resolve("chitchat")
-    first = next(iter(source.iter_units()))
-    assert first.key and isinstance(first.text, str)
+    """Every utterance of a conversation is a unit keyed by that conversation's id."""
+    import json
+    from itertools import islice
+    from pathlib import Path
+
+    import chitchat_dataset
+
+    data = json.loads((Path(chitchat_dataset.__file__).parent / "dataset.json").read_text())
+    conversations = list(islice(data.items(), 3))
+    expected = [
+        (cid, u.get("text") or "")
+        for cid, conv in conversations
+        for m in conv["messages"]
+        for u in m
+    ]
+    units = list(islice(resolve("chitchat").iter_units(), len(expected)))
+    assert [(u.key, u.text) for u in units] == expected
+    assert len({u.key for u in units}) == 3  # three keys, one per conversation

@@ -100,7 +100,6 @@ def test_subcommands_reach_their_stages(tmp_path):
 
 
 def test_loadtest_subcommand():
-    pytest.importorskip("kbd_lm.export.bench.loadtest", reason="h9-bench moves the load test")
     out = run("-m", "kbd_lm", "loadtest", "--help")
     assert out.returncode == 0 and "--rates" in out.stdout
 

@@ -35,7 +35,7 @@ def test_predict_next_matches_the_predictor(client, predictor, text):
         [s.probability for s in expected], rel=1e-5
     )
     assert body["model"] == predictor.bundle.bundle_id
-    assert body["elapsed_ms"] >= 0
+    assert body["elapsed_ms"] > 0  # a real model ran
 
 
 def test_completion_keeps_what_was_typed(client):

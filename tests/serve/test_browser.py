@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import httpx
 import pytest
 
 from kbd_lm.export.browser import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)"
-    ),
-]
+# browser_ready skips without Chromium and Playwright, and fails instead under CI=true.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("browser_ready")]
 
 
 def _suggestions(url: str, text: str) -> list[str]:
@@ -29,7 +24,7 @@ def _suggestions(url: str, text: str) -> list[str]:
 
 
 def test_demo_page_suggests_and_inserts(server_url, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python")
+    from playwright import sync_api
     expect = sync_api.expect
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

@@ -23,7 +23,7 @@ WORDS = " ".join(SENTENCES).split()
 
 
 @pytest.fixture(scope="module")
-def slow_bundle(tiny_corpus_dir, tmp_path_factory):
+def slow_bundle(tiny_corpus_dir, tmp_path_factory, registry_cache):
     """A much wider model than the tiny one (CIFG 2,048 cells; two training steps): about
     10 ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
     from kbd_lm.config import load_config
@@ -41,7 +41,7 @@ def slow_bundle(tiny_corpus_dir, tmp_path_factory):
         "export",
         "default",
         [f'out_dir="{root / "bundle"}"', "max_model_bytes=0", "compare_presets=false"]
-        + ["latency_calls=20", "agreement_contexts=8"],
+        + ["latency_calls=20", "agreement_contexts=8", f'blocklist_cache="{registry_cache}"'],
     )
     return export(run, cfg)
 
@@ -88,13 +88,16 @@ def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
         # with the busy predictor, saturates as well.
         rate = min(400.0, 1.3 * 1000 / service_ms)
         samples = gen.stage(server.url, rate, n=int(rate * 3), texts=texts, offset=30, timeout=5)
+    # Whatever the load on the machine, every HTTP answer is a suggestion or a refusal (a
+    # starved client may also have given up on some requests: a str status, judged below).
+    statuses = Counter(s.status for s in samples)
+    assert {code for code in statuses if isinstance(code, int)} <= {200, 503}, statuses
     lag_p99 = sorted(s.lag_ms for s in samples)[int(0.99 * len(samples))]
     if lag_p99 > MAX_CLIENT_LAG_MS:
         pytest.skip(
             f"the client processes sent late (p99 {lag_p99:.0f} ms): the machine is too busy "
             "for a latency bound to say anything about the server"
         )
-    statuses = Counter(s.status for s in samples)
     assert set(statuses) <= {200, 503}, statuses
     assert statuses[503] >= 0.1 * len(samples), statuses
     slowest = max(s.answer_ms for s in samples)

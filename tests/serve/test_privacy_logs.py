@@ -59,3 +59,37 @@ def test_logs_and_metrics_name_routes_by_template(tiny_bundle, tmp_path):
     assert 'route="/v1/users/{user}/words/{word}"' in metrics
     assert "/v1/users/{user}/learn" in logs  # the access log names the template
     assert "POST /v1/predict-next" in logs
+
+
+def test_access_log_is_redacted_even_when_user_routes_are_off(tiny_bundle, tmp_path):
+    """Off (public address, no keys), /v1/users paths still reach the access log as 404s."""
+    import logging
+
+    from kbd_lm.serve.app import create_app
+    from kbd_lm.serve.settings import ServeSettings
+    from kbd_lm.serve.users import RedactUserPaths
+
+    access = logging.getLogger("uvicorn.access")
+    for f in [f for f in access.filters if isinstance(f, RedactUserPaths)]:
+        access.removeFilter(f)  # as in a fresh server process
+    settings = ServeSettings(bundle=tiny_bundle, host="0.0.0.0", history_db=tmp_path / "h.db")
+    create_app(settings=settings)
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', None, None
+    )
+    record.args = ("1.2.3.4:5", "DELETE", f"/v1/users/{USER}/words/{WORD}", "1.1", 404)
+    assert access.filter(record)
+    assert "/v1/users/{user}/words/{word}" in record.getMessage()
+    assert USER not in record.getMessage() and WORD not in record.getMessage()
+
+
+def test_odd_user_paths_are_redacted_whole():
+    from kbd_lm.serve.users import _redact
+
+    # A word holding an encoded "/" arrives decoded: more segments than any route has.
+    assert _redact(f"DELETE /v1/users/{USER}/words/a/{WORD} x") == "DELETE /v1/users/{user}/... x"
+    assert (
+        _redact(f"GET /v1/users/{USER}/history?limit=5") == "GET /v1/users/{user}/history?limit=5"
+    )
+    assert _redact(f"POST /v1/users/{USER}/learn") == "POST /v1/users/{user}/learn"
+    assert _redact(f"DELETE /v1/users/{USER}") == "DELETE /v1/users/{user}"

@@ -71,6 +71,10 @@ def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
     assert 0 < result.max_answer_ms <= result.max_ms
     assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
     assert result.server_p50_ms is not None and result.achieved_rps > 20
+    result.judge(1e9)  # no latency limit: 30 of 30 answered at about 30/s is sustained
+    assert result.sustained and best_sustained([result]) == 30.0
+    result.judge(1e-3)  # no server answers in a microsecond
+    assert not result.sustained and best_sustained([result]) is None
     result.judge(1e9)
     report = {
         "model": "m",
@@ -80,7 +84,7 @@ def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
         "server": {"pool_size": 2, "num_threads": 1},
         "environment": {"cpus": 2, "load_average": [0.1, 0.1, 0.1]},
         "stages": [result.__dict__],
-        "best_sustained_rps": 30.0,
+        "best_sustained_rps": best_sustained([result]),
     }
     md = markdown(report)
     assert "| 30 | 30 | 30 | 0 |" in md and "**30 requests/s**" in md
