@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from kbd_lm.bundle import MANIFEST_FILE, Bundle
+from kbd_lm.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"browser conformance: {conf.summary()} in {ms / 1000:.1f} s")
     print(f"done in {time.monotonic() - started:.0f} s")
     if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write_text(Path(args.out), json.dumps(report, indent=2) + "\n")
     return 0 if conf.passed else 1
 
 

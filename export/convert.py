@@ -242,15 +242,21 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     import tensorflow as tf
 
     from kbd_lm.corpus import prepare
-    from kbd_lm.model import mult_adds_per_token, param_count
+    from kbd_lm.model import mult_adds_per_token, param_count, weight_shapes
 
     t0 = time.monotonic()
     ckpt = C.read(checkpoint)
     train_cfg, weights, tok = ckpt.config, ckpt.weights, ckpt.tokenizer
-    mcfg = train_cfg.model_config(weights["embedding"].shape[0])
-    if mcfg.vocab_size != tok.vocab_size:
-        raise ValueError(
-            f"{checkpoint}: model vocabulary {mcfg.vocab_size} != tokenizer {tok.vocab_size}"
+    mcfg = train_cfg.model_config(tok.vocab_size)
+    # The weights must be the model its config and tokenizer describe (names and shapes).
+    expected = weight_shapes(mcfg)
+    given = {name: tuple(w.shape) for name, w in weights.items()}
+    if given != expected:
+        wrong = sorted(n for n in set(given) | set(expected) if given.get(n) != expected.get(n))
+        raise C.CheckpointError(
+            f"{Path(checkpoint) / C.WEIGHTS_FILE}: weights {wrong} do not fit the config's model "
+            f"and a tokenizer of {tok.vocab_size} pieces (expected shapes "
+            f"{ {n: expected.get(n) for n in wrong} }, found { {n: given.get(n) for n in wrong} })"
         )
     corpus = prepare(train_cfg.corpus, Path(train_cfg.cache_dir))
     valid_units = list(corpus.units("valid"))

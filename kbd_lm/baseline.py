@@ -107,8 +107,12 @@ def ngram_baseline(
     splits = tuple(splits)
     path, full_path, info_path = cache_paths(corpus, max_bytes, cache_dir, splits, min_count)
     if path.is_file() and full_path.is_file() and info_path.is_file():
-        log.info("n-gram baseline: cached at %s", path)
-        return NgramBaseline(path, full_path, {**json.loads(info_path.read_text()), "cached": True})
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            log.info("n-gram baseline: cached at %s", path)
+            return NgramBaseline(path, full_path, {**info, "cached": True})
+        except (ValueError, TypeError) as err:  # damaged: trained again below
+            log.warning("n-gram baseline: unreadable %s (%s): training again", info_path, err)
     log.info(
         "n-gram baseline: training on %s of %s (cached afterwards)", "+".join(splits), corpus.name
     )

@@ -42,7 +42,10 @@ class Blocklist:
         path = Path(path)
         if not path.is_file():
             return cls()
-        lines = path.read_text(encoding="utf-8").splitlines()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text ({err})") from err
         return cls(line for line in lines if line.strip() and not line.startswith("#"))
 
     def __len__(self) -> int:

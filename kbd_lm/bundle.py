@@ -270,11 +270,12 @@ class Manifest(Mapping):
                 f"versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION}; {fix})"
             )
         doc = dict(doc)
-        while version < FORMAT_VERSION:
-            doc = _UPGRADES[version](doc)
-            version += 1
-            log.debug("%s: upgraded to format version %d", source, version)
         try:
+            # An old document is upgraded first; a malformed one fails here as in _parse.
+            while version < FORMAT_VERSION:
+                doc = _UPGRADES[version](doc)
+                version += 1
+                log.debug("%s: upgraded to format version %d", source, version)
             return _parse(doc, source)
         except (ConfigError, TypeError, AttributeError) as err:
             raise BundleError(f"{source}: {err}") from err

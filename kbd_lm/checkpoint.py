@@ -26,6 +26,8 @@ import io
 import json
 import os
 import tomllib
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,8 +92,9 @@ def format_version(path: str | os.PathLike) -> int:
 def read(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint folder: config, best weights, tokenizer, summary.
 
-    Raises FileNotFoundError for a missing file, :class:`CheckpointError` for a wrong version,
-    :class:`kbd_lm.config.ConfigError` for a config that does not match ``TrainConfig``.
+    Raises FileNotFoundError for a missing file, :class:`CheckpointError` for a wrong version
+    or a damaged file, :class:`kbd_lm.config.ConfigError` for a config that does not match
+    ``TrainConfig``.
     """
     from kbd_lm.config import from_dict
     from kbd_lm.train_config import TrainConfig
@@ -103,15 +106,35 @@ def read(path: str | os.PathLike) -> Checkpoint:
             raise FileNotFoundError(
                 f"{path / name}: missing; train first (make train) or pass CKPT=<folder>"
             )
-    with (path / CONFIG_FILE).open("rb") as fh:
+    with _reading(path / CONFIG_FILE), (path / CONFIG_FILE).open("rb") as fh:
         config = from_dict(TrainConfig, tomllib.load(fh), str(path / CONFIG_FILE))
-    with np.load(path / WEIGHTS_FILE) as z:
+    with _reading(path / WEIGHTS_FILE), np.load(path / WEIGHTS_FILE) as z:
         weights = {k: z[k] for k in z.files}
     summary_path = path / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    return Checkpoint(
-        path, version, config, weights, Tokenizer.load(path / TOKENIZER_FILE), summary
-    )
+    summary = {}
+    if summary_path.is_file():
+        with _reading(summary_path):
+            summary = json.loads(summary_path.read_text())
+    with _reading(path / TOKENIZER_FILE):
+        tokenizer = Tokenizer.load(path / TOKENIZER_FILE)
+    return Checkpoint(path, version, config, weights, tokenizer, summary)
+
+
+@contextmanager
+def _reading(file: Path):
+    """Turn a damaged file's parse error into a :class:`CheckpointError` naming the file.
+
+    A missing file stays FileNotFoundError, a config that does not fit stays ConfigError.
+    """
+    from kbd_lm.config import ConfigError
+
+    try:
+        yield
+    except (FileNotFoundError, ConfigError, CheckpointError):
+        raise
+    except (ValueError, KeyError, EOFError, OSError, RuntimeError, zipfile.BadZipFile) as err:
+        # tomllib, json and numpy raise ValueError subclasses; sentencepiece RuntimeError
+        raise CheckpointError(f"{file}: damaged or not written by kbd-lm ({err})") from err
 
 
 # ----------------------------------------------------------------------------- writing
@@ -184,8 +207,10 @@ def read_state(out_dir: Path) -> tuple[dict[str, np.ndarray], list[np.ndarray], 
         return None
     format_version(out_dir)
     state = Path(out_dir) / STATE_DIR
-    with np.load(state / "state.npz") as z:
+    with _reading(state / "state.npz"), np.load(state / "state.npz") as z:
         weights = {k[2:]: z[k] for k in z.files if k.startswith("w/")}
         n_opt = sum(1 for k in z.files if k.startswith("opt/"))
-        optimizer = [z[f"opt/{i}"] for i in range(n_opt)]
-    return weights, optimizer, json.loads((state / "position.json").read_text())
+        optimizer = [z[f"opt/{i}"] for i in range(n_opt)]  # KeyError: a gap in opt/<i>
+    with _reading(state / "position.json"):
+        position = json.loads((state / "position.json").read_text())
+    return weights, optimizer, position

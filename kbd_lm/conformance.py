@@ -355,13 +355,27 @@ def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int
 
 def read_vectors(path: Path) -> tuple[dict, list[dict]]:
     """(header, cases) of a ``conformance.jsonl``; a clear error for anything else."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from err
     if not lines:
         raise ValueError(f"{path}: empty file")
-    header = json.loads(lines[0])
+    docs = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError as err:
+            raise ValueError(f"{path}:{n}: not a JSON line ({err})") from err
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}:{n}: expected a JSON object")
+        docs.append(doc)
+    header = docs[0] if docs else {}
     if header.get("format") != FORMAT or header.get("version") not in range(1, VERSION + 1):
         raise ValueError(f"{path}: not a {FORMAT} file of version 1 to {VERSION}")
-    return header, [json.loads(line) for line in lines[1:] if line.strip()]
+    return header, docs[1:]
 
 
 def _close(p: float, q: float, tol: dict) -> bool:

@@ -108,7 +108,7 @@ def prepare_source(source: Source, cache_dir: Path = DEFAULT_CACHE) -> PreparedC
     key = hashlib.sha1(f"{source.fingerprint}|prep{PREP_VERSION}".encode()).hexdigest()[:12]
     root = Path(cache_dir) / f"corpus-{key}"
     stats_path = root / "stats.json"
-    cached = json.loads(stats_path.read_text()) if stats_path.is_file() else None
+    cached = _read_cache_json(stats_path) if stats_path.is_file() else None
     # A cache written before recipes counted their work (the first version) lacks "recipe":
     # it is prepared again rather than failing the unit-count check.
     if cached is not None and "recipe" in cached:
@@ -233,14 +233,33 @@ def prepare_mixture(mixture: str | Mixture, cache_dir: Path = DEFAULT_CACHE) -> 
     parts += [f"dedupe{DEDUPE_MIN_WORDS}", f"ngram{OVERLAP_N}", f"mix{MIX_VERSION}"]
     key = hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
     root = Path(cache_dir) / f"mixture-{mix.name}-{key}"
-    if not (root / "report.json").is_file():
-        with atomic_dir(root) as tmp:
-            _write_mixture(mix, prepared, tmp, key, start)
+    if (root / "report.json").is_file():
+        try:
+            return _load_mixture(mix, root)
+        except (ValueError, KeyError, OSError) as err:  # damaged: prepared again below
+            log.warning("mixture %s: cache %s unreadable (%s): prepared again", mix.name, root, err)
+    with atomic_dir(root) as tmp:
+        _write_mixture(mix, prepared, tmp, key, start)
     return _load_mixture(mix, root)
+
+
+def _read_cache_json(path: Path) -> dict | None:
+    """A cache's JSON file, or None (with a warning) when it is damaged: prepared again."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(doc, dict):
+            return doc
+        err: Exception = ValueError("not a JSON object")
+    except (ValueError, OSError) as e:
+        err = e
+    log.warning("%s: unreadable cache file (%s): preparing again", path, err)
+    return None
 
 
 def _load_mixture(mix: Mixture, root: Path) -> PreparedMixture:
     report = json.loads((root / "report.json").read_text())
+    if not isinstance(report, dict):
+        raise ValueError(f"{root / 'report.json'}: not a JSON object")
     sources = {}
     for name in mix.sources:
         folder = root / _folder(name)

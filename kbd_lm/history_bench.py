@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from kbd_lm.fsutil import Progress
+from kbd_lm.fsutil import Progress, atomic_write_text
 from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.history_mix import mix_history
 from kbd_lm.keystrokes import Keystroke, typed_words
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     result = measure_history(predictor, own, typed)
     print(format_table(result))
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        atomic_write_text(Path(args.out), json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0
 

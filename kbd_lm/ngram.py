@@ -370,8 +370,11 @@ class KneserNeyTrigram:
 
     @classmethod
     def load(cls, path: Path) -> KneserNeyTrigram:
-        """Read a model written by :meth:`save`."""
-        return cls(Path(path).read_bytes())
+        """Read a model written by :meth:`save`; a damaged file is a ValueError naming it."""
+        try:
+            return cls(Path(path).read_bytes())
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+            raise ValueError(f"{path}: not a readable Kneser-Ney model file ({err})") from err
 
     def save(self, path: Path) -> None:
         """Write the model file atomically; its size is :meth:`size_bytes`."""

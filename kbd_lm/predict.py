@@ -45,7 +45,7 @@ import numpy as np
 
 from kbd_lm import lexicon as L
 from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
-from kbd_lm.bundle import Bundle
+from kbd_lm.bundle import Bundle, BundleError
 from kbd_lm.hints import HINTS
 from kbd_lm.history import UserHistory
 from kbd_lm.history_mix import DEFAULT_WEIGHTS, mix_history
@@ -175,21 +175,28 @@ class Predictor:
         # neural_weight: the neural model's share (version-1 manifests: ``lstm_weight``).
         self.ngram, self.neural_weight = None, 1.0
         spec = bundle.manifest.ngram
-        if spec is not None:
-            from kbd_lm.ngram import KneserNeyTrigram
-
-            self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
-            self.neural_weight = float(spec.neural_weight)
         self._cache_size = cache_size
-        # The bundle's word list completes words the beam search cannot spell out in time
-        # (kbd_lm.lexicon); a bundle without one (the first version's) completes without it.
         self.lexicon = None
-        if L.FILE in bundle.manifest.files:
-            self.lexicon = L.Lexicon.load(bundle.path / L.FILE)
         self.lexicon_weight = L.DEFAULT_WEIGHT
-        # Offensive words never suggested (a bundle without the file blocks nothing); an app
-        # changes it with predictor.blocklist.add(word) / .remove(word) / .enabled = False.
-        self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
+        self.blocklist = Blocklist()
+        # The extra files are read only when the manifest lists them (so their checksums were
+        # checked); one that still cannot be read makes the bundle wrong, not the caller.
+        try:
+            if spec is not None:
+                from kbd_lm.ngram import KneserNeyTrigram
+
+                self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
+                self.neural_weight = float(spec.neural_weight)
+            # The bundle's word list completes words the beam search cannot spell out in time
+            # (kbd_lm.lexicon); a bundle without one (the first version's) completes without.
+            if L.FILE in bundle.manifest.files:
+                self.lexicon = L.Lexicon.load(bundle.path / L.FILE)
+            # Offensive words never suggested (a bundle without the file blocks nothing); an
+            # app changes it with predictor.blocklist.add(word) / .remove(word) / .enabled.
+            if BLOCKLIST_FILE in bundle.manifest.files:
+                self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
+        except (ValueError, OSError) as err:
+            raise BundleError(f"{bundle.path}: {err}") from err
         self.history_weights = DEFAULT_WEIGHTS  # see kbd_lm.history_mix
 
     @classmethod

@@ -33,6 +33,8 @@ def test_old_bundle_without_blocklist_still_loads(tiny_bundle, tmp_path):
     files = {n: e for n, e in manifest.files.items() if n != "blocklist.txt"}
     B.write(old, dataclasses.replace(manifest, files=files, blocklist=None))
     assert "blocklist" not in json.loads((old / "manifest.json").read_text())
+    # A blocklist.txt the manifest does not list (so no checksum vouches for it) is ignored.
+    (old / "blocklist.txt").write_text("tomorrow\nlater\nsoon\n", encoding="utf-8")
     predictor = Predictor.load(old)
     assert len(predictor.blocklist) == 0 and predictor.suggest("see you ")
 

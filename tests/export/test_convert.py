@@ -243,3 +243,24 @@ def test_the_dataclass_defaults_are_the_default_preset():
     from kbd_lm.export.convert import ExportConfig
 
     assert ExportConfig() == load_config(ExportConfig, "export", "default")
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(tiny_checkpoint, tmp_path):
+    import numpy as np
+
+    from kbd_lm import checkpoint as C
+    from kbd_lm.config import load_config
+    from kbd_lm.export import convert
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    with np.load(ckpt / C.WEIGHTS_FILE) as z:
+        weights = {k: z[k] for k in z.files if k != "out_bias"}
+    weights["projection"] = weights["projection"][:-1]
+    np.savez(ckpt / C.WEIGHTS_FILE, **weights)
+    cfg = load_config(
+        convert.ExportConfig, "export", "default", [f'out_dir="{tmp_path / "b"}"', 'blocklist=""']
+    )
+    with pytest.raises(C.CheckpointError, match=r"weights \['out_bias', 'projection'\] do not"):
+        convert.export(ckpt, cfg)
+    assert not (tmp_path / "b").exists()

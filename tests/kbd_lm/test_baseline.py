@@ -39,6 +39,12 @@ def test_built_once_then_cached(tmp_path):
     assert again.path.read_bytes() == first.path.read_bytes()
     assert {**again.info, "cached": False} == first.info
 
+    # A damaged cache is trained again, not an error.
+    first.path.with_suffix(".json").write_text("{")  # the info file (cache_paths)
+    rebuilt = ngram_baseline(corpus, full_size - 100, tmp_path)
+    assert not rebuilt.info["cached"] and corpus.reads == 2
+    assert rebuilt.path.read_bytes() == first.path.read_bytes()
+
     # Other settings are other models.
     assert ngram_baseline(corpus, full_size + 1000, tmp_path).info["pruning"] is None  # fits
     other = ngram_baseline(corpus, full_size - 100, tmp_path, splits=("train", "valid"))

@@ -1,5 +1,7 @@
 """The blocklist on its own: words, phrases, file, switching off."""
 
+import pytest
+
 from kbd_lm.blocklist import Blocklist
 
 
@@ -27,3 +29,10 @@ def test_add_remove_enable(tmp_path):
     b.enabled = False
     assert not b.blocks("gosh")
     assert len(Blocklist.load(tmp_path / "missing.txt")) == 0  # an old bundle: nothing blocked
+
+
+def test_a_file_that_is_not_utf8_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "blocklist.txt"
+    path.write_bytes(b"darn\n\xff\xfe\n")
+    with pytest.raises(ValueError, match="blocklist.txt: not UTF-8"):
+        Blocklist.load(path)

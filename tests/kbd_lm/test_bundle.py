@@ -88,6 +88,22 @@ def test_unsupported_versions_are_refused_naming_the_version(tmp_path, version):
         B.read(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.update(files=["model.tflite"]),
+        lambda d: d["files"].update({"model.tflite": 5}),
+        lambda d: d.update(shipped_files=7),
+    ],
+)
+def test_a_malformed_version_1_manifest_is_a_bundle_error(tmp_path, edit):
+    doc = json.loads(V1_MANIFEST.read_text())
+    edit(doc)
+    (tmp_path / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(B.BundleError, match=B.MANIFEST_FILE):
+        B.read(tmp_path)
+
+
 def test_older_and_newer_versions_say_what_to_do(tmp_path):
     doc = json.loads(V1_MANIFEST.read_text())
     for version, advice in ((0, "re-export it"), (3, "upgrade kbd-lm")):
@@ -152,3 +168,23 @@ def test_a_version_1_bundle_runs_with_its_ngram(tiny_bundle, tiny_corpus_dir, tm
     assert predictor.ngram is not None and predictor.neural_weight == 0.7
     assert predictor.bundle.manifest.shipped_bytes == doc["total_bytes"]
     assert len(predictor.suggest("see you ", k=3)) == 3
+
+
+def test_a_bundle_whose_ngram_cannot_be_read_is_a_bundle_error(tiny_bundle, tmp_path):
+    """Listed with a matching checksum, yet not a model file: the bundle is wrong."""
+    from kbd_lm.predict import Predictor
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    (bundle / B.NGRAM_FILE).write_bytes(b"not a model")
+    doc = B.read(bundle).with_file(bundle, B.NGRAM_FILE, shipped=True).to_json()
+    doc["ngram"] = {
+        "file": B.NGRAM_FILE,
+        "type": "kneser-ney-trigram",
+        "neural_weight": 0.7,
+        "bytes": 11,
+        "counts": {},
+    }
+    (bundle / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(B.BundleError, match=f"{B.NGRAM_FILE}: not a readable Kneser-Ney"):
+        Predictor.load(bundle)

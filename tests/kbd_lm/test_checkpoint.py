@@ -52,6 +52,34 @@ def test_a_missing_file_names_the_file(tiny_checkpoint, tmp_path):
         C.read(folder)
 
 
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        (C.CONFIG_FILE, b"cell = [unclosed"),
+        (C.WEIGHTS_FILE, b"PK\x03\x04 not a zip"),
+        (C.TOKENIZER_FILE, b"\x00garbage"),
+        (C.SUMMARY_FILE, b"{not json"),
+    ],
+)
+def test_a_damaged_file_is_a_checkpoint_error_naming_it(tiny_checkpoint, tmp_path, name, damage):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, folder)
+    (folder / name).write_bytes(damage)
+    with pytest.raises(C.CheckpointError, match=f"{name}: damaged"):
+        C.read(folder)
+
+
+def test_damaged_resume_state_is_a_checkpoint_error(tmp_path):
+    C.write_state(tmp_path, {"bias": np.zeros(2, np.float32)}, [], {"epoch": 1, "step": 5})
+    (tmp_path / C.STATE_DIR / "position.json").write_text("{")
+    with pytest.raises(C.CheckpointError, match="position.json: damaged"):
+        C.read_state(tmp_path)
+    C.write_state(tmp_path, {"bias": np.zeros(2, np.float32)}, [], {"epoch": 1, "step": 5})
+    (tmp_path / C.STATE_DIR / "state.npz").write_bytes(b"truncated")
+    with pytest.raises(C.CheckpointError, match="state.npz: damaged"):
+        C.read_state(tmp_path)
+
+
 def test_resume_state_round_trip(tmp_path):
     weights = {"embedding": np.ones((3, 2), np.float32), "bias": np.arange(4, dtype=np.float32)}
     optimizer = [np.array(7, np.int64), np.zeros((3, 2), np.float32)]

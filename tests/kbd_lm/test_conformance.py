@@ -132,3 +132,19 @@ def test_cli_passes_on_the_bundle_and_fails_on_changed_vectors(tiny_bundle, tmp_
     assert f"context ids {n - 1} match, 1 differ" in out.stdout
     assert f"suggestions {n - 1} match, 1 differ" in out.stdout
     assert f"case {target['id']} " in out.stdout
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty file"),
+        ('{"format": "x"}\n', "not a kbd-lm"),
+        ("[1]\n", ":1: expected a JSON object"),
+        ('{"format": "kbd-lm-conformance", "version": 1}\n{"id": \n', ":2: not a JSON line"),
+    ],
+)
+def test_a_wrong_vectors_file_is_an_error_naming_the_line(tmp_path, text, message):
+    path = tmp_path / C.FILE
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        C.read_vectors(path)

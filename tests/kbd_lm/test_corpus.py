@@ -172,3 +172,17 @@ def test_a_cache_of_the_first_version_is_prepared_again(tmp_path):
     stats_path.write_text(json.dumps(old))  # what the first version wrote: no recipe counts
     again = prepare(str(corpus), tmp_path / "cache")
     assert again.root == first.root and "recipe" in again.stats
+
+
+def test_a_damaged_cache_is_prepared_again(tmp_path, fixture_mixture):
+    corpus = tmp_path / "src"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("one line\nanother line\n")
+    first = prepare(str(corpus), tmp_path / "cache")
+    (first.root / "stats.json").write_text('{"units_tr')  # cut short
+    again = prepare(str(corpus), tmp_path / "cache")
+    assert again.root == first.root and again.stats == first.stats
+
+    mixture = prepare_mixture("fixmix", tmp_path / "cache")
+    (mixture.root / "report.json").write_text("[]")  # not a report
+    assert prepare_mixture("fixmix", tmp_path / "cache").report == mixture.report

@@ -25,6 +25,7 @@ def _suggestions(url: str, text: str) -> list[str]:
 
 def test_demo_page_suggests_and_inserts(server_url, tmp_path):
     from playwright import sync_api
+
     expect = sync_api.expect
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
