@@ -89,7 +89,13 @@ def test_file_is_owner_only_and_created_on_first_learn(client, db):
 )
 def test_bad_learn_requests(client, body, code):
     r = client.post(f"/v1/users/{USER}/learn", json=body)
-    assert r.status_code == code and r.json()["error"]
+    assert r.status_code == code and r.json()["error"] == "invalid_request"
+
+
+def test_a_wrong_field_lists_the_names_without_quoting_the_request(client):
+    r = client.post(f"/v1/users/{USER}/learn", json={"text": "hi", "field": "Secret-Field-42"})
+    assert r.status_code == 422 and "incognito" in r.json()["message"]
+    assert "Secret-Field-42" not in r.text
 
 
 def test_bad_user_ids(client):
