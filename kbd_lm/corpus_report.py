@@ -21,6 +21,7 @@ from pathlib import Path
 from kbd_lm.corpora.mixtures import MIXTURES
 from kbd_lm.corpora.registry import FetchError
 from kbd_lm.corpus import DEFAULT_CACHE, CorpusCheckError, PreparedMixture, prepare_mixture
+from kbd_lm.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixture", action="append", choices=sorted(MIXTURES))
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    setup_logging("info")
     start = time.monotonic()
     try:
         for name in args.mixture or ["default", "broad"]:

@@ -30,6 +30,7 @@ from kbd_lm.fsutil import Progress, atomic_write_text
 from kbd_lm.history import HistoryConfig, UserHistory
 from kbd_lm.history_mix import mix_history
 from kbd_lm.keystrokes import Keystroke, typed_words
+from kbd_lm.logs import setup_logging
 from kbd_lm.stats import percentiles
 from kbd_lm.text import normalize
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--units", type=int, default=80, help="test units typed letter by letter")
     p.add_argument("--out", help="write the figures as JSON here")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging("info")
     from kbd_lm.predict import Predictor
 
     predictor = Predictor.load(args.bundle)
