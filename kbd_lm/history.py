@@ -162,10 +162,13 @@ class UserHistory:
         for seg in segments:
             seq = [START] if seg.sentence_start else []
             for i, typed in enumerate(seg.words):
-                if len(typed) > self.config.max_word_chars:
-                    seq = []  # a break: no sequence across an unlearned word
-                    continue
                 key = typed.lower()
+                # Too long, or no longer a word once lowercased ("İstanbul" -> "i̇stanbul", an
+                # i and a combining dot, which the file format would refuse): not learned, and
+                # a break: no sequence across an unlearned word.
+                if len(typed) > self.config.max_word_chars or not WORD_RE.fullmatch(key):
+                    seq = []
+                    continue
                 self._remember_case(key, typed, initial=seg.sentence_start and i == 0)
                 seq.append(key)
                 for size in range(1, min(order, len(seq)) + 1):
@@ -177,6 +180,8 @@ class UserHistory:
     def forget(self, word: str) -> bool:
         """Remove a word and every sequence that holds it; True if it was kept."""
         key = word.lower().strip()
+        if not key:  # "" is the sentence start (START), never a kept word
+            return False
         found = False
         for ctx in list(self._next):
             children = self._next[ctx]

@@ -167,7 +167,7 @@ class ModelInfo(BaseModel):
                 {
                     "id": EXAMPLE_MODEL_ID,
                     "name": "kbd-lm-gru780-v8000",
-                    "format_version": 1,
+                    "format_version": 2,
                     "quantization": "dynamic",
                     "model": {
                         "vocab_size": 8000,
@@ -177,11 +177,39 @@ class ModelInfo(BaseModel):
                         "parameters": 1170488,
                     },
                     "files": {
-                        "model.tflite": {"bytes": 1208024, "sha256": "3f2a9c01b7de…"},
-                        "tokenizer.model": {"bytes": 138317, "sha256": "9be04d51a7c2…"},
+                        "model.tflite": {
+                            "bytes": 1226240,
+                            "sha256": "3f2a9c01b7de…",
+                            "shipped": True,
+                        },
+                        "tokenizer.model": {
+                            "bytes": 137189,
+                            "sha256": "9be04d51a7c2…",
+                            "shipped": True,
+                        },
+                        "lexicon.txt.gz": {
+                            "bytes": 127998,
+                            "sha256": "5d0e77a1c3b9…",
+                            "shipped": True,
+                        },
+                        "blocklist.txt": {
+                            "bytes": 3964,
+                            "sha256": "a41c09e2f6d8…",
+                            "shipped": True,
+                        },
+                        "tokenizer.json": {
+                            "bytes": 292512,
+                            "sha256": "77b3e0c5d1a2…",
+                            "shipped": False,
+                        },
                     },
-                    "shipped_files": ["model.tflite", "tokenizer.model"],
-                    "total_bytes": 1346341,
+                    "shipped_files": [
+                        "model.tflite",
+                        "tokenizer.model",
+                        "lexicon.txt.gz",
+                        "blocklist.txt",
+                    ],
+                    "total_bytes": 1495391,
                     "metrics": {"words": 5008, "top1": 0.216, "top3": 0.352, "ksr": 0.556},
                 }
             ]

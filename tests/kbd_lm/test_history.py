@@ -66,6 +66,8 @@ def test_forget_and_clear():
     assert not any("zoo" in e.words for e in h.entries())
     assert h.starting_with("z", 5) == []
     assert not h.forget("zoo")
+    n = len(h)
+    assert not h.forget("") and not h.forget("  ") and len(h) == n  # "" is the sentence start
     h.clear()
     assert len(h) == 0 and h.entries() == [] and h.words() == []
 
@@ -89,6 +91,16 @@ def test_bounded_in_entries_and_bytes(tmp_path):
     h.save(tmp_path / "h.txt")
     assert (tmp_path / "h.txt").stat().st_size <= 6000
     assert "common" in kept_words(h)  # frequent words survive, rare ones go first
+
+
+def test_a_word_whose_lowercase_is_no_word_is_not_learned_and_the_file_still_loads(tmp_path):
+    h = UserHistory()
+    assert h.learn("a trip to İstanbul in May") == 5  # "i̇stanbul": an i and a combining dot
+    assert "İstanbul".lower() not in kept_words(h) and "in" in kept_words(h)
+    sequences = [tuple(e.words) for e in h.entries()]
+    assert ("a", "trip", "to") in sequences and ("to", "in") not in sequences  # a break
+    h.save(tmp_path / "h.kbdh")
+    assert kept_words(UserHistory.load(tmp_path / "h.kbdh")) == kept_words(h)
 
 
 def test_save_load_round_trip(tmp_path):

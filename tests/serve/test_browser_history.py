@@ -29,7 +29,7 @@ BASE = [
     "meet Bartholomew at the gate",
     "See you at Anneliese's place. iPhone is charging",
     "I don\u2019t know, ok. NASA rocks!!! Paris is nice",
-    "Привет, как дела? Straße ΣΟΦΟΣ café 東京 after",
+    "Привет, как дела? Straße ΣΟΦΟΣ café 東京 after İstanbul trip",  # İ: not learned
     "lunch at Quattro? Schwarzenegger and Ouagadougou tomorrow",
     "my pin is 48213 and that's it",
     "ok ok ok ok see you soon",

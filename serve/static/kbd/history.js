@@ -269,11 +269,13 @@ export class UserHistory {
     for (const seg of segments) {
       let seq = seg.sentenceStart ? [START] : [];
       seg.words.forEach((typed, i) => {
-        if (cpLen(typed) > this.config.max_word_chars) {
-          seq = []; // a break: no sequence across an unlearned word
+        const key = typed.toLowerCase();
+        // Too long, or no longer a word once lowercased ("İstanbul" -> "i̇stanbul", an i and a
+        // combining dot, which the file format would refuse): not learned, and a break.
+        if (cpLen(typed) > this.config.max_word_chars || !this.rules.wordRe.test(key)) {
+          seq = [];
           return;
         }
-        const key = typed.toLowerCase();
         this._rememberCase(key, typed, seg.sentenceStart && i === 0);
         seq.push(key);
         for (let size = 1; size <= Math.min(order, seq.length); size++) {
@@ -289,6 +291,7 @@ export class UserHistory {
   /** Remove a word and every sequence that holds it; true if it was kept. */
   forget(word) {
     const key = word.toLowerCase().trim();
+    if (!key) return false; // "" is the sentence start (START), never a kept word
     let found = false;
     for (const node of [...this._next.values()]) {
       if (node.ctx.includes(key)) {

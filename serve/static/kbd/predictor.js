@@ -179,7 +179,13 @@ export class Predictor {
     if (manifest.ngram) {
       throw new Error("the bundle mixes in an n-gram: not implemented by the browser predictor");
     }
-    if (!liteRt) liteRt = loadLiteRt(wasmDir);
+    // One load per page; a failed one (a WASM fetch that failed) is tried again next time.
+    if (!liteRt) {
+      liteRt = loadLiteRt(wasmDir).catch((err) => {
+        liteRt = null;
+        throw err;
+      });
+    }
     await liteRt;
     const listed = (name) => name in (manifest.files || {});
     const [compiled, blocked, lexicon] = await Promise.all([
