@@ -198,7 +198,24 @@ def test_browser_reads_field_hints_like_python(browser_ready, app_server, hinted
             }""",
             args,
         )
+        # A bundle file without what the predictor reads: a clear error, not a TypeError.
+        wrong = harness.page.evaluate(
+            """async () => {
+              const {Predictor} = await import("./predictor.js");
+              const tries = [[{}, {}], [{}, {text: {apostrophes: {}}, normalizer: {}, pieces: [],
+                special_ids: {bos: 1, eos: 2, unk: 0}}]];
+              return tries.map(([m, t]) => {
+                try { new Predictor(m, t, null, 4, 8); return null; }
+                catch (e) { return String(e.message); }
+              });
+            }"""
+        )
     report = compare_results(cases, out["results"], header["tolerance"])
     assert report.passed and report.cases == len(cases), report.failures
     assert hints == ["message", "email"]
     assert refused is not None and "unknown hint" in refused
+    assert wrong == [
+        "tokenizer.json has no 'text.apostrophes': not a bundle this predictor reads (re-export it)",
+        "manifest.json has no 'signatures.step1.inputs.h.shape': not a bundle this predictor "
+        "reads (re-export it)",
+    ]

@@ -111,6 +111,17 @@ function pieceTables(tok, rules, eosId) {
   return t;
 }
 
+/** Throws a clear error when a bundle file lacks one of `paths` ("a.b.c"): re-export it. */
+function requireFields(file, doc, paths) {
+  for (const path of paths) {
+    let node = doc;
+    for (const key of path.split(".")) node = node != null && typeof node === "object" ? node[key] : undefined;
+    if (node === undefined || node === null) {
+      throw new Error(`${file} has no '${path}': not a bundle this predictor reads (re-export it)`);
+    }
+  }
+}
+
 /** The model's signatures at fixed batch sizes, state owned by the caller. */
 class StepModel {
   constructor(compiled, manifest) {
@@ -197,6 +208,10 @@ export class Predictor {
   }
 
   constructor(manifest, tokJson, compiled, beamWidth, cacheSize, blocklistText = "", lexicon = null) {
+    requireFields("tokenizer.json", tokJson, ["text.apostrophes", "normalizer", "pieces",
+      "special_ids.bos", "special_ids.eos", "special_ids.unk"]);
+    requireFields("manifest.json", manifest, ["signatures.step1.inputs.h.shape",
+      "signatures.step1.inputs.c.shape", "signatures.step1.outputs.logprobs.shape"]);
     this.manifest = manifest;
     this.lexicon = lexicon; // the bundle's word list for completions, if it ships one
     this.rules = new TextRules(tokJson.text);

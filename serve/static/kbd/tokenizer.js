@@ -50,6 +50,9 @@ export class Unigram {
         this.byteIds[parseInt(piece.slice(3, 5), 16)] = id;
       }
     });
+    if (this.byteFallback && this.byteIds.includes(-1)) {
+      throw new Error("tokenizer.json: byte fallback without all 256 byte pieces");
+    }
   }
 
   get vocabSize() {
