@@ -215,7 +215,8 @@ def test_browser_reads_field_hints_like_python(browser_ready, app_server, hinted
     assert hints == ["message", "email"]
     assert refused is not None and "unknown hint" in refused
     assert wrong == [
-        "tokenizer.json has no 'text.apostrophes': not a bundle this predictor reads (re-export it)",
+        "tokenizer.json has no 'text.apostrophes': not a bundle this predictor reads "
+        "(re-export it)",
         "manifest.json has no 'signatures.step1.inputs.h.shape': not a bundle this predictor "
         "reads (re-export it)",
     ]
