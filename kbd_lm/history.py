@@ -20,8 +20,9 @@ File format (``save`` / ``load``; UTF-8 text, ``\\n`` line ends, one JSON value 
 - line 1, the header: ``format`` and ``version`` (a reader refuses a version it does not know),
   ``order`` (longest sequence), ``half_life`` (messages), ``entries`` (number of entry lines);
 - one line per entry: ``[count, word_1, ..., word_n]``, 1 <= n <= order; ``count`` is the decayed
-  count when the file was written (a positive number); one-word entries keep the user's casing
-  ("Paris", "iPhone"), longer ones are lowercase; ``""`` (start of a sentence) may only come first;
+  count when the file was written (a positive number, at most 2^53); one-word entries keep the
+  user's casing ("Paris", "iPhone"), longer ones are lowercase; ``""`` (start of a sentence)
+  may only come first;
 - last line: the SHA-256 of the bytes before it, so that a truncated or altered file is detected.
 
 A damaged file gives a clear error and an empty history, never a crash:
@@ -61,6 +62,7 @@ FORMAT_VERSION = 1
 START = ""  # the start of a message or sentence, as a context word
 _SENTENCE_END = (".", "!", "?")
 _RESCALE_AT = 2.0**20  # stored counts are rescaled before they grow past this factor
+_MAX_COUNT = 2.0**53  # far above any count learning makes; keeps every sum finite
 _TOP_UNIGRAMS = 16  # most frequent words kept ready as next-word candidates
 
 
@@ -506,8 +508,8 @@ def _parse(data: bytes, name: str, max_order: int) -> list[tuple[float, list[str
             raise fail(n, f"an entry is [count, word, ...] with 1 to {max_order} words")
         count, *words = item
         ok_count = isinstance(count, int | float) and not isinstance(count, bool)
-        if not (ok_count and math.isfinite(count) and count > 0):
-            raise fail(n, f"count {count!r} is not a positive number")
+        if not (ok_count and 0 < count <= _MAX_COUNT):
+            raise fail(n, f"count {count!r} is not a positive number up to 2^53")
         if not all(isinstance(w, str) for w in words):
             raise fail(n, "words must be strings")
         if not WORD_RE.fullmatch(words[-1]) or any(

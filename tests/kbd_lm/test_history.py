@@ -166,6 +166,7 @@ def test_checksummed_but_invalid_entries_are_refused():
     header = {"format": "kbd-lm-history", "version": 1, "order": 3, "entries": 1}
     for entry, problem in [
         ([-1, "hi"], "positive"),
+        ([1e300, "hi"], "up to 2\\^53"),  # sums of such counts would overflow
         ([1, "hi there"], "not a word"),
         ([1, "a", "", "b"], "sentence start"),
         ([1, "a", "b", "c", "d"], "1 to 3 words"),

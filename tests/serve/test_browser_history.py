@@ -190,6 +190,7 @@ def _damaged(good: bytes) -> dict[str, bytes]:
         "unknown version": _with_checksum(version),
         "bad JSON": _with_checksum(body.replace(entry.encode(), entry[:-1].encode(), 1)),
         "bad count": _with_checksum(body.replace(entry.encode(), b'[-1, "ok"]', 1)),
+        "huge count": _with_checksum(body.replace(entry.encode(), b'[1e300, "ok"]', 1)),
         "not a word": _with_checksum(body.replace(entry.encode(), b'[1.0, "a b"]', 1)),
         "start inside": _with_checksum(body.replace(entry.encode(), b'[1.0, "ok", ""]', 1)),
         "entries count": _with_checksum(body.replace(b'"entries": ', b'"entries": 1', 1)),
@@ -224,3 +225,20 @@ def test_counts_are_rounded_and_written_as_python_does(harness):
     xs += [2000.0, 1e22, 5e-324, 0.1 + 0.2, 1e15 + 0.3]
     got = harness.page.evaluate(FLOATS_JS, xs)
     assert got == [[repr(x), repr(round(x, 4))] for x in xs]
+
+
+def test_word_list_ties_keep_pythons_code_point_order(harness):
+    """Equal counts rank in code-point order (Python's), not UTF-16's: U+FB00 (ﬀ) before
+    U+1D400 (𝐀, a surrogate pair in JavaScript), although 0xFB00 > 0xD835."""
+    from kbd_lm.lexicon import Lexicon
+
+    words = {"a\U0001d400": 5, "a\ufb00": 5, "ab": 5}
+    got = harness.page.evaluate(
+        """async (words) => {
+          const {Lexicon} = await import("./lexicon.js");
+          return new Lexicon(Object.entries(words)).completions("a", 3);
+        }""",
+        words,
+    )
+    assert [w for w, _ in got] == [w for w, _ in Lexicon(words).completions("a", 3)]
+    assert [w for w, _ in got] == ["ab", "a\ufb00", "a\U0001d400"]

@@ -20,7 +20,7 @@
 
 import {learnableSegments} from "./privacy.js";
 import {sha256Hex} from "./sha256.js";
-import {cpLen} from "./text.js";
+import {cpCompare, cpLen} from "./text.js";
 
 export const FORMAT_NAME = "kbd-lm-history"; // history.FORMAT_NAME
 export const FORMAT_VERSION = 1; // history.FORMAT_VERSION
@@ -45,6 +45,7 @@ export const HISTORY_WEIGHTS = Object.freeze({
 });
 const ORDERS = 3; // P1..P3 of the mix
 const RESCALE_AT = 2 ** 20; // stored counts are rescaled before they grow past this factor
+const MAX_COUNT = 2 ** 53; // far above any count learning makes; keeps every sum finite
 const TOP_UNIGRAMS = 16; // most frequent words kept ready as next-word candidates
 
 /** A history file that cannot be read; the message names the file and the problem. */
@@ -164,8 +165,8 @@ async function parseFile(rules, data, name, maxOrder) {
       throw fail(n, `an entry is [count, word, ...] with 1 to ${maxOrder} words`);
     }
     const [count, ...words] = item;
-    if (!(typeof count === "number" && Number.isFinite(count) && count > 0)) {
-      throw fail(n, `count ${show(count)} is not a positive number`);
+    if (!(typeof count === "number" && count > 0 && count <= MAX_COUNT)) {
+      throw fail(n, `count ${show(count)} is not a positive number up to 2^53`);
     }
     if (!words.every((w) => typeof w === "string")) throw fail(n, "words must be strings");
     if (!isWord(words[words.length - 1]) || words.slice(0, -1).some((w) => w !== START && !isWord(w))) {
@@ -174,15 +175,6 @@ async function parseFile(rules, data, name, maxOrder) {
     if (words.slice(1).includes(START)) throw fail(n, "the sentence start may only come first");
     return [count, words.length === 1 ? words : words.map((w) => w.toLowerCase())];
   });
-}
-
-/** Python's string order (code points), not JavaScript's (UTF-16 units). */
-export function cpCompare(a, b) {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a.charCodeAt(i) !== b.charCodeAt(i)) return a.codePointAt(i) - b.codePointAt(i);
-  }
-  return a.length - b.length;
 }
 
 /** Python's order of two tuples of strings. */

@@ -1,7 +1,7 @@
 // The bundle's word list for completions (docs/decoding.md, "The word list"): a port of
 // kbd_lm/lexicon.py. lexicon.txt.gz: gzip of "kbd-lm-lexicon 1" then "word<TAB>count" lines.
 
-import {cpLen} from "./text.js";
+import {cpCompare, cpLen} from "./text.js";
 
 export const LEXICON_FILE = "lexicon.txt.gz";
 // kbd_lm/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
@@ -27,7 +27,7 @@ export class Lexicon {
   constructor(entries) {
     this.entries = entries
       .map(([w, n]) => [w.toLowerCase(), w, n])
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      .sort((a, b) => cpCompare(a[0], b[0])); // code points, as Python sorts
     this.counts = new Map(this.entries.map(([key, , n]) => [key, n]));
   }
 

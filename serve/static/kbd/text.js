@@ -150,3 +150,12 @@ export function splitText(rules, text) {
 export function atSentenceStart(context) {
   return /(^|[.!?]['")\]]*) *$/u.test(context);
 }
+
+/** Python's string order (code points), not JavaScript's (UTF-16 units). */
+export function cpCompare(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return a.codePointAt(i) - b.codePointAt(i);
+  }
+  return a.length - b.length;
+}
