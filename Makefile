@@ -75,7 +75,7 @@ loadtest: $(STAMP)
 
 test: $(STAMP) $(JSDEPS)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
