@@ -242,22 +242,20 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     import tensorflow as tf
 
     from kbd_lm.corpus import prepare
-    from kbd_lm.model import mult_adds_per_token, param_count, weight_shapes
+    from kbd_lm.model import check_weights, mult_adds_per_token, param_count
 
     t0 = time.monotonic()
     ckpt = C.read(checkpoint)
     train_cfg, weights, tok = ckpt.config, ckpt.weights, ckpt.tokenizer
     mcfg = train_cfg.model_config(tok.vocab_size)
     # The weights must be the model its config and tokenizer describe (names and shapes).
-    expected = weight_shapes(mcfg)
-    given = {name: tuple(w.shape) for name, w in weights.items()}
-    if given != expected:
-        wrong = sorted(n for n in set(given) | set(expected) if given.get(n) != expected.get(n))
+    try:
+        check_weights(mcfg, weights)
+    except ValueError as err:
         raise C.CheckpointError(
-            f"{Path(checkpoint) / C.WEIGHTS_FILE}: weights {wrong} do not fit the config's model "
-            f"and a tokenizer of {tok.vocab_size} pieces (expected shapes "
-            f"{ {n: expected.get(n) for n in wrong} }, found { {n: given.get(n) for n in wrong} })"
-        )
+            f"{Path(checkpoint) / C.WEIGHTS_FILE}: {err}, "
+            f"for a tokenizer of {tok.vocab_size} pieces"
+        ) from err
     corpus = prepare(train_cfg.corpus, Path(train_cfg.cache_dir))
     valid_units = list(corpus.units("valid"))
     windows = heldout_windows(

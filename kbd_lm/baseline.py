@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kbd_lm import ngram, ngram_file
-from kbd_lm.fsutil import atomic_write_text
+from kbd_lm.fsutil import atomic_write_text, read_cache_json
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,12 @@ def ngram_baseline(
     """
     splits = tuple(splits)
     path, full_path, info_path = cache_paths(corpus, max_bytes, cache_dir, splits, min_count)
+    info = None
     if path.is_file() and full_path.is_file() and info_path.is_file():
-        try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-            log.info("n-gram baseline: cached at %s", path)
-            return NgramBaseline(path, full_path, {**info, "cached": True})
-        except (ValueError, TypeError) as err:  # damaged: trained again below
-            log.warning("n-gram baseline: unreadable %s (%s): training again", info_path, err)
+        info = read_cache_json(info_path)  # None when damaged: trained again below
+    if info is not None:
+        log.info("n-gram baseline: cached at %s", path)
+        return NgramBaseline(path, full_path, {**info, "cached": True})
     log.info(
         "n-gram baseline: training on %s of %s (cached afterwards)", "+".join(splits), corpus.name
     )

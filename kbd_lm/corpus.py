@@ -40,7 +40,7 @@ import numpy as np
 
 from kbd_lm.corpora import SPLITS, Source, resolve, split_of
 from kbd_lm.corpora.mixtures import MIXTURES, Mixture
-from kbd_lm.fsutil import Progress, atomic_dir
+from kbd_lm.fsutil import Progress, atomic_dir, read_cache_json
 from kbd_lm.text import normalize, words
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def prepare_source(source: Source, cache_dir: Path = DEFAULT_CACHE) -> PreparedC
     key = hashlib.sha1(f"{source.fingerprint}|prep{PREP_VERSION}".encode()).hexdigest()[:12]
     root = Path(cache_dir) / f"corpus-{key}"
     stats_path = root / "stats.json"
-    cached = _read_cache_json(stats_path) if stats_path.is_file() else None
+    cached = read_cache_json(stats_path) if stats_path.is_file() else None
     # A cache written before recipes counted their work (the first version) lacks "recipe":
     # it is prepared again rather than failing the unit-count check.
     if cached is not None and "recipe" in cached:
@@ -241,19 +241,6 @@ def prepare_mixture(mixture: str | Mixture, cache_dir: Path = DEFAULT_CACHE) -> 
     with atomic_dir(root) as tmp:
         _write_mixture(mix, prepared, tmp, key, start)
     return _load_mixture(mix, root)
-
-
-def _read_cache_json(path: Path) -> dict | None:
-    """A cache's JSON file, or None (with a warning) when it is damaged: prepared again."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(doc, dict):
-            return doc
-        err: Exception = ValueError("not a JSON object")
-    except (ValueError, OSError) as e:
-        err = e
-    log.warning("%s: unreadable cache file (%s): preparing again", path, err)
-    return None
 
 
 def _load_mixture(mix: Mixture, root: Path) -> PreparedMixture:

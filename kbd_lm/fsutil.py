@@ -7,6 +7,7 @@ new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -123,3 +124,17 @@ def _fmt(seconds: float) -> str:
         return "?"
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def read_cache_json(path: Path) -> dict | None:
+    """A cache's JSON object, or None (with a warning) when the file is damaged: the caller
+    builds it again."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(doc, dict):
+            return doc
+        err: Exception = ValueError("not a JSON object")
+    except (ValueError, OSError) as e:
+        err = e
+    log.warning("%s: unreadable cache file (%s): built again", path, err)
+    return None

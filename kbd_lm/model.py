@@ -69,6 +69,18 @@ def weight_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def check_weights(cfg: ModelConfig, weights: dict[str, np.ndarray]) -> None:
+    """ValueError unless ``weights`` has exactly the names and shapes of :func:`weight_shapes`."""
+    expected = weight_shapes(cfg)
+    given = {name: tuple(w.shape) for name, w in weights.items()}
+    if given != expected:
+        wrong = sorted(n for n in set(given) | set(expected) if given.get(n) != expected.get(n))
+        raise ValueError(
+            f"weights {wrong} do not fit the model (expected shapes "
+            f"{ {n: expected.get(n) for n in wrong} }, found { {n: given.get(n) for n in wrong} })"
+        )
+
+
 def param_count(cfg: ModelConfig) -> int:
     return int(sum(np.prod(s) for s in weight_shapes(cfg).values()))
 
@@ -166,12 +178,8 @@ class LanguageModel(keras.Model):
         return {k: np.asarray(keras.ops.convert_to_numpy(v)) for k, v in self.w.items()}
 
     def set_numpy_weights(self, weights: dict[str, np.ndarray]) -> None:
-        expected = weight_shapes(self.cfg)
-        if set(weights) != set(expected):
-            raise ValueError(f"weights {sorted(weights)} do not match model {sorted(expected)}")
+        check_weights(self.cfg, weights)
         for name, value in weights.items():
-            if tuple(value.shape) != expected[name]:
-                raise ValueError(f"weight {name}: shape {value.shape}, expected {expected[name]}")
             self.w[name].assign(value)
 
 
