@@ -47,7 +47,7 @@ jsdeps: $(JSDEPS)
 
 # Fetch (sha256-checked) and prepare every corpus source and mixture; print the summary.
 corpora: $(STAMP)
-	$(BIN)/python -m kbd_lm.corpus_report $(ARGS)
+	$(BIN)/python -m kbd_lm.dataset.report $(ARGS)
 
 train: $(STAMP)
 	$(BIN)/kbd-lm train --workers $(WORKERS) --preset $(PRESET) $(if $(CORPUS),'corpus="$(CORPUS)"') \

@@ -124,7 +124,7 @@ PACKAGE_RECIPES: dict[str, PackageRecipe] = {
 }
 
 # Named recipes: name -> function of the downloads folder. Anything else given as CORPUS= is
-# read as a path for ``plaintext`` (mixtures are resolved by kbd_lm.corpus).
+# read as a path for ``plaintext`` (mixtures are resolved by kbd_lm.dataset.corpus).
 RECIPES: dict[str, Callable[[Path | None], Source]] = {
     "chitchat": chitchat,
     "chitchat-dataset": chitchat,

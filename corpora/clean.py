@@ -2,7 +2,7 @@
 
 Every function counts what it changed into a ``Counter`` (the recipe's tally), so the
 preparation can report it. Normalisation proper (Unicode, whitespace) is not done here but
-by ``kbd_lm.text.normalize`` during preparation.
+by ``kbd_lm.text.normalization.normalize`` during preparation.
 
 >>> from collections import Counter
 >>> tally = Counter()

@@ -49,7 +49,7 @@ BROAD_CAVEAT = (
 )
 
 # The field hint each source trains: the kind of text field an app says the user is typing in
-# (kbd_lm.hints.HINTS). A source without one (mixed writing) never carries a hint.
+# (kbd_lm.text.hints.HINTS). A source without one (mixed writing) never carries a hint.
 SOURCE_HINTS: dict[str, str] = {
     "chitchat": "message",
     "sms": "message",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kbd_lm.logs import setup_logging
+    from kbd_lm.common.logs import setup_logging
 
     parser = argparse.ArgumentParser(prog="kbd-lm export", description=__doc__)
     parser.add_argument("--preset", default="default", help="export preset name or TOML path")
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
 
-    from kbd_lm.config import ConfigError, load_config
+    from kbd_lm.common.config import ConfigError, load_config
     from kbd_lm.export.convert import ExportConfig, export
     from kbd_lm.export.ops import ForeignOpError
 

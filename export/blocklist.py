@@ -25,11 +25,11 @@ import logging
 import tarfile
 from pathlib import Path
 
-from kbd_lm.blocklist import BLOCKLIST_FILE  # noqa: F401  (re-exported for the exporter)
-from kbd_lm.bundle import BlocklistSpec
+from kbd_lm.common.fsutil import atomic_write_text
 from kbd_lm.corpora.registry import FetchError, Package, fetch
-from kbd_lm.fsutil import atomic_write_text
-from kbd_lm.text import words
+from kbd_lm.inference.blocklist import BLOCKLIST_FILE  # noqa: F401  (re-exported for the exporter)
+from kbd_lm.inference.bundle import BlocklistSpec
+from kbd_lm.text.normalization import words
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The in-browser predictor (``serve/static/kbd/``) in headless Chromium, driven by Playwright.
 
 - :func:`browser_conformance`: the bundle's conformance vectors run by the JavaScript
-  predictor on LiteRT.js; compared in Python (:func:`kbd_lm.conformance.compare_results`).
+  predictor on LiteRT.js; compared in Python (:func:`kbd_lm.inference.conformance.compare_results`).
 - :func:`browser_latency`: per-keystroke ``suggest`` latency in the browser, for texts given
   by the caller (the bench's keystroke replay).
 
@@ -28,8 +28,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from kbd_lm.bundle import MANIFEST_FILE, Bundle
-from kbd_lm.fsutil import atomic_write_text
+from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.inference.bundle import MANIFEST_FILE, Bundle
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def harness(bundle_dir: Path) -> Iterator[Harness]:
 
 def browser_conformance(bundle_dir: Path):
     """(report, browser milliseconds) of the bundle's vectors run in the browser."""
-    from kbd_lm.conformance import FILE, compare_results, read_vectors
+    from kbd_lm.inference.conformance import FILE, compare_results, read_vectors
 
     header, cases = read_vectors(Path(bundle_dir) / FILE)
     with harness(Path(bundle_dir)) as h:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import time
 
-    from kbd_lm.logs import setup_logging
+    from kbd_lm.common.logs import setup_logging
 
     parser = argparse.ArgumentParser(prog="python -m kbd_lm.export.browser", description=__doc__)
     parser.add_argument("--bundle", default="dist/bundle")

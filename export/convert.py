@@ -8,7 +8,8 @@
    against the allowlist of :mod:`kbd_lm.export.ops`.
 3. Measure each preset: size, agreement with the Keras model on held-out contexts, step latency.
 4. Write ``model.tflite`` (the chosen preset), ``tokenizer.model``, ``manifest.json``
-   (a :class:`kbd_lm.bundle.Manifest`), ``ops.txt`` and ``op_resolver.cc`` into a temporary
+   (a :class:`kbd_lm.inference.bundle.Manifest`), ``ops.txt`` and ``op_resolver.cc`` into a
+   temporary
    folder, verify it in both runtimes, and rename it into place.
 
 >>> cfg = load_config(ExportConfig, "export", "default")   # doctest: +SKIP
@@ -30,17 +31,18 @@ from typing import Literal
 
 import numpy as np
 
-from kbd_lm import bundle as B
-from kbd_lm import checkpoint as C
-from kbd_lm import conformance, lexicon, portable
-from kbd_lm.config import to_toml
+from kbd_lm.common.config import to_toml
+from kbd_lm.common.fsutil import atomic_dir
+from kbd_lm.common.stats import percentiles
 from kbd_lm.export import ops as O
+from kbd_lm.export import portable
 from kbd_lm.export import signatures as S
 from kbd_lm.export.blocklist import BLOCKLIST_FILE, write_blocklist
-from kbd_lm.fsutil import atomic_dir
-from kbd_lm.runtime import StepModel, runtime_version
-from kbd_lm.stats import percentiles
-from kbd_lm.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from kbd_lm.inference import bundle as B
+from kbd_lm.inference import conformance, lexicon
+from kbd_lm.inference.runtime import StepModel, runtime_version
+from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from kbd_lm.training import checkpoint as C
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ class ExportConfig:
     # The NEURAL model's share of the interpolated probability (manifest: ngram.neural_weight);
     # the n-gram gets 1 - ngram_weight.
     ngram_weight: float = 0.5
-    # A word list for completions (kbd_lm.lexicon): the most frequent words of the train split
+    # A word list for completions (kbd_lm.inference.lexicon): the most frequent words of the train
+    # split
     # that fit in this many bytes (gzip); 0 = none.
     lexicon_bytes: int = 128_000
     # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
@@ -92,7 +95,7 @@ def step_module(mcfg, weights: dict[str, np.ndarray]):
     """A ``tf.Module`` whose ``step`` function is the bundle's signature."""
     import tensorflow as tf
 
-    from kbd_lm import model as M
+    from kbd_lm.training import model as M
 
     state_spec = [
         tf.TensorSpec([None], tf.int32, name="ids"),  # [B] token ids
@@ -171,7 +174,7 @@ def keras_logprobs(train_cfg, weights, windows) -> np.ndarray:
     """Reference log-probs after the last token of each window, from the Keras model."""
     import tensorflow as tf
 
-    from kbd_lm.model import build_model
+    from kbd_lm.training.model import build_model
 
     model = build_model(train_cfg.model_config(weights["embedding"].shape[0]))
     model.set_numpy_weights(weights)
@@ -219,7 +222,7 @@ def tflite_runtime_logprobs(model_path: Path, windows: np.ndarray) -> np.ndarray
             [
                 sys.executable,
                 "-m",
-                "kbd_lm.runtime",
+                "kbd_lm.inference.runtime",
                 str(model_path),
                 str(w),
                 str(out),
@@ -241,8 +244,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
     """Convert the checkpoint into a verified bundle at ``config.out_dir``; return its path."""
     import tensorflow as tf
 
-    from kbd_lm.corpus import prepare
-    from kbd_lm.model import check_weights, mult_adds_per_token, param_count
+    from kbd_lm.dataset.corpus import prepare
+    from kbd_lm.training.model import check_weights, mult_adds_per_token, param_count
 
     t0 = time.monotonic()
     ckpt = C.read(checkpoint)
@@ -481,10 +484,11 @@ def write_ngram(
 ) -> B.NgramSpec:
     """Save the Kneser-Ney trigram of the train split within ``max_bytes`` at ``path``.
 
-    The model comes from :func:`kbd_lm.baseline.ngram_baseline` (cached in ``cache_dir``).
+    The model comes from :func:`kbd_lm.evaluation.baseline.ngram_baseline` (cached in
+    ``cache_dir``).
     Returns the manifest's ``ngram`` entry: file, interpolation weight, size and counts.
     """
-    from kbd_lm.baseline import ngram_baseline
+    from kbd_lm.evaluation.baseline import ngram_baseline
 
     if not 0.0 < neural_weight < 1.0:
         raise ValueError(f"ngram_weight must be between 0 and 1, got {neural_weight}")

@@ -14,10 +14,10 @@ import logging
 import time
 from pathlib import Path
 
-from kbd_lm.bundle import Bundle
+from kbd_lm.evaluation.keystrokes import KINDS
 from kbd_lm.export.bench.replay import by_kind, corpus_spec, replay_plan
 from kbd_lm.export.bench.summary import latency_summary
-from kbd_lm.keystrokes import KINDS
+from kbd_lm.inference.bundle import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def browser_by_kind(bundle_dir: Path, plan: dict) -> dict[str, dict]:
 
 def python_latency(bundle_dir: Path, texts: list[str], warm: list[str]) -> list[float]:
     """Milliseconds of ``Predictor.suggest(text, 3)`` for each text, after ``warm``."""
-    from kbd_lm.predict import Predictor
+    from kbd_lm.inference.predictor import Predictor
 
     predictor = Predictor.load(bundle_dir)
     for text in warm:
@@ -58,7 +58,7 @@ def compare_latency(
     bundle_dir: Path, calls: int, warmup: int, corpus: str | None = None, seed: int = 0
 ) -> dict:
     """Per-kind p50/p99 (ms) of both predictors on one keystroke replay; see the module doc."""
-    from kbd_lm.corpus import prepare
+    from kbd_lm.dataset.corpus import prepare
 
     bundle = Bundle.load(bundle_dir)
     units = list(prepare(corpus_spec(bundle.manifest, corpus), Path("data")).units("test"))

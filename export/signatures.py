@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kbd_lm import bundle as B
+from kbd_lm.inference import bundle as B
 
 DEFAULT_FIXED_BATCHES = (1, 2, 4, 8)  # the batch sizes the Python predictor uses (beam 8)
 

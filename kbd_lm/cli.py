@@ -31,8 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from kbd_lm.hints import HINTS
-from kbd_lm.logs import setup_logging
+from kbd_lm.common.logs import setup_logging
+from kbd_lm.text.hints import HINTS
 
 # subcommand -> (the module `python -m` runs for it, help line)
 DELEGATED = {
@@ -91,13 +91,13 @@ def _check_extras(command: str) -> None:
 
 
 def _train(args) -> int:
-    from kbd_lm.config import load_config
-    from kbd_lm.train import train
-    from kbd_lm.train_config import TrainConfig, TrainError
+    from kbd_lm.common.config import load_config
+    from kbd_lm.training.config import TrainConfig, TrainError
+    from kbd_lm.training.loop import train
 
     cfg = load_config(TrainConfig, "train", args.preset, args.overrides)
     if args.workers > 1:  # this process only starts and watches the workers
-        from kbd_lm.launch import launch
+        from kbd_lm.training.launch import launch
 
         return launch(args.workers, ["--preset", args.preset, *args.overrides])
     try:
@@ -117,7 +117,7 @@ def _train(args) -> int:
 
 
 def _suggest(args) -> int:
-    from kbd_lm.predict import Predictor
+    from kbd_lm.inference.predictor import Predictor
 
     predictor = Predictor.load(args.bundle, runtime=args.runtime)
     for text in args.text:
@@ -130,15 +130,15 @@ def _suggest(args) -> int:
 
 
 def _eval(args) -> int:
-    if args.adaptive or args.tune_history:  # the personal history (kbd_lm.history_cli)
-        from kbd_lm.history_cli import adaptive_command
+    if args.adaptive or args.tune_history:  # the personal history (kbd_lm.evaluation.history_cli)
+        from kbd_lm.evaluation.history_cli import adaptive_command
 
         return adaptive_command(args)
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
 
     if args.kinds:
         return _eval_kinds(args)
-    from kbd_lm.evaluate import EvalConfig, format_table, run_eval
+    from kbd_lm.evaluation.metrics import EvalConfig, format_table, run_eval
 
     cfg = load_config(EvalConfig, "eval", args.preset or "default", args.overrides)
     bundle = Path(args.bundle) if args.bundle else None
@@ -150,8 +150,8 @@ def _eval(args) -> int:
 
 
 def _eval_kinds(args) -> int:
-    from kbd_lm.config import load_config
-    from kbd_lm.evaluate_kinds import KindsEvalConfig, run_kinds_eval
+    from kbd_lm.common.config import load_config
+    from kbd_lm.evaluation.kinds import KindsEvalConfig, run_kinds_eval
 
     cfg = load_config(KindsEvalConfig, "eval", args.preset or "kinds", args.overrides)
     bundles = {"bundle": Path(args.bundle)}
@@ -170,7 +170,7 @@ def _eval_kinds(args) -> int:
 
 
 def _model_name(folder: Path) -> str:
-    from kbd_lm.bundle import Bundle
+    from kbd_lm.inference.bundle import Bundle
 
     return Bundle.load(folder).manifest.model_name
 
@@ -188,7 +188,7 @@ def _add_delegated(sub, name: str) -> None:
 
 
 def _conformance(args) -> int:
-    from kbd_lm.conformance import check_bundle
+    from kbd_lm.inference.conformance import check_bundle
 
     report = check_bundle(Path(args.bundle), args.runtime)
     for f in report.failures:
@@ -277,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     module = getattr(args, "module", None)
     if rest and module is None:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    from kbd_lm.bundle import BundleError
-    from kbd_lm.config import ConfigError
+    from kbd_lm.common.config import ConfigError
+    from kbd_lm.inference.bundle import BundleError
 
     log = logging.getLogger("kbd_lm")
     try:

@@ -15,7 +15,7 @@ import sys
 
 from pydantic import ValidationError
 
-from kbd_lm.logs import setup_logging
+from kbd_lm.common.logs import setup_logging
 
 
 def make_parser() -> argparse.ArgumentParser:

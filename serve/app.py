@@ -11,7 +11,7 @@ Routes:
 The lifespan loads and verifies the bundle once and builds a :class:`PredictorPool` of
 ``settings.pool_size`` predictors; routes get the pool through the :func:`get_pool`
 dependency (tests override it with ``app.dependency_overrides[get_pool]``). A missing or
-corrupt bundle makes start-up fail with the :class:`~kbd_lm.bundle.BundleError` message.
+corrupt bundle makes start-up fail with the :class:`~kbd_lm.inference.bundle.BundleError` message.
 
 Run it with ``kbd-lm serve --bundle dist/bundle``, or with uvicorn's factory mode:
 ``KBD_LM_BUNDLE=dist/bundle uvicorn --factory kbd_lm.serve.app:create_app``.
@@ -32,8 +32,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kbd_lm.bundle import Bundle, BundleError
-from kbd_lm.predict import keep_end
+from kbd_lm.inference.bundle import Bundle, BundleError
+from kbd_lm.inference.predictor import keep_end
 from kbd_lm.serve import users
 from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
 from kbd_lm.serve.metrics import CONTENT_TYPE, Metrics

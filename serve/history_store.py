@@ -1,7 +1,8 @@
 """Users' histories in one SQLite file, for the server's ``/v1/users`` routes.
 
 One row per user: ``histories(user, version, data, updated)``, where ``data`` is the history
-in its file format (:meth:`kbd_lm.history.UserHistory.to_bytes`) and ``version`` grows by one
+in its file format (:meth:`kbd_lm.history.user_history.UserHistory.to_bytes`) and ``version`` grows
+by one
 with every change. Each process keeps parsed histories in a small cache and checks the
 version on every request (one indexed read), so several server processes can share a file.
 
@@ -11,7 +12,8 @@ version on every request (one indexed read), so several server processes can sha
 - Deleting means gone: ``secure_delete`` overwrites freed content with zeros, and after a
   delete (or a forgotten word) the WAL is checkpointed and truncated, so the text survives in
   no byte of the database, ``-wal`` or ``-shm`` file.
-- Bounds: each history by :class:`~kbd_lm.history.HistoryConfig`; the number of users and the
+- Bounds: each history by :class:`~kbd_lm.history.user_history.HistoryConfig`; the number of users
+and the
   file size (database + WAL) by ``max_users`` / ``max_db_bytes``: a learn past them is refused
   with :class:`StoreFullError`.
 
@@ -33,8 +35,8 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from kbd_lm.history import HistoryConfig, HistoryFileError, UserHistory
-from kbd_lm.privacy import check_field
+from kbd_lm.history.privacy import check_field
+from kbd_lm.history.user_history import HistoryConfig, HistoryFileError, UserHistory
 
 log = logging.getLogger(__name__)
 

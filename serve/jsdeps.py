@@ -22,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kbd_lm.common.logs import setup_logging
 from kbd_lm.corpora.registry import DEFAULT_DOWNLOADS, FetchError, Package, fetch
-from kbd_lm.logs import setup_logging
 
 log = logging.getLogger(__name__)
 

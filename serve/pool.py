@@ -1,6 +1,7 @@
 """A pool of predictors so that concurrent requests run in parallel without sharing one.
 
-A :class:`~kbd_lm.predict.Predictor` owns TFLite interpreters (and a state cache) that are not
+A :class:`~kbd_lm.inference.predictor.Predictor` owns TFLite interpreters (and a state cache) that
+are not
 thread-safe, so each request borrows a whole predictor: it waits in the event loop for a free
 one, runs ``suggest`` in a worker thread, and gives it back when the thread is done, even if
 the request was cancelled meanwhile.
@@ -27,8 +28,8 @@ from contextlib import asynccontextmanager
 import anyio
 import anyio.to_thread
 
-from kbd_lm.bundle import Bundle
-from kbd_lm.suggestion import Suggester, Suggestion
+from kbd_lm.inference.bundle import Bundle
+from kbd_lm.inference.suggestion import Suggester, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ class PredictorPool:
     """``size`` suggesters used one request at a time each.
 
     ``suggesters``: objects with ``suggest(text, k) -> list[Suggestion]`` (normally
-    :class:`~kbd_lm.predict.Predictor` instances of one bundle); ``model_id``: the id that
+    :class:`~kbd_lm.inference.predictor.Predictor` instances of one bundle); ``model_id``: the id
+    that
     responses report; ``queue_wait``: seconds to wait for a free suggester before
     :class:`PoolBusyError`.
     """
@@ -75,9 +77,10 @@ class PredictorPool:
     ) -> PredictorPool:
         """``size`` predictors over one verified bundle (one interpreter set each).
 
-        Raises :class:`~kbd_lm.bundle.BundleError` if the runtime is too old for the bundle.
+        Raises :class:`~kbd_lm.inference.bundle.BundleError` if the runtime is too old for the
+        bundle.
         """
-        from kbd_lm.predict import Predictor
+        from kbd_lm.inference.predictor import Predictor
 
         started = time.perf_counter()
         predictors = [

@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kbd_lm.history import HistoryConfig, UserHistory
-from kbd_lm.privacy import FIELDS
+from kbd_lm.history.privacy import FIELDS
+from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.serve.history_store import HistoryStore, StoreFullError
 from kbd_lm.serve.middleware import error_response
 

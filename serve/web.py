@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kbd_lm.bundle import MANIFEST_FILE, Bundle
+from kbd_lm.inference.bundle import MANIFEST_FILE, Bundle
 
 STATIC_DIR = Path(__file__).parent / "static"
 _TYPES = {

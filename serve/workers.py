@@ -56,7 +56,7 @@ def metrics_dir() -> Iterator[Path]:
 
 def worker_app():
     """The app of one worker process (uvicorn's factory): settings from ``KBD_LM_*``."""
-    from kbd_lm.logs import setup_logging
+    from kbd_lm.common.logs import setup_logging
     from kbd_lm.serve.app import create_app
 
     settings = ServeSettings()
@@ -68,7 +68,7 @@ def run_workers(settings: ServeSettings) -> int:
     """Serve with ``settings.workers`` processes until interrupted; the exit status."""
     import uvicorn
 
-    from kbd_lm.bundle import Bundle, BundleError
+    from kbd_lm.inference.bundle import Bundle, BundleError
 
     try:
         Bundle.load(settings.bundle)  # here, once: a broken bundle stops before any worker

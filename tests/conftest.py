@@ -86,8 +86,8 @@ def tiny_corpus_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_corpus_dir, tmp_path_factory) -> Path:
     """A tiny model trained on the tiny corpus (a few seconds)."""
-    from kbd_lm.config import load_config
-    from kbd_lm.train import TrainConfig, train
+    from kbd_lm.common.config import load_config
+    from kbd_lm.training.loop import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run")
     cfg = load_config(
@@ -112,7 +112,7 @@ def registry_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
     """The tiny model exported with the default (dynamic) preset, all presets measured."""
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
 
     out = tmp_path_factory.mktemp("dist") / "bundle"
@@ -150,10 +150,10 @@ def make_mails(n: int, seed: int = 1) -> list[str]:
 def hinted_bundle(tmp_path_factory, registry_cache) -> Path:
     """A tiny model trained with field hints on a two-source mixture (chat lines with the
     ``message`` hint, e-mail lines with ``email``), exported in float32: a few seconds."""
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.corpora import mixtures
     from kbd_lm.export.convert import ExportConfig, export
-    from kbd_lm.train import TrainConfig, train
+    from kbd_lm.training.loop import TrainConfig, train
 
     root = tmp_path_factory.mktemp("hint-corpus")
     chat, mail = root / "chat", root / "mail"

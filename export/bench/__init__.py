@@ -5,7 +5,8 @@ measures latency, cold start, memory and size and exits 0 (pass), 1 (a limit exc
 2 (the bench could not run). Modules, one concern each:
 
 - :mod:`.profile`: budget profiles (``budgets/*.toml``) -> :class:`BudgetConfig`;
-- :mod:`.replay`: the keystrokes and new-field drafts replayed (:mod:`kbd_lm.keystrokes`);
+- :mod:`.replay`: the keystrokes and new-field drafts replayed
+(:mod:`kbd_lm.evaluation.keystrokes`);
 - :mod:`.machine`: what the machine is (CPU, cores, package versions);
 - :mod:`.child`: the measuring child processes, ``python -m kbd_lm.export.bench.child``;
 - :mod:`.summary`: latency, cold-start, memory and size figures from the raw measurements;

@@ -3,13 +3,13 @@
 Each measurement runs in a fresh process pinned to one CPU core, with one interpreter thread
 and XNNPACK (the runtime's default delegate, as on Android). A child imports only the runtime,
 numpy, sentencepiece and kbd_lm's bundle/predict modules, never TensorFlow (the n-gram
-baseline, :mod:`kbd_lm.ngram`, is loaded last, after the memory readings).
+baseline, :mod:`kbd_lm.ngram.model`, is loaded last, after the memory readings).
 
 - ``measure SPEC OUT``: warm-up, then the replayed keystrokes (suggest latency by kind), the
   new-field drafts, memory readings, the model step alone (batch 1 and the beam batch) and,
   when the spec names one, the n-gram baseline on the same keystrokes, and last, when the spec
   has messages for it, suggest and learn with a full personal history
-  (:func:`kbd_lm.history_bench.measure_history`). Writes a JSON result.
+  (:func:`kbd_lm.export.bench.history.measure_history`). Writes a JSON result.
 - ``cold SPEC``: one cold start (imports, bundle load, predictor init, first suggestion);
   prints one JSON line of monotonic timestamps.
 
@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kbd_lm.common.logs import setup_logging
 from kbd_lm.export.bench.machine import cpu_ticks, steal_share
 from kbd_lm.export.bench.replay import by_kind
 from kbd_lm.export.bench.summary import MB
-from kbd_lm.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,9 @@ def _measure_child(spec: dict) -> dict:
     import numpy as np
 
     _import_runtime(spec["runtime"])
-    from kbd_lm.fsutil import Progress
-    from kbd_lm.predict import Predictor
-    from kbd_lm.runtime import StepModel
+    from kbd_lm.common.fsutil import Progress
+    from kbd_lm.inference.predictor import Predictor
+    from kbd_lm.inference.runtime import StepModel
 
     import_seconds = time.perf_counter() - t0
     mem: dict[str, Any] = {"after_imports": _status_kb()}
@@ -151,7 +151,7 @@ def _measure_child(spec: dict) -> dict:
     mem["end"] = _status_kb()  # the serving process's figures, before the step interpreters
 
     # The model step alone, in interpreters of its own (batch 1 and the beam batch), built
-    # like the predictor's: kbd_lm.runtime.StepModel, one thread, XNNPACK.
+    # like the predictor's: kbd_lm.inference.runtime.StepModel, one thread, XNNPACK.
     rng = np.random.default_rng(spec["seed"])
     vocab = predictor.tok.vocab_size
     steps = {}
@@ -192,7 +192,7 @@ def _measure_child(spec: dict) -> dict:
     if spec.get("ngram"):
         # After every model figure (and the memory readings) is taken: same core, same inputs.
         before = _status_kb()
-        from kbd_lm.ngram import KneserNeyTrigram
+        from kbd_lm.ngram.model import KneserNeyTrigram
 
         lm = KneserNeyTrigram.load(Path(spec["ngram"]))
         result["ngram_rss_mb"] = (_status_kb()["VmRSS"] - before["VmRSS"]) * 1024 / MB
@@ -203,8 +203,8 @@ def _measure_child(spec: dict) -> dict:
         _no_tensorflow()
 
     if spec.get("history"):
-        # Last: a full personal history (kbd_lm.history_bench), same predictor, same core.
-        from kbd_lm.history_bench import measure_history
+        # Last: a full personal history (kbd_lm.export.bench.history), same predictor, same core.
+        from kbd_lm.export.bench.history import measure_history
 
         own, typed = spec["history"]["own"], spec["history"]["typed"]
         result["history"] = measure_history(predictor, own, typed, warmup=spec["warmup"])
@@ -219,8 +219,8 @@ def _cold_child(spec: dict, t_entry: float) -> dict:
     import numpy  # noqa: F401  (timed: part of the Python harness)
 
     _import_runtime(spec["runtime"])
-    from kbd_lm.bundle import Bundle
-    from kbd_lm.predict import Predictor
+    from kbd_lm.inference.bundle import Bundle
+    from kbd_lm.inference.predictor import Predictor
 
     t_bundle = time.monotonic()
     bundle = Bundle.load(spec["bundle"])

@@ -12,12 +12,12 @@ is bounded in time (``--duration`` plus the request timeout) and count (``--max-
 once a stage shows the server saturated (median over the target, >5% errors, or <80% of the
 rate answered), higher rates are skipped.
 
-Texts are keystrokes (:func:`kbd_lm.keystrokes.keystrokes`): built-in sentences typed one
+Texts are keystrokes (:func:`kbd_lm.evaluation.keystrokes.keystrokes`): built-in sentences typed one
 character at a time, replayed in order, as a keyboard would ask at every key press.
 
 Reports, per rate: requests scheduled, answered OK, errors (by kind: HTTP status, timeout,
 or not sent in time by a saturated client), achieved throughput (OK answers per second),
-p50/p99/max latency (percentiles: :func:`kbd_lm.stats.percentiles`, linear interpolation, as
+p50/p99/max latency (percentiles: :func:`kbd_lm.common.stats.percentiles`, linear interpolation, as
 in every kbd-lm report), the server's own median time, the clients' p99 sending lag (a large
 lag means the clients, not the server, were the limit), the slowest answer of any status from
 its send (a 503 of an overloaded server comes within its queue wait), and whether the rate
@@ -46,11 +46,11 @@ from pathlib import Path
 
 import httpx
 
+from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.common.logs import setup_logging
+from kbd_lm.common.stats import PERCENTILE_METHOD, percentiles
+from kbd_lm.evaluation.keystrokes import keystrokes
 from kbd_lm.export.bench.loadgen import LoadGenerator
-from kbd_lm.fsutil import atomic_write_text
-from kbd_lm.keystrokes import keystrokes
-from kbd_lm.logs import setup_logging
-from kbd_lm.stats import PERCENTILE_METHOD, percentiles
 
 log = logging.getLogger(__name__)
 

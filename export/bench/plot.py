@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kbd_lm.common.stats import percentiles
 from kbd_lm.export.bench.report import fmt_ms
 from kbd_lm.export.bench.summary import SERIES
-from kbd_lm.stats import percentiles
 
 
 def plot_latency(report: dict, samples: dict, path: Path) -> None:
@@ -17,7 +17,7 @@ def plot_latency(report: dict, samples: dict, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from kbd_lm.fsutil import atomic_write_bytes
+    from kbd_lm.common.fsutil import atomic_write_bytes
 
     styles = {
         "suggest_next_word": ("tab:blue", "-"),

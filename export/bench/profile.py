@@ -62,7 +62,7 @@ class BudgetConfig:
 
     def check(self) -> BudgetConfig:
         """Refuse values that cannot be measured; returns self."""
-        from kbd_lm.config import ConfigError
+        from kbd_lm.common.config import ConfigError
 
         if self.phone_score <= 0 or self.host_score <= 0:
             raise ConfigError(f"profile {self.name}: phone_score and host_score must be > 0")
@@ -85,12 +85,12 @@ def load_profile(
 ) -> BudgetConfig:
     """A :class:`BudgetConfig` from a profile name or a TOML path, plus ``key=value`` overrides.
 
-    Unknown keys and wrong types are errors (:class:`kbd_lm.config.ConfigError`).
+    Unknown keys and wrong types are errors (:class:`kbd_lm.common.config.ConfigError`).
 
     >>> load_profile("default", ["calls=50"]).calls
     50
     """
-    from kbd_lm.config import ConfigError, load_config
+    from kbd_lm.common.config import ConfigError, load_config
 
     path = Path(profile)
     if path.suffix != ".toml":

@@ -1,7 +1,7 @@
 """What the bench replays: test units typed keystroke by keystroke, and new-field drafts.
 
 The keystrokes themselves (every text before the cursor, next word or completion) are
-:func:`kbd_lm.keystrokes.keystrokes`, the same that evaluation replays.
+:func:`kbd_lm.evaluation.keystrokes.keystrokes`, the same that evaluation replays.
 
 >>> plan = replay_plan(["see you", "ok then", "hi"], calls=2, warmup=1)
 >>> plan["kinds"].count("next_word") >= 2, len(plan["drafts"])
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from kbd_lm.keystrokes import KINDS, keystrokes
+from kbd_lm.evaluation.keystrokes import KINDS, keystrokes
 
 FALLBACK_CORPUS = "chitchat"
 
@@ -92,7 +92,7 @@ def corpus_spec(manifest: dict, override: str | None = None) -> str:
     """The corpus to replay: ``override``, else the manifest's ``training.corpus``, else chitchat.
 
     A plain-text corpus is recorded in the manifest as ``plaintext:<paths>``; the paths are
-    given back to :func:`kbd_lm.corpus.prepare`.
+    given back to :func:`kbd_lm.dataset.corpus.prepare`.
 
     >>> corpus_spec({"training": {"corpus": "plaintext:/data/chat"}})
     '/data/chat'

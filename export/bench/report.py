@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
+from kbd_lm.common.stats import PERCENTILE_METHOD
 from kbd_lm.export.bench.summary import SERIES
-from kbd_lm.stats import PERCENTILE_METHOD
 
 
 def fmt_ms(v: float | None) -> str:
@@ -209,7 +209,7 @@ def format_report(report: dict) -> str:
 
     if history:
         # Not at the top: the cold-start child imports this package before it times numpy.
-        from kbd_lm.history_bench import format_table as history_table
+        from kbd_lm.export.bench.history import format_table as history_table
 
         typed = history["suggest_ms"]["plain"]
         lines += [
@@ -222,7 +222,7 @@ def format_report(report: dict) -> str:
             f"test messages typed letter by letter ({typed['next_word']['n']:,} next-word and "
             f"{typed['completion']['n']:,} completion keystrokes), each learned once typed; "
             "suggest timed without and with the history, alternating, in the pinned process "
-            "(`kbd_lm.history_bench`). Not gated.",
+            "(`kbd_lm.export.bench.history`). Not gated.",
             "",
             history_table(history),
         ]

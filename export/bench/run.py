@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kbd_lm.common.logs import setup_logging
+from kbd_lm.common.stats import PERCENTILE_METHOD
+from kbd_lm.evaluation.keystrokes import KINDS
 from kbd_lm.export.bench.checks import checks
 from kbd_lm.export.bench.machine import machine_info
 from kbd_lm.export.bench.profile import BudgetConfig, load_profile, profile_names
@@ -41,9 +44,6 @@ from kbd_lm.export.bench.summary import (
     presets,
     sizes,
 )
-from kbd_lm.keystrokes import KINDS
-from kbd_lm.logs import setup_logging
-from kbd_lm.stats import PERCENTILE_METHOD
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,13 @@ def run_bench(
     """
     import tempfile
 
-    from kbd_lm.baseline import ngram_baseline
-    from kbd_lm.bundle import Bundle
-    from kbd_lm.corpus import prepare
+    from kbd_lm.dataset.corpus import prepare
+    from kbd_lm.evaluation.baseline import ngram_baseline
 
     # Not at the top: `python -m kbd_lm.export.bench.child` imports this package first, and
     # the child module must not be imported before it runs as __main__.
     from kbd_lm.export.bench.child import child_env, run_cold_starts, run_measure_child
+    from kbd_lm.inference.bundle import Bundle
 
     started = time.time()
     bundle = Bundle.load(bundle_dir)
@@ -287,7 +287,7 @@ def run_bench(
 
 
 def _history_inputs(units: int, notes: list[str]) -> dict | None:
-    """What the child types with a full personal history (:mod:`kbd_lm.history_bench`): the
+    """What the child types with a full personal history (:mod:`kbd_lm.export.bench.history`): the
     busiest chitchat sender's training messages (to fill it) and ``units`` chitchat test
     messages; None (and a note) when ``units`` is 0 or chitchat is not installed.
 
@@ -295,7 +295,7 @@ def _history_inputs(units: int, notes: list[str]) -> dict | None:
     """
     if units <= 0:
         return None
-    from kbd_lm.history_bench import chitchat_inputs
+    from kbd_lm.export.bench.history import chitchat_inputs
 
     log.info("personal history: %d chitchat test messages, typed with a full history", units)
     try:
@@ -340,8 +340,8 @@ def _json_safe(value: Any) -> Any:
 
 def write_outputs(report: dict, samples: dict, out_dir: Path) -> list[Path]:
     """Write ``bench.json`` (report + raw samples), ``bench.md`` and ``bench.png``."""
+    from kbd_lm.common.fsutil import atomic_write_text
     from kbd_lm.export.bench.plot import plot_latency
-    from kbd_lm.fsutil import atomic_write_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -438,8 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     setup_logging()
-    from kbd_lm.bundle import BundleError
-    from kbd_lm.config import ConfigError
+    from kbd_lm.common.config import ConfigError
+    from kbd_lm.inference.bundle import BundleError
 
     try:
         return _bench(args)

@@ -1,7 +1,7 @@
 """Summaries of what the children measured: latency, cold start, memory, sizes, presets.
 
 Sizes and memory are in MB = 10^6 bytes; latencies in ms. Percentiles are
-:func:`kbd_lm.stats.percentiles` (linear interpolation), as everywhere in kbd-lm.
+:func:`kbd_lm.common.stats.percentiles` (linear interpolation), as everywhere in kbd-lm.
 
 >>> latency_summary([1000.0] * 99 + [5000.0])["max"], latency_summary([])["p99"]
 (5.0, None)
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kbd_lm.bundle import MANIFEST_FILE, MODEL_FILE
-from kbd_lm.stats import median, percentiles
+from kbd_lm.common.stats import median, percentiles
+from kbd_lm.inference.bundle import MANIFEST_FILE, MODEL_FILE
 
 MB = 1e6  # sizes and memory are in MB = 10^6 bytes
 
@@ -49,8 +49,9 @@ def latency_summary(samples_us: list[float]) -> dict[str, float | int | None]:
 def sizes(bundle) -> dict:
     """Bytes of each bundle file and what ships, as the manifest states it.
 
-    The shipped size is :attr:`kbd_lm.bundle.Manifest.shipped_bytes` (the files flagged
-    ``shipped``: model, tokenizer, the n-gram if any), as :mod:`kbd_lm.evaluate` counts it.
+    The shipped size is :attr:`kbd_lm.inference.bundle.Manifest.shipped_bytes` (the files flagged
+    ``shipped``: model, tokenizer, the n-gram if any), as :mod:`kbd_lm.evaluation.metrics` counts
+    it.
     """
     manifest = bundle.manifest
     files = {name: entry.bytes for name, entry in manifest.files.items()}

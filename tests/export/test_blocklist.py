@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from kbd_lm import bundle as B
 from kbd_lm.corpora.registry import sha256_of
 from kbd_lm.export.blocklist import DEFAULT_SOURCE, BlocklistSourceError, write_blocklist
-from kbd_lm.predict import Predictor
+from kbd_lm.inference import bundle as B
+from kbd_lm.inference.predictor import Predictor
 
 
 def test_bundle_ships_the_blocklist_with_its_licence(tiny_bundle):

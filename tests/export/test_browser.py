@@ -5,9 +5,9 @@ import urllib.request
 
 import pytest
 
-from kbd_lm.bundle import Bundle
 from kbd_lm.export import browser as BR
 from kbd_lm.export.latency import _by_kind
+from kbd_lm.inference.bundle import Bundle
 
 
 def get(url):

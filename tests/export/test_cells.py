@@ -4,15 +4,15 @@ with Keras: the tiny preset with ``cell=`` overrides, a few seconds each."""
 import numpy as np
 import pytest
 
-from kbd_lm import checkpoint as C
-from kbd_lm.bundle import Bundle
-from kbd_lm.config import load_config
-from kbd_lm.corpus import prepare
+from kbd_lm.common.config import load_config
+from kbd_lm.dataset.corpus import prepare
 from kbd_lm.export.convert import ExportConfig, export, heldout_windows, keras_logprobs
-from kbd_lm.model import weight_shapes
-from kbd_lm.predict import Predictor
-from kbd_lm.runtime import StepModel
-from kbd_lm.train import TrainConfig, train
+from kbd_lm.inference.bundle import Bundle
+from kbd_lm.inference.predictor import Predictor
+from kbd_lm.inference.runtime import StepModel
+from kbd_lm.training import checkpoint as C
+from kbd_lm.training.loop import TrainConfig, train
+from kbd_lm.training.model import weight_shapes
 
 CELLS = ("gru", "cifg", "lstm")
 

@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from kbd_lm import checkpoint as C
-from kbd_lm.bundle import Bundle, BundleError
 from kbd_lm.export import ops as O
 from kbd_lm.export.convert import heldout_windows, keras_logprobs
-from kbd_lm.model import param_count
-from kbd_lm.runtime import StepModel
+from kbd_lm.inference.bundle import Bundle, BundleError
+from kbd_lm.inference.runtime import StepModel
+from kbd_lm.training import checkpoint as C
+from kbd_lm.training.model import param_count
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_every_preset_agrees_with_keras(manifest):
 def test_shipped_model_matches_keras_in_litert(tiny_bundle, tiny_checkpoint):
     ckpt = C.read(tiny_checkpoint)
     cfg, weights, tok = ckpt.config, ckpt.weights, ckpt.tokenizer
-    from kbd_lm.corpus import prepare
+    from kbd_lm.dataset.corpus import prepare
 
     units = list(prepare(cfg.corpus, cfg.cache_dir).units("valid"))
     windows = heldout_windows(tok, units, 32, 12, seed=5)
@@ -95,7 +95,7 @@ def test_tflite_runtime_214_loads_the_default_preset(tiny_bundle, manifest):
     # In its own process: tflite-runtime must not share one with TensorFlow.
     code = (
         "import sys, numpy as np; from pathlib import Path;"
-        "from kbd_lm.runtime import StepModel;"
+        "from kbd_lm.inference.runtime import StepModel;"
         "w = np.array([[2, 10, 11, 12], [2, 20, 21, 22]], np.int32);"
         "a = StepModel(Path(sys.argv[1]), 2, 'tflite-runtime').run_windows(w);"
         "b = StepModel(Path(sys.argv[1]), 2, 'litert').run_windows(w);"
@@ -151,7 +151,7 @@ def test_an_old_runtime_is_refused(tiny_bundle):
 def test_an_interrupted_export_leaves_the_old_bundle(
     tiny_checkpoint, tiny_bundle, tmp_path, monkeypatch
 ):
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export import convert
 
     out = tmp_path / "bundle"
@@ -181,10 +181,10 @@ def test_an_interrupted_export_leaves_the_old_bundle(
 
 
 def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
-    from kbd_lm.predict import Predictor
-    from kbd_lm.text import WORD_RE
+    from kbd_lm.inference.predictor import Predictor
+    from kbd_lm.text.normalization import WORD_RE
 
     cfg = load_config(
         ExportConfig,
@@ -239,7 +239,7 @@ def test_advance_signature_gives_the_state_of_step(tiny_bundle, manifest):
 
 
 def test_the_dataclass_defaults_are_the_default_preset():
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export.convert import ExportConfig
 
     assert ExportConfig() == load_config(ExportConfig, "export", "default")
@@ -248,9 +248,9 @@ def test_the_dataclass_defaults_are_the_default_preset():
 def test_weights_that_do_not_fit_the_config_are_refused(tiny_checkpoint, tmp_path):
     import numpy as np
 
-    from kbd_lm import checkpoint as C
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export import convert
+    from kbd_lm.training import checkpoint as C
 
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kbd_lm.export import signatures as S
-from kbd_lm.runtime import make_interpreter
+from kbd_lm.inference.runtime import make_interpreter
 
 
 @pytest.fixture(scope="module")

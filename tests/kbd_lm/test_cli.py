@@ -123,8 +123,8 @@ def test_a_missing_extra_is_one_line_naming_it():
 
 
 def test_eval_presets_ship_with_the_package():
-    from kbd_lm.config import ConfigError, load_config
-    from kbd_lm.evaluate import EvalConfig
+    from kbd_lm.common.config import ConfigError, load_config
+    from kbd_lm.evaluation.metrics import EvalConfig
 
     assert load_config(EvalConfig, "eval", "default") == EvalConfig()
     with pytest.raises(ConfigError, match="known presets: default"):

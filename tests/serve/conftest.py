@@ -110,7 +110,7 @@ def server_url(settings):
 def float32_bundle(tiny_checkpoint, tmp_path_factory, registry_cache):
     """The tiny model exported in float32 only, with its conformance vectors (the browser
     tests compare suggestions with it: see ``test_browser_conformance.py``)."""
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
 
     out = tmp_path_factory.mktemp("dist-f32") / "bundle"

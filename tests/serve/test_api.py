@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from kbd_lm.bundle import Bundle
-from kbd_lm.predict import Predictor
+from kbd_lm.inference.bundle import Bundle
+from kbd_lm.inference.predictor import Predictor
 from kbd_lm.serve.app import create_app, get_pool
 from kbd_lm.serve.pool import PoolBusyError, PredictorPool
 from kbd_lm.serve.settings import ServeSettings

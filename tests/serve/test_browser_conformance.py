@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import pytest
 
-from kbd_lm.blocklist import BLOCKLIST_FILE, Blocklist
-from kbd_lm.conformance import FILE, compare_results, read_vectors
 from kbd_lm.export.browser import open_harness
-from kbd_lm.history import HistoryConfig, UserHistory
+from kbd_lm.history.user_history import HistoryConfig, UserHistory
+from kbd_lm.inference.blocklist import BLOCKLIST_FILE, Blocklist
+from kbd_lm.inference.conformance import FILE, compare_results, read_vectors
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser

@@ -14,10 +14,10 @@ import json
 
 import pytest
 
-from kbd_lm.conformance import FILE, compare, read_vectors
 from kbd_lm.export.browser import open_harness
-from kbd_lm.history import HistoryConfig, HistoryFileError, UserHistory
-from kbd_lm.predict import Predictor
+from kbd_lm.history.user_history import HistoryConfig, HistoryFileError, UserHistory
+from kbd_lm.inference.conformance import FILE, compare, read_vectors
+from kbd_lm.inference.predictor import Predictor
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
@@ -230,7 +230,7 @@ def test_counts_are_rounded_and_written_as_python_does(harness):
 def test_word_list_ties_keep_pythons_code_point_order(harness):
     """Equal counts rank in code-point order (Python's), not UTF-16's: U+FB00 (ﬀ) before
     U+1D400 (𝐀, a surrogate pair in JavaScript), although 0xFB00 > 0xD835."""
-    from kbd_lm.lexicon import Lexicon
+    from kbd_lm.inference.lexicon import Lexicon
 
     words = {"a\U0001d400": 5, "a\ufb00": 5, "ab": 5}
     got = harness.page.evaluate(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from kbd_lm.export.browser import CHROMIUM, CHROMIUM_ARGS
-from kbd_lm.history import UserHistory
-from kbd_lm.predict import Predictor
+from kbd_lm.history.user_history import UserHistory
+from kbd_lm.inference.predictor import Predictor
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import anyio
 import pytest
 
-from kbd_lm.keystrokes import keystrokes
-from kbd_lm.predict import Predictor
+from kbd_lm.evaluation.keystrokes import keystrokes
+from kbd_lm.inference.predictor import Predictor
 from kbd_lm.serve.pool import PoolBusyError, PredictorPool
 from kbd_lm.serve.settings import ServeSettings
 

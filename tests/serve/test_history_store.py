@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from kbd_lm.history import HistoryConfig
+from kbd_lm.history.user_history import HistoryConfig
 from kbd_lm.serve.history_store import HistoryStore, StoreFullError
 
 NO_DECAY = HistoryConfig(half_life=1e12)  # counts stay whole numbers, easy to add up
@@ -42,7 +42,7 @@ def test_concurrent_learns_in_threads_lose_nothing(tmp_path):
 
 LEARNER = """
 import sys
-from kbd_lm.history import HistoryConfig
+from kbd_lm.history.user_history import HistoryConfig
 from kbd_lm.serve.history_store import HistoryStore
 store = HistoryStore(sys.argv[1], HistoryConfig(half_life=1e12))
 for i in range(int(sys.argv[2])):

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from kbd_lm.export.bench.loadgen import LoadGenerator
 from kbd_lm.export.bench.loadtest import SENTENCES, ServerProcess
-from kbd_lm.predict import Predictor
+from kbd_lm.inference.predictor import Predictor
 from kbd_lm.serve.app import create_app, get_pool
 from kbd_lm.serve.pool import PredictorPool
 
@@ -26,9 +26,9 @@ WORDS = " ".join(SENTENCES).split()
 def slow_bundle(tiny_corpus_dir, tmp_path_factory, registry_cache):
     """A much wider model than the tiny one (CIFG 2,048 cells; two training steps): about
     10 ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
-    from kbd_lm.config import load_config
+    from kbd_lm.common.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
-    from kbd_lm.train import TrainConfig, train
+    from kbd_lm.training.loop import TrainConfig, train
 
     root = tmp_path_factory.mktemp("slow")
     overrides = [f'corpus="{tiny_corpus_dir}"', f'out_dir="{root / "run"}"']

@@ -8,7 +8,7 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 
-from kbd_lm.config import load_config
+from kbd_lm.common.config import load_config
 from kbd_lm.serve.schemas import (
     EXAMPLE_MODEL_ID,
     ModelInfo,
@@ -16,7 +16,7 @@ from kbd_lm.serve.schemas import (
     PredictResponse,
     ReadyResponse,
 )
-from kbd_lm.train import TrainConfig
+from kbd_lm.training.loop import TrainConfig
 
 JSON = {"content-type": "application/json"}
 # Raw bodies, so that 2.0 stays "2.0" on the wire.

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from fastapi.testclient import TestClient
 
-from kbd_lm.bundle import BundleError
+from kbd_lm.inference.bundle import BundleError
 from kbd_lm.serve.__main__ import parse_args
 from kbd_lm.serve.app import create_app
 from kbd_lm.serve.settings import ServeSettings, load_settings

@@ -1,4 +1,4 @@
-// Words never suggested: kbd_lm/blocklist.py (docs/decoding.md, section 9).
+// Words never suggested: kbd_lm/inference/blocklist.py (docs/decoding.md, section 9).
 //
 // The bundle's blocklist.txt (one entry a line; empty lines and lines starting with "#" are
 // skipped) plus what an app changes. Entries and words are compared lowercase, as whole words

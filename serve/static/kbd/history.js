@@ -1,5 +1,5 @@
-// A user's own words and the history mix: ports of kbd_lm/history.py (UserHistory) and
-// kbd_lm/history_mix.py (mix_history); docs/decoding.md 9.2.
+// A user's own words and the history mix: ports of kbd_lm/history/user_history.py (UserHistory) and
+// kbd_lm/history/mix.py (mix_history); docs/decoding.md 9.2.
 //
 // The history keeps, with recency decay, how often each lowercase word followed each context
 // of 0, 1 or 2 lowercase words ("" = the start of a message or sentence); what it may learn
@@ -26,7 +26,7 @@ export const FORMAT_NAME = "kbd-lm-history"; // history.FORMAT_NAME
 export const FORMAT_VERSION = 1; // history.FORMAT_VERSION
 
 export const START = ""; // the start of a message or sentence, as a context word
-// kbd_lm.history.HistoryConfig (snake_case, as in the conformance header's "history").
+// kbd_lm.history.user_history.HistoryConfig (snake_case, as in the conformance header's "history").
 export const HISTORY_CONFIG = Object.freeze({
   max_order: 3,
   max_entries: 20_000,
@@ -34,7 +34,7 @@ export const HISTORY_CONFIG = Object.freeze({
   half_life: 2000, // learned messages until a count has halved
   max_word_chars: 40, // longer "words" are not learned
 });
-// kbd_lm.history_mix.DEFAULT_WEIGHTS (as in the conformance header's "history_weights").
+// kbd_lm.history.mix.DEFAULT_WEIGHTS (as in the conformance header's "history_weights").
 export const HISTORY_WEIGHTS = Object.freeze({
   unigram: 0.05,
   bigram: 0.2,
@@ -221,7 +221,7 @@ export function contextKey(rules, text, order = ORDERS) {
   return found.slice(-(order - 1));
 }
 
-/** Decayed counts of one user's words and word sequences (kbd_lm.history.UserHistory). */
+/** Decayed counts of one user's words and word sequences (kbd_lm.history.user_history.UserHistory). */
 export class UserHistory {
   /** `rules`: the predictor's TextRules; `config`: HistoryConfig fields (snake_case). */
   constructor(rules, config = {}) {
@@ -546,7 +546,7 @@ export function mixHistory(modelWords, history, context, partial, weights = HIST
   const add = (words) => words.forEach((w) => found.add(w));
   add(prefix ? history.startingWith(prefix, candidates) : history.frequent(candidates));
   for (const ctx of contexts.slice(1)) if (ctx) add(history.bestFollowing(ctx, candidates, prefix));
-  if (prefix) found.delete(prefix); // the typed word is no completion (kbd_lm.text.completes)
+  if (prefix) found.delete(prefix); // the typed word is no completion (kbd_lm.text.normalization.completes)
   // Features: the history's P_i(w) and evidence T_i per context; the mix.
   const follows = contexts.map((ctx) => (ctx ? history.following(ctx) : [new Map(), 0]));
   const lambda = [unigram, bigram, trigram].map((mu, i) => {

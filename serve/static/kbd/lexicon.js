@@ -1,13 +1,13 @@
 // The bundle's word list for completions (docs/decoding.md, "The word list"): a port of
-// kbd_lm/lexicon.py. lexicon.txt.gz: gzip of "kbd-lm-lexicon 1" then "word<TAB>count" lines.
+// kbd_lm/inference/lexicon.py. lexicon.txt.gz: gzip of "kbd-lm-lexicon 1" then "word<TAB>count" lines.
 
 import {cpCompare, cpLen} from "./text.js";
 
 export const LEXICON_FILE = "lexicon.txt.gz";
-// kbd_lm/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
+// kbd_lm/inference/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
 export const LEXICON_WEIGHT = 0.1;
 export const LEXICON_CANDIDATES = 8;
-// kbd_lm/lexicon.py's UNLISTED: what a completion outside the list keeps of its probability.
+// kbd_lm/inference/lexicon.py's UNLISTED: what a completion outside the list keeps of its probability.
 export const LEXICON_UNLISTED = 0.001;
 const DECIMAL = /^\p{Nd}+$/u; // Python's str.isdecimal()
 const MAGIC = "kbd-lm-lexicon 1";

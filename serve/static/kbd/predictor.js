@@ -1,5 +1,5 @@
 // The in-browser predictor: docs/decoding.md implemented on LiteRT.js (WASM CPU).
-// A port of kbd_lm/predict.py, checked against the bundle's conformance vectors.
+// A port of kbd_lm/inference/predictor.py, checked against the bundle's conformance vectors.
 //
 //   import {Predictor} from "./predictor.js";
 //   const p = await Predictor.load("v1/bundle/", {wasmDir: "static/vendor/litertjs-core/wasm/"});
@@ -20,13 +20,13 @@ import {HISTORY_WEIGHTS, mixHistory, UserHistory} from "./history.js";
 import {atSentenceStart, cpLen, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
-// kbd_lm/predict.py's constants: part of the spec (docs/decoding.md).
+// kbd_lm/inference/predictor.py's constants: part of the spec (docs/decoding.md).
 export const MAX_CONTEXT_TOKENS = 160;
 export const SHORT_CONTEXT_TOKENS = 48;
 export const MAX_WORD_PIECES = 8;
 export const MIN_RATIO = 1e-4;
 export const COVERING_WIDTH = 4;
-// Field hints (kbd_lm.tokenizer.HINTS): the kind of text field an app says the user types in.
+// Field hints (kbd_lm.text.tokenizer.HINTS): the kind of text field an app says the user types in.
 export const HINTS = ["message", "email", "prose"];
 
 let liteRt = null; // one WASM runtime per page, shared by every predictor
@@ -69,7 +69,7 @@ function index(prefix, exact, key, id) {
   }
 }
 
-/** Per-piece tables (kbd_lm.predict._piece_tables): word starts, continuations, boundaries. */
+/** Per-piece tables (kbd_lm.inference.predictor._piece_tables): word starts, continuations, boundaries. */
 function pieceTables(tok, rules, eosId) {
   const n = tok.vocabSize;
   const t = {
@@ -235,7 +235,7 @@ export class Predictor {
   /**
    * Up to k distinct whole words, best first: [{word, probability}]. `history`: the user's
    * UserHistory (history.js), mixed in at word level, or null. `hint`: the kind of text
-   * field, one of HINTS, or null (kbd_lm.predict.Predictor.suggest).
+   * field, one of HINTS, or null (kbd_lm.inference.predictor.Predictor.suggest).
    */
   suggest(text, k = 3, history = null, hint = null) {
     const hintId = this._hintId(hint); // a bad hint throws here, before the queue
@@ -250,7 +250,7 @@ export class Predictor {
   }
 
   // The control id of a hint: null for no hint or one the bundle was not trained with; a name
-  // outside HINTS is an error (kbd_lm.predict.Predictor._hint_id).
+  // outside HINTS is an error (kbd_lm.inference.predictor.Predictor._hint_id).
   _hintId(hint) {
     if (hint === null || hint === undefined) return null;
     if (!HINTS.includes(hint)) throw new Error(`unknown hint ${JSON.stringify(hint)}: use one of ${HINTS.join(", ")} or none`);
@@ -273,7 +273,7 @@ export class Predictor {
     const [context, partial] = splitText(this.rules, text);
     const ctx = await this._context(context, hintId);
     // Blocked words leave the search (they neither count towards the k best nor set the
-    // floor), and whatever is mixed in later is filtered again (kbd_lm.predict.suggest).
+    // floor), and whatever is mixed in later is filtered again (kbd_lm.inference.predictor.suggest).
     const blocked = (word) => this.blocklist.blocks(word, context);
     const searched = await this._search(ctx, partial, k, blocked);
     let words = mixLexicon(searched, this.lexicon, partial);

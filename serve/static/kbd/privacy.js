@@ -1,4 +1,4 @@
-// What a personal history may learn from committed text: a port of kbd_lm/privacy.py
+// What a personal history may learn from committed text: a port of kbd_lm/history/privacy.py
 // (docs/decoding.md 9.2, "Learning").
 //
 // Nothing is learned from the fields password, email, url, number and incognito. Inside

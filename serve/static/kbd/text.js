@@ -1,4 +1,4 @@
-// Text rules of kbd_lm/text.py and the predictor's text split (docs/decoding.md, steps 1-2).
+// Text rules of kbd_lm/text/normalization.py and the predictor's text split (docs/decoding.md, steps 1-2).
 //
 // Character classes come from the bundle's tokenizer.json ("text"): they are Python's, for
 // the Unicode version its unicodedata is pinned to, so a browser with a newer Unicode still
@@ -8,8 +8,8 @@
 //   rules.normalizePrefix("see  you ")  // "see you "
 //   splitText(rules, "see yo")          // ["see", "yo"]
 
-export const MAX_CONTEXT_CHARS = 300; // kbd_lm.predict.MAX_CONTEXT_CHARS
-export const CONTEXT_STRIDE = 128; // kbd_lm.predict.CONTEXT_STRIDE
+export const MAX_CONTEXT_CHARS = 300; // kbd_lm.inference.predictor.MAX_CONTEXT_CHARS
+export const CONTEXT_STRIDE = 128; // kbd_lm.inference.predictor.CONTEXT_STRIDE
 
 function hex(cp) {
   return `\\u{${cp.toString(16)}}`;
@@ -51,7 +51,7 @@ export class TextRules {
     this.wordsRe = new RegExp(`${W}+(?:'${W}+)*`, "gu"); // every word of a text
   }
 
-  /** kbd_lm.text.words: the lowercased words (WORD_RE matches) of a text, in order. */
+  /** kbd_lm.text.normalization.words: the lowercased words (WORD_RE matches) of a text, in order. */
   words(text) {
     return this.typedWords(text).map((w) => w.toLowerCase());
   }
@@ -80,7 +80,7 @@ export class TextRules {
     return this.space.has(cp);
   }
 
-  /** kbd_lm.text.normalize: NFC, drop, fold apostrophes, collapse whitespace, strip. */
+  /** kbd_lm.text.normalization.normalize: NFC, drop, fold apostrophes, collapse whitespace, strip. */
   normalize(text) {
     let out = "";
     let pendingSpace = false;
@@ -98,7 +98,7 @@ export class TextRules {
     return out;
   }
 
-  /** kbd_lm.text.normalize_prefix: as normalize, keeping one trailing space. */
+  /** kbd_lm.text.normalization.normalize_prefix: as normalize, keeping one trailing space. */
   normalizePrefix(text) {
     const body = this.normalize(text);
     if (body && text && this.isSpace(lastCodePoint(text))) return body + " ";
@@ -124,7 +124,7 @@ function rstripSpaces(text) {
 
 /**
  * Where the predictor starts reading a text of `length` code points:
- * kbd_lm.predict.context_start (0 up to 300, then a multiple of 128 leaving at most 300).
+ * kbd_lm.inference.predictor.context_start (0 up to 300, then a multiple of 128 leaving at most 300).
  */
 export function contextStart(length) {
   const over = length - MAX_CONTEXT_CHARS;
@@ -133,7 +133,7 @@ export function contextStart(length) {
 
 /**
  * (context before the word being typed, the partial word) of raw text before the cursor:
- * kbd_lm.predict.Predictor._split.
+ * kbd_lm.inference.predictor.Predictor._split.
  */
 export function splitText(rules, text) {
   const cps = Array.from(text || "");

@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 
+from kbd_lm.evaluation.keystrokes import keystrokes
 from kbd_lm.export.bench.loadgen import LoadGenerator
 from kbd_lm.export.bench.loadtest import (
     SENTENCES,
@@ -21,7 +22,6 @@ from kbd_lm.export.bench.loadtest import (
     parse_rates,
     run_stage,
 )
-from kbd_lm.keystrokes import keystrokes
 
 TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
 

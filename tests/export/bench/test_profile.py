@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kbd_lm.config import ConfigError
+from kbd_lm.common.config import ConfigError
 from kbd_lm.export import bench
 
 

@@ -30,8 +30,8 @@ def test_times_split_by_kind_and_corpus_fallback():
 
 
 def test_kinds_are_the_keystrokes_of_kbd_lm():
-    """The plan's texts and kinds are kbd_lm.keystrokes', the ones evaluation replays."""
-    from kbd_lm.keystrokes import keystrokes
+    """The plan's texts and kinds are kbd_lm.evaluation.keystrokes', the ones evaluation replays."""
+    from kbd_lm.evaluation.keystrokes import keystrokes
 
     plan = bench.replay_plan(["I don't know", "ok."], calls=100, warmup=0)  # both units
     typed = keystrokes("I don't know") + keystrokes("ok.")

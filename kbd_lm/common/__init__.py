@@ -1,0 +1,1 @@
+"""Helpers every room uses: config loading, atomic files and progress, logging, percentiles."""

@@ -1,0 +1,509 @@
+"""Conformance vectors: what the Python predictor answers, for every other decoder to match.
+
+Export writes ``conformance.jsonl`` into the bundle (a test file: listed in the manifest,
+not shipped). The first line is a header (format, Unicode version, tolerance); every other
+line is one case::
+
+    {"id": 7, "kind": "completion_2", "text": "see yo", "k": 3, "context": "see",
+     "partial": "yo", "context_ids": [2, 517],
+     "suggestions": [{"word": "you", "probability": 0.91}, ...]}
+
+``context_ids`` is the model input (BOS + pieces of the context) and is checked on its own:
+it pins normalisation and tokenization. The suggestions are compared with :func:`compare`,
+which lets two words whose probabilities are within the tolerance come in either order.
+A case may carry ``"blocklist_add": ["word", "two words"]``: entries an app adds to the
+bundle's blocklist before this suggestion (and removes after it), see :func:`blocklist_cases`;
+and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in order into a new
+:class:`~kbd_lm.history.user_history.UserHistory` (the header's ``history`` config), which the
+suggestion
+then uses with the header's ``history_weights`` (see :func:`history_cases`); and
+``"hint": "email"``: the field hint sent with both ``decode_input`` and ``suggest`` (see
+:func:`hint_cases`).
+
+>>> compare([{"word": "a", "probability": 0.5}, {"word": "b", "probability": 0.4999}],
+...         [{"word": "b", "probability": 0.4999}, {"word": "a", "probability": 0.5}])
+>>> compare([{"word": "a", "probability": 0.5}], [{"word": "c", "probability": 0.2}])
+'rank 1: a 0.500000 expected, c 0.200000 given'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbd_lm.common.fsutil import Progress, atomic_write_text
+from kbd_lm.history.user_history import HistoryConfig, UserHistory
+from kbd_lm.inference.blocklist import Blocklist
+from kbd_lm.inference.bundle import Bundle, BundleError, Manifest, write
+from kbd_lm.text.hints import HINTS
+from kbd_lm.text.normalization import WORD_RE, words
+
+log = logging.getLogger(__name__)
+
+FILE = "conformance.jsonl"
+FORMAT = "kbd-lm-conformance"
+# 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint.
+# Older versions are read as well.
+VERSION = 3
+# Two probabilities are the same answer when |p - q| <= ABS + REL * max(p, q). One step of
+# the model differs by about 1e-6 between runtimes (kernels, WASM vs x86), but over a long
+# context such a difference sometimes flips the rounding of a dynamically quantized
+# activation: word probabilities then differ by up to 5% (2.5% in the browser, 5.2% in
+# tflite-runtime 2.14 on the default-size model; median 4e-7), and words below 1e-4 by a
+# little more (12%, i.e. 4e-6).
+TOLERANCE = {"rel": 0.06, "abs": 1e-5}
+NEWER_THAN_PINNED = "\U0001fae8"  # SHAKING FACE, Unicode 15.0: unassigned in Python 3.11's 14.0
+
+# Hand-written cases: (kind, text, k). The rest come from held-out text (see build_cases).
+FIXED: list[tuple[str, str, int]] = [
+    ("empty", "", 3),
+    ("empty", " ", 3),
+    ("empty", "   \t ", 3),
+    ("next_word", "see you ", 3),
+    ("next_word", "see  you   ", 5),
+    ("next_word", "see\tyou\n", 3),
+    ("next_word", "how are you ", 1),
+    ("completion_1", "I", 3),
+    ("completion_2", "see yo", 3),
+    ("completion_3", "thank you so muc", 5),
+    # A whole word typed: its completions are longer words, never the word itself.
+    ("typed_word", "see you soon", 3),
+    ("typed_word", "how are you", 5),
+    ("typed_word", "Hello", 3),
+    ("sentence_start", "ok. ", 3),
+    ("sentence_start", "Hi! ", 3),
+    ("sentence_start", "really?", 3),
+    ("sentence_start", 'he said "hi." ', 3),
+    ("sentence_start", "ok.", 3),
+    ("punctuation", "wait, ", 3),
+    ("punctuation", "yes,", 3),
+    ("punctuation", "(", 3),
+    ("punctuation", "...", 3),
+    ("punctuation", "x_y ", 3),
+    ("apostrophe", "I don't ", 3),
+    ("apostrophe", "I don't", 3),
+    ("apostrophe", "I don'", 3),
+    ("apostrophe", "it\u2019s ", 3),
+    ("apostrophe", "it\u2019", 3),
+    ("apostrophe", "rock'n'", 3),
+    ("apostrophe", "'", 3),
+    ("apostrophe", "you're a", 3),
+    ("digits", "call me at 5", 3),
+    ("digits", "it's 12:30 ", 3),
+    ("digits", "I have 2 ", 3),
+    ("digits", "the 2n", 3),
+    ("digits", "2020", 3),
+    ("casing", "HELLO ", 3),
+    ("casing", "Hello th", 3),
+    ("casing", "WHAT ARE YO", 3),
+    ("non_latin", "Привет, как дела? ", 3),
+    ("non_latin", "Прив", 3),
+    ("non_latin", "こんにちは ", 3),
+    ("non_latin", "مرحبا ", 3),
+    ("non_latin", "नमस्ते ", 3),
+    ("non_latin", "Café ", 3),
+    ("non_latin", "Cafe\u0301 au l", 3),
+    ("non_latin", "Straße ", 3),
+    ("non_latin", "ΣΟΦΟΣ ", 3),
+    ("emoji", "love it \U0001f600 ", 3),
+    ("emoji", "\U0001f600", 3),
+    ("emoji", "nice \U0001f44d\U0001f3fd ", 3),
+    ("emoji", "\U0001f468\u200d\U0001f469\u200d\U0001f467 family ", 3),
+    ("emoji", "\u2764\ufe0f you ", 3),
+    ("emoji", f"ok {NEWER_THAN_PINNED} ", 3),
+    ("emoji", f"{NEWER_THAN_PINNED}", 3),
+    ("emoji", f"see {NEWER_THAN_PINNED}yo", 3),
+    ("controls", "\x07bell ", 3),
+    ("controls", "zero\u200bwidth ", 3),
+    ("controls", "soft\u00adhyphen ", 3),
+    ("controls", "private \ue000 use ", 3),
+    ("controls", "\ufeffsee you ", 3),
+    ("controls", "see you\u00a0", 3),
+    ("controls", "see you\u3000", 3),
+    ("controls", "see you\x1c", 3),
+    # With a real model these reach the bundle's own blocklist (naughty-words).
+    ("blocklist", "what the f", 3),
+    ("blocklist", "oh sh", 3),
+    ("blocklist", "you are such a ", 5),
+    ("blocklist", "son of a b", 3),
+]
+# Fixed texts whose best word blocklist_cases blocks (as a word, and after the context).
+BLOCKED_TOP = ("see you ", "how are you ", "see yo", "thank you so muc", "ok. ", "I don't ")
+
+# Learn-then-suggest cases: (kind, [(message, field), ...] learned in order, text, k).
+_QUATTRO = [("lunch at Quattro?", "text")]
+_BART = [("meet Bartholomew at the gate", "text"), ("Bartholomew is late", "text")]
+_ZORB = [("Zorblax. Zorblax is here", "text")]
+HISTORY_FIXED: list[tuple[str, list[tuple[str, str]], str, int]] = [
+    ("history_completion", _QUATTRO, "see you at Qu", 3),
+    ("history_next_word", _QUATTRO, "lunch at ", 3),
+    ("history_long_word", _BART, "meet B", 3),
+    ("history_next_word", _BART, "meet ", 3),
+    ("history_casing", [("my new iPhone is great", "text")], "my new i", 3),
+    ("history_sentence_start", _ZORB, "ok. ", 3),
+    ("history_sentence_start", _ZORB, "", 3),
+    ("history_field", [("my pin is 48213 and zorblax", "password")], "my pin is ", 3),
+    ("history_secret", [("call me at 555 123 4567 tomorrow", "text")], "call me at ", 3),
+    ("history_secret", [("mail bob@example.com or zorb.io now", "text")], "mail ", 3),
+    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the ", 5),
+    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the K", 3),
+]
+
+
+@dataclass
+class Report:
+    """What :func:`check` found: counts and the first failures (case id, kind, reason)."""
+
+    cases: int = 0
+    ids_ok: int = 0
+    suggestions_ok: int = 0
+    failures: list[dict] = field(default_factory=list)
+    skipped: int = 0  # cases not run (not counted in ``cases``), and why
+    skip_reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.ids_ok == self.suggestions_ok == self.cases
+
+    def summary(self) -> str:
+        skipped = f"; {self.skipped} skipped: {self.skip_reason}" if self.skipped else ""
+        return (
+            f"{self.cases} cases: context ids {self.ids_ok} match, {self.cases - self.ids_ok} "
+            f"differ; suggestions {self.suggestions_ok} match, "
+            f"{self.cases - self.suggestions_ok} differ{skipped}"
+        )
+
+
+def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tuple[str, str, int]]:
+    """(kind, text, k) cases: :data:`FIXED` plus texts cut from held-out ``units``.
+
+    Kinds from units: ``next_word`` (cut after a space), ``completion_1`` .. ``completion_5``
+    (1-5 letters of a word), ``sentence_start`` (after ". "), ``long_chars`` (more than the
+    300 characters the predictor reads), ``long_tokens`` (more than 60 words),
+    ``long_stride`` (cut a character before, at and after the points where the predictor's
+    start moves: lengths 300 + 128 n, n = 1..3).
+
+    >>> len(build_cases(["see you later", "thank you so much"], per_kind=2)) > len(FIXED)
+    True
+    """
+    rng = random.Random(seed)
+    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
+    cases = list(FIXED)
+    for _ in range(per_kind * 2):
+        unit = rng.choice(pool)
+        cuts = [i + 1 for i, ch in enumerate(unit) if ch == " "] + [len(unit)]
+        cut = rng.choice(cuts)
+        cases.append(
+            ("next_word", unit[:cut] if cut < len(unit) else unit + " ", rng.choice((3, 3, 1, 5)))
+        )
+    for n in range(1, 6):
+        words = [(u, m) for u in pool for m in WORD_RE.finditer(u) if len(m.group(0)) > n]
+        for u, m in rng.sample(words, min(per_kind, len(words))):
+            cases.append((f"completion_{n}", u[: m.start() + n], 3))
+    for _ in range(per_kind):
+        first, second = rng.choice(pool), rng.choice(pool)
+        tail = second[: rng.choice([0, 1, 2, 3])] if rng.random() < 0.5 else ""
+        cases.append(("sentence_start", f"{first.rstrip('.!?')}{rng.choice('.!?')} {tail}", 3))
+    for kind, long_enough in (
+        ("long_chars", lambda t: len(t) > 330),
+        ("long_tokens", lambda t: len(t.split()) > 60),
+    ):
+        for _ in range(per_kind // 2):
+            text = ""
+            while not long_enough(text):
+                text += rng.choice(pool) + " "
+            cases.append((kind, text if rng.random() < 0.5 else text + rng.choice(pool)[:2], 3))
+    for n in range(1, 4):
+        text = ""
+        while len(text) < 302 + 128 * n:
+            text += rng.choice(pool) + " "
+        for length in (299 + 128 * n, 300 + 128 * n, 301 + 128 * n):
+            cases.append(("long_stride", text[:length], 3))
+    return cases
+
+
+def blocklist_cases(cases: list[dict], results: list[dict]) -> list[dict]:
+    """Cases that add to the blocklist, made from answers already known: for each text of
+    :data:`BLOCKED_TOP`, its best word blocked as a word (``blocklist_word``), as a phrase
+    after the context's last word (``blocklist_phrase``: blocked here) and after another
+    word (``blocklist_other``: not blocked here). Blocking a word the model ranks first
+    changes the answer: the search must skip it and find one more word.
+
+    >>> cases = [{"id": 0, "kind": "next_word", "text": "see you ", "k": 3}]
+    >>> results = [{"id": 0, "context": "see you", "suggestions": [{"word": "later"}]}]
+    >>> [c["blocklist_add"] for c in blocklist_cases(cases, results)]
+    [['later'], ['you later'], ['zzyzx later']]
+    """
+    by_id = {r["id"]: r for r in results}
+    out, done = [], set()
+    for case in cases:
+        result = by_id[case["id"]]
+        if case["text"] not in BLOCKED_TOP or case["text"] in done or not result["suggestions"]:
+            continue
+        done.add(case["text"])  # the first case of each text (the fixed one)
+        top = result["suggestions"][0]["word"]
+        before = words(result["context"])[-1:]
+        adds = [("blocklist_word", [top])]
+        if before:
+            adds += [("blocklist_phrase", [f"{before[0]} {top}"])]
+            adds += [("blocklist_other", [f"zzyzx {top}"])]
+        for kind, add in adds:
+            out.append({"kind": kind, "text": case["text"], "k": case["k"], "blocklist_add": add})
+    return out
+
+
+def history_cases(units: list[str], seed: int = 0, per_kind: int = 10) -> list[dict]:
+    """Learn-then-suggest cases: :data:`HISTORY_FIXED` (a name of many pieces, casing, a
+    sentence start, a password field and secrets that are not learned, repetition, a learned
+    word blocked), then ``history_units``: three held-out units learned, the last one typed
+    again up to a random word boundary or into a word.
+
+    >>> [c["kind"] for c in history_cases(["see you later", "ok then"], per_kind=1)][-2:]
+    ['history_blocklist', 'history_units']
+    """
+    rng = random.Random(seed + 1)
+
+    def learn(messages):
+        return [{"text": text, "field": field} for text, field in messages]
+
+    out = [{"kind": k, "learn": learn(m), "text": t, "k": n} for k, m, t, n in HISTORY_FIXED]
+    out.append(
+        {
+            "kind": "history_blocklist",  # a learned word the app blocked: never suggested
+            "learn": learn([("you are a zorblax", "text")] * 3),
+            "text": "you are a ",
+            "k": 3,
+            "blocklist_add": ["zorblax"],
+        }
+    )
+    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
+    for _ in range(per_kind):
+        messages = [rng.choice(pool) for _ in range(3)]
+        last = messages[-1]
+        cuts = [m.start() for m in WORD_RE.finditer(last)][1:]
+        cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(last)]
+        text = last[: rng.choice(cuts)]
+        out.append(
+            {
+                "kind": "history_units",
+                "learn": learn((m, "text") for m in messages),
+                "text": text,
+                "k": 3,
+            }
+        )
+    return out
+
+
+def hint_cases(units: list[str], seed: int = 0, per_hint: int = 6) -> list[dict]:
+    """Cases with a field hint: for every hint of :data:`~kbd_lm.text.hints.HINTS`, an empty
+    text, a sentence start and held-out text cut at a word boundary or inside a word. A
+    bundle trained without hints answers them as without one (its ``context_ids`` say so).
+
+    >>> sorted({c["hint"] for c in hint_cases(["see you later", "ok then"], per_hint=1)})
+    ['email', 'message', 'prose']
+    """
+    rng = random.Random(seed + 2)
+    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
+    out = []
+    for hint in HINTS:
+        texts = ["", "Thanks. "]
+        for _ in range(per_hint):
+            unit = rng.choice(pool)
+            cuts = [m.start() for m in WORD_RE.finditer(unit)][1:]
+            cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(unit)]
+            texts.append(unit[: rng.choice(cuts)])
+        out += [{"kind": f"hint_{hint}", "text": t, "k": 3, "hint": hint} for t in texts]
+    return out
+
+
+def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int:
+    """Run ``predictor`` on :func:`build_cases` (then on :func:`blocklist_cases` made from
+    its answers, :func:`history_cases` and :func:`hint_cases`) and write them to ``path``;
+    return the count."""
+    cases = [
+        {"id": i, "kind": kind, "text": text, "k": k}
+        for i, (kind, text, k) in enumerate(build_cases(units, seed))
+    ]
+    results = run_python(predictor, cases)
+    more = blocklist_cases(cases, results) + history_cases(units, seed) + hint_cases(units, seed)
+    more = [{"id": len(cases) + i, **c} for i, c in enumerate(more)]
+    cases, results = cases + more, results + run_python(predictor, more)
+    for case, result in zip(cases, results, strict=True):
+        case["context"], case["partial"] = result["context"], result["partial"]
+        case["context_ids"], case["suggestions"] = result["ids"], result["suggestions"]
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "unicode_version": unicodedata.unidata_version,
+        "tolerance": TOLERANCE,
+        "beam_width": predictor.beam_width,
+        "history": dataclasses.asdict(HistoryConfig()),
+        "history_weights": dataclasses.asdict(predictor.history_weights),
+        "hints": list(predictor.hints),
+        "cases": len(cases),
+    }
+    lines = [json.dumps(header)] + [json.dumps(c, ensure_ascii=False) for c in cases]
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+    log.info("conformance: %d cases -> %s", len(cases), path)
+    return len(cases)
+
+
+def read_vectors(path: Path) -> tuple[dict, list[dict]]:
+    """(header, cases) of a ``conformance.jsonl``; a clear error for anything else."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from err
+    if not lines:
+        raise ValueError(f"{path}: empty file")
+    docs = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError as err:
+            raise ValueError(f"{path}:{n}: not a JSON line ({err})") from err
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}:{n}: expected a JSON object")
+        docs.append(doc)
+    header = docs[0] if docs else {}
+    if header.get("format") != FORMAT or header.get("version") not in range(1, VERSION + 1):
+        raise ValueError(f"{path}: not a {FORMAT} file of version 1 to {VERSION}")
+    return header, docs[1:]
+
+
+def _close(p: float, q: float, tol: dict) -> bool:
+    return abs(p - q) <= tol["abs"] + tol["rel"] * max(p, q)
+
+
+def compare(expected: list[dict], given: list[dict], tol: dict = TOLERANCE) -> str | None:
+    """None when ``given`` suggestions are the same answer as ``expected``, else why not.
+
+    Same answer: as many words; at every rank the probabilities agree within ``tol``; a word
+    in both lists has the same probability in both (so only near-ties swap places); a word in
+    one list only is a near-tie with the other list's last word (the top-k cut-off).
+    """
+    if len(expected) != len(given):
+        return f"{len(expected)} words expected, {len(given)} given"
+    exp = {e["word"]: e["probability"] for e in expected}
+    got = {g["word"]: g["probability"] for g in given}
+    for rank, (e, g) in enumerate(zip(expected, given, strict=True), 1):
+        if not _close(e["probability"], g["probability"], tol):
+            return (
+                f"rank {rank}: {e['word']} {e['probability']:.6f} expected, "
+                f"{g['word']} {g['probability']:.6f} given"
+            )
+    for mine, theirs, label in ((got, exp, "given"), (exp, got, "expected")):
+        last = min(theirs.values(), default=0.0)
+        for word, p in mine.items():
+            if word in theirs:
+                if not _close(p, theirs[word], tol):
+                    return f"{word}: probability {exp[word]:.6f} expected, {got[word]:.6f} given"
+            elif not _close(p, last, tol):
+                return f"{word} ({p:.6f}) only {label}, not a tie at the cut-off ({last:.6f})"
+    return None
+
+
+def compare_results(
+    cases: list[dict], results: list[dict], tol: dict = TOLERANCE, limit_failures: int = 20
+) -> Report:
+    """Compare a decoder's ``results`` (``{"id", "ids", "suggestions"}`` per case, as
+    ``[{"word", "probability"}]``) with the ``cases``: context ids first, then suggestions."""
+    by_id = {r["id"]: r for r in results}
+    report = Report(cases=len(cases))
+    for case in cases:
+        result = by_id.get(case["id"])
+        if result is None:
+            why = "no result"
+        else:
+            ids_ok = list(result["ids"]) == case["context_ids"]
+            report.ids_ok += ids_ok
+            diff = compare(case["suggestions"], result["suggestions"], tol)
+            report.suggestions_ok += diff is None
+            bad_ids = None if ids_ok else f"context ids {result['ids']} != {case['context_ids']}"
+            why = "; ".join(x for x in (bad_ids, diff) if x)
+        if why and len(report.failures) < limit_failures:
+            report.failures.append({"id": case["id"], "kind": case["kind"], "reason": why})
+    return report
+
+
+def run_python(predictor, cases: list[dict]) -> list[dict]:
+    """The Python predictor's results on ``cases``, in the form :func:`compare_results` reads."""
+    results = []
+    progress = Progress("conformance cases", total=len(cases), logger=log)
+    for case in cases:
+        hint = case.get("hint")
+        context, partial, ids = predictor.decode_input(case["text"], hint=hint)
+        history = None
+        if case.get("learn"):
+            history = UserHistory()
+            for message in case["learn"]:
+                history.learn(message["text"], message.get("field", "text"))
+        with _blocking(predictor, case.get("blocklist_add")):
+            got = predictor.suggest(case["text"], k=case["k"], history=history, hint=hint)
+        suggestions = [{"word": s.word, "probability": s.probability} for s in got]
+        results.append(
+            {
+                "id": case["id"],
+                "context": context,
+                "partial": partial,
+                "ids": ids,
+                "suggestions": suggestions,
+            }
+        )
+        progress.update()
+    return results
+
+
+@contextmanager
+def _blocking(predictor, entries: list[str] | None):
+    """``predictor`` with ``entries`` added to its blocklist, as an app adds words."""
+    if not entries:
+        yield
+        return
+    saved = predictor.blocklist
+    predictor.blocklist = Blocklist([*saved.entries(), *entries], enabled=saved.enabled)
+    try:
+        yield
+    finally:
+        predictor.blocklist = saved
+
+
+def check(predictor, path: Path) -> Report:
+    """Run ``predictor`` on every case of ``path`` and compare (ids, then suggestions)."""
+    header, cases = read_vectors(path)
+    return compare_results(cases, run_python(predictor, cases), header.get("tolerance", TOLERANCE))
+
+
+def check_bundle(bundle_dir: Path, runtime: str = "litert") -> Report:
+    """:func:`check` the Python predictor, on ``runtime``, against the bundle's vectors."""
+    from kbd_lm.inference.predictor import Predictor
+
+    bundle = Bundle.load(bundle_dir)
+    path = bundle.path / FILE
+    if not path.is_file():
+        raise BundleError(f"{path}: no conformance vectors (re-export the bundle)")
+    return check(Predictor(bundle, runtime=runtime), path)
+
+
+def write_into_bundle(bundle_dir: Path, units: list[str], seed: int = 0) -> Manifest:
+    """Write the vectors into a finished bundle folder and list them in its manifest.
+
+    The file is a test file (``shipped=False``): listed with its size and checksum, so it is
+    verified like the rest, but not counted in the shipped bytes. Returns the new manifest
+    (also written to the folder); the header line has the case count.
+    """
+    from kbd_lm.inference.predictor import Predictor
+
+    bundle = Bundle.load(bundle_dir)
+    write_vectors(Predictor(bundle), units, bundle.path / FILE, seed)
+    manifest = bundle.manifest.with_file(bundle.path, FILE, shipped=False)
+    write(bundle.path, manifest)
+    return manifest

@@ -1,0 +1,549 @@
+"""Training: ``train(config) -> Path`` turns a corpus into a checkpoint folder.
+
+Steps: prepare the corpus (:mod:`kbd_lm.dataset.corpus`), train the sentencepiece tokenizer on the
+train split, encode the splits to token ids (cached), then train the language model of
+:mod:`kbd_lm.training.model` on 32-token windows packed across units, each starting from a zero
+state.
+
+Speed is what limits quality on two CPU cores, so the training step is one ``tf.function``
+graph: a ``tf.scan`` loop over the window, the gradients and the optimizer update. XLA
+compilation of that graph is a switch (``jit``), off by default: on this CPU it ran at 17k
+tokens/s against 47k for TensorFlow's own (oneDNN) kernels. The loss is a sampled softmax
+(``sampled`` unique candidates drawn from the unigram distribution, accidental hits
+removed). Validation uses the full softmax.
+
+The checkpoint folder (``out_dir``) is written through :mod:`kbd_lm.training.checkpoint`, which owns
+its format: the resolved config, the tokenizer, the best epoch's weights, the history, a
+summary once finished, and ``state/`` (model + optimizer + position, rewritten after every
+epoch and every ``checkpoint_minutes``) from which ``resume = true`` continues a killed run.
+
+>>> cfg = load_config(TrainConfig, "train", "tiny")  # doctest: +SKIP
+>>> train(cfg)                                        # doctest: +SKIP
+PosixPath('runs/tiny')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kbd_lm.common.config import to_toml
+from kbd_lm.common.fsutil import Progress
+from kbd_lm.training import checkpoint as C
+from kbd_lm.training import cluster
+from kbd_lm.training.config import TrainConfig, TrainError
+from kbd_lm.training.data import EncodedSplits, encode_corpus, windows
+from kbd_lm.training.optim import WarmupCosine, reduced_adam_class, strategy_for
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+class Trainer:
+    """Builds the model, optimizer and compiled steps; runs epochs; writes checkpoints."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        data: EncodedSplits,
+        out_dir: Path,
+        strategy=None,
+        worker: cluster.Worker = cluster.SINGLE,
+    ) -> None:
+        import keras
+        import tensorflow as tf
+
+        from kbd_lm.training import model as M
+
+        self.tf, self.cfg, self.data, self.out_dir = tf, cfg, data, out_dir
+        self.mcfg = cfg.model_config(data.tokenizer.vocab_size)
+        self.strategy = strategy or strategy_for(cfg.strategy)
+        self.worker = worker
+        if cfg.strategy == "multi_worker" and self.strategy.num_replicas_in_sync != worker.count:
+            raise TrainError(
+                f"{self.strategy.num_replicas_in_sync} replicas for {worker.count} worker(s): "
+                "kbd-lm trains with one device per worker"
+            )
+        self.steps_per_epoch = (
+            cfg.steps_per_epoch or (data.tokens_per_epoch - 1) // cfg.seq_len // cfg.batch_size
+        )
+        self.total_steps = max(1, self.steps_per_epoch * cfg.epochs)
+        with self.strategy.scope():
+            self.model = M.build_model(self.mcfg, seed=cfg.seed)
+            self.schedule = schedule = WarmupCosine(
+                cfg.learning_rate, cfg.min_learning_rate, cfg.warmup_steps, self.total_steps
+            )
+            if cfg.strategy == "one_device":
+                self.optimizer = keras.optimizers.Adam(schedule, global_clipnorm=cfg.clipnorm)
+            else:  # the train step all-reduces and clips the gradients itself
+                self.optimizer = reduced_adam_class()(schedule, name="adam")
+            self.optimizer.build(self.model.trainable_variables)
+        counts = (
+            np.bincount(data.epoch_ids(0), minlength=self.mcfg.vocab_size).astype(np.float64) + 1.0
+        )
+        self.unigrams = counts.tolist()
+        # Hint ids are inputs, never targets: their positions leave the loss and perplexity.
+        self.hint_ids = sorted(set(data.source_hints.values()))
+        self.names = list(self.model.w)
+        self._ids = None  # the train token ids as one tensor, made on first use
+        self._build_steps(M)
+
+    # The compiled pieces. Shapes: ids [B, T+1]; candidates [S]; log_q_* log expected counts.
+    def _build_steps(self, M) -> None:
+        tf, cfg, mcfg = self.tf, self.cfg, self.mcfg
+        variables = [self.model.w[n] for n in self.names]
+
+        def forward(w, ids, seed, training):
+            x = tf.gather(w["embedding"], ids[:, :-1])  # [B, T, P]
+            if training and cfg.dropout > 0:
+                x = _dropout(tf, x, cfg.dropout, seed)
+            b = tf.shape(ids)[0]
+            h = tf.zeros([b, mcfg.embed_dim])
+            c = tf.zeros([b, mcfg.units])
+            # A while loop over time (tf.scan), in the same graph as the rest of the step.
+            hs, _ = tf.scan(
+                lambda st, x_t: M.cell_step(mcfg.cell, w, x_t, *st),
+                tf.transpose(x, [1, 0, 2]),
+                initializer=(h, c),
+            )  # [T, B, P]
+            hs = tf.reshape(tf.transpose(hs, [1, 0, 2]), [-1, mcfg.embed_dim])  # [B*T, P]
+            if training and cfg.dropout > 0:
+                hs = _dropout(tf, hs, cfg.dropout, seed + 1)
+            return hs, tf.reshape(ids[:, 1:], [-1])
+
+        def sampled_loss(w, hs, y, cand, log_q_true, log_q_cand):
+            true_logit = (
+                tf.reduce_sum(hs * tf.gather(w["embedding"], y), -1)
+                + tf.gather(w["out_bias"], y)
+                - log_q_true
+            )  # [BT]
+            cand_logit = tf.matmul(hs, tf.gather(w["embedding"], cand), transpose_b=True) + (
+                tf.gather(w["out_bias"], cand) - log_q_cand
+            )  # [BT, S]
+            hit = tf.equal(y[:, None], cand[None, :])
+            cand_logit = tf.where(hit, -1e9, cand_logit)  # accidental hits removed
+            logits = tf.concat([true_logit[:, None], cand_logit], 1)
+            return mean_loss(tf.reduce_logsumexp(logits, 1) - true_logit, y)
+
+        def full_loss(w, hs, y):
+            logits = M.output_logits(w, hs)
+            return mean_loss(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), y
+            )
+
+        hint_ids = tf.constant(self.hint_ids or [-1], tf.int32)
+
+        def target_mask(y):
+            """1. for a target that counts, 0. for a field hint (an input only). [BT]"""
+            return tf.cast(~tf.reduce_any(tf.equal(y[:, None], hint_ids[None, :]), 1), tf.float32)
+
+        def mean_loss(per_target, y):
+            if not self.hint_ids:
+                return tf.reduce_mean(per_target)
+            keep = target_mask(y)
+            return tf.reduce_sum(per_target * keep) / tf.maximum(tf.reduce_sum(keep), 1.0)
+
+        def grad_step(ids, cand, log_q_true, log_q_cand, seed):
+            with tf.GradientTape() as tape:
+                w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
+                tape.watch(list(w.values()))
+                hs, y = forward(w, ids, seed, True)
+                if cfg.sampled:
+                    loss = sampled_loss(w, hs, y, cand, log_q_true, log_q_cand)
+                else:
+                    loss = full_loss(w, hs, y)
+            grads = tape.gradient(loss, [w[n] for n in self.names])
+            grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
+            return loss, grads
+
+        def update_step(ids, cand, lqt, lqc, seed):
+            loss, grads = grad_step(ids, cand, lqt, lqc, seed)
+            self.optimizer.apply_gradients(zip(grads, variables, strict=False))
+            return loss
+
+        # On one device the optimizer update goes into the same function as the gradients
+        # (faster); under a multi-replica strategy it stays outside, where gradients are
+        # all-reduced.
+        fused = cfg.strategy == "one_device"
+        grad_step_c = tf.function(grad_step, jit_compile=cfg.jit)
+        update_step_c = tf.function(update_step, jit_compile=cfg.jit)
+
+        @tf.function
+        def train_step(ids, seed, stop):
+            """(loss, summed clock): ``stop`` [2] is this worker's vote (0. or 1.) to end the
+            run and its share of the mean elapsed fraction of the time budget."""
+            y = tf.cast(tf.reshape(ids[:, 1:], [-1, 1]), tf.int64)
+            if cfg.sampled:
+                cand, true_ec, cand_ec = tf.random.fixed_unigram_candidate_sampler(
+                    y,
+                    1,
+                    cfg.sampled,
+                    True,
+                    mcfg.vocab_size,
+                    distortion=0.75,
+                    unigrams=self.unigrams,
+                )
+                cand = tf.cast(cand, tf.int32)
+                log_q_true = tf.math.log(tf.reshape(true_ec, [-1]))
+                log_q_cand = tf.math.log(cand_ec)
+            else:
+                cand = tf.zeros([1], tf.int32)
+                log_q_true = log_q_cand = tf.zeros([1])
+
+            def replica(ids, cand, lqt, lqc, seed, stop):
+                if fused:
+                    return update_step_c(ids, cand, lqt, lqc, seed), stop
+                # Each worker's gradients are those of its local mean loss; one all-reduce
+                # averages them (with the losses, and sums the stop votes), so every worker
+                # applies the update one worker would make on the global batch. Clipping
+                # comes after the all-reduce, on the global gradients, as on one worker.
+                loss, grads = grad_step_c(ids, cand, lqt, lqc, seed)
+                ctx = tf.distribute.get_replica_context()
+                n = float(ctx.num_replicas_in_sync)
+                *grads, loss, stop = ctx.all_reduce(
+                    # identity: on this replica's device, where the all-reduce wants it
+                    tf.distribute.ReduceOp.SUM,
+                    [g / n for g in grads] + [loss / n, tf.identity(stop)],
+                )
+                if cfg.clipnorm > 0:
+                    grads, _ = tf.clip_by_global_norm(grads, cfg.clipnorm)
+                self.optimizer.apply_gradients(zip(grads, variables, strict=False))
+                return loss, stop
+
+            out = self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed, stop))
+            return [self.strategy.experimental_local_results(v)[0] for v in out]
+
+        @tf.function(jit_compile=cfg.jit)
+        def eval_step(ids):
+            w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
+            hs, y = forward(w, ids, tf.zeros([2], tf.int32), False)
+            logits = M.output_logits(w, hs)
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            if self.hint_ids:
+                nll = nll * target_mask(y)
+            return tf.reduce_sum(tf.reshape(nll, [tf.shape(ids)[0], -1]), 1)  # [B] per window
+
+        self.train_step, self.eval_step = train_step, eval_step
+
+    def epoch_starts(self, epoch: int, n_tokens: int) -> np.ndarray:
+        """Start positions of this epoch's windows, shuffled deterministically by (seed, epoch).
+
+        ``n_tokens`` is the length of the epoch's stream. The offset into the stream changes
+        every epoch, so window edges move.
+        """
+        rng = np.random.default_rng([self.cfg.seed, epoch])
+        offset = int(rng.integers(self.cfg.seq_len))
+        n = (n_tokens - offset - 1) // self.cfg.seq_len
+        starts = offset + self.cfg.seq_len * rng.permutation(n)
+        need = self.steps_per_epoch * self.cfg.batch_size
+        return np.resize(starts, need) if need > len(starts) else starts[:need]
+
+    def epoch_dataset(self, epoch: int, start_step: int = 0):
+        """tf.data pipeline of one epoch: batches [B, T+1] of windows over the epoch's ids.
+
+        ``start_step`` skips the batches a resumed run has already trained on. A single
+        corpus keeps one stream for every epoch; a mixture draws a new one per epoch.
+        """
+        tf, cfg = self.tf, self.cfg
+        if self._ids is None or (self._ids[0] != epoch and self.data.mixture is not None):
+            stream = self.data.epoch_ids(epoch).astype(np.int32)
+            self._ids = (epoch, tf.constant(stream))  # [N] the epoch's train tokens
+        ids, span = self._ids[1], cfg.seq_len + 1
+        starts = self.epoch_starts(epoch, int(ids.shape[0]))[start_step * cfg.batch_size :]
+        n = self.worker.count
+        if n > 1:
+            starts = cluster.shard(starts, self.worker.index, n, cfg.batch_size)
+            cluster.log_shard(self.worker, epoch, cfg.batch_size, len(starts), start_step)
+        return (
+            tf.data.Dataset.from_tensor_slices(starts)
+            .map(lambda s: ids[s : s + span], num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(cfg.batch_size // n, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    def validate(self) -> tuple[float, float, dict[str, float]]:
+        """Full-softmax validation on every source.
+
+        Returns (perplexity per token, perplexity per word, per-word perplexity by source);
+        the first two pool all sources' tokens.
+        """
+        total = tokens = 0.0
+        by_source = {}
+        for name, vs in self.data.valid.items():
+            nll, n = self._nll(vs.ids)
+            total, tokens = total + nll, tokens + n
+            by_source[name] = math.exp(nll / vs.words)
+        return math.exp(total / tokens), math.exp(total / self.data.valid_words), by_source
+
+    def _nll(self, ids: np.ndarray) -> tuple[float, int]:
+        """Summed negative log-likelihood of ``ids`` in windows, and the tokens scored.
+
+        Several workers each score every ``count``-th window and add up their sums.
+        """
+        win = windows(ids, self.cfg.seq_len)
+        tokens = len(win) * self.cfg.seq_len - int(np.isin(win[:, 1:], self.hint_ids).sum())
+        win = win[self.worker.index :: self.worker.count]
+        bs = 256  # one batch shape, so the step is traced once; the last one is zero-padded
+        total = 0.0
+        for i in range(0, len(win), bs):
+            batch = win[i : i + bs]
+            rows = len(batch)
+            if rows < bs:
+                batch = np.concatenate([batch, np.zeros((bs - rows, batch.shape[1]), np.int32)])
+            total += float(np.sum(self.eval_step(batch).numpy()[:rows]))
+        if self.worker.count > 1:
+            total = float(np.sum(cluster.all_gather(self.strategy, [total])))
+        return total, tokens
+
+    # ------------------------------------------------------------------ checkpoint state
+
+    def save_state(self, position: dict) -> None:
+        """Model, optimizer and position (see :func:`kbd_lm.training.checkpoint.write_state`)."""
+        optimizer = [np.asarray(v.numpy()) for v in self.optimizer.variables]
+        C.write_state(self.out_dir, self.model.numpy_weights(), optimizer, position)
+
+    def load_state(self, from_dir: Path | None = None) -> dict | None:
+        """Restore what :meth:`save_state` wrote (to ``from_dir``, default ``out_dir``); the
+        position, or None if nothing was saved."""
+        from_dir = from_dir or self.out_dir
+        saved = C.read_state(from_dir)
+        if saved is None:
+            return None
+        weights, optimizer, position = saved
+        self.model.set_numpy_weights(weights)
+        if len(optimizer) != len(self.optimizer.variables):
+            raise RuntimeError(
+                f"{from_dir / C.STATE_DIR}: optimizer state does not match this config"
+            )
+        for var, value in zip(self.optimizer.variables, optimizer, strict=True):
+            var.assign(value)
+        return position
+
+
+def _dropout(tf, x, rate: float, seed):
+    keep = tf.random.stateless_uniform(tf.shape(x), seed=seed) >= rate
+    return tf.where(keep, x / (1.0 - rate), 0.0)
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train the tokenizer and the model described by ``cfg``; return the checkpoint folder.
+
+    With ``cfg.resume`` it continues from ``<out_dir>/state`` (same epoch and step, same
+    optimizer moments and schedule). A finished run in ``out_dir`` is replaced by a new one;
+    an unfinished one is never overwritten silently.
+
+    With ``strategy = "multi_worker"`` this is one worker of the cluster in ``TF_CONFIG``
+    (:mod:`kbd_lm.training.cluster`): it trains on its shard; only the chief writes ``out_dir``, the
+    others a temporary folder they delete. Every worker reads ``out_dir`` to resume.
+    """
+    out_dir = Path(cfg.out_dir)
+    worker = cluster.this_worker(cfg.strategy)
+    if out_dir.is_dir():
+        C.format_version(out_dir)  # refuses a folder written by an unsupported version
+    state_exists = C.has_state(out_dir)
+    finished = C.is_finished(out_dir)
+    if state_exists and not finished and not cfg.resume:
+        raise TrainError(
+            f"{out_dir} holds an interrupted run: continue it with resume=true "
+            "(make train RESUME=1) or delete the folder to start over"
+        )
+    if cfg.resume and not state_exists:
+        log.warning("resume requested but %s has no saved state: starting from scratch", out_dir)
+    if cfg.resume and state_exists:
+        saved = C.saved_config_text(out_dir)
+        if saved != to_toml(dataclasses.replace(cfg, resume=False)):
+            log.warning("resuming with a config that differs from the saved one in %s", out_dir)
+    # Every worker has read out_dir above; the strategy waits for all of them before the
+    # chief writes there.
+    strategy = strategy_for(cfg.strategy)
+    with cluster.run_folder(worker, out_dir) as run_dir:
+        _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished)
+    return out_dir
+
+
+def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Path:
+    """The run of :func:`train`: reads the saved state from ``out_dir``, writes ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    C.write_config(run_dir, dataclasses.replace(cfg, resume=False))
+
+    with cluster.chief_first(strategy, worker):  # the others then find the cached files
+        data = encode_corpus(cfg)
+    C.write_tokenizer(run_dir, data.tokenizer)
+    trainer = Trainer(cfg, data, run_dir, strategy, worker)
+    from kbd_lm.training.model import param_count
+
+    n_params = param_count(trainer.mcfg)
+    log.info(
+        "model: %s cell, %d units, embed %d, vocab %d: %s parameters; %d steps/epoch",
+        cfg.cell,
+        cfg.units,
+        cfg.embed_dim,
+        trainer.mcfg.vocab_size,
+        f"{n_params:,}",
+        trainer.steps_per_epoch,
+    )
+
+    position = {
+        "epoch": 0,
+        "step": 0,
+        "best": None,
+        "bad_epochs": 0,
+        "history": [],
+        "train_seconds": 0.0,
+        "tokens": 0,
+    }
+    if cfg.resume and state_exists and not finished:
+        position = trainer.load_state(out_dir) or position
+        log.info(
+            "resumed from %s: epoch %d step %d",
+            out_dir / C.STATE_DIR,
+            position["epoch"] + 1,
+            position["step"],
+        )
+    elif finished:
+        C.mark_unfinished(run_dir)
+    config_text = to_toml(dataclasses.replace(cfg, resume=False))
+    cluster.check_start(strategy, worker, data, config_text, position)
+
+    tokens_per_step = cfg.batch_size * cfg.seq_len
+    budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
+    last_ckpt = time.monotonic()
+    stop_reason = "epochs done"
+    t_start = time.monotonic() - position["train_seconds"]
+    while position["epoch"] < cfg.epochs:
+        epoch = position["epoch"]
+        steps = trainer.steps_per_epoch
+        progress = Progress(  # counts what this process trains, so a resumed run's rate is true
+            f"epoch {epoch + 1}/{cfg.epochs} tokens",
+            total=(steps - position["step"]) * tokens_per_step,
+            every=15.0,
+            unit=" tok/s",
+            logger=log,
+        )
+        losses = []
+        timed_out = False
+        batches = trainer.epoch_dataset(epoch, position["step"])
+        for step, batch in enumerate(batches, start=position["step"]):
+            # Dropout masks: per step, and per worker (worker 0's are one device's).
+            seed = np.array([cfg.seed + 7919 * worker.index, epoch * 1_000_003 + step], np.int32)
+            # Every worker votes on the time budget with its step, so that all stop together,
+            # and adds its share of the mean elapsed fraction: the schedule's clock, the same
+            # on every worker (each one's own clock would make their updates differ).
+            elapsed = time.monotonic() - t_start
+            clock = np.array([elapsed > budget, elapsed / budget / worker.count], np.float32)
+            loss, clock = trainer.train_step(batch, seed, clock)
+            loss, (votes, time_frac) = float(loss), clock.numpy()
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"training loss is {loss} at epoch {epoch + 1} step {step}"
+                )
+            losses.append(loss)
+            position["step"] = step + 1
+            position["tokens"] += tokens_per_step
+            progress.update(tokens_per_step, f"loss {np.mean(losses[-50:]):.3f}")
+            now = time.monotonic()
+            position["train_seconds"] = now - t_start
+            if cfg.max_minutes:
+                trainer.schedule.time_frac.assign(time_frac)
+            if votes > 0:
+                timed_out = True
+                break
+            if now - last_ckpt > cfg.checkpoint_minutes * 60:
+                trainer.save_state(position)
+                last_ckpt = now
+        ppl_tok, ppl_word, by_source = trainer.validate()
+        # The figure that picks the best epoch: the geometric mean of the sources' per-word
+        # perplexities, so a large source does not drown the others (one source: its own).
+        macro = math.exp(np.mean([math.log(p) for p in by_source.values()]))
+        rate = position["tokens"] / max(position["train_seconds"], 1e-9)
+        record = {
+            "epoch": epoch + 1,
+            "steps": position["step"],
+            "train_loss": float(np.mean(losses)) if losses else None,
+            "valid_ppl_token": ppl_tok,
+            "valid_ppl_word": ppl_word,
+            "valid_ppl_word_macro": macro,
+            "valid_ppl_word_by_source": by_source,
+            "tokens_seen": position["tokens"],
+            "tokens_per_second": rate,
+            "minutes": position["train_seconds"] / 60,
+        }
+        position["history"].append(record)
+        log.info(
+            "epoch %d: valid perplexity %.2f per token, %.1f per word; %.0f tok/s; %.1f min",
+            epoch + 1,
+            ppl_tok,
+            ppl_word,
+            rate,
+            record["minutes"],
+        )
+        if len(by_source) > 1:
+            log.info(
+                "epoch %d: per-word perplexity by source (macro %.1f): %s",
+                epoch + 1,
+                macro,
+                ", ".join(f"{n} {p:.1f}" for n, p in by_source.items()),
+            )
+        best = position["best"]
+        improved = best is None or macro < best.get("valid_ppl_word_macro", best["valid_ppl_word"])
+        if improved:
+            position["best"] = record
+            position["bad_epochs"] = 0
+            C.write_weights(run_dir, trainer.model.numpy_weights())
+        else:
+            position["bad_epochs"] += 1
+        position["epoch"] = epoch + 1
+        position["step"] = 0
+        trainer.save_state(position)
+        last_ckpt = time.monotonic()
+        C.write_history(run_dir, position["history"])
+        if timed_out:
+            stop_reason = f"time budget of {cfg.max_minutes} min reached"
+            break
+        if position["bad_epochs"] >= cfg.early_stopping_patience:
+            stop_reason = f"early stopping: no improvement for {position['bad_epochs']} epochs"
+            break
+
+    best = position["best"]
+    summary = {
+        "stop_reason": stop_reason,
+        "parameters": n_params,
+        "vocab_size": trainer.mcfg.vocab_size,
+        "epochs_run": position["epoch"],
+        "tokens_seen": position["tokens"],
+        "train_minutes": position["train_seconds"] / 60,
+        "tokens_per_second": position["tokens"] / max(position["train_seconds"], 1e-9),
+        "best_epoch": best["epoch"],
+        "valid_ppl_token": best["valid_ppl_token"],
+        "valid_ppl_word": best["valid_ppl_word"],
+        "valid_ppl_word_macro": best.get("valid_ppl_word_macro"),
+        "valid_ppl_word_by_source": best.get("valid_ppl_word_by_source"),
+        "corpus": data.describe(cfg.corpus),
+    }
+    C.write_summary(run_dir, summary)
+    log.info(
+        "trained %s: %s parameters, %d epochs (%s), %.1f min, %.0f tokens/s; best epoch %d: "
+        "valid perplexity %.2f per token, %.1f per word -> %s",
+        cfg.cell,
+        f"{n_params:,}",
+        position["epoch"],
+        stop_reason,
+        summary["train_minutes"],
+        summary["tokens_per_second"],
+        best["epoch"],
+        best["valid_ppl_token"],
+        best["valid_ppl_word"],
+        out_dir,
+    )
+    cluster.check_weights(strategy, worker, trainer.model.numpy_weights())
+    return run_dir

@@ -1,0 +1,190 @@
+"""The bundle format: Manifest round trip, version-1 manifests, refused versions, file flags."""
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kbd_lm.inference import bundle as B
+
+V1_MANIFEST = Path(__file__).parent / "data" / "manifest_v1.json"  # written by the first version
+
+
+def small_manifest(folder: Path) -> B.Manifest:
+    """A manifest over three real files: two shipped (8 bytes), one test-only (5 bytes)."""
+    (folder / B.MODEL_FILE).write_bytes(b"tflite")
+    (folder / B.TOKENIZER_FILE).write_bytes(b"sp")
+    (folder / "ops.txt").write_text("ADD 1")
+    m = B.Manifest(
+        name="kbd-lm-gru780-v8000",
+        created="2026-01-01T00:00:00+00:00",
+        quantization="dynamic",
+        model=B.ModelSpec("gru", 780, 96, 8000, 1_170_000, 1_000_000),
+        tokenizer=B.TokenizerSpec("sentencepiece-unigram", 8000, {"pad": 0, "unk": 1}),
+        ops=(B.OpEntry("ADD", 1), B.OpEntry("FULLY_CONNECTED", 9)),
+        min_runtime_version="2.3.0",
+        signatures={"step": {"inputs": {}, "outputs": {}}},
+        presets={"dynamic": {"bytes": 6}},
+    )
+    m = m.with_file(folder, B.MODEL_FILE, shipped=True)
+    m = m.with_file(folder, B.TOKENIZER_FILE, shipped=True)
+    return m.with_file(folder, "ops.txt", shipped=False)
+
+
+def test_round_trip(tmp_path):
+    m = small_manifest(tmp_path)
+    B.write(tmp_path, m)
+    back = B.read(tmp_path)
+    assert back == m
+    assert B.Bundle.load(tmp_path).manifest == m
+    doc = json.loads((tmp_path / B.MANIFEST_FILE).read_text())
+    assert doc["format"] == B.FORMAT_NAME and doc["format_version"] == B.FORMAT_VERSION == 2
+    assert doc["files"]["ops.txt"] == {"bytes": 5, "sha256": back.files["ops.txt"].sha256,
+                                       "shipped": False}  # fmt: skip
+    assert back.model_name == "GRU 780"
+    assert back["model"]["cell"] == "gru"  # the read-only JSON view
+    assert back.ops[1] == B.OpEntry("FULLY_CONNECTED", 9)
+
+
+def test_shipped_and_test_only_bytes(tmp_path):
+    m = small_manifest(tmp_path)
+    assert m.shipped_files == (B.MODEL_FILE, B.TOKENIZER_FILE)
+    assert (m.shipped_bytes, m.test_only_bytes) == (8, 5)
+    doc = m.to_json()
+    assert doc["total_bytes"] == 8 and doc["shipped_files"] == [B.MODEL_FILE, B.TOKENIZER_FILE]
+    # A later issue's files: one call each, the flag decides what the budget counts.
+    (tmp_path / "blocklist.txt").write_text("darn\n")
+    (tmp_path / "conformance.jsonl").write_text('{"text": "hi"}\n' * 100)
+    m = m.with_file(tmp_path, "blocklist.txt", shipped=True)
+    m = m.with_file(tmp_path, "conformance.jsonl", shipped=False)
+    assert (m.shipped_bytes, m.test_only_bytes) == (8 + 5, 5 + 1500)
+    B.write(tmp_path, m)
+    assert B.Bundle.load(tmp_path).manifest.shipped_files[-1] == "blocklist.txt"
+    with pytest.raises(ValueError, match="does not list itself"):
+        m.with_file(tmp_path, B.MANIFEST_FILE, shipped=False)
+
+
+def test_a_version_1_manifest_still_loads():
+    m = B.Manifest.from_json(json.loads(V1_MANIFEST.read_text()))
+    assert m.ngram.neural_weight == 0.6  # was lstm_weight
+    assert m.shipped_files == (B.MODEL_FILE, B.TOKENIZER_FILE, B.NGRAM_FILE)
+    assert not m.files["train_config.toml"].shipped
+    assert m.shipped_bytes == 57996 == json.loads(V1_MANIFEST.read_text())["total_bytes"]
+    assert m.model_name == "CIFG 64" and m.quantization == "dynamic"
+    assert m.tokenizer.special_ids == {"pad": 0, "unk": 1, "bos": 2, "eos": 3}
+    # written back, it is a version-2 document that reads to the same manifest
+    assert m["format_version"] == 2 and "lstm_weight" not in m["ngram"]
+    assert B.Manifest.from_json(m.to_json()) == m
+
+
+@pytest.mark.parametrize("version", [0, 3, 99, "1", None, True])
+def test_unsupported_versions_are_refused_naming_the_version(tmp_path, version):
+    doc = json.loads(V1_MANIFEST.read_text())
+    doc["format_version"] = version
+    (tmp_path / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(B.BundleError, match=f"format version {version!r} is not supported"):
+        B.read(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.update(files=["model.tflite"]),
+        lambda d: d["files"].update({"model.tflite": 5}),
+        lambda d: d.update(shipped_files=7),
+    ],
+)
+def test_a_malformed_version_1_manifest_is_a_bundle_error(tmp_path, edit):
+    doc = json.loads(V1_MANIFEST.read_text())
+    edit(doc)
+    (tmp_path / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(B.BundleError, match=B.MANIFEST_FILE):
+        B.read(tmp_path)
+
+
+def test_older_and_newer_versions_say_what_to_do(tmp_path):
+    doc = json.loads(V1_MANIFEST.read_text())
+    for version, advice in ((0, "re-export it"), (3, "upgrade kbd-lm")):
+        doc["format_version"] = version
+        with pytest.raises(B.BundleError, match=f"reads versions 1 to 2; {advice}"):
+            B.Manifest.from_json(doc)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.update(format="other"), "not a kbd-lm-bundle manifest"),
+        (lambda d: d.update(colour="red"), "unknown key"),
+        (lambda d: d["model"].pop("cell"), "cell"),
+        (lambda d: d["model"].update(units="780"), "units: expected int"),
+        (lambda d: d["files"]["ops.txt"].update(shipped="no"), "expected true or false"),
+        (lambda d: d.update(total_bytes=1), "total_bytes 1 != 8"),
+        (lambda d: d.update(shipped_files=["ops.txt"]), "shipped_files disagrees"),
+        (lambda d: d["ngram"].update(lstm_weight=0.5), "unknown key"),  # not in version 2
+    ],
+)
+def test_a_wrong_manifest_is_refused_with_the_problem_named(tmp_path, edit, message):
+    doc = small_manifest(tmp_path).to_json()
+    doc["ngram"] = {"file": "n", "type": "t", "neural_weight": 0.5, "bytes": 1, "counts": {}}
+    edit(doc)
+    (tmp_path / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(B.BundleError, match=message):
+        B.read(tmp_path)
+
+
+def test_update_metrics_keeps_everything_else(tmp_path):
+    m = small_manifest(tmp_path)
+    B.write(tmp_path, m)
+    B.update_manifest_metrics(tmp_path, {"top3": 0.5})
+    B.update_manifest_metrics(tmp_path, {"ksr": 0.3})
+    assert B.read(tmp_path) == dataclasses.replace(m, metrics={"top3": 0.5, "ksr": 0.3})
+
+
+def test_a_version_1_bundle_runs_with_its_ngram(tiny_bundle, tiny_corpus_dir, tmp_path):
+    """A bundle exactly as the first version wrote it: ``lstm_weight``, no per-file flags."""
+    from kbd_lm.inference.predictor import Predictor
+    from kbd_lm.ngram.model import KneserNeyTrigram
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    lines = (tiny_corpus_dir / "chat.txt").read_text(errors="replace").splitlines()
+    KneserNeyTrigram.train(lines[:500]).save(bundle / B.NGRAM_FILE)
+    doc = B.read(bundle).with_file(bundle, B.NGRAM_FILE, shipped=True).to_json()
+    doc["format_version"] = 1
+    for entry in doc["files"].values():
+        del entry["shipped"]
+    doc["ngram"] = {
+        "file": B.NGRAM_FILE,
+        "type": "kneser-ney-trigram",
+        "lstm_weight": 0.7,
+        "bytes": (bundle / B.NGRAM_FILE).stat().st_size,
+        "counts": {},
+    }
+    (bundle / B.MANIFEST_FILE).write_text(json.dumps(doc))
+
+    predictor = Predictor.load(bundle)
+    assert predictor.ngram is not None and predictor.neural_weight == 0.7
+    assert predictor.bundle.manifest.shipped_bytes == doc["total_bytes"]
+    assert len(predictor.suggest("see you ", k=3)) == 3
+
+
+def test_a_bundle_whose_ngram_cannot_be_read_is_a_bundle_error(tiny_bundle, tmp_path):
+    """Listed with a matching checksum, yet not a model file: the bundle is wrong."""
+    from kbd_lm.inference.predictor import Predictor
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    (bundle / B.NGRAM_FILE).write_bytes(b"not a model")
+    doc = B.read(bundle).with_file(bundle, B.NGRAM_FILE, shipped=True).to_json()
+    doc["ngram"] = {
+        "file": B.NGRAM_FILE,
+        "type": "kneser-ney-trigram",
+        "neural_weight": 0.7,
+        "bytes": 11,
+        "counts": {},
+    }
+    (bundle / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(B.BundleError, match=f"{B.NGRAM_FILE}: not a readable Kneser-Ney"):
+        Predictor.load(bundle)

@@ -1,0 +1,150 @@
+"""Conformance vectors: written at export by the Python predictor, checked by the CLI."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from kbd_lm.inference import conformance as C
+from kbd_lm.inference.bundle import Bundle, write
+
+
+def sugg(*pairs):
+    return [{"word": w, "probability": p} for w, p in pairs]
+
+
+@pytest.mark.parametrize(
+    ("given", "ok"),
+    [
+        (sugg(("a", 0.50), ("b", 0.30), ("c", 0.10)), True),
+        (sugg(("a", 0.51), ("b", 0.30), ("c", 0.10)), True),  # within 6%
+        (sugg(("a", 0.60), ("b", 0.30), ("c", 0.10)), False),  # 20% off
+        (sugg(("a", 0.50), ("c", 0.30), ("b", 0.10)), False),  # a real swap
+        (sugg(("a", 0.50), ("b", 0.30), ("d", 0.10)), True),  # a tie at the cut-off
+        (sugg(("a", 0.50), ("b", 0.30), ("d", 0.05)), False),
+        (sugg(("a", 0.50), ("b", 0.30)), False),  # a word missing
+        (sugg(("A", 0.50), ("b", 0.30), ("c", 0.10)), False),  # casing counts
+    ],
+)
+def test_compare_lets_only_near_ties_change_places(given, ok):
+    expected = sugg(("a", 0.50), ("b", 0.30), ("c", 0.10))
+    assert (C.compare(expected, given) is None) == ok
+    tie = sugg(("x", 0.200), ("y", 0.199))
+    assert C.compare(tie, list(reversed(tie))) is None
+
+
+def test_cases_cover_every_kind_deterministically():
+    units = ["see you later tomorrow", "thank you so much for that", "I don't know what to say"]
+    cases = C.build_cases(units, seed=3, per_kind=4)
+    assert cases == C.build_cases(units, seed=3, per_kind=4)
+    kinds = {kind for kind, _, _ in cases}
+    assert {f"completion_{n}" for n in range(1, 6)} <= kinds
+    assert {"empty", "next_word", "sentence_start", "long_chars", "long_tokens"} <= kinds
+    assert {len(t) for kind, t, _ in cases if kind == "long_stride"} == {
+        300 + 128 * n + d for n in (1, 2, 3) for d in (-1, 0, 1)
+    }
+    assert {"apostrophe", "digits", "non_latin", "emoji"} <= kinds
+    assert any(C.NEWER_THAN_PINNED in text for _, text, _ in cases)
+    assert all(len(t) > 300 for kind, t, _ in cases if kind == "long_chars")
+
+
+def test_bundle_ships_vectors_as_a_test_file(tiny_bundle):
+    manifest = Bundle.load(tiny_bundle).manifest
+    assert C.FILE in manifest.files and C.FILE not in manifest.shipped_files
+    assert manifest.files[C.FILE].shipped is False
+    header, cases = C.read_vectors(tiny_bundle / C.FILE)
+    assert header["cases"] == len(cases) >= 200
+    assert header["tolerance"] == C.TOLERANCE
+    for case in cases:
+        assert case["context_ids"][0] == 2 or len(case["context_ids"]) == 48  # BOS or short
+        if case["kind"] == "empty":
+            assert case["context_ids"] == [2] and case["partial"] == ""
+    newer = [c for c in cases if C.NEWER_THAN_PINNED in c["text"]]
+    assert newer and all(C.NEWER_THAN_PINNED not in c["context"] for c in newer)
+
+
+def test_blocklist_cases_change_the_answer_where_they_should(tiny_bundle):
+    """Blocking the best word: gone, the next words move up, still k of them; blocked as a
+    phrase only after its context."""
+    _, cases = C.read_vectors(tiny_bundle / C.FILE)
+    plain = {(c["text"], c["k"]): c for c in cases if not c["kind"].startswith(("block", "hist"))}
+    added = [c for c in cases if c["kind"].startswith("blocklist_")]
+    assert {"blocklist_word", "blocklist_phrase", "blocklist_other"} <= {c["kind"] for c in added}
+    assert {c["text"] for c in added} == set(C.BLOCKED_TOP)
+    for case in added:
+        before = [s["word"] for s in plain[case["text"], case["k"]]["suggestions"]]
+        after = [s["word"] for s in case["suggestions"]]
+        if case["kind"] == "blocklist_other":
+            assert after == before, case
+        else:
+            assert before[0] not in after and after[: len(before) - 1] == before[1:], case
+            assert len(after) == len(before), case
+
+
+def test_history_cases_learn_then_suggest(tiny_bundle):
+    """The learned words come up; nothing from a password field or a secret; a learned word
+    the app blocked never does; the header says which history and weights were used."""
+    header, cases = C.read_vectors(tiny_bundle / C.FILE)
+    assert header["history"]["max_entries"] == 20_000 and header["history_weights"]["beta"] > 0
+    learned = {(c["kind"], c["text"]): c for c in cases if c.get("learn")}
+    assert len(learned) >= len(C.HISTORY_FIXED)
+    assert sum(c["kind"] == "history_units" for c in cases) == 10
+
+    def top(kind, text):
+        return [s["word"] for s in learned[kind, text]["suggestions"]]
+
+    assert top("history_completion", "see you at Qu")[0] == "Quattro"
+    assert top("history_long_word", "meet B")[0] == "Bartholomew"
+    assert top("history_casing", "my new i")[0] == "iPhone"
+    assert "Zorblax" in top("history_sentence_start", "ok. ")
+    assert "zorblax" not in [w.lower() for w in top("history_field", "my pin is ")]
+    assert not {"555", "123", "4567"} & set(top("history_secret", "call me at "))
+    assert "zorblax" not in [w.lower() for w in top("history_blocklist", "you are a ")]
+    assert "Krusty" in top("history_repeat", "see you at the ")
+
+
+def run_cli(bundle, *extra):
+    cmd = [sys.executable, "-m", "kbd_lm.cli", "conformance", "--bundle", str(bundle), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_passes_on_the_bundle_and_fails_on_changed_vectors(tiny_bundle, tmp_path):
+    out = run_cli(tiny_bundle)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    total = C.read_vectors(tiny_bundle / C.FILE)[0]["cases"]
+    assert f"suggestions {total} match" in out.stdout and "0 differ [litert]" in out.stdout
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    header, cases = C.read_vectors(bundle / C.FILE)
+    target = next(c for c in cases if c["suggestions"])
+    target["suggestions"][0]["probability"] *= 1.5
+    cases[0]["context_ids"] = [2, 99]
+    lines = [json.dumps(header)] + [json.dumps(c, ensure_ascii=False) for c in cases]
+    (bundle / C.FILE).write_text("\n".join(lines) + "\n")
+    manifest = Bundle.load(bundle, verify=False).manifest
+    write(bundle, manifest.with_file(bundle, C.FILE, shipped=False))
+    out = run_cli(bundle)
+    assert out.returncode == 1
+    n = len(cases)
+    assert f"context ids {n - 1} match, 1 differ" in out.stdout
+    assert f"suggestions {n - 1} match, 1 differ" in out.stdout
+    assert f"case {target['id']} " in out.stdout
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty file"),
+        ('{"format": "x"}\n', "not a kbd-lm"),
+        ("[1]\n", ":1: expected a JSON object"),
+        ('{"format": "kbd-lm-conformance", "version": 1}\n{"id": \n', ":2: not a JSON line"),
+    ],
+)
+def test_a_wrong_vectors_file_is_an_error_naming_the_line(tmp_path, text, message):
+    path = tmp_path / C.FILE
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        C.read_vectors(path)
