@@ -51,8 +51,11 @@ class TrainConfig:
     # whose sources have no hint, trains without them.
     hint_share: float = 0.5
     early_stopping_patience: int = 2
-    # limits
-    max_minutes: float = 30.0  # stop (and finish cleanly) after this much training; 0 = none
+    # limits. A token budget makes a run repeatable: the same command gives the same model on
+    # any machine with the same software (same seed, same data order, same tokens). A time
+    # budget does not (a faster machine sees more tokens), so it is an opt-in cap only.
+    max_tokens: int = 75_000_000  # stop after this many training tokens (all workers); 0 = none
+    max_minutes: float = 0.0  # also stop after this much training; 0 = none
     steps_per_epoch: int = 0  # 0 = a full pass over the train split
     max_train_units: int = 0  # 0 = all; for tests
     valid_max_tokens: int = 150_000  # validate on the first whole units up to this; 0 = all

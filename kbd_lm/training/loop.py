@@ -62,6 +62,10 @@ class Trainer:
 
         from kbd_lm.training import model as M
 
+        # The candidate sampler is TensorFlow's only random op here (weights come from numpy,
+        # dropout is stateless): with a global seed, a run from scratch draws the same
+        # candidates every time, so the same command trains the same model.
+        tf.random.set_seed(cfg.seed)
         self.tf, self.cfg, self.data, self.out_dir = tf, cfg, data, out_dir
         self.mcfg = cfg.model_config(data.tokenizer.vocab_size)
         self.strategy = strategy or strategy_for(cfg.strategy)
@@ -75,6 +79,8 @@ class Trainer:
             cfg.steps_per_epoch or (data.tokens_per_epoch - 1) // cfg.seq_len // cfg.batch_size
         )
         self.total_steps = max(1, self.steps_per_epoch * cfg.epochs)
+        if cfg.max_tokens:  # the learning rate reaches its floor when the budget runs out
+            self.total_steps = min(self.total_steps, budget_steps(cfg))
         with self.strategy.scope():
             self.model = M.build_model(self.mcfg, seed=cfg.seed)
             self.schedule = schedule = WarmupCosine(
@@ -189,6 +195,7 @@ class Trainer:
                     mcfg.vocab_size,
                     distortion=0.75,
                     unigrams=self.unigrams,
+                    seed=cfg.seed,
                 )
                 cand = tf.cast(cand, tf.int32)
                 log_q_true = tf.math.log(tf.reshape(true_ec, [-1]))
@@ -335,6 +342,16 @@ def _dropout(tf, x, rate: float, seed):
 # ----------------------------------------------------------------------------- entry point
 
 
+def budget_steps(cfg: TrainConfig) -> int:
+    """Training steps in the token budget (every step trains ``batch_size * seq_len`` tokens
+    over all workers).
+
+    >>> budget_steps(TrainConfig(max_tokens=10_000, batch_size=10, seq_len=100))
+    10
+    """
+    return max(1, math.ceil(cfg.max_tokens / (cfg.batch_size * cfg.seq_len)))
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train the tokenizer and the model described by ``cfg``; return the checkpoint folder.
 
@@ -431,7 +448,7 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
             logger=log,
         )
         losses = []
-        timed_out = False
+        timed_out = out_of_tokens = False
         batches = trainer.epoch_dataset(epoch, position["step"])
         for step, batch in enumerate(batches, start=position["step"]):
             # Dropout masks: per step, and per worker (worker 0's are one device's).
@@ -457,6 +474,9 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
                 trainer.schedule.time_frac.assign(time_frac)
             if votes > 0:
                 timed_out = True
+                break
+            if cfg.max_tokens and position["tokens"] >= cfg.max_tokens:
+                out_of_tokens = True
                 break
             if now - last_ckpt > cfg.checkpoint_minutes * 60:
                 trainer.save_state(position)
@@ -509,6 +529,9 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
         C.write_history(run_dir, position["history"])
         if timed_out:
             stop_reason = f"time budget of {cfg.max_minutes} min reached"
+            break
+        if out_of_tokens:
+            stop_reason = f"token budget of {cfg.max_tokens:,} reached"
             break
         if position["bad_epochs"] >= cfg.early_stopping_patience:
             stop_reason = f"early stopping: no improvement for {position['bad_epochs']} epochs"
