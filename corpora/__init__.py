@@ -7,7 +7,7 @@ sha256-checked download): ``sms``, ``email``, ``gutenberg``, ``bigtxt``, ``sotu`
 research-use ``sentences``, ``brown``, ``vader``. Mixtures of sources with weights live in
 :mod:`.mixtures`. Adding a source means adding one function and one line in :data:`RECIPES`.
 
-The split rule is the same for every source (documented in the README):
+The split rule is the same for every source (documented in docs/data.md):
 ``int(sha1(key).hexdigest(), 16) % 10`` is 0 for test, 1 for validation, else train.
 
 >>> split_of("a07edb12-6b91-4138-b11e-02421888d699")

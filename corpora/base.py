@@ -3,7 +3,7 @@
 A recipe yields :class:`RawUnit` items (the text of one unit and the key that decides its
 split) and counts what it removed, joined or replaced in a ``Counter`` (its *tally*).
 
-The split rule is the same for every source (documented in the README):
+The split rule is the same for every source (documented in docs/data.md):
 ``int(sha1(key).hexdigest(), 16) % 10`` is 0 for test, 1 for validation, else train.
 
 >>> split_of("a07edb12-6b91-4138-b11e-02421888d699")

@@ -100,7 +100,7 @@ def sha256_of(path: Path) -> str:
 
 
 def npm_registry(env: Mapping[str, str] | None = None, home: Path | None = None) -> str:
-    """The npm registry URL configured on this machine (see the module docstring), ending in /."""
+    """The npm registry URL configured on the host (see the module docstring), ending in /."""
     env = os.environ if env is None else env
     for var in ("KBD_LM_NPM_REGISTRY", "npm_config_registry", "NPM_CONFIG_REGISTRY"):
         if env.get(var):

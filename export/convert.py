@@ -81,7 +81,7 @@ class ExportConfig:
     # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
     # cannot resize; () = none. See kbd_lm.export.signatures.
     fixed_batches: tuple[int, ...] = S.DEFAULT_FIXED_BATCHES
-    conformance_vectors: bool = True  # write conformance.jsonl (a test file, not shipped)
+    conformance_vectors: bool = True  # write conformance.jsonl (a test file, not shipped to phones)
     # Offensive words never suggested (kbd_lm.export.blocklist): a pinned package, a local
     # file, or "" for none; packages are fetched once into blocklist_cache.
     blocklist: str = "npm:naughty-words@1.2.0"

@@ -1,7 +1,7 @@
 """Request and response bodies of the HTTP API, with the examples shown in the OpenAPI docs.
 
 The examples are those of the default bundle (GRU 780, 8,000 pieces, ``dynamic``
-quantization; README, *Measured*); tests check them against the default training preset.
+quantization; docs/results.md); tests check them against the default training preset.
 """
 
 from __future__ import annotations

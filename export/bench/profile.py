@@ -21,7 +21,7 @@ BUDGET_DIR = Path(__file__).parent / "budgets"
 class BudgetConfig:
     """A budget profile: limits (0 = reported, not gated) and how much to measure.
 
-    Latency limits are on this machine's core; ``phone_suggest_p99_ms`` applies to the latency
+    Latency limits are on the host's core; ``phone_suggest_p99_ms`` applies to the latency
     projected to the phone core (measured x ``slowdown``). See
     ``export/bench/budgets/default.toml`` for what each field means.
 
@@ -33,7 +33,7 @@ class BudgetConfig:
     description: str = ""
     phone: str = "mid-range Cortex-A76-class core"
     phone_score: float = 575.0  # Geekbench 5 single-core of the phone core (approximate)
-    host_score: float = 1100.0  # Geekbench 5 single-core assumed for this machine's core
+    host_score: float = 1100.0  # Geekbench 5 single-core assumed for the host's core
     score_source: str = ""
     suggest_p99_ms: float = 2.0
     phone_suggest_p99_ms: float = 0.0
@@ -57,7 +57,7 @@ class BudgetConfig:
 
     @property
     def slowdown(self) -> float:
-        """How many times slower the phone core is than this machine's (host / phone score)."""
+        """How many times slower the phone core is than the host's (host / phone score)."""
         return self.host_score / self.phone_score
 
     def check(self) -> BudgetConfig:

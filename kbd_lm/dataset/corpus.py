@@ -109,7 +109,7 @@ def prepare_source(source: Source, cache_dir: Path = DEFAULT_CACHE) -> PreparedC
     root = Path(cache_dir) / f"corpus-{key}"
     stats_path = root / "stats.json"
     cached = read_cache_json(stats_path) if stats_path.is_file() else None
-    # A cache written before recipes counted their work (the first version) lacks "recipe":
+    # A cache written before recipes counted their work (0.1.0) lacks "recipe":
     # it is prepared again rather than failing the unit-count check.
     if cached is not None and "recipe" in cached:
         log.info("corpus %s: cached at %s", source.name, root)

@@ -63,9 +63,9 @@ class MixWeights:
 
 # Chosen by `kbd-lm eval --tune-history` (kbd_lm.evaluation.history_tune.tune) on chitchat
 # validation
-# users (a seeded sample of 3,863 words; the default bundle of the third session; each
+# users (a seeded sample of 3,863 words; the default bundle of 0.3.0; each
 # sender's messages all learned in time order): best keystroke savings of 684 settings,
-# 0.5337 against 0.5228 without a history. README: "Personal history".
+# 0.5337 against 0.5228 without a history (docs/history.md, docs/experiments.md).
 DEFAULT_WEIGHTS = MixWeights(unigram=0.05, bigram=0.2, trigram=0.5, beta=32.0, floor=0.0)
 
 

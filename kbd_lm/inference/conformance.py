@@ -1,7 +1,7 @@
 """Conformance vectors: what the Python predictor answers, for every other decoder to match.
 
 Export writes ``conformance.jsonl`` into the bundle (a test file: listed in the manifest,
-not shipped). The first line is a header (format, Unicode version, tolerance); every other
+not shipped to phones). The first line is a header (format, Unicode version, tolerance); every other
 line is one case::
 
     {"id": 7, "kind": "completion_2", "text": "see yo", "k": 3, "context": "see",

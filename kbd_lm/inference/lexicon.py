@@ -54,8 +54,8 @@ CANDIDATES = 8
 # What a completion the model spelled but the list does not hold keeps of its probability,
 # when the list has completions of the typed letters: such spellings are mostly made-up words
 # ("microph" for "microp"). Chosen by KSR on the validation splits of the eight kinds of
-# text (1,500 words each, fifth session): 1 -> 0.4858, 0.1 -> 0.4885, 0.01 -> 0.4897,
-# 0.001 -> 0.4900, 0 -> 0.4900 (README, "Completion: the word list").
+# text (1,500 words each, 0.5.0): 1 -> 0.4858, 0.1 -> 0.4885, 0.01 -> 0.4897,
+# 0.001 -> 0.4900, 0 -> 0.4900 (docs/experiments.md).
 UNLISTED = 0.001
 
 

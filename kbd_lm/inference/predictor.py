@@ -188,7 +188,7 @@ class Predictor:
                 self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
                 self.neural_weight = float(spec.neural_weight)
             # The bundle's word list completes words the beam search cannot spell out in time
-            # (kbd_lm.inference.lexicon); a bundle without one (the first version's) completes
+            # (kbd_lm.inference.lexicon); a bundle without one (0.1.0's) completes
             # without.
             if L.FILE in bundle.manifest.files:
                 self.lexicon = L.Lexicon.load(bundle.path / L.FILE)

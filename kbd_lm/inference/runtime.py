@@ -160,7 +160,7 @@ def open_step_models(
     model has the fixed-batch signatures (every bundle since format 2: ``step1/2/4/8``).
 
     One interpreter holds the weights once: four separate ones (one per batch size) took
-    about twice the memory and start-up time (README, *Measured*). Batch sizes without a
+    about twice the memory and start-up time (docs/experiments.md). Batch sizes without a
     fixed signature get an interpreter of their own, resized.
 
     >>> models = open_step_models(Path("dist/bundle/model.tflite"), (1, 8))  # doctest: +SKIP

@@ -10,7 +10,7 @@ Each worker gets ``cores / workers`` compute threads (``TF_NUM_INTRAOP_THREADS``
 set already: two workers with every core each would fight over them.
 
 For a real cluster, start ``kbd-lm train ... strategy="multi_worker"`` on every machine with
-its own ``TF_CONFIG`` instead (README, 'Training on several machines').
+its own ``TF_CONFIG`` instead (docs/training.md).
 
 >>> json.loads(tf_config([2222, 2223], 1))["task"]
 {'type': 'worker', 'index': 1}

@@ -1,7 +1,7 @@
 """``make bench`` runs on a real (tiny) bundle and gates on its profile.
 
 These tests check that the benchmark works and that a violated limit fails the run; they never
-check that this machine is fast enough (the passing run disables the latency, cold-start and
+check that the host is fast enough (the passing run disables the latency, cold-start and
 memory limits; the failing run uses impossible ones).
 """
 

@@ -169,7 +169,7 @@ def test_a_cache_of_the_first_version_is_prepared_again(tmp_path):
     first = prepare(str(corpus), tmp_path / "cache")
     stats_path = first.root / "stats.json"
     old = {k: v for k, v in json.loads(stats_path.read_text()).items() if k != "recipe"}
-    stats_path.write_text(json.dumps(old))  # what the first version wrote: no recipe counts
+    stats_path.write_text(json.dumps(old))  # what 0.1.0 wrote: no recipe counts
     again = prepare(str(corpus), tmp_path / "cache")
     assert again.root == first.root and "recipe" in again.stats
 

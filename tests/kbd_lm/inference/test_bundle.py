@@ -9,7 +9,7 @@ import pytest
 
 from kbd_lm.inference import bundle as B
 
-V1_MANIFEST = Path(__file__).parent / "data" / "manifest_v1.json"  # written by the first version
+V1_MANIFEST = Path(__file__).parent / "data" / "manifest_v1.json"  # written by 0.1.0
 
 
 def small_manifest(folder: Path) -> B.Manifest:
@@ -143,7 +143,7 @@ def test_update_metrics_keeps_everything_else(tmp_path):
 
 
 def test_a_version_1_bundle_runs_with_its_ngram(tiny_bundle, tiny_corpus_dir, tmp_path):
-    """A bundle exactly as the first version wrote it: ``lstm_weight``, no per-file flags."""
+    """A bundle exactly as 0.1.0 wrote it: ``lstm_weight``, no per-file flags."""
     from kbd_lm.inference.predictor import Predictor
     from kbd_lm.ngram.model import KneserNeyTrigram
 
