@@ -1,6 +1,6 @@
 # kbd-lm: every target installs what it needs (virtualenv, packages, corpus) first.
 #   make train export      train on the default corpus, write dist/bundle/
-#   make test              lint, JS check, then the test suite
+#   make test              lint, import contracts, JS check, then the test suite
 #   make help              every target and variable
 # Each stage takes its own extra `key=value` overrides (TRAIN_ARGS=, EXPORT_ARGS=, ...), so
 # `make train export TRAIN_ARGS="units=512"` gives units to the training only.
@@ -120,14 +120,16 @@ serve: $(STAMP) $(JSDEPS) ## the HTTP server and demo page on BUNDLE at HOST:POR
 loadtest: $(STAMP) ## open-loop HTTP load test of the server on BUNDLE
 	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(LOADTEST_ARGS)
 
-test: $(STAMP) $(JSDEPS) ## ruff, Biome on the browser JS, then pytest
+test: $(STAMP) $(JSDEPS) ## ruff, import contracts, Biome on the browser JS, then pytest
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIOME_CHECK)
 	$(BIN)/pytest -q --durations=10
 
-lint: $(STAMP) ## ruff and Biome (lint and format check)
+lint: $(STAMP) ## ruff and Biome (lint and format check), import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIOME_CHECK)
 
 format: $(STAMP) ## format Python (ruff) and the browser JS (Biome)
