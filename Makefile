@@ -1,32 +1,73 @@
 # kbd-lm: every target installs what it needs (virtualenv, packages, corpus) first.
 #   make train export      train on the default corpus, write dist/bundle/
-#   make test              run the test suite
-#   make corpora           fetch and prepare the default and broad mixtures, print a summary
-# Overrides: CORPUS= (a mixture, a recipe name or paths to text files; default: the preset's), PRESET=, CKPT=, BUNDLE=, PROFILE=, HOST=,
-# PORT=,
-# RESUME=1 (continue an interrupted training run), ARGS= (extra key=value overrides),
-# WORKERS=N (train: N local worker processes, multi_worker strategy; serve: N server processes).
+#   make test              lint, import contracts, JS check, then the test suite
+#   make help              every target and variable
+# Each stage takes its own extra `key=value` overrides (TRAIN_ARGS=, EXPORT_ARGS=, ...), so
+# `make train export TRAIN_ARGS="units=512"` gives units to the training only.
+# `make help` prints the `## ` comments below: one after each target, and the variables' lines.
 
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-CORPUS ?=
-PRESET ?= default
-CKPT   ?= runs/$(PRESET)
-BUNDLE ?= dist/bundle
+## Variables (make TARGET VAR=value):
+##   CORPUS=          a mixture, a recipe name or paths to text files (default: the preset's)
+##   PRESET=default   training preset (kbd_lm/configs/train/NAME.toml or a TOML path)
+##   CKPT=runs/PRESET checkpoint folder that train writes and export reads
+##   BUNDLE=dist/bundle  bundle folder that export writes and eval, bench, serve, loadtest read
+##   COMPARE=         more bundles in eval's table, NAME=DIR or DIR (default: those of
+##                    dist/chitchat and dist/broad that exist)
+##   PROFILE=default  bench's phone profile (export/bench/budgets/NAME.toml)
+##   HOST=127.0.0.1 PORT=8000  where serve listens
+##   RESUME=1         train: continue an interrupted run from its last checkpoint
+##   TRAIN_WORKERS=1  train: N local worker processes (multi_worker strategy)
+##   SERVE_WORKERS=1  serve: N server processes
+##   CORPORA_ARGS= TRAIN_ARGS= EXPORT_ARGS= EVAL_ARGS= ADAPTIVE_ARGS= BENCH_ARGS= SERVE_ARGS=
+##   LOADTEST_ARGS=   extra arguments of one stage (train, eval, adaptive: key=value overrides;
+##                    ADAPTIVE_ARGS go to eval's personal-history run)
+##   ARGS= WORKERS=   deprecated in 0.9.0, removed in 0.10: the per-stage variables above
+CORPUS  ?=
+PRESET  ?= default
+CKPT    ?= runs/$(PRESET)
+BUNDLE  ?= dist/bundle
 PROFILE ?= default
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
-RESUME ?= 0
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+RESUME  ?= 0
+
+# 0.8's ARGS went to every stage and WORKERS to train and serve alike; until 0.10 they keep
+# doing so (each per-stage variable defaults to them), with a warning.
+ifneq ($(filter command line environment,$(origin ARGS)),)
+$(warning ARGS= is deprecated (removed in 0.10): it goes to every stage; use CORPORA_ARGS=, TRAIN_ARGS=, EXPORT_ARGS=, EVAL_ARGS=, BENCH_ARGS= or LOADTEST_ARGS=)
+endif
+ifneq ($(filter command line environment,$(origin WORKERS)),)
+$(warning WORKERS= is deprecated (removed in 0.10): use TRAIN_WORKERS= (train) or SERVE_WORKERS= (serve))
+endif
+ARGS    ?=
 WORKERS ?= 1
-ARGS   ?=
+CORPORA_ARGS  ?= $(ARGS)
+TRAIN_ARGS    ?= $(ARGS)
+EXPORT_ARGS   ?= $(ARGS)
+EVAL_ARGS     ?= $(ARGS)
+ADAPTIVE_ARGS ?=
+BENCH_ARGS    ?= $(ARGS)
+SERVE_ARGS    ?=
+LOADTEST_ARGS ?= $(ARGS)
+TRAIN_WORKERS ?= $(WORKERS)
+SERVE_WORKERS ?= $(WORKERS)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: venv corpora jsdeps train export eval bench serve loadtest test lint format clean
+.DEFAULT_GOAL := venv
+.PHONY: help venv corpora jsdeps train export eval bench serve loadtest test lint format clean
+
+help: ## list the targets and variables
+	@echo "usage: make TARGET... [VAR=value...]"
+	@echo "targets:"
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -35,7 +76,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-venv: $(STAMP)
+venv: $(STAMP) ## the virtualenv .venv with every extra (.[dev])
 
 # LiteRT.js for the in-browser predictor (pinned npm tarballs, sha256-checked, no Node needed).
 JSDEPS := serve/static/vendor/.stamp
@@ -43,47 +84,58 @@ $(JSDEPS): $(STAMP) serve/jsdeps.py
 	$(BIN)/python -m kbd_lm.serve.jsdeps
 	touch $@
 
-jsdeps: $(JSDEPS)
+jsdeps: $(JSDEPS) ## fetch LiteRT.js for the browser predictor
 
-# Fetch (sha256-checked) and prepare every corpus source and mixture; print the summary.
-corpora: $(STAMP)
-	$(BIN)/python -m kbd_lm.dataset.report $(ARGS)
+# Biome for the browser JS (a pinned npm tarball, sha256-checked, fetched on first use into
+# .venv/tools/); biome.json says which files and which style. Warnings fail the check too.
+BIOME       := $(BIN)/python -m kbd_lm.serve.jslint
+BIOME_CHECK := $(BIOME) check --error-on-warnings
 
-train: $(STAMP)
-	$(BIN)/kbd-lm train --workers $(WORKERS) --preset $(PRESET) $(if $(CORPUS),'corpus="$(CORPUS)"') \
-		'out_dir="$(CKPT)"' \
-		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(ARGS)
+corpora: $(STAMP) ## fetch (sha256-checked) and prepare every corpus mixture, print a summary
+	$(BIN)/kbd-lm corpora $(CORPORA_ARGS)
 
-export: $(STAMP)
-	$(BIN)/kbd-lm export --checkpoint $(CKPT) --out $(BUNDLE) $(ARGS)
+train: $(STAMP) ## train the tokenizer and the model into CKPT
+	$(BIN)/kbd-lm train --workers $(TRAIN_WORKERS) --preset $(PRESET) \
+		$(if $(CORPUS),'corpus="$(CORPUS)"') 'out_dir="$(CKPT)"' \
+		$(if $(filter 1 true yes,$(RESUME)),resume=true) $(TRAIN_ARGS)
+
+export: $(STAMP) ## convert the checkpoint CKPT into the bundle BUNDLE
+	$(BIN)/kbd-lm export --checkpoint $(CKPT) --out $(BUNDLE) $(EXPORT_ARGS)
 
 # Bundles compared with BUNDLE in the same table (NAME=DIR or DIR), when they exist.
 COMPARE ?= $(wildcard dist/chitchat dist/broad)
 
-eval: $(STAMP)
-	$(BIN)/kbd-lm eval --kinds --bundle $(BUNDLE) $(foreach b,$(COMPARE),--compare $(b)) $(ARGS)
-	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE)
+eval: $(STAMP) ## keyboard metrics per kind of text, then the personal-history evaluation
+	$(BIN)/kbd-lm eval --kinds --bundle $(BUNDLE) $(foreach b,$(COMPARE),--compare $(b)) \
+		$(EVAL_ARGS)
+	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE) $(ADAPTIVE_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(ARGS)
+bench: $(STAMP) ## latency, memory and size of BUNDLE under the phone profile PROFILE
+	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(BENCH_ARGS)
 
-serve: $(STAMP) $(JSDEPS)
-	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT) --workers $(WORKERS)
+serve: $(STAMP) $(JSDEPS) ## the HTTP server and demo page on BUNDLE at HOST:PORT
+	$(BIN)/kbd-lm serve --bundle $(BUNDLE) --host $(HOST) --port $(PORT) \
+		--workers $(SERVE_WORKERS) $(SERVE_ARGS)
 
-loadtest: $(STAMP)
-	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(ARGS)
+loadtest: $(STAMP) ## open-loop HTTP load test of the server on BUNDLE
+	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(LOADTEST_ARGS)
 
-test: $(STAMP) $(JSDEPS)
+test: $(STAMP) $(JSDEPS) ## ruff, import contracts, Biome on the browser JS, then pytest
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIOME_CHECK)
 	$(BIN)/pytest -q --durations=10
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff and Biome (lint and format check), import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIOME_CHECK)
 
-format: $(STAMP)
+format: $(STAMP) ## format Python (ruff) and the browser JS (Biome)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+	$(BIOME) format --write
 
-clean:
+clean: ## remove runs/, dist/ and the test caches
 	rm -rf runs dist .pytest_cache

@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 
+import kbd_lm
 from kbd_lm.common.config import to_toml
 from kbd_lm.common.fsutil import atomic_dir
 from kbd_lm.common.stats import percentiles
@@ -404,6 +405,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 "sources": (summary.get("corpus") or {}).get("sources") or {},
             },
             presets=report,
+            producer={"name": "kbd-lm", "version": kbd_lm.__version__},
         )
         # Shipped: what an app puts on the phone (the size budget counts these only).
         files = {

@@ -1,5 +1,6 @@
 """``kbd-lm``: one command for every stage (also ``python -m kbd_lm``).
 
+    kbd-lm corpora --mixture default
     kbd-lm train --preset default epochs=12 units=512
     kbd-lm export --checkpoint runs/default --out dist/bundle
     kbd-lm eval --bundle dist/bundle max_words=5000
@@ -9,10 +10,11 @@
     kbd-lm suggest --bundle dist/bundle "see you "
     kbd-lm conformance --bundle dist/bundle --runtime tflite-runtime
 
-``train``, ``eval``, ``suggest`` and ``conformance`` are defined here; ``export``, ``bench``,
-``serve`` and ``loadtest`` hand their arguments to the ``main(argv)`` of the module that
-``python -m`` runs for them (``kbd_lm.export``, ``kbd_lm.export.bench``, ``kbd_lm.serve``,
-``kbd_lm.export.bench.loadtest``), imported only when asked for. This file is the top floor:
+``train``, ``eval``, ``suggest`` and ``conformance`` are defined here; ``corpora``,
+``export``, ``bench``, ``serve`` and ``loadtest`` hand their arguments to the ``main(argv)`` of
+the module that ``python -m`` runs for them (``kbd_lm.dataset.report``, ``kbd_lm.export``,
+``kbd_lm.export.bench``, ``kbd_lm.serve``, ``kbd_lm.export.bench.loadtest``), imported only
+when asked for. This file is the top floor:
 the only module of ``kbd_lm`` that reaches into ``export`` and ``serve``. A stage whose
 extra is not installed (``pip install 'kbd-lm[serve]'``...) stops with one line naming the
 extra and exit status 2.
@@ -36,6 +38,7 @@ from kbd_lm.text.hints import HINTS
 
 # subcommand -> (the module `python -m` runs for it, help line)
 DELEGATED = {
+    "corpora": ("kbd_lm.dataset.report", "fetch and prepare the corpora, print a summary"),
     "export": ("kbd_lm.export", "convert a checkpoint into the on-device bundle"),
     "bench": ("kbd_lm.export.bench", "measure a bundle against a phone budget"),
     "serve": ("kbd_lm.serve", "run the HTTP server on a bundle"),
@@ -212,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="debug logging (train, eval, suggest, conformance)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_delegated(sub, "corpora")
 
     p = sub.add_parser("train", help="train the tokenizer and the model")
     p.add_argument("--preset", default="default", help="preset name or TOML path")

@@ -67,7 +67,10 @@ PACKAGES = (
 
 
 def _unpack(tarball: Path, keep: tuple[str, ...], dest: Path) -> int:
-    """Regular files under ``package/<keep>`` into ``dest``; returns their count."""
+    """Regular files under ``package/<keep>`` into ``dest``; returns their count.
+
+    A file executable in the tarball (a tool's binary) stays executable.
+    """
     count = 0
     with tarfile.open(tarball, "r:gz") as tar:
         for member in tar.getmembers():
@@ -79,34 +82,39 @@ def _unpack(tarball: Path, keep: tuple[str, ...], dest: Path) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, target.open("wb") as out:
                 shutil.copyfileobj(src, out)
+            if member.mode & 0o111:
+                target.chmod(0o755)
             count += 1
     return count
 
 
+def install_package(js: JsPackage, folder: Path, downloads: Path = DEFAULT_DOWNLOADS) -> str:
+    """Fetch ``js`` and unpack its kept files into ``folder``; one summary line.
+
+    A folder already holding the pinned tarball's files (its ``.sha256`` stamp) is left alone.
+    """
+    stamp = folder / STAMP
+    if stamp.is_file() and stamp.read_text().strip() == js.package.sha256:
+        return f"{js.package.spec}: up to date in {folder}"
+    tarball = fetch(js.package, downloads)
+    # Unpack beside the target and swap it in: a killed run leaves the old folder or none.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        count = _unpack(tarball, js.keep, tmp)
+        (tmp / STAMP).write_text(js.package.sha256 + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return f"{js.package.spec}: {count} files, {size / 1e6:.1f} MB in {folder}"
+
+
 def install(vendor: Path = VENDOR, downloads: Path = DEFAULT_DOWNLOADS) -> list[str]:
     """Fetch and unpack every package of :data:`PACKAGES`; one summary line each."""
-    vendor.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for js in PACKAGES:
-        folder = vendor / js.folder
-        stamp = folder / STAMP
-        if stamp.is_file() and stamp.read_text().strip() == js.package.sha256:
-            lines.append(f"{js.package.spec}: up to date in {folder}")
-            continue
-        tarball = fetch(js.package, downloads)
-        # Unpack beside the target and swap it in: a killed run leaves the old folder or none.
-        tmp = Path(tempfile.mkdtemp(prefix=f".{js.folder}.", dir=vendor))
-        try:
-            count = _unpack(tarball, js.keep, tmp)
-            (tmp / STAMP).write_text(js.package.sha256 + "\n")
-            if folder.exists():
-                shutil.rmtree(folder)
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-        lines.append(f"{js.package.spec}: {count} files, {size / 1e6:.1f} MB in {folder}")
-    return lines
+    return [install_package(js, vendor / js.folder, downloads) for js in PACKAGES]
 
 
 def main() -> int:

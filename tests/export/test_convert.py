@@ -90,6 +90,13 @@ def test_a_foreign_op_is_refused(tmp_path):
         O.check_ops(model_ops)
 
 
+def test_the_manifest_names_its_producer(manifest, tiny_bundle):
+    import kbd_lm
+
+    assert manifest["producer"] == {"name": "kbd-lm", "version": kbd_lm.__version__}
+    assert Bundle.load(tiny_bundle).manifest.producer["version"] == kbd_lm.__version__
+
+
 def test_tflite_runtime_214_loads_the_default_preset(tiny_bundle, manifest):
     assert any(k.startswith("tflite-runtime 2.14") for k in manifest["runtimes_verified"])
     # In its own process: tflite-runtime must not share one with TensorFlow.

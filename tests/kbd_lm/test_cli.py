@@ -73,6 +73,7 @@ def test_help_lists_every_stage():
     assert out.returncode == 0
     listed = re.findall(r"^    (\w+) ", out.stdout, re.M)
     assert listed == [
+        "corpora",
         "train",
         "export",
         "eval",
@@ -102,6 +103,14 @@ def test_subcommands_reach_their_stages(tmp_path):
 def test_loadtest_subcommand():
     out = run("-m", "kbd_lm", "loadtest", "--help")
     assert out.returncode == 0 and "--rates" in out.stdout
+
+
+def test_corpora_subcommand_runs_the_corpus_report():
+    out = run("-m", "kbd_lm", "corpora", "--help")
+    assert out.returncode == 0 and "usage: kbd-lm corpora" in out.stdout
+    assert "--mixture" in out.stdout
+    out = run("-m", "kbd_lm", "corpora", "--mixture", "nope")
+    assert out.returncode == 2 and "invalid choice: 'nope'" in out.stderr
 
 
 def test_unknown_options_are_refused_for_in_house_commands():

@@ -25,7 +25,10 @@ export class Blocklist {
   /** The entries of a blocklist.txt's text. */
   static parse(rules, text) {
     const lines = text.split(/\r\n|\n|\r/);
-    return new Blocklist(rules, lines.filter((l) => l.trim() && !l.startsWith("#")));
+    return new Blocklist(
+      rules,
+      lines.filter((l) => l.trim() && !l.startsWith("#")),
+    );
   }
 
   get size() {

@@ -36,7 +36,7 @@ async function conformance(bundleUrl, wasmDir) {
   if (header.history_weights) p.historyWeights = header.history_weights;
   for (const c of cases) {
     let history = null;
-    if (c.learn && c.learn.length) {
+    if (c.learn?.length) {
       history = new UserHistory(p.rules, header.history || {});
       for (const m of c.learn) history.learn(m.text, m.field ?? "text");
     }

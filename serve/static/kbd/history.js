@@ -81,9 +81,13 @@ export function pyRound(x, ndigits) {
   const a = Math.abs(x);
   const odd = a * 2 ** (ndigits + 1); // exact (a power of two)
   let r;
-  if (Number.isInteger(odd) && !Number.isInteger(a * 2 ** ndigits) && odd * 5 ** ndigits < 2 ** 53) {
+  if (
+    Number.isInteger(odd) &&
+    !Number.isInteger(a * 2 ** ndigits) &&
+    odd * 5 ** ndigits < 2 ** 53
+  ) {
     const n = odd * 5 ** ndigits; // a * 10^ndigits = n / 2 exactly, n odd
-    const even = (n - 1) / 2 % 2 === 0 ? (n - 1) / 2 : (n + 1) / 2;
+    const even = ((n - 1) / 2) % 2 === 0 ? (n - 1) / 2 : (n + 1) / 2;
     r = Number(`${even}e-${ndigits}`);
   } else {
     r = Number(a.toFixed(ndigits));
@@ -93,6 +97,7 @@ export function pyRound(x, ndigits) {
 
 /** Python's str.splitlines() (the file is split by it). */
 function splitLines(text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: \x1c-\x1e and \x85 end lines in Python
   const lines = text.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/u);
   if (lines[lines.length - 1] === "") lines.pop();
   return lines;
@@ -113,7 +118,9 @@ async function parseFile(rules, data, name, maxOrder) {
   if (cut < 0) throw fail(null, "no header and entries");
   let digest;
   try {
-    const trailer = JSON.parse(new TextDecoder("utf-8", {fatal: true}).decode(data.subarray(cut + 1, end)));
+    const trailer = JSON.parse(
+      new TextDecoder("utf-8", {fatal: true}).decode(data.subarray(cut + 1, end)),
+    );
     if (!isObject(trailer) || !("sha256" in trailer)) throw new TypeError("no sha256");
     digest = trailer.sha256;
   } catch {
@@ -169,7 +176,10 @@ async function parseFile(rules, data, name, maxOrder) {
       throw fail(n, `count ${show(count)} is not a positive number up to 2^53`);
     }
     if (!words.every((w) => typeof w === "string")) throw fail(n, "words must be strings");
-    if (!isWord(words[words.length - 1]) || words.slice(0, -1).some((w) => w !== START && !isWord(w))) {
+    if (
+      !isWord(words[words.length - 1]) ||
+      words.slice(0, -1).some((w) => w !== START && !isWord(w))
+    ) {
       throw fail(n, "an entry holds something that is not a word");
     }
     if (words.slice(1).includes(START)) throw fail(n, "the sentence start may only come first");
@@ -340,7 +350,7 @@ export class UserHistory {
   /** [Map(word -> count), total] after `ctx`, in stored units (only ratios mean anything). */
   following(ctx) {
     const node = this._next.get(ctxKey(ctx));
-    return node && node.kids.size ? [node.kids, node.total] : [new Map(), 0];
+    return node?.kids.size ? [node.kids, node.total] : [new Map(), 0];
   }
 
   /** Up to n words most often seen after `ctx` (starting with `prefix`); ties: first learned. */
@@ -353,7 +363,8 @@ export class UserHistory {
   /** The n most frequent lowercase words (at most 16), most frequent first. */
   frequent(n = TOP_UNIGRAMS) {
     const kids = this._root().kids;
-    if (this._top === null) this._top = byCount([...kids.keys()], (w) => kids.get(w)).slice(0, TOP_UNIGRAMS);
+    if (this._top === null)
+      this._top = byCount([...kids.keys()], (w) => kids.get(w)).slice(0, TOP_UNIGRAMS);
     return this._top.slice(0, n);
   }
 
@@ -511,7 +522,11 @@ export class UserHistory {
     }
     // As Python's tuples (count, -len(ctx), ctx, word), smallest first.
     ranked.sort(
-      (a, b) => a[0] - b[0] || b[1].length - a[1].length || tupleCompare(a[1], b[1]) || cpCompare(a[2], b[2]),
+      (a, b) =>
+        a[0] - b[0] ||
+        b[1].length - a[1].length ||
+        tupleCompare(a[1], b[1]) ||
+        cpCompare(a[2], b[2]),
     );
     for (const [, ctx, w] of ranked.slice(0, Math.max(excess + 16, 0))) {
       if (this._entries <= keepEntries && this.sizeBytes <= keepBytes) break;
@@ -543,7 +558,9 @@ export function mixHistory(modelWords, history, context, partial, weights = HIST
     if (!model.has(lower)) model.set(lower, [display, p]);
   }
   const found = new Set(model.keys());
-  const add = (words) => words.forEach((w) => found.add(w));
+  const add = (words) => {
+    for (const w of words) found.add(w);
+  };
   add(prefix ? history.startingWith(prefix, candidates) : history.frequent(candidates));
   for (const ctx of contexts.slice(1)) if (ctx) add(history.bestFollowing(ctx, candidates, prefix));
   if (prefix) found.delete(prefix); // the typed word is no completion (kbd_lm.text.normalization.completes)

@@ -20,7 +20,12 @@ export class Lexicon {
     const text = await new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).text();
     const lines = text.split("\n").filter((l) => l);
     if (lines[0] !== MAGIC) throw new Error(`${url}: first line is not ${MAGIC}`);
-    return new Lexicon(lines.slice(1).map((l) => l.split("\t")).map(([w, n]) => [w, Number(n)]));
+    return new Lexicon(
+      lines
+        .slice(1)
+        .map((l) => l.split("\t"))
+        .map(([w, n]) => [w, Number(n)]),
+    );
   }
 
   /** entries: [word, count] pairs. Kept sorted by lowercase word, as Python's list. */
@@ -73,7 +78,9 @@ export function mixLexicon(words, lexicon, partial, weight = LEXICON_WEIGHT) {
   });
   mass = mass || 1e-6;
   const mixed = new Map();
-  words.forEach(([w, p], i) => mixed.set(w.toLowerCase(), [w, (1 - weight) * share[i] * p]));
+  words.forEach(([w, p], i) => {
+    mixed.set(w.toLowerCase(), [w, (1 - weight) * share[i] * p]);
+  });
   for (const [w, n] of found) {
     const key = w.toLowerCase();
     if (!mixed.has(key)) mixed.set(key, [w, 0]);

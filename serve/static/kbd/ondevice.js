@@ -48,7 +48,10 @@ async function restore(p) {
 function userHistory() {
   if (restoring === null) {
     restoring = predictor().then(restore);
-    restoring.then((h) => (history = h), () => (restoring = null));
+    restoring.then(
+      (h) => (history = h),
+      () => (restoring = null),
+    );
   }
   return restoring;
 }

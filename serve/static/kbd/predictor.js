@@ -115,7 +115,8 @@ function pieceTables(tok, rules, eosId) {
 function requireFields(file, doc, paths) {
   for (const path of paths) {
     let node = doc;
-    for (const key of path.split(".")) node = node != null && typeof node === "object" ? node[key] : undefined;
+    for (const key of path.split("."))
+      node = node != null && typeof node === "object" ? node[key] : undefined;
     if (node === undefined || node === null) {
       throw new Error(`${file} has no '${path}': not a bundle this predictor reads (re-export it)`);
     }
@@ -207,11 +208,28 @@ export class Predictor {
     return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize, blocked, lexicon);
   }
 
-  constructor(manifest, tokJson, compiled, beamWidth, cacheSize, blocklistText = "", lexicon = null) {
-    requireFields("tokenizer.json", tokJson, ["text.apostrophes", "normalizer", "pieces",
-      "special_ids.bos", "special_ids.eos", "special_ids.unk"]);
-    requireFields("manifest.json", manifest, ["signatures.step1.inputs.h.shape",
-      "signatures.step1.inputs.c.shape", "signatures.step1.outputs.logprobs.shape"]);
+  constructor(
+    manifest,
+    tokJson,
+    compiled,
+    beamWidth,
+    cacheSize,
+    blocklistText = "",
+    lexicon = null,
+  ) {
+    requireFields("tokenizer.json", tokJson, [
+      "text.apostrophes",
+      "normalizer",
+      "pieces",
+      "special_ids.bos",
+      "special_ids.eos",
+      "special_ids.unk",
+    ]);
+    requireFields("manifest.json", manifest, [
+      "signatures.step1.inputs.h.shape",
+      "signatures.step1.inputs.c.shape",
+      "signatures.step1.outputs.logprobs.shape",
+    ]);
     this.manifest = manifest;
     this.lexicon = lexicon; // the bundle's word list for completions, if it ships one
     this.rules = new TextRules(tokJson.text);
@@ -253,7 +271,10 @@ export class Predictor {
   // outside HINTS is an error (kbd_lm.inference.predictor.Predictor._hint_id).
   _hintId(hint) {
     if (hint === null || hint === undefined) return null;
-    if (!HINTS.includes(hint)) throw new Error(`unknown hint ${JSON.stringify(hint)}: use one of ${HINTS.join(", ")} or none`);
+    if (!HINTS.includes(hint))
+      throw new Error(
+        `unknown hint ${JSON.stringify(hint)}: use one of ${HINTS.join(", ")} or none`,
+      );
     return this.hintIds.has(hint) ? this.hintIds.get(hint) : null;
   }
 
@@ -282,7 +303,8 @@ export class Predictor {
     const atStart = atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;
-      if (partial) word = partial + cpSlice(word, cpLen(partial)); // keep what was typed
+      // keep what was typed
+      if (partial) word = partial + cpSlice(word, cpLen(partial));
       else if (atStart) word = cpSlice(word, 0, 1).toUpperCase() + cpSlice(word, 1);
       return {word, probability};
     });
@@ -343,7 +365,10 @@ export class Predictor {
     const wantLen = cpLen(want);
     const first = want ? this._matching(P.startPrefix, P.startExact, want, "") : P.starts;
     if (first.length === 0) return [];
-    let beams = topIndices(first.map((i) => ctx.logp[i]), width).map((j) => ({
+    let beams = topIndices(
+      first.map((i) => ctx.logp[i]),
+      width,
+    ).map((j) => ({
       text: P.text[first[j]],
       score: ctx.logp[first[j]],
       piece: first[j],

@@ -14,7 +14,8 @@
 export const SENSITIVE_FIELDS = new Set(["password", "email", "url", "number", "incognito"]);
 export const LEARNED_FIELDS = new Set(["text"]);
 
-const TLDS = "com|org|net|edu|gov|mil|int|io|co|uk|us|ca|au|de|fr|es|it|nl|eu|in|me|ly|app|dev|info|biz";
+const TLDS =
+  "com|org|net|edu|gov|mil|int|io|co|uk|us|ca|au|de|fr|es|it|nl|eu|in|me|ly|app|dev|info|biz";
 // What Python's (?i:...) lets an ASCII letter match besides its two cases (re's case fixes).
 const CASE_FIXES = {i: "\\u{130}\\u{131}", s: "\\u{17f}", k: "\\u{212a}"};
 const patterns = new WeakMap(); // TextRules -> {secret, sentenceEnd}
@@ -103,7 +104,10 @@ export function learnableSegments(rules, text, field = "text") {
     const piece = normal.slice(pieceStart, pieceEnd); // as Python's pos/endpos
     let sentenceStart = !afterSecret;
     let pos = 0;
-    const ends = Array.from(piece.matchAll(compiled(rules).sentenceEnd), (m) => m.index + m[0].length);
+    const ends = Array.from(
+      piece.matchAll(compiled(rules).sentenceEnd),
+      (m) => m.index + m[0].length,
+    );
     for (const end of [...ends, piece.length]) {
       const words = rules.typedWords(piece.slice(pos, end));
       if (words.length) segments.push({words, sentenceStart});

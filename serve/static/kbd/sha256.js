@@ -46,7 +46,7 @@ export function sha256HexPure(bytes) {
       const t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
       [hh, g, f, e, d, c, b, a] = [g, f, e, (d + t1) | 0, c, b, a, (t1 + t2) | 0];
     }
-    [a, b, c, d, e, f, g, hh].forEach((x, i) => (h[i] += x));
+    for (const [i, x] of [a, b, c, d, e, f, g, hh].entries()) h[i] += x;
   }
   return toHex(h);
 }

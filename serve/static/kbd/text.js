@@ -33,7 +33,7 @@ function split(ranges) {
 
 export class TextRules {
   constructor(tables) {
-    if (!tables || !tables.drop || !tables.alnum || !tables.space) {
+    if (!tables?.drop || !tables.alnum || !tables.space) {
       throw new Error("tokenizer.json has no 'text' tables (re-export the bundle)");
     }
     this.unicodeVersion = tables.unicode_version;
@@ -43,7 +43,9 @@ export class TextRules {
     this.apostrophes = new Map(Object.entries(tables.apostrophes));
     // A word character, as Python's [^\W_] / str.isalnum() under the pinned Unicode version;
     // the insides of the two classes, for other patterns (privacy.js).
-    this.alnumClass = tables.alnum.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join("");
+    this.alnumClass = tables.alnum
+      .map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`))
+      .join("");
     this.spaceClass = tables.space.map(hex).join("");
     const W = `[${this.alnumClass}]`;
     this.partialRe = new RegExp(`${W}+(?:'${W}*)*$`, "u"); // the word being typed

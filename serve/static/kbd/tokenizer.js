@@ -22,7 +22,11 @@ export class Unigram {
       throw new Error("not a kbd-lm sentencepiece-unigram tokenizer.json");
     }
     const norm = json.normalizer;
-    if (norm.treat_whitespace_as_suffix || norm.remove_extra_whitespaces || norm.name !== "identity") {
+    if (
+      norm.treat_whitespace_as_suffix ||
+      norm.remove_extra_whitespaces ||
+      norm.name !== "identity"
+    ) {
       throw new Error(`unsupported sentencepiece normaliser settings: ${JSON.stringify(norm)}`);
     }
     this.addDummyPrefix = norm.add_dummy_prefix;
