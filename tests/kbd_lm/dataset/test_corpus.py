@@ -181,7 +181,11 @@ def test_a_damaged_cache_is_prepared_again(tmp_path, fixture_mixture):
     first = prepare(str(corpus), tmp_path / "cache")
     (first.root / "stats.json").write_text('{"units_tr')  # cut short
     again = prepare(str(corpus), tmp_path / "cache")
-    assert again.root == first.root and again.stats == first.stats
+
+    def counts(stats):  # the stats but the time preparing took, which varies with load
+        return {k: v for k, v in stats.items() if k != "seconds"}
+
+    assert again.root == first.root and counts(again.stats) == counts(first.stats)
 
     mixture = prepare_mixture("fixmix", tmp_path / "cache")
     (mixture.root / "report.json").write_text("[]")  # not a report
