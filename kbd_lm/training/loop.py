@@ -6,7 +6,8 @@ train split, encode the splits to token ids (cached), then train the language mo
 state.
 
 Speed is what limits quality on two CPU cores, so the training step is one ``tf.function``
-graph: a ``tf.scan`` loop over the window, the gradients and the optimizer update. XLA
+graph (:mod:`kbd_lm.training.steps`): a ``tf.scan`` loop over the window, the gradients and
+the optimizer update. XLA
 compilation of that graph is a switch (``jit``), off by default: on this CPU it ran at 17k
 tokens/s against 47k for TensorFlow's own (oneDNN) kernels. The loss is a sampled softmax
 (``sampled`` unique candidates drawn from the unigram distribution, accidental hits
@@ -61,6 +62,7 @@ class Trainer:
         import tensorflow as tf
 
         from kbd_lm.training import model as M
+        from kbd_lm.training.steps import TrainSteps
 
         # The candidate sampler is TensorFlow's only random op here (weights come from numpy,
         # dropout is stateless): with a global seed, a run from scratch draws the same
@@ -97,147 +99,11 @@ class Trainer:
         self.unigrams = counts.tolist()
         # Hint ids are inputs, never targets: their positions leave the loss and perplexity.
         self.hint_ids = sorted(set(data.source_hints.values()))
-        self.names = list(self.model.w)
         self._ids = None  # the train token ids as one tensor, made on first use
-        self._build_steps(M)
-
-    # The compiled pieces. Shapes: ids [B, T+1]; candidates [S]; log_q_* log expected counts.
-    def _build_steps(self, M) -> None:
-        tf, cfg, mcfg = self.tf, self.cfg, self.mcfg
-        variables = [self.model.w[n] for n in self.names]
-
-        def forward(w, ids, seed, training):
-            x = tf.gather(w["embedding"], ids[:, :-1])  # [B, T, P]
-            if training and cfg.dropout > 0:
-                x = _dropout(tf, x, cfg.dropout, seed)
-            b = tf.shape(ids)[0]
-            h = tf.zeros([b, mcfg.embed_dim])
-            c = tf.zeros([b, mcfg.units])
-            # A while loop over time (tf.scan), in the same graph as the rest of the step.
-            hs, _ = tf.scan(
-                lambda st, x_t: M.cell_step(mcfg.cell, w, x_t, *st),
-                tf.transpose(x, [1, 0, 2]),
-                initializer=(h, c),
-            )  # [T, B, P]
-            hs = tf.reshape(tf.transpose(hs, [1, 0, 2]), [-1, mcfg.embed_dim])  # [B*T, P]
-            if training and cfg.dropout > 0:
-                hs = _dropout(tf, hs, cfg.dropout, seed + 1)
-            return hs, tf.reshape(ids[:, 1:], [-1])
-
-        def sampled_loss(w, hs, y, cand, log_q_true, log_q_cand):
-            true_logit = (
-                tf.reduce_sum(hs * tf.gather(w["embedding"], y), -1)
-                + tf.gather(w["out_bias"], y)
-                - log_q_true
-            )  # [BT]
-            cand_logit = tf.matmul(hs, tf.gather(w["embedding"], cand), transpose_b=True) + (
-                tf.gather(w["out_bias"], cand) - log_q_cand
-            )  # [BT, S]
-            hit = tf.equal(y[:, None], cand[None, :])
-            cand_logit = tf.where(hit, -1e9, cand_logit)  # accidental hits removed
-            logits = tf.concat([true_logit[:, None], cand_logit], 1)
-            return mean_loss(tf.reduce_logsumexp(logits, 1) - true_logit, y)
-
-        def full_loss(w, hs, y):
-            logits = M.output_logits(w, hs)
-            return mean_loss(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), y
-            )
-
-        hint_ids = tf.constant(self.hint_ids or [-1], tf.int32)
-
-        def target_mask(y):
-            """1. for a target that counts, 0. for a field hint (an input only). [BT]"""
-            return tf.cast(~tf.reduce_any(tf.equal(y[:, None], hint_ids[None, :]), 1), tf.float32)
-
-        def mean_loss(per_target, y):
-            if not self.hint_ids:
-                return tf.reduce_mean(per_target)
-            keep = target_mask(y)
-            return tf.reduce_sum(per_target * keep) / tf.maximum(tf.reduce_sum(keep), 1.0)
-
-        def grad_step(ids, cand, log_q_true, log_q_cand, seed):
-            with tf.GradientTape() as tape:
-                w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
-                tape.watch(list(w.values()))
-                hs, y = forward(w, ids, seed, True)
-                if cfg.sampled:
-                    loss = sampled_loss(w, hs, y, cand, log_q_true, log_q_cand)
-                else:
-                    loss = full_loss(w, hs, y)
-            grads = tape.gradient(loss, [w[n] for n in self.names])
-            grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
-            return loss, grads
-
-        def update_step(ids, cand, lqt, lqc, seed):
-            loss, grads = grad_step(ids, cand, lqt, lqc, seed)
-            self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-            return loss
-
-        # On one device the optimizer update goes into the same function as the gradients
-        # (faster); under a multi-replica strategy it stays outside, where gradients are
-        # all-reduced.
-        fused = cfg.strategy == "one_device"
-        grad_step_c = tf.function(grad_step, jit_compile=cfg.jit)
-        update_step_c = tf.function(update_step, jit_compile=cfg.jit)
-
-        @tf.function
-        def train_step(ids, seed, stop):
-            """(loss, summed clock): ``stop`` [2] is this worker's vote (0. or 1.) to end the
-            run and its share of the mean elapsed fraction of the time budget."""
-            y = tf.cast(tf.reshape(ids[:, 1:], [-1, 1]), tf.int64)
-            if cfg.sampled:
-                cand, true_ec, cand_ec = tf.random.fixed_unigram_candidate_sampler(
-                    y,
-                    1,
-                    cfg.sampled,
-                    True,
-                    mcfg.vocab_size,
-                    distortion=0.75,
-                    unigrams=self.unigrams,
-                    seed=cfg.seed,
-                )
-                cand = tf.cast(cand, tf.int32)
-                log_q_true = tf.math.log(tf.reshape(true_ec, [-1]))
-                log_q_cand = tf.math.log(cand_ec)
-            else:
-                cand = tf.zeros([1], tf.int32)
-                log_q_true = log_q_cand = tf.zeros([1])
-
-            def replica(ids, cand, lqt, lqc, seed, stop):
-                if fused:
-                    return update_step_c(ids, cand, lqt, lqc, seed), stop
-                # Each worker's gradients are those of its local mean loss; one all-reduce
-                # averages them (with the losses, and sums the stop votes), so every worker
-                # applies the update one worker would make on the global batch. Clipping
-                # comes after the all-reduce, on the global gradients, as on one worker.
-                loss, grads = grad_step_c(ids, cand, lqt, lqc, seed)
-                ctx = tf.distribute.get_replica_context()
-                n = float(ctx.num_replicas_in_sync)
-                *grads, loss, stop = ctx.all_reduce(
-                    # identity: on this replica's device, where the all-reduce wants it
-                    tf.distribute.ReduceOp.SUM,
-                    [g / n for g in grads] + [loss / n, tf.identity(stop)],
-                )
-                if cfg.clipnorm > 0:
-                    grads, _ = tf.clip_by_global_norm(grads, cfg.clipnorm)
-                self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-                return loss, stop
-
-            out = self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed, stop))
-            return [self.strategy.experimental_local_results(v)[0] for v in out]
-
-        @tf.function(jit_compile=cfg.jit)
-        def eval_step(ids):
-            w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
-            hs, y = forward(w, ids, tf.zeros([2], tf.int32), False)
-            logits = M.output_logits(w, hs)
-            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-            if self.hint_ids:
-                nll = nll * target_mask(y)
-            return tf.reduce_sum(tf.reshape(nll, [tf.shape(ids)[0], -1]), 1)  # [B] per window
-
-        self.train_step, self.eval_step = train_step, eval_step
+        steps = TrainSteps(
+            cfg, self.mcfg, self.model, self.optimizer, self.strategy, self.unigrams, self.hint_ids
+        )
+        self.train_step, self.eval_step = steps.train_step, steps.eval_step
 
     def epoch_starts(self, epoch: int, n_tokens: int) -> np.ndarray:
         """Start positions of this epoch's windows, shuffled deterministically by (seed, epoch).
@@ -332,11 +198,6 @@ class Trainer:
         for var, value in zip(self.optimizer.variables, optimizer, strict=True):
             var.assign(value)
         return state
-
-
-def _dropout(tf, x, rate: float, seed):
-    keep = tf.random.stateless_uniform(tf.shape(x), seed=seed) >= rate
-    return tf.where(keep, x / (1.0 - rate), 0.0)
 
 
 # ----------------------------------------------------------------------------- entry point
