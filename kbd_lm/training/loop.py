@@ -302,8 +302,8 @@ class _Clock:
     saved: float  # when the resume state was last written
 
 
-# A progress line every 15 s of training: often enough to watch a run, few enough lines in a
-# two-hour log.
+# A progress line every 15 s of training: often enough to follow a run, 480 lines in a
+# two-hour one.
 PROGRESS_SECONDS = 15.0
 
 
@@ -370,11 +370,12 @@ def _train_epoch(
 
 # The dropout seed of a step, a pair for tf.random.stateless_uniform:
 # (seed + WORKER_SEED_STRIDE * worker, epoch * EPOCH_SEED_STRIDE + step). Both strides are
-# primes, but what keeps the pairs of one run apart is their size: no epoch has
-# EPOCH_SEED_STRIDE (the first prime above 10**6) steps, so (epoch, step) maps to one number
-# one-to-one (and fits int32 up to epoch 2146); WORKER_SEED_STRIDE (7919, the 1000th prime) is
-# more than any seed's distance to a neighbouring run's, so worker 1 of seed 0 does not reuse the
-# masks of seed 1's worker 0 either. Changing either changes every mask, hence every model.
+# primes, but what keeps the pairs apart is their size. No epoch has EPOCH_SEED_STRIDE steps
+# (the first prime above 10**6), so (epoch, step) -> one number is one-to-one (and fits int32
+# up to epoch 2146). Workers differ by multiples of WORKER_SEED_STRIDE (7919, the 1000th
+# prime), so they never share masks, nor with another run's workers unless the two seeds differ
+# by a multiple of 7919 (seeds are small numbers). Changing either stride changes every mask,
+# hence every model trained with dropout.
 WORKER_SEED_STRIDE = 7919
 EPOCH_SEED_STRIDE = 1_000_003
 
