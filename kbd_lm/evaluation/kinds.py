@@ -162,70 +162,12 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
     per kind and system the metrics of :func:`kbd_lm.evaluation.metrics.evaluate_system`, the macro
     average, and the paired differences of the first bundle against every other system.
     """
-    from kbd_lm.dataset.corpus import prepare, prepare_mixture
-    from kbd_lm.evaluation.baseline import ngram_baseline
-    from kbd_lm.inference.predictor import Predictor
+    from kbd_lm.dataset.corpus import prepare_mixture
 
     t0 = time.monotonic()
-    cache = Path(config.cache_dir)
-    systems = {}
-    for name, path in bundles.items():
-        predictor = Predictor.load(path)
-        if predictor.hints:
-            systems[name + HINTED] = predictor
-        systems[name] = predictor
-    sizes = {name: int(p.bundle.manifest["total_bytes"]) for name, p in systems.items()}
-    baseline = ngram_baseline(
-        prepare(config.ngram_mixture, cache), config.ngram_budget_bytes, cache
-    )
-    full, small = baseline.load_full(), baseline.load()
-    tri = {
-        f"KN trigram ({config.ngram_mixture}, full)": full,
-        f"KN trigram ({config.ngram_mixture}, {config.ngram_budget_bytes / 1e6:g} MB)": small,
-    }
-    for name, model in tri.items():
-        systems[name], sizes[name] = model, model.size_bytes()
-    code = _code_fingerprint()  # once per run: the scoring modules do not change during it
-    identities = {
-        name: _bundle_identity(p.bundle.manifest)
-        for name, p in systems.items()
-        if name.removesuffix(HINTED) in bundles
-    }
-    identities.update(
-        {
-            name: f"ngram {path.name} {path.stat().st_size}"
-            for name, path in zip(tri, (baseline.full_path, baseline.path), strict=True)
-        }
-    )
-
-    mixture = prepare_mixture(config.mixture, cache)
-    rows: dict[str, dict] = {}
-    records: dict[str, dict[str, list]] = {name: {} for name in systems}
-    samples: dict[str, list[str]] = {}
-    for kind, sources in kinds_of(mixture.sources).items():
-        units = [u for s in sources for u in mixture.sources[s].units(config.split)]
-        samples[kind] = sample_words(units, config.max_words, config.seed)
-        words = sum(count_words(u) for u in samples[kind])
-        log.info("%s: %d units, %d words", kind, len(samples[kind]), words)
-        rows[kind] = {
-            "sources": sources,
-            "units": len(samples[kind]),
-            "words": words,
-            "systems": {},
-        }
-        hint = kind_hint(sources)
-        rows[kind]["hint"] = hint
-        for name, system in systems.items():
-            identity = identities[name]
-            if name.endswith(HINTED):
-                system, identity = Hinted(system, hint), f"{identity} hint:{hint}"
-            key = _cache_key(identity, code, samples[kind])
-            result, recs = _evaluate_cached(
-                cache / "eval-cache" / f"{key}.json", system, samples[kind], f"{kind} / {name}"
-            )
-            rows[kind]["systems"][name] = {**result, "size_bytes": sizes[name]}
-            records[name][kind] = recs
-
+    systems, sizes, identities = _kinds_systems(config, bundles)
+    mixture = prepare_mixture(config.mixture, Path(config.cache_dir))
+    rows, records = _score_kinds(config, mixture, systems, sizes, identities)
     names = list(systems)
     macro = {
         name: {
@@ -234,14 +176,108 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
         }
         for name in names
     }
-    # Paired differences: the first bundle against every other system, per kind and macro.
+    report = {
+        "config": dataclasses.asdict(config),
+        "bundles": {name: str(path) for name, path in bundles.items()},
+        "rows": rows,
+        "macro": macro,
+        "differences": {"of": names[0], "against": _differences(config, rows, records, names)},
+        "seconds": time.monotonic() - t0,
+    }
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / "eval-kinds.json", json.dumps(report, indent=2, default=str) + "\n")
+    text = format_kinds(report)
+    atomic_write_text(out_dir / "eval-kinds.md", text)
+    log.info("evaluation per kind of text:\n%s", text)
+    return report
+
+
+def _kinds_systems(
+    config: KindsEvalConfig, bundles: Mapping[str, Path]
+) -> tuple[dict, dict[str, int], dict[str, str]]:
+    """(systems, sizes, identities), each by system name: the bundles (a hinted one twice,
+    with hints first), then the full and the size-matched trigram of ``config.ngram_mixture``.
+
+    A system's identity is what its eval-cache entries are keyed by (:func:`_bundle_identity`
+    for a bundle, the file's name and size for a trigram).
+    """
+    from kbd_lm.dataset.corpus import prepare
+    from kbd_lm.evaluation.baseline import ngram_baseline
+    from kbd_lm.inference.predictor import Predictor
+
+    cache = Path(config.cache_dir)
+    systems = {}
+    for name, path in bundles.items():
+        predictor = Predictor.load(path)
+        if predictor.hints:
+            systems[name + HINTED] = predictor
+        systems[name] = predictor
+    sizes = {name: int(p.bundle.manifest["total_bytes"]) for name, p in systems.items()}
+    identities = {name: _bundle_identity(p.bundle.manifest) for name, p in systems.items()}
+    baseline = ngram_baseline(
+        prepare(config.ngram_mixture, cache), config.ngram_budget_bytes, cache
+    )
+    tri = {
+        f"KN trigram ({config.ngram_mixture}, full)": (baseline.load_full(), baseline.full_path),
+        f"KN trigram ({config.ngram_mixture}, {config.ngram_budget_bytes / 1e6:g} MB)": (
+            baseline.load(),
+            baseline.path,
+        ),
+    }
+    for name, (model, path) in tri.items():
+        systems[name], sizes[name] = model, model.size_bytes()
+        identities[name] = f"ngram {path.name} {path.stat().st_size}"
+    return systems, sizes, identities
+
+
+def _score_kinds(config: KindsEvalConfig, mixture, systems, sizes, identities):
+    """Score every system on every kind's sample, through the eval cache.
+
+    Returns (rows, records): ``rows[kind]`` the kind's sources, sample size, field hint and
+    per-system figures; ``records[system][kind]`` the per-word records of
+    :func:`kbd_lm.evaluation.metrics.evaluate_system`, for the paired differences.
+    """
+    cache = Path(config.cache_dir)
+    code = _code_fingerprint()  # once per run: the scoring modules do not change during it
+    rows: dict[str, dict] = {}
+    records: dict[str, dict[str, list]] = {name: {} for name in systems}
+    for kind, sources in kinds_of(mixture.sources).items():
+        units = [u for s in sources for u in mixture.sources[s].units(config.split)]
+        sample = sample_words(units, config.max_words, config.seed)
+        words = sum(count_words(u) for u in sample)
+        log.info("%s: %d units, %d words", kind, len(sample), words)
+        hint = kind_hint(sources)
+        rows[kind] = {
+            "sources": sources,
+            "units": len(sample),
+            "words": words,
+            "systems": {},
+            "hint": hint,
+        }
+        for name, system in systems.items():
+            identity = identities[name]
+            if name.endswith(HINTED):
+                system, identity = Hinted(system, hint), f"{identity} hint:{hint}"
+            key = _cache_key(identity, code, sample)
+            result, recs = _evaluate_cached(
+                cache / "eval-cache" / f"{key}.json", system, sample, f"{kind} / {name}"
+            )
+            rows[kind]["systems"][name] = {**result, "size_bytes": sizes[name]}
+            records[name][kind] = recs
+    return rows, records
+
+
+def _differences(config: KindsEvalConfig, rows, records, names) -> dict[str, dict]:
+    """The paired differences of the first system against every other one: other -> metric
+    -> kind (and ``"macro"``) -> (difference, low, high) (:func:`paired_interval`)."""
     first = names[0]
-    diffs: dict[str, dict] = {}
+    # The units of every kind, one after the other: kind k's are groups[k].
     offsets, total = {}, 0
     for kind in rows:
         offsets[kind] = (total, total + rows[kind]["units"])
         total += rows[kind]["units"]
     groups = [np.arange(*offsets[k]) for k in rows]
+    diffs: dict[str, dict] = {}
     for other in names[1:]:
         diffs[other] = {}
         for metric in METRICS:
@@ -255,21 +291,7 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
             }
             per_kind["macro"] = paired_interval(a, b, groups, config.bootstrap, config.seed)
             diffs[other][metric] = per_kind
-
-    report = {
-        "config": dataclasses.asdict(config),
-        "bundles": {name: str(path) for name, path in bundles.items()},
-        "rows": rows,
-        "macro": macro,
-        "differences": {"of": first, "against": diffs},
-        "seconds": time.monotonic() - t0,
-    }
-    out_dir = Path(out_dir)
-    atomic_write_text(out_dir / "eval-kinds.json", json.dumps(report, indent=2, default=str) + "\n")
-    text = format_kinds(report)
-    atomic_write_text(out_dir / "eval-kinds.md", text)
-    log.info("evaluation per kind of text:\n%s", text)
-    return report
+    return diffs
 
 
 def _bundle_identity(manifest) -> str:

@@ -262,9 +262,8 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
     (``"GRU 780 bundle"``). Returns what ``eval.json`` holds.
     """
     from kbd_lm.dataset.corpus import prepare
-    from kbd_lm.evaluation.baseline import PRUNING_METHOD, ngram_baseline
+    from kbd_lm.evaluation.baseline import ngram_baseline
 
-    out_dir = Path(out_dir)
     systems: dict[str, Suggester] = {}
     sizes: dict[str, int] = {}
     if bundle_dir is not None:
@@ -276,7 +275,6 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         sizes[bundle_name] = _bundle_size(predictor)
 
     prepared = prepare(config.corpus, Path(config.cache_dir))
-
     baseline = ngram_baseline(
         prepared,
         config.ngram_budget_bytes,
@@ -284,12 +282,27 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         config.ngram_train_splits,
         config.ngram_min_count,
     )
-    full, small, info = baseline.load_full(), baseline.load(), baseline.info
+    full, small = baseline.load_full(), baseline.load()
     small_name = f"KN trigram ({config.ngram_budget_bytes / 1e6:g} MB)"
     for name, model in ((FULL_NGRAM_NAME, full), (small_name, small)):
         systems[name] = model
         sizes[name] = model.size_bytes()
 
+    sample, n_words = _eval_sample(config, prepared)
+    results: dict[str, dict] = {}
+    for name, system in systems.items():
+        results[name] = {**evaluate_system(system, sample, name), "size_bytes": sizes[name]}
+
+    report = _eval_report(config, prepared, sample, n_words, baseline.info, full, small, results)
+    _write_eval(Path(out_dir), config, report)
+    if bundle_dir is not None:
+        _record_in_manifest(bundle_dir, config, results[bundle_name])
+    return report
+
+
+def _eval_sample(config: EvalConfig, prepared) -> tuple[list[str], int]:
+    """(units, words in them): the sample of ``config.split`` every system is scored on
+    (seeded; logged)."""
     sample = sample_words(prepared.units(config.split), config.max_words, config.seed)
     n_words = sum(count_words(u) for u in sample)
     log.info(
@@ -300,13 +313,16 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         config.split,
         config.seed,
     )
+    return sample, n_words
 
-    results: dict[str, dict] = {}
-    for name, system in systems.items():
-        results[name] = {**evaluate_system(system, sample, name), "size_bytes": sizes[name]}
 
-    table = format_table(results)
-    report = {
+def _eval_report(config: EvalConfig, prepared, sample, n_words, info, full, small, results) -> dict:
+    """What ``eval.json`` holds: the config, the corpus, the sample's size, the n-grams
+    (``info``: the baseline's training facts; ``full`` and ``small`` the two models) and the
+    per-system ``results``."""
+    from kbd_lm.evaluation.baseline import PRUNING_METHOD
+
+    return {
         "config": dataclasses.asdict(config),
         "corpus": {"name": prepared.name, "fingerprint": prepared.fingerprint},
         "sample": {"units": len(sample), "words": n_words},
@@ -322,25 +338,33 @@ def run_eval(config: EvalConfig, bundle_dir: Path | None, out_dir: Path) -> dict
         "percentiles": PERCENTILE_METHOD,
         "systems": results,
     }
+
+
+def _write_eval(out_dir: Path, config: EvalConfig, report: dict) -> None:
+    """Write ``report`` to ``eval.json`` and its table (:func:`format_table`) under a title
+    to ``eval.md``, in ``out_dir``; log the table."""
+    n_words, n_units = report["sample"]["words"], report["sample"]["units"]
+    table = format_table(report["systems"])
     atomic_write_text(out_dir / "eval.json", json.dumps(_json_safe(report), indent=2) + "\n")
     title = (
         f"# Keyboard evaluation: {config.corpus}/{config.split}, {n_words:,} words "
-        f"({len(sample):,} units, seed {config.seed}); percentiles: {PERCENTILE_METHOD}\n\n"
+        f"({n_units:,} units, seed {config.seed}); percentiles: {PERCENTILE_METHOD}\n\n"
     )
     atomic_write_text(out_dir / "eval.md", title + table)
     log.info("evaluation (%s words):\n%s", f"{n_words:,}", table)
 
-    if bundle_dir is not None:
-        from kbd_lm.inference.bundle import update_manifest_metrics
 
-        metrics = {
-            **results[bundle_name],
-            "eval": {
-                "corpus": config.corpus,
-                "split": config.split,
-                "seed": config.seed,
-                "max_words": config.max_words,
-            },
-        }
-        update_manifest_metrics(bundle_dir, _json_safe(metrics))
-    return report
+def _record_in_manifest(bundle_dir: Path, config: EvalConfig, result: dict) -> None:
+    """Merge the bundle's figures, and what they were measured on, into its manifest."""
+    from kbd_lm.inference.bundle import update_manifest_metrics
+
+    metrics = {
+        **result,
+        "eval": {
+            "corpus": config.corpus,
+            "split": config.split,
+            "seed": config.seed,
+            "max_words": config.max_words,
+        },
+    }
+    update_manifest_metrics(bundle_dir, _json_safe(metrics))

@@ -11,7 +11,8 @@ version 1:
 (:func:`kbd_lm.training.model.weight_shapes`);
 - ``history.json``: one record per epoch; ``summary.json``: once training finished;
 - ``state/``: ``state.npz`` (``w/<name>`` weights, ``opt/<i>`` optimizer variables) and
-  ``position.json``, rewritten as one folder, from which ``resume = true`` continues.
+  ``position.json`` (a :class:`ResumeState`), rewritten as one folder, from which
+  ``resume = true`` continues.
 
 Every file is written atomically. A version older or newer than this code reads is refused
 with a message naming the version.
@@ -29,7 +30,7 @@ import os
 import tomllib
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,8 @@ WEIGHTS_FILE = "weights.npz"
 HISTORY_FILE = "history.json"
 SUMMARY_FILE = "summary.json"
 STATE_DIR = "state"
+STATE_ARRAYS_FILE = "state.npz"  # in STATE_DIR
+POSITION_FILE = "position.json"  # in STATE_DIR
 
 
 class CheckpointError(ValueError):
@@ -187,31 +190,77 @@ def mark_unfinished(out_dir: Path) -> None:
 # ----------------------------------------------------------------------------- resume state
 
 
+@dataclass
+class ResumeState:
+    """Where a run stands: what ``state/position.json`` holds beside the weights and the
+    optimizer variables. The loop updates it every step and epoch.
+
+    ``position.json`` is the JSON object of these fields, in this order, as training has
+    always written it; a run saved by kbd-lm 0.8 resumes.
+
+    >>> state = ResumeState(epoch=1, step=5, tokens=2560)
+    >>> ResumeState.from_json(state.to_json()) == state
+    True
+    >>> list(json.loads(state.to_json()))[:3]
+    ['epoch', 'step', 'best']
+    """
+
+    epoch: int = 0  # epochs finished; the one under way is epoch + 1 (counted from 1)
+    step: int = 0  # steps of the epoch under way already trained
+    best: dict | None = None  # the history record of the best epoch so far, None before one
+    bad_epochs: int = 0  # epochs since the best one (early stopping counts them)
+    history: list[dict] = field(default_factory=list)  # one record per finished epoch
+    train_seconds: float = 0.0  # training time, summed over every resume of the run
+    tokens: int = 0  # training tokens seen, over all workers
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Training speed over the run so far (1e-9 s: a run that has not timed a step yet
+        reads as 0, not a division by zero)."""
+        return self.tokens / max(self.train_seconds, 1e-9)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> ResumeState:
+        """Parse ``position.json``; ValueError if it is not a JSON object of exactly these
+        fields."""
+        doc = json.loads(text)
+        names = [f.name for f in fields(cls)]
+        if not isinstance(doc, dict) or set(doc) != set(names):
+            got = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
+            raise ValueError(f"expected the fields {names}, got {got}")
+        return cls(**doc)
+
+
 def has_state(out_dir: Path) -> bool:
-    return (Path(out_dir) / STATE_DIR / "position.json").exists()
+    return (Path(out_dir) / STATE_DIR / POSITION_FILE).exists()
 
 
 def write_state(
-    out_dir: Path, weights: dict[str, np.ndarray], optimizer: list[np.ndarray], position: dict
+    out_dir: Path, weights: dict[str, np.ndarray], optimizer: list[np.ndarray], state: ResumeState
 ) -> None:
     """Model, optimizer variables (in the optimizer's order) and position, as one folder."""
     arrays = {f"w/{n}": v for n, v in weights.items()}
     arrays |= {f"opt/{i}": v for i, v in enumerate(optimizer)}
     with atomic_dir(Path(out_dir) / STATE_DIR) as tmp:
-        np.savez(tmp / "state.npz", **arrays)
-        (tmp / "position.json").write_text(json.dumps(position, indent=2))
+        np.savez(tmp / STATE_ARRAYS_FILE, **arrays)
+        (tmp / POSITION_FILE).write_text(state.to_json())
 
 
-def read_state(out_dir: Path) -> tuple[dict[str, np.ndarray], list[np.ndarray], dict] | None:
+def read_state(
+    out_dir: Path,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray], ResumeState] | None:
     """(weights, optimizer variables, position) saved by :func:`write_state`, or None."""
     if not has_state(out_dir):
         return None
     format_version(out_dir)
     state = Path(out_dir) / STATE_DIR
-    with _reading(state / "state.npz"), np.load(state / "state.npz") as z:
+    with _reading(state / STATE_ARRAYS_FILE), np.load(state / STATE_ARRAYS_FILE) as z:
         weights = {k[2:]: z[k] for k in z.files if k.startswith("w/")}
         n_opt = sum(1 for k in z.files if k.startswith("opt/"))
         optimizer = [z[f"opt/{i}"] for i in range(n_opt)]  # KeyError: a gap in opt/<i>
-    with _reading(state / "position.json"):
-        position = json.loads((state / "position.json").read_text())
+    with _reading(state / POSITION_FILE):
+        position = ResumeState.from_json((state / POSITION_FILE).read_text())
     return weights, optimizer, position

@@ -34,10 +34,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kbd_lm.common.config import ConfigError
+
+if TYPE_CHECKING:
+    from kbd_lm.training.checkpoint import ResumeState
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +220,7 @@ def chief_first(strategy, worker: Worker) -> Iterator[None]:
         all_gather(strategy, [0])
 
 
-def check_start(strategy, worker: Worker, data, config_text: str, position: Mapping) -> None:
+def check_start(strategy, worker: Worker, data, config_text: str, position: ResumeState) -> None:
     """:func:`check_agreement` on what a run starts from: the tokenizer, the data sizes
     (``data``: the run's :class:`~kbd_lm.training.data.EncodedSplits`), the config, the position."""
     facts = {
@@ -224,8 +228,8 @@ def check_start(strategy, worker: Worker, data, config_text: str, position: Mapp
         "train tokens": data.tokens_per_epoch,
         "valid tokens": len(data.valid_ids),
         "config hash": hash48(config_text),
-        "epoch": position["epoch"],
-        "step": position["step"],
+        "epoch": position.epoch,
+        "step": position.step,
     }
     check_agreement(strategy, worker, facts)
 

@@ -6,8 +6,9 @@ train split, encode the splits to token ids (cached), then train the language mo
 state.
 
 Speed is what limits quality on two CPU cores, so the training step is one ``tf.function``
-graph: a ``tf.scan`` loop over the window, the gradients and the optimizer update. XLA
-compilation of that graph is a switch (``jit``), off by default: on a 2-core AMD EPYC it ran at 17k
+graph (:mod:`kbd_lm.training.steps`): a ``tf.scan`` loop over the window, the gradients and
+the optimizer update. XLA compilation of that graph is a switch (``jit``), off by default: on
+a 2-core AMD EPYC it ran at 17k
 tokens/s against 47k for TensorFlow's own (oneDNN) kernels. The loss is a sampled softmax
 (``sampled`` unique candidates drawn from the unigram distribution, accidental hits
 removed). Validation uses the full softmax.
@@ -61,6 +62,7 @@ class Trainer:
         import tensorflow as tf
 
         from kbd_lm.training import model as M
+        from kbd_lm.training.steps import TrainSteps
 
         # The candidate sampler is TensorFlow's only random op here (weights come from numpy,
         # dropout is stateless): with a global seed, a run from scratch draws the same
@@ -97,147 +99,11 @@ class Trainer:
         self.unigrams = counts.tolist()
         # Hint ids are inputs, never targets: their positions leave the loss and perplexity.
         self.hint_ids = sorted(set(data.source_hints.values()))
-        self.names = list(self.model.w)
         self._ids = None  # the train token ids as one tensor, made on first use
-        self._build_steps(M)
-
-    # The compiled pieces. Shapes: ids [B, T+1]; candidates [S]; log_q_* log expected counts.
-    def _build_steps(self, M) -> None:
-        tf, cfg, mcfg = self.tf, self.cfg, self.mcfg
-        variables = [self.model.w[n] for n in self.names]
-
-        def forward(w, ids, seed, training):
-            x = tf.gather(w["embedding"], ids[:, :-1])  # [B, T, P]
-            if training and cfg.dropout > 0:
-                x = _dropout(tf, x, cfg.dropout, seed)
-            b = tf.shape(ids)[0]
-            h = tf.zeros([b, mcfg.embed_dim])
-            c = tf.zeros([b, mcfg.units])
-            # A while loop over time (tf.scan), in the same graph as the rest of the step.
-            hs, _ = tf.scan(
-                lambda st, x_t: M.cell_step(mcfg.cell, w, x_t, *st),
-                tf.transpose(x, [1, 0, 2]),
-                initializer=(h, c),
-            )  # [T, B, P]
-            hs = tf.reshape(tf.transpose(hs, [1, 0, 2]), [-1, mcfg.embed_dim])  # [B*T, P]
-            if training and cfg.dropout > 0:
-                hs = _dropout(tf, hs, cfg.dropout, seed + 1)
-            return hs, tf.reshape(ids[:, 1:], [-1])
-
-        def sampled_loss(w, hs, y, cand, log_q_true, log_q_cand):
-            true_logit = (
-                tf.reduce_sum(hs * tf.gather(w["embedding"], y), -1)
-                + tf.gather(w["out_bias"], y)
-                - log_q_true
-            )  # [BT]
-            cand_logit = tf.matmul(hs, tf.gather(w["embedding"], cand), transpose_b=True) + (
-                tf.gather(w["out_bias"], cand) - log_q_cand
-            )  # [BT, S]
-            hit = tf.equal(y[:, None], cand[None, :])
-            cand_logit = tf.where(hit, -1e9, cand_logit)  # accidental hits removed
-            logits = tf.concat([true_logit[:, None], cand_logit], 1)
-            return mean_loss(tf.reduce_logsumexp(logits, 1) - true_logit, y)
-
-        def full_loss(w, hs, y):
-            logits = M.output_logits(w, hs)
-            return mean_loss(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), y
-            )
-
-        hint_ids = tf.constant(self.hint_ids or [-1], tf.int32)
-
-        def target_mask(y):
-            """1. for a target that counts, 0. for a field hint (an input only). [BT]"""
-            return tf.cast(~tf.reduce_any(tf.equal(y[:, None], hint_ids[None, :]), 1), tf.float32)
-
-        def mean_loss(per_target, y):
-            if not self.hint_ids:
-                return tf.reduce_mean(per_target)
-            keep = target_mask(y)
-            return tf.reduce_sum(per_target * keep) / tf.maximum(tf.reduce_sum(keep), 1.0)
-
-        def grad_step(ids, cand, log_q_true, log_q_cand, seed):
-            with tf.GradientTape() as tape:
-                w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
-                tape.watch(list(w.values()))
-                hs, y = forward(w, ids, seed, True)
-                if cfg.sampled:
-                    loss = sampled_loss(w, hs, y, cand, log_q_true, log_q_cand)
-                else:
-                    loss = full_loss(w, hs, y)
-            grads = tape.gradient(loss, [w[n] for n in self.names])
-            grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
-            return loss, grads
-
-        def update_step(ids, cand, lqt, lqc, seed):
-            loss, grads = grad_step(ids, cand, lqt, lqc, seed)
-            self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-            return loss
-
-        # On one device the optimizer update goes into the same function as the gradients
-        # (faster); under a multi-replica strategy it stays outside, where gradients are
-        # all-reduced.
-        fused = cfg.strategy == "one_device"
-        grad_step_c = tf.function(grad_step, jit_compile=cfg.jit)
-        update_step_c = tf.function(update_step, jit_compile=cfg.jit)
-
-        @tf.function
-        def train_step(ids, seed, stop):
-            """(loss, summed clock): ``stop`` [2] is this worker's vote (0. or 1.) to end the
-            run and its share of the mean elapsed fraction of the time budget."""
-            y = tf.cast(tf.reshape(ids[:, 1:], [-1, 1]), tf.int64)
-            if cfg.sampled:
-                cand, true_ec, cand_ec = tf.random.fixed_unigram_candidate_sampler(
-                    y,
-                    1,
-                    cfg.sampled,
-                    True,
-                    mcfg.vocab_size,
-                    distortion=0.75,
-                    unigrams=self.unigrams,
-                    seed=cfg.seed,
-                )
-                cand = tf.cast(cand, tf.int32)
-                log_q_true = tf.math.log(tf.reshape(true_ec, [-1]))
-                log_q_cand = tf.math.log(cand_ec)
-            else:
-                cand = tf.zeros([1], tf.int32)
-                log_q_true = log_q_cand = tf.zeros([1])
-
-            def replica(ids, cand, lqt, lqc, seed, stop):
-                if fused:
-                    return update_step_c(ids, cand, lqt, lqc, seed), stop
-                # Each worker's gradients are those of its local mean loss; one all-reduce
-                # averages them (with the losses, and sums the stop votes), so every worker
-                # applies the update one worker would make on the global batch. Clipping
-                # comes after the all-reduce, on the global gradients, as on one worker.
-                loss, grads = grad_step_c(ids, cand, lqt, lqc, seed)
-                ctx = tf.distribute.get_replica_context()
-                n = float(ctx.num_replicas_in_sync)
-                *grads, loss, stop = ctx.all_reduce(
-                    # identity: on this replica's device, where the all-reduce wants it
-                    tf.distribute.ReduceOp.SUM,
-                    [g / n for g in grads] + [loss / n, tf.identity(stop)],
-                )
-                if cfg.clipnorm > 0:
-                    grads, _ = tf.clip_by_global_norm(grads, cfg.clipnorm)
-                self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-                return loss, stop
-
-            out = self.strategy.run(replica, (ids, cand, log_q_true, log_q_cand, seed, stop))
-            return [self.strategy.experimental_local_results(v)[0] for v in out]
-
-        @tf.function(jit_compile=cfg.jit)
-        def eval_step(ids):
-            w = dict(zip(self.names, [tf.convert_to_tensor(v) for v in variables], strict=True))
-            hs, y = forward(w, ids, tf.zeros([2], tf.int32), False)
-            logits = M.output_logits(w, hs)
-            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-            if self.hint_ids:
-                nll = nll * target_mask(y)
-            return tf.reduce_sum(tf.reshape(nll, [tf.shape(ids)[0], -1]), 1)  # [B] per window
-
-        self.train_step, self.eval_step = train_step, eval_step
+        steps = TrainSteps(
+            cfg, self.mcfg, self.model, self.optimizer, self.strategy, self.unigrams, self.hint_ids
+        )
+        self.train_step, self.eval_step = steps.train_step, steps.eval_step
 
     def epoch_starts(self, epoch: int, n_tokens: int) -> np.ndarray:
         """Start positions of this epoch's windows, shuffled deterministically by (seed, epoch).
@@ -311,19 +177,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoint state
 
-    def save_state(self, position: dict) -> None:
+    def save_state(self, state: C.ResumeState) -> None:
         """Model, optimizer and position (see :func:`kbd_lm.training.checkpoint.write_state`)."""
         optimizer = [np.asarray(v.numpy()) for v in self.optimizer.variables]
-        C.write_state(self.out_dir, self.model.numpy_weights(), optimizer, position)
+        C.write_state(self.out_dir, self.model.numpy_weights(), optimizer, state)
 
-    def load_state(self, from_dir: Path | None = None) -> dict | None:
+    def load_state(self, from_dir: Path | None = None) -> C.ResumeState | None:
         """Restore what :meth:`save_state` wrote (to ``from_dir``, default ``out_dir``); the
         position, or None if nothing was saved."""
         from_dir = from_dir or self.out_dir
         saved = C.read_state(from_dir)
         if saved is None:
             return None
-        weights, optimizer, position = saved
+        weights, optimizer, state = saved
         self.model.set_numpy_weights(weights)
         if len(optimizer) != len(self.optimizer.variables):
             raise RuntimeError(
@@ -331,12 +197,7 @@ class Trainer:
             )
         for var, value in zip(self.optimizer.variables, optimizer, strict=True):
             var.assign(value)
-        return position
-
-
-def _dropout(tf, x, rate: float, seed):
-    keep = tf.random.stateless_uniform(tf.shape(x), seed=seed) >= rate
-    return tf.where(keep, x / (1.0 - rate), 0.0)
+        return state
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -392,14 +253,34 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
     """The run of :func:`train`: reads the saved state from ``out_dir``, writes ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     C.write_config(run_dir, dataclasses.replace(cfg, resume=False))
-
     with cluster.chief_first(strategy, worker):  # the others then find the cached files
         data = encode_corpus(cfg)
     C.write_tokenizer(run_dir, data.tokenizer)
     trainer = Trainer(cfg, data, run_dir, strategy, worker)
+    n_params = _log_model(trainer)
+
+    state = C.ResumeState()
+    if cfg.resume and state_exists and not finished:
+        state = trainer.load_state(out_dir) or state
+        log.info(
+            "resumed from %s: epoch %d step %d", out_dir / C.STATE_DIR, state.epoch + 1, state.step
+        )
+    elif finished:
+        C.mark_unfinished(run_dir)
+    config_text = to_toml(dataclasses.replace(cfg, resume=False))
+    cluster.check_start(strategy, worker, data, config_text, state)
+
+    stop_reason = _train_epochs(trainer, state, run_dir)
+    _finish(trainer, state, stop_reason, n_params, run_dir, out_dir)
+    cluster.check_weights(strategy, worker, trainer.model.numpy_weights())
+    return run_dir
+
+
+def _log_model(trainer: Trainer) -> int:
+    """Log the model's shape and size; return its parameter count."""
     from kbd_lm.training.model import param_count
 
-    n_params = param_count(trainer.mcfg)
+    cfg, n_params = trainer.cfg, param_count(trainer.mcfg)
     log.info(
         "model: %s cell, %d units, embed %d, vocab %d: %s parameters; %d steps/epoch",
         cfg.cell,
@@ -409,149 +290,226 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
         f"{n_params:,}",
         trainer.steps_per_epoch,
     )
+    return n_params
 
-    position = {
-        "epoch": 0,
-        "step": 0,
-        "best": None,
-        "bad_epochs": 0,
-        "history": [],
-        "train_seconds": 0.0,
-        "tokens": 0,
-    }
-    if cfg.resume and state_exists and not finished:
-        position = trainer.load_state(out_dir) or position
-        log.info(
-            "resumed from %s: epoch %d step %d",
-            out_dir / C.STATE_DIR,
-            position["epoch"] + 1,
-            position["step"],
-        )
-    elif finished:
-        C.mark_unfinished(run_dir)
-    config_text = to_toml(dataclasses.replace(cfg, resume=False))
-    cluster.check_start(strategy, worker, data, config_text, position)
 
-    tokens_per_step = cfg.batch_size * cfg.seq_len
+@dataclasses.dataclass
+class _Clock:
+    """The run's times, in ``time.monotonic()`` seconds."""
+
+    start: float  # when training time was 0 (a resumed run's time set back by what it had)
+    budget: float  # the time budget (max_minutes) in seconds; inf without one
+    saved: float  # when the resume state was last written
+
+
+# A progress line every 15 s of training: often enough to follow a run, 480 lines in a
+# two-hour one.
+PROGRESS_SECONDS = 15.0
+
+
+def _train_epochs(trainer: Trainer, state: C.ResumeState, run_dir: Path) -> str:
+    """Train epoch after epoch from ``state`` until a stop; return why it stopped."""
+    cfg = trainer.cfg
     budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
-    last_ckpt = time.monotonic()
-    stop_reason = "epochs done"
-    t_start = time.monotonic() - position["train_seconds"]
-    while position["epoch"] < cfg.epochs:
-        epoch = position["epoch"]
-        steps = trainer.steps_per_epoch
-        progress = Progress(  # counts what this process trains, so a resumed run's rate is true
-            f"epoch {epoch + 1}/{cfg.epochs} tokens",
-            total=(steps - position["step"]) * tokens_per_step,
-            every=15.0,
-            unit=" tok/s",
-            logger=log,
-        )
-        losses = []
-        timed_out = out_of_tokens = False
-        batches = trainer.epoch_dataset(epoch, position["step"])
-        for step, batch in enumerate(batches, start=position["step"]):
-            # Dropout masks: per step, and per worker (worker 0's are one device's).
-            seed = np.array([cfg.seed + 7919 * worker.index, epoch * 1_000_003 + step], np.int32)
-            # Every worker votes on the time budget with its step, so that all stop together,
-            # and adds its share of the mean elapsed fraction: the schedule's clock, the same
-            # on every worker (each one's own clock would make their updates differ).
-            elapsed = time.monotonic() - t_start
-            clock = np.array([elapsed > budget, elapsed / budget / worker.count], np.float32)
-            loss, clock = trainer.train_step(batch, seed, clock)
-            loss, (votes, time_frac) = float(loss), clock.numpy()
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"training loss is {loss} at epoch {epoch + 1} step {step}"
-                )
-            losses.append(loss)
-            position["step"] = step + 1
-            position["tokens"] += tokens_per_step
-            progress.update(tokens_per_step, f"loss {np.mean(losses[-50:]):.3f}")
-            now = time.monotonic()
-            position["train_seconds"] = now - t_start
-            if cfg.max_minutes:
-                trainer.schedule.time_frac.assign(time_frac)
-            if votes > 0:
-                timed_out = True
-                break
-            if cfg.max_tokens and position["tokens"] >= cfg.max_tokens:
-                out_of_tokens = True
-                break
-            if now - last_ckpt > cfg.checkpoint_minutes * 60:
-                trainer.save_state(position)
-                last_ckpt = now
-        ppl_tok, ppl_word, by_source = trainer.validate()
-        # The figure that picks the best epoch: the geometric mean of the sources' per-word
-        # perplexities, so a large source does not drown the others (one source: its own).
-        macro = math.exp(np.mean([math.log(p) for p in by_source.values()]))
-        rate = position["tokens"] / max(position["train_seconds"], 1e-9)
-        record = {
-            "epoch": epoch + 1,
-            "steps": position["step"],
-            "train_loss": float(np.mean(losses)) if losses else None,
-            "valid_ppl_token": ppl_tok,
-            "valid_ppl_word": ppl_word,
-            "valid_ppl_word_macro": macro,
-            "valid_ppl_word_by_source": by_source,
-            "tokens_seen": position["tokens"],
-            "tokens_per_second": rate,
-            "minutes": position["train_seconds"] / 60,
-        }
-        position["history"].append(record)
-        log.info(
-            "epoch %d: valid perplexity %.2f per token, %.1f per word; %.0f tok/s; %.1f min",
-            epoch + 1,
-            ppl_tok,
-            ppl_word,
-            rate,
-            record["minutes"],
-        )
-        if len(by_source) > 1:
-            log.info(
-                "epoch %d: per-word perplexity by source (macro %.1f): %s",
-                epoch + 1,
-                macro,
-                ", ".join(f"{n} {p:.1f}" for n, p in by_source.items()),
-            )
-        best = position["best"]
-        improved = best is None or macro < best.get("valid_ppl_word_macro", best["valid_ppl_word"])
-        if improved:
-            position["best"] = record
-            position["bad_epochs"] = 0
-            C.write_weights(run_dir, trainer.model.numpy_weights())
-        else:
-            position["bad_epochs"] += 1
-        position["epoch"] = epoch + 1
-        position["step"] = 0
-        trainer.save_state(position)
-        last_ckpt = time.monotonic()
-        C.write_history(run_dir, position["history"])
-        if timed_out:
-            stop_reason = f"time budget of {cfg.max_minutes} min reached"
-            break
-        if out_of_tokens:
-            stop_reason = f"token budget of {cfg.max_tokens:,} reached"
-            break
-        if position["bad_epochs"] >= cfg.early_stopping_patience:
-            stop_reason = f"early stopping: no improvement for {position['bad_epochs']} epochs"
-            break
+    saved = time.monotonic()
+    clock = _Clock(start=time.monotonic() - state.train_seconds, budget=budget, saved=saved)
+    stop_reason = None
+    while stop_reason is None and state.epoch < cfg.epochs:
+        losses, ended = _train_epoch(trainer, state, clock)
+        record = _validate_epoch(trainer, state, losses)
+        _end_epoch(trainer, state, record, run_dir)
+        clock.saved = time.monotonic()
+        stop_reason = _stop_reason(cfg, state, ended)
+    return stop_reason or "epochs done"
 
-    best = position["best"]
+
+def _train_epoch(
+    trainer: Trainer, state: C.ResumeState, clock: _Clock
+) -> tuple[list[float], str | None]:
+    """Train epoch ``state.epoch + 1`` from its step ``state.step``, saving the state every
+    ``checkpoint_minutes``.
+
+    Returns the steps' losses and what ended the epoch early: ``"time"`` (the time budget),
+    ``"tokens"`` (the token budget), or None when it ran all its steps.
+    """
+    cfg, worker, epoch = trainer.cfg, trainer.worker, state.epoch
+    tokens_per_step = cfg.batch_size * cfg.seq_len
+    progress = Progress(  # counts what this process trains, so a resumed run's rate is true
+        f"epoch {epoch + 1}/{cfg.epochs} tokens",
+        total=(trainer.steps_per_epoch - state.step) * tokens_per_step,
+        every=PROGRESS_SECONDS,
+        unit=" tok/s",
+        logger=log,
+    )
+    losses = []
+    batches = trainer.epoch_dataset(epoch, state.step)
+    for step, batch in enumerate(batches, start=state.step):
+        seed = dropout_seed(cfg.seed, worker.index, epoch, step)
+        vote = time_vote(time.monotonic() - clock.start, clock.budget, worker.count)
+        loss, vote = trainer.train_step(batch, seed, vote)
+        loss, (votes, time_frac) = float(loss), vote.numpy()
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss} at epoch {epoch + 1} step {step}")
+        losses.append(loss)
+        state.step = step + 1
+        state.tokens += tokens_per_step
+        progress.update(tokens_per_step, f"loss {np.mean(losses[-50:]):.3f}")
+        now = time.monotonic()
+        state.train_seconds = now - clock.start
+        if cfg.max_minutes:
+            trainer.schedule.time_frac.assign(time_frac)
+        if votes > 0:
+            return losses, "time"
+        if cfg.max_tokens and state.tokens >= cfg.max_tokens:
+            return losses, "tokens"
+        if now - clock.saved > cfg.checkpoint_minutes * 60:
+            trainer.save_state(state)
+            clock.saved = now
+    return losses, None
+
+
+# The dropout seed of a step, a pair for tf.random.stateless_uniform:
+# (seed + WORKER_SEED_STRIDE * worker, epoch * EPOCH_SEED_STRIDE + step). Both strides are
+# primes, but what keeps the pairs apart is their size. No epoch has EPOCH_SEED_STRIDE steps
+# (the first prime above 10**6), so (epoch, step) -> one number is one-to-one (and fits int32
+# up to epoch 2146). Workers differ by multiples of WORKER_SEED_STRIDE (7919, the 1000th
+# prime), so they never share masks, nor with another run's workers unless the two seeds differ
+# by a multiple of 7919 (seeds are small numbers). Changing either stride changes every mask,
+# hence every model trained with dropout.
+WORKER_SEED_STRIDE = 7919
+EPOCH_SEED_STRIDE = 1_000_003
+
+
+def dropout_seed(seed: int, worker_index: int, epoch: int, step: int) -> np.ndarray:
+    """The dropout seed [2] of one step: per step, and per worker (worker 0's are those of a
+    run on one device).
+
+    >>> dropout_seed(0, 1, 2, 3).tolist()
+    [7919, 2000009]
+    """
+    return np.array(
+        [seed + WORKER_SEED_STRIDE * worker_index, epoch * EPOCH_SEED_STRIDE + step], np.int32
+    )
+
+
+def time_vote(elapsed: float, budget: float, workers: int) -> np.ndarray:
+    """This worker's input to the train step's all-reduce about time, [2] float32:
+    (1. if the time budget is spent else 0., elapsed / budget / workers).
+
+    Summed over the workers, the first is the number of votes to stop (all stop together, at
+    the same step); the second is the mean elapsed fraction of the budget, the clock the
+    learning-rate schedule follows: the same on every worker, where each one's own clock would
+    make their updates differ. ``elapsed`` and ``budget`` in seconds; budget inf: no budget.
+
+    >>> time_vote(30.0, 60.0, 2).tolist()
+    [0.0, 0.25]
+    """
+    return np.array([elapsed > budget, elapsed / budget / workers], np.float32)
+
+
+def _validate_epoch(trainer: Trainer, state: C.ResumeState, losses: list[float]) -> dict:
+    """Validate the model after epoch ``state.epoch + 1``; its history record (logged).
+
+    The record: epoch, steps, train_loss, valid_ppl_token, valid_ppl_word,
+    valid_ppl_word_macro, valid_ppl_word_by_source, tokens_seen, tokens_per_second, minutes.
+    """
+    epoch = state.epoch
+    ppl_tok, ppl_word, by_source = trainer.validate()
+    # The figure that picks the best epoch: the geometric mean of the sources' per-word
+    # perplexities, so a large source does not drown the others (one source: its own).
+    macro = math.exp(np.mean([math.log(p) for p in by_source.values()]))
+    record = {
+        "epoch": epoch + 1,
+        "steps": state.step,
+        "train_loss": float(np.mean(losses)) if losses else None,
+        "valid_ppl_token": ppl_tok,
+        "valid_ppl_word": ppl_word,
+        "valid_ppl_word_macro": macro,
+        "valid_ppl_word_by_source": by_source,
+        "tokens_seen": state.tokens,
+        "tokens_per_second": state.tokens_per_second,
+        "minutes": state.train_seconds / 60,
+    }
+    log.info(
+        "epoch %d: valid perplexity %.2f per token, %.1f per word; %.0f tok/s; %.1f min",
+        epoch + 1,
+        ppl_tok,
+        ppl_word,
+        record["tokens_per_second"],
+        record["minutes"],
+    )
+    if len(by_source) > 1:
+        log.info(
+            "epoch %d: per-word perplexity by source (macro %.1f): %s",
+            epoch + 1,
+            macro,
+            ", ".join(f"{n} {p:.1f}" for n, p in by_source.items()),
+        )
+    return record
+
+
+def _end_epoch(trainer: Trainer, state: C.ResumeState, record: dict, run_dir: Path) -> None:
+    """Record the finished epoch: the history, the best weights if it improved on the best
+    epoch (by ``valid_ppl_word_macro``), the resume state at the next epoch's start."""
+    state.history.append(record)
+    best = state.best
+    # A best record written before the macro figure existed has only valid_ppl_word.
+    best_macro = None if best is None else best.get("valid_ppl_word_macro", best["valid_ppl_word"])
+    if best_macro is None or record["valid_ppl_word_macro"] < best_macro:
+        state.best = record
+        state.bad_epochs = 0
+        C.write_weights(run_dir, trainer.model.numpy_weights())
+    else:
+        state.bad_epochs += 1
+    state.epoch += 1
+    state.step = 0
+    trainer.save_state(state)
+    C.write_history(run_dir, state.history)
+
+
+def _stop_reason(cfg: TrainConfig, state: C.ResumeState, ended: str | None) -> str | None:
+    """Why the run stops after this epoch, or None to go on (the epoch count is the loop's).
+
+    ``ended``: what cut the epoch short (:func:`_train_epoch`).
+
+    >>> _stop_reason(TrainConfig(max_tokens=2_000), C.ResumeState(), "tokens")
+    'token budget of 2,000 reached'
+    >>> _stop_reason(TrainConfig(), C.ResumeState(bad_epochs=1), None) is None
+    True
+    """
+    if ended == "time":
+        return f"time budget of {cfg.max_minutes} min reached"
+    if ended == "tokens":
+        return f"token budget of {cfg.max_tokens:,} reached"
+    if state.bad_epochs >= cfg.early_stopping_patience:
+        return f"early stopping: no improvement for {state.bad_epochs} epochs"
+    return None
+
+
+def _finish(
+    trainer: Trainer,
+    state: C.ResumeState,
+    stop_reason: str,
+    n_params: int,
+    run_dir: Path,
+    out_dir: Path,
+) -> None:
+    """Write the run's summary (the best epoch's figures) into ``run_dir`` and log it."""
+    cfg, best = trainer.cfg, state.best
     summary = {
         "stop_reason": stop_reason,
         "parameters": n_params,
         "vocab_size": trainer.mcfg.vocab_size,
-        "epochs_run": position["epoch"],
-        "tokens_seen": position["tokens"],
-        "train_minutes": position["train_seconds"] / 60,
-        "tokens_per_second": position["tokens"] / max(position["train_seconds"], 1e-9),
+        "epochs_run": state.epoch,
+        "tokens_seen": state.tokens,
+        "train_minutes": state.train_seconds / 60,
+        "tokens_per_second": state.tokens_per_second,
         "best_epoch": best["epoch"],
         "valid_ppl_token": best["valid_ppl_token"],
         "valid_ppl_word": best["valid_ppl_word"],
         "valid_ppl_word_macro": best.get("valid_ppl_word_macro"),
         "valid_ppl_word_by_source": best.get("valid_ppl_word_by_source"),
-        "corpus": data.describe(cfg.corpus),
+        "corpus": trainer.data.describe(cfg.corpus),
     }
     C.write_summary(run_dir, summary)
     log.info(
@@ -559,7 +517,7 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
         "valid perplexity %.2f per token, %.1f per word -> %s",
         cfg.cell,
         f"{n_params:,}",
-        position["epoch"],
+        state.epoch,
         stop_reason,
         summary["train_minutes"],
         summary["tokens_per_second"],
@@ -568,5 +526,3 @@ def _run(cfg, out_dir, run_dir, strategy, worker, state_exists, finished) -> Pat
         best["valid_ppl_word"],
         out_dir,
     )
-    cluster.check_weights(strategy, worker, trainer.model.numpy_weights())
-    return run_dir

@@ -70,11 +70,17 @@ def test_a_damaged_file_is_a_checkpoint_error_naming_it(tiny_checkpoint, tmp_pat
 
 
 def test_damaged_resume_state_is_a_checkpoint_error(tmp_path):
-    C.write_state(tmp_path, {"bias": np.zeros(2, np.float32)}, [], {"epoch": 1, "step": 5})
+    position = C.ResumeState(epoch=1, step=5)
+    C.write_state(tmp_path, {"bias": np.zeros(2, np.float32)}, [], position)
     (tmp_path / C.STATE_DIR / "position.json").write_text("{")
     with pytest.raises(C.CheckpointError, match="position.json: damaged"):
         C.read_state(tmp_path)
-    C.write_state(tmp_path, {"bias": np.zeros(2, np.float32)}, [], {"epoch": 1, "step": 5})
+    (tmp_path / C.STATE_DIR / "position.json").write_text('{"epoch": 1, "step": 5}')
+    with pytest.raises(
+        C.CheckpointError, match="position.json: damaged.*got \\['epoch', 'step'\\]"
+    ):
+        C.read_state(tmp_path)
+    C.write_state(tmp_path, {"bias": np.zeros(2, np.float32)}, [], position)
     (tmp_path / C.STATE_DIR / "state.npz").write_bytes(b"truncated")
     with pytest.raises(C.CheckpointError, match="state.npz: damaged"):
         C.read_state(tmp_path)
@@ -84,9 +90,53 @@ def test_resume_state_round_trip(tmp_path):
     weights = {"embedding": np.ones((3, 2), np.float32), "bias": np.arange(4, dtype=np.float32)}
     optimizer = [np.array(7, np.int64), np.zeros((3, 2), np.float32)]
     assert C.read_state(tmp_path) is None and not C.has_state(tmp_path)
-    C.write_state(tmp_path, weights, optimizer, {"epoch": 1, "step": 5})
+    saved = C.ResumeState(epoch=1, step=5, best=None, bad_epochs=1, train_seconds=2.5, tokens=640)
+    C.write_state(tmp_path, weights, optimizer, saved)
     got_weights, got_optimizer, position = C.read_state(tmp_path)
-    assert position == {"epoch": 1, "step": 5}
+    assert position == saved
     assert got_weights.keys() == weights.keys()
     assert all(np.array_equal(got_weights[k], v) for k, v in weights.items())
     assert [a.tolist() for a in got_optimizer] == [a.tolist() for a in optimizer]
+
+
+# position.json as the training loop of kbd-lm 0.8 wrote it: json.dumps(position, indent=2) of
+# a dict with these seven keys, here after two epochs and 5 steps into the third.
+RECORD_1 = {
+    "epoch": 1,
+    "steps": 10,
+    "train_loss": 5.1,
+    "valid_ppl_token": 80.5,
+    "valid_ppl_word": 120.25,
+    "valid_ppl_word_macro": 120.25,
+    "valid_ppl_word_by_source": {"plaintext:corpus": 120.25},
+    "tokens_seen": 5120,
+    "tokens_per_second": 2048.0,
+    "minutes": 0.04,
+}
+RECORD_2 = RECORD_1 | {"epoch": 2, "valid_ppl_word": 130.0, "valid_ppl_word_macro": 130.0}
+POSITION_0_8 = json.dumps(
+    {
+        "epoch": 2,
+        "step": 5,
+        "best": RECORD_1,
+        "bad_epochs": 1,
+        "history": [RECORD_1, RECORD_2],
+        "train_seconds": 6.25,
+        "tokens": 12800,
+    },
+    indent=2,
+)
+
+
+def test_a_resume_state_written_by_0_8_reads_back_and_is_written_the_same(tmp_path):
+    old = tmp_path / "old"
+    C.write_state(old, {"bias": np.zeros(2, np.float32)}, [], C.ResumeState())
+    (old / C.STATE_DIR / "position.json").write_text(POSITION_0_8)
+    _, _, position = C.read_state(old)
+    assert (position.epoch, position.step, position.bad_epochs) == (2, 5, 1)
+    assert position.best == RECORD_1 and position.history == [RECORD_1, RECORD_2]
+    assert (position.train_seconds, position.tokens) == (6.25, 12800)
+    assert position.tokens_per_second == 12800 / 6.25
+    new = tmp_path / "new"
+    C.write_state(new, {"bias": np.zeros(2, np.float32)}, [], position)
+    assert (new / C.STATE_DIR / "position.json").read_text() == POSITION_0_8

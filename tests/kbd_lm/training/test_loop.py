@@ -72,8 +72,13 @@ def test_resume_continues_from_the_saved_position(tiny_corpus_dir, tmp_path, mon
     with pytest.raises(Killed):
         train(cfg)
     monkeypatch.undo()
-    position = json.loads((tmp_path / "run" / "state" / "position.json").read_text())
+    text = (tmp_path / "run" / "state" / "position.json").read_text()
+    position = json.loads(text)
     assert position["epoch"] == 1 and position["step"] == 5  # mid-epoch checkpoint
+    # Written as kbd-lm 0.8 wrote it (json.dumps of these keys, in this order, indent 2), so
+    # that the runs it saved resume and the runs saved now resume with it.
+    keys = ["epoch", "step", "best", "bad_epochs", "history", "train_seconds", "tokens"]
+    assert list(position) == keys and text == json.dumps(position, indent=2)
     assert not (tmp_path / "run" / "summary.json").exists()
 
     with pytest.raises(RuntimeError, match="interrupted run"):
