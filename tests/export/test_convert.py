@@ -170,6 +170,9 @@ def test_an_interrupted_export_leaves_the_old_bundle(
     out = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, out)
     before = (out / "manifest.json").read_bytes()
+    # Left by an export killed earlier: nobody holds its lock, the next export removes it.
+    (tmp_path / ".bundle.k1lled00.tmp").mkdir()
+    (tmp_path / ".bundle.k1lled00.tmp" / "model.tflite").write_bytes(b"half")
 
     def broken(*args, **kwargs):
         raise KeyboardInterrupt  # as if killed while writing the bundle
