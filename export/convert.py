@@ -80,6 +80,8 @@ class ExportConfig:
     latency_calls: int = 2000
     # Fail if the shipped files (manifest: shipped_bytes) exceed this many bytes; 0 = no limit.
     max_model_bytes: int = 1_500_000
+    # Also run the model in tflite-runtime 2.14: its agreement with Keras (manifest:
+    # runtimes_verified) and its answers to the conformance cases (their tolerance for it).
     verify_tflite_runtime: bool = True
     seed: int = 0
     # Optional word n-gram (Kneser-Ney trigram on the train split) shipped in the bundle and
