@@ -1,7 +1,8 @@
 """The in-browser predictor (``serve/static/kbd/``) in headless Chromium, driven by Playwright.
 
 - :func:`browser_conformance`: the bundle's conformance vectors run by the JavaScript
-  predictor on LiteRT.js; compared in Python (:func:`kbd_lm.inference.conformance.compare_results`).
+  predictor on LiteRT.js; compared in Python (:func:`kbd_lm.inference.conformance.compare_results`,
+  with LiteRT's tolerance).
 - :func:`browser_latency`: per-keystroke ``suggest`` latency in the browser, for texts given
   by the caller (the bench's keystroke replay).
 
@@ -186,13 +187,15 @@ def harness(bundle_dir: Path) -> Iterator[Harness]:
 def browser_conformance(bundle_dir: Path):
     """(report, browser milliseconds) of the bundle's vectors run in the browser."""
     from kbd_lm.inference.conformance import FILE, compare_results, read_vectors
+    from kbd_lm.inference.tolerance import tolerance_for
 
     header, cases = read_vectors(Path(bundle_dir) / FILE)
     with harness(Path(bundle_dir)) as h:
         out = h.conformance()
     skipped = set(out["skipped"])  # none: the harness runs the learn-then-suggest cases too
     run = [c for c in cases if c["id"] not in skipped]
-    report = compare_results(run, out["results"], header["tolerance"])
+    # LiteRT.js is checked with LiteRT's tolerance (docs/decoding.md, 10).
+    report = compare_results(run, out["results"], tolerance_for(header, "litert"))
     if skipped:
         report.skipped, report.skip_reason = len(skipped), "not run by the harness"
     return report, out["ms"]

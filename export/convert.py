@@ -1,16 +1,19 @@
-"""Export: ``export(checkpoint, config) -> Path`` writes the on-device bundle.
+"""Export: ``export(checkpoint, config) -> Path`` writes the on-device bundle, in steps:
 
-1. Rebuild the trained cell as a ``tf.Module`` holding the weights, with one ``step``
-   signature and explicit state: ids [B] int32, h [B, P], c [B, N] -> logprobs [B, V],
-   h_out, c_out. No TF variables survive conversion and no stateful layers exist: the app
-   owns the state, so one model serves many text fields and all beams of a search (B rows).
-2. Convert it with TFLite builtins only, once per quantization preset; check the op list
-   against the allowlist of :mod:`kbd_lm.export.ops`.
-3. Measure each preset: size, agreement with the Keras model on held-out contexts, step latency.
-4. Write ``model.tflite`` (the chosen preset), ``tokenizer.model``, ``manifest.json``
-   (a :class:`kbd_lm.inference.bundle.Manifest`), ``ops.txt`` and ``op_resolver.cc`` into a
-   temporary
-   folder, verify it in both runtimes, and rename it into place.
+1. :func:`load_checkpoint`: read the checkpoint, check its weights against its config.
+2. :func:`convert_presets`: rebuild the trained cell as a ``tf.Module`` holding the weights
+   (:func:`step_module`: ``step`` and ``advance`` signatures with explicit state, ids [B]
+   int32, h [B, P], c [B, N] -> logprobs [B, V], h_out, c_out; the app owns the state, so one
+   model serves many text fields and all beams of a search), convert it with TFLite builtins
+   only once per quantization preset, check the ops against :mod:`kbd_lm.export.ops`, and
+   measure each preset against the Keras model (:mod:`kbd_lm.export.measure`).
+3. Into a temporary folder: :func:`write_model_files` (model, tokenizer, ops, configs), the
+   blocklist, the word list and :func:`write_ngram_within_budget`.
+4. :func:`verify_runtimes`: the model in LiteRT and tflite-runtime 2.14.
+5. :func:`build_manifest` and :func:`list_files`: ``manifest.json``.
+6. :func:`write_conformance`: the test vectors, with each runtime's measured tolerance.
+7. :func:`check_folder`: the bundle verifies, holds exactly its manifest's files and fits
+   ``max_model_bytes``; then the folder is renamed into place.
 
 >>> cfg = load_config(ExportConfig, "export", "default")   # doctest: +SKIP
 >>> export(Path("runs/default"), cfg)                      # doctest: +SKIP
@@ -21,34 +24,46 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
 import kbd_lm
 from kbd_lm.common.config import to_toml
 from kbd_lm.common.fsutil import atomic_dir
-from kbd_lm.common.stats import percentiles
 from kbd_lm.export import ops as O
 from kbd_lm.export import portable
 from kbd_lm.export import signatures as S
 from kbd_lm.export.blocklist import BLOCKLIST_FILE, write_blocklist
+from kbd_lm.export.measure import (
+    agreement,
+    heldout_windows,
+    keras_logprobs,
+    measure_preset,
+    tflite_runtime_logprobs,
+)
 from kbd_lm.inference import bundle as B
 from kbd_lm.inference import conformance, lexicon
-from kbd_lm.inference.runtime import StepModel, runtime_version
-from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from kbd_lm.inference.runtime import runtime_version
+from kbd_lm.inference.tolerance import ToleranceError
+from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from kbd_lm.training import checkpoint as C
 
 log = logging.getLogger(__name__)
 
 Quantization = Literal["float32", "float16", "dynamic", "int8"]
 PRESETS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
+# int8 calibration reads windows of this many tokens from the start of validation units (zero
+# state, then the states of a short message's first words): calibration_samples windows of 8
+# eager TensorFlow steps take seconds. A choice, not a measurement.
+CALIBRATION_TOKENS = 8
+# ... and keeps every third state of a window, and the last: consecutive states are much alike,
+# and the converter calibrates on every sample it gets (4 a window: about 1,000 in all).
+CALIBRATION_STRIDE = 3
 
 
 @dataclass(frozen=True)
@@ -66,18 +81,19 @@ class ExportConfig:
     latency_calls: int = 2000
     # Fail if the shipped files (manifest: shipped_bytes) exceed this many bytes; 0 = no limit.
     max_model_bytes: int = 1_500_000
+    # Also run the model in tflite-runtime 2.14: its agreement with Keras (manifest:
+    # runtimes_verified) and its answers to the conformance cases (their tolerance for it).
     verify_tflite_runtime: bool = True
     seed: int = 0
     # Optional word n-gram (Kneser-Ney trigram on the train split) shipped in the bundle and
     # interpolated with the neural model by the predictor: its size in bytes, 0 = none,
-    # -1 = whatever is left of max_model_bytes after the model and the tokenizer.
+    # -1 = whatever max_model_bytes leaves after the other shipped files.
     ngram_bytes: int = 0
-    # The NEURAL model's share of the interpolated probability (manifest: ngram.neural_weight);
-    # the n-gram gets 1 - ngram_weight.
-    ngram_weight: float = 0.5
-    # A word list for completions (kbd_lm.inference.lexicon): the most frequent words of the train
-    # split
-    # that fit in this many bytes (gzip); 0 = none.
+    # With an n-gram: the neural model's share of the interpolated probability (manifest:
+    # ngram.neural_weight); the n-gram gets 1 - neural_weight. Called ngram_weight before 0.9.0.
+    neural_weight: float = 0.5
+    # A word list for completions (kbd_lm.inference.lexicon): the most frequent words of the
+    # train split that fit in this many bytes (gzip); 0 = none.
     lexicon_bytes: int = 128_000
     # Fixed-batch copies of the signatures (step1, advance1, step2, ...) for LiteRT.js, which
     # cannot resize; () = none. See kbd_lm.export.signatures.
@@ -87,6 +103,9 @@ class ExportConfig:
     # file, or "" for none; packages are fetched once into blocklist_cache.
     blocklist: str = "npm:naughty-words@1.2.0"
     blocklist_cache: str = "data/downloads"
+
+    # Keys of earlier versions: refused with a message naming the new key (kbd_lm.common.config).
+    RENAMED: ClassVar[dict[str, str]] = {"ngram_weight": "neural_weight"}
 
 
 # ------------------------------------------------------------------------- the step graph
@@ -154,138 +173,110 @@ def convert(
     return conv.convert()
 
 
-# ------------------------------------------------------------------------- measurements
-
-
-def heldout_windows(tok: Tokenizer, valid_units: list[str], n: int, length: int, seed: int):
-    """``n`` token windows [n, length] from the validation split, each starting at a unit."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in rng.permutation(len(valid_units)):
-        ids = tok.encode_unit(valid_units[i])[:-1]  # context never includes the final EOS
-        if len(ids) >= 2:
-            ids = (ids * (length // len(ids) + 1))[:length] if len(ids) < length else ids[:length]
-            out.append(ids)
-        if len(out) == n:
-            break
-    return np.asarray(out, np.int32)
-
-
-def keras_logprobs(train_cfg, weights, windows) -> np.ndarray:
-    """Reference log-probs after the last token of each window, from the Keras model."""
-    import tensorflow as tf
-
-    from kbd_lm.training.model import build_model
-
-    model = build_model(train_cfg.model_config(weights["embedding"].shape[0]))
-    model.set_numpy_weights(weights)
-    logits = model(tf.constant(windows))[:, -1]
-    return tf.nn.log_softmax(logits).numpy()
-
-
-def agreement(reference: np.ndarray, candidate: np.ndarray) -> dict:
-    """Top-1 / top-3 agreement of next-token ranking and the log-prob error.
-
-    top3 is the mean overlap of the two top-3 sets (1.0 = same three tokens); the log-prob
-    error is the largest absolute difference over the reference's top-10 tokens.
-    """
-    ref_top = np.argsort(-reference, axis=1)[:, :10]
-    cand_top = np.argsort(-candidate, axis=1)[:, :3]
-    top1 = float(np.mean(ref_top[:, 0] == cand_top[:, 0]))
-    overlap = [len(set(a[:3]) & set(b)) / 3 for a, b in zip(ref_top, cand_top, strict=True)]
-    top3 = float(np.mean(overlap))
-    rows = np.arange(len(reference))[:, None]
-    err = float(np.max(np.abs(reference[rows, ref_top] - candidate[rows, ref_top])))
-    return {"top1": top1, "top3": top3, "max_logprob_error": err}
-
-
-def step_latency_us(model_path: Path, calls: int, batch: int = 1) -> dict:
-    """p50/p99 of one ``step`` call in LiteRT, one thread, XNNPACK, after 100 warm-up calls."""
-    step = StepModel(model_path, batch=batch, num_threads=1)
-    ids = np.full([batch], 5, np.int32)
-    h, c = step.zero_state()
-    for _ in range(100):
-        _, h, c = step.step(ids, h, c)
-    times = np.empty(calls)
-    for i in range(calls):
-        t = time.perf_counter()
-        _, h, c = step.step(ids, h, c)
-        times[i] = time.perf_counter() - t
-    return {name: value * 1e6 for name, value in percentiles(times).items()}
-
-
-def tflite_runtime_logprobs(model_path: Path, windows: np.ndarray) -> np.ndarray:
-    """Run the windows in tflite-runtime 2.14, in its own process (it cannot share one with TF)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        w, out = Path(tmp) / "w.npy", Path(tmp) / "out.npy"
-        np.save(w, windows)
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "kbd_lm.inference.runtime",
-                str(model_path),
-                str(w),
-                str(out),
-                "tflite-runtime",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"tflite-runtime could not run {model_path}:\n{proc.stderr[-2000:]}")
-        return np.load(out)
-
-
 # ------------------------------------------------------------------------- entry point
 
 
 def export(checkpoint: Path, config: ExportConfig) -> Path:
     """Convert the checkpoint into a verified bundle at ``config.out_dir``; return its path."""
-    import tensorflow as tf
-
     from kbd_lm.dataset.corpus import prepare
-    from kbd_lm.training.model import check_weights, mult_adds_per_token, param_count
 
     t0 = time.monotonic()
-    ckpt = C.read(checkpoint)
-    train_cfg, weights, tok = ckpt.config, ckpt.weights, ckpt.tokenizer
-    mcfg = train_cfg.model_config(tok.vocab_size)
-    # The weights must be the model its config and tokenizer describe (names and shapes).
-    try:
-        check_weights(mcfg, weights)
-    except ValueError as err:
-        raise C.CheckpointError(
-            f"{Path(checkpoint) / C.WEIGHTS_FILE}: {err}, "
-            f"for a tokenizer of {tok.vocab_size} pieces"
-        ) from err
+    ckpt = load_checkpoint(checkpoint)
+    train_cfg, tok = ckpt.config, ckpt.tokenizer
     corpus = prepare(train_cfg.corpus, Path(train_cfg.cache_dir))
     valid_units = list(corpus.units("valid"))
     windows = heldout_windows(
         tok, valid_units, config.agreement_contexts, config.context_tokens, config.seed
+    )  # [n, context_tokens]
+    reference = keras_logprobs(train_cfg, ckpt.weights, windows)  # [n, V]
+    models, report = convert_presets(ckpt, config, valid_units, windows, reference)
+    chosen = models[config.quantization]
+    out_dir = Path(config.out_dir)
+    with atomic_dir(out_dir) as tmp:
+        write_model_files(tmp, chosen, ckpt, config)
+        blocklist = write_blocklist(
+            config.blocklist, tmp / BLOCKLIST_FILE, Path(config.blocklist_cache)
+        )
+        if config.lexicon_bytes:
+            lexicon.build(corpus.units("train"), config.lexicon_bytes).save(tmp / lexicon.FILE)
+        ngram = write_ngram_within_budget(tmp, corpus, config, Path(train_cfg.cache_dir))
+        verified = verify_runtimes(tmp / B.MODEL_FILE, windows, reference, report, config)
+        manifest = build_manifest(ckpt, corpus, config, chosen, verified, ngram, blocklist, report)
+        manifest = list_files(tmp, manifest)
+        if config.conformance_vectors:  # the Python predictor's answers, for other decoders
+            manifest = write_conformance(tmp, valid_units, config)
+        check_folder(tmp, manifest, config)
+    log.info(
+        "exported %s (%s %s, %s bytes shipped: %s) with %d ops in %.0f s",
+        out_dir,
+        manifest.model_name,
+        config.quantization,
+        f"{manifest.shipped_bytes:,}",
+        " + ".join(f"{n} {manifest.files[n].bytes:,}" for n in manifest.shipped_files),
+        len(manifest.ops),
+        time.monotonic() - t0,
     )
-    reference = keras_logprobs(train_cfg, weights, windows)
-    module = step_module(mcfg, weights)
-    fixed = S.signature_names(config.fixed_batches)
+    return out_dir
+
+
+def load_checkpoint(checkpoint: Path) -> C.Checkpoint:
+    """Read the checkpoint and check that its weights are the model its config and tokenizer
+    describe (names and shapes); a :class:`~kbd_lm.training.checkpoint.CheckpointError` if not."""
+    from kbd_lm.training.model import check_weights
+
+    ckpt = C.read(checkpoint)
+    try:
+        check_weights(ckpt.config.model_config(ckpt.tokenizer.vocab_size), ckpt.weights)
+    except ValueError as err:
+        raise C.CheckpointError(
+            f"{Path(checkpoint) / C.WEIGHTS_FILE}: {err}, "
+            f"for a tokenizer of {ckpt.tokenizer.vocab_size} pieces"
+        ) from err
+    return ckpt
+
+
+def representative_dataset(module, mcfg, tok, valid_units, config: ExportConfig, signatures):
+    """int8 calibration: a generator function of (signature, inputs) over realistic
+    (ids, h, c) triples, the states reached while reading validation text."""
+    import tensorflow as tf
 
     def representative():
-        # Realistic (ids, h, c) triples: states reached while reading validation text.
-        cal = heldout_windows(tok, valid_units, config.calibration_samples, 8, config.seed + 1)
-        h = np.zeros((1, mcfg.embed_dim), np.float32)
-        c = np.zeros((1, mcfg.units), np.float32)
+        # Windows of other text than the agreement windows' (another seed).
+        cal = heldout_windows(
+            tok, valid_units, config.calibration_samples, CALIBRATION_TOKENS, config.seed + 1
+        )
+        h = np.zeros((1, mcfg.embed_dim), np.float32)  # [1, P]
+        c = np.zeros((1, mcfg.units), np.float32)  # [1, N]
         for row in cal:
             h[:], c[:] = 0, 0
             for t, token in enumerate(row):
                 ids = np.array([token], np.int32)
-                if t == len(row) - 1 or t % 3 == 0:
+                if t == len(row) - 1 or t % CALIBRATION_STRIDE == 0:
                     sample = {"ids": ids, "h": h.copy(), "c": c.copy()}
                     # (signature, inputs): every signature of the model is calibrated
-                    for name in (B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE, *fixed):
+                    for name in signatures:
                         yield name, S.calibration(name, sample)
                 out = module.step(tf.constant(ids), tf.constant(h), tf.constant(c))
                 h, c = out["h_out"].numpy(), out["c_out"].numpy()
 
+    return representative
+
+
+def convert_presets(ckpt, config: ExportConfig, valid_units, windows, reference):
+    """Convert the model with every preset to measure (``quantization`` alone unless
+    ``compare_presets``), check each one's ops and measure it (:func:`measure_preset`).
+
+    Returns (preset -> ``model.tflite`` bytes, preset -> the manifest's ``presets`` entry).
+    """
+    import tensorflow as tf
+
+    mcfg = ckpt.config.model_config(ckpt.tokenizer.vocab_size)
+    module = step_module(mcfg, ckpt.weights)
+    fixed = S.signature_names(config.fixed_batches)
+    names = (B.STEP_SIGNATURE, B.ADVANCE_SIGNATURE, *fixed)
+    representative = representative_dataset(
+        module, mcfg, ckpt.tokenizer, valid_units, config, names
+    )
     presets = PRESETS if config.compare_presets else (config.quantization,)
     report: dict[str, dict] = {}
     models: dict[str, bytes] = {}
@@ -303,148 +294,157 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         for preset in presets:
             t = time.monotonic()
             model = convert(saved, preset, representative if preset == "int8" else None, fixed)
-            ops = O.model_ops(model)
-            O.check_ops(ops)
+            O.check_ops(O.model_ops(model))
             path = Path(tmp) / f"{preset}.tflite"
             path.write_bytes(model)
-            step = StepModel(path, batch=len(windows))
-            agree = agreement(reference, step.run_windows(windows))
-            latency = step_latency_us(path, config.latency_calls)
             models[preset] = model
-            report[preset] = {
-                "bytes": len(model),
-                **agree,
-                "step_us": latency,
-                "min_runtime_version": O.min_runtime_version(model),
-                "convert_seconds": round(time.monotonic() - t, 1),
-            }
-            log.info(
-                "%-8s %9s bytes  top-1 %.3f  top-3 %.3f  max |dlogp| %.3f  "
-                "step p50 %.0f us p99 %.0f us  (runtime >= %s)",
-                preset,
-                f"{len(model):,}",
-                agree["top1"],
-                agree["top3"],
-                agree["max_logprob_error"],
-                latency["p50"],
-                latency["p99"],
-                report[preset]["min_runtime_version"],
-            )
+            report[preset] = measure_preset(path, windows, reference, config.latency_calls)
+            report[preset]["convert_seconds"] = round(time.monotonic() - t, 1)
+    return models, report
 
-    chosen = models[config.quantization]
+
+def write_model_files(tmp: Path, chosen: bytes, ckpt, config: ExportConfig) -> None:
+    """The model, the tokenizer (and as data, for ports), the op list, the op resolver source
+    and both configs, into the bundle folder ``tmp``."""
     ops = O.model_ops(chosen)
-    out_dir = Path(config.out_dir)
-    with atomic_dir(out_dir) as tmp:
-        (tmp / B.MODEL_FILE).write_bytes(chosen)
-        (tmp / B.TOKENIZER_FILE).write_bytes(tok.proto)
-        portable.write_tokenizer_json(tok, tmp / portable.TOKENIZER_JSON)  # for ports (browser)
-        (tmp / "ops.txt").write_text(O.op_list_txt(ops))
-        (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
-        (tmp / "export_config.toml").write_text(to_toml(config))
-        (tmp / "train_config.toml").write_text(to_toml(train_cfg))
-        ngram = None
-        if config.ngram_bytes:
-            budget = config.ngram_bytes
-            if budget < 0:
-                if not config.max_model_bytes:
-                    raise ValueError("ngram_bytes = -1 needs max_model_bytes")
-                budget = config.max_model_bytes - len(chosen) - len(tok.proto) - 1024
-            ngram = write_ngram(
-                corpus, tmp / B.NGRAM_FILE, budget, config.ngram_weight, Path(train_cfg.cache_dir)
-            )
-        if config.lexicon_bytes:
-            lexicon.build(corpus.units("train"), config.lexicon_bytes).save(tmp / lexicon.FILE)
-        blocklist = write_blocklist(
-            config.blocklist, tmp / BLOCKLIST_FILE, Path(config.blocklist_cache)
-        )
-        verified = {
-            f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]
-        }
-        if config.verify_tflite_runtime:
-            agree_old = agreement(reference, tflite_runtime_logprobs(tmp / B.MODEL_FILE, windows))
-            verified[f"tflite-runtime {runtime_version('tflite-runtime')}"] = agree_old["top3"]
-            log.info("tflite-runtime: top-1 %.3f top-3 %.3f", agree_old["top1"], agree_old["top3"])
-        summary = ckpt.summary
-        manifest = B.Manifest(
-            name=f"kbd-lm-{mcfg.cell}{mcfg.units}-v{mcfg.vocab_size}",
-            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            quantization=config.quantization,
-            model=B.ModelSpec(
-                cell=mcfg.cell,
-                units=mcfg.units,
-                embed_dim=mcfg.embed_dim,
-                vocab_size=mcfg.vocab_size,
-                parameters=param_count(mcfg),
-                mult_adds_per_token=mult_adds_per_token(mcfg),
-            ),
-            tokenizer=B.TokenizerSpec(
-                type="sentencepiece-unigram",
-                vocab_size=tok.vocab_size,
-                special_ids={"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
-                unit="BOS [hint] pieces EOS" if tok.hint_ids else "BOS pieces EOS",
-                hints=tok.hint_ids,
-            ),
-            ops=tuple(B.OpEntry(o.name, o.version) for o in ops),
-            min_runtime_version=O.min_runtime_version(chosen),
-            signatures={
-                **signature_manifest(mcfg),
-                **S.fixed_manifest(mcfg, config.fixed_batches),
-            },
-            runtimes_verified=verified,
-            ngram=ngram,
-            blocklist=blocklist,
-            training={
-                "corpus": corpus.stats.get("name"),
-                "split": corpus.stats.get("split_rule"),
-                "valid_ppl_word": summary.get("valid_ppl_word"),
-                "valid_ppl_token": summary.get("valid_ppl_token"),
-                "tokens_seen": summary.get("tokens_seen"),
-                "train_minutes": summary.get("train_minutes"),
-                "valid_ppl_word_macro": summary.get("valid_ppl_word_macro"),
-                # A mixture's sources, each with its weight and the licence of its text.
-                "sources": (summary.get("corpus") or {}).get("sources") or {},
-            },
-            presets=report,
-            producer={"name": "kbd-lm", "version": kbd_lm.__version__},
-        )
-        # Shipped: what an app puts on the phone (the size budget counts these only).
-        files = {
-            B.MODEL_FILE: True,
-            B.TOKENIZER_FILE: True,
-            "ops.txt": False,
-            "op_resolver.cc": False,
-            "export_config.toml": False,
-            "train_config.toml": False,
-            portable.TOKENIZER_JSON: False,  # the tokenizer as data, for ports (the browser)
-        }
-        if ngram is not None:
-            files[B.NGRAM_FILE] = True
-        if config.lexicon_bytes:
-            files[lexicon.FILE] = True
-        if blocklist is not None:
-            files[BLOCKLIST_FILE] = True
-        for name, shipped in files.items():
-            manifest = manifest.with_file(tmp, name, shipped=shipped)
-        B.write(tmp, manifest)
-        if config.conformance_vectors:  # the Python predictor's answers, for other decoders
-            manifest = conformance.write_into_bundle(tmp, valid_units, config.seed)
-        B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
-        if config.max_model_bytes and manifest.shipped_bytes > config.max_model_bytes:
-            raise ValueError(
-                f"bundle is {manifest.shipped_bytes:,} bytes, over the limit of "
-                f"{config.max_model_bytes:,} (max_model_bytes)"
-            )
-    log.info(
-        "exported %s (%s %s, %s bytes shipped: %s) with %d ops in %.0f s",
-        out_dir,
-        manifest.model_name,
-        config.quantization,
-        f"{manifest.shipped_bytes:,}",
-        " + ".join(f"{n} {manifest.files[n].bytes:,}" for n in manifest.shipped_files),
-        len(ops),
-        time.monotonic() - t0,
+    (tmp / B.MODEL_FILE).write_bytes(chosen)
+    (tmp / B.TOKENIZER_FILE).write_bytes(ckpt.tokenizer.proto)
+    portable.write_tokenizer_json(ckpt.tokenizer, tmp / portable.TOKENIZER_JSON)  # the browser
+    (tmp / "ops.txt").write_text(O.op_list_txt(ops))
+    (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
+    (tmp / "export_config.toml").write_text(to_toml(config))
+    (tmp / "train_config.toml").write_text(to_toml(ckpt.config))
+
+
+def write_ngram_within_budget(
+    tmp: Path, corpus, config: ExportConfig, cache_dir: Path
+) -> B.NgramSpec | None:
+    """The n-gram of ``ngram_bytes`` bytes (None for 0); for -1, of what ``max_model_bytes``
+    leaves after the shipped files already in ``tmp`` (model, tokenizer, lexicon, blocklist)."""
+    budget = config.ngram_bytes
+    if not budget:
+        return None
+    if budget < 0:
+        if not config.max_model_bytes:
+            raise ValueError("ngram_bytes = -1 needs max_model_bytes")
+        shipped = [n for n, ships in SHIPPED.items() if ships and (tmp / n).is_file()]
+        budget = config.max_model_bytes - sum((tmp / n).stat().st_size for n in shipped)
+    return write_ngram(corpus, tmp / B.NGRAM_FILE, budget, config.neural_weight, cache_dir)
+
+
+def verify_runtimes(model_path: Path, windows, reference, report, config: ExportConfig) -> dict:
+    """The manifest's ``runtimes_verified``: "runtime version" -> top-3 agreement with Keras
+    of the model at ``model_path`` in LiteRT (measured with the preset) and tflite-runtime
+    (run here, unless ``verify_tflite_runtime`` is off)."""
+    verified = {f"ai-edge-litert {runtime_version('litert')}": report[config.quantization]["top3"]}
+    if config.verify_tflite_runtime:
+        agree_old = agreement(reference, tflite_runtime_logprobs(model_path, windows))
+        verified[f"tflite-runtime {runtime_version('tflite-runtime')}"] = agree_old["top3"]
+        log.info("tflite-runtime: top-1 %.3f top-3 %.3f", agree_old["top1"], agree_old["top3"])
+    return verified
+
+
+def build_manifest(
+    ckpt, corpus, config: ExportConfig, chosen: bytes, verified, ngram, blocklist, report
+) -> B.Manifest:
+    """The manifest of the bundle, without its file list (:func:`list_files`)."""
+    from kbd_lm.training.model import mult_adds_per_token, param_count
+
+    tok, summary = ckpt.tokenizer, ckpt.summary
+    mcfg = ckpt.config.model_config(tok.vocab_size)
+    return B.Manifest(
+        name=f"kbd-lm-{mcfg.cell}{mcfg.units}-v{mcfg.vocab_size}",
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        quantization=config.quantization,
+        model=B.ModelSpec(
+            cell=mcfg.cell,
+            units=mcfg.units,
+            embed_dim=mcfg.embed_dim,
+            vocab_size=mcfg.vocab_size,
+            parameters=param_count(mcfg),
+            mult_adds_per_token=mult_adds_per_token(mcfg),
+        ),
+        tokenizer=B.TokenizerSpec(
+            type="sentencepiece-unigram",
+            vocab_size=tok.vocab_size,
+            special_ids={"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
+            unit="BOS [hint] pieces EOS" if tok.hint_ids else "BOS pieces EOS",
+            hints=tok.hint_ids,
+        ),
+        ops=tuple(B.OpEntry(o.name, o.version) for o in O.model_ops(chosen)),
+        min_runtime_version=O.min_runtime_version(chosen),
+        signatures={
+            **signature_manifest(mcfg),
+            **S.fixed_manifest(mcfg, config.fixed_batches),
+        },
+        runtimes_verified=verified,
+        ngram=ngram,
+        blocklist=blocklist,
+        training={
+            "corpus": corpus.stats.get("name"),
+            "split": corpus.stats.get("split_rule"),
+            "valid_ppl_word": summary.get("valid_ppl_word"),
+            "valid_ppl_token": summary.get("valid_ppl_token"),
+            "tokens_seen": summary.get("tokens_seen"),
+            "train_minutes": summary.get("train_minutes"),
+            "valid_ppl_word_macro": summary.get("valid_ppl_word_macro"),
+            # A mixture's sources, each with its weight and the licence of its text.
+            "sources": (summary.get("corpus") or {}).get("sources") or {},
+        },
+        presets=report,
+        producer={"name": "kbd-lm", "version": kbd_lm.__version__},
     )
-    return out_dir
+
+
+# The files export may write, and whether each ships: what an app puts on the phone (the size
+# budget counts these only). The rest serve ports, builds and audits.
+SHIPPED: dict[str, bool] = {
+    B.MODEL_FILE: True,
+    B.TOKENIZER_FILE: True,
+    "ops.txt": False,
+    "op_resolver.cc": False,
+    "export_config.toml": False,
+    "train_config.toml": False,
+    portable.TOKENIZER_JSON: False,  # the tokenizer as data, for ports (the browser)
+    B.NGRAM_FILE: True,
+    lexicon.FILE: True,
+    BLOCKLIST_FILE: True,
+}
+
+
+def list_files(tmp: Path, manifest: B.Manifest) -> B.Manifest:
+    """List every file of :data:`SHIPPED` that ``tmp`` holds in the manifest and write it."""
+    for name, shipped in SHIPPED.items():
+        if (tmp / name).is_file():
+            manifest = manifest.with_file(tmp, name, shipped=shipped)
+    B.write(tmp, manifest)
+    return manifest
+
+
+def write_conformance(tmp: Path, valid_units: list[str], config: ExportConfig) -> B.Manifest:
+    """The conformance vectors, with a tolerance for each runtime verified (measured)."""
+    runtimes = ("tflite-runtime",) if config.verify_tflite_runtime else ()
+    try:
+        return conformance.write_into_bundle(tmp, valid_units, config.seed, runtimes)
+    except ToleranceError as err:
+        raise ToleranceError(
+            f"{err}. Export another quantization (float32 runs alike in both runtimes), or "
+            "leave tflite-runtime out (verify_tflite_runtime = false)"
+        ) from None
+
+
+def check_folder(tmp: Path, manifest: B.Manifest, config: ExportConfig) -> None:
+    """The bundle in ``tmp`` loads and verifies, holds exactly the manifest's files, and its
+    shipped files fit ``max_model_bytes``; a clear error if not."""
+    B.Bundle.load(tmp)  # the bundle verifies before it is renamed into place
+    stray = B.stray_files(tmp, manifest)
+    if stray:
+        raise ValueError(f"{tmp}: files the manifest does not list: {', '.join(stray)}")
+    if config.max_model_bytes and manifest.shipped_bytes > config.max_model_bytes:
+        raise ValueError(
+            f"bundle is {manifest.shipped_bytes:,} bytes, over the limit of "
+            f"{config.max_model_bytes:,} (max_model_bytes)"
+        )
 
 
 def signature_manifest(mcfg) -> dict:
@@ -493,7 +493,7 @@ def write_ngram(
     from kbd_lm.evaluation.baseline import ngram_baseline
 
     if not 0.0 < neural_weight < 1.0:
-        raise ValueError(f"ngram_weight must be between 0 and 1, got {neural_weight}")
+        raise ValueError(f"neural_weight must be between 0 and 1, got {neural_weight}")
     model = ngram_baseline(corpus, max_bytes, cache_dir).load()
     model.save(path)
     log.info(

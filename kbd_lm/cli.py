@@ -142,10 +142,11 @@ def _eval(args) -> int:
     if args.kinds:
         return _eval_kinds(args)
     from kbd_lm.evaluation.metrics import EvalConfig, format_table, run_eval
+    from kbd_lm.inference.bundle import reports_dir
 
     cfg = load_config(EvalConfig, "eval", args.preset or "default", args.overrides)
     bundle = Path(args.bundle) if args.bundle else None
-    out = Path(args.out) if args.out else (bundle or Path("dist"))
+    out = Path(args.out) if args.out else (reports_dir(bundle) if bundle else Path("dist"))
     report = run_eval(cfg, bundle, out)
     print(format_table(report["systems"]))
     print(f"wrote {out / 'eval.json'} and {out / 'eval.md'}")
@@ -155,6 +156,7 @@ def _eval(args) -> int:
 def _eval_kinds(args) -> int:
     from kbd_lm.common.config import load_config
     from kbd_lm.evaluation.kinds import KindsEvalConfig, run_kinds_eval
+    from kbd_lm.inference.bundle import reports_dir
 
     cfg = load_config(KindsEvalConfig, "eval", args.preset or "kinds", args.overrides)
     bundles = {"bundle": Path(args.bundle)}
@@ -162,7 +164,7 @@ def _eval_kinds(args) -> int:
         name, _, folder = item.rpartition("=")
         bundles[name or Path(folder).name] = Path(folder)
     bundles = {f"{_model_name(path)} ({name})": path for name, path in bundles.items()}
-    out = Path(args.out) if args.out else Path(args.bundle)
+    out = Path(args.out) if args.out else reports_dir(args.bundle)
     report = run_kinds_eval(cfg, bundles, out)
     print(
         f"wrote {out / 'eval-kinds.json'} and {out / 'eval-kinds.md'}: "
@@ -230,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="keyboard metrics of the bundle and the n-gram baseline")
     p.add_argument("--bundle", default="dist/bundle", help="bundle folder ('' for baseline only)")
     p.add_argument("--preset", default=None, help="preset name or TOML path")
-    p.add_argument("--out", default=None, help="output folder (default: the bundle folder)")
+    p.add_argument(
+        "--out", default=None, help="output folder (default: BUNDLE.reports beside the bundle)"
+    )
     p.add_argument(
         "--kinds", action="store_true", help="one row per kind of text (chat, SMS, e-mail, ...)"
     )

@@ -111,7 +111,12 @@ def registry_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
-    """The tiny model exported with the default (dynamic) preset, all presets measured."""
+    """The tiny model exported with the default (dynamic) preset, all presets measured.
+
+    Verified in LiteRT only: with 64 cells, dynamic-range quantization makes tflite-runtime
+    2.14 suggest other words than LiteRT, beyond the conformance cap, and export refuses that
+    (tests/export/test_convert.py); the float32 bundles verify both runtimes.
+    """
     from kbd_lm.common.config import load_config
     from kbd_lm.export.convert import ExportConfig, export
 
@@ -125,6 +130,7 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
             "max_model_bytes=0",
             "latency_calls=200",
             "agreement_contexts=64",
+            "verify_tflite_runtime=false",
             f'blocklist_cache="{registry_cache}"',
         ],
     )

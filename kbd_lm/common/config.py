@@ -103,6 +103,10 @@ def from_dict(cls: type[T], data: dict[str, Any], source: str = "config") -> T:
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - fields)
+    renamed = getattr(cls, "RENAMED", {})  # a config's old key -> its new name
+    for key in unknown:
+        if key in renamed:
+            raise ConfigError(f"{source}: {key} is now called {renamed[key]}; rename it")
     if unknown:
         raise ConfigError(
             f"{source}: unknown key(s) {', '.join(unknown)} for {cls.__name__}; "

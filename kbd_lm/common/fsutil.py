@@ -7,9 +7,11 @@ new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -52,12 +54,15 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     >>> (root / "out" / "a.txt").read_text()
     'hi'
 
-    An existing folder at ``path`` is replaced only after the new one is complete.
+    An existing folder at ``path`` is replaced only after the new one is complete. The
+    temporary folder (``.out.XXXXXXXX.tmp`` beside ``path``) is locked while it is written;
+    one left by a killed process is removed by the next write to ``path``
+    (:func:`remove_stale_temporaries`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    remove_stale_temporaries(path)
+    tmp, lock = _locked_temporary(path)
     try:
         yield tmp
         old = None
@@ -70,6 +75,61 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)  # (the kernel also releases it when the process dies)
+
+
+def _temporary_pattern(path: Path) -> re.Pattern:
+    # tempfile.mkdtemp's names: prefix, 8 characters of [a-z0-9_], suffix.
+    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+
+
+def _locked_temporary(path: Path) -> tuple[Path, int]:
+    """A new temporary folder for ``path`` and the descriptor holding its lock (flock)."""
+    while True:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        try:
+            fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            continue  # another process found it unlocked and removed it: make another
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_nlink > 0:  # 0: removed before we held it
+                os.chmod(tmp, 0o777 & ~_umask())
+                return tmp, fd
+        except BlockingIOError:
+            pass  # another process is removing it
+        os.close(fd)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary folders :func:`atomic_dir` left beside ``path`` (its name
+    pattern only) whose lock nobody holds: their writer was killed. Returns them.
+
+    A folder being written is locked by its writer and stays.
+    """
+    path = Path(path)
+    pattern = _temporary_pattern(path)
+    removed = []
+    for entry in sorted(path.parent.iterdir()) if path.parent.is_dir() else ():
+        if not pattern.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue  # gone meanwhile
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a live writer holds it
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+            log.info("removed %s, left by an interrupted write", entry)
+            removed.append(entry)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _umask() -> int:

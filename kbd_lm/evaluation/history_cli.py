@@ -3,10 +3,10 @@
     kbd-lm eval --adaptive --bundle dist/bundle max_words=8000
     kbd-lm eval --tune-history --bundle dist/bundle split=valid max_words=4000
 
-Overrides are :class:`~kbd_lm.evaluation.adaptive.AdaptiveConfig` fields. The adaptive evaluation
-writes
-``adaptive.json`` / ``adaptive.md`` (into ``--out``, default the bundle folder); tuning writes
-``history-tuning.json`` and prints the best settings.
+Overrides are :class:`~kbd_lm.evaluation.adaptive.AdaptiveConfig` fields. The adaptive
+evaluation writes ``adaptive.json`` / ``adaptive.md``; tuning writes ``history-tuning.json``
+and prints the best settings. Both into ``--out``, by default the bundle's reports folder
+(``dist/bundle.reports``: :func:`~kbd_lm.inference.bundle.reports_dir`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ def adaptive_command(args) -> int:
     """Run the adaptive evaluation or the weight tuning for the ``eval`` subcommand."""
     from kbd_lm.common.config import load_config
     from kbd_lm.evaluation.adaptive import AdaptiveConfig, format_table, run_adaptive
+    from kbd_lm.inference.bundle import reports_dir
 
     overrides = list(args.overrides)
     if args.tune_history and not any(o.startswith("split=") for o in overrides):
         overrides.append('split="valid"')
     cfg = load_config(AdaptiveConfig, overrides=overrides)
     bundle = Path(args.bundle)
-    out = Path(args.out) if args.out else bundle
+    out = Path(args.out) if args.out else reports_dir(bundle)  # beside the bundle, never inside
     if args.tune_history:
         from kbd_lm.common.fsutil import atomic_write_text
         from kbd_lm.evaluation.history_tune import tune

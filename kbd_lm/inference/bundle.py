@@ -380,6 +380,28 @@ def verify_files(bundle_dir: str | os.PathLike, manifest: Manifest) -> None:
             raise BundleError(f"{file}: wrong checksum (corrupted or replaced file)")
 
 
+def stray_files(bundle_dir: str | os.PathLike, manifest: Manifest) -> list[str]:
+    """Names in ``bundle_dir`` that are neither ``manifest.json`` nor a file it lists, sorted.
+
+    A bundle folder holds exactly its manifest's files: an app copies the whole folder.
+    Reports go beside it (:func:`reports_dir`).
+    """
+    listed = {MANIFEST_FILE, *manifest.files}
+    return sorted(p.name for p in Path(bundle_dir).iterdir() if p.name not in listed)
+
+
+def reports_dir(bundle_dir: str | os.PathLike) -> Path:
+    """Where reports about a bundle go: beside it, never inside (``stray_files``).
+
+    >>> reports_dir("dist/bundle")
+    PosixPath('dist/bundle.reports')
+    """
+    path = Path(bundle_dir)
+    if path.name in ("", ".", ".."):
+        path = path.resolve()
+    return path.with_name(f"{path.name}.reports")
+
+
 # ----------------------------------------------------------------------------- the folder
 
 
@@ -394,7 +416,8 @@ class Bundle:
     def load(cls, path: str | os.PathLike, verify: bool = True) -> Bundle:
         """Read ``manifest.json`` and check format version, files, sizes and checksums.
 
-        Raises :class:`BundleError` naming the file and the problem.
+        Raises :class:`BundleError` naming the file and the problem. Files the manifest does
+        not list (:func:`stray_files`) are logged as a warning, not refused.
         """
         path = Path(path)
         if not path.is_dir():
@@ -405,6 +428,9 @@ class Bundle:
                 raise BundleError(f"{path / MANIFEST_FILE}: does not list {required}")
         if verify:
             verify_files(path, manifest)
+        stray = stray_files(path, manifest)
+        if stray:
+            log.warning("%s: files the manifest does not list: %s", path, ", ".join(stray))
         return cls(path, manifest)
 
     @property

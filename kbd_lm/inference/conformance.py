@@ -1,7 +1,7 @@
 """Conformance vectors: what the Python predictor answers, for every other decoder to match.
 
 Export writes ``conformance.jsonl`` into the bundle (a test file: listed in the manifest,
-not shipped to phones). The first line is a header (format, Unicode version, tolerance); every other
+not shipped). The first line is a header (format, Unicode version, tolerances); every other
 line is one case::
 
     {"id": 7, "kind": "completion_2", "text": "see yo", "k": 3, "context": "see",
@@ -9,21 +9,21 @@ line is one case::
      "suggestions": [{"word": "you", "probability": 0.91}, ...]}
 
 ``context_ids`` is the model input (BOS + pieces of the context) and is checked on its own:
-it pins normalisation and tokenization. The suggestions are compared with :func:`compare`,
-which lets two words whose probabilities are within the tolerance come in either order.
+it pins normalisation and tokenization. The suggestions are compared with
+:func:`~kbd_lm.inference.tolerance.compare`, which lets two words whose probabilities are
+within the tolerance come in either order. The header's ``tolerances`` (version 4) give each
+runtime export verified its own tolerance, measured (:func:`write_into_bundle`); a decoder is
+checked with its runtime's (:func:`~kbd_lm.inference.tolerance.tolerance_for`).
 A case may carry ``"blocklist_add": ["word", "two words"]``: entries an app adds to the
 bundle's blocklist before this suggestion (and removes after it), see :func:`blocklist_cases`;
 and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in order into a new
 :class:`~kbd_lm.history.user_history.UserHistory` (the header's ``history`` config), which the
-suggestion
-then uses with the header's ``history_weights`` (see :func:`history_cases`); and
+suggestion then uses with the header's ``history_weights`` (see :func:`history_cases`); and
 ``"hint": "email"``: the field hint sent with both ``decode_input`` and ``suggest`` (see
 :func:`hint_cases`).
 
->>> compare([{"word": "a", "probability": 0.5}, {"word": "b", "probability": 0.4999}],
-...         [{"word": "b", "probability": 0.4999}, {"word": "a", "probability": 0.5}])
->>> compare([{"word": "a", "probability": 0.5}], [{"word": "c", "probability": 0.2}])
-'rank 1: a 0.500000 expected, c 0.200000 given'
+>>> build_cases(["see you later"], per_kind=1)[0]
+('empty', '', 3)
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ import dataclasses
 import json
 import logging
 import random
+import subprocess
+import sys
+import tempfile
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +44,16 @@ from kbd_lm.common.fsutil import Progress, atomic_write_text
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import Blocklist
 from kbd_lm.inference.bundle import Bundle, BundleError, Manifest, write
+from kbd_lm.inference.runtime import runtime_version
+from kbd_lm.inference.tolerance import (
+    MAX_REL,
+    TOLERANCE,
+    ToleranceError,
+    compare,
+    needed_rel,
+    runtime_tolerance,
+    tolerance_for,
+)
 from kbd_lm.text.hints import HINTS
 from kbd_lm.text.normalization import WORD_RE, words
 
@@ -48,16 +61,9 @@ log = logging.getLogger(__name__)
 
 FILE = "conformance.jsonl"
 FORMAT = "kbd-lm-conformance"
-# 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint.
-# Older versions are read as well.
-VERSION = 3
-# Two probabilities are the same answer when |p - q| <= ABS + REL * max(p, q). One step of
-# the model differs by about 1e-6 between runtimes (kernels, WASM vs x86), but over a long
-# context such a difference sometimes flips the rounding of a dynamically quantized
-# activation: word probabilities then differ by up to 5% (2.5% in the browser, 5.2% in
-# tflite-runtime 2.14 on the default-size model; median 4e-7), and words below 1e-4 by a
-# little more (12%, i.e. 4e-6).
-TOLERANCE = {"rel": 0.06, "abs": 1e-5}
+# 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint;
+# 4: the header has a tolerance per runtime (tolerances). Older versions are read as well.
+VERSION = 4
 NEWER_THAN_PINNED = "\U0001fae8"  # SHAKING FACE, Unicode 15.0: unassigned in Python 3.11's 14.0
 
 # Hand-written cases: (kind, text, k). The rest come from held-out text (see build_cases).
@@ -322,10 +328,10 @@ def hint_cases(units: list[str], seed: int = 0, per_hint: int = 6) -> list[dict]
     return out
 
 
-def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int:
-    """Run ``predictor`` on :func:`build_cases` (then on :func:`blocklist_cases` made from
-    its answers, :func:`history_cases` and :func:`hint_cases`) and write them to ``path``;
-    return the count."""
+def answer_cases(predictor, units: list[str], seed: int = 0) -> list[dict]:
+    """The cases of :func:`build_cases` (then :func:`blocklist_cases` made from their
+    answers, :func:`history_cases` and :func:`hint_cases`), each with ``predictor``'s answer
+    (``context``, ``partial``, ``context_ids``, ``suggestions``)."""
     cases = [
         {"id": i, "kind": kind, "text": text, "k": k}
         for i, (kind, text, k) in enumerate(build_cases(units, seed))
@@ -337,11 +343,19 @@ def write_vectors(predictor, units: list[str], path: Path, seed: int = 0) -> int
     for case, result in zip(cases, results, strict=True):
         case["context"], case["partial"] = result["context"], result["partial"]
         case["context_ids"], case["suggestions"] = result["ids"], result["suggestions"]
+    return cases
+
+
+def write_vectors(predictor, cases: list[dict], path: Path, tolerances: dict) -> int:
+    """Write ``cases`` (answered by ``predictor``: :func:`answer_cases`) to ``path`` under a
+    header with ``tolerances`` (runtime -> ``{"rel", "abs", "measured", "version"}``);
+    return the count."""
     header = {
         "format": FORMAT,
         "version": VERSION,
         "unicode_version": unicodedata.unidata_version,
-        "tolerance": TOLERANCE,
+        "tolerance": TOLERANCE,  # for a runtime ``tolerances`` does not list
+        "tolerances": tolerances,
         "beam_width": predictor.beam_width,
         "history": dataclasses.asdict(HistoryConfig()),
         "history_weights": dataclasses.asdict(predictor.history_weights),
@@ -377,38 +391,6 @@ def read_vectors(path: Path) -> tuple[dict, list[dict]]:
     if header.get("format") != FORMAT or header.get("version") not in range(1, VERSION + 1):
         raise ValueError(f"{path}: not a {FORMAT} file of version 1 to {VERSION}")
     return header, docs[1:]
-
-
-def _close(p: float, q: float, tol: dict) -> bool:
-    return abs(p - q) <= tol["abs"] + tol["rel"] * max(p, q)
-
-
-def compare(expected: list[dict], given: list[dict], tol: dict = TOLERANCE) -> str | None:
-    """None when ``given`` suggestions are the same answer as ``expected``, else why not.
-
-    Same answer: as many words; at every rank the probabilities agree within ``tol``; a word
-    in both lists has the same probability in both (so only near-ties swap places); a word in
-    one list only is a near-tie with the other list's last word (the top-k cut-off).
-    """
-    if len(expected) != len(given):
-        return f"{len(expected)} words expected, {len(given)} given"
-    exp = {e["word"]: e["probability"] for e in expected}
-    got = {g["word"]: g["probability"] for g in given}
-    for rank, (e, g) in enumerate(zip(expected, given, strict=True), 1):
-        if not _close(e["probability"], g["probability"], tol):
-            return (
-                f"rank {rank}: {e['word']} {e['probability']:.6f} expected, "
-                f"{g['word']} {g['probability']:.6f} given"
-            )
-    for mine, theirs, label in ((got, exp, "given"), (exp, got, "expected")):
-        last = min(theirs.values(), default=0.0)
-        for word, p in mine.items():
-            if word in theirs:
-                if not _close(p, theirs[word], tol):
-                    return f"{word}: probability {exp[word]:.6f} expected, {got[word]:.6f} given"
-            elif not _close(p, last, tol):
-                return f"{word} ({p:.6f}) only {label}, not a tie at the cut-off ({last:.6f})"
-    return None
 
 
 def compare_results(
@@ -476,10 +458,11 @@ def _blocking(predictor, entries: list[str] | None):
         predictor.blocklist = saved
 
 
-def check(predictor, path: Path) -> Report:
-    """Run ``predictor`` on every case of ``path`` and compare (ids, then suggestions)."""
+def check(predictor, path: Path, runtime: str = "litert") -> Report:
+    """Run ``predictor`` (on ``runtime``) on every case of ``path`` and compare (ids, then
+    suggestions, within the header's tolerance for ``runtime``)."""
     header, cases = read_vectors(path)
-    return compare_results(cases, run_python(predictor, cases), header.get("tolerance", TOLERANCE))
+    return compare_results(cases, run_python(predictor, cases), tolerance_for(header, runtime))
 
 
 def check_bundle(bundle_dir: Path, runtime: str = "litert") -> Report:
@@ -490,20 +473,89 @@ def check_bundle(bundle_dir: Path, runtime: str = "litert") -> Report:
     path = bundle.path / FILE
     if not path.is_file():
         raise BundleError(f"{path}: no conformance vectors (re-export the bundle)")
-    return check(Predictor(bundle, runtime=runtime), path)
+    return check(Predictor(bundle, runtime=runtime), path, runtime)
 
 
-def write_into_bundle(bundle_dir: Path, units: list[str], seed: int = 0) -> Manifest:
+def measure(cases: list[dict], results: list[dict]) -> tuple[float, dict | None]:
+    """How far a decoder's ``results`` are from the ``cases``' answers: the largest
+    :func:`~kbd_lm.inference.tolerance.needed_rel` over the cases, and the case that needs it
+    (None when every case matches exactly)."""
+    by_id = {r["id"]: r for r in results}
+    worst, worst_case = 0.0, None
+    for case in cases:
+        need = needed_rel(case["suggestions"], by_id[case["id"]]["suggestions"])
+        if need > worst:
+            worst, worst_case = need, case
+    return worst, worst_case
+
+
+def measure_runtime(bundle_dir: Path, cases: list[dict], runtime: str) -> dict:
+    """The header's ``tolerances`` entry for ``runtime``: the Python predictor on it runs
+    ``cases`` (in a process of its own: tflite-runtime cannot share one with TensorFlow) and
+    :func:`measure` compares. Raises :class:`ToleranceError` beyond the cap, naming the worst
+    case."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cases_path, out = Path(tmp) / "cases.json", Path(tmp) / "results.json"
+        cases_path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+        cmd = [sys.executable, "-m", "kbd_lm.inference.conformance", str(bundle_dir), runtime]
+        proc = subprocess.run(
+            [*cmd, str(cases_path), str(out)], capture_output=True, text=True, timeout=1800
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{runtime} could not run {bundle_dir}:\n{proc.stderr[-2000:]}")
+        results = json.loads(out.read_text(encoding="utf-8"))
+    rel, worst = measure(cases, results)
+    name = f"{runtime} {runtime_version(runtime)}"
+    try:
+        entry = runtime_tolerance(rel)
+    except ToleranceError as err:
+        given = next(r for r in results if r["id"] == worst["id"])["suggestions"]
+        why = compare(worst["suggestions"], given, {"rel": MAX_REL, "abs": TOLERANCE["abs"]})
+        raise ToleranceError(
+            f"{name}: its suggestions differ from LiteRT's: {err} (docs/decoding.md, 10); "
+            f"case {worst['id']} ({worst['kind']}): {why}"
+        ) from None
+    log.info("conformance: %s needs rel %.4f: tolerance %s", name, rel, entry["rel"])
+    return {**entry, "version": runtime_version(runtime)}
+
+
+def write_into_bundle(
+    bundle_dir: Path, units: list[str], seed: int = 0, runtimes: tuple[str, ...] = ()
+) -> Manifest:
     """Write the vectors into a finished bundle folder and list them in its manifest.
 
-    The file is a test file (``shipped=False``): listed with its size and checksum, so it is
-    verified like the rest, but not counted in the shipped bytes. Returns the new manifest
-    (also written to the folder); the header line has the case count.
+    The answers are the Python predictor's on LiteRT; each of ``runtimes`` (e.g.
+    ``("tflite-runtime",)``) runs the cases too and gets the tolerance its differences need
+    (:func:`measure_runtime`), LiteRT the floor. The file is a test file (``shipped=False``):
+    listed with its size and checksum, so it is verified like the rest, but not counted in the
+    shipped bytes. Returns the new manifest (also written to the folder).
     """
     from kbd_lm.inference.predictor import Predictor
 
     bundle = Bundle.load(bundle_dir)
-    write_vectors(Predictor(bundle), units, bundle.path / FILE, seed)
+    predictor = Predictor(bundle)
+    cases = answer_cases(predictor, units, seed)
+    # LiteRT's answers are the vectors: it differs from them by nothing on this CPU.
+    tolerances = {"litert": {**runtime_tolerance(0.0), "version": runtime_version("litert")}}
+    for runtime in runtimes:
+        tolerances[runtime] = measure_runtime(bundle.path, cases, runtime)
+    write_vectors(predictor, cases, bundle.path / FILE, tolerances)
     manifest = bundle.manifest.with_file(bundle.path, FILE, shipped=False)
     write(bundle.path, manifest)
     return manifest
+
+
+def _main() -> None:
+    """``python -m kbd_lm.inference.conformance BUNDLE RUNTIME CASES.json OUT.json``: the
+    Python predictor on RUNTIME answers the cases, in a clean process (see
+    :func:`measure_runtime`)."""
+    from kbd_lm.inference.predictor import Predictor
+
+    bundle_dir, runtime, cases_path, out = sys.argv[1:5]
+    cases = json.loads(Path(cases_path).read_text(encoding="utf-8"))
+    results = run_python(Predictor(Bundle.load(bundle_dir), runtime=runtime), cases)
+    Path(out).write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _main()

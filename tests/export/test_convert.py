@@ -62,6 +62,20 @@ def test_bundle_size_per_preset_and_tied_weights_stored_once(manifest, tiny_chec
     assert sizes["dynamic"] < 1 * params + 4 * (params - emb) * 0.2 + overhead
 
 
+def test_the_bundle_holds_exactly_its_manifests_files(tiny_bundle, tmp_path):
+    from kbd_lm.common.config import load_config
+    from kbd_lm.export.convert import ExportConfig, check_folder
+
+    names = {p.name for p in tiny_bundle.iterdir()}
+    assert names == {"manifest.json", *Bundle.load(tiny_bundle).manifest.files}
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    (bundle / "eval-kinds.md").write_text("| kind |")  # a report written inside
+    cfg = load_config(ExportConfig, "export", "default")
+    with pytest.raises(ValueError, match="files the manifest does not list: eval-kinds.md"):
+        check_folder(bundle, Bundle.load(bundle).manifest, cfg)
+
+
 def test_ops_are_builtins_on_the_allowlist(manifest, tiny_bundle):
     names = {o["name"] for o in manifest["ops"]}
     assert names <= O.ALLOWED_OPS
@@ -97,8 +111,7 @@ def test_the_manifest_names_its_producer(manifest, tiny_bundle):
     assert Bundle.load(tiny_bundle).manifest.producer["version"] == kbd_lm.__version__
 
 
-def test_tflite_runtime_214_loads_the_default_preset(tiny_bundle, manifest):
-    assert any(k.startswith("tflite-runtime 2.14") for k in manifest["runtimes_verified"])
+def test_tflite_runtime_214_loads_the_default_preset(tiny_bundle):
     # In its own process: tflite-runtime must not share one with TensorFlow.
     code = (
         "import sys, numpy as np; from pathlib import Path;"
@@ -164,6 +177,9 @@ def test_an_interrupted_export_leaves_the_old_bundle(
     out = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, out)
     before = (out / "manifest.json").read_bytes()
+    # Left by an export killed earlier: nobody holds its lock, the next export removes it.
+    (tmp_path / ".bundle.k1lled00.tmp").mkdir()
+    (tmp_path / ".bundle.k1lled00.tmp" / "model.tflite").write_bytes(b"half")
 
     def broken(*args, **kwargs):
         raise KeyboardInterrupt  # as if killed while writing the bundle
@@ -204,7 +220,7 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
             "verify_tflite_runtime=false",
             'blocklist=""',
             "ngram_bytes=30000",
-            "ngram_weight=0.6",
+            "neural_weight=0.6",
             "max_model_bytes=0",
         ],
     )
@@ -271,3 +287,84 @@ def test_weights_that_do_not_fit_the_config_are_refused(tiny_checkpoint, tmp_pat
     with pytest.raises(C.CheckpointError, match=r"weights \['out_bias', 'projection'\] do not"):
         convert.export(ckpt, cfg)
     assert not (tmp_path / "b").exists()
+
+
+def test_the_vectors_carry_each_runtimes_tolerance_as_measured(hinted_bundle, tmp_path):
+    """Export ran the conformance cases in tflite-runtime 2.14 too and wrote the tolerance
+    its differences need; checked with it, that runtime passes (docs/decoding.md, 10)."""
+    from kbd_lm.inference.conformance import FILE, measure, read_vectors
+    from kbd_lm.inference.runtime import runtime_version
+    from kbd_lm.inference.tolerance import runtime_tolerance
+
+    manifest = json.loads((hinted_bundle / "manifest.json").read_text())
+    assert any(k.startswith("tflite-runtime 2.14") for k in manifest["runtimes_verified"])
+    header, cases = read_vectors(hinted_bundle / FILE)
+    tolerances = header["tolerances"]
+    assert set(tolerances) == {"litert", "tflite-runtime"}
+    assert tolerances["litert"] == {**runtime_tolerance(0.0), "version": runtime_version("litert")}
+    assert tolerances["tflite-runtime"]["version"].startswith("2.14")
+    # The same cases in tflite-runtime again (a process without TensorFlow), measured here.
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    cmd = [sys.executable, "-m", "kbd_lm.inference.conformance", str(hinted_bundle)]
+    cmd += ["tflite-runtime", str(tmp_path / "cases.json"), str(tmp_path / "out.json")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    measured, _ = measure(cases, json.loads((tmp_path / "out.json").read_text()))
+    assert tolerances["tflite-runtime"] == {
+        **runtime_tolerance(measured),
+        "version": runtime_version("tflite-runtime"),
+    }
+    cli = [sys.executable, "-m", "kbd_lm.cli", "conformance", "--bundle", str(hinted_bundle)]
+    out = subprocess.run([*cli, "--runtime", "tflite-runtime"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert f"suggestions {len(cases)} match, 0 differ [tflite-runtime]" in out.stdout
+
+
+def test_runtimes_that_disagree_beyond_the_cap_fail_the_export(tiny_checkpoint, tmp_path):
+    """The tiny model in dynamic range: tflite-runtime 2.14 suggests other words than LiteRT
+    (its 64 cells turn kernel differences into other roundings of quantized activations)."""
+    from kbd_lm.common.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+    from kbd_lm.inference.tolerance import ToleranceError
+
+    overrides = [f'out_dir="{tmp_path / "bundle"}"', "compare_presets=false", "latency_calls=10"]
+    overrides += ['blocklist=""', "max_model_bytes=0", "agreement_contexts=16"]
+    cfg = load_config(ExportConfig, "export", "default", overrides)
+    assert cfg.quantization == "dynamic" and cfg.verify_tflite_runtime
+    with pytest.raises(ToleranceError, match=r"^tflite-runtime 2\.14.*decoding.md, 10\); case \d+"):
+        export(tiny_checkpoint, cfg)
+    assert list(tmp_path.iterdir()) == []  # no bundle, no temporary folder
+
+
+def test_the_old_name_of_neural_weight_is_refused_naming_the_new_one():
+    from kbd_lm.common.config import ConfigError, load_config
+    from kbd_lm.export.convert import ExportConfig
+
+    with pytest.raises(ConfigError, match="ngram_weight is now called neural_weight"):
+        load_config(ExportConfig, "export", "default", ["ngram_weight=0.6"])
+
+
+def test_an_ngram_of_what_the_budget_leaves_fits_it(
+    tiny_checkpoint, tiny_bundle, registry_cache, tmp_path
+):
+    """ngram_bytes = -1: the n-gram gets what max_model_bytes leaves after every other
+    shipped file (the model, the tokenizer, the word list and the blocklist)."""
+    from kbd_lm.common.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+
+    others = Bundle.load(tiny_bundle).manifest.shipped_bytes  # the same files, no n-gram
+    limit = others + 8_000
+    overrides = [f'out_dir="{tmp_path / "bundle"}"', "compare_presets=false", "latency_calls=10"]
+    overrides += ["verify_tflite_runtime=false", "conformance_vectors=false", "ngram_bytes=-1"]
+    overrides += [f"max_model_bytes={limit}", f'blocklist_cache="{registry_cache}"']
+    bundle = export(tiny_checkpoint, load_config(ExportConfig, "export", "default", overrides))
+    manifest = Bundle.load(bundle).manifest
+    assert manifest.shipped_files == (
+        "model.tflite",
+        "tokenizer.model",
+        "ngram.kn3",
+        "lexicon.txt.gz",
+        "blocklist.txt",
+    )
+    assert manifest.shipped_bytes - others == manifest.ngram.bytes <= 8_000
+    assert manifest.ngram.bytes > 4_000  # pruned to the budget, not a token n-gram

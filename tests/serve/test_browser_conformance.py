@@ -21,6 +21,7 @@ from kbd_lm.export.browser import open_harness
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.inference.conformance import FILE, compare_results, read_vectors
+from kbd_lm.inference.tolerance import tolerance_for
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
@@ -105,7 +106,7 @@ def test_learn_then_suggest_cases_run_and_pass_in_the_browser(browser_run):
     assert out["skipped"] == []
     by_id = {r["id"]: r for r in out["results"]}
     assert all(c["id"] in by_id for c in learned)
-    report = compare_results(learned, out["results"], header["tolerance"])
+    report = compare_results(learned, out["results"], tolerance_for(header, "litert"))
     assert report.passed and report.cases == len(learned) >= 20, report.failures
     diffs = [
         abs(e["probability"] - g["probability"])
@@ -162,7 +163,7 @@ def test_browser_tokenizes_raw_text_like_python(browser_run):
 def test_browser_suggests_like_python_within_tolerance(browser_run):
     header, cases, out = browser_run
     results = out["results"]
-    report = compare_results(cases, results, header["tolerance"])
+    report = compare_results(cases, results, tolerance_for(header, "litert"))
     assert report.suggestions_ok == len(cases), report.failures
     by_id = {r["id"]: r for r in results}
     nonempty = [c for c in cases if c["suggestions"]]
@@ -210,7 +211,7 @@ def test_browser_reads_field_hints_like_python(browser_ready, app_server, hinted
               });
             }"""
         )
-    report = compare_results(cases, out["results"], header["tolerance"])
+    report = compare_results(cases, out["results"], tolerance_for(header, "litert"))
     assert report.passed and report.cases == len(cases), report.failures
     assert hints == ["message", "email"]
     assert refused is not None and "unknown hint" in refused

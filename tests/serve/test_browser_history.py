@@ -16,8 +16,9 @@ import pytest
 
 from kbd_lm.export.browser import open_harness
 from kbd_lm.history.user_history import HistoryConfig, HistoryFileError, UserHistory
-from kbd_lm.inference.conformance import FILE, compare, read_vectors
+from kbd_lm.inference.conformance import FILE, read_vectors
 from kbd_lm.inference.predictor import Predictor
+from kbd_lm.inference.tolerance import compare, tolerance_for
 from kbd_lm.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.browser
@@ -159,7 +160,7 @@ def test_browser_loads_a_python_file_like_python(loaded, python_file, float32_bu
             {"word": s.word, "probability": s.probability}
             for s in predictor.suggest(text, k=3, history=python)
         ]
-        assert compare(want, got, header["tolerance"]) is None, (text, want, got)
+        assert compare(want, got, tolerance_for(header, "litert")) is None, (text, want, got)
     mixed = [s["word"] for s in loaded["suggestions"][TEXTS.index("Ouag")]]
     assert "Ouagadougou" in mixed and "Ouagadougou" not in (
         s.word for s in predictor.suggest("Ouag", k=3)

@@ -125,19 +125,28 @@ def test_tuning_refuses_test_data_and_ranks_settings(predictor):
 
 
 def test_cli_adaptive_on_chitchat_senders(tiny_bundle, tmp_path):
-    """`kbd-lm eval --adaptive` end to end on the real chitchat senders (a tiny sample)."""
+    """`kbd-lm eval --adaptive` end to end on the real chitchat senders (a tiny sample); the
+    reports go beside the bundle (bundle.reports), which keeps exactly its manifest's files."""
+    import shutil
     import subprocess
     import sys
 
-    args = ["-m", "kbd_lm.cli", "eval", "--adaptive", "--bundle", str(tiny_bundle)]
-    args += ["--out", str(tmp_path), "max_words=25", "max_words_unseen=25", "bootstrap=50"]
+    from kbd_lm.inference.bundle import read, stray_files
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    args = ["-m", "kbd_lm.cli", "eval", "--adaptive", "--bundle", str(bundle)]
+    args += ["max_words=25", "max_words_unseen=25", "bootstrap=50"]
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    report = json.loads((tmp_path / "adaptive.json").read_text())
+    reports = tmp_path / "bundle.reports"
+    assert sorted(p.name for p in reports.iterdir()) == ["adaptive.json", "adaptive.md"]
+    assert stray_files(bundle, read(bundle)) == []
+    report = json.loads((reports / "adaptive.json").read_text())
     groups = report["groups"]
     assert groups["all test users"]["words"] >= 10 and groups["all test users"]["users"] >= 2
     assert groups["users mostly not in train"]["words"] >= 10
-    assert "| ksr |" in (tmp_path / "adaptive.md").read_text()
+    assert "| ksr |" in (reports / "adaptive.md").read_text()
 
 
 def test_the_field_hint_is_the_corpus_own_unless_told():

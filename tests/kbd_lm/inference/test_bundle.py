@@ -188,3 +188,26 @@ def test_a_bundle_whose_ngram_cannot_be_read_is_a_bundle_error(tiny_bundle, tmp_
     (bundle / B.MANIFEST_FILE).write_text(json.dumps(doc))
     with pytest.raises(B.BundleError, match=f"{B.NGRAM_FILE}: not a readable Kneser-Ney"):
         Predictor.load(bundle)
+
+
+def test_stray_files_load_with_a_warning_naming_them(tmp_path, caplog):
+    """A report left inside a bundle: the bundle still loads; the warning names the files."""
+    B.write(tmp_path, small_manifest(tmp_path))
+    assert B.stray_files(tmp_path, B.read(tmp_path)) == []
+    with caplog.at_level("WARNING", logger="kbd_lm.inference.bundle"):
+        B.Bundle.load(tmp_path)
+    assert not caplog.records
+    (tmp_path / "eval-kinds.md").write_text("| kind |")
+    (tmp_path / "adaptive.json").write_text("{}")
+    with caplog.at_level("WARNING", logger="kbd_lm.inference.bundle"):
+        bundle = B.Bundle.load(tmp_path)
+    assert bundle.manifest == B.read(tmp_path)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path}: files the manifest does not list: adaptive.json, eval-kinds.md"
+    ]
+
+
+def test_reports_go_beside_the_bundle():
+    assert B.reports_dir("dist/bundle") == Path("dist/bundle.reports")
+    assert B.reports_dir(Path("/x/dist/chitchat/")) == Path("/x/dist/chitchat.reports")
+    assert B.reports_dir(".") == Path.cwd().with_name(Path.cwd().name + ".reports")

@@ -4,10 +4,12 @@ import json
 import shutil
 import subprocess
 import sys
+from unittest.mock import ANY
 
 import pytest
 
 from kbd_lm.inference import conformance as C
+from kbd_lm.inference import tolerance as T
 from kbd_lm.inference.bundle import Bundle, write
 
 
@@ -35,6 +37,60 @@ def test_compare_lets_only_near_ties_change_places(given, ok):
     assert C.compare(tie, list(reversed(tie))) is None
 
 
+def test_two_words_change_places_only_when_they_are_a_near_tie():
+    """Each word's probability within 6% of its counterpart, yet a and b are 9% apart: their
+    order is the answer. The same swap between two words 2% apart is a near-tie."""
+    expected = sugg(("a", 0.500), ("b", 0.455), ("c", 0.010))
+    swapped = sugg(("b", 0.482), ("a", 0.478), ("c", 0.010))
+    assert C.compare(expected, swapped) == (
+        "a (0.500000) and b (0.455000) change places, not a near-tie"
+    )
+    assert C.compare(expected, swapped, {"rel": 0.1, "abs": 1e-5}) is None
+    near = sugg(("a", 0.500), ("b", 0.490), ("c", 0.010))
+    assert C.compare(near, sugg(("b", 0.495), ("a", 0.493), ("c", 0.010))) is None
+
+
+def test_measured_differences_give_a_runtime_its_tolerance_up_to_the_cap():
+    """A runtime 7% off needs rel 0.07: its tolerance is 1.25 times that, and the floor's 6%
+    would have failed it. Beyond 15% (or with other words) the tolerance cannot be given."""
+    cases = [
+        {"id": 0, "kind": "next_word", "suggestions": sugg(("a", 0.50), ("b", 0.30))},
+        {"id": 1, "kind": "next_word", "suggestions": sugg(("c", 0.20))},
+    ]
+    results = [
+        {"id": 0, "suggestions": sugg(("a", 0.465), ("b", 0.30))},
+        {"id": 1, "suggestions": sugg(("c", 0.20))},
+    ]
+    measured, worst = C.measure(cases, results)
+    assert measured == pytest.approx(0.035 / 0.5 - 1e-5 / 0.5) and worst["id"] == 0
+    tol = T.runtime_tolerance(measured)
+    assert tol == {"rel": 0.088, "abs": 1e-5, "measured": round(measured, 6)}
+    assert C.compare(cases[0]["suggestions"], results[0]["suggestions"]) is not None
+    assert C.compare(cases[0]["suggestions"], results[0]["suggestions"], tol) is None
+    assert T.runtime_tolerance(0.0)["rel"] == T.TOLERANCE["rel"]  # the floor
+    assert T.runtime_tolerance(0.14)["rel"] == T.MAX_REL  # capped
+    with pytest.raises(T.ToleranceError, match="16.0%, over the cap of 15%"):
+        T.runtime_tolerance(0.16)
+    assert C.measure(cases, [results[0], {"id": 1, "suggestions": []}])[0] == float("inf")
+    with pytest.raises(T.ToleranceError, match="different numbers of words"):
+        T.runtime_tolerance(float("inf"))
+
+
+def test_each_runtime_reads_its_tolerance_and_old_files_the_single_one(tmp_path):
+    """Version 4 headers have a tolerance per runtime; a runtime they do not list, and every
+    file of version 1 to 3, gets the header's single tolerance."""
+    old = {"format": C.FORMAT, "version": 3, "tolerance": {"rel": 0.06, "abs": 1e-5}}
+    new = {**old, "version": 4, "tolerances": {"tflite-runtime": {"rel": 0.094, "abs": 1e-5}}}
+    for header in (old, new):
+        (tmp_path / C.FILE).write_text(json.dumps(header) + "\n")
+        read, cases = C.read_vectors(tmp_path / C.FILE)
+        assert read == header and cases == []
+    assert T.tolerance_for(old, "tflite-runtime") == {"rel": 0.06, "abs": 1e-5}
+    assert T.tolerance_for(new, "tflite-runtime") == {"rel": 0.094, "abs": 1e-5}
+    assert T.tolerance_for(new, "litert") == {"rel": 0.06, "abs": 1e-5}
+    assert T.tolerance_for({"format": C.FORMAT, "version": 1}, "litert") == T.TOLERANCE
+
+
 def test_cases_cover_every_kind_deterministically():
     units = ["see you later tomorrow", "thank you so much for that", "I don't know what to say"]
     cases = C.build_cases(units, seed=3, per_kind=4)
@@ -56,7 +112,10 @@ def test_bundle_ships_vectors_as_a_test_file(tiny_bundle):
     assert manifest.files[C.FILE].shipped is False
     header, cases = C.read_vectors(tiny_bundle / C.FILE)
     assert header["cases"] == len(cases) >= 200
-    assert header["tolerance"] == C.TOLERANCE
+    assert header["tolerance"] == T.TOLERANCE
+    # Verified in LiteRT only (conftest.py): the vectors are LiteRT's answers, its tolerance
+    # the floor.
+    assert header["tolerances"] == {"litert": {**T.runtime_tolerance(0.0), "version": ANY}}
     for case in cases:
         assert case["context_ids"][0] == 2 or len(case["context_ids"]) == 48  # BOS or short
         if case["kind"] == "empty":
