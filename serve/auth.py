@@ -14,7 +14,7 @@ import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kbd_lm.serve.middleware import error_response
+from kbd_lm.serve.errors import error_response
 
 PROTECTED_PREFIX = "/v1"
 

@@ -1,20 +1,25 @@
 """Pure ASGI middleware: request metrics, load shedding, request-body limits, clean start-up
 errors.
 
-Each one wraps an ASGI app; :func:`kbd_lm.serve.app.create_app` stacks them as
-``StartupErrorMessage(RequestMetrics([CORSMiddleware](ShedLoad(BodyGuard(app)))))``
-(outermost first; CORS only when origins are set).
+Each one wraps an ASGI app; :func:`kbd_lm.serve.app.stack_middleware` stacks them, with the API
+key guard (:mod:`kbd_lm.serve.auth`), CORS and the user-route guard
+(:mod:`kbd_lm.serve.users`), as (outermost first)
+``UserRoutesGuard(StartupErrorMessage(RequestMetrics([CORSMiddleware](ApiKeyGuard(
+ShedLoad(BodyGuard(app)))))))``, CORS only when origins are set. Their refusals are JSON
+error bodies (:func:`kbd_lm.serve.errors.error_response`).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
+from collections.abc import Iterable
 
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kbd_lm.serve.errors import error_response
 from kbd_lm.serve.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -22,37 +27,31 @@ log = logging.getLogger(__name__)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def error_response(
-    status: int, code: str, message: str, details: list | None = None, headers: dict | None = None
-) -> JSONResponse:
-    """The JSON body of every error: ``{"error": code, "message": message[, "details"]}``."""
-    body: dict = {"error": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def route_template(routes: list[BaseRoute], scope: Scope) -> str:
+def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
     """The template of the route that serves ``scope`` (``/users/{user_id}``), else ``other``.
 
-    A route whose path matches but not its method (a 405) still names its template.
+    A route whose path matches but not its method (a 405) still names its template; an
+    entry without a template of its own (an included router) is skipped.
     """
     for route in routes:
+        template = getattr(route, "path", None)
+        if template is None:
+            continue
         match, _ = route.matches(scope)
         if match is not Match.NONE:
-            return getattr(route, "path", "other")
+            return template
     return "other"
 
 
 class RequestMetrics:
     """Counts each HTTP request by route template, method and status and times it.
 
-    ``routes``: the app's routes (``app.router.routes``, read at each request, so routes
-    added later count too); paths that none of them serves are counted as ``other``. A
-    request whose app raised is counted as status 500.
+    ``routes``: lists of the app's routes (:func:`kbd_lm.serve.app.route_lists`), read at each
+    request, so routes added later count too; paths that none of them serves are counted as
+    ``other``. A request whose app raised is counted as status 500.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: list[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: list[list[BaseRoute]]) -> None:
         self.app, self.metrics, self.routes = app, metrics, routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,7 +67,7 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        route = route_template(self.routes, scope)
+        route = route_template(itertools.chain.from_iterable(self.routes), scope)
         # When the request reached the app (request.state.arrived): its queue wait starts here.
         scope.setdefault("state", {})["arrived"] = started
         self.metrics.in_flight.inc()
@@ -117,6 +116,89 @@ class ShedLoad:
         await response(scope, receive, send)
 
 
+class _Refused(Exception):
+    """A request body :class:`BodyGuard` answers itself: status, error code, message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers, names lowercased (the last of a repeated one wins)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _check_length(length: str | None, limit: int) -> None:
+    """Refuse a ``Content-Length`` that is not a number (400) or is over ``limit`` (413)."""
+    if length is None:
+        return
+    if not length.strip().isdigit():
+        raise _Refused(
+            400,
+            "invalid_content_length",
+            f"Content-Length {length!r} is not a number of bytes",
+        )
+    if int(length) > limit:
+        raise _Refused(
+            413, "body_too_large", f"request body is {int(length)} bytes; the limit is {limit}"
+        )
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, refused (413) as soon as it grows past ``limit`` (e.g. when chunked);
+    None when the client left before sending it all."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(
+                413, "body_too_large", f"request body is over the limit of {limit} bytes"
+            )
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _check_json_utf8(body: bytes, content_type: str) -> None:
+    """Refuse a body not declared JSON (415) or not valid UTF-8 (400)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise _Refused(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with 'Content-Type: application/json' "
+            f"(got {media_type or 'no Content-Type'})",
+        )
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _Refused(
+            400,
+            "invalid_utf8",
+            f"request body is not valid UTF-8 (byte {err.start}: {err.reason})",
+        ) from None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body read already, then passes on to ``receive``
+    (which then only has a disconnect to tell)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class BodyGuard:
     """Checks request bodies before the app sees them; answers 4xx JSON errors itself.
 
@@ -129,101 +211,30 @@ class BodyGuard:
     def __init__(self, app: ASGIApp, max_bytes: int, on_error=None) -> None:
         self.app, self.max_bytes, self.on_error = app, max_bytes, on_error
 
-    async def _refuse(
-        self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
-    ) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, refused: _Refused) -> None:
         if self.on_error is not None:
-            self.on_error(code)
+            self.on_error(refused.code)
         # Connection: close, since a refused body may still be on its way.
-        headers = {"connection": "close"} if status == 413 else None
-        await error_response(status, code, message, headers=headers)(scope, receive, send)
+        headers = {"connection": "close"} if refused.status == 413 else None
+        response = error_response(refused.status, refused.code, refused.message, headers=headers)
+        await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
-        }
-        limit = self.max_bytes
-        length = headers.get("content-length")
-        if length is not None:
-            if not length.strip().isdigit():
-                await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    400,
-                    "invalid_content_length",
-                    f"Content-Length {length!r} is not a number of bytes",
-                )
-                return
-            if int(length) > limit:
-                await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    413,
-                    "body_too_large",
-                    f"request body is {int(length)} bytes; the limit is {limit}",
-                )
-                return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        headers = _headers(scope)
+        try:
+            _check_length(headers.get("content-length"), self.max_bytes)
+            body = await _read_body(receive, self.max_bytes)
+            if body is None:
                 return  # the client left: nothing to answer
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    413,
-                    "body_too_large",
-                    f"request body is over the limit of {limit} bytes",
-                )
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if body:
-            media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-            if media_type != "application/json" and not media_type.endswith("+json"):
-                await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    415,
-                    "unsupported_media_type",
-                    f"send the body as JSON with 'Content-Type: application/json' "
-                    f"(got {media_type or 'no Content-Type'})",
-                )
-                return
-            try:
-                body.decode("utf-8")
-            except UnicodeDecodeError as err:
-                await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    400,
-                    "invalid_utf8",
-                    f"request body is not valid UTF-8 (byte {err.start}: {err.reason})",
-                )
-                return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+            if body:
+                _check_json_utf8(body, headers.get("content-type", ""))
+        except _Refused as refused:
+            await self._refuse(scope, receive, send, refused)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
 
 class StartupErrorMessage:

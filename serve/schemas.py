@@ -1,5 +1,8 @@
 """Request and response bodies of the HTTP API, with the examples shown in the OpenAPI docs.
 
+The error body is :class:`kbd_lm.serve.errors.ErrorResponse`; the bodies of the user routes
+are beside them in :mod:`kbd_lm.serve.routes.users`.
+
 The examples are those of the default bundle (GRU 780, 8,000 pieces, ``dynamic``
 quantization; docs/results.md); tests check them against the default training preset.
 """
@@ -11,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_K = 10
+# A user id: an opaque, URL-safe string the client chose (RFC 3986 unreserved characters).
+USER_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"
 # The default bundle's id: its name, quantization and the start of its model's sha256.
 EXAMPLE_MODEL_ID = "kbd-lm-gru780-v8000-dynamic-3f2a9c01b7de"
 
@@ -75,7 +80,7 @@ class PredictRequest(BaseModel):
     )
     user: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9._~-]{1,128}$",
+        pattern=USER_PATTERN,
         description="Optional user id: the suggestions use that user's history "
         "(see /v1/users). Make ids unguessable, e.g. random UUIDs.",
     )
@@ -121,19 +126,6 @@ class PredictResponse(BaseModel):
                 }
             ]
         }
-    )
-
-
-class ErrorResponse(BaseModel):
-    """Every error answer: a stable code, a sentence for people and optional details."""
-
-    error: str = Field(description="Stable error code.", examples=["invalid_json"])
-    message: str = Field(
-        description="What was wrong and how to fix it.",
-        examples=["request body is not valid JSON: Expecting value at line 1 column 10 (char 9)"],
-    )
-    details: list[dict[str, Any]] | None = Field(
-        None, description="Per-field validation problems (422 only)."
     )
 
 

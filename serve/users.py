@@ -1,18 +1,20 @@
-"""``/v1/users/{user}/...``: learn, show and delete a user's history over HTTP.
+"""Who may reach users' histories, and keeping their ids out of the logs.
 
-- ``POST /v1/users/{user}/learn`` ``{"text": "...", "field": "text"}``: learn a sent message;
-- ``GET /v1/users/{user}/history``: what is kept (words and sequences with their counts);
-- ``DELETE /v1/users/{user}/words/{word}``: forget one word;
-- ``DELETE /v1/users/{user}``: forget everything (the next request sees an empty history).
+The routes themselves are :mod:`kbd_lm.serve.routes.users` (``/v1/users/{user}/...``);
+``predict-next`` reads a history through :func:`history_for`.
 
 Access (see :mod:`kbd_lm.serve.auth` for API keys): with keys configured every ``/v1`` route
-needs one. Without keys these routes exist only when the server listens on a loopback address
-(:func:`enabled` is false otherwise and they are not mounted), and :class:`UserRoutesGuard`
-then refuses requests whose ``Host`` header is not a loopback name (DNS rebinding) and keeps
-CORS headers off ``/v1/users`` whatever CORS the app has.
+needs one. Without keys the user routes exist only when the server listens on a loopback
+address (:func:`enabled` is false otherwise: :func:`open_store` opens no store and the app
+does not include them), and :class:`UserRoutesGuard` then refuses requests whose ``Host``
+header is not a loopback name (DNS rebinding) and keeps CORS headers off ``/v1/users``
+whatever CORS the app has.
 
 Logs and metrics name these routes by their template (``/v1/users/{user}/learn``): the access
 log filter :class:`RedactUserPaths` rewrites uvicorn's lines, and nothing else logs a path.
+
+>>> enabled("127.0.0.1", []), enabled("0.0.0.0", []), enabled("0.0.0.0", ["k1"])
+(True, False, True)
 """
 
 from __future__ import annotations
@@ -20,74 +22,21 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from typing import Annotated, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kbd_lm.history.privacy import FIELDS
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
-from kbd_lm.serve.history_store import HistoryStore, StoreFullError
-from kbd_lm.serve.middleware import error_response
+from kbd_lm.serve.deps import require_store
+from kbd_lm.serve.errors import error_response
+from kbd_lm.serve.history_store import HistoryStore
+from kbd_lm.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
-USER_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"
 USERS_PREFIX = "/v1/users"
-UserId = Annotated[
-    str,
-    Path(
-        pattern=USER_PATTERN,
-        description="An opaque id the client chose: make it unguessable (e.g. a random UUID).",
-    ),
-]
-
-
-# The field names as a type, so that a wrong one is a 422 from validation, which never echoes
-# the request (kbd_lm.serve.middleware), rather than an error message quoting it.
-FieldName = Literal[tuple(sorted(FIELDS))]
-
-
-class LearnRequest(BaseModel):
-    """Text the user committed (a sent message) and the kind of field it was typed in."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-    text: str = Field(max_length=20_000, examples=["see you at Quattro tonight"])
-    field: FieldName = Field(
-        "text",
-        description=f"One of {sorted(FIELDS)}; nothing is learned except for `text`.",
-        examples=["text"],
-    )
-
-
-class LearnResponse(BaseModel):
-    learned_words: int = Field(description="Words learned (0 for sensitive fields or secrets).")
-
-
-class KeptWord(BaseModel):
-    word: str
-    count: float
-
-
-class KeptSequence(BaseModel):
-    words: list[str] = Field(description='Word sequence; "" stands for a sentence start.')
-    count: float
-
-
-class HistoryResponse(BaseModel):
-    """What the server keeps for one user (an unknown user has an empty history)."""
-
-    words: list[KeptWord]
-    sequences: list[KeptSequence]
-    entries: int
-    bytes: int
-
-
-class ForgetResponse(BaseModel):
-    forgotten: bool
 
 
 def is_loopback(host: str | None) -> bool:
@@ -108,62 +57,6 @@ def enabled(host: str, api_keys: list[str]) -> bool:
     return bool(api_keys) or is_loopback(host)
 
 
-def get_store(request: Request) -> HistoryStore:
-    store = getattr(request.app.state, "history_store", None)
-    if store is None:
-        raise StarletteHTTPException(403, "user histories are off on this server")
-    return store
-
-
-Store = Annotated[HistoryStore, Depends(get_store)]
-router = APIRouter(prefix=USERS_PREFIX, tags=["users"])
-
-
-async def history_for(request: Request, user: str | None) -> UserHistory | None:
-    """The history ``predict-next`` uses for ``user`` (None without a user); the same access
-    rules as the user routes (Host check without API keys)."""
-    if user is None:
-        return None
-    store = get_store(request)
-    if request.app.state.user_host_check and not host_allowed(request.scope):
-        raise StarletteHTTPException(403, "user histories answer only to a loopback Host")
-    return await anyio.to_thread.run_sync(store.get, user)
-
-
-def mount(app, settings, api_keys: list[str]) -> None:
-    """Add the user routes and their store to ``app`` if :func:`enabled`; log why not."""
-    app.state.history_store = None
-    app.state.user_host_check = not api_keys
-    # Before anything else: a request for a user route that is off still gets an access log
-    # line, and its path holds a user id (and, for a forgotten word, the word).
-    install_log_filter()
-    if not enabled(settings.host, api_keys):
-        log.warning(
-            "user histories are off: listening on %s (not loopback) without KBD_LM_API_KEYS",
-            settings.host,
-        )
-        return
-    config = HistoryConfig(
-        max_entries=settings.history_max_entries, max_bytes=settings.history_max_bytes
-    )
-    app.state.history_store = HistoryStore(
-        settings.history_db,
-        config,
-        max_users=settings.history_max_users,
-        max_db_bytes=settings.history_max_db_bytes,
-    )
-    # The routes themselves, not an included router: metrics label requests by the
-    # templates in app.router.routes.
-    app.router.routes.extend(router.routes)
-
-
-def close(app) -> None:
-    """Close the app's history store (at shutdown)."""
-    store = getattr(app.state, "history_store", None)
-    if store is not None:
-        store.close()
-
-
 def host_allowed(scope: Scope) -> bool:
     """The request's Host header and the listening address are both loopback."""
     headers = dict(scope.get("headers") or [])
@@ -176,45 +69,36 @@ def host_allowed(scope: Scope) -> bool:
     return is_loopback(host) and (server is None or is_loopback(server))
 
 
-@router.post("/{user}/learn", response_model=LearnResponse, summary="Learn a message the user sent")
-def learn(user: UserId, body: LearnRequest, store: Store) -> LearnResponse:
-    """Learns words and short sequences; fields other than `text` and secret-looking tokens
-    (5+ digits, emails, URLs, codes) are never learned."""
-    try:  # (an unknown field never gets here: FieldName refuses it, without echoing it)
-        n = store.learn(user, body.text, body.field)
-    except StoreFullError as err:
-        raise StarletteHTTPException(507, str(err)) from None
-    return LearnResponse(learned_words=n)
-
-
-@router.get("/{user}/history", response_model=HistoryResponse, summary="What is kept")
-def show(user: UserId, store: Store, limit: int = 1000) -> HistoryResponse:
-    """The kept words and sequences, most frequent first (up to `limit` of each)."""
-    history = store.get(user)
-    entries = history.entries()
-    return HistoryResponse(
-        words=[KeptWord(word=w, count=c) for w, c in history.words(limit)],
-        sequences=[
-            KeptSequence(words=list(e.words), count=round(e.count, 4))
-            for e in entries
-            if len(e.words) > 1
-        ][:limit],
-        entries=len(entries),
-        bytes=history.size_bytes,
+def open_store(settings: ServeSettings, api_keys: list[str]) -> HistoryStore | None:
+    """The users' history store if :func:`enabled` (no file opened yet); else None, logged."""
+    if not enabled(settings.host, api_keys):
+        log.warning(
+            "user histories are off: listening on %s (not loopback) without KBD_LM_API_KEYS",
+            settings.host,
+        )
+        return None
+    config = HistoryConfig(
+        max_entries=settings.history_max_entries, max_bytes=settings.history_max_bytes
+    )
+    return HistoryStore(
+        settings.history_db,
+        config,
+        max_users=settings.history_max_users,
+        max_db_bytes=settings.history_max_db_bytes,
     )
 
 
-@router.delete("/{user}/words/{word}", response_model=ForgetResponse, summary="Forget a word")
-def forget(user: UserId, word: str, store: Store) -> ForgetResponse:
-    """Removes the word and every sequence holding it."""
-    return ForgetResponse(forgotten=store.forget(user, word))
-
-
-@router.delete("/{user}", status_code=204, summary="Forget everything about a user")
-def delete(user: UserId, store: Store) -> Response:
-    """Deletes the history; its bytes are overwritten in the database files."""
-    store.delete(user)
-    return Response(status_code=204)
+async def history_for(
+    request: Request, user: str | None, store: HistoryStore | None
+) -> UserHistory | None:
+    """The history ``predict-next`` uses for ``user`` (None without a user); the same access
+    rules as the user routes (403 when histories are off; Host check without API keys)."""
+    if user is None:
+        return None
+    store = require_store(store)
+    if request.app.state.user_host_check and not host_allowed(request.scope):
+        raise StarletteHTTPException(403, "user histories answer only to a loopback Host")
+    return await anyio.to_thread.run_sync(store.get, user)
 
 
 class UserRoutesGuard:

@@ -95,19 +95,91 @@ def _imported() -> dict:
     }
 
 
+def _import_measured(runtime: str) -> float:
+    """Import what the measurements use (numpy, the runtime, the predictor, the step model,
+    the progress log); returns the seconds it took. Here, so that their cost counts as
+    imports and the memory reading after imports holds them."""
+    t0 = time.perf_counter()
+    import numpy  # noqa: F401
+
+    _import_runtime(runtime)
+    import kbd_lm.common.fsutil  # noqa: F401
+    import kbd_lm.inference.predictor  # noqa: F401
+    import kbd_lm.inference.runtime  # noqa: F401
+
+    return time.perf_counter() - t0
+
+
+def _timed(suggest, texts: list[str], k: int, label: str, clear=None) -> list[float]:
+    """Microseconds of each ``suggest(text, k)``; ``clear()`` runs before each call (a new
+    text field: nothing cached), outside the timing."""
+    from kbd_lm.common.fsutil import Progress
+
+    progress = Progress(label, total=len(texts), every=5.0, logger=log)
+    clock = time.perf_counter_ns
+    out = []
+    for text in texts:
+        if clear is not None:
+            clear()
+        start = clock()
+        suggest(text, k)
+        out.append((clock() - start) / 1000.0)
+        progress.update()
+    return out
+
+
+def _time_steps(predictor, spec: dict) -> dict[str, list[float]]:
+    """Microseconds of the model step alone, in interpreters of its own (batch 1 and the
+    beam batch), built like the predictor's: :class:`kbd_lm.inference.runtime.StepModel`,
+    one thread, XNNPACK; random piece ids, ``spec["warmup"]`` calls left out."""
+    import numpy as np
+
+    from kbd_lm.inference.runtime import StepModel
+
+    rng = np.random.default_rng(spec["seed"])
+    vocab = predictor.tok.vocab_size
+    clock = time.perf_counter_ns
+    steps = {}
+    for key, batch in (("step_batch1", 1), ("step_beam", spec["beam_width"])):
+        model = StepModel(Path(spec["bundle"]) / "model.tflite", batch, spec["runtime"], 1)
+        n = spec["warmup"] + spec["calls"]
+        ids = [
+            np.ascontiguousarray(row)
+            for row in rng.integers(4, vocab, size=(n, batch), dtype=np.int32)
+        ]  # n rows of [batch] int32
+        h, c = model.zero_state()
+        out = []
+        for i, row in enumerate(ids):
+            start = clock()
+            _, h, c = model.step(row, h, c)
+            if i >= spec["warmup"]:
+                out.append((clock() - start) / 1000.0)
+        steps[key] = out
+    return steps
+
+
+def _time_ngram(spec: dict, result: dict) -> None:
+    """The n-gram baseline on the same keystrokes, same core, after every model figure and
+    memory reading: its samples (``ngram_*``) and the RSS it added go into ``result``."""
+    k = spec["k"]
+    before = _status_kb()
+    from kbd_lm.ngram.model import KneserNeyTrigram
+
+    lm = KneserNeyTrigram.load(Path(spec["ngram"]))
+    result["ngram_rss_mb"] = (_status_kb()["VmRSS"] - before["VmRSS"]) * 1024 / MB
+    for text in spec["warm"]:
+        lm.suggest(text, k)
+    replay = _timed(lm.suggest, spec["texts"], k, "n-gram keystrokes")
+    result["samples_us"].update(by_kind(replay, spec["kinds"], "ngram"))
+
+
 def _measure_child(spec: dict) -> dict:
     """Everything measured in one pinned process (see the module docstring); returns samples."""
     core = _pin(spec["cpu"])
     _no_tensorflow()
-    t0 = time.perf_counter()
-    import numpy as np
-
-    _import_runtime(spec["runtime"])
-    from kbd_lm.common.fsutil import Progress
+    import_seconds = _import_measured(spec["runtime"])
     from kbd_lm.inference.predictor import Predictor
-    from kbd_lm.inference.runtime import StepModel
 
-    import_seconds = time.perf_counter() - t0
     mem: dict[str, Any] = {"after_imports": _status_kb()}
     t = time.perf_counter()
     predictor = Predictor.load(
@@ -115,23 +187,7 @@ def _measure_child(spec: dict) -> dict:
     )
     load_seconds = time.perf_counter() - t
     mem["after_load"] = _status_kb()
-    k = spec["k"]
-    suggest = predictor.suggest
-    clock = time.perf_counter_ns
-
-    def timed(suggest, texts: list[str], label: str, fresh: bool = False) -> list[float]:
-        """Microseconds of each ``suggest(text, k)``; ``fresh`` clears the state cache."""
-        progress = Progress(label, total=len(texts), every=5.0, logger=log)
-        out = []
-        for text in texts:
-            if fresh:
-                predictor.clear_cache()  # a new text field: nothing cached
-            start = clock()
-            suggest(text, k)
-            out.append((clock() - start) / 1000.0)
-            progress.update()
-        return out
-
+    k, suggest = spec["k"], predictor.suggest
     log.info(
         "pinned to core %d; %d warm-up keystrokes, then %d replayed keystrokes",
         core,
@@ -142,66 +198,32 @@ def _measure_child(spec: dict) -> dict:
         suggest(text, k)
     mem["after_warmup"] = _status_kb()
     cpu0, wall0, ticks0 = time.process_time(), time.perf_counter(), cpu_ticks(core)
-    replay = timed(suggest, spec["texts"], "model keystrokes")
+    replay = _timed(suggest, spec["texts"], k, "model keystrokes")
     for text in spec["warm_drafts"]:
         predictor.clear_cache()
         suggest(text, k)
-    new_field = timed(suggest, spec["drafts"], "model new fields", fresh=True)
-
+    new_field = _timed(suggest, spec["drafts"], k, "model new fields", predictor.clear_cache)
     mem["end"] = _status_kb()  # the serving process's figures, before the step interpreters
-
-    # The model step alone, in interpreters of its own (batch 1 and the beam batch), built
-    # like the predictor's: kbd_lm.inference.runtime.StepModel, one thread, XNNPACK.
-    rng = np.random.default_rng(spec["seed"])
-    vocab = predictor.tok.vocab_size
-    steps = {}
-    for key, batch in (("step_batch1", 1), ("step_beam", spec["beam_width"])):
-        model = StepModel(Path(spec["bundle"]) / "model.tflite", batch, spec["runtime"], 1)
-        n = spec["warmup"] + spec["calls"]
-        ids = [
-            np.ascontiguousarray(row)
-            for row in rng.integers(4, vocab, size=(n, batch), dtype=np.int32)
-        ]
-        h, c = model.zero_state()
-        out = []
-        for i, row in enumerate(ids):
-            start = clock()
-            _, h, c = model.step(row, h, c)
-            if i >= spec["warmup"]:
-                out.append((clock() - start) / 1000.0)
-        steps[key] = out
+    steps = _time_steps(predictor, spec)
     cpu_share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
     steal = steal_share(ticks0, cpu_ticks(core))
     _no_tensorflow()
-    imports = _imported()
 
-    kinds = spec["kinds"]
-    samples = {**by_kind(replay, kinds, "suggest"), "suggest_new_field": new_field, **steps}
+    samples = {**by_kind(replay, spec["kinds"], "suggest"), "suggest_new_field": new_field}
     result: dict[str, Any] = {
         "core": core,
-        "samples_us": samples,
+        "samples_us": {**samples, **steps},
         "memory_kb": mem,
         "cpu_share": cpu_share,
         "steal_share": steal,
         "import_seconds": import_seconds,
         "load_seconds": load_seconds,
-        "imports": imports,
+        "imports": _imported(),
         "tensorflow_imported": False,
     }
-
     if spec.get("ngram"):
-        # After every model figure (and the memory readings) is taken: same core, same inputs.
-        before = _status_kb()
-        from kbd_lm.ngram.model import KneserNeyTrigram
-
-        lm = KneserNeyTrigram.load(Path(spec["ngram"]))
-        result["ngram_rss_mb"] = (_status_kb()["VmRSS"] - before["VmRSS"]) * 1024 / MB
-        for text in spec["warm"]:
-            lm.suggest(text, k)
-        replay = timed(lm.suggest, spec["texts"], "n-gram keystrokes")
-        samples.update(by_kind(replay, kinds, "ngram"))
+        _time_ngram(spec, result)
         _no_tensorflow()
-
     if spec.get("history"):
         # Last: a full personal history (kbd_lm.export.bench.history), same predictor, same core.
         from kbd_lm.export.bench.history import measure_history

@@ -63,27 +63,71 @@ def run_bench(
 ) -> tuple[dict, dict]:
     """Measure ``bundle_dir`` under ``profile``; return (report, raw samples in microseconds).
 
-    The report is what ``bench.json`` holds, without the samples.
+    The report is what ``bench.json`` holds, without the samples. In order: the keystrokes to
+    replay (:func:`_replay_plan`), the n-gram baseline (:func:`_baseline`), the pinned
+    children (:func:`_measure`), the browser, then the summaries, notes and checks. ``notes``
+    collects what a reader of the report should know, in that order.
     """
-    import tempfile
-
-    from kbd_lm.dataset.corpus import prepare
-    from kbd_lm.evaluation.baseline import ngram_baseline
-
-    # Not at the top: `python -m kbd_lm.export.bench.child` imports this package first, and
-    # the child module must not be imported before it runs as __main__.
-    from kbd_lm.export.bench.child import child_env, run_cold_starts, run_measure_child
     from kbd_lm.inference.bundle import Bundle
 
     started = time.time()
     bundle = Bundle.load(bundle_dir)
-    manifest = bundle.manifest
     machine = machine_info()
     notes: list[str] = []
+    prepared = _prepare_corpus(bundle.manifest, corpus, Path(cache_dir), notes)
+    plan = _replay_plan(prepared, profile, notes)
+    baseline, ngram_path = _baseline(bundle, prepared, profile, Path(cache_dir), notes)
+    history = _history_inputs(profile.history_units, notes)
+    child, cold_runs = _measure(bundle, profile, plan, ngram_path, history)
+    browser = _browser_latency(bundle.path, plan, notes)
+    machine["pinned_core"] = child["core"]
+    machine["pinned_core_mhz"] = machine_info(child["core"])["cpu_mhz"]
+    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    latency = _latency(child["samples_us"], plan, profile)
+    if baseline is not None and "error" not in baseline:
+        baseline["rss_mb"] = child.get("ngram_rss_mb")
+        baseline["model_over_ngram"] = _model_over_ngram(latency, bundle, baseline)
+    contended = _conditions(profile, machine, child, notes)
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": None,
+        "bundle": {
+            "path": str(bundle.path),
+            "id": bundle.bundle_id,
+            "quantization": bundle.manifest.quantization,
+            "name": bundle.manifest.name,
+        },
+        "profile": {**dataclasses.asdict(profile), "slowdown": profile.slowdown},
+        "machine": machine,
+        "setup": _setup(child, prepared, plan, profile, contended),
+        "latency_ms": latency,
+        "phone_latency_ms": _phone_latency(latency, profile.slowdown),
+        "browser_latency_ms": browser,
+        "history": child.get("history"),
+        "cold_start_ms": cold_start_summary(cold_runs, profile.count_python_overhead),
+        "memory_mb": memory_summary(child["memory_kb"], profile.count_python_overhead),
+        "sizes": sizes(bundle),
+        "presets": presets(bundle.manifest, latency.get("step_batch1", {})),
+        "baseline": baseline,
+        "notes": notes,
+    }
+    results = checks(report, profile)
+    report["checks"] = [{**dataclasses.asdict(c), "passed": c.passed} for c in results]
+    report["passed"] = all(c.passed for c in results)
+    report["seconds"] = round(time.time() - started, 1)
+    return report, child["samples_us"]
+
+
+def _prepare_corpus(manifest, corpus: str | None, cache_dir: Path, notes: list[str]):
+    """The prepared corpus to replay: ``corpus``, else the bundle's training corpus, else
+    (that one not available, with a note) :data:`FALLBACK_CORPUS`."""
+    from kbd_lm.dataset.corpus import prepare
 
     spec_corpus = corpus_spec(manifest, corpus)
     try:
-        prepared = prepare(spec_corpus, Path(cache_dir))
+        return prepare(spec_corpus, cache_dir)
     except FileNotFoundError as err:
         if corpus:
             raise
@@ -97,11 +141,20 @@ def run_bench(
             f"The bundle's corpus {spec_corpus!r} was not available: replayed "
             f"{FALLBACK_CORPUS} instead."
         )
-        spec_corpus = FALLBACK_CORPUS
-        prepared = prepare(spec_corpus, Path(cache_dir))
+        return prepare(FALLBACK_CORPUS, cache_dir)
+
+
+def _keystroke_counts(plan: dict) -> dict[str, int]:
+    """Replayed keystrokes of each kind: ``{"next_word": n, "completion": m}``."""
+    return {kind: plan["kinds"].count(kind) for kind in KINDS}
+
+
+def _replay_plan(prepared, profile: BudgetConfig, notes: list[str]) -> dict:
+    """The keystrokes typed from the test split (:func:`replay_plan`); a note when the split
+    has too few units for ``profile.calls``."""
     units = list(prepared.units("test"))
     plan = replay_plan(units, profile.calls, profile.warmup, profile.seed)
-    counts = {kind: plan["kinds"].count(kind) for kind in KINDS}
+    counts = _keystroke_counts(plan)
     log.info(
         "replay: %d test units of %s typed character by character: %d next-word and %d "
         "completion keystrokes (seed %d), after %d warm-up keystrokes",
@@ -117,20 +170,40 @@ def run_bench(
             f"The test split has too few units for {profile.calls} calls of each kind: "
             f"replayed all {plan['units']} of them."
         )
+    return plan
 
-    baseline: dict[str, Any] | None = None
-    ngram_path = None
-    if profile.baseline:
-        budget = profile.baseline_bytes or sizes(bundle)["shipped_bytes"]
-        try:
-            built = ngram_baseline(prepared, budget, Path(cache_dir))
-            ngram_path, baseline = built.path, dict(built.info)
-        except Exception as err:  # the baseline informs; it never decides the verdict
-            log.error("n-gram baseline failed: %s", err)
-            baseline = {"error": f"{type(err).__name__}: {err}"}
-            notes.append(f"The n-gram baseline could not be built ({err}); no ratios reported.")
 
-    history = _history_inputs(profile.history_units, notes)
+def _baseline(
+    bundle, prepared, profile: BudgetConfig, cache_dir: Path, notes: list[str]
+) -> tuple[dict[str, Any] | None, Path | None]:
+    """The n-gram baseline's info and file, pruned to ``profile.baseline_bytes`` (default: the
+    bundle's shipped size); (None, None) when the profile has none. It informs and never
+    decides the verdict: a failure is an ``error`` entry and a note."""
+    from kbd_lm.evaluation.baseline import ngram_baseline
+
+    if not profile.baseline:
+        return None, None
+    budget = profile.baseline_bytes or sizes(bundle)["shipped_bytes"]
+    try:
+        built = ngram_baseline(prepared, budget, cache_dir)
+    except Exception as err:
+        log.error("n-gram baseline failed: %s", err)
+        notes.append(f"The n-gram baseline could not be built ({err}); no ratios reported.")
+        return {"error": f"{type(err).__name__}: {err}"}, None
+    return dict(built.info), built.path
+
+
+def _measure(
+    bundle, profile: BudgetConfig, plan: dict, ngram_path: Path | None, history: dict | None
+) -> tuple[dict, list[dict]]:
+    """Run the measuring child and the cold starts (fresh pinned processes, :mod:`.child`);
+    return the child's result and the cold-start runs."""
+    import tempfile
+
+    # Not at the top: `python -m kbd_lm.export.bench.child` imports this package first, and
+    # the child module must not be imported before it runs as __main__.
+    from kbd_lm.export.bench.child import run_cold_starts, run_measure_child
+
     spec = {
         "bundle": str(bundle.path),
         "runtime": profile.runtime,
@@ -162,12 +235,11 @@ def run_bench(
             profile.cold_starts,
             Path(tmp),
         )
-    browser = _browser_latency(bundle.path, plan, notes)
-    machine["pinned_core"] = child["core"]
-    machine["pinned_core_mhz"] = machine_info(child["core"])["cpu_mhz"]
-    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    return child, cold_runs
 
-    samples = child["samples_us"]
+
+def _latency(samples: dict, plan: dict, profile: BudgetConfig) -> dict[str, dict]:
+    """Percentiles in ms of each series measured, with the warm-up calls it excluded."""
     warmups = {
         "suggest_new_field": len(plan["warm_drafts"]),
         "step_batch1": profile.warmup,
@@ -176,30 +248,38 @@ def run_bench(
     latency = {key: latency_summary(samples[key]) for key in SERIES if key in samples}
     for key, row in latency.items():
         row["warmup"] = warmups.get(key, len(plan["warm"]))
-    phone = {
+    return latency
+
+
+def _phone_latency(latency: dict, slowdown: float) -> dict[str, dict]:
+    """The percentiles scaled to the profile's phone (``slowdown`` times this machine's)."""
+    return {
         key: {
-            p: v[p] * profile.slowdown if v[p] is not None else None
-            for p in ("p50", "p90", "p99", "max")
+            p: v[p] * slowdown if v[p] is not None else None for p in ("p50", "p90", "p99", "max")
         }
         for key, v in latency.items()
     }
-    cold = cold_start_summary(cold_runs, profile.count_python_overhead)
-    memory = memory_summary(child["memory_kb"], profile.count_python_overhead)
 
-    if baseline is not None and "error" not in baseline:
-        baseline["rss_mb"] = child.get("ngram_rss_mb")
-        ratios = {}
-        for kind in ("next_word", "completion"):
-            lstm, ng = latency[f"suggest_{kind}"], latency.get(f"ngram_{kind}", {})
-            for p in ("p50", "p99"):
-                ratios[f"{kind}_{p}"] = lstm[p] / ng[p] if ng.get(p) and lstm.get(p) else None
-        ratios["size"] = (
-            sizes(bundle)["shipped_bytes"] / baseline["size_bytes"]
-            if baseline.get("size_bytes")
-            else None
-        )
-        baseline["lstm_over_ngram"] = ratios
 
+def _model_over_ngram(latency: dict, bundle, baseline: dict) -> dict[str, float | None]:
+    """Model / n-gram ratios of suggest latency (p50, p99 by kind) and of size; None where a
+    figure is missing: ``{"next_word_p50": 2.1, ..., "size": 0.9}``."""
+    ratios: dict[str, float | None] = {}
+    for kind in ("next_word", "completion"):
+        model, ng = latency[f"suggest_{kind}"], latency.get(f"ngram_{kind}", {})
+        for p in ("p50", "p99"):
+            ratios[f"{kind}_{p}"] = model[p] / ng[p] if ng.get(p) and model.get(p) else None
+    ratios["size"] = (
+        sizes(bundle)["shipped_bytes"] / baseline["size_bytes"]
+        if baseline.get("size_bytes")
+        else None
+    )
+    return ratios
+
+
+def _conditions(profile: BudgetConfig, machine: dict, child: dict, notes: list[str]) -> bool:
+    """Notes on how far the figures can be trusted (a short run, a busy machine, steal time,
+    a shared core, the Python runtime); returns whether the measuring core was contended."""
     if profile.calls < MIN_CALLS:
         notes.append(
             f"Short run: {profile.calls} calls per series (< {MIN_CALLS:,}); the "
@@ -214,7 +294,6 @@ def run_bench(
         )
     steal = child.get("steal_share")
     stolen = steal is not None and steal > STEAL_LIMIT
-    contended = child["cpu_share"] < 0.9 or busy > cores - 0.5 or stolen
     if stolen:
         notes.append(
             f"The hypervisor took {steal:.1%} of the measuring core while timing (steal time, "
@@ -230,60 +309,38 @@ def run_bench(
             "A phone app runs the same .tflite file in LiteRT's C++/Java runtime; the "
             "Python predictor's own overhead (beam search in numpy) is included here."
         )
+    return child["cpu_share"] < 0.9 or busy > cores - 0.5 or stolen
 
-    report: dict[str, Any] = {
-        "schema": SCHEMA,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": None,
-        "bundle": {
-            "path": str(bundle.path),
-            "id": bundle.bundle_id,
-            "quantization": manifest.quantization,
-            "name": manifest.name,
-        },
-        "profile": {**dataclasses.asdict(profile), "slowdown": profile.slowdown},
-        "machine": machine,
-        "setup": {
-            "child": "fresh process: python -m kbd_lm.export.bench.child",
-            "pinned_core": child["core"],
-            "interpreter_threads": 1,
-            "delegate": "XNNPACK (runtime default)",
-            "env": {k: v for k, v in child_env().items() if k.endswith("_NUM_THREADS")},
-            "imports": child["imports"],
-            "tensorflow_imported": child["tensorflow_imported"],
-            "cpu_share_while_timing": round(child["cpu_share"], 3),
-            "steal_while_timing": None if steal is None else round(steal, 4),
-            "contended": contended,
-            "corpus": prepared.name,
-            "corpus_fingerprint": prepared.fingerprint,
-            "split": "test",
-            "seed": profile.seed,
-            "replay_units": plan["units"],
-            "keystrokes": counts,
-            "warmup_keystrokes": len(plan["warm"]),
-            "new_field_drafts": len(plan["drafts"]),
-            "new_field_mean_chars": (
-                sum(map(len, plan["drafts"])) / len(plan["drafts"]) if plan["drafts"] else None
-            ),
-            "percentiles": f"{PERCENTILE_METHOD}; warm-up calls excluded",
-            "warm_load_seconds": round(child["load_seconds"], 4),
-        },
-        "latency_ms": latency,
-        "phone_latency_ms": phone,
-        "browser_latency_ms": browser,
-        "history": child.get("history"),
-        "cold_start_ms": cold,
-        "memory_mb": memory,
-        "sizes": sizes(bundle),
-        "presets": presets(manifest, latency.get("step_batch1", {})),
-        "baseline": baseline,
-        "notes": notes,
+
+def _setup(child: dict, prepared, plan: dict, profile: BudgetConfig, contended: bool) -> dict:
+    """How the figures were taken: the child process, the corpus and keystrokes replayed."""
+    from kbd_lm.export.bench.child import child_env
+
+    steal = child.get("steal_share")
+    drafts = plan["drafts"]
+    return {
+        "child": "fresh process: python -m kbd_lm.export.bench.child",
+        "pinned_core": child["core"],
+        "interpreter_threads": 1,
+        "delegate": "XNNPACK (runtime default)",
+        "env": {k: v for k, v in child_env().items() if k.endswith("_NUM_THREADS")},
+        "imports": child["imports"],
+        "tensorflow_imported": child["tensorflow_imported"],
+        "cpu_share_while_timing": round(child["cpu_share"], 3),
+        "steal_while_timing": None if steal is None else round(steal, 4),
+        "contended": contended,
+        "corpus": prepared.name,
+        "corpus_fingerprint": prepared.fingerprint,
+        "split": "test",
+        "seed": profile.seed,
+        "replay_units": plan["units"],
+        "keystrokes": _keystroke_counts(plan),
+        "warmup_keystrokes": len(plan["warm"]),
+        "new_field_drafts": len(drafts),
+        "new_field_mean_chars": sum(map(len, drafts)) / len(drafts) if drafts else None,
+        "percentiles": f"{PERCENTILE_METHOD}; warm-up calls excluded",
+        "warm_load_seconds": round(child["load_seconds"], 4),
     }
-    results = checks(report, profile)
-    report["checks"] = [{**dataclasses.asdict(c), "passed": c.passed} for c in results]
-    report["passed"] = all(c.passed for c in results)
-    report["seconds"] = round(time.time() - started, 1)
-    return report, samples
 
 
 def _history_inputs(units: int, notes: list[str]) -> dict | None:

@@ -105,7 +105,7 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     assert any(p["shipped"] and p["pinned_step_p99_us"] for p in report["presets"])
     base = report["baseline"]
     assert base["size_bytes"] <= 1_500_000 and base["cached"] == cached
-    assert base["lstm_over_ngram"]["completion_p99"] > 0
+    assert base["model_over_ngram"]["completion_p99"] > 0
     assert list(cache_dir.glob("ngram-*.kn3"))
     _check_browser_latency(report, (tmp_path / "bench.md").read_text())
     _check_history(report, (tmp_path / "bench.md").read_text())
