@@ -26,6 +26,7 @@ from pathlib import Path
 
 from kbd_lm.common.fsutil import atomic_write_text
 from kbd_lm.text.normalization import APOSTROPHES, is_dropped
+from kbd_lm.text.sentences import SENTENCE_CLOSERS, SENTENCE_END
 from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 TOKENIZER_JSON = "tokenizer.json"
@@ -57,7 +58,9 @@ def text_tables() -> dict:
       joiners, unassigned, private use, surrogates): about 700 ranges;
     - ``alnum``: word characters (``str.isalnum``: letters and digits): about 730 ranges;
     - ``space``: ``str.isspace`` (what ``\\s``, ``strip`` and ``isspace`` match);
-    - ``apostrophes``: the typographic apostrophes folded to "'".
+    - ``apostrophes``: the typographic apostrophes folded to "'";
+    - ``sentence_end``, ``sentence_closers``: the marks that end a sentence and the closing
+      quotes and brackets that may follow one (:mod:`kbd_lm.text.sentences`).
     """
     return {
         "unicode_version": unicodedata.unidata_version,
@@ -65,6 +68,8 @@ def text_tables() -> dict:
         "alnum": _ranges(lambda cp: chr(cp).isalnum()),
         "space": [cp for cp in range(sys.maxunicode + 1) if chr(cp).isspace()],
         "apostrophes": {k: "'" for k in sorted(APOSTROPHES)},
+        "sentence_end": SENTENCE_END,
+        "sentence_closers": SENTENCE_CLOSERS,
     }
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +52,7 @@ from kbd_lm.inference.runtime import Runtime, StepModel, open_step_models, runti
 from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.text.hints import HINTS
 from kbd_lm.text.normalization import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
+from kbd_lm.text.sentences import at_sentence_start
 from kbd_lm.text.tokenizer import BOS_ID, Tokenizer
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,6 @@ MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth 
 COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
 ROW_CACHE_SIZE = 64  # search rows kept between keystrokes (32 KB each with 8k pieces)
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
-_SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
 
 
 @dataclass
@@ -266,7 +265,7 @@ class Predictor:
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
-        at_start = bool(_SENTENCE_END_RE.search(context))
+        at_start = at_sentence_start(context)
         out = []
         for word, prob in words[:k]:
             if partial:

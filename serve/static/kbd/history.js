@@ -211,12 +211,7 @@ const byCount = (items, count) => items.sort((a, b) => count(b) - count(a));
  */
 export function contextKey(rules, text, order = ORDERS) {
   if (order <= 1) return [];
-  let body = rules.rstrip(text);
-  const cut = Math.max(body.lastIndexOf("."), body.lastIndexOf("!"), body.lastIndexOf("?"));
-  if (cut >= 0 && (cut === body.length - 1 || rules.isSpace(body.codePointAt(cut + 1)))) {
-    body = body.slice(cut + 1);
-  }
-  const found = rules.words(body);
+  const found = rules.words(rules.lastSentence(text));
   if (found.length < order - 1) found.unshift(START);
   return found.slice(-(order - 1));
 }

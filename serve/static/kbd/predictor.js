@@ -17,7 +17,7 @@ import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 import {Lexicon, LEXICON_FILE, mixLexicon} from "./lexicon.js";
 import {Blocklist, BLOCKLIST_FILE} from "./blocklist.js";
 import {HISTORY_WEIGHTS, mixHistory, UserHistory} from "./history.js";
-import {atSentenceStart, cpLen, splitText, TextRules} from "./text.js";
+import {cpLen, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
 // kbd_lm/inference/predictor.py's constants: part of the spec (docs/decoding.md).
@@ -279,7 +279,7 @@ export class Predictor {
     let words = mixLexicon(searched, this.lexicon, partial);
     if (history) words = mixHistory(words, history, context, partial, this.historyWeights);
     words = this.blocklist.filter(words, context);
-    const atStart = atSentenceStart(context);
+    const atStart = this.rules.atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;
       if (partial) word = partial + cpSlice(word, cpLen(partial)); // keep what was typed

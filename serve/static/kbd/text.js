@@ -27,6 +27,11 @@ function inRanges(cp, starts, ends) {
   return hi >= 0 && cp <= ends[hi];
 }
 
+/** The inside of a RegExp character class ("u" flag) holding exactly the characters of `chars`. */
+function charClass(chars) {
+  return chars.replace(/[\\\]\[^-]/g, "\\$&");
+}
+
 function split(ranges) {
   return [Int32Array.from(ranges, (r) => r[0]), Int32Array.from(ranges, (r) => r[1])];
 }
@@ -35,6 +40,11 @@ export class TextRules {
   constructor(tables) {
     if (!tables || !tables.drop || !tables.alnum || !tables.space) {
       throw new Error("tokenizer.json has no 'text' tables (re-export the bundle)");
+    }
+    for (const key of ["sentence_end", "sentence_closers"]) {
+      if (typeof tables[key] !== "string") {
+        throw new Error(`tokenizer.json has no 'text.${key}': not a bundle this predictor reads (re-export it)`);
+      }
     }
     this.unicodeVersion = tables.unicode_version;
     [this.dropStart, this.dropEnd] = split(tables.drop);
@@ -49,6 +59,30 @@ export class TextRules {
     this.partialRe = new RegExp(`${W}+(?:'${W}*)*$`, "u"); // the word being typed
     this.wordRe = new RegExp(`^${W}+(?:'${W}+)*$`, "u"); // a whole suggestable word
     this.wordsRe = new RegExp(`${W}+(?:'${W}+)*`, "gu"); // every word of a text
+    // Where a sentence ends (kbd_lm/text/sentences.py): its marks, and the closing quotes and
+    // brackets that may follow one when the next word is capitalised.
+    this.sentenceEnd = Array.from(tables.sentence_end);
+    this.sentenceEndClass = charClass(tables.sentence_end);
+    const closers = charClass(tables.sentence_closers);
+    this.atStartRe = new RegExp(`(^|[${this.sentenceEndClass}][${closers}]*)[${this.spaceClass}]*$`, "u");
+  }
+
+  /** sentences.at_sentence_start: whether the context ends a sentence (or is empty). */
+  atSentenceStart(context) {
+    return this.atStartRe.test(context);
+  }
+
+  /**
+   * sentences.last_sentence: `text` (right-stripped) after its last sentence mark when that
+   * mark ends it or is followed by a space; otherwise all of it ("U.S" is no sentence end).
+   */
+  lastSentence(text) {
+    const body = this.rstrip(text);
+    const cut = Math.max(...this.sentenceEnd.map((mark) => body.lastIndexOf(mark)));
+    if (cut >= 0 && (cut === body.length - 1 || this.isSpace(body.codePointAt(cut + 1)))) {
+      return body.slice(cut + 1);
+    }
+    return body;
   }
 
   /** kbd_lm.text.normalization.words: the lowercased words (WORD_RE matches) of a text, in order. */
@@ -144,11 +178,6 @@ export function splitText(rules, text) {
   const m = rules.partialRe.exec(t);
   if (m === null) return [t, ""]; // ends in punctuation or a symbol: the next word follows
   return [rstripSpaces(t.slice(0, m.index)), m[0]];
-}
-
-/** Whether the context ends a sentence (or is empty): the next word is capitalised. */
-export function atSentenceStart(context) {
-  return /(^|[.!?]['")\]]*) *$/u.test(context);
 }
 
 /** Python's string order (code points), not JavaScript's (UTF-16 units). */
