@@ -337,10 +337,10 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
         (tmp / B.MODEL_FILE).write_bytes(chosen)
         (tmp / B.TOKENIZER_FILE).write_bytes(tok.proto)
         portable.write_tokenizer_json(tok, tmp / portable.TOKENIZER_JSON)  # for ports (browser)
-        (tmp / "ops.txt").write_text(O.op_list_txt(ops))
-        (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
-        (tmp / "export_config.toml").write_text(to_toml(config))
-        (tmp / "train_config.toml").write_text(to_toml(train_cfg))
+        (tmp / B.OPS_FILE).write_text(O.op_list_txt(ops))
+        (tmp / B.OP_RESOLVER_FILE).write_text(O.op_resolver_cc(ops))
+        (tmp / B.EXPORT_CONFIG_FILE).write_text(to_toml(config))
+        (tmp / B.TRAIN_CONFIG_FILE).write_text(to_toml(train_cfg))
         ngram = None
         if config.ngram_bytes:
             budget = config.ngram_bytes
@@ -389,6 +389,7 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
                 **signature_manifest(mcfg),
                 **S.fixed_manifest(mcfg, config.fixed_batches),
             },
+            decoding=B.decoding_for(config.fixed_batches),  # beam width, batches, constants
             runtimes_verified=verified,
             ngram=ngram,
             blocklist=blocklist,
@@ -405,24 +406,8 @@ def export(checkpoint: Path, config: ExportConfig) -> Path:
             },
             presets=report,
         )
-        # Shipped: what an app puts on the phone (the size budget counts these only).
-        files = {
-            B.MODEL_FILE: True,
-            B.TOKENIZER_FILE: True,
-            "ops.txt": False,
-            "op_resolver.cc": False,
-            "export_config.toml": False,
-            "train_config.toml": False,
-            portable.TOKENIZER_JSON: False,  # the tokenizer as data, for ports (the browser)
-        }
-        if ngram is not None:
-            files[B.NGRAM_FILE] = True
-        if config.lexicon_bytes:
-            files[lexicon.FILE] = True
-        if blocklist is not None:
-            files[BLOCKLIST_FILE] = True
-        for name, shipped in files.items():
-            manifest = manifest.with_file(tmp, name, shipped=shipped)
+        # Every file written, shipped or test-only as the bundle's file table says.
+        manifest = manifest.with_files(tmp)
         B.write(tmp, manifest)
         if config.conformance_vectors:  # the Python predictor's answers, for other decoders
             manifest = conformance.write_into_bundle(tmp, valid_units, config.seed)

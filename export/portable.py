@@ -25,11 +25,12 @@ import unicodedata
 from pathlib import Path
 
 from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.inference.bundle import TOKENIZER_JSON_FILE
 from kbd_lm.text.normalization import APOSTROPHES, is_dropped
 from kbd_lm.text.sentences import SENTENCE_CLOSERS, SENTENCE_END
 from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
-TOKENIZER_JSON = "tokenizer.json"
+TOKENIZER_JSON = TOKENIZER_JSON_FILE  # (the bundle's file table names it)
 FORMAT = "kbd-lm-tokenizer"
 VERSION = 1
 # sentencepiece's piece types (sentencepiece_model.proto).

@@ -22,9 +22,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from kbd_lm.inference.bundle import BLOCKLIST_FILE  # noqa: F401  (the file table names it)
 from kbd_lm.text.normalization import words
-
-BLOCKLIST_FILE = "blocklist.txt"
 
 
 class Blocklist:

@@ -2,14 +2,21 @@
 
 A bundle is a folder with ``model.tflite``, ``tokenizer.model`` (sentencepiece),
 ``manifest.json`` and a few more files. The manifest (:class:`Manifest`) records what an app
-needs to run the model and what was measured; it lists every file with its size, sha256 and
-whether it **ships** to a phone (``shipped``: the model, the tokenizer, an n-gram) or stays on
-the developer's side (test-only: op lists, the resolver source, the configs, test vectors).
-Sizes and budgets count shipped files only.
+needs to run the model and what was measured; it lists every file with its size, sha256, its
+role and whether it **ships** to a phone (``shipped``: the model, the tokenizer, an n-gram) or
+stays on the developer's side (test-only: op lists, the resolver source, the configs, test
+vectors). Sizes and budgets count shipped files only. Which files exist, their names, roles
+and flags are one table, :data:`FILES`; other decoders find a file by its role in the
+manifest's ``files`` (the browser's ``lexicon`` is whatever name that role has).
+
+The manifest's ``decoding`` (:class:`DecodingSpec`) holds the search's constants, the beam
+width and the model's fixed batch sizes: every decoder (the Python predictor, the server, the
+bench, the browser) reads them from the bundle (docs/decoding.md, section 0).
 
 Format versions: :data:`FORMAT_VERSION` is written; every version from
 :data:`MIN_FORMAT_VERSION` up is read and upgraded on the way in (version 1, the first
-release: no per-file flag but a ``shipped_files`` list, and the n-gram's ``lstm_weight``).
+release: no per-file flag but a ``shipped_files`` list, and the n-gram's ``lstm_weight``;
+version 2: no file roles and no ``decoding``, which read as the values of then).
 Anything older or newer is refused with a message naming the version.
 
 >>> import tempfile; folder = Path(tempfile.mkdtemp())
@@ -47,18 +54,61 @@ from typing import Any
 
 from kbd_lm.common.config import ConfigError, from_dict
 from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.text.hints import HINTS
 
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "kbd-lm-bundle"
-FORMAT_VERSION = 2  # what write() produces
+FORMAT_VERSION = 3  # what write() produces
 MIN_FORMAT_VERSION = 1  # the oldest version read() still upgrades
-MODEL_FILE = "model.tflite"
-TOKENIZER_FILE = "tokenizer.model"
-MANIFEST_FILE = "manifest.json"
-NGRAM_FILE = "ngram.kn3"
 STEP_SIGNATURE = "step"
 ADVANCE_SIGNATURE = "advance"
+
+# ----------------------------------------------------------------------------- the files
+
+MANIFEST_FILE = "manifest.json"  # lists every other file, never itself
+MODEL_FILE = "model.tflite"
+TOKENIZER_FILE = "tokenizer.model"
+NGRAM_FILE = "ngram.kn3"
+LEXICON_FILE = "lexicon.txt.gz"
+BLOCKLIST_FILE = "blocklist.txt"
+TOKENIZER_JSON_FILE = "tokenizer.json"
+OPS_FILE = "ops.txt"
+OP_RESOLVER_FILE = "op_resolver.cc"
+EXPORT_CONFIG_FILE = "export_config.toml"
+TRAIN_CONFIG_FILE = "train_config.toml"
+CONFORMANCE_FILE = "conformance.jsonl"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """A file a bundle may hold: its role, its name, whether an app ships it (else it is
+    test-only) and whether every bundle has it (else it is optional)."""
+
+    role: str  # what decoders look the file up by (the manifest's files.<name>.role)
+    name: str
+    shipped: bool  # True: an app copies it to the phone; False: tests, builds and audits
+    required: bool  # True: Bundle.load refuses a manifest that does not list it
+
+
+# The bundle's file table: every file export may write, in the order the manifest lists them.
+FILES: tuple[BundleFile, ...] = (
+    BundleFile("model", MODEL_FILE, shipped=True, required=True),
+    BundleFile("tokenizer", TOKENIZER_FILE, shipped=True, required=True),
+    BundleFile("ngram", NGRAM_FILE, shipped=True, required=False),  # kbd_lm.ngram
+    BundleFile("lexicon", LEXICON_FILE, shipped=True, required=False),  # inference.lexicon
+    BundleFile("blocklist", BLOCKLIST_FILE, shipped=True, required=False),  # .blocklist
+    # The tokenizer and the text rules as data, for ports (the web ships it instead of
+    # tokenizer.model; kbd_lm.export.portable).
+    BundleFile("tokenizer_json", TOKENIZER_JSON_FILE, shipped=False, required=False),
+    BundleFile("ops", OPS_FILE, shipped=False, required=False),  # the model's op list
+    BundleFile("op_resolver", OP_RESOLVER_FILE, shipped=False, required=False),  # C++ source
+    BundleFile("export_config", EXPORT_CONFIG_FILE, shipped=False, required=False),
+    BundleFile("train_config", TRAIN_CONFIG_FILE, shipped=False, required=False),
+    # The Python predictor's answers, for other decoders (inference.conformance).
+    BundleFile("conformance", CONFORMANCE_FILE, shipped=False, required=False),
+)
+FILE_TABLE = {f.name: f for f in FILES}  # name -> BundleFile
 
 
 class BundleError(Exception):
@@ -95,16 +145,17 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One file of the bundle: size in bytes, sha256, and whether an app ships it."""
+    """One file of the bundle: size in bytes, sha256, whether an app ships it, its role."""
 
     bytes: int
     sha256: str
     shipped: bool  # True: goes on the phone; False: tests, builds and audits only
+    role: str = ""  # its role in FILES ("" for a file outside the table)
 
     @classmethod
-    def of(cls, path: Path, shipped: bool) -> FileEntry:
+    def of(cls, path: Path, shipped: bool, role: str = "") -> FileEntry:
         """Measure ``path`` now."""
-        return cls(Path(path).stat().st_size, sha256_file(path), shipped)
+        return cls(Path(path).stat().st_size, sha256_file(path), shipped, role)
 
 
 @dataclass(frozen=True)
@@ -175,6 +226,110 @@ class BlocklistSpec:
 
 
 @dataclass(frozen=True)
+class DecodingSpec:
+    """How a decoder searches the model: the manifest's ``decoding`` (docs/decoding.md).
+
+    Export writes it (:func:`decoding_for` the model's fixed batch sizes); the Python
+    predictor, the server, the bench and the browser read it, so no decoder keeps a copy. A
+    manifest of format 2 or older, which did not record it, reads as these defaults: the
+    values every decoder used then.
+
+    >>> DecodingSpec().beam_width, decoding_for((1, 2, 4, 8, 16)).beam_width
+    (8, 16)
+    """
+
+    # W: beams a search step runs at most (all of them in one batch of the model).
+    beam_width: int = 8
+    # The fixed batch sizes the model was exported with (signatures step1, step2, ...:
+    # LiteRT.js cannot resize inputs); a step runs the smallest that holds its rows, and a
+    # step costs about linearly in B. 1 runs the context.
+    batch_sizes: tuple[int, ...] = (1, 2, 4, 8)
+    # Only the end of a long text matters (and keeps every call bounded): characters read.
+    max_context_chars: int = 300
+    # Where a long text's reading starts moves in steps of this many characters, not at every
+    # word: between two moves the context only grows at its end, so a new word runs only its
+    # own pieces (docs/decoding.md, section 2).
+    context_stride: int = 128
+    # 300 characters of English are about 70 pieces. A context of more pieces than this
+    # (digits, scripts of many pieces per character) is read as its last short_context_tokens
+    # pieces only, which bounds every call's work.
+    max_context_tokens: int = 160
+    short_context_tokens: int = 48
+    max_word_pieces: int = 8  # search steps: the pieces a suggested word may have
+    min_ratio: float = 1e-4  # words this much less likely than the best one are not worth a beam
+    covering_width: int = 4  # beams kept while pieces are still spelling out the typed letters
+    # P(word ends here) is at least this before its log: float32 sums of tiny probabilities
+    # can round to 0, and a word scored -inf would still count as found.
+    min_boundary_prob: float = 1e-30
+    # Context states a decoder keeps between calls (least recently used go first): answers do
+    # not depend on it. 128, not 256: 4.5 MB less after the bench's keystrokes, same speed.
+    context_cache: int = 128
+    # Search rows (logp [V], h [P], c [N]) the Python predictor keeps between keystrokes, about
+    # 32 KB each with 8,000 pieces; a decoder without a row cache ignores it.
+    row_cache: int = 64
+    # The field hints an app may name (kbd_lm.text.hints); a name outside them is an error,
+    # one the bundle was not trained with (tokenizer.hints) reads as no hint.
+    field_hints: tuple[str, ...] = HINTS
+
+    def __post_init__(self) -> None:
+        sizes = self.batch_sizes
+        if list(sizes) != sorted(set(sizes)) or not sizes or sizes[0] != 1:
+            raise ConfigError(
+                f"batch_sizes must be ascending, distinct, positive and include 1, got "
+                f"{list(sizes)}"
+            )
+        if not 1 <= self.beam_width <= sizes[-1]:
+            raise ConfigError(
+                f"beam_width {self.beam_width} must be between 1 and the largest batch size "
+                f"{sizes[-1]}"
+            )
+        counts = ("max_context_chars", "context_stride", "short_context_tokens", "max_word_pieces")
+        for name in (*counts, "covering_width", "context_cache", "row_cache"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_context_tokens < self.short_context_tokens:
+            raise ConfigError("max_context_tokens must be at least short_context_tokens")
+        if not 0.0 < self.min_ratio < 1.0 or not 0.0 < self.min_boundary_prob < 1.0:
+            raise ConfigError("min_ratio and min_boundary_prob must be between 0 and 1")
+
+    def search_batches(self, beam_width: int) -> tuple[int, ...]:
+        """The batch sizes a search of ``beam_width`` beams runs: the fixed ones below it,
+        then ``beam_width`` itself (at most the bundle's, see :meth:`check_beam_width`).
+
+        >>> DecodingSpec().search_batches(8), DecodingSpec().search_batches(3)
+        ((1, 2, 4, 8), (1, 2, 3))
+        """
+        return (*(b for b in self.batch_sizes if b < beam_width), beam_width)
+
+    def check_beam_width(self, beam_width: int | None, source: str = MANIFEST_FILE) -> int:
+        """``beam_width``, or the bundle's when None; a wider beam than the bundle's is a
+        :class:`BundleError` naming both (the model was exported for that many rows).
+
+        >>> DecodingSpec().check_beam_width(None), DecodingSpec().check_beam_width(4)
+        (8, 4)
+        """
+        if beam_width is None:
+            return self.beam_width
+        if not 1 <= beam_width <= self.beam_width:
+            raise BundleError(
+                f"{source}: a beam width of {beam_width} is not possible with this bundle, "
+                f"whose beam width is {self.beam_width} (decoding.beam_width: the model was "
+                f"exported for at most {self.beam_width} rows); use 1 to {self.beam_width}"
+            )
+        return beam_width
+
+
+def decoding_for(batch_sizes: tuple[int, ...]) -> DecodingSpec:
+    """The ``decoding`` export writes for a model with these fixed batch sizes: the beam
+    width is the largest, since a search step runs all its beams in one batch. Without fixed
+    batches (a model for resizing runtimes only), the defaults."""
+    if not batch_sizes:
+        return DecodingSpec()
+    sizes = tuple(sorted(set(batch_sizes)))
+    return DecodingSpec(beam_width=sizes[-1], batch_sizes=sizes)
+
+
+@dataclass(frozen=True)
 class Manifest(Mapping):
     """What ``manifest.json`` says, typed. Build one, :func:`write` it, :func:`read` it back.
 
@@ -193,6 +348,7 @@ class Manifest(Mapping):
     min_runtime_version: str  # the oldest TFLite runtime that runs model.tflite
     files: dict = field(default_factory=dict)  # name -> FileEntry, manifest.json excluded
     signatures: dict = field(default_factory=dict)  # name -> inputs, outputs, batch, use
+    decoding: DecodingSpec = field(default_factory=DecodingSpec)
     runtimes_verified: dict = field(default_factory=dict)  # "runtime version" -> top-3 agreement
     ngram: NgramSpec | None = None
     blocklist: BlocklistSpec | None = None
@@ -220,15 +376,35 @@ class Manifest(Mapping):
     def test_only_bytes(self) -> int:
         return sum(entry.bytes for entry in self.files.values() if not entry.shipped)
 
-    def with_file(self, folder: str | os.PathLike, name: str, *, shipped: bool) -> Manifest:
+    def with_file(
+        self, folder: str | os.PathLike, name: str, *, shipped: bool | None = None
+    ) -> Manifest:
         """This manifest listing one more file of ``folder``, measured now (size, sha256).
 
-        ``shipped=True`` for what an app puts on the phone, False for test-only files.
+        A file of :data:`FILES` ships as the table says (``shipped``, if given, must agree);
+        another file needs ``shipped``: True for what an app puts on the phone, False for
+        test-only files.
         """
         if name == MANIFEST_FILE:
             raise ValueError(f"{MANIFEST_FILE} does not list itself")
-        entry = FileEntry.of(Path(folder) / name, shipped)
+        known = FILE_TABLE.get(name)
+        if known is None and shipped is None:
+            raise ValueError(f"{name} is not in the bundle's file table: pass shipped=")
+        if known is not None and shipped not in (None, known.shipped):
+            what = "shipped" if known.shipped else "test-only"
+            raise ValueError(f"{name} is {what} in the bundle's file table")
+        shipped = known.shipped if known is not None else shipped
+        entry = FileEntry.of(Path(folder) / name, shipped, known.role if known else "")
         return dataclasses.replace(self, files={**self.files, name: entry})
+
+    def with_files(self, folder: str | os.PathLike) -> Manifest:
+        """This manifest listing every file of :data:`FILES` that ``folder`` holds, in the
+        table's order, measured now and flagged as the table says."""
+        manifest = self
+        for f in FILES:
+            if (Path(folder) / f.name).is_file():
+                manifest = manifest.with_file(folder, f.name)
+        return manifest
 
     # --------------------------------------------------------------- JSON
 
@@ -242,7 +418,7 @@ class Manifest(Mapping):
             if f.name == "files":
                 value = {name: dataclasses.asdict(entry) for name, entry in value.items()}
             elif dataclasses.is_dataclass(value):
-                value = dataclasses.asdict(value)
+                value = dataclasses.asdict(value)  # (tuples become JSON lists)
             elif f.name == "ops":
                 value = [dataclasses.asdict(op) for op in value]
             doc[f.name] = value
@@ -306,6 +482,13 @@ def _parse(doc: dict, source: str) -> Manifest:
     if not isinstance(files, dict):
         raise BundleError(f"{source}: 'files' must map file names to entries")
     doc["files"] = {n: from_dict(FileEntry, e, f"{source}: files.{n}") for n, e in files.items()}
+    for name, entry in doc["files"].items():
+        role = FILE_TABLE[name].role if name in FILE_TABLE else ""
+        if entry.role != role:  # decoders find files by role: it must be the table's
+            raise BundleError(f"{source}: files.{name}: role {entry.role!r}, expected {role!r}")
+    if "decoding" not in doc:
+        raise BundleError(f"{source}: no 'decoding' section")
+    doc["decoding"] = from_dict(DecodingSpec, doc["decoding"] or {}, f"{source}: decoding")
     doc["model"] = from_dict(ModelSpec, doc.get("model") or {}, f"{source}: model")
     doc["tokenizer"] = from_dict(TokenizerSpec, doc.get("tokenizer") or {}, f"{source}: tokenizer")
     doc["ops"] = tuple(from_dict(OpEntry, op, f"{source}: ops") for op in doc.get("ops") or ())
@@ -340,8 +523,20 @@ def _upgrade_v1(doc: dict) -> dict:
     return doc
 
 
+def _upgrade_v2(doc: dict) -> dict:
+    """Version 2 -> 3: files get their role from :data:`FILES`; ``decoding`` is the values
+    every decoder used with version 2 (:class:`DecodingSpec`'s defaults)."""
+    doc["files"] = {
+        name: {**entry, "role": FILE_TABLE[name].role if name in FILE_TABLE else ""}
+        for name, entry in (doc.get("files") or {}).items()
+    }
+    doc["decoding"] = dataclasses.asdict(DecodingSpec())
+    doc["format_version"] = 3
+    return doc
+
+
 # version -> the function that upgrades its document to the next version
-_UPGRADES = {1: _upgrade_v1}
+_UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
 
 
 def read(bundle_dir: str | os.PathLike) -> Manifest:
@@ -399,7 +594,7 @@ class Bundle:
         if not path.is_dir():
             raise BundleError(f"{path}: bundle folder not found")
         manifest = read(path)
-        for required in (MODEL_FILE, TOKENIZER_FILE):
+        for required in (f.name for f in FILES if f.required):
             if required not in manifest.files:
                 raise BundleError(f"{path / MANIFEST_FILE}: does not list {required}")
         if verify:
@@ -446,6 +641,7 @@ class Bundle:
             "shipped_files",
             "ngram",
             "blocklist",
+            "decoding",
         )
         return {k: self.manifest[k] for k in keys if k in self.manifest}
 

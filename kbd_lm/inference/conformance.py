@@ -40,13 +40,13 @@ from pathlib import Path
 from kbd_lm.common.fsutil import Progress, atomic_write_text
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import Blocklist
-from kbd_lm.inference.bundle import Bundle, BundleError, Manifest, write
+from kbd_lm.inference.bundle import CONFORMANCE_FILE, Bundle, BundleError, Manifest, write
 from kbd_lm.text.hints import HINTS
 from kbd_lm.text.normalization import WORD_RE, words
 
 log = logging.getLogger(__name__)
 
-FILE = "conformance.jsonl"
+FILE = CONFORMANCE_FILE  # (the bundle's file table names it)
 FORMAT = "kbd-lm-conformance"
 # 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint.
 # Older versions are read as well.
@@ -496,14 +496,14 @@ def check_bundle(bundle_dir: Path, runtime: str = "litert") -> Report:
 def write_into_bundle(bundle_dir: Path, units: list[str], seed: int = 0) -> Manifest:
     """Write the vectors into a finished bundle folder and list them in its manifest.
 
-    The file is a test file (``shipped=False``): listed with its size and checksum, so it is
-    verified like the rest, but not counted in the shipped bytes. Returns the new manifest
-    (also written to the folder); the header line has the case count.
+    The file is a test file (test-only in the bundle's file table): listed with its size and
+    checksum, so it is verified like the rest, but not counted in the shipped bytes. Returns
+    the new manifest (also written to the folder); the header line has the case count.
     """
     from kbd_lm.inference.predictor import Predictor
 
     bundle = Bundle.load(bundle_dir)
     write_vectors(Predictor(bundle), units, bundle.path / FILE, seed)
-    manifest = bundle.manifest.with_file(bundle.path, FILE, shipped=False)
+    manifest = bundle.manifest.with_file(bundle.path, FILE)
     write(bundle.path, manifest)
     return manifest

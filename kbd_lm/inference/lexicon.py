@@ -34,12 +34,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kbd_lm.common.fsutil import atomic_write_bytes
+from kbd_lm.inference.bundle import LEXICON_FILE
 from kbd_lm.text.normalization import WORD_RE, completes
 
 log = logging.getLogger(__name__)
 
 MAGIC = "kbd-lm-lexicon 1"
-FILE = "lexicon.txt.gz"
+FILE = LEXICON_FILE  # (the bundle's file table names it)
 # Prefixes this short match thousands of words: their best completions are precomputed.
 INDEXED_PREFIX = 2
 INDEXED_TOP = 16
