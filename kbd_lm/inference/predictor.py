@@ -38,14 +38,8 @@ from kbd_lm.history.mix import DEFAULT_WEIGHTS, mix_history
 from kbd_lm.history.user_history import UserHistory
 from kbd_lm.inference import lexicon as L
 from kbd_lm.inference.blocklist import Blocklist
-from kbd_lm.inference.bundle import (
-    BLOCKLIST_FILE,
-    LEXICON_FILE,
-    MANIFEST_FILE,
-    Bundle,
-    BundleError,
-    DecodingSpec,
-)
+from kbd_lm.inference.bundle import BLOCKLIST_FILE, LEXICON_FILE, MANIFEST_FILE, Bundle, BundleError
+from kbd_lm.inference.decoding import DecodingSpec
 from kbd_lm.inference.pieces import piece_tables
 from kbd_lm.inference.runtime import Runtime, open_step_models, runtime_version
 from kbd_lm.inference.search import Context, WordSearch
@@ -125,9 +119,10 @@ class Predictor:
         bundle.check_runtime(runtime, runtime_version(runtime))
         self.bundle = bundle
         self.decoding = bundle.manifest.decoding
-        self.beam_width = self.decoding.check_beam_width(
-            beam_width, str(bundle.path / MANIFEST_FILE)
-        )
+        try:
+            self.beam_width = self.decoding.check_beam_width(beam_width)
+        except ValueError as err:
+            raise BundleError(f"{bundle.path / MANIFEST_FILE}: {err}") from err
         self.tok = Tokenizer.load(bundle.tokenizer_path)
         self._hint_ids = self.tok.hint_ids  # the field hints the model was trained with
         # A model per batch size (one interpreter, the bundle's batch sizes): a step costs

@@ -264,5 +264,5 @@ def test_decoding_follows_the_fixed_batches_and_bounds_the_beam():
     assert spec.search_batches(5) == (1, 2, 4, 5)
     assert spec.check_beam_width(None) == 16 and spec.check_beam_width(3) == 3
     for wrong in (17, 0):
-        with pytest.raises(B.BundleError, match=f"beam width of {wrong} .* whose beam width is 16"):
-            spec.check_beam_width(wrong, "b/manifest.json")
+        with pytest.raises(ValueError, match=f"beam width of {wrong} .* whose beam width is 16"):
+            spec.check_beam_width(wrong)
