@@ -5,11 +5,8 @@
 // drops the characters Python drops. Strings are handled by code point, never by UTF-16 unit.
 //
 //   const rules = new TextRules(tokenizerJson.text);
-//   rules.normalizePrefix("see  you ")  // "see you "
-//   splitText(rules, "see yo")          // ["see", "yo"]
-
-export const MAX_CONTEXT_CHARS = 300; // kbd_lm.inference.predictor.MAX_CONTEXT_CHARS
-export const CONTEXT_STRIDE = 128; // kbd_lm.inference.predictor.CONTEXT_STRIDE
+//   rules.normalizePrefix("see  you ")            // "see you "
+//   splitText(rules, "see yo", manifest.decoding)  // ["see", "yo"]
 
 function hex(cp) {
   return `\\u{${cp.toString(16)}}`;
@@ -158,20 +155,22 @@ function rstripSpaces(text) {
 
 /**
  * Where the predictor starts reading a text of `length` code points:
- * kbd_lm.inference.predictor.context_start (0 up to 300, then a multiple of 128 leaving at most 300).
+ * kbd_lm.inference.predictor.context_start (0 up to decoding.max_context_chars, then a multiple
+ * of decoding.context_stride leaving at most max_context_chars; the manifest's "decoding").
  */
-export function contextStart(length) {
-  const over = length - MAX_CONTEXT_CHARS;
-  return over <= 0 ? 0 : Math.ceil(over / CONTEXT_STRIDE) * CONTEXT_STRIDE;
+export function contextStart(length, decoding) {
+  const over = length - decoding.max_context_chars;
+  const stride = decoding.context_stride;
+  return over <= 0 ? 0 : Math.ceil(over / stride) * stride;
 }
 
 /**
  * (context before the word being typed, the partial word) of raw text before the cursor:
- * kbd_lm.inference.predictor.Predictor._split.
+ * kbd_lm.inference.predictor.Predictor._split, with the bundle's `decoding`.
  */
-export function splitText(rules, text) {
+export function splitText(rules, text, decoding) {
   const cps = Array.from(text || "");
-  const start = contextStart(cps.length);
+  const start = contextStart(cps.length, decoding);
   let t = rules.normalizePrefix(cps.slice(start).join(""));
   if (start) t = t.slice(t.indexOf(" ") + 1); // less its first, maybe cut, word (all if none)
   if (!t || t.endsWith(" ")) return [rstripSpaces(t), ""];
