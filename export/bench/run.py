@@ -78,6 +78,7 @@ def run_bench(
     started = time.time()
     bundle = Bundle.load(bundle_dir)
     manifest = bundle.manifest
+    beam_width = profile.beam_width_for(manifest.decoding)  # the bundle's unless narrower
     machine = machine_info()
     notes: list[str] = []
 
@@ -134,7 +135,7 @@ def run_bench(
     spec = {
         "bundle": str(bundle.path),
         "runtime": profile.runtime,
-        "beam_width": profile.beam_width,
+        "beam_width": beam_width,
         "k": profile.k,
         "cpu": profile.cpu,
         "seed": profile.seed,
@@ -152,7 +153,7 @@ def run_bench(
         log.info(
             "measuring in a fresh pinned process (%s, 1 thread, XNNPACK, beam %d)",
             profile.runtime,
-            profile.beam_width,
+            beam_width,
         )
         child = run_measure_child(spec, Path(tmp))
         log.info("cold start: %d fresh processes", profile.cold_starts)

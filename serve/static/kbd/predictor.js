@@ -437,8 +437,8 @@ export class Predictor {
 /** A clear error for a manifest without the parts this predictor reads (format 2 and older). */
 function checkManifest(manifest) {
   if (!manifest || typeof manifest.decoding !== "object" || manifest.decoding === null) {
-    const version = manifest && manifest.format_version;
-    throw new Error(`${MANIFEST_FILE} has no 'decoding' (bundle format ${version}): not a bundle this predictor reads (re-export it)`);
+    const version = manifest && manifest.format_version ? ` (bundle format ${manifest.format_version})` : "";
+    throw new Error(`${MANIFEST_FILE} has no 'decoding'${version}: not a bundle this predictor reads (re-export it)`);
   }
   requireFields(MANIFEST_FILE, manifest, ["files", ...DECODING_FIELDS.map((f) => `decoding.${f}`)]);
 }
