@@ -4,9 +4,8 @@ A port of the predictor (the browser's ``serve/static/kbd/``, an Android or iOS 
 three things besides ``model.tflite``: the sentencepiece pieces with their scores and types
 (to run the unigram Viterbi, see ``docs/decoding.md``), the normaliser's settings, and the
 character classes of :mod:`kbd_lm.text.normalization` *as this Python sees them*: Python's
-``unicodedata``
-is pinned to one Unicode version (14.0.0 in Python 3.11), and a platform with a newer
-Unicode would otherwise keep characters that Python drops as unassigned. So the classes
+``unicodedata`` is pinned to one Unicode version (14.0.0 in Python 3.11), and a platform with
+a newer Unicode would otherwise keep characters that Python drops as unassigned. So the classes
 ship as code point ranges computed here, never re-derived from the platform's tables.
 
 >>> tables = text_tables()
@@ -54,9 +53,8 @@ def text_tables() -> dict:
     """The character classes of :mod:`kbd_lm.text.normalization` under this Python's Unicode
     version.
 
-    - ``drop``: what :func:`kbd_lm.text.normalization.normalize` removes (control, format except
-    emoji
-      joiners, unassigned, private use, surrogates): about 700 ranges;
+    - ``drop``: what :func:`kbd_lm.text.normalization.normalize` removes (control, format
+      except emoji joiners, unassigned, private use, surrogates): about 700 ranges;
     - ``alnum``: word characters (``str.isalnum``: letters and digits): about 730 ranges;
     - ``space``: ``str.isspace`` (what ``\\s``, ``strip`` and ``isspace`` match);
     - ``apostrophes``: the typographic apostrophes folded to "'";

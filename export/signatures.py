@@ -17,14 +17,14 @@ import numpy as np
 
 from kbd_lm.inference import bundle as B
 
-# The bundle format's batch sizes (beam width 8): kbd_lm.inference.bundle.DecodingSpec.
+# The bundle format's batch sizes (beam width 8): kbd_lm.inference.decoding.DecodingSpec.
 DEFAULT_FIXED_BATCHES = B.DecodingSpec().batch_sizes
 
 
 def check_batches(batches: tuple[int, ...]) -> tuple[int, ...]:
     """Sorted, distinct batch sizes; 1 must be among them (the context runs one row). The
     manifest's ``decoding`` records them, and the largest as the beam width
-    (:func:`kbd_lm.inference.bundle.decoding_for`, which checks them).
+    (:func:`kbd_lm.inference.decoding.decoding_for`, which checks them).
 
     >>> check_batches((8, 1, 4))
     (1, 4, 8)

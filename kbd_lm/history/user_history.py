@@ -1,12 +1,11 @@
 """A user's own words: ``UserHistory``, counts of words and short word sequences.
 
 The history learns text the user committed (a sent message) and is mixed with the model's
-suggestions by :meth:`kbd_lm.inference.predictor.Predictor.suggest` (``history=``). It keeps, with
-recency
-decay, how often each word followed each context of up to ``max_order - 1`` words: unigrams
-(context ``()``), bigrams and trigrams. ``""`` stands for the start of a message or sentence.
-What may be learned at all is decided by :mod:`kbd_lm.history.privacy` (fields, secret-looking
-tokens).
+suggestions by :meth:`kbd_lm.inference.predictor.Predictor.suggest` (``history=``). It keeps,
+with recency decay, how often each word followed each context of up to ``max_order - 1``
+words: unigrams (context ``()``), bigrams and trigrams. ``""`` stands for the start of a
+message or sentence (where a sentence ends: :mod:`kbd_lm.text.sentences`). What may be learned
+at all is decided by :mod:`kbd_lm.history.privacy` (fields, secret-looking tokens).
 
 Counts decay by half every ``half_life`` learned messages, so old habits fade. The history is
 bounded: past ``max_entries`` entries or ``max_bytes`` bytes (its file size), the entries with

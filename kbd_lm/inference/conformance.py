@@ -15,8 +15,7 @@ A case may carry ``"blocklist_add": ["word", "two words"]``: entries an app adds
 bundle's blocklist before this suggestion (and removes after it), see :func:`blocklist_cases`;
 and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in order into a new
 :class:`~kbd_lm.history.user_history.UserHistory` (the header's ``history`` config), which the
-suggestion
-then uses with the header's ``history_weights`` (see :func:`history_cases`); and
+suggestion then uses with the header's ``history_weights`` (see :func:`history_cases`); and
 ``"hint": "email"``: the field hint sent with both ``decode_input`` and ``suggest`` (see
 :func:`hint_cases`).
 

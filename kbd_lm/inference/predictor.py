@@ -7,7 +7,7 @@ The model predicts sentencepiece pieces, so words are assembled by a beam search
 (:mod:`kbd_lm.inference.search`): the model runs on the context before the partial word, and
 only pieces consistent with the typed letters are allowed. Every constant of the search (the
 beam width, how much context is read, ...) is the bundle's: the manifest's ``decoding``
-(:class:`~kbd_lm.inference.bundle.DecodingSpec`, docs/decoding.md).
+(:class:`~kbd_lm.inference.decoding.DecodingSpec`, docs/decoding.md).
 
 The recurrent state after a context is cached, so typing one more letter of the same word does
 not run the context again, and a new word only runs the pieces that were added. (The search
@@ -115,7 +115,7 @@ class Predictor:
     ) -> None:
         """``beam_width`` (default: the bundle's, never more) and ``cache_size`` (context
         states kept; default: the bundle's) come from the manifest's ``decoding``, as every
-        other constant of the search (:class:`~kbd_lm.inference.bundle.DecodingSpec`)."""
+        other constant of the search (:class:`~kbd_lm.inference.decoding.DecodingSpec`)."""
         bundle.check_runtime(runtime, runtime_version(runtime))
         self.bundle = bundle
         self.decoding = bundle.manifest.decoding
@@ -154,8 +154,7 @@ class Predictor:
                 self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
                 self.neural_weight = float(spec.neural_weight)
             # The bundle's word list completes words the beam search cannot spell out in time
-            # (kbd_lm.inference.lexicon); a bundle without one (the first version's) completes
-            # without.
+            # (kbd_lm.inference.lexicon); a bundle without one (format 1) completes without.
             if LEXICON_FILE in bundle.manifest.files:
                 self.lexicon = L.Lexicon.load(bundle.path / LEXICON_FILE)
             # Offensive words never suggested (a bundle without the file blocks nothing); an
@@ -221,10 +220,10 @@ class Predictor:
     ) -> list[Suggestion]:
         """Up to ``k`` distinct whole words, best first, for the text before the cursor.
 
-        ``history``: the user's :class:`~kbd_lm.history.user_history.UserHistory`, mixed in at word
-        level
-        (one predictor serves many users). ``hint``: the kind of text field, one of
-        :data:`~kbd_lm.text.hints.HINTS` or None. Blocked words are never returned.
+        ``history``: the user's :class:`~kbd_lm.history.user_history.UserHistory`, mixed in at
+        word level (one predictor serves many users). ``hint``: the kind of text field, one of
+        the bundle's ``decoding.field_hints`` (:data:`~kbd_lm.text.hints.HINTS`) or None.
+        Blocked words are never returned.
         """
         hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:

@@ -15,7 +15,7 @@ mostly revisits the beams of the last one, and only new paths go through the mod
 output does not depend on the other rows of its batch, nor on the batch size: the cache
 changes no result, only the time.)
 
-Every constant comes from the bundle (:class:`~kbd_lm.inference.bundle.DecodingSpec`). The
+Every constant comes from the bundle (:class:`~kbd_lm.inference.decoding.DecodingSpec`). The
 :class:`~kbd_lm.inference.predictor.Predictor` owns a search and gives it the context:
 
 >>> search = WordSearch(pieces, models, bundle.manifest.decoding, beam_width=8)  # doctest: +SKIP

@@ -1,13 +1,13 @@
 """Interpolated Kneser-Ney trigram word model: the n-gram baseline keyboards ship today.
 
 Trained on normalised units (one utterance = one unit; the context never crosses a unit).
-Each unit is padded ``<s> <s> w1 ... wn </s>``; words are :func:`kbd_lm.text.normalization.words`
-tokens
-(lowercased, punctuation dropped). The estimate is modified Kneser-Ney (Chen & Goodman: three
-discounts per order from the count-of-counts), interpolated: raw counts at the trigram level,
-continuation counts (distinct left words) at the bigram and unigram levels, except for n-grams
-starting with ``<s>`` (nothing can precede it, so they keep raw counts, as KenLM does), and the
-unigram level interpolated with the uniform distribution over the vocabulary plus ``</s>`` and
+Each unit is padded ``<s> <s> w1 ... wn </s>``; words are
+:func:`kbd_lm.text.normalization.words` tokens (lowercased, punctuation dropped). The
+estimate is modified Kneser-Ney (Chen & Goodman: three discounts per order from the
+count-of-counts), interpolated: raw counts at the trigram level, continuation counts
+(distinct left words) at the bigram and unigram levels, except for n-grams starting with
+``<s>`` (nothing can precede it, so they keep raw counts, as KenLM does), and the unigram
+level interpolated with the uniform distribution over the vocabulary plus ``</s>`` and
 ``<unk>``.
 
 The model is stored in ARPA form (an interpolated probability per kept n-gram, a backoff
