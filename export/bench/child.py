@@ -156,7 +156,7 @@ def _measure_child(spec: dict) -> dict:
     vocab = predictor.tok.vocab_size
     steps = {}
     for key, batch in (("step_batch1", 1), ("step_beam", spec["beam_width"])):
-        model = StepModel(Path(spec["bundle"]) / "model.tflite", batch, spec["runtime"], 1)
+        model = StepModel(predictor.bundle.model_path, batch, spec["runtime"], 1)
         n = spec["warmup"] + spec["calls"]
         ids = [
             np.ascontiguousarray(row)
