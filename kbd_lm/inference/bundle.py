@@ -317,7 +317,11 @@ class Manifest(Mapping):
             if f.name == "files":
                 value = {name: dataclasses.asdict(entry) for name, entry in value.items()}
             elif dataclasses.is_dataclass(value):
-                value = dataclasses.asdict(value)  # (tuples become JSON lists)
+                # A section's tuples (decoding.batch_sizes) are JSON lists, as read back.
+                value = {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in dataclasses.asdict(value).items()
+                }
             elif f.name == "ops":
                 value = [dataclasses.asdict(op) for op in value]
             doc[f.name] = value

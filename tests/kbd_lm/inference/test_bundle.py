@@ -215,7 +215,7 @@ def test_a_version_2_manifest_loads_with_the_decoding_of_then():
         8,
     )
     assert (d["min_ratio"], d["covering_width"], d["context_cache"]) == (1e-4, 4, 128)
-    assert d["field_hints"] == ("message", "email", "prose")
+    assert d["field_hints"] == ["message", "email", "prose"]
     # ... and each file gets its role from the bundle's file table.
     assert {n: e.role for n, e in m.files.items()} == {
         "model.tflite": "model",
