@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 # The search's constants (beam width, context limits, ...) are the bundle's: DecodingSpec,
 # the manifest's ``decoding``. These two only change how fast an answer comes, never what it is.
 PREPARE_PIECES = 8  # pieces of the next start's context run per call, at most
-# Model input ids kept for this many (hint, context) pairs: the letters of one word share a
-# context, so a new word needs one more entry; a few spare ones cover a deleted letter.
+# Model input ids kept for this many (hint, context) pairs: a keystroke asks for two (its
+# context and the next start's, see _prepare_next_start) and every letter of a word asks for
+# the same two, so four hold the current word's and the word's before.
 IDS_CACHE_SIZE = 4
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
 # What context_start and keep_end assume without a bundle: the values of format-2 bundles,
@@ -154,7 +155,8 @@ class Predictor:
                 self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
                 self.neural_weight = float(spec.neural_weight)
             # The bundle's word list completes words the beam search cannot spell out in time
-            # (kbd_lm.inference.lexicon); a bundle without one (format 1) completes without.
+            # (kbd_lm.inference.lexicon); a bundle without one (lexicon_bytes = 0, or written by
+            # the first version) completes without.
             if LEXICON_FILE in bundle.manifest.files:
                 self.lexicon = L.Lexicon.load(bundle.path / LEXICON_FILE)
             # Offensive words never suggested (a bundle without the file blocks nothing); an
