@@ -53,9 +53,9 @@ log = logging.getLogger(__name__)
 # The search's constants (beam width, context limits, ...) are the bundle's: DecodingSpec,
 # the manifest's ``decoding``. These two only change how fast an answer comes, never what it is.
 PREPARE_PIECES = 8  # pieces of the next start's context run per call, at most
-# Model input ids kept for this many (hint, context) pairs: a keystroke asks for two (its
-# context and the next start's, see _prepare_next_start) and every letter of a word asks for
-# the same two, so four hold the current word's and the word's before.
+# Model input ids kept for this many (hint, context) pairs: a keystroke asks for its context's
+# and, in a text longer than context_stride, for the next start's too (_prepare_next_start);
+# every letter of a word asks for the same ones, so four hold this word's and the last word's.
 IDS_CACHE_SIZE = 4
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
 # What context_start and keep_end assume without a bundle: the values of format-2 bundles,
