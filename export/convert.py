@@ -310,10 +310,10 @@ def write_model_files(tmp: Path, chosen: bytes, ckpt, config: ExportConfig) -> N
     (tmp / B.MODEL_FILE).write_bytes(chosen)
     (tmp / B.TOKENIZER_FILE).write_bytes(ckpt.tokenizer.proto)
     portable.write_tokenizer_json(ckpt.tokenizer, tmp / portable.TOKENIZER_JSON)  # the browser
-    (tmp / "ops.txt").write_text(O.op_list_txt(ops))
-    (tmp / "op_resolver.cc").write_text(O.op_resolver_cc(ops))
-    (tmp / "export_config.toml").write_text(to_toml(config))
-    (tmp / "train_config.toml").write_text(to_toml(ckpt.config))
+    (tmp / B.OPS_FILE).write_text(O.op_list_txt(ops))
+    (tmp / B.OP_RESOLVER_FILE).write_text(O.op_resolver_cc(ops))
+    (tmp / B.EXPORT_CONFIG_FILE).write_text(to_toml(config))
+    (tmp / B.TRAIN_CONFIG_FILE).write_text(to_toml(ckpt.config))
 
 
 def write_ngram_within_budget(
@@ -327,7 +327,7 @@ def write_ngram_within_budget(
     if budget < 0:
         if not config.max_model_bytes:
             raise ValueError("ngram_bytes = -1 needs max_model_bytes")
-        shipped = [n for n, ships in SHIPPED.items() if ships and (tmp / n).is_file()]
+        shipped = [f.name for f in B.FILES if f.shipped and (tmp / f.name).is_file()]
         budget = config.max_model_bytes - sum((tmp / n).stat().st_size for n in shipped)
     return write_ngram(corpus, tmp / B.NGRAM_FILE, budget, config.neural_weight, cache_dir)
 
@@ -377,6 +377,7 @@ def build_manifest(
             **signature_manifest(mcfg),
             **S.fixed_manifest(mcfg, config.fixed_batches),
         },
+        decoding=B.decoding_for(config.fixed_batches),  # beam width, batches, constants
         runtimes_verified=verified,
         ngram=ngram,
         blocklist=blocklist,
@@ -396,27 +397,10 @@ def build_manifest(
     )
 
 
-# The files export may write, and whether each ships: what an app puts on the phone (the size
-# budget counts these only). The rest serve ports, builds and audits.
-SHIPPED: dict[str, bool] = {
-    B.MODEL_FILE: True,
-    B.TOKENIZER_FILE: True,
-    "ops.txt": False,
-    "op_resolver.cc": False,
-    "export_config.toml": False,
-    "train_config.toml": False,
-    portable.TOKENIZER_JSON: False,  # the tokenizer as data, for ports (the browser)
-    B.NGRAM_FILE: True,
-    lexicon.FILE: True,
-    BLOCKLIST_FILE: True,
-}
-
-
 def list_files(tmp: Path, manifest: B.Manifest) -> B.Manifest:
-    """List every file of :data:`SHIPPED` that ``tmp`` holds in the manifest and write it."""
-    for name, shipped in SHIPPED.items():
-        if (tmp / name).is_file():
-            manifest = manifest.with_file(tmp, name, shipped=shipped)
+    """List every file of the bundle's file table (:data:`kbd_lm.inference.bundle.FILES`)
+    that ``tmp`` holds in the manifest, shipped or test-only as the table says; write it."""
+    manifest = manifest.with_files(tmp)
     B.write(tmp, manifest)
     return manifest
 

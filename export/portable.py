@@ -4,9 +4,8 @@ A port of the predictor (the browser's ``serve/static/kbd/``, an Android or iOS 
 three things besides ``model.tflite``: the sentencepiece pieces with their scores and types
 (to run the unigram Viterbi, see ``docs/decoding.md``), the normaliser's settings, and the
 character classes of :mod:`kbd_lm.text.normalization` *as this Python sees them*: Python's
-``unicodedata``
-is pinned to one Unicode version (14.0.0 in Python 3.11), and a platform with a newer
-Unicode would otherwise keep characters that Python drops as unassigned. So the classes
+``unicodedata`` is pinned to one Unicode version (14.0.0 in Python 3.11), and a platform with
+a newer Unicode would otherwise keep characters that Python drops as unassigned. So the classes
 ship as code point ranges computed here, never re-derived from the platform's tables.
 
 >>> tables = text_tables()
@@ -25,10 +24,12 @@ import unicodedata
 from pathlib import Path
 
 from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.inference.bundle import TOKENIZER_JSON_FILE
 from kbd_lm.text.normalization import APOSTROPHES, is_dropped
+from kbd_lm.text.sentences import SENTENCE_CLOSERS, SENTENCE_END
 from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
-TOKENIZER_JSON = "tokenizer.json"
+TOKENIZER_JSON = TOKENIZER_JSON_FILE  # (the bundle's file table names it)
 FORMAT = "kbd-lm-tokenizer"
 VERSION = 1
 # sentencepiece's piece types (sentencepiece_model.proto).
@@ -52,12 +53,13 @@ def text_tables() -> dict:
     """The character classes of :mod:`kbd_lm.text.normalization` under this Python's Unicode
     version.
 
-    - ``drop``: what :func:`kbd_lm.text.normalization.normalize` removes (control, format except
-    emoji
-      joiners, unassigned, private use, surrogates): about 700 ranges;
+    - ``drop``: what :func:`kbd_lm.text.normalization.normalize` removes (control, format
+      except emoji joiners, unassigned, private use, surrogates): about 700 ranges;
     - ``alnum``: word characters (``str.isalnum``: letters and digits): about 730 ranges;
     - ``space``: ``str.isspace`` (what ``\\s``, ``strip`` and ``isspace`` match);
-    - ``apostrophes``: the typographic apostrophes folded to "'".
+    - ``apostrophes``: the typographic apostrophes folded to "'";
+    - ``sentence_end``, ``sentence_closers``: the marks that end a sentence and the closing
+      quotes and brackets that may follow one (:mod:`kbd_lm.text.sentences`).
     """
     return {
         "unicode_version": unicodedata.unidata_version,
@@ -65,6 +67,8 @@ def text_tables() -> dict:
         "alnum": _ranges(lambda cp: chr(cp).isalnum()),
         "space": [cp for cp in range(sys.maxunicode + 1) if chr(cp).isspace()],
         "apostrophes": {k: "'" for k in sorted(APOSTROPHES)},
+        "sentence_end": SENTENCE_END,
+        "sentence_closers": SENTENCE_CLOSERS,
     }
 
 

@@ -17,20 +17,24 @@ import numpy as np
 
 from kbd_lm.inference import bundle as B
 
-DEFAULT_FIXED_BATCHES = (1, 2, 4, 8)  # the batch sizes the Python predictor uses (beam 8)
+# The bundle format's batch sizes (beam width 8): kbd_lm.inference.decoding.DecodingSpec.
+DEFAULT_FIXED_BATCHES = B.DecodingSpec().batch_sizes
 
 
 def check_batches(batches: tuple[int, ...]) -> tuple[int, ...]:
-    """Sorted, distinct batch sizes; 1 must be among them (the context runs one row).
+    """Sorted, distinct batch sizes; 1 must be among them (the context runs one row). The
+    manifest's ``decoding`` records them, and the largest as the beam width
+    (:func:`kbd_lm.inference.decoding.decoding_for`, which checks them).
 
     >>> check_batches((8, 1, 4))
     (1, 4, 8)
     """
     out = tuple(sorted(set(batches)))
-    if not out:
-        return out
-    if out[0] < 1 or 1 not in out:
-        raise ValueError(f"fixed_batches must be positive and include 1, got {list(batches)}")
+    if out:
+        try:
+            B.decoding_for(out)
+        except ValueError as err:
+            raise ValueError(f"fixed_batches: {err}") from err
     return out
 
 

@@ -1,10 +1,9 @@
 """A pool of predictors so that concurrent requests run in parallel without sharing one.
 
-A :class:`~kbd_lm.inference.predictor.Predictor` owns TFLite interpreters (and a state cache) that
-are not
-thread-safe, so each request borrows a whole predictor: it waits in the event loop for a free
-one, runs ``suggest`` in a worker thread, and gives it back when the thread is done, even if
-the request was cancelled meanwhile.
+A :class:`~kbd_lm.inference.predictor.Predictor` owns TFLite interpreters (and a state cache)
+that are not thread-safe, so each request borrows a whole predictor: it waits in the event
+loop for a free one, runs ``suggest`` in a worker thread, and gives it back when the thread is
+done, even if the request was cancelled meanwhile.
 
 Overload is shed, not queued: a request that gets no predictor within ``queue_wait`` seconds
 (``KBD_LM_QUEUE_WAIT_MS``, 100 ms by default) fails with :class:`PoolBusyError` (the app
@@ -44,9 +43,8 @@ class PredictorPool:
     """``size`` suggesters used one request at a time each.
 
     ``suggesters``: objects with ``suggest(text, k) -> list[Suggestion]`` (normally
-    :class:`~kbd_lm.inference.predictor.Predictor` instances of one bundle); ``model_id``: the id
-    that
-    responses report; ``queue_wait``: seconds to wait for a free suggester before
+    :class:`~kbd_lm.inference.predictor.Predictor` instances of one bundle); ``model_id``: the
+    id that responses report; ``queue_wait``: seconds to wait for a free suggester before
     :class:`PoolBusyError`.
     """
 
@@ -71,14 +69,15 @@ class PredictorPool:
         bundle: Bundle,
         size: int = 2,
         runtime: str = "litert",
-        beam_width: int = 8,
+        beam_width: int | None = None,
         num_threads: int = 1,
         queue_wait: float = QUEUE_WAIT_S,
     ) -> PredictorPool:
-        """``size`` predictors over one verified bundle (one interpreter set each).
+        """``size`` predictors over one verified bundle (one interpreter set each), with the
+        bundle's beam width or a narrower ``beam_width``.
 
         Raises :class:`~kbd_lm.inference.bundle.BundleError` if the runtime is too old for the
-        bundle.
+        bundle or ``beam_width`` is wider than the bundle's (the message names both).
         """
         from kbd_lm.inference.predictor import Predictor
 

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
@@ -37,7 +37,12 @@ class ServeSettings(BaseSettings):
         2, ge=1, le=64, description="predictors (interpreter sets) serving requests in parallel"
     )
     num_threads: int = Field(1, ge=1, le=16, description="threads per TFLite interpreter")
-    beam_width: int = Field(8, ge=1, le=64, description="beam width of the word search")
+    beam_width: int | None = Field(
+        None,
+        ge=1,
+        description="beam width of the word search; default: the bundle's (manifest "
+        "decoding.beam_width), which a setting may only lower",
+    )
     runtime: Literal["litert", "tflite-runtime"] = Field("litert", description="TFLite runtime")
     max_body_bytes: int = Field(
         16_384, ge=64, le=16 * 1024 * 1024, description="largest request body accepted (bytes)"
@@ -86,6 +91,27 @@ class ServeSettings(BaseSettings):
                     "or trailing slash, e.g. https://app.example.com, or '*' for any"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _beam_within_the_bundle(self):
+        # The model was exported for the bundle's beam width: a wider beam is refused here,
+        # at start-up, naming both values. A bundle that cannot be read is left to the
+        # start-up's own error (kbd_lm.serve.app).
+        if self.beam_width is None or self.bundle is None:
+            return self
+        from kbd_lm.inference.bundle import BundleError, read
+
+        try:
+            bundle_width = read(self.bundle).decoding.beam_width
+        except (BundleError, OSError):
+            return self
+        if self.beam_width > bundle_width:
+            raise ValueError(
+                f"beam_width {self.beam_width} (KBD_LM_BEAM_WIDTH) is more than the bundle's "
+                f"beam width {bundle_width} ({self.bundle}/manifest.json decoding.beam_width): "
+                f"set {bundle_width} or less, or leave it unset for {bundle_width}"
+            )
+        return self
 
 
 def settings_env(settings: ServeSettings) -> dict[str, str]:

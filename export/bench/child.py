@@ -141,7 +141,7 @@ def _time_steps(predictor, spec: dict) -> dict[str, list[float]]:
     clock = time.perf_counter_ns
     steps = {}
     for key, batch in (("step_batch1", 1), ("step_beam", spec["beam_width"])):
-        model = StepModel(Path(spec["bundle"]) / "model.tflite", batch, spec["runtime"], 1)
+        model = StepModel(predictor.bundle.model_path, batch, spec["runtime"], 1)
         n = spec["warmup"] + spec["calls"]
         ids = [
             np.ascontiguousarray(row)

@@ -48,7 +48,7 @@ class BudgetConfig:
     cold_starts: int = 5
     seed: int = 0
     runtime: Literal["litert", "tflite-runtime"] = "litert"
-    beam_width: int = 8
+    beam_width: int = 0  # 0: the bundle's (manifest decoding.beam_width); else at most that
     k: int = 3
     cpu: int = -1
     baseline: bool = True
@@ -66,13 +66,31 @@ class BudgetConfig:
 
         if self.phone_score <= 0 or self.host_score <= 0:
             raise ConfigError(f"profile {self.name}: phone_score and host_score must be > 0")
-        for key in ("calls", "beam_width", "k", "cold_starts"):
+        for key in ("calls", "k", "cold_starts"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"profile {self.name}: {key} must be >= 1")
-        for key in ("warmup", "history_units"):
+        for key in ("warmup", "history_units", "beam_width"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"profile {self.name}: {key} must be >= 0")
         return self
+
+    def beam_width_for(self, decoding) -> int:
+        """The beam width to measure: the profile's, or the bundle's when 0; wider than the
+        bundle's (``decoding``, its manifest's) is a ConfigError naming both.
+
+        >>> from kbd_lm.inference.decoding import DecodingSpec
+        >>> spec = DecodingSpec()  # beam width 8
+        >>> BudgetConfig().beam_width_for(spec), BudgetConfig(beam_width=4).beam_width_for(spec)
+        (8, 4)
+        """
+        from kbd_lm.common.config import ConfigError
+
+        if self.beam_width > decoding.beam_width:
+            raise ConfigError(
+                f"profile {self.name}: beam_width {self.beam_width} is more than the bundle's "
+                f"beam width {decoding.beam_width} (manifest decoding.beam_width)"
+            )
+        return self.beam_width or decoding.beam_width
 
 
 def profile_names() -> list[str]:

@@ -204,10 +204,11 @@ def _measure(
     # the child module must not be imported before it runs as __main__.
     from kbd_lm.export.bench.child import run_cold_starts, run_measure_child
 
+    beam_width = profile.beam_width_for(bundle.manifest.decoding)  # the bundle's unless narrower
     spec = {
         "bundle": str(bundle.path),
         "runtime": profile.runtime,
-        "beam_width": profile.beam_width,
+        "beam_width": beam_width,
         "k": profile.k,
         "cpu": profile.cpu,
         "seed": profile.seed,
@@ -225,7 +226,7 @@ def _measure(
         log.info(
             "measuring in a fresh pinned process (%s, 1 thread, XNNPACK, beam %d)",
             profile.runtime,
-            profile.beam_width,
+            beam_width,
         )
         child = run_measure_child(spec, Path(tmp))
         log.info("cold start: %d fresh processes", profile.cold_starts)

@@ -15,8 +15,8 @@ A history word the model did not propose counts 0 under the model (its probabili
 the model's last word found). Probabilities are joint (word given context), so ranking the
 words that fit the typed letters needs no renormalisation.
 
-The weights are chosen on validation users by :func:`kbd_lm.evaluation.adaptive.tune` (never on test
-users); :data:`DEFAULT_WEIGHTS` records the choice.
+The weights are chosen on validation users by :func:`kbd_lm.evaluation.history_tune.tune`
+(never on test users); :data:`DEFAULT_WEIGHTS` records the choice.
 
 >>> from kbd_lm.history.user_history import UserHistory
 >>> h = UserHistory(); _ = h.learn("meet Bartholomew at the gate")
@@ -62,8 +62,7 @@ class MixWeights:
 
 
 # Chosen by `kbd-lm eval --tune-history` (kbd_lm.evaluation.history_tune.tune) on chitchat
-# validation
-# users (a seeded sample of 3,863 words; the default bundle of 0.3.0; each
+# validation users (a seeded sample of 3,863 words; the default bundle of 0.3.0; each
 # sender's messages all learned in time order): best keystroke savings of 684 settings,
 # 0.5337 against 0.5228 without a history (docs/history.md, docs/experiments.md).
 DEFAULT_WEIGHTS = MixWeights(unigram=0.05, bigram=0.2, trigram=0.5, beta=32.0, floor=0.0)

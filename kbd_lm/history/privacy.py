@@ -13,7 +13,8 @@ learned across the cut:
 
 Words are :data:`kbd_lm.text.normalization.WORD_RE` matches of
 :func:`kbd_lm.text.normalization.normalize`-d text;
-sentences end at ``.``, ``!`` or ``?``.
+sentences end as :data:`kbd_lm.text.sentences.SENTENCE_BREAK_RE` says (``.``, ``!`` or ``?``
+before whitespace or the end).
 
 >>> [(s.words, s.sentence_start) for s in learnable_segments("Call 555 123 4567. Ok bye")]
 [(['Call'], True), (['Ok', 'bye'], False)]
@@ -27,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from kbd_lm.text.normalization import WORD_RE, normalize
+from kbd_lm.text.sentences import SENTENCE_BREAK_RE
 
 SENSITIVE_FIELDS = frozenset({"password", "email", "url", "number", "incognito"})
 LEARNED_FIELDS = frozenset({"text"})
@@ -44,7 +46,6 @@ _SECRET_RE = re.compile(
         ]
     )
 )
-_SENTENCE_END_RE = re.compile(r"[.!?]+(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def learnable_segments(text: str, field: str = "text") -> list[Segment]:
     for piece_start, piece_end, after_secret in _pieces(text):
         sentence_start = not after_secret
         pos = piece_start
-        for end in [m.end() for m in _SENTENCE_END_RE.finditer(text, piece_start, piece_end)] + [
+        for end in [m.end() for m in SENTENCE_BREAK_RE.finditer(text, piece_start, piece_end)] + [
             piece_end
         ]:
             found = [m.group(0) for m in WORD_RE.finditer(text, pos, end)]

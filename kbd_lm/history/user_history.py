@@ -1,12 +1,11 @@
 """A user's own words: ``UserHistory``, counts of words and short word sequences.
 
 The history learns text the user committed (a sent message) and is mixed with the model's
-suggestions by :meth:`kbd_lm.inference.predictor.Predictor.suggest` (``history=``). It keeps, with
-recency
-decay, how often each word followed each context of up to ``max_order - 1`` words: unigrams
-(context ``()``), bigrams and trigrams. ``""`` stands for the start of a message or sentence.
-What may be learned at all is decided by :mod:`kbd_lm.history.privacy` (fields, secret-looking
-tokens).
+suggestions by :meth:`kbd_lm.inference.predictor.Predictor.suggest` (``history=``). It keeps,
+with recency decay, how often each word followed each context of up to ``max_order - 1``
+words: unigrams (context ``()``), bigrams and trigrams. ``""`` stands for the start of a
+message or sentence (where a sentence ends: :mod:`kbd_lm.text.sentences`). What may be learned
+at all is decided by :mod:`kbd_lm.history.privacy` (fields, secret-looking tokens).
 
 Counts decay by half every ``half_life`` learned messages, so old habits fade. The history is
 bounded: past ``max_entries`` entries or ``max_bytes`` bytes (its file size), the entries with
@@ -56,13 +55,13 @@ from types import MappingProxyType
 from kbd_lm.common.fsutil import atomic_write_bytes
 from kbd_lm.history.privacy import learnable_segments
 from kbd_lm.text.normalization import WORD_RE
+from kbd_lm.text.sentences import last_sentence
 
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "kbd-lm-history"
 FORMAT_VERSION = 1
 START = ""  # the start of a message or sentence, as a context word
-_SENTENCE_END = (".", "!", "?")
 _RESCALE_AT = 2.0**20  # stored counts are rescaled before they grow past this factor
 _MAX_COUNT = 2.0**53  # far above any count learning makes; keeps every sum finite
 _TOP_UNIGRAMS = 16  # most frequent words kept ready as next-word candidates
@@ -110,11 +109,7 @@ def context_key(text: str, order: int = 3) -> tuple[str, ...]:
     """
     if order <= 1:
         return ()
-    body = text.rstrip()
-    cut = max(body.rfind(p) for p in _SENTENCE_END)
-    if cut >= 0 and (cut == len(body) - 1 or body[cut + 1].isspace()):
-        body = body[cut + 1 :]
-    found = [m.group(0).lower() for m in WORD_RE.finditer(body)]
+    found = [m.group(0).lower() for m in WORD_RE.finditer(last_sentence(text))]
     if len(found) < order - 1:
         found.insert(0, START)
     return tuple(found[-(order - 1) :])

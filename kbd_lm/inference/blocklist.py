@@ -2,9 +2,8 @@
 
 A blocked word is never suggested, as a next word or as a completion, whether the model, the
 bundle's n-gram or the user's history proposes it. Entries are compared lowercase, as whole
-words (:data:`kbd_lm.text.normalization.WORD_RE`). An entry of several words blocks its last word
-only after
-the others (``"two girls one cup"`` blocks "cup" after "two girls one").
+words (:data:`kbd_lm.text.normalization.WORD_RE`). An entry of several words blocks its last
+word only after the others (``"two girls one cup"`` blocks "cup" after "two girls one").
 
 ``blocklist.txt``: UTF-8, one entry per line; empty lines and lines starting with ``#`` (the
 source and licence note) are ignored. A bundle without the file blocks nothing.
@@ -22,9 +21,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from kbd_lm.inference.bundle import BLOCKLIST_FILE  # noqa: F401  (the file table names it)
 from kbd_lm.text.normalization import words
-
-BLOCKLIST_FILE = "blocklist.txt"
 
 
 class Blocklist:

@@ -2,14 +2,22 @@
 
 A bundle is a folder with ``model.tflite``, ``tokenizer.model`` (sentencepiece),
 ``manifest.json`` and a few more files. The manifest (:class:`Manifest`) records what an app
-needs to run the model and what was measured; it lists every file with its size, sha256 and
-whether it **ships** to a phone (``shipped``: the model, the tokenizer, an n-gram) or stays on
-the developer's side (test-only: op lists, the resolver source, the configs, test vectors).
-Sizes and budgets count shipped files only.
+needs to run the model and what was measured; it lists every file with its size, sha256, its
+role and whether it **ships** to a phone (``shipped``: the model, the tokenizer, an n-gram) or
+stays on the developer's side (test-only: op lists, the resolver source, the configs, test
+vectors). Sizes and budgets count shipped files only. Which files exist, their names, roles
+and flags are one table, :data:`FILES`; other decoders find a file by its role in the
+manifest's ``files`` (the browser's ``lexicon`` is whatever name that role has).
+
+The manifest's ``decoding`` (:class:`~kbd_lm.inference.decoding.DecodingSpec`) holds the
+search's constants, the beam width and the model's fixed batch sizes: every decoder (the
+Python predictor, the server, the bench, the browser) reads them from the bundle
+(docs/decoding.md, section 0).
 
 Format versions: :data:`FORMAT_VERSION` is written; every version from
 :data:`MIN_FORMAT_VERSION` up is read and upgraded on the way in (version 1, the first
-release: no per-file flag but a ``shipped_files`` list, and the n-gram's ``lstm_weight``).
+release: no per-file flag but a ``shipped_files`` list, and the n-gram's ``lstm_weight``;
+version 2: no file roles and no ``decoding``, which read as the values of then).
 Anything older or newer is refused with a message naming the version.
 
 >>> import tempfile; folder = Path(tempfile.mkdtemp())
@@ -48,17 +56,62 @@ from typing import Any
 from kbd_lm.common.config import ConfigError, from_dict
 from kbd_lm.common.fsutil import atomic_write_text
 
+# The manifest's decoding section; decoding_for (what export writes) is re-exported here.
+from kbd_lm.inference.decoding import DecodingSpec, decoding_for  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "kbd-lm-bundle"
-FORMAT_VERSION = 2  # what write() produces
+FORMAT_VERSION = 3  # what write() produces
 MIN_FORMAT_VERSION = 1  # the oldest version read() still upgrades
-MODEL_FILE = "model.tflite"
-TOKENIZER_FILE = "tokenizer.model"
-MANIFEST_FILE = "manifest.json"
-NGRAM_FILE = "ngram.kn3"
 STEP_SIGNATURE = "step"
 ADVANCE_SIGNATURE = "advance"
+
+# ----------------------------------------------------------------------------- the files
+
+MANIFEST_FILE = "manifest.json"  # lists every other file, never itself
+MODEL_FILE = "model.tflite"
+TOKENIZER_FILE = "tokenizer.model"
+NGRAM_FILE = "ngram.kn3"
+LEXICON_FILE = "lexicon.txt.gz"
+BLOCKLIST_FILE = "blocklist.txt"
+TOKENIZER_JSON_FILE = "tokenizer.json"
+OPS_FILE = "ops.txt"
+OP_RESOLVER_FILE = "op_resolver.cc"
+EXPORT_CONFIG_FILE = "export_config.toml"
+TRAIN_CONFIG_FILE = "train_config.toml"
+CONFORMANCE_FILE = "conformance.jsonl"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """A file a bundle may hold: its role, its name, whether an app ships it (else it is
+    test-only) and whether every bundle has it (else it is optional)."""
+
+    role: str  # what decoders look the file up by (the manifest's files.<name>.role)
+    name: str
+    shipped: bool  # True: an app copies it to the phone; False: tests, builds and audits
+    required: bool  # True: Bundle.load refuses a manifest that does not list it
+
+
+# The bundle's file table: every file export may write, in the order the manifest lists them.
+FILES: tuple[BundleFile, ...] = (
+    BundleFile("model", MODEL_FILE, shipped=True, required=True),
+    BundleFile("tokenizer", TOKENIZER_FILE, shipped=True, required=True),
+    BundleFile("ngram", NGRAM_FILE, shipped=True, required=False),  # kbd_lm.ngram
+    BundleFile("lexicon", LEXICON_FILE, shipped=True, required=False),  # inference.lexicon
+    BundleFile("blocklist", BLOCKLIST_FILE, shipped=True, required=False),  # .blocklist
+    # The tokenizer and the text rules as data, for ports (the web ships it instead of
+    # tokenizer.model; kbd_lm.export.portable).
+    BundleFile("tokenizer_json", TOKENIZER_JSON_FILE, shipped=False, required=False),
+    BundleFile("ops", OPS_FILE, shipped=False, required=False),  # the model's op list
+    BundleFile("op_resolver", OP_RESOLVER_FILE, shipped=False, required=False),  # C++ source
+    BundleFile("export_config", EXPORT_CONFIG_FILE, shipped=False, required=False),
+    BundleFile("train_config", TRAIN_CONFIG_FILE, shipped=False, required=False),
+    # The Python predictor's answers, for other decoders (inference.conformance).
+    BundleFile("conformance", CONFORMANCE_FILE, shipped=False, required=False),
+)
+FILE_TABLE = {f.name: f for f in FILES}  # name -> BundleFile
 
 
 class BundleError(Exception):
@@ -95,16 +148,17 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One file of the bundle: size in bytes, sha256, and whether an app ships it."""
+    """One file of the bundle: size in bytes, sha256, whether an app ships it, its role."""
 
     bytes: int
     sha256: str
     shipped: bool  # True: goes on the phone; False: tests, builds and audits only
+    role: str = ""  # its role in FILES ("" for a file outside the table)
 
     @classmethod
-    def of(cls, path: Path, shipped: bool) -> FileEntry:
+    def of(cls, path: Path, shipped: bool, role: str = "") -> FileEntry:
         """Measure ``path`` now."""
-        return cls(Path(path).stat().st_size, sha256_file(path), shipped)
+        return cls(Path(path).stat().st_size, sha256_file(path), shipped, role)
 
 
 @dataclass(frozen=True)
@@ -193,6 +247,7 @@ class Manifest(Mapping):
     min_runtime_version: str  # the oldest TFLite runtime that runs model.tflite
     files: dict = field(default_factory=dict)  # name -> FileEntry, manifest.json excluded
     signatures: dict = field(default_factory=dict)  # name -> inputs, outputs, batch, use
+    decoding: DecodingSpec = field(default_factory=DecodingSpec)
     runtimes_verified: dict = field(default_factory=dict)  # "runtime version" -> top-3 agreement
     ngram: NgramSpec | None = None
     blocklist: BlocklistSpec | None = None
@@ -221,15 +276,35 @@ class Manifest(Mapping):
     def test_only_bytes(self) -> int:
         return sum(entry.bytes for entry in self.files.values() if not entry.shipped)
 
-    def with_file(self, folder: str | os.PathLike, name: str, *, shipped: bool) -> Manifest:
+    def with_file(
+        self, folder: str | os.PathLike, name: str, *, shipped: bool | None = None
+    ) -> Manifest:
         """This manifest listing one more file of ``folder``, measured now (size, sha256).
 
-        ``shipped=True`` for what an app puts on the phone, False for test-only files.
+        A file of :data:`FILES` ships as the table says (``shipped``, if given, must agree);
+        another file needs ``shipped``: True for what an app puts on the phone, False for
+        test-only files.
         """
         if name == MANIFEST_FILE:
             raise ValueError(f"{MANIFEST_FILE} does not list itself")
-        entry = FileEntry.of(Path(folder) / name, shipped)
+        known = FILE_TABLE.get(name)
+        if known is None and shipped is None:
+            raise ValueError(f"{name} is not in the bundle's file table: pass shipped=")
+        if known is not None and shipped not in (None, known.shipped):
+            what = "shipped" if known.shipped else "test-only"
+            raise ValueError(f"{name} is {what} in the bundle's file table")
+        shipped = known.shipped if known is not None else shipped
+        entry = FileEntry.of(Path(folder) / name, shipped, known.role if known else "")
         return dataclasses.replace(self, files={**self.files, name: entry})
+
+    def with_files(self, folder: str | os.PathLike) -> Manifest:
+        """This manifest listing every file of :data:`FILES` that ``folder`` holds, in the
+        table's order, measured now and flagged as the table says."""
+        manifest = self
+        for f in FILES:
+            if (Path(folder) / f.name).is_file():
+                manifest = manifest.with_file(folder, f.name)
+        return manifest
 
     # --------------------------------------------------------------- JSON
 
@@ -243,7 +318,11 @@ class Manifest(Mapping):
             if f.name == "files":
                 value = {name: dataclasses.asdict(entry) for name, entry in value.items()}
             elif dataclasses.is_dataclass(value):
-                value = dataclasses.asdict(value)
+                # A section's tuples (decoding.batch_sizes) are JSON lists, as read back.
+                value = {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in dataclasses.asdict(value).items()
+                }
             elif f.name == "ops":
                 value = [dataclasses.asdict(op) for op in value]
             doc[f.name] = value
@@ -307,6 +386,13 @@ def _parse(doc: dict, source: str) -> Manifest:
     if not isinstance(files, dict):
         raise BundleError(f"{source}: 'files' must map file names to entries")
     doc["files"] = {n: from_dict(FileEntry, e, f"{source}: files.{n}") for n, e in files.items()}
+    for name, entry in doc["files"].items():
+        role = FILE_TABLE[name].role if name in FILE_TABLE else ""
+        if entry.role != role:  # decoders find files by role: it must be the table's
+            raise BundleError(f"{source}: files.{name}: role {entry.role!r}, expected {role!r}")
+    if "decoding" not in doc:
+        raise BundleError(f"{source}: no 'decoding' section")
+    doc["decoding"] = from_dict(DecodingSpec, doc["decoding"] or {}, f"{source}: decoding")
     doc["model"] = from_dict(ModelSpec, doc.get("model") or {}, f"{source}: model")
     doc["tokenizer"] = from_dict(TokenizerSpec, doc.get("tokenizer") or {}, f"{source}: tokenizer")
     doc["ops"] = tuple(from_dict(OpEntry, op, f"{source}: ops") for op in doc.get("ops") or ())
@@ -341,8 +427,20 @@ def _upgrade_v1(doc: dict) -> dict:
     return doc
 
 
+def _upgrade_v2(doc: dict) -> dict:
+    """Version 2 -> 3: files get their role from :data:`FILES`; ``decoding`` is the values
+    every decoder used with version 2 (:class:`DecodingSpec`'s defaults)."""
+    doc["files"] = {
+        name: {**entry, "role": FILE_TABLE[name].role if name in FILE_TABLE else ""}
+        for name, entry in (doc.get("files") or {}).items()
+    }
+    doc["decoding"] = dataclasses.asdict(DecodingSpec())
+    doc["format_version"] = 3
+    return doc
+
+
 # version -> the function that upgrades its document to the next version
-_UPGRADES = {1: _upgrade_v1}
+_UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
 
 
 def read(bundle_dir: str | os.PathLike) -> Manifest:
@@ -423,7 +521,7 @@ class Bundle:
         if not path.is_dir():
             raise BundleError(f"{path}: bundle folder not found")
         manifest = read(path)
-        for required in (MODEL_FILE, TOKENIZER_FILE):
+        for required in (f.name for f in FILES if f.required):
             if required not in manifest.files:
                 raise BundleError(f"{path / MANIFEST_FILE}: does not list {required}")
         if verify:
@@ -473,6 +571,7 @@ class Bundle:
             "shipped_files",
             "ngram",
             "blocklist",
+            "decoding",
         )
         return {k: self.manifest[k] for k in keys if k in self.manifest}
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from kbd_lm.common.fsutil import Progress, atomic_write_text
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import Blocklist
-from kbd_lm.inference.bundle import Bundle, BundleError, Manifest, write
+from kbd_lm.inference.bundle import CONFORMANCE_FILE, Bundle, BundleError, Manifest, write
 from kbd_lm.inference.runtime import runtime_version
 from kbd_lm.inference.tolerance import (
     MAX_REL,
@@ -59,7 +59,7 @@ from kbd_lm.text.normalization import WORD_RE, words
 
 log = logging.getLogger(__name__)
 
-FILE = "conformance.jsonl"
+FILE = CONFORMANCE_FILE  # (the bundle's file table names it)
 FORMAT = "kbd-lm-conformance"
 # 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint;
 # 4: the header has a tolerance per runtime (tolerances). Older versions are read as well.
@@ -526,9 +526,10 @@ def write_into_bundle(
 
     The answers are the Python predictor's on LiteRT; each of ``runtimes`` (e.g.
     ``("tflite-runtime",)``) runs the cases too and gets the tolerance its differences need
-    (:func:`measure_runtime`), LiteRT the floor. The file is a test file (``shipped=False``):
-    listed with its size and checksum, so it is verified like the rest, but not counted in the
-    shipped bytes. Returns the new manifest (also written to the folder).
+    (:func:`measure_runtime`), LiteRT the floor. The file is a test file (test-only in the
+    bundle's file table): listed with its size and checksum, so it is verified like the rest,
+    but not counted in the shipped bytes. Returns the new manifest (also written to the
+    folder).
     """
     from kbd_lm.inference.predictor import Predictor
 
@@ -540,7 +541,7 @@ def write_into_bundle(
     for runtime in runtimes:
         tolerances[runtime] = measure_runtime(bundle.path, cases, runtime)
     write_vectors(predictor, cases, bundle.path / FILE, tolerances)
-    manifest = bundle.manifest.with_file(bundle.path, FILE, shipped=False)
+    manifest = bundle.manifest.with_file(bundle.path, FILE)
     write(bundle.path, manifest)
     return manifest
 

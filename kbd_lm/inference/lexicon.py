@@ -3,7 +3,7 @@
 The model predicts pieces, so a long, rare word (*microprocessor*, *predetermined*) is only
 suggested when the beam happens to spell out all of its pieces, which it rarely does before
 the user has typed most of it; a word n-gram completes such words from its word list after a
-few letters (``shared/notes/completion.md``). The lexicon gives the predictor that word list:
+few letters (README, "Completion: the word list"). The lexicon gives the predictor that word list:
 the most frequent words of the training text with their counts, in display casing.
 
 File format (``lexicon.txt.gz`` in the bundle, gzip of UTF-8 text, one word per line, most
@@ -34,21 +34,22 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kbd_lm.common.fsutil import atomic_write_bytes
+from kbd_lm.inference.bundle import LEXICON_FILE
 from kbd_lm.text.normalization import WORD_RE, completes
 
 log = logging.getLogger(__name__)
 
 MAGIC = "kbd-lm-lexicon 1"
-FILE = "lexicon.txt.gz"
+FILE = LEXICON_FILE  # (the bundle's file table names it)
 # Prefixes this short match thousands of words: their best completions are precomputed.
 INDEXED_PREFIX = 2
 INDEXED_TOP = 16
 
 
 # The lexicon's share of a completion's probability and the words it proposes per call.
-# Chosen by KSR on the validation splits (kbd_lm.evaluation.lexicon_tune; 500 words per source of
-# the
-# default mixture, default bundle): 0.0 -> 0.4933, 0.1 -> 0.4980, 0.2 -> 0.4958, 0.4 -> 0.4901.
+# Chosen by KSR on the validation splits (kbd_lm.evaluation.lexicon_tune; 500 words per source
+# of the default mixture, default bundle): 0.0 -> 0.4933, 0.1 -> 0.4980, 0.2 -> 0.4958,
+# 0.4 -> 0.4901.
 DEFAULT_WEIGHT = 0.1
 CANDIDATES = 8
 # What a completion the model spelled but the list does not hold keeps of its probability,
@@ -78,8 +79,8 @@ def mix_lexicon(
     listed word starts with the typed letters, the model's words stay as they are; nothing
     changes for a next word (``partial`` empty): the lexicon knows no context.
 
-    The typed word itself is no completion (:func:`kbd_lm.text.normalization.completes`), even if
-    listed.
+    The typed word itself is no completion (:func:`kbd_lm.text.normalization.completes`),
+    even if listed.
 
     >>> lex = Lexicon({"micro": 50, "microprocessor": 30, "microscope": 10, "microwave": 5})
     >>> mixed = mix_lexicon([("microwave", 0.02), ("microph", 0.01)], lex, "micro", weight=0.5)
@@ -207,10 +208,9 @@ class Lexicon:
 def build(units: Iterable[str], max_bytes: int, min_count: int = 3) -> Lexicon:
     """The most frequent words of ``units`` whose file fits in ``max_bytes``.
 
-    A word is :data:`kbd_lm.text.normalization.WORD_RE` (letters, digits, inner apostrophes), at
-    least two
-    characters and not only digits; its display form is its most frequent casing. Words seen
-    fewer than ``min_count`` times are left out (typos, names of one conversation).
+    A word is :data:`kbd_lm.text.normalization.WORD_RE` (letters, digits, inner apostrophes),
+    at least two characters and not only digits; its display form is its most frequent casing.
+    Words seen fewer than ``min_count`` times are left out (typos, names of one conversation).
 
     >>> lex = build(["The cat saw the other cat", "the end"], max_bytes=1000, min_count=2)
     >>> lex.completions("t", 3)

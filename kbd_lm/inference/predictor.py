@@ -3,22 +3,15 @@
 ``text`` is everything before the cursor. Text that ends in a space or punctuation asks for
 the next word; text that ends inside a word asks for completions of that partial word.
 
-The model predicts sentencepiece pieces, so words are assembled by a beam search: a word
-starts with a "▁" piece, may continue with word pieces, and ends where the model predicts a
-boundary (a new "▁" piece, punctuation or the end of the message). A word's probability is
-the product of its pieces' probabilities and of the boundary after it. All beams of one
-search go through the model in one call (the bundle's batch dimension).
-
-Completion is constrained by the typed characters, not by how the partial word happens to be
-tokenized: the model runs on the context before the partial word, and only pieces consistent
-with the typed letters are allowed.
+The model predicts sentencepiece pieces, so words are assembled by a beam search over them
+(:mod:`kbd_lm.inference.search`): the model runs on the context before the partial word, and
+only pieces consistent with the typed letters are allowed. Every constant of the search (the
+beam width, how much context is read, ...) is the bundle's: the manifest's ``decoding``
+(:class:`~kbd_lm.inference.decoding.DecodingSpec`, docs/decoding.md).
 
 The recurrent state after a context is cached, so typing one more letter of the same word does
-not run the context again, and a new word only runs the pieces that were added. The search's
-model rows are cached too, per context and piece path: the next letter of the same word
-mostly revisits the beams of the last one, and only new paths go through the model. (A row's
-output does not depend on the other rows of its batch, nor on the batch size: the cache
-changes no result, only the time.)
+not run the context again, and a new word only runs the pieces that were added. (The search
+keeps its model rows too; no cache changes a result, only the time.)
 
 A field hint says what kind of text field the user types in (``hint="message"``, ``"email"``,
 ``"prose"``; :data:`kbd_lm.text.hints.HINTS`). A bundle trained with hints reads it right after
@@ -36,9 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,93 +37,65 @@ import numpy as np
 from kbd_lm.history.mix import DEFAULT_WEIGHTS, mix_history
 from kbd_lm.history.user_history import UserHistory
 from kbd_lm.inference import lexicon as L
-from kbd_lm.inference.blocklist import BLOCKLIST_FILE, Blocklist
-from kbd_lm.inference.bundle import Bundle, BundleError
-from kbd_lm.inference.pieces import PrefixIndex, piece_tables
-from kbd_lm.inference.runtime import Runtime, StepModel, open_step_models, runtime_version
+from kbd_lm.inference.blocklist import Blocklist
+from kbd_lm.inference.bundle import BLOCKLIST_FILE, LEXICON_FILE, MANIFEST_FILE, Bundle, BundleError
+from kbd_lm.inference.decoding import DecodingSpec
+from kbd_lm.inference.pieces import piece_tables
+from kbd_lm.inference.runtime import Runtime, open_step_models, runtime_version
+from kbd_lm.inference.search import Context, WordSearch
 from kbd_lm.inference.suggestion import Suggestion
-from kbd_lm.text.hints import HINTS
-from kbd_lm.text.normalization import PARTIAL_WORD_RE, WORD_RE, normalize_prefix
+from kbd_lm.text.normalization import PARTIAL_WORD_RE, normalize_prefix
+from kbd_lm.text.sentences import at_sentence_start
 from kbd_lm.text.tokenizer import BOS_ID, Tokenizer
 
 log = logging.getLogger(__name__)
 
-MAX_CONTEXT_CHARS = 300  # only the end of a long text matters (and keeps every call bounded)
-# Where a long text's context starts moves in steps of this many characters, not at every word:
-# between two moves the context only grows at its end, so a new word runs only its own pieces.
-CONTEXT_STRIDE = 128
-# 300 characters of English are about 70 pieces. A context of more pieces than this (digits,
-# scripts of many pieces per character) is read as its last SHORT_CONTEXT_TOKENS pieces only,
-# which bounds every call's work.
-MAX_CONTEXT_TOKENS = 160
-SHORT_CONTEXT_TOKENS = 48
+# The search's constants (beam width, context limits, ...) are the bundle's: DecodingSpec,
+# the manifest's ``decoding``. These two only change how fast an answer comes, never what it is.
 PREPARE_PIECES = 8  # pieces of the next start's context run per call, at most
-MAX_WORD_PIECES = 8
-MIN_RATIO = 1e-4  # words this much less likely than the best one are not worth a beam
-COVERING_WIDTH = 4  # beams kept while pieces are still spelling out the typed letters
-ROW_CACHE_SIZE = 64  # search rows kept between keystrokes (32 KB each with 8k pieces)
+# Model input ids kept for this many (hint, context) pairs: a keystroke asks for its context's
+# and, in a text longer than context_stride, for the next start's too (_prepare_next_start);
+# every letter of a word asks for the same ones, so four hold this word's and the last word's.
+IDS_CACHE_SIZE = 4
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
-_SENTENCE_END_RE = re.compile(r"(^|[.!?]['\")\]]*)\s*$")
+# What context_start and keep_end assume without a bundle: the values of format-2 bundles,
+# which export still writes (a Predictor passes its bundle's own).
+_DEFAULT_DECODING = DecodingSpec()
 
 
-@dataclass
-class _Beam:
-    text: str  # the word so far, in the model's casing
-    score: float  # log-probability of its pieces
-    piece: int  # last piece id (the next model input)
-    h: np.ndarray  # [P] state before ``piece`` is read
-    c: np.ndarray  # [N]
-    path: tuple[int, ...]  # the word's piece ids so far, ``piece`` last (the row cache's key)
-
-
-@dataclass
-class _Context:
-    logp: np.ndarray  # [V] next-piece log-probs after the context
-    h: np.ndarray  # [1, P] state after the context
-    c: np.ndarray  # [1, N]
-    serial: int = 0  # tells contexts apart in the row cache
-
-
-def context_start(length: int) -> int:
+def context_start(length: int, decoding: DecodingSpec = _DEFAULT_DECODING) -> int:
     """Where the predictor starts reading a text of ``length`` characters: 0 up to
-    MAX_CONTEXT_CHARS, then the smallest multiple of CONTEXT_STRIDE that leaves at most
-    MAX_CONTEXT_CHARS characters after it.
+    ``decoding.max_context_chars``, then the smallest multiple of ``decoding.context_stride``
+    that leaves at most ``max_context_chars`` characters after it.
 
     >>> [context_start(n) for n in (0, 300, 301, 428, 429)]
     [0, 0, 128, 128, 256]
     """
-    return _whole_strides(length - MAX_CONTEXT_CHARS)
+    return _whole_strides(length - decoding.max_context_chars, decoding.context_stride)
 
 
-def _whole_strides(n: int) -> int:
-    """The smallest multiple of CONTEXT_STRIDE that is at least ``n`` (0 for ``n <= 0``)."""
-    return 0 if n <= 0 else -(-n // CONTEXT_STRIDE) * CONTEXT_STRIDE
+def _whole_strides(n: int, stride: int) -> int:
+    """The smallest multiple of ``stride`` that is at least ``n`` (0 for ``n <= 0``)."""
+    return 0 if n <= 0 else -(-n // stride) * stride
 
 
-def keep_end(text: str, max_chars: int) -> str:
+def keep_end(text: str, max_chars: int, decoding: DecodingSpec = _DEFAULT_DECODING) -> str:
     """At most ``max_chars`` characters of the end of ``text``, cut where the predictor's
-    reading start can be (a multiple of CONTEXT_STRIDE from the text's start), so that with
-    ``max_chars >= MAX_CONTEXT_CHARS + CONTEXT_STRIDE`` every answer stays that of the whole
-    text; a limit under CONTEXT_STRIDE cuts exactly. (A server bounds its requests with it.)
+    reading start can be (a multiple of ``decoding.context_stride`` from the text's start),
+    so that with ``max_chars >= max_context_chars + context_stride`` every answer stays that
+    of the whole text; a limit under the stride cuts exactly. (A server bounds its requests
+    with it.)
 
     >>> len(keep_end("x" * 1500, 1000)), len(keep_end("x" * 1500, 5))
     (988, 5)
     """
-    cut = _whole_strides(len(text) - max_chars)
+    cut = _whole_strides(len(text) - max_chars, decoding.context_stride)
     return text[cut:] if cut < len(text) else text[-max_chars:]
 
 
 def _default_case(word: str) -> str:
     """Casing for a word only the (lowercase) n-gram proposed: "i" and "i'm" become "I"."""
     return "I" + word[1:] if word == "i" or word.startswith("i'") else word
-
-
-def _top_indices(x: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` largest values of a 1-D array, largest first."""
-    if len(x) > n:
-        part = np.argpartition(-x, n)[:n]
-        return part[np.argsort(-x[part])]
-    return np.argsort(-x)
 
 
 def _logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -147,35 +110,39 @@ class Predictor:
         self,
         bundle: Bundle,
         runtime: Runtime = "litert",
-        beam_width: int = 8,
+        beam_width: int | None = None,
         num_threads: int = 1,
-        cache_size: int = 128,
+        cache_size: int | None = None,
     ) -> None:
+        """``beam_width`` (default: the bundle's, never more) and ``cache_size`` (context
+        states kept; default: the bundle's) come from the manifest's ``decoding``, as every
+        other constant of the search (:class:`~kbd_lm.inference.decoding.DecodingSpec`)."""
         bundle.check_runtime(runtime, runtime_version(runtime))
         self.bundle = bundle
+        self.decoding = bundle.manifest.decoding
+        try:
+            self.beam_width = self.decoding.check_beam_width(beam_width)
+        except ValueError as err:
+            raise BundleError(f"{bundle.path / MANIFEST_FILE}: {err}") from err
         self.tok = Tokenizer.load(bundle.tokenizer_path)
         self._hint_ids = self.tok.hint_ids  # the field hints the model was trained with
-        self.beam_width = beam_width
-        # A model per batch size (one interpreter, the fixed-batch signatures): a step costs
+        # A model per batch size (one interpreter, the bundle's batch sizes): a step costs
         # about linearly in B, so each search step uses the smallest batch that fits.
-        sizes = (1, *(b for b in (2, 4) if b < beam_width), beam_width)
-        self._models = open_step_models(bundle.model_path, sizes, runtime, num_threads)
-        self.ctx_model = self._models[1]
+        sizes = self.decoding.search_batches(self.beam_width)
+        models = open_step_models(bundle.model_path, sizes, runtime, num_threads)
+        self.ctx_model = models[1]
         self.pieces = piece_tables(self.tok)
-        self._cont_ids = np.flatnonzero(self.pieces.continues)
-        self._start_ids = np.flatnonzero(self.pieces.starts_word)
-        self._boundary_f32 = self.pieces.boundary.astype(np.float32)  # [V]
-        self._cache: OrderedDict[tuple[int, ...], _Context] = OrderedDict()
+        # The beam search over the model's pieces; it keeps the model rows of recent searches.
+        self._words = WordSearch(self.pieces, models, self.decoding, self.beam_width)
+        self._cache: OrderedDict[tuple[int, ...], Context] = OrderedDict()
         self._serial = 0
         # (hint id, context) -> model input ids, for the last few contexts
         self._ids_cache: OrderedDict[tuple[int | None, str], tuple[int, ...]] = OrderedDict()
-        # (context serial, piece path) -> the model's row after it: (logp [V], h [P], c [N])
-        self._rows: OrderedDict[tuple[int, tuple[int, ...]], tuple] = OrderedDict()
         # Optional word n-gram shipped in the bundle, interpolated with the neural model;
         # neural_weight: the neural model's share (version-1 manifests: ``lstm_weight``).
         self.ngram, self.neural_weight = None, 1.0
         spec = bundle.manifest.ngram
-        self._cache_size = cache_size
+        self._cache_size = self.decoding.context_cache if cache_size is None else cache_size
         self.lexicon = None
         self.lexicon_weight = L.DEFAULT_WEIGHT
         self.blocklist = Blocklist()
@@ -188,10 +155,10 @@ class Predictor:
                 self.ngram = KneserNeyTrigram.load(bundle.path / spec.file)
                 self.neural_weight = float(spec.neural_weight)
             # The bundle's word list completes words the beam search cannot spell out in time
-            # (kbd_lm.inference.lexicon); a bundle without one (0.1.0's) completes
-            # without.
-            if L.FILE in bundle.manifest.files:
-                self.lexicon = L.Lexicon.load(bundle.path / L.FILE)
+            # (kbd_lm.inference.lexicon); a bundle without one (lexicon_bytes = 0, or written by
+            # 0.1.0) completes without.
+            if LEXICON_FILE in bundle.manifest.files:
+                self.lexicon = L.Lexicon.load(bundle.path / LEXICON_FILE)
             # Offensive words never suggested (a bundle without the file blocks nothing); an
             # app changes it with predictor.blocklist.add(word) / .remove(word) / .enabled.
             if BLOCKLIST_FILE in bundle.manifest.files:
@@ -215,14 +182,15 @@ class Predictor:
     def _hint_id(self, hint: str | None) -> int | None:
         """The control id of ``hint``; None for no hint or a hint this bundle lacks.
 
-        A name outside :data:`~kbd_lm.text.hints.HINTS` is an error (a typo must not pass
-        silently); a known name that the bundle was not trained with is read as no hint, so
-        that an app can send hints to any bundle.
+        A name outside the bundle's ``decoding.field_hints`` (:data:`kbd_lm.text.hints.HINTS`)
+        is an error (a typo must not pass silently); a known name that the bundle was not
+        trained with is read as no hint, so that an app can send hints to any bundle.
         """
         if hint is None:
             return None
-        if hint not in HINTS:
-            raise ValueError(f"unknown hint {hint!r}: use one of {', '.join(HINTS)} or none")
+        names = self.decoding.field_hints
+        if hint not in names:
+            raise ValueError(f"unknown hint {hint!r}: use one of {', '.join(names)} or none")
         return self._hint_ids.get(hint)
 
     def clear_cache(self) -> None:
@@ -232,18 +200,18 @@ class Predictor:
         >>> p.clear_cache()                     # doctest: +SKIP
         """
         self._cache.clear()
-        self._rows.clear()
+        self._words.rows.clear()
         self._ids_cache.clear()
 
     def cache_state(self) -> tuple:
         """What the caches hold now, for :meth:`restore_cache`: a benchmark times two calls
         from the same state (the second call would otherwise find the first one's work)."""
-        return (self._cache.copy(), self._rows.copy(), self._ids_cache.copy(), self._serial)
+        return (self._cache.copy(), self._words.rows.copy(), self._ids_cache.copy(), self._serial)
 
     def restore_cache(self, state: tuple) -> None:
         """Put back the caches :meth:`cache_state` returned."""
         cache, rows, ids, self._serial = state
-        self._cache, self._rows, self._ids_cache = cache.copy(), rows.copy(), ids.copy()
+        self._cache, self._words.rows, self._ids_cache = cache.copy(), rows.copy(), ids.copy()
 
     def suggest(
         self,
@@ -254,10 +222,10 @@ class Predictor:
     ) -> list[Suggestion]:
         """Up to ``k`` distinct whole words, best first, for the text before the cursor.
 
-        ``history``: the user's :class:`~kbd_lm.history.user_history.UserHistory`, mixed in at word
-        level
-        (one predictor serves many users). ``hint``: the kind of text field, one of
-        :data:`~kbd_lm.text.hints.HINTS` or None. Blocked words are never returned.
+        ``history``: the user's :class:`~kbd_lm.history.user_history.UserHistory`, mixed in at
+        word level (one predictor serves many users). ``hint``: the kind of text field, one of
+        the bundle's ``decoding.field_hints`` (:data:`~kbd_lm.text.hints.HINTS`) or None.
+        Blocked words are never returned.
         """
         hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:
@@ -266,7 +234,7 @@ class Predictor:
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
-        at_start = bool(_SENTENCE_END_RE.search(context))
+        at_start = at_sentence_start(context)
         out = []
         for word, prob in words[:k]:
             if partial:
@@ -288,7 +256,8 @@ class Predictor:
         ctx = self._context(context, hint_id)
         self._prepare_next_start(text or "", hint_id)
         blocked = self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context))
-        words = self._search(ctx, partial, max(k, MIX_CANDIDATES) if self.ngram else k, blocked)
+        n = max(k, MIX_CANDIDATES) if self.ngram else k
+        words = self._words.words(ctx, partial, n, blocked)
         if self.lexicon is not None:  # completions the search could not spell out in time
             words = L.mix_lexicon(words, self.lexicon, partial, self.lexicon_weight)
         if self.ngram is not None:
@@ -332,11 +301,11 @@ class Predictor:
         context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
         ctx = self._context(context, hint_id)
         variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))
-        seqs = [self.tok.encode(v)[:MAX_WORD_PIECES] for v in variants]
+        seqs = [self.tok.encode(v)[: self.decoding.max_word_pieces] for v in variants]
         seqs = [s for s in seqs if s][: self.beam_width]
         if not seqs:
             return -math.inf
-        model = self._model_for(len(seqs))
+        model = self._words.model_for(len(seqs))
         b = model.batch
         scores = np.array([ctx.logp[s[0]] for s in seqs])
         h = np.repeat(ctx.h, b, 0)
@@ -365,7 +334,7 @@ class Predictor:
         its first, possibly cut, word (docs/decoding.md, section 2).
         """
         text = text or ""
-        start = context_start(len(text)) if start is None else start
+        start = context_start(len(text), self.decoding) if start is None else start
         text = normalize_prefix(text[start:])
         if start:
             text = text[text.find(" ") + 1 :]  # (all of it when there is no space)
@@ -377,12 +346,12 @@ class Predictor:
         return text[: m.start()].rstrip(), m.group(0)
 
     def _prepare_next_start(self, text: str, hint_id: int | None) -> None:
-        """Run the context the text will have once its start moves on (CONTEXT_STRIDE
+        """Run the context the text will have once its start moves on (``context_stride``
         characters later), PREPARE_PIECES pieces per call at most, so that the call which
         moves the start finds it cached: a few pieces at every call instead of a whole context
         at once (the move is at least 25 words away, the preparation far fewer calls). Answers
         do not change."""
-        start = context_start(len(text)) + CONTEXT_STRIDE
+        start = context_start(len(text), self.decoding) + self.decoding.context_stride
         if start >= len(text):
             return
         context, _ = self._split(text, start)
@@ -396,22 +365,22 @@ class Predictor:
         return context, partial, list(self._ids(context, self._hint_id(hint)))
 
     def _ids(self, context: str, hint_id: int | None = None) -> tuple[int, ...]:
-        """BOS (+ the hint) + the context's pieces, or only the last SHORT_CONTEXT_TOKENS of
-        them when they are more than MAX_CONTEXT_TOKENS."""
+        """BOS (+ the hint) + the context's pieces, or only the last ``short_context_tokens``
+        of them when they are more than ``max_context_tokens``."""
         key = self._ids_cache.get((hint_id, context))
         if key is None:  # (the letters of one word share their context)
             start = [BOS_ID] if hint_id is None else [BOS_ID, hint_id]
             ids = [*start, *self.tok.encode(context)] if context else start
-            if len(ids) > MAX_CONTEXT_TOKENS:
-                ids = ids[-SHORT_CONTEXT_TOKENS:]
+            if len(ids) > self.decoding.max_context_tokens:
+                ids = ids[-self.decoding.short_context_tokens :]
             key = self._ids_cache[(hint_id, context)] = tuple(ids)
-            if len(self._ids_cache) > 4:
+            if len(self._ids_cache) > IDS_CACHE_SIZE:
                 self._ids_cache.popitem(last=False)
         return key
 
     def _context(self, context: str, hint_id: int | None = None, limit: int | None = None):
-        """Model output after ``context`` (BOS, the hint, its pieces; a :class:`_Context`),
-        reusing the longest cached prefix.
+        """Model output after ``context`` (BOS, the hint, its pieces; a
+        :class:`~kbd_lm.inference.search.Context`), reusing the longest cached prefix.
 
         With ``limit``: run at most that many pieces past the cached prefix (the output is
         then that of a prefix of the context, cached for the next call to resume from).
@@ -434,167 +403,8 @@ class Predictor:
             h, c = self.ctx_model.advance(np.array([token], np.int32), h, c)
         logp, h, c = self.ctx_model.step(np.array([last], np.int32), h, c)
         self._serial += 1
-        result = _Context(logp[0], h, c, self._serial)
+        result = Context(logp[0], h, c, self._serial)
         self._cache[key] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return result
-
-    # ------------------------------------------------------------------ beam search
-
-    def _search(self, ctx: _Context, partial: str, k: int, blocked=None) -> list[tuple[str, float]]:
-        """Best words (case variants merged), as (display form, probability), best first.
-
-        ``blocked(word)`` true: the word is not a result (nor counts towards the k best)."""
-        pieces, width = self.pieces, self.beam_width
-        want = partial.lower()
-        # First pieces: "▁..." pieces consistent with what was typed.
-        first = self._matching(pieces.start, want, "") if want else self._start_ids
-        if len(first) == 0:
-            return []
-        top = first[_top_indices(ctx.logp[first], width)]
-        beams = [
-            _Beam(pieces.text[i], float(ctx.logp[i]), int(i), ctx.h[0], ctx.c[0], (int(i),))
-            for i in top
-        ]
-        finals: dict[str, list] = {}  # lowercase word -> [best display, best logp, total prob]
-        # log P(the typed letters are the whole word): no suggestion
-        # (kbd_lm.text.normalization.completes),
-        # but a word far less likely than it is not worth a beam either (see _floor).
-        typed = -math.inf
-        for _ in range(MAX_WORD_PIECES):
-            if not beams:
-                break
-            n = len(beams)
-            rows = self._step_rows(ctx.serial, beams)  # per beam: (logp [V], h [P], c [N])
-            # Beams that spell a whole word longer than the typed letters may end here (the
-            # letters themselves are no suggestion: kbd_lm.text.normalization.completes).
-            can_end = [
-                r
-                for r, beam in enumerate(beams)
-                if len(beam.text) >= max(len(want), 1)
-                and WORD_RE.fullmatch(beam.text)
-                and not (blocked and blocked(beam.text))
-            ]
-            if can_end:
-                # P(word ends here) = sum of the boundary pieces' probabilities: [len(can_end)].
-                # (einsum, not a BLAS matmul: a multi-threaded BLAS made it cost milliseconds.)
-                ending = np.stack([rows[r][0] for r in can_end])  # [len(can_end), V]
-                e = np.einsum("ij,j->i", np.exp(ending), self._boundary_f32)
-                ends = np.log(np.maximum(e, 1e-30))
-                for r, end in zip(can_end, ends.tolist(), strict=True):
-                    if len(beams[r].text) > len(want):
-                        self._add_final(finals, beams[r].text, beams[r].score + end)
-                    else:
-                        typed = max(typed, beams[r].score + end)
-            floor = self._floor(finals, k, typed)
-            # Extensions only lose probability: a beam at or below the k-th final is done.
-            live = [r for r in range(n) if beams[r].score > floor]
-            if not live:
-                break
-            if any(len(beams[r].text) < len(want) for r in live):
-                cand = []  # still inside the typed letters: per-beam constrained pieces
-                for r in live:
-                    nxt = self._cont_ids
-                    if len(beams[r].text) < len(want):
-                        nxt = self._matching(pieces.cont, want, beams[r].text.lower())
-                    if len(nxt):
-                        sc = beams[r].score + rows[r][0][nxt]
-                        best = _top_indices(sc, width)
-                        cand.extend(
-                            zip(sc[best].tolist(), [r] * len(best), nxt[best].tolist(), strict=True)
-                        )
-                cand.sort(reverse=True)
-                cand = [x for x in cand[:width] if x[0] > floor]
-            else:  # all beams free: one vectorised top-k over [live, continuation pieces]
-                scores = np.array([beams[r].score for r in live])[:, None]
-                cont = np.stack([rows[r][0][self._cont_ids] for r in live])  # [live, C]
-                sc = scores + cont
-                flat = _top_indices(sc.ravel(), width)
-                r_idx, p_idx = np.unravel_index(flat, sc.shape)
-                cand = [
-                    (float(sc[a, b]), live[a], int(self._cont_ids[b]))
-                    for a, b in zip(r_idx, p_idx, strict=True)
-                    if sc[a, b] > floor
-                ]
-            if all(len(beams[r].text) < len(want) for r in live):
-                cand = cand[:COVERING_WIDTH]  # still spelling out the typed letters
-            beams = [
-                _Beam(
-                    beams[r].text + pieces.text[i],
-                    sc_,
-                    i,
-                    rows[r][1],
-                    rows[r][2],
-                    (*beams[r].path, i),
-                )
-                for sc_, r, i in cand
-            ]
-        ranked = sorted(finals.values(), key=lambda f: -f[2])
-        return [(display, prob) for display, _, prob in ranked]
-
-    def _step_rows(self, serial: int, beams: list[_Beam]) -> list[tuple]:
-        """The model's row after each beam's path: [(logp [V], h [P], c [N])] per beam.
-
-        Rows already computed for this context (an earlier keystroke of the same word) come
-        from the row cache; the others go through the model in one batch.
-        """
-        rows = self._rows
-        found = [rows.get((serial, beam.path)) for beam in beams]
-        missing = [r for r, row in enumerate(found) if row is None]
-        for r, row in enumerate(found):
-            if row is not None:
-                rows.move_to_end((serial, beams[r].path))  # recently used: trimmed last
-        if missing:
-            model = self._model_for(len(missing))
-            ids = np.zeros(model.batch, np.int32)
-            h, c = model.zero_state()
-            for j, r in enumerate(missing):
-                ids[j], h[j], c[j] = beams[r].piece, beams[r].h, beams[r].c
-            logp, h2, c2 = model.step(ids, h, c)  # [batch, V]
-            # Cached rows are copies: a view would keep its whole batch array alive.
-            for j, r in enumerate(missing):
-                found[r] = rows[(serial, beams[r].path)] = (logp[j].copy(), h2[j], c2[j])
-            self._trim_rows()
-        return found
-
-    def _trim_rows(self) -> None:
-        while len(self._rows) > ROW_CACHE_SIZE:
-            self._rows.popitem(last=False)
-
-    def _model_for(self, rows: int) -> StepModel:
-        """The smallest-batch interpreter with room for ``rows`` rows."""
-        for b, model in self._models.items():
-            if b >= rows:
-                return model
-        raise ValueError(f"{rows} rows exceed the beam width {self.beam_width}")
-
-    @staticmethod
-    def _add_final(finals: dict, text: str, logp: float) -> None:
-        key = text.lower()
-        entry = finals.get(key)
-        if entry is None:
-            finals[key] = [text, logp, math.exp(logp)]
-        else:
-            if logp > entry[1]:
-                entry[0], entry[1] = text, logp
-            entry[2] += math.exp(logp)
-
-    @staticmethod
-    def _floor(finals: dict, k: int, typed: float = -math.inf) -> float:
-        """Log-probability a beam must beat to still matter: the k-th best word so far, and
-        never less than ``MIN_RATIO`` times the best word or the typed letters as a whole word
-        (``typed``, a log-probability), whichever is likelier. That bounds the search when fewer
-        than k words fit what was typed: a long rare word typed in full, or a whole word whose
-        only longer spellings are made up ("thinkings")."""
-        probs = sorted((f[2] for f in finals.values()), reverse=True)
-        best = max(probs[0] if probs else 0.0, math.exp(typed))
-        if best <= 0.0:
-            return -math.inf
-        relative = math.log(best * MIN_RATIO)
-        return max(math.log(probs[k - 1]), relative) if len(probs) >= k else relative
-
-    @staticmethod
-    def _matching(index: PrefixIndex, want: str, have: str) -> np.ndarray:
-        """Piece ids p with have+p consistent with the typed word ``want`` (lowercase)."""
-        return index.covering(want[len(have) :])

@@ -179,8 +179,8 @@ def open_step_models(
 
 
 def _main() -> None:
-    """``python -m kbd_lm.inference.runtime MODEL WINDOWS.npy OUT.npy RUNTIME``: run in a clean
-    process.
+    """``python -m kbd_lm.inference.runtime MODEL WINDOWS.npy OUT.npy RUNTIME``: run in a
+    clean process.
 
     Export uses this to check tflite-runtime, which must not share a process with TensorFlow.
     """

@@ -1,13 +1,13 @@
 """Interpolated Kneser-Ney trigram word model: the n-gram baseline keyboards ship today.
 
 Trained on normalised units (one utterance = one unit; the context never crosses a unit).
-Each unit is padded ``<s> <s> w1 ... wn </s>``; words are :func:`kbd_lm.text.normalization.words`
-tokens
-(lowercased, punctuation dropped). The estimate is modified Kneser-Ney (Chen & Goodman: three
-discounts per order from the count-of-counts), interpolated: raw counts at the trigram level,
-continuation counts (distinct left words) at the bigram and unigram levels, except for n-grams
-starting with ``<s>`` (nothing can precede it, so they keep raw counts, as KenLM does), and the
-unigram level interpolated with the uniform distribution over the vocabulary plus ``</s>`` and
+Each unit is padded ``<s> <s> w1 ... wn </s>``; words are
+:func:`kbd_lm.text.normalization.words` tokens (lowercased, punctuation dropped). The
+estimate is modified Kneser-Ney (Chen & Goodman: three discounts per order from the
+count-of-counts), interpolated: raw counts at the trigram level, continuation counts
+(distinct left words) at the bigram and unigram levels, except for n-grams starting with
+``<s>`` (nothing can precede it, so they keep raw counts, as KenLM does), and the unigram
+level interpolated with the uniform distribution over the vocabulary plus ``</s>`` and
 ``<unk>``.
 
 The model is stored in ARPA form (an interpolated probability per kept n-gram, a backoff
@@ -317,7 +317,8 @@ class KneserNeyTrigram:
         first = np.zeros(len(ctx), bool)
         first[np.unique(ctx, return_index=True)[1]] = True  # first trigram of its context
 
-        # Bytes per entry, from the layout in ngram_file.pack; the rest does not depend on pruning.
+        # Bytes per entry, from the layout in kbd_lm.ngram.file.pack; the rest does not depend on
+        # pruning.
         id_bytes = np.dtype(id_dtype(c.size)).itemsize
         prob_bytes = self.bits // 8
         per2, per3 = 2 * id_bytes + 2 * prob_bytes, id_bytes + prob_bytes
@@ -345,6 +346,32 @@ class KneserNeyTrigram:
         if choice is None:
             raise ValueError(f"max_bytes={max_bytes:,}: even the unigram model does not fit")
         cutoff, keep2, n3 = choice
+        model, n3 = self._fit(keep2, b3, order, n3, max_bytes, per3)
+        model.pruning = {"max_bytes": max_bytes, "bigram_cutoff": cutoff, "trigrams_kept": n3}
+        log.info(
+            "KN trigram pruned to %s bytes (budget %s, bigram cut-off %d): %s in %.1fs",
+            f"{model.size_bytes():,}",
+            f"{max_bytes:,}",
+            cutoff,
+            model.counts(),
+            time.perf_counter() - t0,
+        )
+        return model
+
+    def _fit(
+        self,
+        keep2: np.ndarray,
+        b3: np.ndarray,
+        order: np.ndarray,
+        n3: int,
+        max_bytes: int,
+        per3: int,
+    ) -> tuple[KneserNeyTrigram, int]:
+        """:meth:`pruned`'s last step: the model re-estimated on the bigrams ``keep2`` and the
+        first ``n3`` trigrams of ``order`` with their context bigrams (``b3``: each trigram's
+        context bigram), fewer trigrams while the file is over ``max_bytes`` (``per3`` bytes a
+        trigram); returns it and the trigrams kept."""
+        c = self._counts
         while True:
             keep3 = np.zeros(len(order), bool)
             keep3[order[:n3]] = True
@@ -358,16 +385,7 @@ class KneserNeyTrigram:
             n3 = max(0, n3 - over // per3 - 16)  # the header estimate was a little off
         if model.size_bytes() > max_bytes:
             raise ValueError(f"max_bytes={max_bytes:,}: even the unigram model does not fit")
-        model.pruning = {"max_bytes": max_bytes, "bigram_cutoff": cutoff, "trigrams_kept": n3}
-        log.info(
-            "KN trigram pruned to %s bytes (budget %s, bigram cut-off %d): %s in %.1fs",
-            f"{model.size_bytes():,}",
-            f"{max_bytes:,}",
-            cutoff,
-            model.counts(),
-            time.perf_counter() - t0,
-        )
-        return model
+        return model, n3
 
     @classmethod
     def load(cls, path: Path) -> KneserNeyTrigram:

@@ -4,8 +4,9 @@
 >>> normalize("  see   you ")
 'see you'
 
-:mod:`~kbd_lm.text.normalization` (normalisation and what a word is), :mod:`~kbd_lm.text.tokenizer`
-(the sentencepiece model shared by training and prediction), :mod:`~kbd_lm.text.hints`.
+:mod:`~kbd_lm.text.normalization` (normalisation and what a word is),
+:mod:`~kbd_lm.text.sentences` (where a sentence ends), :mod:`~kbd_lm.text.tokenizer` (the
+sentencepiece model shared by training and prediction), :mod:`~kbd_lm.text.hints`.
 No TensorFlow here.
 """
 

@@ -5,7 +5,7 @@ version 1:
 
 - ``checkpoint.json``: ``{"format": "kbd-lm-checkpoint", "format_version": 1}``. Checkpoints
   written before versioning have none and are read as version 1 (same layout);
-- ``config.toml``: the resolved :class:`~kbd_lm.training.loop.TrainConfig`;
+- ``config.toml``: the resolved :class:`~kbd_lm.training.config.TrainConfig`;
 - ``tokenizer.model``: the sentencepiece model;
 - ``weights.npz``: the best epoch's weights, name -> array
 (:func:`kbd_lm.training.model.weight_shapes`);

@@ -189,7 +189,7 @@ def is_mixture(corpus: str) -> bool:
 def encode_corpus(cfg) -> EncodedSplits:
     """Prepare ``cfg.corpus``, train or reuse its tokenizer, encode train and valid (cached).
 
-    ``cfg`` is a :class:`kbd_lm.training.loop.TrainConfig` (corpus, cache_dir, vocab_size,
+    ``cfg`` is a :class:`kbd_lm.training.config.TrainConfig` (corpus, cache_dir, vocab_size,
     max_train_units, valid_max_tokens, mixture_weights, seed).
     """
     cache_dir = Path(cfg.cache_dir)

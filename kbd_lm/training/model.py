@@ -38,8 +38,8 @@ Cell = Literal["cifg", "lstm", "gru"]
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of the model, from a :class:`~kbd_lm.training.loop.TrainConfig`; ``vocab_size`` comes
-    from the tokenizer. No defaults: the presets in ``kbd_lm/configs/train/`` hold them."""
+    """Sizes of the model, from a :class:`~kbd_lm.training.config.TrainConfig`; ``vocab_size``
+    comes from the tokenizer. No defaults: the presets in ``kbd_lm/configs/train/`` hold them."""
 
     vocab_size: int
     embed_dim: int  # P

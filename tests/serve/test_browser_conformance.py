@@ -15,12 +15,15 @@ browser as well. The learn-then-suggest cases run too: the browser's ``UserHisto
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from kbd_lm.export.browser import open_harness
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.inference.conformance import FILE, compare_results, read_vectors
+from kbd_lm.inference.decoding import DecodingSpec
 from kbd_lm.inference.tolerance import tolerance_for
 from kbd_lm.serve.settings import ServeSettings
 
@@ -201,21 +204,25 @@ def test_browser_reads_field_hints_like_python(browser_ready, app_server, hinted
         )
         # A bundle file without what the predictor reads: a clear error, not a TypeError.
         wrong = harness.page.evaluate(
-            """async () => {
+            """async ([decoding]) => {
               const {Predictor} = await import("./predictor.js");
-              const tries = [[{}, {}], [{}, {text: {apostrophes: {}}, normalizer: {}, pieces: [],
-                special_ids: {bos: 1, eos: 2, unk: 0}}]];
+              const m = {format_version: 3, files: {}, decoding};
+              const tries = [[{format_version: 2}, {}], [m, {}], [m, {text: {apostrophes: {}},
+                normalizer: {}, pieces: [], special_ids: {bos: 1, eos: 2, unk: 0}}]];
               return tries.map(([m, t]) => {
                 try { new Predictor(m, t, null, 4, 8); return null; }
                 catch (e) { return String(e.message); }
               });
-            }"""
+            }""",
+            [dataclasses.asdict(DecodingSpec())],
         )
     report = compare_results(cases, out["results"], tolerance_for(header, "litert"))
     assert report.passed and report.cases == len(cases), report.failures
     assert hints == ["message", "email"]
     assert refused is not None and "unknown hint" in refused
     assert wrong == [
+        "manifest.json has no 'decoding' (bundle format 2): not a bundle this predictor reads "
+        "(re-export it)",
         "tokenizer.json has no 'text.apostrophes': not a bundle this predictor reads "
         "(re-export it)",
         "manifest.json has no 'signatures.step1.inputs.h.shape': not a bundle this predictor "

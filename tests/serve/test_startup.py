@@ -3,6 +3,7 @@ no TensorFlow in a serving process, and the ``python -m kbd_lm.serve`` entry poi
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import textwrap
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from kbd_lm.inference.bundle import BundleError
 from kbd_lm.serve.__main__ import parse_args
@@ -67,14 +69,47 @@ def test_command_line_overrides_the_environment(monkeypatch):
     assert (str(s.bundle), s.port, s.host, s.access_log) == ("b", 8123, "0.0.0.0", False)
 
 
-def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def _run(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        env=env,
     )
+
+
+def test_the_beam_width_is_the_bundles_and_a_setting_only_lowers_it(monkeypatch, tiny_bundle):
+    # The model was exported for beams of 8 rows (manifest decoding.beam_width). Since 0.9.0 a
+    # setting may lower the beam width, never raise it (0.8 allowed up to 64).
+    assert ServeSettings(bundle=tiny_bundle).beam_width is None  # None: the bundle's
+    with pytest.raises(ValidationError, match="beam_width 16 .* bundle's beam width 8"):
+        ServeSettings(bundle=tiny_bundle, beam_width=16)
+    monkeypatch.setenv("KBD_LM_BEAM_WIDTH", "9")
+    with pytest.raises(ValidationError, match=r"beam_width 9 \(KBD_LM_BEAM_WIDTH\)"):
+        load_settings(bundle=tiny_bundle)
+    monkeypatch.delenv("KBD_LM_BEAM_WIDTH")
+    # Settings that skipped validation fail as the bundle loads, naming both values too.
+    wide = ServeSettings(bundle=tiny_bundle).model_copy(update={"beam_width": 16})
+    app = create_app(settings=wide)
+    with (
+        pytest.raises(BundleError, match="beam width of 16 .* whose beam width is 8"),
+        TestClient(app),
+    ):
+        pass
+    assert "beam width of 16" in app.state.startup_error
+    with TestClient(create_app(settings=ServeSettings(bundle=tiny_bundle, beam_width=4))) as c:
+        assert c.get("/readyz").status_code == 200
+        assert all(p.beam_width == 4 for p in c.app.state.pool._free)
+
+
+def test_server_refuses_a_wider_beam_than_the_bundles_without_a_traceback(tiny_bundle):
+    env = {**os.environ, "KBD_LM_BEAM_WIDTH": "16"}
+    r = _run("-m", "kbd_lm.serve", "--bundle", str(tiny_bundle), "--port", "0", env=env)
+    assert r.returncode == 2
+    assert "beam_width 16 (KBD_LM_BEAM_WIDTH) is more than the bundle's beam width 8" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
 
 
 def test_server_exits_with_the_bundle_error_and_no_traceback(corrupt_bundle):

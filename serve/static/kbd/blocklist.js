@@ -1,7 +1,7 @@
 // Words never suggested: kbd_lm/inference/blocklist.py (docs/decoding.md, section 9).
 //
-// The bundle's blocklist.txt (one entry a line; empty lines and lines starting with "#" are
-// skipped) plus what an app changes. Entries and words are compared lowercase, as whole words
+// The bundle's blocklist (role "blocklist" in the manifest, blocklist.txt: one entry a line;
+// empty lines and lines starting with "#" are skipped) plus what an app changes. Entries and words are compared lowercase, as whole words
 // (TextRules.words); an entry of several words blocks its last word only after the others.
 //
 //   const b = new Blocklist(rules, ["darn", "two girls one cup"]);
@@ -10,7 +10,6 @@
 //   b.blocks("cup", "a")                   // false
 //   b.remove("darn"); b.enabled = false;   // an app's settings
 
-export const BLOCKLIST_FILE = "blocklist.txt";
 const CONTEXT_CHARS = 200; // the phrase check reads the context's last 200 code points
 
 export class Blocklist {

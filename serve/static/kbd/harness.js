@@ -2,7 +2,7 @@
 // Loaded by harness.html; results go back to Python, which compares and summarises them.
 
 import {UserHistory} from "./history.js";
-import {Predictor} from "./predictor.js";
+import {fileFor, Predictor} from "./predictor.js";
 
 const loaded = new Map();
 
@@ -12,7 +12,8 @@ async function predictor(bundleUrl, wasmDir) {
 }
 
 /**
- * Runs every case of the bundle's conformance.jsonl through a fresh predictor, in order
+ * Runs every case of the bundle's conformance vectors (the manifest's file of role
+ * "conformance", conformance.jsonl) through a fresh predictor, in order
  * (a case's blocklist_add: entries added to the bundle's blocklist for that case only; its
  * learn: messages learned in order into a new, empty UserHistory, with the header's history
  * config and weights, that the suggestion then uses: docs/decoding.md 9.2; its hint: the
@@ -22,13 +23,15 @@ async function predictor(bundleUrl, wasmDir) {
  */
 async function conformance(bundleUrl, wasmDir) {
   const base = bundleUrl.endsWith("/") ? bundleUrl : bundleUrl + "/";
-  const r = await fetch(base + "conformance.jsonl");
-  if (!r.ok) throw new Error(`conformance.jsonl: HTTP ${r.status}`);
+  const p = await predictor(bundleUrl, wasmDir);
+  const file = fileFor(p.manifest, "conformance");
+  if (file === null) throw new Error("the bundle's manifest lists no conformance vectors");
+  const r = await fetch(base + file);
+  if (!r.ok) throw new Error(`${file}: HTTP ${r.status}`);
   const [header, ...cases] = (await r.text())
     .split("\n")
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line));
-  const p = await predictor(bundleUrl, wasmDir);
   const t0 = performance.now();
   const results = [];
   const skipped = [];

@@ -3,11 +3,11 @@
 //
 // The history keeps, with recency decay, how often each lowercase word followed each context
 // of 0, 1 or 2 lowercase words ("" = the start of a message or sentence); what it may learn
-// is decided by privacy.js. It reads and writes history.py's file format (its docstring: a JSON
+// is decided by privacy.js. It reads and writes user_history.py's file format (its docstring: a JSON
 // header line, one [count, word, ...] line per entry, a SHA-256 line), byte for byte: entries
-// in history.py's order, counts rounded as Python's round(c, 4) (ties to even) and written as
+// in user_history.py's order, counts rounded as Python's round(c, 4) (ties to even) and written as
 // Python's repr(float) ("1.0", "0.0312"), the header as json.dumps writes it. A file written
-// with a history.py whose HistoryConfig.half_life is an int (1, not 1.0) says "1" where this
+// with a user_history.py whose HistoryConfig.half_life is an int (1, not 1.0) says "1" where this
 // writes "1.0" in the header (no reader uses it): only then do the bytes differ.
 //
 //   const h = new UserHistory(predictor.rules);
@@ -22,8 +22,8 @@ import {learnableSegments} from "./privacy.js";
 import {sha256Hex} from "./sha256.js";
 import {cpCompare, cpLen} from "./text.js";
 
-export const FORMAT_NAME = "kbd-lm-history"; // history.FORMAT_NAME
-export const FORMAT_VERSION = 1; // history.FORMAT_VERSION
+export const FORMAT_NAME = "kbd-lm-history"; // user_history.FORMAT_NAME
+export const FORMAT_VERSION = 1; // user_history.FORMAT_VERSION
 
 export const START = ""; // the start of a message or sentence, as a context word
 // kbd_lm.history.user_history.HistoryConfig (snake_case, as in the conformance header's "history").
@@ -106,7 +106,7 @@ function splitLines(text) {
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const show = (v) => (v === undefined ? "None" : JSON.stringify(v)); // a value in a message
 
-/** The entries ([count, words]) of a history file (history._parse), or HistoryFileError. */
+/** The entries ([count, words]) of a history file (user_history._parse), or HistoryFileError. */
 async function parseFile(rules, data, name, maxOrder) {
   const fail = (line, problem) => {
     const where = line ? `${name}: line ${line}` : name;
@@ -209,7 +209,7 @@ function utf8Length(s) {
   return n;
 }
 
-/** Bytes of an entry's line in the history file, about (history._entry_bytes). */
+/** Bytes of an entry's line in the history file, about (user_history._entry_bytes). */
 const entryBytes = (ctx, word) => 12 + 4 * (ctx.length + 1) + utf8Length(ctx.join("") + word);
 
 /** `items` sorted by `count(item)`, largest first; equal counts keep their order. */
@@ -217,16 +217,11 @@ const byCount = (items, count) => items.sort((a, b) => count(b) - count(a));
 
 /**
  * The last `order - 1` lowercase words of the sentence `text` ends in, with START before the
- * first word of a sentence (history.context_key): "Hi. See you" -> ["see", "you"], "" -> [""].
+ * first word of a sentence (user_history.context_key): "Hi. See you" -> ["see", "you"], "" -> [""].
  */
 export function contextKey(rules, text, order = ORDERS) {
   if (order <= 1) return [];
-  let body = rules.rstrip(text);
-  const cut = Math.max(body.lastIndexOf("."), body.lastIndexOf("!"), body.lastIndexOf("?"));
-  if (cut >= 0 && (cut === body.length - 1 || rules.isSpace(body.codePointAt(cut + 1)))) {
-    body = body.slice(cut + 1);
-  }
-  const found = rules.words(body);
+  const found = rules.words(rules.lastSentence(text));
   if (found.length < order - 1) found.unshift(START);
   return found.slice(-(order - 1));
 }
@@ -252,7 +247,7 @@ export class UserHistory {
     // context key -> {ctx: [words], kids: Map(lowercase word -> stored count), total}
     this._next = new Map([["", {ctx: [], kids: new Map(), total: 0}]]);
     this._display = new Map(); // lowercase -> the user's casing, where it differs
-    this._top = []; // the most frequent words, kept as history.py keeps them (null: rebuild)
+    this._top = []; // the most frequent words, kept as user_history.py keeps them (null: rebuild)
     this._entries = 0;
     this._bytes = 0;
     this._clock = 0; // messages learned since the stored counts were last rescaled
@@ -377,7 +372,7 @@ export class UserHistory {
 
   // ---------------------------------------------------------------- file format
 
-  /** The history in history.py's file format (a Uint8Array), the bytes history.py writes. */
+  /** The history in user_history.py's file format (a Uint8Array), the bytes it writes. */
   async toBytes() {
     const scale = this._scale();
     const lines = [];
@@ -404,7 +399,7 @@ export class UserHistory {
 
   /**
    * A history read from the file format (a Uint8Array, an ArrayBuffer or the file's text), as
-   * history.py's from_bytes: counts as written, the clock at 0, bounds applied. Rejects with a
+   * user_history.py's from_bytes: counts as written, the clock at 0, bounds applied. Rejects with a
    * HistoryFileError naming `name`, the line and the problem (a damaged or truncated file, an
    * unknown version); the caller then starts with an empty history.
    */
@@ -536,12 +531,12 @@ export class UserHistory {
   }
 }
 
-/** "i" and "i'm" are capitalised even when only seen lowercase (history_mix._default_case). */
+/** "i" and "i'm" are capitalised even when only seen lowercase (kbd_lm/history/mix.py's _default_case). */
 const defaultCase = (word) => (word === "i" || word.startsWith("i'") ? "I" + word.slice(1) : word);
 
 /**
  * The model's [word, probability] list mixed with `history` for the word after `context`
- * starting with `partial` (docs/decoding.md 9.2, history_mix.mix_history), best first:
+ * starting with `partial` (docs/decoding.md 9.2, kbd_lm.history.mix.mix_history), best first:
  * P(w) = (1 - sum lambda_i) P_model(w) + sum lambda_i P_i(w), lambda_i = mu_i T_i / (T_i + beta).
  * `weights`: HISTORY_WEIGHTS fields.
  */

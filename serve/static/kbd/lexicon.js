@@ -1,9 +1,9 @@
 // The bundle's word list for completions (docs/decoding.md, "The word list"): a port of
-// kbd_lm/inference/lexicon.py. lexicon.txt.gz: gzip of "kbd-lm-lexicon 1" then "word<TAB>count" lines.
+// kbd_lm/inference/lexicon.py. The file (role "lexicon" in the manifest, lexicon.txt.gz): gzip of
+// "kbd-lm-lexicon 1" then "word<TAB>count" lines.
 
 import {cpCompare, cpLen} from "./text.js";
 
-export const LEXICON_FILE = "lexicon.txt.gz";
 // kbd_lm/inference/lexicon.py's DEFAULT_WEIGHT and CANDIDATES: part of the spec.
 export const LEXICON_WEIGHT = 0.1;
 export const LEXICON_CANDIDATES = 8;

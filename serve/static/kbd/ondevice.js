@@ -2,7 +2,7 @@
 // JavaScript predictor on LiteRT.js, from the bundle the server serves; no /v1/predict-next.
 // The predictor (model, tokenizer, WASM runtime) loads on first use. A personal history
 // (history.js) learns each message sent; it is kept across reloads in this browser's
-// localStorage under STORAGE_KEY, as the text of history.py's file format, written after
+// localStorage under STORAGE_KEY, as the text of user_history.py's file format, written after
 // each learned message ("clear history" deletes it too). Nothing of it goes to the server.
 // A damaged stored copy is discarded with a console warning: the history starts empty.
 

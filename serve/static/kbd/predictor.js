@@ -11,23 +11,21 @@
 // LiteRT.js cannot run a dynamic batch dimension, so the model runs through the bundle's
 // fixed-batch signatures: advance1 / step1 for the context, stepB (the smallest B that holds
 // the rows) for the beams. Rows are independent; unused rows are zeros.
+//
+// Every constant of the search (the beam width, the batch sizes, how much context is read, the
+// field hint names, ...) is the bundle's: manifest.json's "decoding" (docs/decoding.md,
+// section 0; kbd_lm/inference/decoding.py). Files are found by their role in the manifest's
+// "files" (kbd_lm/inference/bundle.py's file table), never by a name of their own.
 
 import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 
-import {Lexicon, LEXICON_FILE, mixLexicon} from "./lexicon.js";
-import {Blocklist, BLOCKLIST_FILE} from "./blocklist.js";
+import {Lexicon, mixLexicon} from "./lexicon.js";
+import {Blocklist} from "./blocklist.js";
 import {HISTORY_WEIGHTS, mixHistory, UserHistory} from "./history.js";
-import {atSentenceStart, cpLen, splitText, TextRules} from "./text.js";
+import {cpLen, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
 
-// kbd_lm/inference/predictor.py's constants: part of the spec (docs/decoding.md).
-export const MAX_CONTEXT_TOKENS = 160;
-export const SHORT_CONTEXT_TOKENS = 48;
-export const MAX_WORD_PIECES = 8;
-export const MIN_RATIO = 1e-4;
-export const COVERING_WIDTH = 4;
-// Field hints (kbd_lm.text.tokenizer.HINTS): the kind of text field an app says the user types in.
-export const HINTS = ["message", "email", "prose"];
+export const MANIFEST_FILE = "manifest.json"; // the bundle's entry point: it names every other file
 
 let liteRt = null; // one WASM runtime per page, shared by every predictor
 
@@ -40,6 +38,23 @@ async function fetchOk(url) {
 const fetchJson = async (url) => (await fetchOk(url)).json();
 
 const cpSlice = (s, start, end) => Array.from(s).slice(start, end).join("");
+
+/** The name of the bundle's file of `role` (manifest "files"), or null when it has none. */
+export function fileFor(manifest, role) {
+  const found = Object.entries(manifest.files || {}).find(([, entry]) => entry.role === role);
+  return found ? found[0] : null;
+}
+
+/** The name of a file every bundle this predictor reads has: a clear error when it is missing. */
+function requiredFile(manifest, role) {
+  const name = fileFor(manifest, role);
+  if (name === null) {
+    throw new Error(
+      `${MANIFEST_FILE} lists no file of role '${role}': not a bundle this predictor reads (re-export it)`,
+    );
+  }
+  return name;
+}
 
 /** Indices of the n largest values of arr, largest first. */
 function topIndices(arr, n) {
@@ -69,7 +84,7 @@ function index(prefix, exact, key, id) {
   }
 }
 
-/** Per-piece tables (kbd_lm.inference.predictor._piece_tables): word starts, continuations, boundaries. */
+/** Per-piece tables (kbd_lm.inference.pieces.piece_tables): word starts, continuations, boundaries. */
 function pieceTables(tok, rules, eosId) {
   const n = tok.vocabSize;
   const t = {
@@ -123,17 +138,16 @@ function requireFields(file, doc, paths) {
   }
 }
 
-/** The model's signatures at fixed batch sizes, state owned by the caller. */
+/** The model's signatures at the bundle's fixed batch sizes, state owned by the caller. */
 class StepModel {
   constructor(compiled, manifest) {
     const sigs = manifest.signatures || {};
-    this.batches = Object.keys(sigs)
-      .map((name) => /^step(\d+)$/.exec(name))
-      .filter(Boolean)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
-    if (!this.batches.includes(1)) {
-      throw new Error("the bundle has no fixed-batch signatures (step1, ...): re-export it");
+    this.batches = manifest.decoding.batch_sizes; // ascending, 1 first
+    const missing = this.batches.filter((b) => !(`step${b}` in sigs));
+    if (missing.length) {
+      throw new Error(
+        `the bundle has no fixed-batch signature step${missing[0]} (decoding.batch_sizes): re-export it`,
+      );
     }
     this.compiled = compiled;
     this.hasAdvance = "advance1" in sigs;
@@ -178,16 +192,17 @@ class StepModel {
 
 export class Predictor {
   /**
-   * Loads manifest.json, tokenizer.json, model.tflite and, when the manifest lists it,
-   * blocklist.txt from `bundleUrl` (a folder URL). `wasmDir`: LiteRT.js's wasm/ folder.
-   * `beamWidth` as the Python predictor's (8).
+   * Loads manifest.json, then the files it lists by role: the tokenizer as data
+   * (tokenizer.json), the model and, when listed, the blocklist and the word list, from
+   * `bundleUrl` (a folder URL). `wasmDir`: LiteRT.js's wasm/ folder. `beamWidth` (default: the
+   * bundle's, never more) and `cacheSize` (context states kept; default: the bundle's) as the
+   * Python predictor's.
    */
-  static async load(bundleUrl, {wasmDir, beamWidth = 8, cacheSize = 256} = {}) {
+  static async load(bundleUrl, {wasmDir, beamWidth = null, cacheSize = null} = {}) {
     const base = bundleUrl.endsWith("/") ? bundleUrl : bundleUrl + "/";
-    const [manifest, tokJson] = await Promise.all([
-      fetchJson(base + "manifest.json"),
-      fetchJson(base + "tokenizer.json"),
-    ]);
+    const manifest = await fetchJson(base + MANIFEST_FILE);
+    checkManifest(manifest);
+    const tokJson = await fetchJson(base + requiredFile(manifest, "tokenizer_json"));
     if (manifest.ngram) {
       throw new Error("the bundle mixes in an n-gram: not implemented by the browser predictor");
     }
@@ -199,11 +214,12 @@ export class Predictor {
       });
     }
     await liteRt;
-    const listed = (name) => name in (manifest.files || {});
+    const blocklistFile = fileFor(manifest, "blocklist");
+    const lexiconFile = fileFor(manifest, "lexicon");
     const [compiled, blocked, lexicon] = await Promise.all([
-      loadAndCompile(base + "model.tflite", {accelerator: "wasm"}),
-      listed(BLOCKLIST_FILE) ? fetchOk(base + BLOCKLIST_FILE).then((r) => r.text()) : "",
-      listed(LEXICON_FILE) ? Lexicon.load(base + LEXICON_FILE) : null,
+      loadAndCompile(base + requiredFile(manifest, "model"), {accelerator: "wasm"}),
+      blocklistFile ? fetchOk(base + blocklistFile).then((r) => r.text()) : "",
+      lexiconFile ? Lexicon.load(base + lexiconFile) : null,
     ]);
     return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize, blocked, lexicon);
   }
@@ -212,11 +228,12 @@ export class Predictor {
     manifest,
     tokJson,
     compiled,
-    beamWidth,
-    cacheSize,
+    beamWidth = null,
+    cacheSize = null,
     blocklistText = "",
     lexicon = null,
   ) {
+    checkManifest(manifest);
     requireFields("tokenizer.json", tokJson, [
       "text.apostrophes",
       "normalizer",
@@ -225,12 +242,13 @@ export class Predictor {
       "special_ids.eos",
       "special_ids.unk",
     ]);
-    requireFields("manifest.json", manifest, [
+    requireFields(MANIFEST_FILE, manifest, [
       "signatures.step1.inputs.h.shape",
       "signatures.step1.inputs.c.shape",
       "signatures.step1.outputs.logprobs.shape",
     ]);
     this.manifest = manifest;
+    this.decoding = manifest.decoding; // the search's constants (kbd_lm/inference/decoding.py)
     this.lexicon = lexicon; // the bundle's word list for completions, if it ships one
     this.rules = new TextRules(tokJson.text);
     // Offensive words never suggested (none without the file); an app changes it with
@@ -242,18 +260,18 @@ export class Predictor {
     // hint -> control id, for the hints the model was trained with (none for older bundles)
     this.hintIds = new Map(Object.entries(tokJson.hints || {}));
     this.model = new StepModel(compiled, manifest);
-    this.beamWidth = beamWidth;
-    this.model.batchFor(beamWidth); // refuse a beam wider than the largest fixed batch
+    this.beamWidth = checkBeamWidth(beamWidth, this.decoding.beam_width);
     this.pieces = pieceTables(this.tok, this.rules, tokJson.special_ids.eos);
     this.cache = new Map(); // context ids (joined) -> {logp, h, c}, least recently used first
-    this.cacheSize = cacheSize;
+    this.cacheSize = cacheSize ?? this.decoding.context_cache;
     this.queue = Promise.resolve(); // calls run one at a time (they share the cache)
   }
 
   /**
    * Up to k distinct whole words, best first: [{word, probability}]. `history`: the user's
    * UserHistory (history.js), mixed in at word level, or null. `hint`: the kind of text
-   * field, one of HINTS, or null (kbd_lm.inference.predictor.Predictor.suggest).
+   * field, one of the bundle's decoding.field_hints, or null
+   * (kbd_lm.inference.predictor.Predictor.suggest).
    */
   suggest(text, k = 3, history = null, hint = null) {
     const hintId = this._hintId(hint); // a bad hint throws here, before the queue
@@ -268,12 +286,13 @@ export class Predictor {
   }
 
   // The control id of a hint: null for no hint or one the bundle was not trained with; a name
-  // outside HINTS is an error (kbd_lm.inference.predictor.Predictor._hint_id).
+  // outside decoding.field_hints is an error (kbd_lm.inference.predictor.Predictor._hint_id).
   _hintId(hint) {
     if (hint === null || hint === undefined) return null;
-    if (!HINTS.includes(hint))
+    const names = this.decoding.field_hints;
+    if (!names.includes(hint))
       throw new Error(
-        `unknown hint ${JSON.stringify(hint)}: use one of ${HINTS.join(", ")} or none`,
+        `unknown hint ${JSON.stringify(hint)}: use one of ${names.join(", ")} or none`,
       );
     return this.hintIds.has(hint) ? this.hintIds.get(hint) : null;
   }
@@ -285,22 +304,22 @@ export class Predictor {
 
   /** {context, partial, ids}: what suggest reads from the text (ids: the model's input). */
   decodeInput(text, hint = null) {
-    const [context, partial] = splitText(this.rules, text);
+    const [context, partial] = splitText(this.rules, text, this.decoding);
     return {context, partial, ids: this._ids(context, this._hintId(hint))};
   }
 
   async _suggest(text, k, history, hintId) {
     if (k <= 0) return [];
-    const [context, partial] = splitText(this.rules, text);
+    const [context, partial] = splitText(this.rules, text, this.decoding);
     const ctx = await this._context(context, hintId);
     // Blocked words leave the search (they neither count towards the k best nor set the
-    // floor), and whatever is mixed in later is filtered again (kbd_lm.inference.predictor.suggest).
+    // floor), and whatever is mixed in later is filtered again (Python's Predictor.suggest).
     const blocked = (word) => this.blocklist.blocks(word, context);
     const searched = await this._search(ctx, partial, k, blocked);
     let words = mixLexicon(searched, this.lexicon, partial);
     if (history) words = mixHistory(words, history, context, partial, this.historyWeights);
     words = this.blocklist.filter(words, context);
-    const atStart = atSentenceStart(context);
+    const atStart = this.rules.atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;
       // keep what was typed
@@ -313,7 +332,8 @@ export class Predictor {
   _ids(context, hintId = null) {
     const start = hintId === null ? [this.bosId] : [this.bosId, hintId];
     const ids = context ? [...start, ...this.tok.encode(context)] : start;
-    return ids.length > MAX_CONTEXT_TOKENS ? ids.slice(-SHORT_CONTEXT_TOKENS) : ids;
+    const {max_context_tokens: most, short_context_tokens: short} = this.decoding;
+    return ids.length > most ? ids.slice(-short) : ids;
   }
 
   async _context(context, hintId = null) {
@@ -347,13 +367,13 @@ export class Predictor {
     return out;
   }
 
-  // The k-th best word so far, and never less than MIN_RATIO times the best word or the typed
+  // The k-th best word so far, and never less than minRatio times the best word or the typed
   // letters as a whole word (`typed`, a log-probability), whichever is likelier.
-  static _floor(finals, k, typed = -Infinity) {
+  static _floor(finals, k, typed, minRatio) {
     const probs = [...finals.values()].map((f) => f[2]).sort((a, b) => b - a);
     const best = Math.max(probs.length ? probs[0] : 0, Math.exp(typed));
     if (best <= 0) return -Infinity;
-    const relative = Math.log(best * MIN_RATIO);
+    const relative = Math.log(best * minRatio);
     return probs.length >= k ? Math.max(Math.log(probs[k - 1]), relative) : relative;
   }
 
@@ -361,6 +381,7 @@ export class Predictor {
     const P = this.pieces;
     const {V, P: dimP, N} = this.model;
     const width = this.beamWidth;
+    const D = this.decoding;
     const want = partial.toLowerCase();
     const wantLen = cpLen(want);
     const first = want ? this._matching(P.startPrefix, P.startExact, want, "") : P.starts;
@@ -378,7 +399,7 @@ export class Predictor {
     const finals = new Map(); // lowercase word -> [best display, best logp, total probability]
     // log P(the typed letters are the whole word): no suggestion, but it bounds the search.
     let typed = -Infinity;
-    for (let step = 0; step < MAX_WORD_PIECES && beams.length; step++) {
+    for (let step = 0; step < D.max_word_pieces && beams.length; step++) {
       const n = beams.length;
       const b = this.model.batchFor(n);
       const ids = new Int32Array(b);
@@ -400,11 +421,11 @@ export class Predictor {
         if (len < Math.max(wantLen, 1) || !this.rules.wordRe.test(text) || blocked(text)) continue;
         let end = 0; // P(word ends here): the boundary pieces' probabilities
         for (const i of P.boundary) end += Math.exp(logp[r * V + i]);
-        const whole = beams[r].score + Math.log(Math.max(end, 1e-30));
+        const whole = beams[r].score + Math.log(Math.max(end, D.min_boundary_prob));
         if (len > wantLen) addFinal(finals, text, whole);
         else typed = Math.max(typed, whole);
       }
-      const floor = Predictor._floor(finals, k, typed);
+      const floor = Predictor._floor(finals, k, typed, D.min_ratio);
       const live = [];
       for (let r = 0; r < n; r++) if (beams[r].score > floor) live.push(r);
       if (!live.length) break;
@@ -429,7 +450,7 @@ export class Predictor {
           if (sc[f] > floor) cand.push([sc[f], live[Math.floor(f / C)], P.conts[f % C]]);
         }
       }
-      if (live.every((r) => short[r])) cand = cand.slice(0, COVERING_WIDTH);
+      if (live.every((r) => short[r])) cand = cand.slice(0, D.covering_width);
       beams = cand.map(([score, r, i]) => ({
         text: beams[r].text + P.text[i],
         score,
@@ -440,6 +461,44 @@ export class Predictor {
     }
     return [...finals.values()].sort((x, y) => y[2] - x[2]).map((f) => [f[0], f[2]]);
   }
+}
+
+/** A clear error for a manifest without the parts this predictor reads (format 2 and older). */
+function checkManifest(manifest) {
+  if (!manifest || typeof manifest.decoding !== "object" || manifest.decoding === null) {
+    const version = manifest?.format_version ? ` (bundle format ${manifest.format_version})` : "";
+    throw new Error(
+      `${MANIFEST_FILE} has no 'decoding'${version}: not a bundle this predictor reads (re-export it)`,
+    );
+  }
+  requireFields(MANIFEST_FILE, manifest, ["files", ...DECODING_FIELDS.map((f) => `decoding.${f}`)]);
+}
+
+// What the search reads of manifest.json's "decoding" (kbd_lm/inference/decoding.py).
+const DECODING_FIELDS = [
+  "beam_width",
+  "batch_sizes",
+  "max_context_chars",
+  "context_stride",
+  "max_context_tokens",
+  "short_context_tokens",
+  "max_word_pieces",
+  "min_ratio",
+  "covering_width",
+  "min_boundary_prob",
+  "context_cache",
+  "field_hints",
+];
+
+/** The beam width asked for (null: the bundle's); more than the bundle's is a clear error. */
+function checkBeamWidth(asked, bundles) {
+  if (asked === null || asked === undefined) return bundles;
+  if (!(Number.isInteger(asked) && asked >= 1 && asked <= bundles)) {
+    throw new Error(
+      `a beam width of ${asked} is not possible with this bundle, whose beam width is ${bundles} (decoding.beam_width); use 1 to ${bundles}`,
+    );
+  }
+  return asked;
 }
 
 function addFinal(finals, text, logp) {

@@ -26,8 +26,8 @@ function anyCase(ascii) {
 }
 
 /**
- * privacy.py's _SECRET_RE and _SENTENCE_END_RE with Python's Unicode classes for `rules`'
- * Unicode version: \w = alnum or "_", \d = Nd, \s = the `space` table, \b between them.
+ * privacy.py's _SECRET_RE and sentences.py's SENTENCE_BREAK_RE with Python's Unicode classes
+ * for `rules`' Unicode version: \w = alnum or "_", \d = Nd, \s = the `space` table, \b between them.
  */
 function compile(rules) {
   const w = `[${rules.alnumClass}_]`;
@@ -46,7 +46,7 @@ function compile(rules) {
   ];
   return {
     secret: new RegExp(secret.join("|"), "gu"),
-    sentenceEnd: new RegExp(`[.!?]+(?=[${s}]|$)`, "gu"),
+    sentenceEnd: new RegExp(`[${rules.sentenceEndClass}]+(?=[${s}]|$)`, "gu"), // SENTENCE_BREAK_RE
   };
 }
 

@@ -5,11 +5,8 @@
 // drops the characters Python drops. Strings are handled by code point, never by UTF-16 unit.
 //
 //   const rules = new TextRules(tokenizerJson.text);
-//   rules.normalizePrefix("see  you ")  // "see you "
-//   splitText(rules, "see yo")          // ["see", "yo"]
-
-export const MAX_CONTEXT_CHARS = 300; // kbd_lm.inference.predictor.MAX_CONTEXT_CHARS
-export const CONTEXT_STRIDE = 128; // kbd_lm.inference.predictor.CONTEXT_STRIDE
+//   rules.normalizePrefix("see  you ")            // "see you "
+//   splitText(rules, "see yo", manifest.decoding)  // ["see", "yo"]
 
 function hex(cp) {
   return `\\u{${cp.toString(16)}}`;
@@ -27,6 +24,11 @@ function inRanges(cp, starts, ends) {
   return hi >= 0 && cp <= ends[hi];
 }
 
+/** The inside of a RegExp character class ("u" flag) holding exactly the characters of `chars`. */
+function charClass(chars) {
+  return chars.replace(/[\\\][^-]/g, "\\$&");
+}
+
 function split(ranges) {
   return [Int32Array.from(ranges, (r) => r[0]), Int32Array.from(ranges, (r) => r[1])];
 }
@@ -35,6 +37,13 @@ export class TextRules {
   constructor(tables) {
     if (!tables?.drop || !tables.alnum || !tables.space) {
       throw new Error("tokenizer.json has no 'text' tables (re-export the bundle)");
+    }
+    for (const key of ["sentence_end", "sentence_closers"]) {
+      if (typeof tables[key] !== "string") {
+        throw new Error(
+          `tokenizer.json has no 'text.${key}': not a bundle this predictor reads (re-export it)`,
+        );
+      }
     }
     this.unicodeVersion = tables.unicode_version;
     [this.dropStart, this.dropEnd] = split(tables.drop);
@@ -51,6 +60,33 @@ export class TextRules {
     this.partialRe = new RegExp(`${W}+(?:'${W}*)*$`, "u"); // the word being typed
     this.wordRe = new RegExp(`^${W}+(?:'${W}+)*$`, "u"); // a whole suggestable word
     this.wordsRe = new RegExp(`${W}+(?:'${W}+)*`, "gu"); // every word of a text
+    // Where a sentence ends (kbd_lm/text/sentences.py): its marks, and the closing quotes and
+    // brackets that may follow one when the next word is capitalised.
+    this.sentenceEnd = Array.from(tables.sentence_end);
+    this.sentenceEndClass = charClass(tables.sentence_end);
+    const closers = charClass(tables.sentence_closers);
+    this.atStartRe = new RegExp(
+      `(^|[${this.sentenceEndClass}][${closers}]*)[${this.spaceClass}]*$`,
+      "u",
+    );
+  }
+
+  /** sentences.at_sentence_start: whether the context ends a sentence (or is empty). */
+  atSentenceStart(context) {
+    return this.atStartRe.test(context);
+  }
+
+  /**
+   * sentences.last_sentence: `text` (right-stripped) after its last sentence mark when that
+   * mark ends it or is followed by a space; otherwise all of it ("U.S" is no sentence end).
+   */
+  lastSentence(text) {
+    const body = this.rstrip(text);
+    const cut = Math.max(...this.sentenceEnd.map((mark) => body.lastIndexOf(mark)));
+    if (cut >= 0 && (cut === body.length - 1 || this.isSpace(body.codePointAt(cut + 1)))) {
+      return body.slice(cut + 1);
+    }
+    return body;
   }
 
   /** kbd_lm.text.normalization.words: the lowercased words (WORD_RE matches) of a text, in order. */
@@ -126,31 +162,28 @@ function rstripSpaces(text) {
 
 /**
  * Where the predictor starts reading a text of `length` code points:
- * kbd_lm.inference.predictor.context_start (0 up to 300, then a multiple of 128 leaving at most 300).
+ * kbd_lm.inference.predictor.context_start (0 up to decoding.max_context_chars, then a multiple
+ * of decoding.context_stride leaving at most max_context_chars; the manifest's "decoding").
  */
-export function contextStart(length) {
-  const over = length - MAX_CONTEXT_CHARS;
-  return over <= 0 ? 0 : Math.ceil(over / CONTEXT_STRIDE) * CONTEXT_STRIDE;
+export function contextStart(length, decoding) {
+  const over = length - decoding.max_context_chars;
+  const stride = decoding.context_stride;
+  return over <= 0 ? 0 : Math.ceil(over / stride) * stride;
 }
 
 /**
  * (context before the word being typed, the partial word) of raw text before the cursor:
- * kbd_lm.inference.predictor.Predictor._split.
+ * kbd_lm.inference.predictor.Predictor._split, with the bundle's `decoding`.
  */
-export function splitText(rules, text) {
+export function splitText(rules, text, decoding) {
   const cps = Array.from(text || "");
-  const start = contextStart(cps.length);
+  const start = contextStart(cps.length, decoding);
   let t = rules.normalizePrefix(cps.slice(start).join(""));
   if (start) t = t.slice(t.indexOf(" ") + 1); // less its first, maybe cut, word (all if none)
   if (!t || t.endsWith(" ")) return [rstripSpaces(t), ""];
   const m = rules.partialRe.exec(t);
   if (m === null) return [t, ""]; // ends in punctuation or a symbol: the next word follows
   return [rstripSpaces(t.slice(0, m.index)), m[0]];
-}
-
-/** Whether the context ends a sentence (or is empty): the next word is capitalised. */
-export function atSentenceStart(context) {
-  return /(^|[.!?]['")\]]*) *$/u.test(context);
 }
 
 /** Python's string order (code points), not JavaScript's (UTF-16 units). */

@@ -35,3 +35,16 @@ def test_profile_rejects_unknown_keys_and_bad_types(tmp_path):
         bench.load_profile("default", ['calls="many"'])
     with pytest.raises(ConfigError, match="known profiles"):
         bench.load_profile("no-such-phone")
+
+
+def test_the_beam_width_is_the_bundles_unless_a_profile_narrows_it():
+    from kbd_lm.inference.decoding import DecodingSpec, decoding_for
+
+    assert all(bench.load_profile(name).beam_width == 0 for name in bench.profile_names())
+    assert bench.load_profile("default").beam_width_for(DecodingSpec()) == 8
+    assert bench.load_profile("default").beam_width_for(decoding_for((1, 2, 4))) == 4
+    assert bench.load_profile("default", ["beam_width=2"]).beam_width_for(DecodingSpec()) == 2
+    with pytest.raises(ConfigError, match="beam_width 16 is more than the bundle's beam width 8"):
+        bench.load_profile("default", ["beam_width=16"]).beam_width_for(DecodingSpec())
+    with pytest.raises(ConfigError, match="beam_width must be >= 0"):
+        bench.load_profile("default", ["beam_width=-1"])

@@ -10,6 +10,8 @@ import pytest
 from kbd_lm.inference import bundle as B
 
 V1_MANIFEST = Path(__file__).parent / "data" / "manifest_v1.json"  # written by 0.1.0
+# The same manifest as format 2 writes it (kbd-lm 0.8): no file roles, no decoding section.
+V2_MANIFEST = Path(__file__).parent / "data" / "manifest_v2.json"
 
 
 def small_manifest(folder: Path) -> B.Manifest:
@@ -40,9 +42,10 @@ def test_round_trip(tmp_path):
     assert back == m
     assert B.Bundle.load(tmp_path).manifest == m
     doc = json.loads((tmp_path / B.MANIFEST_FILE).read_text())
-    assert doc["format"] == B.FORMAT_NAME and doc["format_version"] == B.FORMAT_VERSION == 2
+    assert doc["format"] == B.FORMAT_NAME and doc["format_version"] == B.FORMAT_VERSION == 3
     assert doc["files"]["ops.txt"] == {"bytes": 5, "sha256": back.files["ops.txt"].sha256,
-                                       "shipped": False}  # fmt: skip
+                                       "shipped": False, "role": "ops"}  # fmt: skip
+    assert doc["decoding"]["beam_width"] == 8 and doc["decoding"]["batch_sizes"] == [1, 2, 4, 8]
     assert back.model_name == "GRU 780"
     assert back["model"]["cell"] == "gru"  # the read-only JSON view
     assert back.ops[1] == B.OpEntry("FULLY_CONNECTED", 9)
@@ -74,12 +77,12 @@ def test_a_version_1_manifest_still_loads():
     assert m.shipped_bytes == 57996 == json.loads(V1_MANIFEST.read_text())["total_bytes"]
     assert m.model_name == "CIFG 64" and m.quantization == "dynamic"
     assert m.tokenizer.special_ids == {"pad": 0, "unk": 1, "bos": 2, "eos": 3}
-    # written back, it is a version-2 document that reads to the same manifest
-    assert m["format_version"] == 2 and "lstm_weight" not in m["ngram"]
+    # written back, it is a version-3 document that reads to the same manifest
+    assert m["format_version"] == 3 and "lstm_weight" not in m["ngram"]
     assert B.Manifest.from_json(m.to_json()) == m
 
 
-@pytest.mark.parametrize("version", [0, 3, 99, "1", None, True])
+@pytest.mark.parametrize("version", [0, 4, 99, "1", None, True])
 def test_unsupported_versions_are_refused_naming_the_version(tmp_path, version):
     doc = json.loads(V1_MANIFEST.read_text())
     doc["format_version"] = version
@@ -106,9 +109,9 @@ def test_a_malformed_version_1_manifest_is_a_bundle_error(tmp_path, edit):
 
 def test_older_and_newer_versions_say_what_to_do(tmp_path):
     doc = json.loads(V1_MANIFEST.read_text())
-    for version, advice in ((0, "re-export it"), (3, "upgrade kbd-lm")):
+    for version, advice in ((0, "re-export it"), (4, "upgrade kbd-lm")):
         doc["format_version"] = version
-        with pytest.raises(B.BundleError, match=f"reads versions 1 to 2; {advice}"):
+        with pytest.raises(B.BundleError, match=f"reads versions 1 to 3; {advice}"):
             B.Manifest.from_json(doc)
 
 
@@ -123,6 +126,12 @@ def test_older_and_newer_versions_say_what_to_do(tmp_path):
         (lambda d: d.update(total_bytes=1), "total_bytes 1 != 8"),
         (lambda d: d.update(shipped_files=["ops.txt"]), "shipped_files disagrees"),
         (lambda d: d["ngram"].update(lstm_weight=0.5), "unknown key"),  # not in version 2
+        (lambda d: d["files"]["ops.txt"].update(role="lexicon"), "role 'lexicon', expected 'ops'"),
+        (lambda d: d.pop("decoding"), "no 'decoding' section"),
+        (lambda d: d["decoding"].update(beam_width=16), "beam_width 16 must be between 1 and"),
+        (lambda d: d["decoding"].update(batch_sizes=[2, 4]), "include 1"),
+        (lambda d: d["decoding"].update(min_ratio="1e-4"), "min_ratio: expected float"),
+        (lambda d: d["decoding"].update(colour=1), "unknown key"),
     ],
 )
 def test_a_wrong_manifest_is_refused_with_the_problem_named(tmp_path, edit, message):
@@ -211,3 +220,72 @@ def test_reports_go_beside_the_bundle():
     assert B.reports_dir("dist/bundle") == Path("dist/bundle.reports")
     assert B.reports_dir(Path("/x/dist/chitchat/")) == Path("/x/dist/chitchat.reports")
     assert B.reports_dir(".") == Path.cwd().with_name(Path.cwd().name + ".reports")
+
+
+def test_a_version_2_manifest_loads_with_the_decoding_of_then():
+    doc = json.loads(V2_MANIFEST.read_text())
+    assert doc["format_version"] == 2 and "decoding" not in doc
+    m = B.Manifest.from_json(doc)
+    assert m == B.Manifest.from_json(json.loads(V1_MANIFEST.read_text()))
+    # Every decoder used these with version 2: beam 8 over batches 1, 2, 4, 8, ...
+    assert m.decoding == B.DecodingSpec()
+    assert (m.decoding.beam_width, m.decoding.batch_sizes) == (8, (1, 2, 4, 8))
+    d = m["decoding"]
+    assert (d["max_context_chars"], d["context_stride"]) == (300, 128)
+    assert (d["max_context_tokens"], d["short_context_tokens"], d["max_word_pieces"]) == (
+        160,
+        48,
+        8,
+    )
+    assert (d["min_ratio"], d["covering_width"], d["context_cache"]) == (1e-4, 4, 128)
+    assert d["field_hints"] == ["message", "email", "prose"]
+    # ... and each file gets its role from the bundle's file table.
+    assert {n: e.role for n, e in m.files.items()} == {
+        "model.tflite": "model",
+        "tokenizer.model": "tokenizer",
+        "ops.txt": "ops",
+        "op_resolver.cc": "op_resolver",
+        "export_config.toml": "export_config",
+        "train_config.toml": "train_config",
+        "ngram.kn3": "ngram",
+    }
+    assert m["format_version"] == 3 and B.Manifest.from_json(m.to_json()) == m
+
+
+def test_the_file_table_decides_roles_and_shipping(tmp_path):
+    m = small_manifest(tmp_path)
+    assert [B.FILE_TABLE[n].role for n in m.files] == ["model", "tokenizer", "ops"]
+    (tmp_path / B.LEXICON_FILE).write_bytes(b"words")
+    (tmp_path / "notes.txt").write_text("not a bundle file")
+    listed = m.with_file(tmp_path, B.LEXICON_FILE)
+    assert listed.files[B.LEXICON_FILE].shipped and listed.files[B.LEXICON_FILE].role == "lexicon"
+    with pytest.raises(ValueError, match="ops.txt is test-only in the bundle's file table"):
+        m.with_file(tmp_path, "ops.txt", shipped=True)
+    with pytest.raises(ValueError, match="notes.txt is not in the bundle's file table"):
+        m.with_file(tmp_path, "notes.txt")
+    other = m.with_file(tmp_path, "notes.txt", shipped=False)
+    assert other.files["notes.txt"].role == ""
+    # with_files: every table file the folder holds, in the table's order.
+    empty = dataclasses.replace(m, files={})
+    assert list(empty.with_files(tmp_path).files) == [
+        B.MODEL_FILE,
+        B.TOKENIZER_FILE,
+        B.LEXICON_FILE,
+        "ops.txt",
+    ]
+    assert {f.name for f in B.FILES if f.required} == {B.MODEL_FILE, B.TOKENIZER_FILE}
+    B.write(tmp_path, dataclasses.replace(m, files={B.MODEL_FILE: m.files[B.MODEL_FILE]}))
+    with pytest.raises(B.BundleError, match=f"does not list {B.TOKENIZER_FILE}"):
+        B.Bundle.load(tmp_path)
+
+
+def test_decoding_follows_the_fixed_batches_and_bounds_the_beam():
+    spec = B.decoding_for((8, 1, 2, 4, 16))
+    assert (spec.beam_width, spec.batch_sizes) == (16, (1, 2, 4, 8, 16))
+    assert B.decoding_for(()) == B.DecodingSpec()
+    assert spec.search_batches(16) == (1, 2, 4, 8, 16)
+    assert spec.search_batches(5) == (1, 2, 4, 5)
+    assert spec.check_beam_width(None) == 16 and spec.check_beam_width(3) == 3
+    for wrong in (17, 0):
+        with pytest.raises(ValueError, match=f"beam width of {wrong} .* whose beam width is 16"):
+            spec.check_beam_width(wrong)

@@ -57,19 +57,25 @@ def test_the_typed_letters_are_never_a_suggestion(predictor, text):
 
 def test_the_typed_letters_as_a_whole_word_bound_the_search():
     # No longer word: the floor is the best word's MIN_RATIO share, or nothing to beat.
-    from kbd_lm.inference.predictor import MIN_RATIO
+    from kbd_lm.inference.bundle import DecodingSpec
+    from kbd_lm.inference.search import Final, WordSearch
 
-    assert Predictor._floor({}, 3) == -math.inf
+    MIN_RATIO = DecodingSpec().min_ratio
+
+    def floor(finals, k, typed=-math.inf):
+        return WordSearch.floor(finals, k, typed, MIN_RATIO)
+
+    assert floor({}, 3) == -math.inf
     # The typed letters as a whole word (log 0.5) set the floor when no word is found yet:
     # "thinkings" after "thinking" is not worth a beam below half a MIN_RATIO.
-    assert Predictor._floor({}, 3, math.log(0.5)) == pytest.approx(math.log(0.5 * MIN_RATIO))
+    assert floor({}, 3, math.log(0.5)) == pytest.approx(math.log(0.5 * MIN_RATIO))
     # ... and when the words found are less likely than them.
-    finals = {"ab": ["ab", math.log(0.01), 0.01]}
-    assert Predictor._floor(finals, 3, math.log(0.5)) == pytest.approx(math.log(0.5 * MIN_RATIO))
+    finals = {"ab": Final("ab", math.log(0.01), 0.01)}
+    assert floor(finals, 3, math.log(0.5)) == pytest.approx(math.log(0.5 * MIN_RATIO))
     # A likelier word found, or k words found, decide as before.
-    assert Predictor._floor(finals, 3, math.log(1e-9)) == pytest.approx(math.log(0.01 * MIN_RATIO))
-    finals = {w: [w, 0.0, p] for w, p in (("a", 0.4), ("b", 0.3), ("c", 0.2))}
-    assert Predictor._floor(finals, 3, math.log(0.5)) == pytest.approx(math.log(0.2))
+    assert floor(finals, 3, math.log(1e-9)) == pytest.approx(math.log(0.01 * MIN_RATIO))
+    finals = {w: Final(w, 0.0, p) for w, p in (("a", 0.4), ("b", 0.3), ("c", 0.2))}
+    assert floor(finals, 3, math.log(0.5)) == pytest.approx(math.log(0.2))
 
 
 def test_casing(predictor):
@@ -132,10 +138,10 @@ def test_row_cache_reuses_rows_without_changing_answers(tiny_bundle, monkeypatch
 
     monkeypatch.setattr(StepModel, "step", counting_step)
     for text in typed:
-        fresh._rows.clear()  # the same predictor without the rows of earlier keystrokes
+        fresh._words.rows.clear()  # the same predictor without the rows of earlier keystrokes
         assert cached.suggest(text) == fresh.suggest(text), text
     assert rows[id(cached.ctx_model.interp)] < rows[id(fresh.ctx_model.interp)]
-    assert 0 < len(cached._rows) <= 64  # bounded
+    assert 0 < len(cached._words.rows) <= cached.decoding.row_cache == 64  # bounded
 
 
 def test_restored_caches_make_a_call_do_its_work_again(tiny_bundle, monkeypatch):
@@ -289,3 +295,55 @@ def test_the_bundle_word_list_completes_words_the_beam_cannot_spell(tiny_bundle,
     # Probabilities stay those of a distribution over the words that fit the letters.
     total = sum(s.probability for s in listed.suggest("I like s", k=10))
     assert 0 < total <= 1.0 + 1e-9
+
+
+def _rewritten(tiny_bundle, folder, edit):
+    """A copy of the tiny bundle whose manifest document ``edit(doc)`` changed."""
+    import json
+    import shutil
+
+    from kbd_lm.inference import bundle as B
+
+    shutil.copytree(tiny_bundle, folder)
+    doc = B.read(folder).to_json()
+    edit(doc)
+    (folder / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    return folder
+
+
+def test_the_beam_width_and_the_constants_are_the_bundles(predictor, tiny_bundle, tmp_path):
+    from kbd_lm.inference.bundle import BundleError
+
+    assert predictor.beam_width == predictor.decoding.beam_width == 8
+    assert list(predictor._words.models) == [1, 2, 4, 8]  # the bundle's batch sizes
+    assert predictor._cache_size == predictor.decoding.context_cache == 128
+    narrow = Predictor.load(tiny_bundle, beam_width=3)
+    assert narrow.beam_width == 3 and list(narrow._words.models) == [1, 2, 3]
+    with pytest.raises(BundleError, match="beam width of 9 is not possible .* beam width is 8"):
+        Predictor.load(tiny_bundle, beam_width=9)
+
+    def other_constants(doc):
+        doc["decoding"].update(max_context_tokens=3, short_context_tokens=2)
+        doc["decoding"].update(field_hints=["message"])
+
+    other = Predictor.load(_rewritten(tiny_bundle, tmp_path / "other", other_constants))
+    text = "I like pizza a lot and "
+    _, _, ids = predictor.decode_input(text)
+    assert len(ids) > 3 and other.decode_input(text)[2] == ids[-2:]
+    with pytest.raises(ValueError, match="unknown hint 'email': use one of message or none"):
+        other.suggest("see you ", hint="email")
+
+
+def test_a_format_2_bundle_answers_as_before(predictor, tiny_bundle, tmp_path):
+    """A bundle as kbd-lm 0.8 wrote it: no decoding section, no file roles."""
+
+    def as_format_2(doc):
+        doc["format_version"] = 2
+        del doc["decoding"]
+        for entry in doc["files"].values():
+            del entry["role"]
+
+    old = Predictor.load(_rewritten(tiny_bundle, tmp_path / "v2", as_format_2))
+    assert old.decoding == predictor.decoding and old.beam_width == 8
+    for text in ("see you ", "see you tom", "", "ok. ", "x" * 400 + " see yo"):
+        assert old.suggest(text, k=5) == predictor.suggest(text, k=5), text
