@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        access_log=False,  # the app logs what it admits (kbd_lm.serve.access_log)
         lifespan="on",
         timeout_graceful_shutdown=5,
     )

@@ -33,11 +33,13 @@ from starlette.routing import BaseRoute
 
 from kbd_lm.inference.bundle import Bundle, BundleError
 from kbd_lm.serve import users
+from kbd_lm.serve.access_log import AccessLog
+from kbd_lm.serve.admission import Admission
 from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
 from kbd_lm.serve.deps import get_bundle, get_metrics, get_pool, get_settings, get_store
 from kbd_lm.serve.errors import add_error_handlers
 from kbd_lm.serve.metrics import Metrics
-from kbd_lm.serve.middleware import BodyGuard, RequestMetrics, ShedLoad, StartupErrorMessage
+from kbd_lm.serve.middleware import BodyGuard, RequestMetrics, StartupErrorMessage
 from kbd_lm.serve.pool import PredictorPool
 from kbd_lm.serve.routes import ops, predict, web
 from kbd_lm.serve.routes import users as user_routes
@@ -149,15 +151,23 @@ def stack_middleware(
 ) -> None:
     """Stack the plain ASGI middleware around the app's routes (``routes``: :func:`route_lists`).
 
-    Innermost first: body checks, load shedding (before the body is parsed), API keys (a
-    caller without a key gets 401, never 503), CORS headers (on refusals too, so that a page
-    on another origin can read them), metrics around them, then start-up messages; outermost
-    the user-route guard (Host check without keys, never CORS on /v1/users).
+    Innermost first: body checks; admission (a prediction the server cannot answer in time
+    is refused before the body is parsed, validated or routed: :mod:`kbd_lm.serve.admission`);
+    API keys (a caller without a key gets 401, never 503); CORS headers (on refusals too, so
+    that a page on another origin can read them); metrics per route and the access log (both
+    skip the costly parts for what admission refused: it counts and logs refusals in bulk);
+    start-up messages; outermost the user-route guard (Host check without keys, never CORS on
+    /v1/users).
     """
-    on_error = app.state.metrics.error
-    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=on_error)
-    app.add_middleware(ShedLoad, state=app.state, path=predict.PREDICT_PATH, on_error=on_error)
-    app.add_middleware(ApiKeyGuard, keys=api_keys, on_error=on_error)
+    metrics = app.state.metrics
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
+    app.add_middleware(
+        Admission,
+        state=app.state,
+        path=predict.PREDICT_PATH,
+        on_refused=lambda: metrics.error("busy"),
+    )
+    app.add_middleware(ApiKeyGuard, keys=api_keys, on_error=metrics.error)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -166,6 +176,8 @@ def stack_middleware(
             allow_headers=["content-type"],
             max_age=600,
         )
-    app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=routes)
+    app.add_middleware(RequestMetrics, metrics=metrics, routes=routes)
+    if settings.access_log:
+        app.add_middleware(AccessLog)
     app.add_middleware(StartupErrorMessage, state=app.state)
     app.add_middleware(users.UserRoutesGuard, check_host=not api_keys)

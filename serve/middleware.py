@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kbd_lm.serve.admission import REFUSED
 from kbd_lm.serve.errors import error_response
 from kbd_lm.serve.metrics import Metrics
 
@@ -67,9 +68,9 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        route = route_template(itertools.chain.from_iterable(self.routes), scope)
         # When the request reached the app (request.state.arrived): its queue wait starts here.
-        scope.setdefault("state", {})["arrived"] = started
+        state = scope.setdefault("state", {})
+        state["arrived"] = started
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_status)
@@ -79,41 +80,14 @@ class RequestMetrics:
             raise
         finally:
             self.metrics.in_flight.dec()
-            self.metrics.observe(
-                route, scope.get("method", ""), status, time.perf_counter() - started
-            )
-
-
-class ShedLoad:
-    """Refuses a prediction at once (503 ``busy``, ``Retry-After``) when the pool's queue is
-    already longer than its queue wait (:meth:`~kbd_lm.serve.pool.PredictorPool.hopeless`):
-    an overloaded server then spends almost nothing on the requests it cannot answer in
-    time, and keeps answering the others. ``state``: the app's state (``state.pool``).
-    """
-
-    def __init__(self, app: ASGIApp, state, path: str, on_error=None) -> None:
-        self.app, self.state, self.path, self.on_error = app, state, path, on_error
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        pool = getattr(self.state, "pool", None)
-        if scope["type"] != "http" or scope.get("path") != self.path or pool is None:
-            await self.app(scope, receive, send)
-            return
-        if not pool.hopeless():
-            await self.app(scope, receive, send)
-            return
-        message = await receive()  # the (small) body, so that the connection stays usable
-        while message.get("more_body") and message["type"] == "http.request":
-            message = await receive()
-        if self.on_error is not None:
-            self.on_error("busy")
-        response = error_response(
-            503,
-            "busy",
-            f"server busy: all {pool.size} predictors have a queue; retry shortly",
-            headers={"retry-after": "1"},
-        )
-        await response(scope, receive, send)
+            # A request the admission layer refused has a fixed route (its path): no route
+            # matching, which would cost more than the refusal itself.
+            if state.get(REFUSED):
+                route = scope["path"]
+            else:
+                route = route_template(itertools.chain.from_iterable(self.routes), scope)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(route, scope.get("method", ""), status, elapsed)
 
 
 class _Refused(Exception):

@@ -167,8 +167,9 @@ def _redact(text: str) -> str:
 
 
 def install_log_filter() -> None:
-    """Attach :class:`RedactUserPaths` to uvicorn's access and error loggers (once)."""
-    for name in ("uvicorn.access", "uvicorn.error"):
+    """Attach :class:`RedactUserPaths` to the access loggers (kbd-lm's and uvicorn's) and to
+    uvicorn's error logger (once)."""
+    for name in ("kbd_lm.serve.access", "uvicorn.access", "uvicorn.error"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactUserPaths) for f in logger.filters):
             logger.addFilter(RedactUserPaths())

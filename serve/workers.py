@@ -92,7 +92,7 @@ def run_workers(settings: ServeSettings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
-            access_log=settings.access_log,
+            access_log=False,  # the app logs what it admits (kbd_lm.serve.access_log)
             timeout_graceful_shutdown=5,
         )
     log.info("%d workers stopped", settings.workers)

@@ -66,7 +66,7 @@ def test_a_request_behind_too_long_a_queue_is_refused_at_once(tiny_bundle, scrap
         r = c.post("/v1/predict-next", json={"text": "see you "})
         assert time.perf_counter() - started < 0.05  # not after the 100 ms wait: at once
         assert (r.status_code, r.json()["error"], r.headers["retry-after"]) == (503, "busy", "1")
-        assert "have a queue" in r.json()["message"]
+        assert "full queue" in r.json()["message"]
         c.portal.call(held.__aexit__, None, None, None)
         assert c.post("/v1/predict-next", json={"text": "see you "}).status_code == 200
         m = scrape(c)
