@@ -68,7 +68,7 @@ class RefusalPacer:
     :meth:`delay` says how long the next refusal waits: 0 while the bucket has a token,
     else ``hold`` (with +-20% jitter, so held clients do not come back in step).
 
-    >>> pacer = RefusalPacer(rate=10.0, hold=0.5)
+    >>> pacer = RefusalPacer(rate=20.0, hold=0.5)
     >>> pacer.delay(now=0.0), pacer.delay(now=0.0)
     (0.0, 0.0)
     >>> 0.4 <= pacer.delay(now=0.0) <= 0.6

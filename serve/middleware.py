@@ -1,12 +1,12 @@
-"""Pure ASGI middleware: request metrics, load shedding, request-body limits, clean start-up
-errors.
+"""Pure ASGI middleware: request metrics, request-body limits, clean start-up errors.
 
-Each one wraps an ASGI app; :func:`kbd_lm.serve.app.stack_middleware` stacks them, with the API
-key guard (:mod:`kbd_lm.serve.auth`), CORS and the user-route guard
+Each one wraps an ASGI app; :func:`kbd_lm.serve.app.stack_middleware` stacks them, with the
+access log (:mod:`kbd_lm.serve.access_log`), the API key guard (:mod:`kbd_lm.serve.auth`),
+CORS, admission (:mod:`kbd_lm.serve.admission`) and the user-route guard
 (:mod:`kbd_lm.serve.users`), as (outermost first)
-``UserRoutesGuard(StartupErrorMessage(RequestMetrics([CORSMiddleware](ApiKeyGuard(
-ShedLoad(BodyGuard(app)))))))``, CORS only when origins are set. Their refusals are JSON
-error bodies (:func:`kbd_lm.serve.errors.error_response`).
+``UserRoutesGuard(StartupErrorMessage([AccessLog](RequestMetrics([CORSMiddleware](ApiKeyGuard(
+Admission(BodyGuard(app))))))))``, CORS only when origins are set, the access log only when on.
+Their refusals are JSON error bodies (:func:`kbd_lm.serve.errors.error_response`).
 """
 
 from __future__ import annotations

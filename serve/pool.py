@@ -135,14 +135,6 @@ class PredictorPool:
             self._changed()
             self._slots.release()
 
-    def hopeless(self) -> bool:
-        """Whether a request arriving now would likely wait past ``queue_wait``: the queue
-        ahead of it, at the recent time per request, is longer. Lets the app refuse it at
-        once, before spending time on it (the wait itself still bounds every request)."""
-        if self._free or self.hold_s is None:
-            return False
-        return (self.waiting + 1) / self.size * self.hold_s > self.queue_wait
-
     def _changed(self) -> None:
         if self.on_available is not None:
             self.on_available(len(self._free))
