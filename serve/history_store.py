@@ -2,8 +2,7 @@
 
 One row per user: ``histories(user, version, data, updated)``, where ``data`` is the history
 in its file format (:meth:`kbd_lm.history.user_history.UserHistory.to_bytes`) and ``version`` grows
-by one
-with every change. Each process keeps parsed histories in a small cache and checks the
+by one with every change. Each process keeps parsed histories in a small cache and checks the
 version on every request (one indexed read), so several server processes can share a file.
 
 - The file is created owner-only (0600; SQLite gives its ``-wal`` / ``-shm`` files the same

@@ -3,8 +3,7 @@
 For every sender with messages in the evaluated split (chitchat's test split: the messages
 carry sender ids and timestamps, see :mod:`kbd_lm.corpora.senders`), all of that sender's
 messages are replayed in time order into a fresh :class:`~kbd_lm.history.user_history.UserHistory`,
-as the
-keyboard would have seen them typed; only messages of the evaluated split are scored, before
+as the keyboard would have seen them typed; only messages of the evaluated split are scored, before
 they are learned, as typed, by the same predictor without a history (static) and with the
 history so far (adaptive). Messages of other splits are learned and never scored (the training
 split's were seen by the model too: the static figure has them as well). ``learn = "split"``
