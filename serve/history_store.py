@@ -11,10 +11,9 @@ version on every request (one indexed read), so several server processes can sha
 - Deleting means gone: ``secure_delete`` overwrites freed content with zeros, and after a
   delete (or a forgotten word) the WAL is checkpointed and truncated, so the text survives in
   no byte of the database, ``-wal`` or ``-shm`` file.
-- Bounds: each history by :class:`~kbd_lm.history.user_history.HistoryConfig`; the number of users
-and the
-  file size (database + WAL) by ``max_users`` / ``max_db_bytes``: a learn past them is refused
-  with :class:`StoreFullError`.
+- Bounds: each history by :class:`~kbd_lm.history.user_history.HistoryConfig`; the number of
+  users and the file size (database + WAL) by ``max_users`` / ``max_db_bytes``: a learn past
+  them is refused with :class:`StoreFullError`.
 
 Nothing is opened before the first call, so a server that never sees a user creates no file.
 
