@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the tokenizer and the model")
     p.add_argument("--preset", default="default", help="preset name or TOML path")
     p.add_argument(
-        "--workers", type=int, default=1, help="worker processes on this machine (multi_worker)"
+        "--workers", type=int, default=1, help="worker processes on the host (multi_worker)"
     )
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_train)

@@ -2,8 +2,7 @@
 
 One row per user: ``histories(user, version, data, updated)``, where ``data`` is the history
 in its file format (:meth:`kbd_lm.history.user_history.UserHistory.to_bytes`) and ``version`` grows
-by one
-with every change. Each process keeps parsed histories in a small cache and checks the
+by one with every change. Each process keeps parsed histories in a small cache and checks the
 version on every request (one indexed read), so several server processes can share a file.
 
 - The file is created owner-only (0600; SQLite gives its ``-wal`` / ``-shm`` files the same
@@ -12,10 +11,9 @@ version on every request (one indexed read), so several server processes can sha
 - Deleting means gone: ``secure_delete`` overwrites freed content with zeros, and after a
   delete (or a forgotten word) the WAL is checkpointed and truncated, so the text survives in
   no byte of the database, ``-wal`` or ``-shm`` file.
-- Bounds: each history by :class:`~kbd_lm.history.user_history.HistoryConfig`; the number of users
-and the
-  file size (database + WAL) by ``max_users`` / ``max_db_bytes``: a learn past them is refused
-  with :class:`StoreFullError`.
+- Bounds: each history by :class:`~kbd_lm.history.user_history.HistoryConfig`; the number of
+  users and the file size (database + WAL) by ``max_users`` / ``max_db_bytes``: a learn past
+  them is refused with :class:`StoreFullError`.
 
 Nothing is opened before the first call, so a server that never sees a user creates no file.
 

@@ -147,9 +147,12 @@ class ReadyResponse(BaseModel):
 class ModelInfo(BaseModel):
     """The public part of the bundle manifest, plus the bundle id.
 
-    Keys come from ``manifest.json``: ``name``, ``format_version``, ``created``,
-    ``quantization``, ``model`` (architecture and sizes), ``tokenizer``, ``files`` (bytes and
-    sha256 per file), ``min_runtime_version``, ``metrics``, ``training``, ``total_bytes``.
+    Keys come from ``manifest.json`` (bundle format 3, docs/bundle.md): ``name``,
+    ``format_version``, ``created``, ``quantization``, ``model`` (architecture and sizes),
+    ``tokenizer``, ``files`` (bytes, sha256, ``shipped`` and ``role`` per file),
+    ``shipped_files``, ``total_bytes``, ``min_runtime_version``, ``decoding`` (the search's
+    constants), ``metrics``, ``training`` and, when the bundle has them, ``ngram`` and
+    ``blocklist``. The example shows a part of them.
     """
 
     model_config = ConfigDict(
@@ -159,7 +162,7 @@ class ModelInfo(BaseModel):
                 {
                     "id": EXAMPLE_MODEL_ID,
                     "name": "kbd-lm-gru780-v8000",
-                    "format_version": 2,
+                    "format_version": 3,
                     "quantization": "dynamic",
                     "model": {
                         "vocab_size": 8000,
@@ -173,26 +176,31 @@ class ModelInfo(BaseModel):
                             "bytes": 1226240,
                             "sha256": "3f2a9c01b7de…",
                             "shipped": True,
+                            "role": "model",
                         },
                         "tokenizer.model": {
                             "bytes": 137189,
                             "sha256": "9be04d51a7c2…",
                             "shipped": True,
+                            "role": "tokenizer",
                         },
                         "lexicon.txt.gz": {
                             "bytes": 127998,
                             "sha256": "5d0e77a1c3b9…",
                             "shipped": True,
+                            "role": "lexicon",
                         },
                         "blocklist.txt": {
                             "bytes": 3964,
                             "sha256": "a41c09e2f6d8…",
                             "shipped": True,
+                            "role": "blocklist",
                         },
                         "tokenizer.json": {
                             "bytes": 292512,
                             "sha256": "77b3e0c5d1a2…",
                             "shipped": False,
+                            "role": "tokenizer_json",
                         },
                     },
                     "shipped_files": [
@@ -202,6 +210,21 @@ class ModelInfo(BaseModel):
                         "blocklist.txt",
                     ],
                     "total_bytes": 1495391,
+                    "decoding": {
+                        "beam_width": 8,
+                        "batch_sizes": [1, 2, 4, 8],
+                        "max_context_chars": 300,
+                        "context_stride": 128,
+                        "max_context_tokens": 160,
+                        "short_context_tokens": 48,
+                        "max_word_pieces": 8,
+                        "min_ratio": 0.0001,
+                        "covering_width": 4,
+                        "min_boundary_prob": 1e-30,
+                        "context_cache": 128,
+                        "row_cache": 64,
+                        "field_hints": ["message", "email", "prose"],
+                    },
                     "metrics": {"words": 5008, "top1": 0.216, "top3": 0.352, "ksr": 0.556},
                 }
             ]

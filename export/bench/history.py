@@ -2,10 +2,9 @@
 
 ``measure_history(predictor, own_messages, typed_units)``:
 
-1. fills a :class:`~kbd_lm.history.user_history.UserHistory` with one person's messages (by default
-the
-   chitchat sender with the most messages, train split) until it reaches its entry bound
-   (20,000) and has been trimmed once, timing every ``learn``;
+1. fills a :class:`~kbd_lm.history.user_history.UserHistory` with one person's messages (by
+   default the chitchat sender with the most messages, train split) until it reaches its entry
+   bound (20,000) and has been trimmed once, timing every ``learn``;
 2. types ``typed_units`` letter by letter (next word after each space, completion after each
    letter) and times ``suggest(text, 3)`` without and with the full history, alternating from
    the same predictor caches, after a warm-up, learning each unit once it is typed (so no

@@ -21,10 +21,9 @@ p50/p99/max latency (percentiles: :func:`kbd_lm.common.stats.percentiles`, linea
 in every kbd-lm report), the server's own median time, the clients' p99 sending lag (a large
 lag means the clients, not the server, were the limit), the slowest answer of any status from
 its send (a 503 of an overloaded server comes within its queue wait), and whether the rate
-was sustained (no
-error, p99 under ``--p99-ms``, at least 95% of the target throughput); then the highest rate
-sustained. Writes ``loadtest.md`` and ``loadtest.json`` next to the bundle folder (in its
-parent folder), or at ``--out PATH`` (``PATH.md`` and ``PATH.json``).
+was sustained (no error, p99 under ``--p99-ms``, at least 95% of the target throughput); then the
+highest rate sustained. Writes ``loadtest.md`` and ``loadtest.json`` next to the bundle folder (in
+its parent folder), or at ``--out PATH`` (``PATH.md`` and ``PATH.json``).
 """
 
 from __future__ import annotations

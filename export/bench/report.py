@@ -64,7 +64,7 @@ def _heading(report: dict) -> list[str]:
         f"# Bench: {report['bundle']['id']}: {_verdict(report)}",
         "",
         f"Profile **{prof['name']}** ({prof['description']}). Phone estimate: {prof['phone']}, "
-        f"x{s:.1f} slower than this machine ({prof['host_score']:g} / {prof['phone_score']:g}, "
+        f"x{s:.1f} slower than the host ({prof['host_score']:g} / {prof['phone_score']:g}, "
         f"{prof['score_source'] or 'Geekbench 5 single-core, approximate'}).",
         "",
         f"Machine: {mach['cpu_model']}, {mhz}, {mach['cpu_count']} cores, measured pinned to "
@@ -271,7 +271,7 @@ def _browser_section(report: dict) -> list[str]:
         "## In the browser (ms, same keystrokes)",
         "",
         "The JavaScript predictor (`serve/static/kbd/`) on LiteRT.js (WASM, XNNPACK) in "
-        "headless Chromium on this machine, unpinned, after the same warm-up; Python as "
+        "headless Chromium on the host, unpinned, after the same warm-up; Python as "
         "above (pinned). Not gated.",
         "",
         "| Keystrokes | Calls | Python p50 | Python p99 | Browser p50 | Browser p99 |",

@@ -253,7 +253,7 @@ def _latency(samples: dict, plan: dict, profile: BudgetConfig) -> dict[str, dict
 
 
 def _phone_latency(latency: dict, slowdown: float) -> dict[str, dict]:
-    """The percentiles scaled to the profile's phone (``slowdown`` times this machine's)."""
+    """The percentiles scaled to the profile's phone (``slowdown`` times the host's)."""
     return {
         key: {
             p: v[p] * slowdown if v[p] is not None else None for p in ("p50", "p90", "p99", "max")

@@ -3,8 +3,7 @@
 For every sender with messages in the evaluated split (chitchat's test split: the messages
 carry sender ids and timestamps, see :mod:`kbd_lm.corpora.senders`), all of that sender's
 messages are replayed in time order into a fresh :class:`~kbd_lm.history.user_history.UserHistory`,
-as the
-keyboard would have seen them typed; only messages of the evaluated split are scored, before
+as the keyboard would have seen them typed; only messages of the evaluated split are scored, before
 they are learned, as typed, by the same predictor without a history (static) and with the
 history so far (adaptive). Messages of other splits are learned and never scored (the training
 split's were seen by the model too: the static figure has them as well). ``learn = "split"``
@@ -14,10 +13,9 @@ history holds every message of the sender that is not scored, later ones too, be
 first scored one, and learns nothing while scoring (what a history of all the user's other
 text could give at most, with these weights).
 
-- Words, contexts and metrics as in :mod:`kbd_lm.evaluation.metrics`: top-1 / top-3 of the next
-word and
-  keystroke savings with three suggestions (a word costs j + 1 keys for the smallest j in
-  0..L-1 such that ``suggest(context + word[:j], k=3)`` holds it, else L + 1).
+- Words, contexts and metrics as in :mod:`kbd_lm.evaluation.metrics`: top-1 / top-3 of the
+  next word and keystroke savings with three suggestions (a word costs j + 1 keys for the
+  smallest j in 0..L-1 such that ``suggest(context + word[:j], k=3)`` holds it, else L + 1).
 - Every message is learned; a seeded sample of messages is scored (``max_words`` words over all
   users, a uniform share of each user's messages, so long histories count as they occur).
 - Groups: all users, and users whose messages are mostly not in the training split (chitchat

@@ -1,12 +1,10 @@
 """Choosing the history mixing weights on validation users (never on test users).
 
 The replay is the adaptive evaluation's (:mod:`kbd_lm.evaluation.adaptive`) on the validation
-split: each
-sender's messages in time order, scored before being learned. For every scored word and every
-number of typed letters j (all of 0..L-1), the model's words (exactly what
+split: each sender's messages in time order, scored before being learned. For every scored word and
+every number of typed letters j (all of 0..L-1), the model's words (exactly what
 :meth:`~kbd_lm.inference.predictor.Predictor.model_words` gives ``suggest``) and the history's
-features are
-computed once; then every weight setting of :data:`GRID` is scored from them at once
+features are computed once; then every weight setting of :data:`GRID` is scored from them at once
 (:func:`kbd_lm.history.mix.scores` over the grid), so the whole grid costs one replay. The
 setting with the best keystroke savings wins (top-3 breaks ties).
 

@@ -3,8 +3,7 @@
 A keyboard asks after every key press, with everything before the cursor. Typing ``unit``
 one character at a time gives the texts ``unit[:i]`` for i = 0..len(unit). A text that ends
 inside a word (:data:`kbd_lm.text.normalization.PARTIAL_WORD_RE`) asks for **completions** of that
-word;
-any other text (empty, after a space or punctuation) asks for the **next word**.
+word; any other text (empty, after a space or punctuation) asks for the **next word**.
 
 Evaluation (top-k, KSR, completion@j: :func:`typed_words`) and the benchmark (latency per
 kind: :func:`keystrokes`) replay these same texts.

@@ -6,9 +6,8 @@ measured by the same code on the same sample of test units.
 
 - Words: one unit (utterance) at a time; the context never crosses a unit. A word is a
   :data:`kbd_lm.text.normalization.WORD_RE` match, compared lowercased; punctuation is neither
-  predicted nor
-  counted. The context of a word is the unit's normalised text up to the start of that word,
-  exactly as typed (``"Hi, how"`` -> the context of ``how`` is ``"Hi, "``).
+  predicted nor counted. The context of a word is the unit's normalised text up to the start of that
+  word, exactly as typed (``"Hi, how"`` -> the context of ``how`` is ``"Hi, "``).
 - top-1 / top-3: the word is first / among ``suggest(context, k=3)``. Every word counts.
 - KSR (keystroke savings, three suggestions): a word of length L costs j + 1 keys for the
   smallest j in 0..L-1 such that ``suggest(context + word[:j], k=3)`` holds it (the tap types

@@ -536,7 +536,7 @@ def write_into_bundle(
     bundle = Bundle.load(bundle_dir)
     predictor = Predictor(bundle)
     cases = answer_cases(predictor, units, seed)
-    # LiteRT's answers are the vectors: it differs from them by nothing on this CPU.
+    # LiteRT's answers are the vectors: on the host exporting, it differs from them by nothing.
     tolerances = {"litert": {**runtime_tolerance(0.0), "version": runtime_version("litert")}}
     for runtime in runtimes:
         tolerances[runtime] = measure_runtime(bundle.path, cases, runtime)

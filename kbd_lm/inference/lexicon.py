@@ -3,8 +3,9 @@
 The model predicts pieces, so a long, rare word (*microprocessor*, *predetermined*) is only
 suggested when the beam happens to spell out all of its pieces, which it rarely does before
 the user has typed most of it; a word n-gram completes such words from its word list after a
-few letters (README, "Completion: the word list"). The lexicon gives the predictor that word list:
-the most frequent words of the training text with their counts, in display casing.
+few letters (docs/experiments.md, "Completions and the word list"). The lexicon gives the
+predictor that word list: the most frequent words of the training text with their counts, in
+display casing.
 
 File format (``lexicon.txt.gz`` in the bundle, gzip of UTF-8 text, one word per line, most
 frequent first)::

@@ -317,8 +317,8 @@ class KneserNeyTrigram:
         first = np.zeros(len(ctx), bool)
         first[np.unique(ctx, return_index=True)[1]] = True  # first trigram of its context
 
-        # Bytes per entry, from the layout in kbd_lm.ngram.file.pack; the rest does not depend on
-        # pruning.
+        # Bytes per entry, from the layout in kbd_lm.ngram.file.pack; the rest does not depend
+        # on pruning.
         id_bytes = np.dtype(id_dtype(c.size)).itemsize
         prob_bytes = self.bits // 8
         per2, per3 = 2 * id_bytes + 2 * prob_bytes, id_bytes + prob_bytes

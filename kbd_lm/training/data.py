@@ -8,8 +8,7 @@
   trainer shuffles windows, not units);
 - a mixture (``default``, ``broad``): units drawn per source by the mixture's weights
   (:func:`kbd_lm.dataset.corpus.epoch_units`), so a small source of messages can be seen several
-  times
-  per epoch and a large book collection only in part. The draw is deterministic in
+  times per epoch and a large book collection only in part. The draw is deterministic in
   ``(seed, epoch)``, so a resumed run trains on exactly the windows it would have.
 
 Field hints (``cfg.hint_share`` > 0, mixtures only): a source with a hint

@@ -9,6 +9,15 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from kbd_lm.common.config import load_config
+from kbd_lm.export.convert import ExportConfig
+from kbd_lm.inference.bundle import (
+    FILE_TABLE,
+    FORMAT_VERSION,
+    Manifest,
+    ModelSpec,
+    TokenizerSpec,
+    decoding_for,
+)
 from kbd_lm.serve.schemas import (
     EXAMPLE_MODEL_ID,
     ModelInfo,
@@ -71,6 +80,21 @@ def test_schema_says_integer_k_and_other_fields_ignored(client):
     assert schema["required"] == ["text"]
 
 
+def manifest_json_decoding(decoding) -> dict:
+    """``decoding`` as manifest.json holds it (what GET /v1/model shows), through the writer."""
+    manifest = Manifest(
+        name="x",
+        created="",
+        quantization="dynamic",
+        model=ModelSpec("gru", 1, 1, 1, 1, 1),
+        tokenizer=TokenizerSpec("sentencepiece-unigram", 1, {}),
+        ops=(),
+        min_runtime_version="",
+        decoding=decoding,
+    )
+    return json.loads(json.dumps(manifest.to_json()["decoding"]))
+
+
 def test_examples_describe_the_default_bundle():
     """The id and architecture shown in the docs are those of the default training preset."""
     preset = load_config(TrainConfig, "train", "default")
@@ -87,6 +111,17 @@ def test_examples_describe_the_default_bundle():
     )
     files = info["files"]
     assert info["total_bytes"] == sum(files[n]["bytes"] for n in info["shipped_files"])
+    # The manifest as export writes it now: every file with the role and flag of the file
+    # table, and the decoding section of the default export's fixed batches.
+    assert info["format_version"] == FORMAT_VERSION
+    for name, entry in files.items():
+        assert (entry["role"], entry["shipped"]) == (
+            FILE_TABLE[name].role,
+            FILE_TABLE[name].shipped,
+        )
+    assert info["shipped_files"] == [n for n, e in files.items() if e["shipped"]]
+    defaults = load_config(ExportConfig, "export", "default")
+    assert info["decoding"] == manifest_json_decoding(decoding_for(defaults.fixed_batches))
     ModelInfo.model_validate(info)
     for example in PredictResponse.model_config["json_schema_extra"]["examples"]:
         PredictResponse.model_validate(example)

@@ -48,8 +48,8 @@ def test_completion_follows_typed_letters_not_tokenization(predictor):
 @pytest.mark.parametrize("text", ["see you soon", "see you Tomorrow", "I", "how are you", "we lo"])
 def test_the_typed_letters_are_never_a_suggestion(predictor, text):
     # A suggestion equal to the letters typed saves no keystroke and the keyboard shows them
-    # already: completions are longer (kbd_lm.text.normalization.completes), whatever the model's
-    # end.
+    # already: completions are longer (kbd_lm.text.normalization.completes), whatever the
+    # model's end.
     typed = text.split()[-1]
     words = words_of(predictor.suggest(text, k=10))
     assert all(len(w) > len(typed) and w.startswith(typed) for w in words), words
