@@ -11,6 +11,7 @@ one line).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pydantic import ValidationError

@@ -22,6 +22,8 @@ import multiprocessing
 import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from queue import Empty
 from urllib.parse import urlsplit
 
 from kbd_lm.common.stats import percentiles
@@ -257,8 +259,17 @@ def run_closed_loop(
     args = (url, connections, duration, texts, k, timeout, cpu, honour_retry_after, queue)
     proc = ctx.Process(target=_generate, args=args, daemon=True)
     proc.start()
+    deadline = time.monotonic() + duration + CONNECT_TIMEOUT_S + 30
     try:
-        kind, raw = queue.get(timeout=duration + CONNECT_TIMEOUT_S + 30)
+        while True:  # the result, or the generator's death (it then puts nothing)
+            try:
+                kind, raw = queue.get(timeout=0.5)
+                break
+            except Empty:
+                if not proc.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the load generator gave no result (exit code {proc.exitcode})"
+                    ) from None
     finally:
         proc.join(timeout=10)
         if proc.is_alive():
@@ -296,3 +307,57 @@ def summarize(raw: dict, connections: int, cpu: int | None) -> ClosedLoopResult:
         client_cpu_share=raw["cpu"] / wall,
         client_cpu=cpu,
     )
+
+
+# ----------------------------------------------------------------------------- load test mode
+
+
+def test_split_prefixes(bundle_dir: Path, corpus: str | None, cache_dir: Path, n: int) -> list[str]:
+    """``n`` or more keystroke prefixes typed from the test split of the bundle's training
+    corpus (``corpus`` overrides it), in a seeded order: every request text differs."""
+    from kbd_lm.dataset.corpus import prepare
+    from kbd_lm.export.bench.replay import corpus_spec, replay_plan
+    from kbd_lm.inference.bundle import Bundle
+
+    manifest = Bundle.load(bundle_dir).manifest
+    prepared = prepare(corpus_spec(manifest, corpus), cache_dir)
+    return replay_plan(list(prepared.units("test")), calls=n, warmup=0, seed=0)["texts"]
+
+
+def server_cores(workers: int, client_cpu: int | None) -> set[int] | None:
+    """The cores a server of ``workers`` processes runs on: all but the generator's when that
+    leaves one core per process, else None (not pinned: then they share, and the report's
+    client CPU share says how much the generator took)."""
+    cores = set(os.sched_getaffinity(0))
+    if client_cpu is None or len(cores - {client_cpu}) < workers:
+        return None
+    return cores - {client_cpu}
+
+
+def markdown(report: dict) -> str:
+    """The closed-loop table: one row per number of connections."""
+    lines = [
+        f"# Closed-loop load: {report['server']['workers']} server process(es)",
+        "",
+        f"Model {report['model']}; {report['duration_s']:g} s per row; generator pinned to core "
+        f"{report['client_cpu']}; server cores {report['server_cores'] or 'not pinned'}; "
+        f"{report['environment']['cpu_model']}, {report['environment']['cpus']} cores; "
+        f"{report['finished']}.",
+        "",
+        "| connections | offered /s | 200 /s | 503 /s | other | p50 / p99 of 200s (ms) "
+        "| p50 / p99 of 503s (ms) | slowest (ms) | client CPU |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in report["rows"]:
+        other = ", ".join(f"{k} {v}" for k, v in r["other"].items()) or "–"
+        lines.append(
+            f"| {r['connections']} | {r['offered_per_s']:,.0f} | {r['ok_per_s']:,.0f} "
+            f"| {r['refused_per_s']:,.0f} | {other} | {_ms(r['ok_p50_ms'])} / "
+            f"{_ms(r['ok_p99_ms'])} | {_ms(r['refused_p50_ms'])} / {_ms(r['refused_p99_ms'])} "
+            f"| {_ms(r['max_ms'])} | {r['client_cpu_share']:.0%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _ms(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0f}" if x >= 10 else f"{x:.1f}"

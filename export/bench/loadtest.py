@@ -175,8 +175,9 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m kbd_lm.serve`` in a subprocess on 127.0.0.1; a context manager.
 
-    ``extra``: more command-line options for the server. Start-up output goes to a temporary
-    log file, shown when the server fails to become ready.
+    ``extra``: more command-line options for the server; ``cores``: the cores it may run on
+    (None: any). Start-up output goes to a temporary log file, shown when the server fails to
+    become ready.
     """
 
     def __init__(
@@ -185,8 +186,10 @@ class ServerProcess:
         port: int | None = None,
         extra: list[str] | None = None,
         ready_timeout: float = 60.0,
+        cores: set[int] | None = None,
     ) -> None:
         self.bundle, self.port = bundle, port or free_port()
+        self.cores = cores  # pin the server (and its worker processes) to these cores
         self.extra, self.ready_timeout = extra or [], ready_timeout
         self.url = f"http://{HOST}:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -210,8 +213,13 @@ class ServerProcess:
             *self.extra,
         ]
         log.info("starting %s", " ".join(cmd))
+        cores = self.cores
         self.proc = subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
         )
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -342,9 +350,9 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def out_paths(out: str | None, bundle: Path) -> tuple[Path, Path]:
-    """(Markdown, JSON) paths: ``--out`` without its suffix, or ``loadtest`` beside the bundle."""
-    base = Path(out) if out else Path(bundle).resolve().parent / "loadtest"
+def out_paths(out: str | None, bundle: Path, stem: str = "loadtest") -> tuple[Path, Path]:
+    """(Markdown, JSON) paths: ``--out`` without its suffix, or ``stem`` beside the bundle."""
+    base = Path(out) if out else Path(bundle).resolve().parent / stem
     if base.suffix in (".md", ".json"):
         base = base.with_suffix("")
     return base.with_name(base.name + ".md"), base.with_name(base.name + ".json")
@@ -358,7 +366,65 @@ def parse_rates(text: str) -> list[float]:
     return rates
 
 
-def main(argv: list[str] | None = None) -> int:
+def closed_main(args) -> int:
+    """``--connections``: the closed-loop overload table (:mod:`.closedloop`)."""
+    from kbd_lm.export.bench.closedloop import (
+        markdown as closed_markdown,
+    )
+    from kbd_lm.export.bench.closedloop import (
+        run_closed_loop,
+        server_cores,
+        test_split_prefixes,
+    )
+    from kbd_lm.export.bench.machine import machine_info
+
+    texts = test_split_prefixes(args.bundle, args.corpus, args.cache_dir, 20_000)
+    cores = server_cores(args.workers, args.client_cpu)
+    extra = ["--pool-size", str(args.pool_size), "--workers", str(args.workers)]
+    rows = []
+    try:
+        with ServerProcess(args.bundle, extra=extra, cores=cores) as server:
+            model = httpx.get(f"{server.url}/v1/model").json()["id"]
+            run_closed_loop(server.url, 4, 2.0, texts, cpu=args.client_cpu)  # warm-up
+            for n in args.connections:
+                r = run_closed_loop(
+                    server.url, n, args.duration, texts, timeout=args.timeout, cpu=args.client_cpu
+                )
+                log.info(
+                    "%5d connections: 200 %.0f/s, 503 %.0f/s, p99 of 200s %s ms, client CPU %.0f%%",
+                    n,
+                    r.ok_per_s,
+                    r.refused_per_s,
+                    _fmt(r.ok_p99_ms),
+                    100 * r.client_cpu_share,
+                )
+                rows.append(r.as_dict())
+                time.sleep(1.0)  # let the server drain between rows
+    except RuntimeError as err:
+        log.error("%s", err)
+        return 1
+    info = machine_info()
+    report = {
+        "model": model,
+        "bundle": str(Path(args.bundle).resolve()),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": args.duration,
+        "server": {"workers": args.workers, "pool_size": args.pool_size},
+        "client_cpu": args.client_cpu,
+        "server_cores": sorted(cores) if cores else None,
+        "environment": {"cpus": os.cpu_count(), "cpu_model": info.get("cpu_model")},
+        "rows": rows,
+    }
+    md_path, json_path = out_paths(args.out or None, args.bundle, stem="loadtest-closed")
+    atomic_write_text(md_path, closed_markdown(report))
+    atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
+    log.info("wrote %s and %s", md_path, json_path)
+    sys.stdout.write(closed_markdown(report))
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The load test's options (open-loop rates, or closed-loop ``--connections``)."""
     p = argparse.ArgumentParser(
         prog="python -m kbd_lm.export.bench.loadtest",
         description="Open-loop HTTP load test of the server (loopback).",
@@ -389,8 +455,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--num-threads", type=int, default=1, help="threads per interpreter")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--clients", type=int, default=2, help="client processes sending (default 2)")
-    args = p.parse_args(argv)
+    p.add_argument(
+        "--connections",
+        type=lambda t: [int(x) for x in t.split(",")],
+        help="closed-loop overload mode: these numbers of connections that resend at once, "
+        "comma-separated (e.g. 8,64,128,512,1024), instead of the open-loop --rates",
+    )
+    p.add_argument(
+        "--client-cpu",
+        type=int,
+        default=max(os.sched_getaffinity(0)),
+        help="closed-loop mode: the core the generator is pinned to (default: the last)",
+    )
+    p.add_argument(
+        "--corpus",
+        help="closed-loop texts: test split of this corpus (default: the bundle's training corpus)",
+    )
+    p.add_argument("--cache-dir", type=Path, default=Path("data"), help="prepared corpora")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
     setup_logging()  # httpx's line per request stays off
+    if args.connections:
+        return closed_main(args)
     load_average = os.getloadavg()
     extra = ["--pool-size", str(args.pool_size), "--num-threads", str(args.num_threads)]
     extra += ["--workers", str(args.workers)]

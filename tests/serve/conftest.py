@@ -124,3 +124,27 @@ def float32_bundle(tiny_checkpoint, tmp_path_factory, registry_cache):
 def app_server():
     """``with app_server(settings) as url``: the real app under uvicorn, for wider scopes."""
     return run_server
+
+
+@pytest.fixture(scope="session")
+def slow_bundle(tiny_corpus_dir, tmp_path_factory, registry_cache):
+    """A much wider model than the tiny one (CIFG 2,048 cells; two training steps): about
+    10 ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
+    from kbd_lm.common.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+    from kbd_lm.training.loop import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("slow")
+    overrides = [f'corpus="{tiny_corpus_dir}"', f'out_dir="{root / "run"}"']
+    overrides += [f'cache_dir="{root / "cache"}"', "units=2048", "embed_dim=256"]
+    run = train(
+        load_config(TrainConfig, "train", "tiny", [*overrides, "epochs=1", "steps_per_epoch=2"])
+    )
+    cfg = load_config(
+        ExportConfig,
+        "export",
+        "default",
+        [f'out_dir="{root / "bundle"}"', "max_model_bytes=0", "compare_presets=false"]
+        + ["latency_calls=20", "agreement_contexts=8", f'blocklist_cache="{registry_cache}"'],
+    )
+    return export(run, cfg)

@@ -23,30 +23,6 @@ MAX_CLIENT_LAG_MS = 20  # past this the load generator itself was starved of CPU
 WORDS = " ".join(SENTENCES).split()
 
 
-@pytest.fixture(scope="module")
-def slow_bundle(tiny_corpus_dir, tmp_path_factory, registry_cache):
-    """A much wider model than the tiny one (CIFG 2,048 cells; two training steps): about
-    10 ms per suggestion, so that one predictor saturates long before the HTTP layer does."""
-    from kbd_lm.common.config import load_config
-    from kbd_lm.export.convert import ExportConfig, export
-    from kbd_lm.training.loop import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("slow")
-    overrides = [f'corpus="{tiny_corpus_dir}"', f'out_dir="{root / "run"}"']
-    overrides += [f'cache_dir="{root / "cache"}"', "units=2048", "embed_dim=256"]
-    run = train(
-        load_config(TrainConfig, "train", "tiny", [*overrides, "epochs=1", "steps_per_epoch=2"])
-    )
-    cfg = load_config(
-        ExportConfig,
-        "export",
-        "default",
-        [f'out_dir="{root / "bundle"}"', "max_model_bytes=0", "compare_presets=false"]
-        + ["latency_calls=20", "agreement_contexts=8", f'blocklist_cache="{registry_cache}"'],
-    )
-    return export(run, cfg)
-
-
 def test_a_request_behind_too_long_a_queue_is_refused_at_once(tiny_bundle, scrape):
     pool = PredictorPool([Predictor.load(tiny_bundle)], "m", queue_wait=0.1)
     app = create_app(tiny_bundle)
