@@ -11,7 +11,6 @@ one line).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from pydantic import ValidationError
