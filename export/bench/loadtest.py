@@ -366,6 +366,17 @@ def parse_rates(text: str) -> list[float]:
     return rates
 
 
+def write_wrk_bodies(args) -> int:
+    """``--wrk-bodies FILE``: the closed-loop texts as request bodies, one JSON object a line."""
+    from kbd_lm.export.bench.closedloop import test_split_prefixes
+
+    texts = test_split_prefixes(args.bundle, args.corpus, args.cache_dir, 20_000)
+    lines = "".join(json.dumps({"text": t, "k": 3}) + "\n" for t in texts)
+    atomic_write_text(args.wrk_bodies, lines)
+    log.info("wrote %d request bodies to %s", len(texts), args.wrk_bodies)
+    return 0
+
+
 def closed_main(args) -> int:
     """``--connections``: the closed-loop overload table (:mod:`.closedloop`)."""
     from kbd_lm.export.bench.closedloop import (
@@ -472,12 +483,20 @@ def make_parser() -> argparse.ArgumentParser:
         help="closed-loop texts: test split of this corpus (default: the bundle's training corpus)",
     )
     p.add_argument("--cache-dir", type=Path, default=Path("data"), help="prepared corpora")
+    p.add_argument(
+        "--wrk-bodies",
+        type=Path,
+        help="write the closed-loop request bodies (test-split prefixes, one JSON a line) for "
+        "wrk and export/bench/wrk_closed.lua to this file, and exit",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     setup_logging()  # httpx's line per request stays off
+    if args.wrk_bodies:
+        return write_wrk_bodies(args)
     if args.connections:
         return closed_main(args)
     load_average = os.getloadavg()
