@@ -40,6 +40,7 @@ from kbd_lm.serve.deps import get_bundle, get_metrics, get_pool, get_settings, g
 from kbd_lm.serve.errors import add_error_handlers
 from kbd_lm.serve.metrics import Metrics
 from kbd_lm.serve.middleware import BodyGuard, RequestMetrics, StartupErrorMessage
+from kbd_lm.serve.openapi import install as document_errors
 from kbd_lm.serve.pool import PredictorPool
 from kbd_lm.serve.routes import ops, predict, web
 from kbd_lm.serve.routes import users as user_routes
@@ -125,6 +126,7 @@ def create_app(
     users.install_log_filter()
     app.state.history_store = users.open_store(settings, api_keys)
     add_error_handlers(app)
+    document_errors(app)  # every error of every route in the OpenAPI document
 
     routers = [predict.router, ops.router, web.router]
     if app.state.history_store is not None:
@@ -180,4 +182,4 @@ def stack_middleware(
     if settings.access_log:
         app.add_middleware(AccessLog)
     app.add_middleware(StartupErrorMessage, state=app.state)
-    app.add_middleware(users.UserRoutesGuard, check_host=not api_keys)
+    app.add_middleware(users.UserRoutesGuard, check_host=not api_keys, routes=routes)

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.inference.bundle import MANIFEST_FILE
 from kbd_lm.serve.deps import LoadedBundle
+from kbd_lm.serve.errors import error_responses
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 _TYPES = {
@@ -49,7 +50,7 @@ async def demo() -> HTMLResponse:
     "/v1/bundle/{name}",
     tags=["model"],
     summary="A file of the loaded bundle (for suggestions computed in the browser)",
-    responses={404: {"description": "Not a file of the bundle's manifest."}},
+    responses=error_responses("not_found", "unavailable"),
 )
 async def bundle_file(name: str, bundle: LoadedBundle):
     """``manifest.json`` or a file it lists, as stored (checked at start-up)."""
