@@ -32,7 +32,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from kbd_lm.inference.bundle import Bundle, BundleError
-from kbd_lm.serve import users
+from kbd_lm.serve import openapi, users
 from kbd_lm.serve.access_log import AccessLog
 from kbd_lm.serve.admission import Admission
 from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
@@ -40,7 +40,6 @@ from kbd_lm.serve.deps import get_bundle, get_metrics, get_pool, get_settings, g
 from kbd_lm.serve.errors import add_error_handlers
 from kbd_lm.serve.metrics import Metrics
 from kbd_lm.serve.middleware import BodyGuard, RequestMetrics, StartupErrorMessage
-from kbd_lm.serve.openapi import install as document_errors
 from kbd_lm.serve.pool import PredictorPool
 from kbd_lm.serve.routes import ops, predict, web
 from kbd_lm.serve.routes import users as user_routes
@@ -126,7 +125,7 @@ def create_app(
     users.install_log_filter()
     app.state.history_store = users.open_store(settings, api_keys)
     add_error_handlers(app)
-    document_errors(app)  # every error of every route in the OpenAPI document
+    openapi.install(app, api_keys=bool(api_keys))  # every route's errors in its OpenAPI document
 
     routers = [predict.router, ops.router, web.router]
     if app.state.history_store is not None:

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from fastapi import FastAPI
 
-from kbd_lm.serve.auth import PROTECTED_PREFIX
+from kbd_lm.serve.auth import protects
 from kbd_lm.serve.errors import ErrorResponse, error_responses
 from kbd_lm.serve.middleware import BODY_METHODS
 from kbd_lm.serve.routes.predict import PREDICT_PATH
@@ -61,11 +61,7 @@ LAYERS = [
     Layer("AccessLog", _never, ()),
     Layer("RequestMetrics", _never, ()),
     Layer("CORSMiddleware", _never, ()),  # answers CORS preflights: OPTIONS, no operation
-    Layer(
-        "ApiKeyGuard",
-        lambda method, path: path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/"),
-        ("unauthorized",),
-    ),
+    Layer("ApiKeyGuard", lambda method, path: protects(path), ("unauthorized",)),
     Layer("Admission", lambda method, path: path == PREDICT_PATH, ("busy",)),
     Layer(
         "BodyGuard",
@@ -74,6 +70,13 @@ LAYERS = [
     ),
 ]
 
+# The API keys of kbd_lm.serve.auth, as OpenAPI describes them (on a server that has keys).
+SECURITY_SCHEME = "apiKey"
+BEARER_KEY = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A key of the server's `KBD_LM_API_KEYS`: `Authorization: Bearer <key>`.",
+}
 # The status of FastAPI's own validation error response (its body is not the server's).
 _FASTAPI_422 = "422"
 # Keys of a parameter's schema that constrain nothing.
@@ -123,27 +126,36 @@ def document_operation(method: str, path: str, operation: dict) -> dict:
     return operation
 
 
-def document_errors(schema: dict) -> dict:
+def document_errors(schema: dict, api_keys: bool = False) -> dict:
     """Every operation of an OpenAPI document with its errors (in place); the schema of their
-    body (ErrorResponse) in the components, FastAPI's validation error models out."""
+    body (ErrorResponse) in the components, FastAPI's validation error models out.
+
+    With ``api_keys`` (the server has keys), the operations that need one say so
+    (``security``), so that clients and /docs send it.
+    """
+    components = schema.setdefault("components", {})
+    if api_keys:
+        components["securitySchemes"] = {SECURITY_SCHEME: BEARER_KEY}
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             document_operation(method, path, operation)
-    models = schema.setdefault("components", {}).setdefault("schemas", {})
+            if api_keys and protects(path):
+                operation["security"] = [{SECURITY_SCHEME: []}]
+    models = components.setdefault("schemas", {})
     models.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
     for name in ("HTTPValidationError", "ValidationError"):  # only FastAPI's 422 used them
         models.pop(name, None)
     return schema
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, api_keys: bool = False) -> None:
     """Make ``app.openapi()`` return FastAPI's document with :func:`document_errors` applied
     (built once, at the first request for it, so routes added until then are in it)."""
     fastapi_openapi = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            document_errors(fastapi_openapi())  # FastAPI keeps it in app.openapi_schema
+            document_errors(fastapi_openapi(), api_keys)  # FastAPI keeps it in app.openapi_schema
         return app.openapi_schema
 
     app.openapi = openapi
