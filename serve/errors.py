@@ -5,7 +5,9 @@ for programs, a sentence for people. :func:`error_response` builds it for the mi
 (:mod:`kbd_lm.serve.middleware`, :mod:`kbd_lm.serve.auth`, :mod:`kbd_lm.serve.users`) and for
 the exception handlers that :func:`add_error_handlers` installs on the app. A handler counts
 each error by its code in the app's metrics (``app.state.metrics``); none echoes what the
-client sent.
+client sent. :data:`ERRORS` names every code with its status and when it comes;
+:func:`error_responses` turns a route's codes into its OpenAPI ``responses``
+(:mod:`kbd_lm.serve.openapi` adds those of validation and of the layers before the routes).
 
 >>> error_response(413, "body_too_large", "request body is 20000 bytes").body
 b'{"error":"body_too_large","message":"request body is 20000 bytes"}'
@@ -53,7 +55,7 @@ class ErrorCode:
 # Every error code a client can get, by the layer or route that answers it. Routes list theirs
 # with error_responses(); kbd_lm.serve.openapi adds those of validation and of the ASGI layers.
 ERRORS = {
-    # Validation of a request body (on_validation_error, on_http_error).
+    # Validation of a request (on_validation_error, on_http_error).
     "invalid_json": ErrorCode(400, "the body is not valid JSON"),
     "missing_body": ErrorCode(400, "there is no body"),
     "invalid_request": ErrorCode(
@@ -83,7 +85,7 @@ ERRORS = {
     ),
     # Routes and their dependencies (kbd_lm.serve.deps), through on_http_error.
     "unavailable": ErrorCode(503, "the model is not loaded (during start-up or shutdown)"),
-    "not_found": ErrorCode(404, "not a file of the bundle's manifest"),
+    "not_found": ErrorCode(404, "not a file of the bundle's manifest"),  # /v1/bundle/{name}
     "http_403": ErrorCode(
         403,
         "`user` is given but user histories are off on this server, or (without API keys) "
