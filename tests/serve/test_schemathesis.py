@@ -16,6 +16,7 @@ about 15 s on a 2-core x86-64 host), a timeout per request and one for the whole
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -24,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from kbd_lm.export.bench.loadtest import ServerProcess
+
+log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 100  # per operation and phase (schemathesis' default)
 KEYS_MAX_EXAMPLES = 20  # the run with API keys: the same routes behind the key check
@@ -67,6 +70,8 @@ def run_schemathesis(url: str, config: Path, max_examples: int, *extra: str) -> 
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
     assert "No issues found" in report and "10 selected / 10 total" in report, report
+    summary = report.strip().splitlines()[-1].strip("= ")
+    log.info("schemathesis: %d test cases generated; %s", generated(report), summary)
     return report
 
 
