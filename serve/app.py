@@ -32,7 +32,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from kbd_lm.inference.bundle import Bundle, BundleError
-from kbd_lm.serve import users
+from kbd_lm.serve import openapi, users
 from kbd_lm.serve.access_log import AccessLog
 from kbd_lm.serve.admission import Admission
 from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
@@ -125,6 +125,7 @@ def create_app(
     users.install_log_filter()
     app.state.history_store = users.open_store(settings, api_keys)
     add_error_handlers(app)
+    openapi.install(app, api_keys=bool(api_keys))  # every route's errors in its OpenAPI document
 
     routers = [predict.router, ops.router, web.router]
     if app.state.history_store is not None:
@@ -180,4 +181,4 @@ def stack_middleware(
     if settings.access_log:
         app.add_middleware(AccessLog)
     app.add_middleware(StartupErrorMessage, state=app.state)
-    app.add_middleware(users.UserRoutesGuard, check_host=not api_keys)
+    app.add_middleware(users.UserRoutesGuard, check_host=not api_keys, routes=routes)

@@ -24,6 +24,15 @@ def parse_keys(value: str) -> list[str]:
     return [k.strip() for k in value.split(",") if k.strip()]
 
 
+def protects(path: str) -> bool:
+    """Whether a path needs a key when keys are set: ``/v1`` and everything under it.
+
+    >>> protects("/v1/model"), protects("/v1"), protects("/v1x"), protects("/metrics")
+    (True, True, False, False)
+    """
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+
+
 def key_matches(given: str, keys: list[str]) -> bool:
     """True if ``given`` is one of ``keys``; the time does not depend on where they differ."""
     ok = False
@@ -39,9 +48,7 @@ class ApiKeyGuard:
         self.app, self.keys, self.on_error = app, keys, on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        protected = path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
-        if scope["type"] != "http" or not self.keys or not protected:
+        if scope["type"] != "http" or not self.keys or not protects(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         header = b""

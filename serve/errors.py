@@ -5,7 +5,9 @@ for programs, a sentence for people. :func:`error_response` builds it for the mi
 (:mod:`kbd_lm.serve.middleware`, :mod:`kbd_lm.serve.auth`, :mod:`kbd_lm.serve.users`) and for
 the exception handlers that :func:`add_error_handlers` installs on the app. A handler counts
 each error by its code in the app's metrics (``app.state.metrics``); none echoes what the
-client sent.
+client sent. :data:`ERRORS` names every code with its status and when it comes;
+:func:`error_responses` turns a route's codes into its OpenAPI ``responses``
+(:mod:`kbd_lm.serve.openapi` adds those of validation and of the layers before the routes).
 
 >>> error_response(413, "body_too_large", "request body is 20000 bytes").body
 b'{"error":"body_too_large","message":"request body is 20000 bytes"}'
@@ -14,6 +16,7 @@ b'{"error":"body_too_large","message":"request body is 20000 bytes"}'
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,15 +41,75 @@ HTTP_ERROR_CODES = {
 # FastAPI's detail for a body that json.loads gave up on without a syntax error.
 _FASTAPI_PARSE_ERROR = "There was an error parsing the body"
 
-# What each error status means, as the OpenAPI documentation of a route lists it.
-ERROR_DESCRIPTIONS = {
-    400: "Body not valid JSON (`invalid_json`), not UTF-8 (`invalid_utf8`) or empty "
-    "(`missing_body`).",
-    413: "Body over `max_body_bytes` (16 KiB by default): `body_too_large`.",
-    415: "Body not sent as `Content-Type: application/json`: `unsupported_media_type`.",
-    422: "Wrong field types or values, e.g. `k` outside 1-10: `invalid_request`, with `details`.",
-    503: "Model not loaded (`unavailable`) or every predictor busy too long (`busy`).",
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One error answer: its status, when the server gives it (a clause for the OpenAPI
+    documentation of the routes that can answer it) and the headers it carries."""
+
+    status: int
+    when: str
+    headers: tuple[str, ...] = ()
+
+
+# Every error code a client can get, by the layer or route that answers it. Routes list theirs
+# with error_responses(); kbd_lm.serve.openapi adds those of validation and of the ASGI layers.
+ERRORS = {
+    # Validation of a request (on_validation_error, on_http_error).
+    "invalid_json": ErrorCode(400, "the body is not valid JSON"),
+    "missing_body": ErrorCode(400, "there is no body"),
+    "invalid_request": ErrorCode(
+        422, "wrong field types or values, e.g. `k` outside 1-10 (`details` says which)"
+    ),
+    # BodyGuard (kbd_lm.serve.middleware), for POST, PUT and PATCH.
+    "invalid_content_length": ErrorCode(400, "`Content-Length` is not a number"),
+    "invalid_utf8": ErrorCode(400, "the body is not valid UTF-8"),
+    "body_too_large": ErrorCode(413, "the body is over `max_body_bytes` (16 KiB by default)"),
+    "unsupported_media_type": ErrorCode(415, "a body not sent as `Content-Type: application/json`"),
+    # ApiKeyGuard (kbd_lm.serve.auth), on /v1 routes.
+    "unauthorized": ErrorCode(
+        401,
+        "when API keys are set: no valid `Authorization: Bearer <key>` header",
+        ("WWW-Authenticate",),
+    ),
+    # UserRoutesGuard (kbd_lm.serve.users), on /v1/users routes.
+    "forbidden_host": ErrorCode(403, "without API keys: the `Host` header is not a loopback name"),
+    "method_not_allowed": ErrorCode(
+        405, "`OPTIONS` (a CORS preflight): user routes never answer other origins", ("Allow",)
+    ),
+    # Admission (kbd_lm.serve.admission) and the predictor pool (on_busy).
+    "busy": ErrorCode(
+        503,
+        "every predictor is busy for longer than the queue wait: retry after `Retry-After` seconds",
+        ("Retry-After",),
+    ),
+    # Routes and their dependencies (kbd_lm.serve.deps), through on_http_error.
+    "unavailable": ErrorCode(503, "the model is not loaded (during start-up or shutdown)"),
+    "not_found": ErrorCode(404, "not a file of the bundle's manifest"),  # /v1/bundle/{name}
+    "http_403": ErrorCode(
+        403,
+        "`user` is given but user histories are off on this server, or (without API keys) "
+        "the `Host` header is not a loopback name",
+    ),
+    "http_507": ErrorCode(507, "the history store is at its limit of users or of bytes"),
 }
+
+# The headers of ERRORS as OpenAPI describes them (RFC 9110 names).
+ERROR_HEADERS = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending the request again.",
+        "schema": {"type": "integer", "examples": [1]},
+    },
+    "WWW-Authenticate": {
+        "description": "How to authenticate: `Bearer`.",
+        "schema": {"type": "string", "examples": ["Bearer"]},
+    },
+    "Allow": {
+        "description": "The methods the path answers.",
+        "schema": {"type": "string", "examples": ["POST"]},
+    },
+}
+ERROR_SCHEMA_REF = "#/components/schemas/ErrorResponse"
 
 
 class ErrorResponse(BaseModel):
@@ -72,13 +135,36 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def error_responses(*statuses: int) -> dict:
-    """The ``responses`` argument of a route that can answer these error statuses.
+def error_responses(*codes: str) -> dict:
+    """The OpenAPI ``responses`` of a route that can answer these error codes (:data:`ERRORS`):
+    one entry per status, saying when each of its codes comes, with the headers they carry
+    (required when every code of the status carries it) and ``x-error-codes``, the codes.
 
-    >>> sorted(error_responses(413, 503))
-    [413, 503]
+    >>> r = error_responses("busy", "unavailable", "not_found")
+    >>> sorted(r), r[503]["x-error-codes"], r[503]["headers"]["Retry-After"]["required"]
+    ([404, 503], ['busy', 'unavailable'], False)
+    >>> r[404]["description"]
+    "`not_found`: not a file of the bundle's manifest."
     """
-    return {s: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[s]} for s in statuses}
+    by_status: dict[int, list[str]] = {}
+    for code in dict.fromkeys(codes):  # each once, in the order given
+        by_status.setdefault(ERRORS[code].status, []).append(code)
+    responses = {}
+    for status, group in sorted(by_status.items()):
+        clauses = "; ".join(f"`{c}`: {ERRORS[c].when}" for c in group)
+        headers = {}
+        for name in dict.fromkeys(h for c in group for h in ERRORS[c].headers):
+            always = all(name in ERRORS[c].headers for c in group)
+            headers[name] = {**ERROR_HEADERS[name], "required": always}
+        response = {
+            "description": clauses + ".",
+            "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
+            "x-error-codes": group,
+        }
+        if headers:
+            response["headers"] = headers
+        responses[status] = response
+    return responses
 
 
 def _validation_message(errors: list[dict]) -> str:

@@ -22,8 +22,11 @@ Several server processes (``kbd-lm serve --workers N``, :mod:`kbd_lm.serve.worke
 prometheus-client's multiprocess mode, switched on by ``PROMETHEUS_MULTIPROC_DIR``: every
 process writes its series to files in that folder and whichever process answers
 ``/metrics`` adds them all up, so counters and histograms count every process's requests;
-the gauges add up the live processes' values (``model_info`` is the largest). That mode
-cannot collect ``process_*`` series, so a multi-process server has none.
+the gauges add up the live processes' values (``model_info`` is the largest). A process that
+died without closing its metrics (a killed worker, which uvicorn replaces) leaves its gauges
+behind; each scrape drops those (:func:`forget_dead_processes`), so that a replaced worker's
+pool is not counted twice. That mode cannot collect ``process_*`` series, so a multi-process
+server has none.
 
 >>> m = Metrics(process=False)
 >>> m.observe("/healthz", "GET", 200, 0.0004)
@@ -35,7 +38,9 @@ kbd_lm_http_requests_total{method="GET",route="/healthz",status="200"} 1.0
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import generate_latest
@@ -51,6 +56,29 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client when it 
 def multiprocess_dir() -> str | None:
     """The folder of prometheus-client's multiprocess mode, or None (one process)."""
     return os.environ.get(MULTIPROC_ENV) or None
+
+
+def forget_dead_processes(folder: str) -> list[int]:
+    """Drop the live gauges (``gauge_live*_<pid>.db``) of processes that no longer run; the
+    pids dropped. A process that stops cleanly does this itself (:meth:`Metrics.close`); a
+    killed one cannot. A pid counts as running while the system has a process by that number
+    (a pid reused that soon keeps the gauges until it ends)."""
+    pids = {int(p.stem.rsplit("_", 1)[1]) for p in Path(folder).glob("gauge_live*_*.db")}
+    dead = sorted(pid for pid in pids if not _running(pid))
+    for pid in dead:
+        with contextlib.suppress(FileNotFoundError):  # another process's scrape was first
+            mark_process_dead(pid, folder)
+    return dead
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: checks only that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 class Metrics:
@@ -96,6 +124,7 @@ class Metrics:
         """The registry to read: this process's, or every process's in multiprocess mode."""
         if not self.multiprocess:
             return self.registry
+        forget_dead_processes(self.multiprocess)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiprocess)
         return registry

@@ -44,6 +44,19 @@ def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
     return "other"
 
 
+def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
+    """The methods of the routes that serve ``scope``'s path, sorted: the ``Allow`` header of
+    a 405 (RFC 9110). Empty (allowed by RFC 9110) for a path that no route serves."""
+    methods: set[str] = set()
+    for route in routes:
+        if getattr(route, "path", None) is None or not getattr(route, "methods", None):
+            continue
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 class RequestMetrics:
     """Counts each HTTP request by route template, method and status and times it.
 

@@ -20,18 +20,21 @@ log filter :class:`RedactUserPaths` rewrites uvicorn's lines, and nothing else l
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import re
 
 import anyio.to_thread
 from fastapi import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.serve.deps import require_store
 from kbd_lm.serve.errors import error_response
 from kbd_lm.serve.history_store import HistoryStore
+from kbd_lm.serve.middleware import allowed_methods
 from kbd_lm.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
@@ -102,10 +105,16 @@ async def history_for(
 
 
 class UserRoutesGuard:
-    """Keeps ``/v1/users`` private: Host check without API keys, never any CORS headers."""
+    """Keeps ``/v1/users`` private: Host check without API keys, never any CORS headers.
 
-    def __init__(self, app: ASGIApp, check_host: bool) -> None:
-        self.app, self.check_host = app, check_host
+    ``routes``: the app's route lists (:func:`kbd_lm.serve.app.route_lists`), for the
+    ``Allow`` header of the 405 that answers ``OPTIONS``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, check_host: bool, routes: list[list[BaseRoute]] | None = None
+    ) -> None:
+        self.app, self.check_host, self.routes = app, check_host, routes or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -113,9 +122,10 @@ class UserRoutesGuard:
             await self.app(scope, receive, send)
             return
         if scope.get("method") == "OPTIONS":  # no CORS preflight ever succeeds here
-            await error_response(405, "method_not_allowed", "no CORS on user routes")(
-                scope, receive, send
-            )
+            allow = ", ".join(allowed_methods(itertools.chain.from_iterable(self.routes), scope))
+            await error_response(
+                405, "method_not_allowed", "no CORS on user routes", headers={"allow": allow}
+            )(scope, receive, send)
             return
         if self.check_host and not host_allowed(scope):
             await error_response(

@@ -3,14 +3,16 @@
 The parent process checks the bundle, binds the port and starts N worker processes
 (uvicorn ``workers``); each builds its own app and predictor pool with :func:`worker_app`
 from the same ``KBD_LM_*`` settings, and the kernel hands every new connection to one of
-them. A worker that dies is replaced. One process serves no more than its pool and its one
-event loop allow; N processes use N cores.
+them. A worker that dies, even killed with SIGKILL, is replaced by uvicorn's supervisor (it
+looks every 0.5 s): only the requests in flight on that worker's connections are lost, the
+other workers answer meanwhile and the new one serves within seconds (its pool loaded). One
+process serves no more than its pool and its one event loop allow; N processes use N cores.
 
 Metrics stay correct across the processes through prometheus-client's multiprocess mode
 (:mod:`kbd_lm.serve.metrics`): a fresh ``PROMETHEUS_MULTIPROC_DIR`` for every start (a
 temporary folder, deleted at shutdown; a folder given in the environment is emptied of its
 old files instead, as prometheus-client asks), so that ``GET /metrics`` from any worker
-counts the requests of all of them.
+counts the requests of all of them; a killed worker's gauges are dropped at the next scrape.
 
 >>> sorted(settings_env(ServeSettings(bundle="dist/bundle")))[:2]  # what the workers read
 ['KBD_LM_ACCESS_LOG', 'KBD_LM_API_KEYS']

@@ -31,7 +31,7 @@ async def healthz() -> HealthResponse:
 @router.get(
     "/readyz",
     response_model=ReadyResponse,
-    responses=error_responses(503),
+    responses=error_responses("unavailable", "busy"),
     tags=["ops"],
     summary="The model is loaded and answering",
 )
@@ -50,7 +50,7 @@ async def readyz(pool: Pool) -> ReadyResponse:
 @router.get(
     "/v1/model",
     response_model=ModelInfo,
-    responses=error_responses(503),
+    responses=error_responses("unavailable"),
     tags=["model"],
     summary="The loaded bundle's manifest (public part)",
 )

@@ -20,7 +20,7 @@ router = APIRouter()
 @router.post(
     PREDICT_PATH,
     response_model=PredictResponse,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses=error_responses("http_403", "busy", "unavailable"),
     summary="Suggest the next word or complete the current one",
     tags=["predict"],
     openapi_extra={

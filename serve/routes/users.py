@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.history.privacy import FIELDS
 from kbd_lm.serve.deps import Store
+from kbd_lm.serve.errors import error_responses
 from kbd_lm.serve.history_store import StoreFullError
 from kbd_lm.serve.schemas import USER_PATTERN
 from kbd_lm.serve.users import USERS_PREFIX
@@ -78,7 +79,12 @@ class ForgetResponse(BaseModel):
 router = APIRouter(prefix=USERS_PREFIX, tags=["users"])
 
 
-@router.post("/{user}/learn", response_model=LearnResponse, summary="Learn a message the user sent")
+@router.post(
+    "/{user}/learn",
+    response_model=LearnResponse,
+    responses=error_responses("http_507"),
+    summary="Learn a message the user sent",
+)
 def learn(user: UserId, body: LearnRequest, store: Store) -> LearnResponse:
     """Learns words and short sequences; fields other than `text` and secret-looking tokens
     (5+ digits, emails, URLs, codes) are never learned."""

@@ -23,12 +23,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kbd_lm.inference.bundle import MANIFEST_FILE
 from kbd_lm.serve.deps import LoadedBundle
+from kbd_lm.serve.errors import error_responses
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
-_TYPES = {
-    ".tflite": "application/octet-stream",
-    ".jsonl": "application/x-ndjson",
+# The Content-Type of a bundle file by its suffix, any other being BINARY: fixed here rather
+# than guessed from the host's mime.types (which differ between hosts), so the schema lists them.
+BINARY = "application/octet-stream"  # model.tflite, tokenizer.model, the TOML configs
+FILE_TYPES = {
+    ".json": "application/json",  # manifest.json, tokenizer.json
+    ".jsonl": "application/x-ndjson",  # conformance.jsonl
     ".gz": "application/gzip",  # the lexicon: the page decompresses it itself
+    ".txt": "text/plain",  # the blocklist, ops.txt (Starlette adds "; charset=utf-8")
+    ".cc": "text/plain",  # op_resolver.cc
+}
+_FILE_CONTENT = {
+    media_type: {"schema": {} if media_type == "application/json" else {"type": "string"}}
+    for media_type in [*dict.fromkeys(FILE_TYPES.values()), BINARY]
 }
 
 router = APIRouter()
@@ -49,14 +59,17 @@ async def demo() -> HTMLResponse:
     "/v1/bundle/{name}",
     tags=["model"],
     summary="A file of the loaded bundle (for suggestions computed in the browser)",
-    responses={404: {"description": "Not a file of the bundle's manifest."}},
+    responses={
+        200: {"description": "The file, as stored.", "content": _FILE_CONTENT},
+        **error_responses("not_found", "unavailable"),
+    },
 )
 async def bundle_file(name: str, bundle: LoadedBundle):
     """``manifest.json`` or a file it lists, as stored (checked at start-up)."""
     if name != MANIFEST_FILE and name not in bundle.manifest.files:
         raise StarletteHTTPException(404, f"{name!r} is not a file of this bundle")
     path = bundle.path / name
-    return FileResponse(path, media_type=_TYPES.get(path.suffix))
+    return FileResponse(path, media_type=FILE_TYPES.get(path.suffix, BINARY))
 
 
 def mount_static(app: FastAPI) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 
 from fastapi.testclient import TestClient
 
 from kbd_lm.serve.app import create_app
+from kbd_lm.serve.metrics import MULTIPROC_ENV, Metrics
+
+from .conftest import Scrape
 
 PREDICT = {"route": "/v1/predict-next", "method": "POST"}
 
@@ -91,3 +97,27 @@ def test_each_app_counts_in_its_own_registry(settings, scrape):
             )
             == 3
         )
+
+
+# A server process of multiprocess mode that sets its pool gauge and dies without closing.
+_KILLED_WORKER = """
+import os
+from kbd_lm.serve.metrics import Metrics
+m = Metrics(process=False)
+m.pool_size.set(2)
+m.errors.labels(code="busy").inc()
+os._exit(0)
+"""
+
+
+def test_a_dead_process_no_longer_counts_in_the_gauges(tmp_path, monkeypatch):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    env = {**os.environ, MULTIPROC_ENV: str(folder)}
+    subprocess.run([sys.executable, "-c", _KILLED_WORKER], env=env, check=True)
+    assert [p.name.split("_")[1] for p in folder.glob("gauge_*")] == ["livesum"]
+    monkeypatch.setenv(MULTIPROC_ENV, str(folder))
+    m = Scrape(Metrics(process=False).render().decode())  # a live process's scrape
+    assert m.value("kbd_lm_pool_size") in (None, 0.0)  # not the dead process's 2
+    assert m.value("kbd_lm_errors_total", code="busy") == 1  # what it answered still counts
+    assert not list(folder.glob("gauge_*"))

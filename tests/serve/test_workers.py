@@ -1,9 +1,12 @@
-"""``kbd-lm serve --workers N``: real worker processes, metrics added up across them."""
+"""``kbd-lm serve --workers N``: real worker processes, metrics added up across them, a killed
+worker replaced while the others answer."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,12 +16,16 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from kbd_lm.export.bench.loadtest import ServerProcess
+from kbd_lm.evaluation.keystrokes import keystrokes
+from kbd_lm.export.bench.closedloop import run_closed_loop
+from kbd_lm.export.bench.loadtest import SENTENCES, ServerProcess
 from kbd_lm.serve.metrics import MULTIPROC_ENV
 from kbd_lm.serve.settings import ServeSettings, settings_env
 from kbd_lm.serve.workers import metrics_dir
 
 from .conftest import Scrape
+
+log = logging.getLogger(__name__)
 
 PREDICT = {"route": "/v1/predict-next", "method": "POST", "status": "200"}
 
@@ -100,3 +107,117 @@ def _answered(folder: Path, scratch: Path) -> dict[str, float]:
         if n:
             counts[db.stem.rsplit("_", 1)[1]] = n
     return counts
+
+
+# The killed-worker test: closed-loop connections, how long they run, the bound on the time
+# uvicorn's supervisor takes to start a replacement (it looks every 0.5 s) and to have it serve.
+CONNECTIONS = 4
+LOAD_S = 8.0
+KILL_AFTER_S = 1.0  # of load, all connections open
+REPLACED_WITHIN_S = 5.0
+SERVING_WITHIN_S = 30.0  # a new process imports the server and loads the bundle
+SLOWEST_MS = 5000.0  # no answer waits for the replacement (tiny-bundle answers take ~1 ms)
+
+
+def worker_pids(server_pid: int) -> set[int]:
+    """The uvicorn worker processes of a server: its children started by multiprocessing's
+    spawn (not its resource tracker)."""
+    pids = set()
+    for children in Path(f"/proc/{server_pid}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            if b"spawn_main" in cmdline:
+                pids.add(int(pid))
+    return pids
+
+
+def held_connections(pid: int, port: int) -> int:
+    """How many TCP connections to ``port`` the process ``pid`` holds open (established)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()  # sl, local address:port (hex), remote, state, ..., inode
+            local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+            held += local_port == port and state == "01" and inode in inodes  # 01: ESTABLISHED
+    return held
+
+
+def _pool_size(url: str) -> float | None:
+    return Scrape(httpx.get(f"{url}/metrics", timeout=10).text).value("kbd_lm_pool_size")
+
+
+def _wait(condition, within: float, what: str) -> float:
+    """Seconds until ``condition()`` holds, polled every 0.05 s; fails after ``within``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < within, f"{what}: not within {within:g} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_only_its_requests_and_is_replaced(
+    tiny_bundle, tmp_path, monkeypatch
+):
+    folder = tmp_path / "metrics"
+    monkeypatch.setenv(MULTIPROC_ENV, str(folder))
+    texts = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
+    extra = ["--workers", "2", "--queue-wait-ms", "10000"]  # a busy host's slow answers: 200s
+    with ServerProcess(tiny_bundle, extra=extra) as server:
+        _wait(lambda: _pool_size(server.url) == 4, 60, "both workers serving")
+        first = worker_pids(server.proc.pid)
+        assert len(first) == 2
+        with ThreadPoolExecutor(1) as ex:  # the load, while this thread kills a worker
+            load = ex.submit(run_closed_loop, server.url, CONNECTIONS, LOAD_S, texts, timeout=10.0)
+            _wait(
+                lambda: sum(held_connections(p, server.port) for p in first) == CONNECTIONS,
+                30,
+                "the load's connections open",
+            )
+            time.sleep(KILL_AFTER_S)
+            held = {pid: held_connections(pid, server.port) for pid in first}
+            victim = max(held, key=held.get)  # the worker with the most connections
+            os.kill(victim, signal.SIGKILL)
+            replaced_s = _wait(
+                lambda: worker_pids(server.proc.pid) - first, REPLACED_WITHIN_S, "a new worker"
+            )
+            # Its pool counted (and the killed worker's not: 4, not 6), seconds after the kill.
+            serving_s = replaced_s + _wait(
+                lambda: _pool_size(server.url) == 4, SERVING_WITHIN_S, "the new worker serving"
+            )
+            result = load.result()
+        summary = (
+            f"connections held {held}, killed {victim}; after the kill a new worker in "
+            f"{replaced_s:.2f} s, serving in {serving_s:.2f} s; {LOAD_S:g} s of load: "
+            f"{result.ok} answered, {result.refused} refused, other {result.other}, "
+            f"slowest {result.max_ms:.0f} ms"
+        )
+        log.info(summary)
+        # Only the requests in flight on the killed worker's connections were lost, and the
+        # others were answered throughout (no answer waited for the replacement).
+        assert set(result.other) <= {"closed"}, summary
+        assert result.other.get("closed", 0) <= held[victim], summary
+        assert result.refused == 0 and result.ok > 0, summary
+        assert result.max_ms < SLOWEST_MS, summary
+        # After: every request answered, on kept and on new connections, the new worker's too.
+        after = run_closed_loop(server.url, CONNECTIONS, 2.0, texts, timeout=10.0)
+        assert after.ok > 0 and after.refused == 0 and not after.other, after
+        new = (worker_pids(server.proc.pid) - first).pop()
+        sent = 0
+        with ThreadPoolExecutor(8) as ex:
+            while str(new) not in _answered(folder, tmp_path) and sent < 400:
+                statuses = list(ex.map(_predict, [server.url] * 40, range(sent, sent + 40)))
+                assert statuses == [200] * 40
+                sent += 40
+        assert str(new) in _answered(folder, tmp_path), f"the new worker answered none of {sent}"
