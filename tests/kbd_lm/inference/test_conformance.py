@@ -1,6 +1,7 @@
 """Conformance vectors: written at export by the Python predictor, checked by the CLI."""
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,31 @@ def test_measured_differences_give_a_runtime_its_tolerance_up_to_the_cap():
     assert C.measure(cases, [results[0], {"id": 1, "suggestions": []}])[0] == float("inf")
     with pytest.raises(T.ToleranceError, match="different numbers of words"):
         T.runtime_tolerance(float("inf"))
+
+
+def test_other_words_in_the_tail_fit_an_absolute_tolerance_and_the_head_keeps_its_rel():
+    """After "EXCEPT ", the default model (0.9.0) is lost: its suggestions are near 0.2%, and
+    tflite-runtime 2.14's search finds "is" where LiteRT's finds "I". No ``rel`` under the cap
+    covers that; an ``abs`` under MAX_ABS does, while a confident word still needs ``rel``."""
+    cases = [
+        {"id": 0, "kind": "next_word", "suggestions": sugg(("the", 0.08), ("for", 0.05))},
+        {"id": 1, "kind": "next_word", "suggestions": sugg(("TO", 0.00375), ("A", 0.00183))},
+    ]
+    results = [
+        {"id": 0, "suggestions": sugg(("the", 0.077), ("for", 0.05))},
+        {"id": 1, "suggestions": sugg(("is", 0.00389), ("TO", 0.00381))},
+    ]
+    assert C.measure(cases, results)[0] > T.MAX_REL
+    tol, worst = C.fit_tolerance(cases, results)
+    assert worst["id"] == 1 and tol["measured"] == 0.0  # the head agrees within abs alone
+    assert tol["abs"] == pytest.approx(math.ceil(tol["measured_abs"] * T.MARGIN * 1e5) / 1e5)
+    assert tol["abs"] <= T.MAX_ABS
+    for case, result in zip(cases, results, strict=True):
+        assert C.compare(case["suggestions"], result["suggestions"], tol) is None
+    # A confident word that differs is still a difference.
+    results[0] = {"id": 0, "suggestions": sugg(("for", 0.05), ("then", 0.04))}
+    with pytest.raises(T.ToleranceError):
+        C.fit_tolerance(cases, results)
 
 
 def test_each_runtime_reads_its_tolerance_and_old_files_the_single_one(tmp_path):
