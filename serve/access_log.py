@@ -1,8 +1,8 @@
 """The access log: one line per request, in uvicorn's format, on the ``kbd_lm.serve.access``
 logger (which :class:`~kbd_lm.serve.users.RedactUserPaths` redacts like uvicorn's).
 
-The server turns uvicorn's own access log off and logs here instead, so that a request the
-admission layer refused (:mod:`kbd_lm.serve.admission`) is not logged one by one: a crowd of
+The server turns uvicorn's own access log off and logs here instead, inside the admission layer
+(:mod:`kbd_lm.serve.admission`), so that a refused request is not logged one by one: a crowd of
 refusals would cost a log line each; the admission layer logs their count every few seconds.
 
     127.0.0.1:53412 - "POST /v1/predict-next HTTP/1.1" 200
@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from kbd_lm.serve.admission import REFUSED
 
 LOGGER = "kbd_lm.serve.access"
 FORMAT = '%s - "%s %s HTTP/%s" %d'  # uvicorn's: client, method, path?query, version, status
@@ -46,8 +44,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            if not scope.get("state", {}).get(REFUSED):
-                self.log.info(FORMAT, *_request_line(scope), status)
+            self.log.info(FORMAT, *_request_line(scope), status)
 
 
 def _request_line(scope: Scope) -> tuple[str, str, str, str]:

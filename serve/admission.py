@@ -1,30 +1,37 @@
-"""Admission: the server's outermost layer, which decides for every prediction request whether
-it can be answered in time, before routing, body parsing, validation, metrics per route and the
-access log spend anything on it.
+"""Admission: the layer that decides for every prediction request whether it can be answered in
+time, before routing, body parsing, validation and the access log spend anything on it.
 
 Why: a refusal that goes through the whole stack costs about as much CPU as an answer, so a
 crowd of clients that resend at once (and ignore ``Retry-After``) makes a server spend its
-CPU refusing, and the few requests it admits starve (congestive collapse: goodput falls to a
-few percent of capacity). Two rules keep an overloaded server serving at capacity:
+CPU refusing, and the few requests it admits starve (congestive collapse: 0.8 served 8 answers
+a second at 512 connections, where it served 1,000 at 8). Two rules keep an overloaded server
+serving at capacity:
 
-1. **A concurrency limit by measured service time.** At most
-   ``pool.size * (1 + queue_wait / hold)`` prediction requests are inside the app at once,
-   ``hold`` being the recent time a request holds a predictor (the pool measures it): the
-   queue that can drain within ``queue_wait`` and no more (Little's law; the queue-with-deadline
-   of HAProxy's ``maxconn`` + ``timeout queue``, with the length set from the measured service
-   time, as Netflix's concurrency-limits and Envoy's adaptive concurrency set theirs). A request
-   over the limit is refused with 503 ``busy`` and ``Retry-After``, from bytes prepared once.
-2. **Refusals are paced.** While refusals stay under ``refusal_rate`` per second they are
-   answered at once; past it, each one is held ``refusal_hold`` seconds before its 503 (an
-   asyncio timer: no CPU while held), so clients that resend at once can make at most about
-   ``connections / refusal_hold`` refusals per second, and the CPU stays with admitted work.
-   Every answer still comes within ``refusal_hold`` plus the queue wait (well under a second).
+1. **A queue bounded by measured throughput.** At most ``size + throughput * queue_wait``
+   prediction requests are inside the app at once (and never fewer than ``2 * size``, so a
+   predictor never waits for the next request to be parsed), ``throughput`` being the answers
+   per second the server completes when its predictors are all busy (:class:`Throughput`;
+   no limit before that is measured, the pool's own queue wait bounding the first requests):
+   the queue that drains
+   within ``queue_wait`` and no more (Little's law). This is the queue-with-deadline of
+   HAProxy's ``maxconn`` and ``timeout queue``, with the length set from measurement as
+   Netflix's concurrency-limits and Envoy's adaptive concurrency set theirs; measured
+   completions rather than the time a predictor is held, because predictors in threads share
+   one interpreter lock with the event loop. A request over the limit is refused with 503
+   ``busy`` and ``Retry-After``, from bytes prepared once.
+2. **Refusals are paced.** While refusals stay under ``REFUSAL_RATE`` per second they are
+   answered at once; past it, each one is held about ``REFUSAL_HOLD_S`` seconds before its 503
+   (an asyncio timer: no CPU while held), so clients that resend at once can make at most about
+   ``connections / REFUSAL_HOLD_S`` refusals per second (a refusal costs about 90 us of a core:
+   0.9.0, 2-core AMD EPYC), and the CPU stays with admitted work. Every answer still comes
+   within a second.
 
-Clients that honour ``Retry-After`` retry when the crowd has had a second to drain.
+Clients that honour ``Retry-After`` come back when the crowd has had a second to drain.
 
->>> limit = Admission.limit_for(size=2, queue_wait=0.1, hold=0.002)
->>> limit
-102
+>>> Admission.limit_for(size=2, queue_wait=0.1, throughput=400.0)
+42
+>>> Admission.limit_for(size=2, queue_wait=0.1, throughput=None)  # not measured yet
+inf
 """
 
 from __future__ import annotations
@@ -38,12 +45,19 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kbd_lm.serve.auth import authorized
+
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 1  # what a refused client is told to wait (whole seconds, RFC 9110)
-REFUSAL_RATE = 500.0  # refusals per second answered at once (about 2% of a core at ~40 us each)
-REFUSAL_HOLD_S = 0.5  # how long a refusal past that rate waits for its answer
-REFUSED = "admission_refused"  # set in scope["state"] on a request refused here
+# Refusals answered at once, per second: polite clients and light overload get a quick 503
+# (50 a second cost under 0.5% of a core).
+REFUSAL_RATE = 50.0
+# How long a refusal past that rate waits for its answer: long enough that 1,024 connections
+# that resend at once make about 1,500 refusals a second (about 13% of a core), short enough
+# that with the jitter (+-10%) and a busy event loop every answer comes within a second.
+REFUSAL_HOLD_S = 0.8
+THROUGHPUT_WINDOW_S = 0.25  # completions are counted over windows this long
 SUMMARY_EVERY_S = 10.0  # one log line with the refusals of that long, not one per request
 
 _BODY = json.dumps(
@@ -62,16 +76,37 @@ _START_CLOSE = {**_START, "headers": [*_START["headers"], (b"connection", b"clos
 _END = {"type": "http.response.body", "body": _BODY, "more_body": False}
 
 
+def cors_headers(scope: Scope, origins: list[str]) -> list[tuple[bytes, bytes]]:
+    """The headers Starlette's CORSMiddleware (``allow_credentials`` off) adds to the answer
+    of a simple request from ``Origin`` when it is allowed: the same on a refusal.
+
+    >>> cors_headers({"headers": [(b"origin", b"https://a.example")]}, ["https://a.example"])
+    [(b'access-control-allow-origin', b'https://a.example'), (b'vary', b'Origin')]
+    >>> cors_headers({"headers": [(b"origin", b"https://b.example")]}, ["*"])
+    [(b'access-control-allow-origin', b'*')]
+    """
+    if not origins:
+        return []
+    origin = next((v for k, v in scope.get("headers") or [] if k == b"origin"), None)
+    if origin is None:
+        return []
+    if "*" in origins:
+        return [(b"access-control-allow-origin", b"*")]
+    if origin.decode("latin-1") in origins:
+        return [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+    return []
+
+
 class RefusalPacer:
     """A token bucket of immediate refusals: ``rate`` per second, bursts of ``rate / 10``.
 
     :meth:`delay` says how long the next refusal waits: 0 while the bucket has a token,
-    else ``hold`` (with +-20% jitter, so held clients do not come back in step).
+    else ``hold`` (with +-10% jitter, so held clients do not come back in step).
 
     >>> pacer = RefusalPacer(rate=20.0, hold=0.5)
     >>> pacer.delay(now=0.0), pacer.delay(now=0.0)
     (0.0, 0.0)
-    >>> 0.4 <= pacer.delay(now=0.0) <= 0.6
+    >>> 0.45 <= pacer.delay(now=0.0) <= 0.55
     True
     """
 
@@ -88,16 +123,62 @@ class RefusalPacer:
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return 0.0
-        return self.hold * random.uniform(0.8, 1.2)
+        return self.hold * random.uniform(0.9, 1.1)
+
+
+class Throughput:
+    """What the server answers per second when its predictors are all busy: the answers of
+    each window of ``window`` seconds in which they were (:meth:`busy` was called), averaged
+    over the recent ones; None until one such window has passed (the pool's own queue wait
+    bounds the requests then).
+
+    >>> t = Throughput(window=0.25)
+    >>> for i in range(100):  # 200 answers a second for half a second, predictors busy
+    ...     t.busy(now=i * 0.005)
+    ...     t.done(now=i * 0.005)
+    >>> t.per_second(now=0.5)
+    200.0
+    """
+
+    def __init__(self, window: float = THROUGHPUT_WINDOW_S, weight: float = 0.3) -> None:
+        self.window, self.weight = window, weight
+        self.start, self.count, self.saturated = 0.0, 0, False
+        self.rate: float | None = None
+
+    def _roll(self, now: float) -> None:
+        if now - self.start < self.window:
+            return
+        if self.saturated and now - self.start < 2 * self.window:  # a full, busy window
+            rate = self.count / (now - self.start)
+            self.rate = (
+                rate if self.rate is None else rate * self.weight + self.rate * (1 - self.weight)
+            )
+        self.start, self.count, self.saturated = now, 0, False
+
+    def busy(self, now: float | None = None) -> None:
+        """Every predictor is busy now: this window measures the server's capacity."""
+        self._roll(time.monotonic() if now is None else now)
+        self.saturated = True
+
+    def done(self, now: float | None = None) -> None:
+        self._roll(time.monotonic() if now is None else now)
+        self.count += 1
+
+    def per_second(self, now: float | None = None) -> float | None:
+        self._roll(time.monotonic() if now is None else now)
+        return self.rate
 
 
 class Admission:
-    """Pure ASGI layer in front of the app (see the module docstring).
+    """Pure ASGI layer in front of the prediction route (see the module docstring).
 
     ``state``: the app's state, whose ``pool`` (a :class:`~kbd_lm.serve.pool.PredictorPool`,
-    set by the lifespan) gives the size, queue wait and measured hold time; ``path``: the
-    route it guards (other requests pass through untouched); ``on_refused``: called once per
-    refusal (a metrics counter).
+    set by the lifespan) gives the size and the queue wait; ``path``: the route it guards
+    (other requests pass through untouched); ``on_refused``: called once per refusal (a
+    metrics counter). It is the outermost of the server's own layers, so a refusal skips them
+    all; so that it changes nothing else they do, a request without a valid key (``keys``) is
+    left to the key check (401, never 503), and a refusal carries the CORS headers a page of
+    one of ``cors_origins`` needs to read it.
     """
 
     def __init__(
@@ -107,39 +188,51 @@ class Admission:
         path: str,
         pacer: RefusalPacer | None = None,
         on_refused=None,
+        keys: list[str] | None = None,
+        cors_origins: list[str] | None = None,
     ) -> None:
         self.app, self.state, self.path = app, state, path
         self.pacer = pacer or RefusalPacer()
         self.on_refused = on_refused
+        self.keys, self.cors_origins = keys or [], cors_origins or []
+        self.throughput = Throughput()
         self.inside = 0  # admitted prediction requests not yet answered
         self._refused_since, self._summary_at = 0, time.monotonic()
 
     @staticmethod
-    def limit_for(size: int, queue_wait: float, hold: float | None) -> int:
-        """How many prediction requests may be inside at once: every predictor busy, plus
-        the queue that drains within ``queue_wait`` at ``hold`` seconds per request each."""
-        if not hold or hold <= 0:
-            return math.inf  # nothing measured yet: the pool's own wait bounds the first ones
-        return size + math.floor(size * queue_wait / hold)
+    def limit_for(size: int, queue_wait: float, throughput: float | None) -> float:
+        """How many prediction requests may be inside at once: every predictor busy, plus the
+        queue that drains within ``queue_wait`` at ``throughput`` answers a second; at least
+        two per predictor; no limit before the throughput is measured."""
+        if throughput is None:
+            return math.inf
+        return max(2 * size, size + math.floor(throughput * queue_wait))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pool = getattr(self.state, "pool", None)
-        if scope["type"] != "http" or scope["path"] != self.path or pool is None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] != self.path
+            or pool is None
+            or not authorized(scope, self.keys)
+        ):
             await self.app(scope, receive, send)
             return
         # Inside: what this layer admitted, or what the pool holds (busy and waiting) if more.
         inside = max(self.inside, pool.size - pool.available + pool.waiting)
-        if inside < self.limit_for(pool.size, pool.queue_wait, pool.hold_s):
-            self.inside += 1
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.inside -= 1
+        if inside >= pool.size:
+            self.throughput.busy()
+        if inside >= self.limit_for(pool.size, pool.queue_wait, self.throughput.per_second()):
+            await self._refuse(scope, receive, send)
             return
-        await self._refuse(scope, receive, send)
+        self.inside += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.inside -= 1
+            self.throughput.done()
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})[REFUSED] = True  # not for the access log (one line each)
         if self.on_refused is not None:
             self.on_refused()
         self._count_refusal()
@@ -150,7 +243,9 @@ class Admission:
         message = await receive()
         if delay:
             await asyncio.sleep(delay)
-        await send(_START if not message.get("more_body") else _START_CLOSE)
+        start = _START if not message.get("more_body") else _START_CLOSE
+        cors = cors_headers(scope, self.cors_origins)
+        await send({**start, "headers": [*start["headers"], *cors]} if cors else start)
         await send(_END)
 
     def _count_refusal(self) -> None:

@@ -152,22 +152,15 @@ def stack_middleware(
 ) -> None:
     """Stack the plain ASGI middleware around the app's routes (``routes``: :func:`route_lists`).
 
-    Innermost first: body checks; admission (a prediction the server cannot answer in time
-    is refused before the body is parsed, validated or routed: :mod:`kbd_lm.serve.admission`);
-    API keys (a caller without a key gets 401, never 503); CORS headers (on refusals too, so
-    that a page on another origin can read them); metrics per route and the access log (both
-    skip the costly parts for what admission refused: it counts and logs refusals in bulk);
-    start-up messages; outermost the user-route guard (Host check without keys, never CORS on
-    /v1/users).
+    Innermost first: body checks; API keys (401); CORS headers (on every answer of a page's
+    request); metrics per route and the access log; start-up messages; the user-route guard
+    (Host check without keys, never CORS on /v1/users); outermost admission (a prediction the
+    server cannot answer in time is refused before any of the others, the body's parsing,
+    validation or routing spends anything on it: :mod:`kbd_lm.serve.admission`; it leaves a
+    request without a valid key to the key check and gives its refusals their CORS headers).
     """
     metrics = app.state.metrics
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, on_error=metrics.error)
-    app.add_middleware(
-        Admission,
-        state=app.state,
-        path=predict.PREDICT_PATH,
-        on_refused=lambda: metrics.error("busy"),
-    )
     app.add_middleware(ApiKeyGuard, keys=api_keys, on_error=metrics.error)
     if settings.cors_origins:
         app.add_middleware(
@@ -182,3 +175,11 @@ def stack_middleware(
         app.add_middleware(AccessLog)
     app.add_middleware(StartupErrorMessage, state=app.state)
     app.add_middleware(users.UserRoutesGuard, check_host=not api_keys, routes=routes)
+    app.add_middleware(
+        Admission,
+        state=app.state,
+        path=predict.PREDICT_PATH,
+        on_refused=lambda: metrics.error("busy"),
+        keys=api_keys,
+        cors_origins=settings.cors_origins,
+    )

@@ -41,6 +41,19 @@ def key_matches(given: str, keys: list[str]) -> bool:
     return ok
 
 
+def authorized(scope: Scope, keys: list[str]) -> bool:
+    """Whether a request may pass the key check: no keys set, a path that needs none, or a
+    valid ``Authorization: Bearer <key>`` header."""
+    if not keys or not protects(scope.get("path", "")):
+        return True
+    header = b""
+    for name, value in scope.get("headers") or []:
+        if name.lower() == b"authorization":
+            header = value
+    scheme, _, token = header.decode("latin-1").partition(" ")
+    return scheme.lower() == "bearer" and key_matches(token.strip(), keys)
+
+
 class ApiKeyGuard:
     """Answers 401 to ``/v1`` requests without a valid bearer key (when keys are set)."""
 
@@ -48,15 +61,7 @@ class ApiKeyGuard:
         self.app, self.keys, self.on_error = app, keys, on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.keys or not protects(scope.get("path", "")):
-            await self.app(scope, receive, send)
-            return
-        header = b""
-        for name, value in scope.get("headers") or []:
-            if name.lower() == b"authorization":
-                header = value
-        scheme, _, token = header.decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and key_matches(token.strip(), self.keys):
+        if scope["type"] != "http" or authorized(scope, self.keys):
             await self.app(scope, receive, send)
             return
         if self.on_error is not None:

@@ -106,6 +106,9 @@ class Metrics:
             **series,
         )
         self.errors = Counter("errors", "Error answers, by error code.", ["code"], **series)
+        # The labelled series already used, so that a request does not look them up again.
+        self._series: dict[tuple, tuple] = {}
+        self._errors: dict[str, Counter] = {}
         live_sum = {**series, "multiprocess_mode": "livesum"}  # over the live processes
         self.in_flight = Gauge("requests_in_flight", "Requests being answered now.", **live_sum)
         self.pool_size = Gauge("pool_size", "Predictors in the pool.", **live_sum)
@@ -131,12 +134,22 @@ class Metrics:
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""
-        self.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.latency.labels(route=route).observe(seconds)
+        key = (route, method, status)
+        series = self._series.get(key)
+        if series is None:  # routes are templates and codes few: the dict stays small
+            series = self._series[key] = (
+                self.requests.labels(route=route, method=method, status=str(status)),
+                self.latency.labels(route=route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def error(self, code: str) -> None:
         """Count one error answer by its ``error`` code (``invalid_json``, ``busy``…)."""
-        self.errors.labels(code=code).inc()
+        counter = self._errors.get(code)
+        if counter is None:
+            counter = self._errors[code] = self.errors.labels(code=code)
+        counter.inc()
 
     def request_count(self, route: str, method: str, status: int) -> float:
         """How many requests were answered with this route, method and status."""

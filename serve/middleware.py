@@ -4,8 +4,8 @@ Each one wraps an ASGI app; :func:`kbd_lm.serve.app.stack_middleware` stacks the
 access log (:mod:`kbd_lm.serve.access_log`), the API key guard (:mod:`kbd_lm.serve.auth`),
 CORS, admission (:mod:`kbd_lm.serve.admission`) and the user-route guard
 (:mod:`kbd_lm.serve.users`), as (outermost first)
-``UserRoutesGuard(StartupErrorMessage([AccessLog](RequestMetrics([CORSMiddleware](ApiKeyGuard(
-Admission(BodyGuard(app))))))))``, CORS only when origins are set, the access log only when on.
+``Admission(UserRoutesGuard(StartupErrorMessage([AccessLog](RequestMetrics([CORSMiddleware](
+ApiKeyGuard(BodyGuard(app))))))))``, CORS only when origins are set, the access log only when on.
 Their refusals are JSON error bodies (:func:`kbd_lm.serve.errors.error_response`).
 """
 
@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kbd_lm.serve.admission import REFUSED
 from kbd_lm.serve.errors import error_response
 from kbd_lm.serve.metrics import Metrics
 
@@ -93,12 +92,7 @@ class RequestMetrics:
             raise
         finally:
             self.metrics.in_flight.dec()
-            # A request the admission layer refused has a fixed route (its path): no route
-            # matching, which would cost more than the refusal itself.
-            if state.get(REFUSED):
-                route = scope["path"]
-            else:
-                route = route_template(itertools.chain.from_iterable(self.routes), scope)
+            route = route_template(itertools.chain.from_iterable(self.routes), scope)
             elapsed = time.perf_counter() - started
             self.metrics.observe(route, scope.get("method", ""), status, elapsed)
 

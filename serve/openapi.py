@@ -52,6 +52,7 @@ def _never(method: str, path: str) -> bool:
 # answers requests with before they reach a route (tests/serve/test_openapi.py checks that
 # this table names every layer of the stack).
 LAYERS = [
+    Layer("Admission", lambda method, path: path == PREDICT_PATH, ("busy",)),
     Layer(
         "UserRoutesGuard",
         lambda method, path: path.startswith(USERS_PREFIX),
@@ -62,7 +63,6 @@ LAYERS = [
     Layer("RequestMetrics", _never, ()),
     Layer("CORSMiddleware", _never, ()),  # answers CORS preflights: OPTIONS, no operation
     Layer("ApiKeyGuard", lambda method, path: protects(path), ("unauthorized",)),
-    Layer("Admission", lambda method, path: path == PREDICT_PATH, ("busy",)),
     Layer(
         "BodyGuard",
         lambda method, path: method in BODY_METHODS,
