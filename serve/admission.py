@@ -7,13 +7,13 @@ CPU refusing, and the few requests it admits starve (congestive collapse: 0.8 se
 a second at 512 connections, where it served 1,000 at 8). Two rules keep an overloaded server
 serving at capacity:
 
-1. **A queue bounded by measured throughput.** At most ``size + throughput * queue_wait``
+1. **A queue bounded by measured throughput.** At most ``size + throughput * queue_wait / 2``
    prediction requests are inside the app at once (and never fewer than ``2 * size``, so a
    predictor never waits for the next request to be parsed), ``throughput`` being the answers
    per second the server completes when its predictors are all busy (:class:`Throughput`;
    no limit before that is measured, the pool's own queue wait bounding the first requests):
-   the queue that drains
-   within ``queue_wait`` and no more (Little's law). This is the queue-with-deadline of
+   the queue that drains within half the queue wait (Little's law; the other half is slack for
+   parsing and a busy event loop). This is the queue-with-deadline of
    HAProxy's ``maxconn`` and ``timeout queue``, with the length set from measurement as
    Netflix's concurrency-limits and Envoy's adaptive concurrency set theirs; measured
    completions rather than the time a predictor is held, because predictors in threads share
@@ -29,7 +29,7 @@ serving at capacity:
 Clients that honour ``Retry-After`` come back when the crowd has had a second to drain.
 
 >>> Admission.limit_for(size=2, queue_wait=0.1, throughput=400.0)
-42
+22
 >>> Admission.limit_for(size=2, queue_wait=0.1, throughput=None)  # not measured yet
 inf
 """
@@ -57,6 +57,10 @@ REFUSAL_RATE = 50.0
 # that resend at once make about 1,500 refusals a second (about 13% of a core), short enough
 # that with the jitter (+-10%) and a busy event loop every answer comes within a second.
 REFUSAL_HOLD_S = 0.8
+# The share of the queue wait the admitted queue may fill: the rest is slack for what also
+# delays a request before it reaches a predictor (parsing, validation, a busy event loop), so
+# that admitted requests seldom time out in the pool (a timeout there costs the whole parse).
+QUEUE_SHARE = 0.5
 THROUGHPUT_WINDOW_S = 0.25  # completions are counted over windows this long
 SUMMARY_EVERY_S = 10.0  # one log line with the refusals of that long, not one per request
 
@@ -206,7 +210,7 @@ class Admission:
         two per predictor; no limit before the throughput is measured."""
         if throughput is None:
             return math.inf
-        return max(2 * size, size + math.floor(throughput * queue_wait))
+        return max(2 * size, size + math.floor(throughput * queue_wait * QUEUE_SHARE))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pool = getattr(self.state, "pool", None)
