@@ -26,7 +26,11 @@ serving at capacity:
    0.9.0, 2-core AMD EPYC), and the CPU stays with admitted work. Every answer still comes
    within a second.
 
-Clients that honour ``Retry-After`` come back when the crowd has had a second to drain.
+3. **A retry that waited ``Retry-After`` goes first.** The last ``RETRY_SHARE`` of the queue
+   is kept for requests on connections that were refused at least ``Retry-After`` seconds
+   before, so that clients that honour ``Retry-After`` see their retries answered while a crowd
+   that resends at once keeps the rest of the queue full; a connection is known by its address
+   and port (the last ``REMEMBERED`` refused ones).
 
 >>> Admission.limit_for(size=2, queue_wait=0.1, throughput=400.0)
 22
@@ -42,6 +46,7 @@ import logging
 import math
 import random
 import time
+from collections import OrderedDict
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -55,13 +60,15 @@ RETRY_AFTER_S = 1  # what a refused client is told to wait (whole seconds, RFC 9
 REFUSAL_RATE = 50.0
 # How long a refusal past that rate waits for its answer: long enough that 1,024 connections
 # that resend at once make about 1,500 refusals a second (about 13% of a core), short enough
-# that with the jitter (+-10%) and a busy event loop every answer comes within a second.
-REFUSAL_HOLD_S = 0.8
+# that with the jitter (+-5%) and a busy event loop every answer comes within a second.
+REFUSAL_HOLD_S = 0.75
 # The share of the queue wait the admitted queue may fill: the rest is slack for what also
 # delays a request before it reaches a predictor (parsing, validation, a busy event loop), so
 # that admitted requests seldom time out in the pool (a timeout there costs the whole parse).
 QUEUE_SHARE = 0.5
 THROUGHPUT_WINDOW_S = 0.25  # completions are counted over windows this long
+RETRY_SHARE = 0.3  # of the queue, kept for retries that waited Retry-After
+REMEMBERED = 16_384  # refused connections remembered for rule 3 (the oldest are forgotten)
 SUMMARY_EVERY_S = 10.0  # one log line with the refusals of that long, not one per request
 
 _BODY = json.dumps(
@@ -105,12 +112,12 @@ class RefusalPacer:
     """A token bucket of immediate refusals: ``rate`` per second, bursts of ``rate / 10``.
 
     :meth:`delay` says how long the next refusal waits: 0 while the bucket has a token,
-    else ``hold`` (with +-10% jitter, so held clients do not come back in step).
+    else ``hold`` (with +-5% jitter, so held clients do not come back in step).
 
     >>> pacer = RefusalPacer(rate=20.0, hold=0.5)
     >>> pacer.delay(now=0.0), pacer.delay(now=0.0)
     (0.0, 0.0)
-    >>> 0.45 <= pacer.delay(now=0.0) <= 0.55
+    >>> 0.475 <= pacer.delay(now=0.0) <= 0.525
     True
     """
 
@@ -127,7 +134,7 @@ class RefusalPacer:
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return 0.0
-        return self.hold * random.uniform(0.9, 1.1)
+        return self.hold * random.uniform(0.95, 1.05)
 
 
 class Throughput:
@@ -201,6 +208,8 @@ class Admission:
         self.keys, self.cors_origins = keys or [], cors_origins or []
         self.throughput = Throughput()
         self.inside = 0  # admitted prediction requests not yet answered
+        # (address, port) of a refused connection -> when it was last refused
+        self._refused_at: OrderedDict[tuple, float] = OrderedDict()
         self._refused_since, self._summary_at = 0, time.monotonic()
 
     @staticmethod
@@ -226,7 +235,8 @@ class Admission:
         inside = max(self.inside, pool.size - pool.available + pool.waiting)
         if inside >= pool.size:
             self.throughput.busy()
-        if inside >= self.limit_for(pool.size, pool.queue_wait, self.throughput.per_second()):
+        limit = self.limit_for(pool.size, pool.queue_wait, self.throughput.per_second())
+        if inside >= (limit if self._waited(scope) else limit * (1 - RETRY_SHARE)):
             await self._refuse(scope, receive, send)
             return
         self.inside += 1
@@ -236,7 +246,22 @@ class Admission:
             self.inside -= 1
             self.throughput.done()
 
+    def _waited(self, scope: Scope) -> bool:
+        """Whether this request's connection was refused at least ``Retry-After`` ago (and
+        forget that it was: its retry is this request)."""
+        when = self._refused_at.get(scope.get("client"))
+        if when is None or time.monotonic() - when < RETRY_AFTER_S:
+            return False
+        del self._refused_at[scope.get("client")]
+        return True
+
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if client is not None:
+            self._refused_at[client] = time.monotonic()
+            self._refused_at.move_to_end(client)
+            if len(self._refused_at) > REMEMBERED:
+                self._refused_at.popitem(last=False)
         if self.on_refused is not None:
             self.on_refused()
         self._count_refusal()

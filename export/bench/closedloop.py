@@ -53,6 +53,8 @@ class ClosedLoopResult:
     max_ms: float | None  # slowest answer of any status
     client_cpu_share: float  # the generator's CPU seconds per wall second (1.0 = one core)
     client_cpu: int | None  # the core it was pinned to
+    retries: int = 0  # requests sent after waiting a 503's Retry-After (honour_retry_after)
+    retries_ok: int = 0  # of which answered 200
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +101,7 @@ class _Client(asyncio.Protocol):
         self.transport = None
         self.buf = bytearray()
         self.sent_at: float | None = None
+        self.retrying = False  # the request in flight follows a Retry-After wait
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -129,8 +132,13 @@ class _Client(asyncio.Protocol):
         now = time.perf_counter()
         if self.sent_at is not None:
             self.run.record(str(status), (now - self.sent_at) * 1000.0)
+            if self.retrying:
+                self.run.record("retry", None)
+                if status == 200:
+                    self.run.record("retry_ok", None)
         self.sent_at = None
-        if self.run.honour_retry_after and status == 503 and retry:
+        self.retrying = self.run.honour_retry_after and status == 503 and bool(retry)
+        if self.retrying:
             asyncio.get_running_loop().call_later(retry, self.send)
         else:
             self.send()
@@ -287,6 +295,8 @@ def summarize(raw: dict, connections: int, cpu: int | None) -> ClosedLoopResult:
         p = percentiles(lat.get(kind, []), (50, 99))
         return p["p50"], p["p99"]
 
+    counts = dict(counts)
+    retries, retries_ok = counts.pop("retry", 0), counts.pop("retry_ok", 0)
     ok_p50, ok_p99 = pct("200")
     refused_p50, refused_p99 = pct("503")
     every = [v for values in lat.values() for v in values]
@@ -306,6 +316,8 @@ def summarize(raw: dict, connections: int, cpu: int | None) -> ClosedLoopResult:
         max_ms=max(every) if every else None,
         client_cpu_share=raw["cpu"] / wall,
         client_cpu=cpu,
+        retries=retries,
+        retries_ok=retries_ok,
     )
 
 
