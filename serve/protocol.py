@@ -32,9 +32,27 @@ from kbd_lm.serve import admission
 # queue for a whole 10-second run, their requests unanswered; asyncio's loop accepted them all
 # (0.9.0, 2-core AMD EPYC; it also answered more requests a second at 8 connections).
 EVENT_LOOP = "asyncio"
+# With several server processes: the loop of each, accepting one connection per turn (see
+# BalancedEventLoop).
+BALANCED_EVENT_LOOP = "kbd_lm.serve.protocol:BalancedEventLoop"
 # A refused request's body is read and dropped; a longer one (a prediction's is about 100
 # bytes) goes to the app, which answers 413 or reads it.
 MAX_DROPPED_BODY = 16_384
+
+
+class BalancedEventLoop(asyncio.SelectorEventLoop):
+    """asyncio's event loop, taking one new connection per turn instead of every waiting one.
+
+    Several server processes share one listening socket, and each new connection goes to the
+    process that accepts it first; asyncio accepts all waiting connections at once, so one
+    process could take a whole burst (8 connections, 2 processes: all 8 on one, half the
+    machine idle: 0.9.0, 2-core AMD EPYC). One per turn lets every process that is awake
+    take its share, and a busy process (a long turn) takes fewer.
+    """
+
+    def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, *args):
+        # args: asyncio's backlog (how many to accept now), then its TLS timeouts.
+        super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args[1:])
 
 
 def find_admission(app) -> admission.Admission | None:

@@ -71,7 +71,7 @@ def run_workers(settings: ServeSettings) -> int:
     import uvicorn
 
     from kbd_lm.inference.bundle import Bundle, BundleError
-    from kbd_lm.serve.protocol import EVENT_LOOP, AdmissionProtocol
+    from kbd_lm.serve.protocol import BALANCED_EVENT_LOOP, AdmissionProtocol
 
     try:
         Bundle.load(settings.bundle)  # here, once: a broken bundle stops before any worker
@@ -92,7 +92,7 @@ def run_workers(settings: ServeSettings) -> int:
             "kbd_lm.serve.workers:worker_app",
             factory=True,
             http=AdmissionProtocol,  # refusals at the connection (kbd_lm.serve.protocol)
-            loop=EVENT_LOOP,
+            loop=BALANCED_EVENT_LOOP,  # new connections spread over the processes
             workers=settings.workers,
             host=settings.host,
             port=settings.port,
