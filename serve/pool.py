@@ -156,8 +156,7 @@ class PredictorPool:
         try:
             yield suggester
         finally:
-            held = time.perf_counter() - taken
-            self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
+            self._note_hold(time.perf_counter() - taken)
             self._free.append(suggester)
             self._changed()
             self._slots.release()
@@ -220,11 +219,15 @@ class PredictorPool:
             except Exception as err:  # noqa: BLE001 - the request's own error, raised there
                 future.set_exception(err)
             held, now = time.perf_counter() - now, time.perf_counter()
-            self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
+            self._note_hold(held)
         if self._queue:
             asyncio.get_running_loop().call_soon(self._drain)
         else:
             self._draining = False
+
+    def _note_hold(self, held: float) -> None:
+        """A request held a suggester ``held`` seconds: the moving average ``hold_s``."""
+        self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
 
     def _busy_message(self) -> str:
         return f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"

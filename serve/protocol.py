@@ -132,8 +132,12 @@ class AdmissionProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol that refuses a plain prediction request the app's
     admission would refuse, without starting the app (see the module docstring)."""
 
+    _layer: admission.Admission | None = None  # the app's admission layer, once found
+
     def on_headers_complete(self) -> None:
-        layer = find_admission(self.app)
+        if self._layer is None:  # looked up once per connection, not per request
+            self._layer = find_admission(self.app)
+        layer = self._layer
         busy = self.cycle is not None and not self.cycle.response_complete  # pipelined
         if layer is None or busy or not self._plain_prediction(layer.path):
             super().on_headers_complete()

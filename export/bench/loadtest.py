@@ -314,7 +314,7 @@ def markdown(report: dict) -> str:
         "",
         f"{report['finished']}; {env['cpus']} CPUs, load average {env['load_average'][0]:.2f} "
         f"at start; server: {report['server'].get('workers', 1)} process(es), each with a pool "
-        f"of {report['server']['pool_size'] or 'the default number of'} predictor(s) "
+        f"of {report['server']['pool_size']} predictor(s) "
         f"({report['server'].get('executor', 'threads')}), "
         f"{report['server']['num_threads']} thread(s) each; {report.get('clients', 1)} client "
         f"process(es); {report['duration_s']:g} s per "
@@ -388,6 +388,21 @@ def server_options(args: argparse.Namespace) -> list[str]:
     return options
 
 
+def server_report(args: argparse.Namespace) -> dict:
+    """What the server runs with those options, as the server resolves them (its settings,
+    ``KBD_LM_*`` variables included): processes, executor, predictors per process."""
+    from kbd_lm.serve.settings import ServeSettings
+
+    settings = ServeSettings(
+        **{k: v for k, v in (("executor", args.executor), ("pool_size", args.pool_size)) if v}
+    )
+    return {
+        "workers": args.workers,
+        "executor": settings.runs_on,
+        "pool_size": settings.predictors,
+    }
+
+
 def closed_main(args) -> int:
     """``--connections``: the closed-loop overload table (:mod:`.closedloop`)."""
     from kbd_lm.export.bench.closedloop import (
@@ -431,11 +446,7 @@ def closed_main(args) -> int:
         "bundle": str(Path(args.bundle).resolve()),
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "duration_s": args.duration,
-        "server": {
-            "workers": args.workers,
-            "executor": args.executor or "loop",
-            "pool_size": args.pool_size,
-        },
+        "server": server_report(args),
         "client_cpu": args.client_cpu,
         "server_cores": sorted(cores) if cores else None,
         "environment": {"cpus": os.cpu_count(), "cpu_model": info.get("cpu_model")},
@@ -543,9 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
         "p99_limit_ms": args.p99_ms,
         "server": {
-            "workers": args.workers,
-            "executor": args.executor or "loop",
-            "pool_size": args.pool_size,
+            **server_report(args),
             "num_threads": args.num_threads,
             "host": HOST,
         },

@@ -7,17 +7,14 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import threading
-import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kbd_lm.export.bench.loadtest import free_port
 from kbd_lm.serve.admission import Admission, RefusalPacer
-from kbd_lm.serve.app import create_app
 from kbd_lm.serve.protocol import EVENT_LOOP, AdmissionProtocol
 from kbd_lm.serve.settings import ServeSettings
+from tests.serve.conftest import run_server
 
 ORIGIN = "https://app.example"
 
@@ -29,8 +26,6 @@ APP_SAW: list[str] = []  # the paths of prediction requests that reached the app
 def refusing_server(bundle, monkeypatch):
     """``kbd-lm serve``'s uvicorn set-up (protocol and loop) in a thread, its admission
     refusing every prediction at once; yields (host, port)."""
-    import uvicorn
-
     monkeypatch.setattr(Admission, "should_refuse", lambda self, scope: True)
     monkeypatch.setattr(RefusalPacer, "delay", lambda self, now=None: 0.0)
     app_layer = Admission.__call__
@@ -43,28 +38,9 @@ def refusing_server(bundle, monkeypatch):
     monkeypatch.setattr(Admission, "__call__", seen)
     APP_SAW.clear()
     settings = ServeSettings(bundle=bundle, access_log=False, cors_origins=[ORIGIN])
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings=settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        http=AdmissionProtocol,
-        loop=EVENT_LOOP,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield "127.0.0.1", port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with run_server(settings, http=AdmissionProtocol, loop=EVENT_LOOP) as url:
+        host, _, port = url.removeprefix("http://").partition(":")
+        yield host, int(port)
 
 
 def _request(body: bytes, headers: str = "") -> bytes:
