@@ -1,0 +1,294 @@
+"""The noisy channel of touch typing: how likely the typed letters are under an intended word.
+
+``log_likelihood(typed, intended, prefix=..., layout=..., params=...)`` is
+``log P(typed letters | intended word)`` (or, with ``prefix=True``, given that the intended word
+goes on after the letters typed so far). A keyboard's corrector multiplies it with the
+language model's ``P(word | context)`` (the prior) to rank candidate words.
+
+**The typing model.** Each intended letter ``w``, left to right, is
+
+- *omitted* with probability ``omission`` (``missing_apostrophe`` for an apostrophe: it is
+  on another layer of most phone keyboards, so people leave it out: "dont");
+- *swapped* with the next letter with probability ``transposition`` (both are then typed,
+  in the other order, each with the touch noise below);
+- otherwise *typed*: the touch lands at a point drawn from a 2-D Gaussian around ``w``'s
+  key centre, with standard deviation ``touch_spread`` (key widths) on both axes, and types
+  the key whose region holds it. Each key's region is its rectangle, stretched to infinity
+  at the keyboard's edges (:func:`key_regions`: a touch off the keys counts for the nearest
+  one), so the regions tile the plane and ``touch(t | w)``, the Gaussian's mass over ``t``'s
+  region, sums to 1 over the layout's keys: a neighbour is a likely slip, a far key is not.
+  With a tap ``p`` (x, y in key units) for the typed letter the channel reads where the
+  finger landed: ``touch`` is then the Gaussian's density at ``p`` (per square key unit).
+  A character the layout lacks (a digit, an accented letter) is typed exactly: likelihood 1
+  for itself, 0 for anything else.
+
+An *inserted* letter (one typed with no intended letter) has likelihood
+``insertion / K`` (``K`` keys on the layout: any key), plus ``doubled`` when it repeats the
+letter typed just before it ("helllo"); with a tap, divided by the key's area (a density, as
+``touch`` is then). The probability is the sum over the ways
+(alignments) of typing, as a Damerau-Levenshtein-style dynamic programme over (typed letters
+read, intended letters read, edits made): an omission (not of an apostrophe), an insertion
+and a transposition are one **edit** each; a slip to another key is no edit (the touch
+likelihood prices it). Alignments with more than ``max_edits`` edits count 0: that bounds
+the work (a band around the diagonal) and says that such a word is not a candidate.
+
+With ``prefix=True`` the intended word may go on after what is typed: the result is the best
+over ``j`` of the likelihood that the typed letters are the typing of the word's first ``j``
+letters. Case never matters.
+
+>>> from kbd_lm.typing.layouts import LAYOUTS
+>>> q, p = LAYOUTS["qwerty"], ChannelParams()
+>>> def ll(t, w, prefix=False):
+...     return round(log_likelihood(t, w, prefix=prefix, layout=q, params=p), 2)
+>>> ll("the", "the"), ll("thw", "the"), ll("thp", "the"), ll("dont", "don't")
+(-0.28, -4.01, -12.7, -1.57)
+>>> ll("tomo", "tomorrow", prefix=True), ll("tomo", "tomorrow")
+(-0.34, -inf)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from kbd_lm.typing.layouts import Layout
+
+Tap = tuple[float, float]
+MAX_EDITS = 2  # omissions, insertions and transpositions per word, at most
+_NEG = -math.inf
+
+
+@dataclass(frozen=True)
+class ChannelParams:
+    """The typing model's parameters: a touch spread and error rates as probabilities.
+
+    The defaults are starting points from published studies of touch typing on phones,
+    to be tuned on the validation splits (``kbd-lm eval --typing``).
+
+    >>> ChannelParams(omission=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: channel: omission must be a probability in [0, 1), not 1.5
+    """
+
+    # Standard deviation of a touch around its key's centre, in key widths (both axes).
+    # Azenkot & Zhai 2012 ("Touch behavior with different postures on soft smartphone
+    # keyboards", MobileHCI '12; 32 people, three postures) found touches on a phone QWERTY
+    # spread roughly as a 2-D Gaussian around each key, with a spread well inside a key and
+    # consistent offsets. 0.25 puts 9% of touches outside a square key, the share of
+    # mistyped letters before any correction that keyboards report.
+    touch_spread: float = 0.25
+    # Per intended letter. Palin et al. 2019 ("How do people type on mobile devices?
+    # Observations from a study with 37,000 volunteers", MobileHCI '19) give 2.3% of
+    # characters still wrong after the typists' own corrections (36.2 words per minute):
+    # the rates below share about that between omissions, insertions, doubled letters and
+    # swaps, the error types that Shi et al. 2025 ("Simulating errors in touchscreen typing",
+    # CHI '25) model besides slips to other keys; the split between them is ours.
+    omission: float = 0.01
+    insertion: float = 0.005
+    doubled: float = 0.005
+    transposition: float = 0.005
+    # An apostrophe needs a layer switch on most phone keyboards, and people skip it
+    # ("dont", "im"); a share this large makes "dont" -> "don't" cost about as much as a
+    # neighbouring-key slip. Not from a study: a starting point for tuning.
+    missing_apostrophe: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.touch_spread) and self.touch_spread > 0):
+            raise ValueError(f"channel: touch_spread must be positive, not {self.touch_spread}")
+        for field in dataclasses.fields(self)[1:]:
+            value = getattr(self, field.name)
+            if not (isinstance(value, int | float) and 0 <= value < 1):
+                raise ValueError(
+                    f"channel: {field.name} must be a probability in [0, 1), not {value}"
+                )
+        if (
+            self.omission + self.transposition >= 1
+            or self.missing_apostrophe + self.transposition >= 1
+        ):
+            raise ValueError(
+                "channel: omission (or missing_apostrophe) + transposition must be < 1"
+            )
+
+    def to_dict(self) -> dict[str, float]:
+        """The JSON-able form a bundle carries (field -> value)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> ChannelParams:
+        """Read :meth:`to_dict`'s form; unknown fields are an error (a misspelt rate must not
+        pass silently), missing ones take their defaults.
+
+        >>> ChannelParams.from_dict({"touch_spred": 0.3})
+        Traceback (most recent call last):
+        ...
+        ValueError: channel: unknown fields touch_spred
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(doc) - names)
+        if unknown:
+            raise ValueError(f"channel: unknown fields {', '.join(unknown)}")
+        return cls(**{k: float(v) for k, v in doc.items()})
+
+
+def _normal_mass(lo: float, hi: float, mean: float, spread: float) -> float:
+    """P(lo <= X < hi) for X ~ Normal(mean, spread^2); ``lo``/``hi`` may be infinite. Taken
+    from the nearer tail, so that far keys keep their (tiny) probability instead of 0."""
+    a, b = (lo - mean) / spread, (hi - mean) / spread
+    if a > 0:  # both in the upper tail: Q(a) - Q(b), Q the upper tail
+        return 0.5 * (math.erfc(a / math.sqrt(2)) - math.erfc(b / math.sqrt(2)))
+    return 0.5 * (math.erfc(-b / math.sqrt(2)) - math.erfc(-a / math.sqrt(2)))
+
+
+@lru_cache(maxsize=32)
+def touch_table(layout: Layout, spread: float) -> tuple[dict[str, int], np.ndarray]:
+    """(key -> index, log P(typed key | intended key) [K typed, K intended]) of ``layout`` at
+    ``spread``: the Gaussian's mass over each key's region (:func:`key_regions`)."""
+    index = {key: i for i, key in enumerate(layout.centres)}
+    regions = key_regions(layout)
+    table = np.empty((len(index), len(index)))
+    for w, (cx, cy) in enumerate(layout.centres.values()):
+        for t, (x0, x1, y0, y1) in enumerate(regions):
+            mass = _normal_mass(x0, x1, cx, spread) * _normal_mass(y0, y1, cy, spread)
+            table[t, w] = math.log(mass) if mass > 0 else _NEG
+    return index, table
+
+
+def key_regions(layout: Layout) -> list[tuple[float, float, float, float]]:
+    """(x0, x1, y0, y1) of every key, in reading order: its rectangle, stretched to infinity
+    at the keyboard's edges (the first and last row, each row's first and last key), so that
+    every point of the plane is some key's (:meth:`~kbd_lm.typing.layouts.Layout.nearest_key`).
+
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> key_regions(LAYOUTS["qwerty"])[10]  # "a": the second row's first key
+    (-inf, 1.5, 1.0, 2.0)
+    """
+    out = []
+    last_row = len(layout.rows) - 1
+    for r, row in enumerate(layout.rows):
+        y0 = -math.inf if r == 0 else r * layout.key_height
+        y1 = math.inf if r == last_row else (r + 1) * layout.key_height
+        for i in range(len(row.keys)):
+            x0 = -math.inf if i == 0 else row.offset + i * layout.key_width
+            x1 = math.inf if i == len(row.keys) - 1 else row.offset + (i + 1) * layout.key_width
+            out.append((x0, x1, y0, y1))
+    return out
+
+
+def log_touch(
+    typed: str, intended: str, *, layout: Layout, spread: float, tap: Tap | None = None
+) -> float:
+    """log touch(typed | intended) for lowercase characters (the module docstring): the
+    probability that a touch around ``intended``'s key lands on ``typed``'s key, or with a
+    ``tap``, the Gaussian's density at the tap (per square key unit).
+
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> q = LAYOUTS["qwerty"]
+    >>> [round(math.exp(log_touch(t, "g", layout=q, spread=0.25)), 4) for t in "gfhtp"]
+    [0.9111, 0.0217, 0.0217, 0.0114, 0.0]
+    >>> round(math.exp(log_touch("g", "g", layout=q, spread=0.25, tap=(5.0, 1.5))), 3)
+    2.546
+    """
+    index, table = touch_table(layout, spread)
+    w = index.get(intended)
+    if w is None:  # not on this layout: typed exactly or not at all
+        return 0.0 if typed == intended else _NEG
+    if tap is not None:
+        cx, cy = layout.centres[intended]
+        d2 = (tap[0] - cx) ** 2 + (tap[1] - cy) ** 2
+        return -d2 / (2 * spread * spread) - math.log(2 * math.pi * spread * spread)
+    t = index.get(typed)
+    return _NEG if t is None else float(table[t, w])
+
+
+def _add(a: float, b: float) -> float:
+    """log(exp(a) + exp(b))."""
+    if a == _NEG:
+        return b
+    if b == _NEG:
+        return a
+    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
+
+
+def _log(p: float) -> float:
+    return math.log(p) if p > 0 else _NEG
+
+
+def log_likelihood(
+    typed: str,
+    intended: str,
+    *,
+    prefix: bool,
+    layout: Layout,
+    params: ChannelParams,
+    taps: Sequence[Tap | None] | None = None,
+    max_edits: int = MAX_EDITS,
+) -> float:
+    """log P(typed letters | intended word, or the start of it with ``prefix=True``): the
+    module docstring's model. ``taps``: one (x, y) in key units, or None, per typed letter.
+
+    Returns ``-inf`` when no alignment within ``max_edits`` edits exists.
+
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> p, q = ChannelParams(), LAYOUTS["qwerty"]
+    >>> round(log_likelihood("Teh", "the", prefix=False, layout=q, params=p), 2)
+    -5.54
+    """
+    t, w = typed.lower(), intended.lower()
+    n, m = len(t), len(w)
+    if taps is not None and len(taps) != n:
+        raise ValueError(f"{len(taps)} taps for {n} typed letters")
+    spread = params.touch_spread
+    taps = taps if taps is not None else [None] * n
+    # lt[a][b]: log touch(typed letter a | intended letter b)   [n][m]
+    lt = [
+        [log_touch(t[a], w[b], layout=layout, spread=spread, tap=taps[a]) for b in range(m)]
+        for a in range(n)
+    ]
+    n_keys = len(layout.centres)
+    area = layout.key_width * layout.key_height
+    ins = [
+        _log(params.insertion / n_keys + (params.doubled if a and t[a] == t[a - 1] else 0.0))
+        - (math.log(area) if taps[a] is not None else 0.0)
+        for a in range(n)
+    ]
+    skip = [params.missing_apostrophe if c == "'" else params.omission for c in w]
+    keep = [_log(1 - s - params.transposition) for s in skip]
+    log_skip = [_log(s) for s in skip]
+    log_swap = _log(params.transposition)
+    e_max = max_edits
+    # d[a][b][e]: log P(typed[:a] and intended[:b] read, with e edits)   [n+1][m+1][E+1]
+    d = [[[_NEG] * (e_max + 1) for _ in range(m + 1)] for _ in range(n + 1)]
+    d[0][0][0] = 0.0
+    for a in range(n + 1):
+        for b in range(m + 1):
+            for e in range(e_max + 1):
+                v = d[a][b][e]
+                if v == _NEG:
+                    continue
+                if a < n and b < m:  # intended letter b typed as typed letter a
+                    d[a + 1][b + 1][e] = _add(d[a + 1][b + 1][e], v + keep[b] + lt[a][b])
+                if b < m:  # intended letter b omitted (an apostrophe: no edit)
+                    f = e if w[b] == "'" else e + 1
+                    if f <= e_max:
+                        d[a][b + 1][f] = _add(d[a][b + 1][f], v + log_skip[b])
+                if e == e_max:
+                    continue
+                if a < n:  # typed letter a inserted
+                    d[a + 1][b][e + 1] = _add(d[a + 1][b][e + 1], v + ins[a])
+                if a + 1 < n and b + 1 < m:  # intended b, b+1 typed swapped
+                    s = v + log_swap + lt[a][b + 1] + lt[a + 1][b]
+                    d[a + 2][b + 2][e + 1] = _add(d[a + 2][b + 2][e + 1], s)
+    ends = [d[n][j] for j in range(m + 1)] if prefix else [d[n][m]]
+    best = _NEG
+    for cells in ends:
+        total = _NEG
+        for v in cells:
+            total = _add(total, v)
+        best = max(best, total)
+    return best
