@@ -4,6 +4,7 @@
     kbd-lm train --preset default epochs=12 units=512
     kbd-lm export --checkpoint runs/default --out dist/bundle
     kbd-lm eval --bundle dist/bundle max_words=5000
+    kbd-lm eval --typing --bundle dist/bundle --limit 300
     kbd-lm bench --bundle dist/bundle --profile phone-a76
     kbd-lm serve --bundle dist/bundle --port 8000
     kbd-lm loadtest --bundle dist/bundle --rates 50,100,200
@@ -59,6 +60,7 @@ EXTRAS = {
     "matplotlib": "bench",
     "httpx": "bench",
     "tflite_runtime": "tflite-runtime",
+    "symspellpy": "eval",
 }
 
 
@@ -141,6 +143,8 @@ def _eval(args) -> int:
 
     if args.kinds:
         return _eval_kinds(args)
+    if args.typing:
+        return _eval_typing(args)
     from kbd_lm.evaluation.metrics import EvalConfig, format_table, run_eval
     from kbd_lm.inference.bundle import reports_dir
 
@@ -171,6 +175,26 @@ def _eval_kinds(args) -> int:
         f"{len(report['rows'])} kinds, {len(report['macro'])} systems, "
         f"{report['seconds'] / 60:.1f} min"
     )
+    return 0
+
+
+def _eval_typing(args) -> int:
+    from kbd_lm.common.config import load_config
+    from kbd_lm.evaluation.typing import (
+        TypingEvalConfig,
+        default_correctors,
+        format_typing,
+        run_typing_eval,
+    )
+    from kbd_lm.inference.bundle import reports_dir
+
+    limit = [f"max_words={args.limit}"] if args.limit else []
+    cfg = load_config(TypingEvalConfig, "eval", args.preset or "typing", [*args.overrides, *limit])
+    bundle = Path(args.bundle) if args.bundle else None
+    out = Path(args.out) if args.out else (reports_dir(bundle) if bundle else Path("dist"))
+    report = run_typing_eval(cfg, default_correctors(cfg, bundle), out)
+    print(format_typing(report))
+    print(f"wrote {out / 'eval-typing.json'} and {out / 'eval-typing.md'}")
     return 0
 
 
@@ -244,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=DIR",
         help="with --kinds: another bundle in the same table (repeatable)",
+    )
+    p.add_argument(
+        "--typing", action="store_true", help="correction of simulated touch typing, per kind"
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="with --typing: words per kind"
     )
     p.add_argument("--adaptive", action="store_true", help="personal history: static vs adaptive")
     p.add_argument("--tune-history", action="store_true", help="choose history weights (valid)")
