@@ -219,6 +219,110 @@ def _log(p: float) -> float:
     return math.log(p) if p > 0 else _NEG
 
 
+Column = list[list[float]]  # [n + 1][max_edits + 1]: log-probabilities, by typed letters read
+
+
+class TypedLetters:
+    """The typed letters of one word, ready for the dynamic programme over intended letters.
+
+    The programme runs one **column** per intended letter read: ``column[a][e]`` is the log-
+    probability of having typed the first ``a`` typed letters for the intended letters read
+    so far, with ``e`` edits. :meth:`first` is the column before any intended letter;
+    :meth:`next` reads one more. :meth:`whole` of a word's column is its likelihood; the best
+    :meth:`whole` over the columns of its prefixes is the prefix likelihood.
+    :func:`log_likelihood` runs the columns over one word, a word list's trie
+    (:mod:`kbd_lm.typing.candidates`) over many words that share their prefixes' columns.
+
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> typed = TypedLetters("teh", layout=LAYOUTS["qwerty"], params=ChannelParams())
+    >>> c0 = typed.first(); c1 = typed.next(None, c0, None, "t"); c2 = typed.next(c0, c1, "t", "h")
+    >>> round(typed.whole(typed.next(c1, c2, "h", "e")), 2)
+    -5.54
+    """
+
+    def __init__(
+        self,
+        typed: str,
+        *,
+        layout: Layout,
+        params: ChannelParams,
+        taps: Sequence[Tap | None] | None = None,
+        max_edits: int = MAX_EDITS,
+    ) -> None:
+        self.t = typed.lower()
+        n = self.n = len(self.t)
+        if taps is not None and len(taps) != n:
+            raise ValueError(f"{len(taps)} taps for {n} typed letters")
+        self.taps = list(taps) if taps is not None else [None] * n
+        self.layout, self.params, self.max_edits = layout, params, max_edits
+        area = layout.key_width * layout.key_height
+        n_keys = len(layout.centres)
+        t = self.t
+        # ins[a]: log-likelihood of typed letter a as an inserted (or doubled) one   [n]
+        self.ins = [
+            _log(params.insertion / n_keys + (params.doubled if a and t[a] == t[a - 1] else 0.0))
+            - (math.log(area) if self.taps[a] is not None else 0.0)
+            for a in range(n)
+        ]
+        self.log_swap = _log(params.transposition)
+        self._touch: dict[str, list[float]] = {}
+
+    def touch(self, char: str) -> list[float]:
+        """log touch(typed letter a | intended ``char``) for every a   [n]."""
+        row = self._touch.get(char)
+        if row is None:
+            spread = self.params.touch_spread
+            row = self._touch[char] = [
+                log_touch(self.t[a], char, layout=self.layout, spread=spread, tap=self.taps[a])
+                for a in range(self.n)
+            ]
+        return row
+
+    def first(self) -> Column:
+        """The column before any intended letter: only insertions."""
+        col = [[_NEG] * (self.max_edits + 1) for _ in range(self.n + 1)]
+        col[0][0] = 0.0
+        for a in range(1, self.n + 1):
+            for e in range(1, self.max_edits + 1):
+                col[a][e] = col[a - 1][e - 1] + self.ins[a - 1]
+        return col
+
+    def next(self, before: Column | None, last: Column, prev: str | None, char: str) -> Column:
+        """The column after reading intended ``char`` (lowercase), from ``last`` (the column
+        before it) and ``before`` (the one before that; None at the first letter), ``prev``
+        being the intended letter between them (for a swap)."""
+        n, e_max = self.n, self.max_edits
+        p = self.params
+        skip = p.missing_apostrophe if char == "'" else p.omission
+        keep, log_skip, step = _log(1 - skip - p.transposition), _log(skip), int(char != "'")
+        lt = self.touch(char)
+        lt_prev = self.touch(prev) if before is not None and prev is not None else None
+        col = [[_NEG] * (e_max + 1) for _ in range(n + 1)]
+        for a in range(n + 1):
+            cell = col[a]
+            for e in range(e_max + 1):
+                v = _NEG
+                if a and last[a - 1][e] != _NEG:  # typed letter a-1 is char, typed
+                    v = last[a - 1][e] + keep + lt[a - 1]
+                if e >= step and last[a][e - step] != _NEG:  # char left out
+                    v = _add(v, last[a][e - step] + log_skip)
+                if e and a and col[a - 1][e - 1] != _NEG:  # typed letter a-1 inserted
+                    v = _add(v, col[a - 1][e - 1] + self.ins[a - 1])
+                if e and a >= 2 and lt_prev is not None and before[a - 2][e - 1] != _NEG:
+                    # typed letters a-2, a-1 are char, prev: the two swapped
+                    v = _add(v, before[a - 2][e - 1] + self.log_swap + lt[a - 2] + lt_prev[a - 1])
+                cell[e] = v
+        return col
+
+    @staticmethod
+    def whole(col: Column) -> float:
+        """log P(every typed letter | the intended letters read): the last row's sum."""
+        total = _NEG
+        for v in col[-1]:
+            total = _add(total, v)
+        return total
+
+
 def log_likelihood(
     typed: str,
     intended: str,
@@ -239,56 +343,11 @@ def log_likelihood(
     >>> round(log_likelihood("Teh", "the", prefix=False, layout=q, params=p), 2)
     -5.54
     """
-    t, w = typed.lower(), intended.lower()
-    n, m = len(t), len(w)
-    if taps is not None and len(taps) != n:
-        raise ValueError(f"{len(taps)} taps for {n} typed letters")
-    spread = params.touch_spread
-    taps = taps if taps is not None else [None] * n
-    # lt[a][b]: log touch(typed letter a | intended letter b)   [n][m]
-    lt = [
-        [log_touch(t[a], w[b], layout=layout, spread=spread, tap=taps[a]) for b in range(m)]
-        for a in range(n)
-    ]
-    n_keys = len(layout.centres)
-    area = layout.key_width * layout.key_height
-    ins = [
-        _log(params.insertion / n_keys + (params.doubled if a and t[a] == t[a - 1] else 0.0))
-        - (math.log(area) if taps[a] is not None else 0.0)
-        for a in range(n)
-    ]
-    skip = [params.missing_apostrophe if c == "'" else params.omission for c in w]
-    keep = [_log(1 - s - params.transposition) for s in skip]
-    log_skip = [_log(s) for s in skip]
-    log_swap = _log(params.transposition)
-    e_max = max_edits
-    # d[a][b][e]: log P(typed[:a] and intended[:b] read, with e edits)   [n+1][m+1][E+1]
-    d = [[[_NEG] * (e_max + 1) for _ in range(m + 1)] for _ in range(n + 1)]
-    d[0][0][0] = 0.0
-    for a in range(n + 1):
-        for b in range(m + 1):
-            for e in range(e_max + 1):
-                v = d[a][b][e]
-                if v == _NEG:
-                    continue
-                if a < n and b < m:  # intended letter b typed as typed letter a
-                    d[a + 1][b + 1][e] = _add(d[a + 1][b + 1][e], v + keep[b] + lt[a][b])
-                if b < m:  # intended letter b omitted (an apostrophe: no edit)
-                    f = e if w[b] == "'" else e + 1
-                    if f <= e_max:
-                        d[a][b + 1][f] = _add(d[a][b + 1][f], v + log_skip[b])
-                if e == e_max:
-                    continue
-                if a < n:  # typed letter a inserted
-                    d[a + 1][b][e + 1] = _add(d[a + 1][b][e + 1], v + ins[a])
-                if a + 1 < n and b + 1 < m:  # intended b, b+1 typed swapped
-                    s = v + log_swap + lt[a][b + 1] + lt[a + 1][b]
-                    d[a + 2][b + 2][e + 1] = _add(d[a + 2][b + 2][e + 1], s)
-    ends = [d[n][j] for j in range(m + 1)] if prefix else [d[n][m]]
-    best = _NEG
-    for cells in ends:
-        total = _NEG
-        for v in cells:
-            total = _add(total, v)
-        best = max(best, total)
-    return best
+    letters = TypedLetters(typed, layout=layout, params=params, taps=taps, max_edits=max_edits)
+    w = intended.lower()
+    before, col = None, letters.first()
+    best = letters.whole(col)
+    for b, char in enumerate(w):
+        before, col = col, letters.next(before, col, w[b - 1] if b else None, char)
+        best = max(best, letters.whole(col))
+    return best if prefix else letters.whole(col)
