@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from kbd_lm.history.user_history import UserHistory
 from kbd_lm.inference import lexicon as L
 from kbd_lm.inference.blocklist import Blocklist
 from kbd_lm.inference.bundle import BLOCKLIST_FILE, LEXICON_FILE, MANIFEST_FILE, Bundle, BundleError
+from kbd_lm.inference.correction import Corrections, correctable
 from kbd_lm.inference.decoding import DecodingSpec
 from kbd_lm.inference.pieces import piece_tables
 from kbd_lm.inference.runtime import Runtime, open_step_models, runtime_version
@@ -47,6 +49,7 @@ from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.text.normalization import PARTIAL_WORD_RE, normalize_prefix
 from kbd_lm.text.sentences import at_sentence_start
 from kbd_lm.text.tokenizer import BOS_ID, Tokenizer
+from kbd_lm.typing.layouts import DEFAULT_LAYOUT, get_layout
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ PREPARE_PIECES = 8  # pieces of the next start's context run per call, at most
 # every letter of a word asks for the same ones, so four hold this word's and the last word's.
 IDS_CACHE_SIZE = 4
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
+# With correction on: the completions of the typed letters that corrections compete with.
+CORRECTION_CANDIDATES = 8
 # What context_start and keep_end assume without a bundle: the values of format-2 bundles,
 # which export still writes (a Predictor passes its bundle's own).
 _DEFAULT_DECODING = DecodingSpec()
@@ -166,6 +171,7 @@ class Predictor:
         except (ValueError, OSError) as err:
             raise BundleError(f"{bundle.path}: {err}") from err
         self.history_weights = DEFAULT_WEIGHTS  # see kbd_lm.history.mix
+        self._corrections: Corrections | None = None  # suggest(correct=True)
 
     @classmethod
     def load(cls, bundle_dir: str | Path, runtime: Runtime = "litert", **kwargs) -> Predictor:
@@ -219,6 +225,9 @@ class Predictor:
         k: int = 3,
         history: UserHistory | None = None,
         hint: str | None = None,
+        correct: bool = False,
+        layout: str = DEFAULT_LAYOUT,
+        taps: Sequence[tuple[float, float] | None] | None = None,
     ) -> list[Suggestion]:
         """Up to ``k`` distinct whole words, best first, for the text before the cursor.
 
@@ -226,14 +235,23 @@ class Predictor:
         word level (one predictor serves many users). ``hint``: the kind of text field, one of
         the bundle's ``decoding.field_hints`` (:data:`~kbd_lm.text.hints.HINTS`) or None.
         Blocked words are never returned.
+
+        ``correct``: inside a word, also propose the words the typed letters may be a
+        mistyping of on the keyboard ``layout`` (:data:`kbd_lm.typing.layouts.LAYOUTS`), with
+        the touch points ``taps`` (x, y in key units, one per letter of the partial word) when
+        given (:mod:`kbd_lm.inference.correction`). Off (the default): the words are exactly
+        those of the bundle's decoding spec.
         """
         hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:
             return []
-        context, partial, words = self._model_words(text, k, hint_id)
+        n = max(k, CORRECTION_CANDIDATES) if correct else k
+        context, partial, words = self._model_words(text, n, hint_id)
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
+        if correct and self.lexicon is not None and correctable(text, partial):
+            return self._corrected(context, partial, words, k, hint, layout, taps)
         at_start = at_sentence_start(context)
         out = []
         for word, prob in words[:k]:
@@ -241,8 +259,22 @@ class Predictor:
                 word = partial + word[len(partial) :]  # keep what the user typed
             elif at_start:
                 word = word[:1].upper() + word[1:]
-            out.append(Suggestion(word, prob))
+            out.append(Suggestion(word, prob, "completion" if partial else "next"))
         return out
+
+    def _corrected(self, context, partial, words, k, hint, layout, taps) -> list[Suggestion]:
+        """``suggest`` with corrections of the partial word (kbd_lm.inference.correction)."""
+        if self._corrections is None:  # the word list's trie, built on first use
+            self._corrections = Corrections(self.lexicon)
+        return self._corrections.suggest(
+            partial,
+            exact=words,
+            prior=lambda word: self.next_word_logprob(context, word, hint),
+            k=k,
+            layout=get_layout(layout),
+            taps=taps,
+            blocked=self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context)),
+        )
 
     def model_words(
         self, text: str, k: int = 3, hint: str | None = None

@@ -265,6 +265,13 @@ class TypedLetters:
             for a in range(n)
         ]
         self.log_swap = _log(params.transposition)
+        # headroom[a]: the most typed letters a.. can still add to a log-probability: 0
+        # without taps (every factor is a probability); a tap's density can exceed 1, by at
+        # most its peak 1 / (2 pi s^2)   [n + 1]
+        peak = max(0.0, -math.log(2 * math.pi * params.touch_spread**2))
+        self.headroom = [
+            sum(peak for tap in self.taps[a:] if tap is not None) for a in range(n + 1)
+        ]
         self._touch: dict[str, list[float]] = {}
 
     def touch(self, char: str) -> list[float]:
@@ -287,18 +294,33 @@ class TypedLetters:
                 col[a][e] = col[a - 1][e - 1] + self.ins[a - 1]
         return col
 
-    def next(self, before: Column | None, last: Column, prev: str | None, char: str) -> Column:
+    def next(
+        self,
+        before: Column | None,
+        last: Column,
+        prev: str | None,
+        char: str,
+        floor: float = _NEG,
+    ) -> Column:
         """The column after reading intended ``char`` (lowercase), from ``last`` (the column
         before it) and ``before`` (the one before that; None at the first letter), ``prev``
-        being the intended letter between them (for a swap)."""
+        being the intended letter between them (for a swap).
+
+        A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
+        letters after it can still add) is set to ``-inf``: a search that wants only results
+        above ``floor`` skips it from then on. Only the rows a live cell of ``last`` can reach
+        are computed (the band of ``max_edits`` around them)."""
         n, e_max = self.n, self.max_edits
+        col = [[_NEG] * (e_max + 1) for _ in range(n + 1)]
+        live = [a for a in range(n + 1) if max(last[a]) != _NEG]
+        if not live:
+            return col
         p = self.params
         skip = p.missing_apostrophe if char == "'" else p.omission
         keep, log_skip, step = _log(1 - skip - p.transposition), _log(skip), int(char != "'")
         lt = self.touch(char)
         lt_prev = self.touch(prev) if before is not None and prev is not None else None
-        col = [[_NEG] * (e_max + 1) for _ in range(n + 1)]
-        for a in range(n + 1):
+        for a in range(live[0], min(n, live[-1] + 1 + e_max) + 1):
             cell = col[a]
             for e in range(e_max + 1):
                 v = _NEG
@@ -311,8 +333,19 @@ class TypedLetters:
                 if e and a >= 2 and lt_prev is not None and before[a - 2][e - 1] != _NEG:
                     # typed letters a-2, a-1 are char, prev: the two swapped
                     v = _add(v, before[a - 2][e - 1] + self.log_swap + lt[a - 2] + lt_prev[a - 1])
-                cell[e] = v
+                cell[e] = v if v + self.headroom[a] >= floor else _NEG
         return col
+
+    def likelihoods(self, intended: str) -> tuple[float, float]:
+        """(whole, prefix): log P(the typed letters | ``intended`` as a whole word, and | the
+        start of it), from the columns over its letters (:func:`log_likelihood`)."""
+        w = intended.lower()
+        before, col = None, self.first()
+        best = self.whole(col)
+        for b, char in enumerate(w):
+            before, col = col, self.next(before, col, w[b - 1] if b else None, char)
+            best = max(best, self.whole(col))
+        return self.whole(col), best
 
     @staticmethod
     def whole(col: Column) -> float:
@@ -344,10 +377,5 @@ def log_likelihood(
     -5.54
     """
     letters = TypedLetters(typed, layout=layout, params=params, taps=taps, max_edits=max_edits)
-    w = intended.lower()
-    before, col = None, letters.first()
-    best = letters.whole(col)
-    for b, char in enumerate(w):
-        before, col = col, letters.next(before, col, w[b - 1] if b else None, char)
-        best = max(best, letters.whole(col))
-    return best if prefix else letters.whole(col)
+    whole, best = letters.likelihoods(intended)
+    return best if prefix else whole
