@@ -19,8 +19,10 @@ Per kind, spread and corrector:
 
 The correctors: ``none`` (the letters as typed); ``symspellpy`` (edit distance
 ``max_edit``) with its own English dictionary (``frequency_dictionary_en_82_765.txt``, in the
-symspellpy wheel); symspellpy over the bundle's word list and counts. Any object with a
-``correct(context, typed, taps) -> str`` method is one more column (:class:`Corrector`).
+symspellpy wheel); symspellpy over the bundle's word list and counts; the bundle's own
+correction (:class:`PredictorCorrector`: the model's prior times the touch channel). Any
+object with a ``correct(context, typed, taps) -> str`` method is one more column
+(:class:`Corrector`).
 
 >>> config = TypingEvalConfig(max_words=300)                      # doctest: +SKIP
 >>> report = run_typing_eval(config, default_correctors(config, "dist/bundle"), Path("out"))
@@ -44,6 +46,7 @@ from kbd_lm.common.fsutil import atomic_write_text
 from kbd_lm.evaluation.keystrokes import typed_words
 from kbd_lm.evaluation.kinds import kinds_of, paired_interval
 from kbd_lm.evaluation.metrics import count_words, sample_words
+from kbd_lm.text.normalization import PARTIAL_WORD_RE
 from kbd_lm.typing.channel import ChannelParams, Tap
 from kbd_lm.typing.layouts import get_layout
 from kbd_lm.typing.simulate import simulate
@@ -53,6 +56,7 @@ log = logging.getLogger(__name__)
 NONE = "none (as typed)"
 SYMSPELL_OWN = "symspellpy (own 82k dictionary)"
 SYMSPELL_BUNDLE = "symspellpy (bundle word list)"
+PREDICTOR = "bundle (model prior x touch channel)"
 # The dictionary shipped inside the symspellpy wheel (82,765 English words with counts).
 SYMSPELL_DICTIONARY = "frequency_dictionary_en_82_765.txt"
 
@@ -69,6 +73,8 @@ class TypingEvalConfig:
     spreads: tuple[float, ...] = (0.2, 0.25, 0.35, 0.5)  # touch spreads, key widths
     layout: str = "qwerty"  # kbd_lm.typing.layouts.LAYOUTS
     max_edit: int = 2  # symspellpy's edit distance
+    predictor: bool = True  # the bundle's own correction (Predictor.suggest(correct=True))
+    taps: bool = False  # give it the simulated touch points too, not only the letters
     cache_dir: str = "data"
 
 
@@ -126,9 +132,36 @@ class SymSpellCorrector:
         return found[0].term if found else typed
 
 
+class PredictorCorrector:
+    """What space commits with the bundle's correction on: the first suggestion of
+    ``Predictor.suggest(context + typed, correct=True)`` when it is marked ``autocorrect``,
+    else the typed letters. With ``taps``, the touch points go along (without field hints).
+    """
+
+    def __init__(self, predictor, layout: str, taps: bool = False) -> None:
+        self.predictor, self.layout, self.taps = predictor, layout, taps
+
+    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
+        m = PARTIAL_WORD_RE.search(typed)
+        if m is None:  # nothing the predictor reads as a word being typed
+            return typed
+        partial = m.group(0)
+        suggestions = self.predictor.suggest(
+            context + typed,
+            k=3,
+            correct=True,
+            layout=self.layout,
+            taps=taps[m.start() :] if self.taps else None,
+        )
+        if suggestions and suggestions[0].autocorrect:
+            return typed[: len(typed) - len(partial)] + suggestions[0].word
+        return typed
+
+
 def default_correctors(config: TypingEvalConfig, bundle: str | Path | None) -> dict:
-    """The baselines, name -> corrector: as typed, symspellpy with its own dictionary, and
-    (with a bundle that has a word list) symspellpy over the bundle's words."""
+    """The correctors, name -> corrector: as typed, symspellpy with its own dictionary, and
+    with a bundle that has a word list, symspellpy over the bundle's words and (with
+    ``config.predictor``) the bundle's own correction."""
     correctors: dict[str, Corrector] = {
         NONE: NoCorrection(),
         SYMSPELL_OWN: SymSpellCorrector.own_dictionary(config.max_edit),
@@ -141,6 +174,11 @@ def default_correctors(config: TypingEvalConfig, bundle: str | Path | None) -> d
         if LEXICON_FILE in loaded.manifest.files:
             lexicon = Lexicon.load(loaded.path / LEXICON_FILE)
             correctors[SYMSPELL_BUNDLE] = SymSpellCorrector(lexicon.items(), config.max_edit)
+            if config.predictor:
+                from kbd_lm.inference.predictor import Predictor
+
+                predictor = Predictor(loaded)
+                correctors[PREDICTOR] = PredictorCorrector(predictor, config.layout, config.taps)
     return correctors
 
 

@@ -11,6 +11,7 @@ from kbd_lm.cli import main
 from kbd_lm.corpora.mixtures import MIXTURES, Mixture
 from kbd_lm.evaluation.typing import (
     NONE,
+    PREDICTOR,
     SYMSPELL_BUNDLE,
     SYMSPELL_OWN,
     NoCorrection,
@@ -102,10 +103,18 @@ def test_type_words_gives_each_word_its_context_and_taps():
     assert all(len(w["taps"]) == len(w["typed"]) for w in words)
 
 
-def test_the_bundle_word_list_is_a_column(tiny_bundle):
+def test_the_bundle_word_list_and_the_predictor_are_columns(tiny_bundle):
     correctors = default_correctors(TypingEvalConfig(), tiny_bundle)
-    assert list(correctors) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE]
+    assert list(correctors) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE, PREDICTOR]
     assert list(default_correctors(TypingEvalConfig(), None)) == [NONE, SYMSPELL_OWN]
+    no_model = default_correctors(TypingEvalConfig(predictor=False), tiny_bundle)
+    assert list(no_model) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE]
+    # the predictor's column commits its autocorrection, else the typed letters
+    fix = correctors[PREDICTOR]
+    assert fix.correct("see you ", "tomorow", [None] * 7) == "tomorrow"
+    assert fix.correct("see you ", "Tomorow", [None] * 7) == "Tomorrow"
+    assert fix.correct("at ", "5pm", [None] * 3) == "5pm"
+    assert fix.correct("see you ", "", []) == ""
 
 
 def test_the_command_prints_and_writes_the_table(typing_mixture, tmp_path, capsys):
