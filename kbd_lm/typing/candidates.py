@@ -86,7 +86,11 @@ class WordTrie:
     ) -> dict[str, Found]:
         """The words within ``max_drop`` nats of the typed letters' own likelihood, by their
         lowercase form (see the module docstring). Nodes are read best first (by the best
-        cell of their column), at most ``max_nodes`` of them: the cost of a call is bounded."""
+        cell of their column), at most ``max_nodes`` of them: the cost of a call is bounded.
+        The likelihoods leave out the alignments that fell below the floor on the way
+        (:meth:`~kbd_lm.typing.channel.TypedLetters.next`), each under ``e^-max_drop`` times
+        the typed letters' own likelihood: in probability they fall short of
+        :func:`~kbd_lm.typing.channel.log_likelihood` by a few such amounts at most."""
         own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
         found: dict[str, Found] = {}
