@@ -35,6 +35,7 @@ import dataclasses
 import json
 import logging
 import time
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ NONE = "none (as typed)"
 SYMSPELL_OWN = "symspellpy (own 82k dictionary)"
 SYMSPELL_BUNDLE = "symspellpy (bundle word list)"
 PREDICTOR = "bundle (model prior x touch channel)"
+PREDICTOR_TAPS = "bundle (model prior x touch channel), with taps"
 # The dictionary shipped inside the symspellpy wheel (82,765 English words with counts).
 SYMSPELL_DICTIONARY = "frequency_dictionary_en_82_765.txt"
 
@@ -74,7 +76,7 @@ class TypingEvalConfig:
     layout: str = "qwerty"  # kbd_lm.typing.layouts.LAYOUTS
     max_edit: int = 2  # symspellpy's edit distance
     predictor: bool = True  # the bundle's own correction (Predictor.suggest(correct=True))
-    taps: bool = False  # give it the simulated touch points too, not only the letters
+    taps: bool = False  # one more column: the bundle's correction given the touch points too
     cache_dir: str = "data"
 
 
@@ -161,7 +163,8 @@ class PredictorCorrector:
 def default_correctors(config: TypingEvalConfig, bundle: str | Path | None) -> dict:
     """The correctors, name -> corrector: as typed, symspellpy with its own dictionary, and
     with a bundle that has a word list, symspellpy over the bundle's words and (with
-    ``config.predictor``) the bundle's own correction."""
+    ``config.predictor``) the bundle's own correction, from the letters and (with
+    ``config.taps``) from the letters and their touch points."""
     correctors: dict[str, Corrector] = {
         NONE: NoCorrection(),
         SYMSPELL_OWN: SymSpellCorrector.own_dictionary(config.max_edit),
@@ -178,7 +181,9 @@ def default_correctors(config: TypingEvalConfig, bundle: str | Path | None) -> d
                 from kbd_lm.inference.predictor import Predictor
 
                 predictor = Predictor(loaded)
-                correctors[PREDICTOR] = PredictorCorrector(predictor, config.layout, config.taps)
+                correctors[PREDICTOR] = PredictorCorrector(predictor, config.layout)
+                if config.taps:
+                    correctors[PREDICTOR_TAPS] = PredictorCorrector(predictor, config.layout, True)
     return correctors
 
 
@@ -239,12 +244,14 @@ def run_typing_eval(
         units = [u for s in sources for u in mixture.sources[s].units(config.split)]
         samples[kind] = sample_words(units, config.max_words, config.seed)
     rows = []
-    for s, spread in enumerate(config.spreads):
+    for spread in config.spreads:
         params = ChannelParams(touch_spread=spread)
         sums: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in correctors}
-        for k, (kind, units) in enumerate(samples.items()):
-            # One stream per (spread, kind): a new corrector or kind changes no typed letter.
-            rng = np.random.default_rng([config.seed, s, k])
+        for kind, units in samples.items():
+            # One stream per (seed, spread, kind), keyed by their values: another corrector,
+            # kind or list of spreads changes no typed letter.
+            key = [config.seed, round(spread * 1000), zlib.crc32(kind.encode())]
+            rng = np.random.default_rng(key)
             words = type_words(units, rng, layout=layout, params=params)
             for name, corrector in correctors.items():
                 t = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -12,6 +13,7 @@ from kbd_lm.corpora.mixtures import MIXTURES, Mixture
 from kbd_lm.evaluation.typing import (
     NONE,
     PREDICTOR,
+    PREDICTOR_TAPS,
     SYMSPELL_BUNDLE,
     SYMSPELL_OWN,
     NoCorrection,
@@ -84,9 +86,10 @@ def test_every_corrector_sees_the_same_typed_letters(typing_mixture, tmp_path):
     text = (tmp_path / "out" / "eval-typing.md").read_text()
     assert text == format_typing(report) and "| 0.35 | macro |" in text
 
-    # One corrector fewer: the same typed letters, the same figures for the others.
-    again = run_typing_eval(config, {NONE: NoCorrection()}, tmp_path / "again")
-    for a, b in zip(report["rows"], again["rows"], strict=True):
+    # One corrector and one spread fewer: the same typed letters, the same figures.
+    fewer = dataclasses.replace(config, spreads=(0.35,))
+    again = run_typing_eval(fewer, {NONE: NoCorrection()}, tmp_path / "again")
+    for a, b in zip(report["rows"][3:], again["rows"], strict=True):
         assert a["typos"] == b["typos"] and a["correctors"][NONE] == b["correctors"][NONE]
 
 
@@ -109,6 +112,11 @@ def test_the_bundle_word_list_and_the_predictor_are_columns(tiny_bundle):
     assert list(default_correctors(TypingEvalConfig(), None)) == [NONE, SYMSPELL_OWN]
     no_model = default_correctors(TypingEvalConfig(predictor=False), tiny_bundle)
     assert list(no_model) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE]
+    with_taps = default_correctors(TypingEvalConfig(taps=True), tiny_bundle)
+    assert list(with_taps)[-2:] == [PREDICTOR, PREDICTOR_TAPS]
+    q = LAYOUTS["qwerty"]
+    taps = [q.centre(c) for c in "tomorow"]
+    assert with_taps[PREDICTOR_TAPS].correct("see you ", "tomorow", taps) == "tomorrow"
     # the predictor's column commits its autocorrection, else the typed letters
     fix = correctors[PREDICTOR]
     assert fix.correct("see you ", "tomorow", [None] * 7) == "tomorrow"
