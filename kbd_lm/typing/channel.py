@@ -78,10 +78,11 @@ class ChannelParams:
 
     # Standard deviation of a touch around its key's centre, in key widths (both axes).
     # Azenkot & Zhai 2012 ("Touch behavior with different postures on soft smartphone
-    # keyboards", MobileHCI '12; 32 people, three postures) found touches on a phone QWERTY
-    # spread roughly as a 2-D Gaussian around each key, with a spread well inside a key and
-    # consistent offsets. 0.25 puts 9% of touches outside a square key, the share of
-    # mistyped letters before any correction that keyboards report.
+    # keyboards", MobileHCI '12; 32 people, three postures) found touch precision on a
+    # phone QWERTY relatively high for its key sizes, with pronounced, consistent offsets
+    # per key (not modelled here); the touches are modelled as a 2-D Gaussian. 0.25 puts
+    # 8.9% of touches outside a square key (1 - erf(0.5 / (0.25 sqrt 2))^2): a starting
+    # point inside the range `kbd-lm eval --typing` simulates (0.2 to 0.5).
     touch_spread: float = 0.25
     # Per intended letter. Palin et al. 2019 ("How do people type on mobile devices?
     # Observations from a study with 37,000 volunteers", MobileHCI '19) give 2.3% of
@@ -94,8 +95,8 @@ class ChannelParams:
     doubled: float = 0.005
     transposition: float = 0.005
     # An apostrophe needs a layer switch on most phone keyboards, and people skip it
-    # ("dont", "im"); a share this large makes "dont" -> "don't" cost about as much as a
-    # neighbouring-key slip. Not from a study: a starting point for tuning.
+    # ("dont", "im"); at 0.3, "dont" -> "don't" costs less than a slip to a neighbouring
+    # key. Not from a study: a starting point for tuning.
     missing_apostrophe: float = 0.3
 
     def __post_init__(self) -> None:
