@@ -36,6 +36,9 @@ from pathlib import Path
 
 from kbd_lm.common.logs import setup_logging
 from kbd_lm.text.hints import HINTS
+from kbd_lm.typing.layouts import LAYOUTS
+
+LAYOUT_NAMES = tuple(LAYOUTS)  # `suggest --layout`
 
 # subcommand -> (the module `python -m` runs for it, help line)
 DELEGATED = {
@@ -127,9 +130,14 @@ def _suggest(args) -> int:
     predictor = Predictor.load(args.bundle, runtime=args.runtime)
     for text in args.text:
         t = time.perf_counter()
-        suggestions = predictor.suggest(text, k=args.k, hint=args.hint)
+        suggestions = predictor.suggest(
+            text, k=args.k, hint=args.hint, correct=args.correct, layout=args.layout
+        )
         ms = (time.perf_counter() - t) * 1000
-        shown = "  ".join(f"{s.word} ({s.probability:.3f})" for s in suggestions)
+        # "*": the autocorrection, what space would commit (--correct only)
+        shown = "  ".join(
+            f"{'*' if s.autocorrect else ''}{s.word} ({s.probability:.3f})" for s in suggestions
+        )
         print(f"{text!r} -> {shown or '(none)'}   [{ms:.2f} ms]")
     return 0
 
@@ -290,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hint", choices=HINTS, help="the kind of text field (bundles trained with hints)"
     )
+    p.add_argument(
+        "--correct",
+        action="store_true",
+        help="also correct typing errors in the word being typed (* marks the autocorrection)",
+    )
+    p.add_argument("--layout", default="qwerty", choices=LAYOUT_NAMES, help="with --correct")
     p.add_argument("text", nargs="+")
     p.set_defaults(func=_suggest)
 
