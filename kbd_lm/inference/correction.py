@@ -131,16 +131,16 @@ class Corrections:
             if p > 0 and word.lower() not in hyps:
                 whole, prefix = typed.likelihoods(word)
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), prefix, whole)
-        found = [
-            f
-            for f in self.trie.walk(typed).values()
-            if not f.word.lower().startswith(want) and not (blocked and blocked(f.word))
-        ]
+
+        def skip(word: str) -> bool:
+            return word.lower().startswith(want) or bool(blocked and blocked(word))
+
+        found = list(self.trie.walk(typed, CANDIDATES, skip).values())
         found.sort(key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
         for f in found[:CANDIDATES]:
-            hyps[f.word.lower()] = _Hypothesis(
-                f.word, "correction", prior(f.word), f.prefix, f.whole
-            )
+            # the walk may stop before a candidate's own node: its likelihoods, in full
+            whole, prefix = typed.likelihoods(f.word)
+            hyps[f.word.lower()] = _Hypothesis(f.word, "correction", prior(f.word), prefix, whole)
         as_typed = prior(partial) + own_whole
         ranked = sorted(hyps.values(), key=lambda h: -(h.prior + h.prefix))
         scores = [h.prior + h.prefix for h in ranked] + [as_typed]

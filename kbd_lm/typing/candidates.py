@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kbd_lm.typing.channel import TypedLetters
+from kbd_lm.typing.channel import TypedLetters, touch_table
 
 MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as typed is none
 # Trie nodes read per call, at most: bounds the cost of the short typed words (one or two
@@ -53,6 +53,7 @@ class WordTrie:
     def __init__(self, items: Iterable[tuple[str, int]]) -> None:
         self.children: list[dict[str, int]] = [{}]
         self.word: list[int] = [-1]  # node -> word index ending there, or -1
+        self.char: list[str] = [""]  # node -> the letter that leads to it
         self.words: list[tuple[str, int]] = []  # (display form, count)
         for display, count in items:
             key = display.lower()
@@ -63,11 +64,14 @@ class WordTrie:
                     nxt = self.children[node][char] = len(self.children)
                     self.children.append({})
                     self.word.append(-1)
+                    self.char.append(char)
                 node = nxt
             if self.word[node] < 0:  # the first (most frequent, in a ranked list) casing wins
                 self.word[node] = len(self.words)
                 self.words.append((display, int(count)))
         self.top = self._tops()
+        # node -> log count of the most frequent word below it: what a node's words can gain
+        self.log_top = [math.log(self.words[t[0]][1]) if t else -math.inf for t in self.top]
 
     def _tops(self) -> list[list[int]]:
         """Per node the word indices of its COMPLETIONS most frequent words (itself included),
@@ -82,11 +86,20 @@ class WordTrie:
         return top
 
     def walk(
-        self, typed: TypedLetters, max_drop: float = MAX_DROP, max_nodes: int = MAX_NODES
+        self,
+        typed: TypedLetters,
+        k: int | None = None,
+        skip: Callable[[str], bool] | None = None,
+        max_drop: float = MAX_DROP,
+        max_nodes: int = MAX_NODES,
     ) -> dict[str, Found]:
         """The words within ``max_drop`` nats of the typed letters' own likelihood, by their
-        lowercase form (see the module docstring). Nodes are read best first (by the best
-        cell of their column), at most ``max_nodes`` of them: the cost of a call is bounded.
+        lowercase form (see the module docstring); ``skip(word)`` true leaves a word out.
+
+        Nodes are read best first by a bound on ``log count + prefix`` of the words below
+        them (:meth:`_bound`), at most ``max_nodes`` of them. With ``k``, the walk stops
+        when no node left can give a word above the ``k``-th best found: the ``k`` best by
+        ``log count + prefix`` are then exact; without, it reads every node in reach.
         The likelihoods leave out the alignments that fell below the floor on the way
         (:meth:`~kbd_lm.typing.channel.TypedLetters.next`), each under ``e^-max_drop`` times
         the typed letters' own likelihood: in probability they fall short of
@@ -94,33 +107,103 @@ class WordTrie:
         own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
         found: dict[str, Found] = {}
-        start = typed.first()
-        # heap of (-best cell, tie, node, column before the last, last column, last letter,
-        # best prefix likelihood so far)
-        heap = [(-0.0, 0, 0, None, start, None, typed.whole(start))]
+        best = _Best(k)
+        skipped: dict[int, bool] = {}
+        gain = _gains(typed)
+        # heap of (-bound, tie, node, column of its grandparent, of its parent, the parent's
+        # letter, best prefix likelihood down to the parent); the node's column is computed
+        # when it is popped, so a child whose words cannot count is never computed
+        heap = [(-math.inf, 0, 0, None, None, None, -math.inf)]
         tie = read = 0
         while heap and read < max_nodes:
-            _, _, node, before, col, last, best = heapq.heappop(heap)
-            for char, child in self.children[node].items():
+            bound, _, node, before, last, prev, prefix = heapq.heappop(heap)
+            if -bound < best.threshold:
+                break  # every node left is worse than the k-th best word found
+            if node == 0:
+                col = typed.first()
+            else:
+                col = typed.next(before, last, prev, self.char[node], floor)
                 read += 1
-                nxt = typed.next(before, col, last, char, floor)
-                whole = typed.whole(nxt)
-                prefix = max(best, whole)
-                if self.word[child] >= 0 and whole >= floor:
-                    self._add(found, self.word[child], whole, prefix)
-                if whole >= floor:  # every typed letter read: the words below complete it
-                    for w in self.top[child]:
-                        self._add(found, w, -math.inf, whole)
-                top = max(max(row) for row in nxt[:-1]) if typed.n else -math.inf
-                if top > -math.inf:  # typed letters left to read
+            whole = typed.whole(col)
+            prefix = max(prefix, whole)
+            if node and whole >= floor:
+                if self.word[node] >= 0:
+                    self._add(found, best, skipped, skip, self.word[node], whole, prefix)
+                for w in self.top[node]:  # every typed letter read: the words below complete it
+                    self._add(found, best, skipped, skip, w, -math.inf, whole)
+            if typed.n == 0 or not any(v > -math.inf for row in col[:-1] for v in row):
+                continue  # no typed letters left to read
+            future = max(max(row) + g for row, g in zip(col, gain, strict=True))
+            future = max(prefix, future + math.log(typed.max_edits + 1))
+            letter = self.char[node] if node else None
+            for child in self.children[node].values():
+                bound = self.log_top[child] + future
+                if bound >= best.threshold:
                     tie += 1
-                    heapq.heappush(heap, (-top, tie, child, col, nxt, char, prefix))
+                    heapq.heappush(heap, (-bound, tie, child, last, col, letter, prefix))
         return found
 
-    def _add(self, found: dict[str, Found], index: int, whole: float, prefix: float) -> None:
+    def _add(self, found, best, skipped, skip, index: int, whole: float, prefix: float) -> None:
+        """Note word ``index`` with these likelihoods (each kept at its best) unless
+        ``skip`` leaves it out (asked once per word: ``skipped``, index -> bool)."""
         display, count = self.words[index]
-        entry = found.get(display.lower())
+        if skip is not None:
+            if index not in skipped:
+                skipped[index] = skip(display)
+            if skipped[index]:
+                return
+        key = display.lower()
+        entry = found.get(key)
         if entry is None:
-            found[display.lower()] = Found(display, count, whole, prefix)
+            entry = found[key] = Found(display, count, whole, prefix)
         else:
             entry.whole, entry.prefix = max(entry.whole, whole), max(entry.prefix, prefix)
+        best.note(key, math.log(count) + entry.prefix)
+
+
+class _Best:
+    """The ``k`` best scores noted, one per word (a word's score only grows); ``threshold``
+    is the ``k``-th best, ``-inf`` until ``k`` words are noted (or without ``k``).
+
+    >>> b = _Best(2); b.note("a", -1.0); b.note("b", -3.0); b.note("c", -2.0); b.threshold
+    -2.0
+    """
+
+    def __init__(self, k: int | None) -> None:
+        self.k, self.scores, self.threshold = k, {}, -math.inf
+
+    def note(self, key: str, score: float) -> None:
+        if self.k is None or (score <= self.threshold and key not in self.scores):
+            return
+        self.scores[key] = max(score, self.scores.get(key, -math.inf))
+        if len(self.scores) > self.k:
+            del self.scores[min(self.scores, key=self.scores.__getitem__)]
+        if len(self.scores) == self.k:
+            self.threshold = min(self.scores.values())
+
+
+def _gains(typed: TypedLetters) -> list[float]:
+    """gain[a]: the most that reading typed letters a.. can add to a cell's log-probability
+    (at most 0 without taps), whatever the intended letters: each typed letter is typed
+    (``keep`` times a touch), half of a swap (``transposition`` shared by two touches) or
+    inserted, and a touch is at most the best key's (with a tap, the Gaussian's peak)   [n + 1]
+
+    >>> from kbd_lm.typing.channel import ChannelParams
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> [round(g, 2) for g in _gains(TypedLetters("th", layout=LAYOUTS["qwerty"],
+    ...                                           params=ChannelParams()))]
+    [-0.19, -0.11, 0.0]
+    """
+    p = typed.params
+    index, table = touch_table(typed.layout, p.touch_spread)
+    peak = -math.log(2 * math.pi * p.touch_spread**2)  # a tap's density at the key's centre
+    keep = math.log(1 - min(p.omission, p.missing_apostrophe) - p.transposition)
+    half_swap = 0.5 * math.log(p.transposition) if p.transposition > 0 else -math.inf
+    gain = [0.0] * (typed.n + 1)
+    for a in range(typed.n - 1, -1, -1):
+        char, tap = typed.t[a], typed.taps[a]
+        # a character off the layout is typed as itself only: touch 1
+        best_key = float(table[index[char]].max()) if char in index else 0.0
+        touch = max(peak, best_key) if tap is not None else best_key
+        gain[a] = gain[a + 1] + max(keep + touch, half_swap + touch, typed.ins[a])
+    return gain
