@@ -207,20 +207,11 @@ def log_touch(
     return _NEG if t is None else float(table[t, w])
 
 
-def _add(a: float, b: float) -> float:
-    """log(exp(a) + exp(b))."""
-    if a == _NEG:
-        return b
-    if b == _NEG:
-        return a
-    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
-
-
 def _log(p: float) -> float:
     return math.log(p) if p > 0 else _NEG
 
 
-Column = list[list[float]]  # [n + 1][max_edits + 1]: log-probabilities, by typed letters read
+Column = np.ndarray  # [n + 1, max_edits + 1]: log-probabilities, by typed letters read
 
 
 class TypedLetters:
@@ -273,26 +264,29 @@ class TypedLetters:
         self.headroom = [
             sum(peak for tap in self.taps[a:] if tap is not None) for a in range(n + 1)
         ]
-        self._touch: dict[str, list[float]] = {}
+        self.headroom = np.array(self.headroom)
+        self._touch: dict[str, np.ndarray] = {}
 
-    def touch(self, char: str) -> list[float]:
+    def touch(self, char: str) -> np.ndarray:
         """log touch(typed letter a | intended ``char``) for every a   [n]."""
         row = self._touch.get(char)
         if row is None:
             spread = self.params.touch_spread
-            row = self._touch[char] = [
-                log_touch(self.t[a], char, layout=self.layout, spread=spread, tap=self.taps[a])
-                for a in range(self.n)
-            ]
+            row = self._touch[char] = np.array(
+                [
+                    log_touch(self.t[a], char, layout=self.layout, spread=spread, tap=self.taps[a])
+                    for a in range(self.n)
+                ]
+            )
         return row
 
     def first(self) -> Column:
-        """The column before any intended letter: only insertions."""
-        col = [[_NEG] * (self.max_edits + 1) for _ in range(self.n + 1)]
-        col[0][0] = 0.0
+        """The column before any intended letter: only insertions   [n + 1, max_edits + 1]."""
+        col = np.full((self.n + 1, self.max_edits + 1), _NEG)
+        col[0, 0] = 0.0
         for a in range(1, self.n + 1):
             for e in range(1, self.max_edits + 1):
-                col[a][e] = col[a - 1][e - 1] + self.ins[a - 1]
+                col[a, e] = col[a - 1, e - 1] + self.ins[a - 1]
         return col
 
     def next(
@@ -305,37 +299,58 @@ class TypedLetters:
     ) -> Column:
         """The column after reading intended ``char`` (lowercase), from ``last`` (the column
         before it) and ``before`` (the one before that; None at the first letter), ``prev``
-        being the intended letter between them (for a swap).
+        being the intended letter between them (for a swap): :meth:`next_many` of one."""
+        return self.next_many(before, last, prev, [char], floor)[0]
+
+    def next_many(
+        self,
+        before: Column | None,
+        last: Column,
+        prev: str | None,
+        chars: Sequence[str],
+        floor: float = _NEG,
+    ) -> np.ndarray:
+        """The columns after reading each intended letter of ``chars`` after ``last`` (a
+        trie node's children), as :meth:`next` describes   [len(chars), n + 1, max_edits + 1].
 
         A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
         letters after it can still add) is set to ``-inf``: a search that wants only results
         above ``floor`` skips it from then on. Only the rows a live cell of ``last`` can reach
-        are computed (the band of ``max_edits`` around them)."""
-        n, e_max = self.n, self.max_edits
-        col = [[_NEG] * (e_max + 1) for _ in range(n + 1)]
-        live = [a for a in range(n + 1) if max(last[a]) != _NEG]
-        if not live:
-            return col
-        p = self.params
-        skip = p.missing_apostrophe if char == "'" else p.omission
-        keep, log_skip, step = _log(1 - skip - p.transposition), _log(skip), int(char != "'")
-        lt = self.touch(char)
-        lt_prev = self.touch(prev) if before is not None and prev is not None else None
-        for a in range(live[0], min(n, live[-1] + 1 + e_max) + 1):
-            cell = col[a]
-            for e in range(e_max + 1):
-                v = _NEG
-                if a and last[a - 1][e] != _NEG:  # typed letter a-1 is char, typed
-                    v = last[a - 1][e] + keep + lt[a - 1]
-                if e >= step and last[a][e - step] != _NEG:  # char left out
-                    v = _add(v, last[a][e - step] + log_skip)
-                if e and a and col[a - 1][e - 1] != _NEG:  # typed letter a-1 inserted
-                    v = _add(v, col[a - 1][e - 1] + self.ins[a - 1])
-                if e and a >= 2 and lt_prev is not None and before[a - 2][e - 1] != _NEG:
-                    # typed letters a-2, a-1 are char, prev: the two swapped
-                    v = _add(v, before[a - 2][e - 1] + self.log_swap + lt[a - 2] + lt_prev[a - 1])
-                cell[e] = v if v + self.headroom[a] >= floor else _NEG
-        return col
+        are kept (the band of ``max_edits`` around them). The sums are taken in the order of
+        docs/decoding.md 11.2 (typed, left out, inserted, swapped), row by row."""
+        n, e_max, p = self.n, self.max_edits, self.params
+        out = np.full((len(chars), n + 1, e_max + 1), _NEG)
+        live = np.flatnonzero((last > _NEG).any(axis=1))
+        if not len(live):
+            return out
+        skips = [p.missing_apostrophe if c == "'" else p.omission for c in chars]
+        keep = np.array([_log(1 - s - p.transposition) for s in skips])[:, None, None]
+        log_skip = np.array([_log(s) for s in skips])[:, None]  # [C, 1]
+        step = np.array([c != "'" for c in chars])[:, None]  # an apostrophe left out: no edit
+        lt = np.stack([self.touch(c) for c in chars])  # [C, n]
+        base = np.full_like(out, _NEG)
+        base[:, 1:, :] = last[None, :-1, :] + keep + lt[:, :, None]  # typed
+        for e in range(e_max + 1):  # left out: from row a of last, e - step edits before
+            left = np.where(step, last[:, e - 1] if e else _NEG, last[:, e]) + log_skip
+            base[:, :, e] = np.logaddexp(base[:, :, e], left)
+        swap = before is not None and prev is not None and n >= 2
+        if swap:  # typed letters a-2, a-1 are char, prev   [C, n - 1]
+            lt_prev = self.touch(prev)[None, 1:]
+        rows = np.full(n + 1, _NEG)
+        rows[live[0] : min(n, live[-1] + 1 + e_max) + 1] = 0.0  # the band: 0, else -inf
+        ins = np.array(self.ins)
+        for e in range(e_max + 1):
+            v = base[:, :, e]
+            if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
+                v[:, 1:] = np.logaddexp(v[:, 1:], out[:, :-1, e - 1] + ins)
+                if swap:
+                    v[:, 2:] = np.logaddexp(
+                        v[:, 2:],
+                        before[None, :-2, e - 1] + self.log_swap + lt[:, :-1] + lt_prev,
+                    )
+            v = v + rows
+            out[:, :, e] = np.where(v + self.headroom >= floor, v, _NEG)
+        return out
 
     def likelihoods(self, intended: str) -> tuple[float, float]:
         """(whole, prefix): log P(the typed letters | ``intended`` as a whole word, and | the
@@ -351,10 +366,7 @@ class TypedLetters:
     @staticmethod
     def whole(col: Column) -> float:
         """log P(every typed letter | the intended letters read): the last row's sum."""
-        total = _NEG
-        for v in col[-1]:
-            total = _add(total, v)
-        return total
+        return float(np.logaddexp.reduce(col[-1]))
 
 
 def log_likelihood(
