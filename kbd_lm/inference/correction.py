@@ -124,18 +124,18 @@ class Corrections:
         a word never to propose.
         """
         typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
-        want = partial.lower()
         own_whole, _ = typed.likelihoods(partial)
         hyps: dict[str, _Hypothesis] = {}
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 whole, prefix = typed.likelihoods(word)
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), prefix, whole)
+        want = partial.lower()
 
-        def skip(word: str) -> bool:
+        def skip(word: str) -> bool:  # the completions above are the model's
             return word.lower().startswith(want) or bool(blocked and blocked(word))
 
-        found = list(self.trie.walk(typed, CANDIDATES, skip).values())
+        found = list(self.trie.walk(typed, CANDIDATES, skip, completions=False).values())
         found.sort(key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
         for f in found[:CANDIDATES]:
             # the walk may stop before a candidate's own node: its likelihoods, in full

@@ -27,6 +27,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from kbd_lm.typing.channel import TypedLetters, touch_table
 
 MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as typed is none
@@ -85,16 +87,32 @@ class WordTrie:
             top[node] = heapq.nlargest(COMPLETIONS, pool, key=count.__getitem__)
         return top
 
+    def node(self, prefix: str) -> int | None:
+        """The node spelt by lowercase ``prefix``, None if no word starts so.
+
+        >>> WordTrie([("the", 1)]).node("th"), WordTrie([("the", 1)]).node("x")
+        (2, None)
+        """
+        node = 0
+        for char in prefix:
+            node = self.children[node].get(char)
+            if node is None:
+                return None
+        return node
+
     def walk(
         self,
         typed: TypedLetters,
         k: int | None = None,
         skip: Callable[[str], bool] | None = None,
+        completions: bool = True,
         max_drop: float = MAX_DROP,
         max_nodes: int = MAX_NODES,
     ) -> dict[str, Found]:
         """The words within ``max_drop`` nats of the typed letters' own likelihood, by their
         lowercase form (see the module docstring); ``skip(word)`` true leaves a word out.
+        ``completions=False`` does not read below the node the typed letters spell (the
+        caller skips the words that start with them).
 
         Nodes are read best first by a bound on ``log count + prefix`` of the words below
         them (:meth:`_bound`), at most ``max_nodes`` of them. With ``k``, the walk stops
@@ -106,41 +124,53 @@ class WordTrie:
         :func:`~kbd_lm.typing.channel.log_likelihood` by a few such amounts at most."""
         own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
+        # without completions, the node spelt by the typed letters: its words all start so
+        typed_node = self.node(typed.t) if not completions else None
         found: dict[str, Found] = {}
         best = _Best(k)
         skipped: dict[int, bool] = {}
-        gain = _gains(typed)
-        # heap of (-bound, tie, node, column of its grandparent, of its parent, the parent's
-        # letter, best prefix likelihood down to the parent); the node's column is computed
-        # when it is popped, so a child whose words cannot count is never computed
-        heap = [(-math.inf, 0, 0, None, None, None, -math.inf)]
+        gain = np.array(_gains(typed))
+        spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
+        start = typed.first()
+        # heap of (-bound, tie, node, column of its parent, its column, best prefix likelihood
+        # down to it)
+        heap = [(-math.inf, 0, 0, None, start, typed.whole(start))]
         tie = read = 0
         while heap and read < max_nodes:
-            bound, _, node, before, last, prev, prefix = heapq.heappop(heap)
+            bound, _, node, before, col, prefix = heapq.heappop(heap)
             if -bound < best.threshold:
                 break  # every node left is worse than the k-th best word found
-            if node == 0:
-                col = typed.first()
-            else:
-                col = typed.next(before, last, prev, self.char[node], floor)
-                read += 1
-            whole = typed.whole(col)
-            prefix = max(prefix, whole)
-            if node and whole >= floor:
-                if self.word[node] >= 0:
-                    self._add(found, best, skipped, skip, self.word[node], whole, prefix)
-                for w in self.top[node]:  # every typed letter read: the words below complete it
-                    self._add(found, best, skipped, skip, w, -math.inf, whole)
-            if typed.n == 0 or not any(v > -math.inf for row in col[:-1] for v in row):
-                continue  # no typed letters left to read
-            future = max(max(row) + g for row, g in zip(col, gain, strict=True))
-            future = max(prefix, future + math.log(typed.max_edits + 1))
-            letter = self.char[node] if node else None
-            for child in self.children[node].values():
-                bound = self.log_top[child] + future
-                if bound >= best.threshold:
-                    tie += 1
-                    heapq.heappush(heap, (-bound, tie, child, last, col, letter, prefix))
+            # a child's words score at most its best count times the best its column can
+            # still give; children that cannot beat the k-th best are not computed
+            future = max(prefix, float((col.max(axis=1) + gain).max()) + spread)
+            kids = [
+                c
+                for c in self.children[node].values()
+                if self.log_top[c] + future >= best.threshold and c != typed_node
+            ]
+            if not kids:
+                continue
+            prev = self.char[node] if node else None
+            cols = typed.next_many(before, col, prev, [self.char[c] for c in kids], floor)
+            read += len(kids)
+            wholes = np.logaddexp.reduce(cols[:, -1, :], axis=1)  # [C]
+            futures = (cols.max(axis=2) + gain).max(axis=1) + spread  # [C]
+            alive = (cols[:, :-1, :] > -math.inf).any(axis=(1, 2))  # typed letters left to read
+            for i, child in enumerate(kids):
+                whole = float(wholes[i])
+                reach = max(prefix, whole)
+                if whole >= floor:
+                    if self.word[child] >= 0:
+                        self._add(found, best, skipped, skip, self.word[child], whole, reach)
+                    for w in self.top[
+                        child
+                    ]:  # every typed letter read: the words below complete it
+                        self._add(found, best, skipped, skip, w, -math.inf, whole)
+                if typed.n and alive[i]:
+                    bound = self.log_top[child] + max(reach, float(futures[i]))
+                    if bound >= best.threshold:
+                        tie += 1
+                        heapq.heappush(heap, (-bound, tie, child, col, cols[i], reach))
         return found
 
     def _add(self, found, best, skipped, skip, index: int, whole: float, prefix: float) -> None:
