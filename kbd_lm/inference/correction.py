@@ -124,23 +124,25 @@ class Corrections:
         a word never to propose.
         """
         typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
-        own_whole, _ = typed.likelihoods(partial)
-        hyps: dict[str, _Hypothesis] = {}
-        for word, p in exact:
-            if p > 0 and word.lower() not in hyps:
-                whole, prefix = typed.likelihoods(word)
-                hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), prefix, whole)
         want = partial.lower()
 
-        def skip(word: str) -> bool:  # the completions above are the model's
+        def skip(word: str) -> bool:  # the completions are the model's
             return word.lower().startswith(want) or bool(blocked and blocked(word))
 
         found = list(self.trie.walk(typed, CANDIDATES, skip, completions=False).values())
         found.sort(key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
+        hyps: dict[str, _Hypothesis] = {}
+        for word, p in exact:
+            if p > 0 and word.lower() not in hyps:
+                hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
         for f in found[:CANDIDATES]:
-            # the walk may stop before a candidate's own node: its likelihoods, in full
-            whole, prefix = typed.likelihoods(f.word)
-            hyps[f.word.lower()] = _Hypothesis(f.word, "correction", prior(f.word), prefix, whole)
+            hyps[f.word.lower()] = _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0)
+        # every hypothesis' likelihoods in full (the walk may stop before a candidate's own
+        # node), the typed letters' own first
+        both = typed.likelihoods_many([partial] + [h.word for h in hyps.values()])
+        own_whole = both[0][0]
+        for h, (whole, prefix) in zip(hyps.values(), both[1:], strict=True):
+            h.whole, h.prefix = whole, prefix
         as_typed = prior(partial) + own_whole
         ranked = sorted(hyps.values(), key=lambda h: -(h.prior + h.prefix))
         scores = [h.prior + h.prefix for h in ranked] + [as_typed]

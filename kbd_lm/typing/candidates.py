@@ -34,7 +34,7 @@ from kbd_lm.typing.channel import TypedLetters, touch_table
 MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as typed is none
 # Trie nodes read per call, at most: bounds the cost of the short typed words (one or two
 # letters are within two edits of thousands of prefixes), whose best candidates come first.
-MAX_NODES = 3000
+MAX_NODES = 10000
 COMPLETIONS = 4  # the most frequent words below a node, kept per node for completions
 
 
@@ -72,8 +72,14 @@ class WordTrie:
                 self.word[node] = len(self.words)
                 self.words.append((display, int(count)))
         self.top = self._tops()
+        # the children in one array, by parent: node's are kids[first_child[node]:][:n_children]
+        self.n_children = np.array([len(c) for c in self.children], dtype=np.intp)
+        self.first_child = np.cumsum(self.n_children) - self.n_children
+        self.kids = np.array([c for cs in self.children for c in cs.values()], dtype=np.intp)
         # node -> log count of the most frequent word below it: what a node's words can gain
-        self.log_top = [math.log(self.words[t[0]][1]) if t else -math.inf for t in self.top]
+        self.log_top = np.array(
+            [math.log(self.words[t[0]][1]) if t else -math.inf for t in self.top]
+        )
 
     def _tops(self) -> list[list[int]]:
         """Per node the word indices of its COMPLETIONS most frequent words (itself included),
@@ -126,51 +132,54 @@ class WordTrie:
         floor = own - max_drop
         # without completions, the node spelt by the typed letters: its words all start so
         typed_node = self.node(typed.t) if not completions else None
+        typed_node = -1 if typed_node is None else typed_node
         found: dict[str, Found] = {}
         best = _Best(k)
         skipped: dict[int, bool] = {}
         gain = np.array(_gains(typed))
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
-        # heap of (-bound, tie, node, column of its parent, its column, best prefix likelihood
-        # down to it)
-        heap = [(-math.inf, 0, 0, None, start, typed.whole(start))]
-        tie = read = 0
-        while heap and read < max_nodes:
-            bound, _, node, before, col, prefix = heapq.heappop(heap)
-            if -bound < best.threshold:
-                break  # every node left is worse than the k-th best word found
-            # a child's words score at most its best count times the best its column can
-            # still give; children that cannot beat the k-th best are not computed
-            future = max(prefix, float((col.max(axis=1) + gain).max()) + spread)
-            kids = [
-                c
-                for c in self.children[node].values()
-                if self.log_top[c] + future >= best.threshold and c != typed_node
+        # the frontier, one trie depth: its nodes, their columns and their parents', and
+        # the best prefix likelihood down to each
+        nodes, cols, befores = np.zeros(1, dtype=np.intp), start[None], None
+        prefixes = np.array([typed.whole(start)])
+        read = 0
+        while len(nodes) and read < max_nodes:
+            # the words below a child score at most its best count (log_top) plus the most
+            # its parent's column can still give; children that cannot beat the k-th best
+            # word found are not read
+            future = (cols.max(axis=2) + gain).max(axis=1) + spread
+            future = np.maximum(prefixes, future)  # [F]
+            first, counts = self.first_child[nodes], self.n_children[nodes]
+            parent = np.repeat(np.arange(len(nodes)), counts)
+            kids = self.kids[
+                np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
             ]
-            if not kids:
-                continue
-            prev = self.char[node] if node else None
-            cols = typed.next_many(before, col, prev, [self.char[c] for c in kids], floor)
+            bound = self.log_top[kids] + future[parent]
+            chosen = np.flatnonzero((bound >= best.threshold) & (kids != typed_node))
+            if len(chosen) > max_nodes - read:  # the budget: the best bounds first
+                order = np.argsort(-bound[chosen], kind="stable")
+                chosen = np.sort(chosen[order[: max_nodes - read]])
+            kids, parent = kids[chosen], parent[chosen]
+            if not len(kids):
+                break
             read += len(kids)
-            wholes = np.logaddexp.reduce(cols[:, -1, :], axis=1)  # [C]
-            futures = (cols.max(axis=2) + gain).max(axis=1) + spread  # [C]
-            alive = (cols[:, :-1, :] > -math.inf).any(axis=(1, 2))  # typed letters left to read
-            for i, child in enumerate(kids):
-                whole = float(wholes[i])
-                reach = max(prefix, whole)
-                if whole >= floor:
-                    if self.word[child] >= 0:
-                        self._add(found, best, skipped, skip, self.word[child], whole, reach)
-                    for w in self.top[
-                        child
-                    ]:  # every typed letter read: the words below complete it
-                        self._add(found, best, skipped, skip, w, -math.inf, whole)
-                if typed.n and alive[i]:
-                    bound = self.log_top[child] + max(reach, float(futures[i]))
-                    if bound >= best.threshold:
-                        tie += 1
-                        heapq.heappush(heap, (-bound, tie, child, col, cols[i], reach))
+            chars = [self.char[c] for c in kids]
+            prev = [self.char[c] for c in nodes[parent]] if befores is not None else None
+            before = befores[parent] if befores is not None else None
+            new = typed.next_many(before, cols[parent], prev, chars, floor)
+            wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
+            reach = np.maximum(prefixes[parent], wholes)
+            for i in np.flatnonzero(wholes >= floor):
+                child, whole = kids[i], float(wholes[i])
+                if self.word[child] >= 0:
+                    self._add(found, best, skipped, skip, self.word[child], whole, reach[i])
+                for w in self.top[child]:  # every typed letter read: the words below complete it
+                    self._add(found, best, skipped, skip, w, -math.inf, whole)
+            # typed letters left to read: the child is in the next frontier
+            alive = np.flatnonzero((new[:, :-1, :] > -math.inf).any(axis=(1, 2)))
+            nodes, befores, cols = kids[alive], cols[parent[alive]], new[alive]
+            prefixes = reach[alive]
         return found
 
     def _add(self, found, best, skipped, skip, index: int, whole: float, prefix: float) -> None:

@@ -266,6 +266,7 @@ class TypedLetters:
         ]
         self.headroom = np.array(self.headroom)
         self._touch: dict[str, np.ndarray] = {}
+        self._ids: dict[str, int] = {}  # letter -> its row of the tables of _rows
 
     def touch(self, char: str) -> np.ndarray:
         """log touch(typed letter a | intended ``char``) for every a   [n]."""
@@ -304,40 +305,45 @@ class TypedLetters:
 
     def next_many(
         self,
-        before: Column | None,
-        last: Column,
-        prev: str | None,
+        before: np.ndarray | None,
+        last: np.ndarray,
+        prev: str | Sequence[str] | None,
         chars: Sequence[str],
         floor: float = _NEG,
     ) -> np.ndarray:
-        """The columns after reading each intended letter of ``chars`` after ``last`` (a
-        trie node's children), as :meth:`next` describes   [len(chars), n + 1, max_edits + 1].
+        """The columns after reading each intended letter of ``chars``, as :meth:`next`
+        describes, for many columns at once (a trie's nodes: their children)
+        [len(chars), n + 1, max_edits + 1].
+
+        ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
+        char (``[len(chars), n + 1, max_edits + 1]``); ``prev`` one letter or one per char.
 
         A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
         letters after it can still add) is set to ``-inf``: a search that wants only results
         above ``floor`` skips it from then on. Only the rows a live cell of ``last`` can reach
         are kept (the band of ``max_edits`` around them). The sums are taken in the order of
         docs/decoding.md 11.2 (typed, left out, inserted, swapped), row by row."""
-        n, e_max, p = self.n, self.max_edits, self.params
-        out = np.full((len(chars), n + 1, e_max + 1), _NEG)
-        live = np.flatnonzero((last > _NEG).any(axis=1))
-        if not len(live):
-            return out
-        skips = [p.missing_apostrophe if c == "'" else p.omission for c in chars]
-        keep = np.array([_log(1 - s - p.transposition) for s in skips])[:, None, None]
-        log_skip = np.array([_log(s) for s in skips])[:, None]  # [C, 1]
-        step = np.array([c != "'" for c in chars])[:, None]  # an apostrophe left out: no edit
-        lt = np.stack([self.touch(c) for c in chars])  # [C, n]
+        n, e_max, size = self.n, self.max_edits, len(chars)
+        out = np.full((size, n + 1, e_max + 1), _NEG)
+        last = np.broadcast_to(last, out.shape)
+        # the band: rows from the first live row of last to max_edits + 1 past its last one
+        live = (last > _NEG).any(axis=2)  # [C, n + 1]
+        after_first = np.logical_or.accumulate(live, axis=1)
+        upto_last = np.logical_or.accumulate(live[:, ::-1], axis=1)[:, ::-1]
+        near_last = upto_last[:, np.maximum(np.arange(n + 1) - 1 - e_max, 0)]
+        rows = np.where(after_first & near_last, 0.0, _NEG)  # [C, n + 1]: 0 in the band
+        at = self._rows(chars)
+        lt = self._lt[at]  # [C, n]
         base = np.full_like(out, _NEG)
-        base[:, 1:, :] = last[None, :-1, :] + keep + lt[:, :, None]  # typed
+        base[:, 1:, :] = last[:, :-1, :] + self._keep[at, None, None] + lt[:, :, None]  # typed
+        step, log_skip = self._step[at, None], self._log_skip[at, None]  # [C, 1]
         for e in range(e_max + 1):  # left out: from row a of last, e - step edits before
-            left = np.where(step, last[:, e - 1] if e else _NEG, last[:, e]) + log_skip
+            left = np.where(step, last[:, :, e - 1] if e else _NEG, last[:, :, e]) + log_skip
             base[:, :, e] = np.logaddexp(base[:, :, e], left)
         swap = before is not None and prev is not None and n >= 2
         if swap:  # typed letters a-2, a-1 are char, prev   [C, n - 1]
-            lt_prev = self.touch(prev)[None, 1:]
-        rows = np.full(n + 1, _NEG)
-        rows[live[0] : min(n, live[-1] + 1 + e_max) + 1] = 0.0  # the band: 0, else -inf
+            before = np.broadcast_to(before, out.shape)
+            lt_prev = self._lt[self._rows([prev] * size if isinstance(prev, str) else prev), 1:]
         ins = np.array(self.ins)
         for e in range(e_max + 1):
             v = base[:, :, e]
@@ -346,22 +352,58 @@ class TypedLetters:
                 if swap:
                     v[:, 2:] = np.logaddexp(
                         v[:, 2:],
-                        before[None, :-2, e - 1] + self.log_swap + lt[:, :-1] + lt_prev,
+                        before[:, :-2, e - 1] + self.log_swap + lt[:, :-1] + lt_prev,
                     )
             v = v + rows
             out[:, :, e] = np.where(v + self.headroom >= floor, v, _NEG)
         return out
 
+    def _rows(self, chars: Sequence[str]) -> np.ndarray:
+        """Rows of the per-letter tables (:attr:`_lt`: :meth:`touch`; ``_keep``, ``_log_skip``:
+        log keep and log skip; ``_step``: edits of leaving it out) for ``chars``   [C]."""
+        new = set(chars) - self._ids.keys()
+        if new:
+            p = self.params
+            for char in sorted(new):
+                self._ids[char] = len(self._ids)
+            letters = list(self._ids)  # in row order
+            skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
+            self._lt = np.stack([self.touch(c) for c in letters]).reshape(len(letters), self.n)
+            self._keep = np.array([_log(1 - s - p.transposition) for s in skips])
+            self._log_skip = np.array([_log(s) for s in skips])
+            self._step = np.array([c != "'" for c in letters])
+        ids = self._ids
+        return np.array([ids[c] for c in chars], dtype=np.intp)
+
     def likelihoods(self, intended: str) -> tuple[float, float]:
         """(whole, prefix): log P(the typed letters | ``intended`` as a whole word, and | the
         start of it), from the columns over its letters (:func:`log_likelihood`)."""
-        w = intended.lower()
-        before, col = None, self.first()
-        best = self.whole(col)
-        for b, char in enumerate(w):
-            before, col = col, self.next(before, col, w[b - 1] if b else None, char)
-            best = max(best, self.whole(col))
-        return self.whole(col), best
+        return self.likelihoods_many([intended])[0]
+
+    def likelihoods_many(self, words: Sequence[str]) -> list[tuple[float, float]]:
+        """:meth:`likelihoods` of each of ``words``, their columns computed together.
+
+        >>> from kbd_lm.typing.layouts import LAYOUTS
+        >>> typed = TypedLetters("teh", layout=LAYOUTS["qwerty"], params=ChannelParams())
+        >>> [(round(w, 2), round(p, 2)) for w, p in typed.likelihoods_many(["the", "t"])]
+        [(-5.54, -5.54), (-17.27, -17.27)]
+        """
+        lower = [w.lower() for w in words]
+        start = self.first()
+        cols = np.broadcast_to(start, (len(lower), *start.shape)).copy()  # [W, n + 1, E + 1]
+        befores = cols.copy()
+        whole = np.full(len(lower), self.whole(start))
+        best = whole.copy()
+        for b in range(max(map(len, lower), default=0)):
+            on = np.array([i for i, w in enumerate(lower) if len(w) > b], dtype=np.intp)
+            prev = [lower[i][b - 1] for i in on] if b else None
+            new = self.next_many(
+                befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
+            )
+            befores[on], cols[on] = cols[on], new
+            whole[on] = np.logaddexp.reduce(new[:, -1, :], axis=1)
+            best[on] = np.maximum(best[on], whole[on])
+        return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
 
     @staticmethod
     def whole(col: Column) -> float:
