@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kbd_lm.typing.channel import TypedLetters, touch_table
+from kbd_lm.typing.channel import TypedLetters
 
 MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as typed is none
 # Trie nodes read per call, at most: bounds the cost of the short typed words (one or two
@@ -136,7 +136,7 @@ class WordTrie:
         found: dict[str, Found] = {}
         best = _Best(k)
         skipped: dict[int, bool] = {}
-        gain = np.array(_gains(typed))
+        gain = typed.headroom
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
         # the frontier, one trie depth: its nodes, their columns and their parents', and
@@ -219,30 +219,3 @@ class _Best:
             del self.scores[min(self.scores, key=self.scores.__getitem__)]
         if len(self.scores) == self.k:
             self.threshold = min(self.scores.values())
-
-
-def _gains(typed: TypedLetters) -> list[float]:
-    """gain[a]: the most that reading typed letters a.. can add to a cell's log-probability
-    (at most 0 without taps), whatever the intended letters: each typed letter is typed
-    (``keep`` times a touch), half of a swap (``transposition`` shared by two touches) or
-    inserted, and a touch is at most the best key's (with a tap, the Gaussian's peak)   [n + 1]
-
-    >>> from kbd_lm.typing.channel import ChannelParams
-    >>> from kbd_lm.typing.layouts import LAYOUTS
-    >>> [round(g, 2) for g in _gains(TypedLetters("th", layout=LAYOUTS["qwerty"],
-    ...                                           params=ChannelParams()))]
-    [-0.19, -0.11, 0.0]
-    """
-    p = typed.params
-    index, table = touch_table(typed.layout, p.touch_spread)
-    peak = -math.log(2 * math.pi * p.touch_spread**2)  # a tap's density at the key's centre
-    keep = math.log(1 - min(p.omission, p.missing_apostrophe) - p.transposition)
-    half_swap = 0.5 * math.log(p.transposition) if p.transposition > 0 else -math.inf
-    gain = [0.0] * (typed.n + 1)
-    for a in range(typed.n - 1, -1, -1):
-        char, tap = typed.t[a], typed.taps[a]
-        # a character off the layout is typed as itself only: touch 1
-        best_key = float(table[index[char]].max()) if char in index else 0.0
-        touch = max(peak, best_key) if tap is not None else best_key
-        gain[a] = gain[a + 1] + max(keep + touch, half_swap + touch, typed.ins[a])
-    return gain

@@ -257,16 +257,34 @@ class TypedLetters:
             for a in range(n)
         ]
         self.log_swap = _log(params.transposition)
-        # headroom[a]: the most typed letters a.. can still add to a log-probability: 0
-        # without taps (every factor is a probability); a tap's density can exceed 1, by at
-        # most its peak 1 / (2 pi s^2)   [n + 1]
-        peak = max(0.0, -math.log(2 * math.pi * params.touch_spread**2))
-        self.headroom = [
-            sum(peak for tap in self.taps[a:] if tap is not None) for a in range(n + 1)
-        ]
-        self.headroom = np.array(self.headroom)
+        self.headroom = self._headroom()  # [n + 1]
         self._touch: dict[str, np.ndarray] = {}
         self._ids: dict[str, int] = {}  # letter -> its row of the tables of _rows
+
+    def _headroom(self) -> np.ndarray:
+        """headroom[a]: the most that typed letters a.. can still add to a log-probability,
+        whatever the intended letters (at most 0 without taps): each is typed (``keep`` times
+        a touch), half of a swap (``transposition`` shared by two touches) or inserted, and a
+        touch is at most the best key's (with a tap, the Gaussian's peak 1 / (2 pi s^2))
+        [n + 1].
+
+        >>> from kbd_lm.typing.layouts import LAYOUTS
+        >>> typed = TypedLetters("th", layout=LAYOUTS["qwerty"], params=ChannelParams())
+        >>> [round(g, 2) for g in typed.headroom]
+        [-0.19, -0.11, 0.0]
+        """
+        p = self.params
+        index, table = touch_table(self.layout, p.touch_spread)
+        peak = -math.log(2 * math.pi * p.touch_spread**2)
+        keep = math.log(1 - min(p.omission, p.missing_apostrophe) - p.transposition)
+        half_swap = 0.5 * _log(p.transposition)
+        room = np.zeros(self.n + 1)
+        for a in range(self.n - 1, -1, -1):
+            # a character off the layout is typed as itself only: touch 1
+            best_key = float(table[index[self.t[a]]].max()) if self.t[a] in index else 0.0
+            touch = max(peak, best_key) if self.taps[a] is not None else best_key
+            room[a] = room[a + 1] + max(keep + touch, half_swap + touch, self.ins[a])
+        return room
 
     def touch(self, char: str) -> np.ndarray:
         """log touch(typed letter a | intended ``char``) for every a   [n]."""
