@@ -75,6 +75,7 @@ class WordTrie:
         # the children in one array, by parent: node's are kids[first_child[node]:][:n_children]
         self.n_children = np.array([len(c) for c in self.children], dtype=np.intp)
         self.first_child = np.cumsum(self.n_children) - self.n_children
+        self.chars = np.array(self.char, dtype="<U1")  # node -> its letter
         self.kids = np.array([c for cs in self.children for c in cs.values()], dtype=np.intp)
         # node -> log count of the most frequent word below it: what a node's words can gain
         self.log_top = np.array(
@@ -164,8 +165,8 @@ class WordTrie:
             if not len(kids):
                 break
             read += len(kids)
-            chars = [self.char[c] for c in kids]
-            prev = [self.char[c] for c in nodes[parent]] if befores is not None else None
+            chars = self.chars[kids]
+            prev = self.chars[nodes[parent]] if befores is not None else None
             before = befores[parent] if befores is not None else None
             new = typed.next_many(before, cols[parent], prev, chars, floor)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]

@@ -256,10 +256,11 @@ class TypedLetters:
             - (math.log(area) if self.taps[a] is not None else 0.0)
             for a in range(n)
         ]
+        self._ins = np.array(self.ins)  # [n]
         self.log_swap = _log(params.transposition)
         self.headroom = self._headroom()  # [n + 1]
         self._touch: dict[str, np.ndarray] = {}
-        self._ids: dict[str, int] = {}  # letter -> its row of the tables of _rows
+        self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
 
     def _headroom(self) -> np.ndarray:
         """headroom[a]: the most that typed letters a.. can still add to a log-probability,
@@ -361,8 +362,9 @@ class TypedLetters:
         swap = before is not None and prev is not None and n >= 2
         if swap:  # typed letters a-2, a-1 are char, prev   [C, n - 1]
             before = np.broadcast_to(before, out.shape)
-            lt_prev = self._lt[self._rows([prev] * size if isinstance(prev, str) else prev), 1:]
-        ins = np.array(self.ins)
+            at_prev = self._rows([prev]) if isinstance(prev, str) else self._rows(prev)
+            lt_prev = self._lt[at_prev, 1:]  # [C or 1, n - 1]
+        ins = self._ins
         for e in range(e_max + 1):
             v = base[:, :, e]
             if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
@@ -376,22 +378,22 @@ class TypedLetters:
             out[:, :, e] = np.where(v + self.headroom >= floor, v, _NEG)
         return out
 
-    def _rows(self, chars: Sequence[str]) -> np.ndarray:
-        """Rows of the per-letter tables (:attr:`_lt`: :meth:`touch`; ``_keep``, ``_log_skip``:
-        log keep and log skip; ``_step``: edits of leaving it out) for ``chars``   [C]."""
-        new = set(chars) - self._ids.keys()
-        if new:
+    def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Rows of the per-letter tables (``_lt``: :meth:`touch`; ``_keep``, ``_log_skip``:
+        log keep and log skip; ``_step``: edits of leaving it out) for ``chars`` (single
+        characters; a numpy array of them is read without a Python loop)   [C].
+        The tables' rows are the letters met so far, sorted (``_letters``)."""
+        chars = np.asarray(chars, dtype="<U1")
+        if not np.isin(chars, self._letters).all():
             p = self.params
-            for char in sorted(new):
-                self._ids[char] = len(self._ids)
-            letters = list(self._ids)  # in row order
+            letters = sorted(set(self._letters.tolist()) | set(chars.tolist()))
+            self._letters = np.array(letters, dtype="<U1")
             skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
             self._lt = np.stack([self.touch(c) for c in letters]).reshape(len(letters), self.n)
             self._keep = np.array([_log(1 - s - p.transposition) for s in skips])
             self._log_skip = np.array([_log(s) for s in skips])
             self._step = np.array([c != "'" for c in letters])
-        ids = self._ids
-        return np.array([ids[c] for c in chars], dtype=np.intp)
+        return np.searchsorted(self._letters, chars)
 
     def likelihoods(self, intended: str) -> tuple[float, float]:
         """(whole, prefix): log P(the typed letters | ``intended`` as a whole word, and | the
