@@ -261,6 +261,8 @@ class TypedLetters:
         self.headroom = self._headroom()  # [n + 1]
         self._touch: dict[str, np.ndarray] = {}
         self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
+        self._lt, self._keep, self._log_skip = np.zeros((0, n)), np.zeros(0), np.zeros(0)
+        self._step = np.zeros(0, dtype=bool)
 
     def _headroom(self) -> np.ndarray:
         """headroom[a]: the most that typed letters a.. can still add to a log-probability,
@@ -384,7 +386,13 @@ class TypedLetters:
         characters; a numpy array of them is read without a Python loop)   [C].
         The tables' rows are the letters met so far, sorted (``_letters``)."""
         chars = np.asarray(chars, dtype="<U1")
-        if not np.isin(chars, self._letters).all():
+        at = np.searchsorted(self._letters, chars)
+        if (
+            len(self._letters)
+            and (self._letters[np.minimum(at, len(self._letters) - 1)] == chars).all()
+        ):
+            return at
+        if len(chars):  # letters not met yet: the tables again, with them
             p = self.params
             letters = sorted(set(self._letters.tolist()) | set(chars.tolist()))
             self._letters = np.array(letters, dtype="<U1")
