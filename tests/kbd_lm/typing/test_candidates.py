@@ -65,3 +65,31 @@ def test_the_node_budget_bounds_the_work():
     typed = TypedLetters("q", layout=Q, params=P)
     small, large = trie.walk(typed, max_nodes=200), trie.walk(typed, max_nodes=20_000)
     assert 0 < len(small) < len(large)
+
+
+@pytest.mark.parametrize("typed", ["teh", "tomorow", "rhe", "hellp", "th", "q"])
+def test_the_k_best_are_those_of_the_whole_walk(typed):
+    # many words, so that the bound leaves most of the trie unread
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = WORDS + [
+        (a + b + c, 1 + (ord(a) * 7 + ord(b)) % 50)
+        for a in letters
+        for b in "aeiouht"
+        for c in "ehnrst"
+    ]
+    trie = WordTrie(words)
+    t = TypedLetters(typed, layout=Q, params=P)
+
+    def skip(word):
+        return word.startswith(typed) or word == "then"
+
+    def ranked(found):
+        score = {key: math.log(f.count) + f.prefix for key, f in found.items()}
+        return sorted(score.values(), reverse=True)[:8]
+
+    full = trie.walk(t, skip=skip)
+    best = trie.walk(t, k=8, skip=skip, completions=False)
+    assert "then" not in best and not any(key.startswith(typed) for key in best)
+    assert ranked(best) == pytest.approx(ranked(full))  # the 8 best scores, exactly
+    if len(full) > 8:  # more words in reach than asked for: the bound left some unread
+        assert len(best) < len(full)

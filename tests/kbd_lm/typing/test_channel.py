@@ -1,8 +1,15 @@
 import math
 
+import numpy as np
 import pytest
 
-from kbd_lm.typing.channel import ChannelParams, key_regions, log_likelihood, log_touch
+from kbd_lm.typing.channel import (
+    ChannelParams,
+    TypedLetters,
+    key_regions,
+    log_likelihood,
+    log_touch,
+)
 from kbd_lm.typing.layouts import LAYOUTS
 
 Q = LAYOUTS["qwerty"]
@@ -120,3 +127,36 @@ def test_params_round_trip_and_refuse_nonsense():
         ChannelParams(touch_spread=0)
     with pytest.raises(ValueError, match="must be < 1"):
         ChannelParams(omission=0.6, transposition=0.5)
+
+
+@pytest.mark.parametrize(
+    "typed, taps", [("tomorow", None), ("dont", [(6.5, 0.5), None, (5.4, 2.6), (4.4, 0.6)])]
+)
+def test_many_columns_at_once_are_each_columns_own(typed, taps):
+    # a trie's frontier: different columns, letters before them and letters read, at once
+    letters = TypedLetters(typed, layout=Q, params=P, taps=taps)
+    words = ["tomorrow", "don't", "tmo", "dobt", "xq'z", "oé"]
+    floor = letters.likelihoods(typed)[0] - 12
+    singles = []  # (column before, column, letter read last, next letter, its column)
+    for word in words:
+        before, col = None, letters.first()
+        for b in range(len(word) - 1):
+            prev = word[b - 1] if b else None
+            before, col = col, letters.next(before, col, prev, word[b], floor)
+        prev = word[-2] if len(word) > 1 else None
+        singles.append(
+            (before, col, prev, word[-1], letters.next(before, col, prev, word[-1], floor))
+        )
+    many = letters.next_many(
+        np.stack([s[0] for s in singles]),
+        np.stack([s[1] for s in singles]),
+        [s[2] for s in singles],
+        [s[3] for s in singles],
+        floor,
+    )
+    for one, (*_, alone) in zip(many, singles, strict=True):
+        assert one.tolist() == alone.tolist()  # the same values, bit for bit
+    # and the likelihoods of many words at once are each word's
+    together = letters.likelihoods_many(words)
+    assert together == [letters.likelihoods(w) for w in words]
+    assert together[0][0] == ll(typed, "tomorrow", taps=taps)
