@@ -178,12 +178,16 @@ class WordTrie:
             new = typed.next_many(before, cols[parent], prev, chars, floor)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
+            # with k, a top word that cannot rank among the k best is not noted (the k best
+            # are the same; found holds fewer others)
+            tops = (self.log_top[kids] + wholes >= best.threshold) | (k is None)
             for i in np.flatnonzero(wholes >= floor):
                 child, whole = kids[i], float(wholes[i])
                 if self.word[child] >= 0:
                     self._add(found, best, skipped, skip, self.word[child], whole, reach[i])
-                for w in self.top[child]:  # every typed letter read: the words below complete it
-                    self._add(found, best, skipped, skip, w, -math.inf, whole)
+                if tops[i]:  # every typed letter read: the words below complete it
+                    for w in self.top[child]:
+                        self._add(found, best, skipped, skip, w, -math.inf, whole)
             # typed letters left to read: the child is in the next frontier
             alive = np.flatnonzero((new[:, :-1, :] > -math.inf).any(axis=(1, 2)))
             nodes, befores, cols = kids[alive], cols[parent[alive]], new[alive]

@@ -422,15 +422,24 @@ class TypedLetters:
         befores = cols.copy()
         whole = np.full(len(lower), self.whole(start))
         best = whole.copy()
-        for b in range(max(map(len, lower), default=0)):
-            on = np.array([i for i, w in enumerate(lower) if len(w) > b], dtype=np.intp)
+        lengths = np.array([len(w) for w in lower], dtype=np.intp)
+        live = np.ones(len(lower), dtype=bool)  # a column with a finite cell
+        for b in range(max(lengths, default=0)):
+            on = np.flatnonzero((lengths > b) & live)
+            if not len(on):
+                break
             prev = [lower[i][b - 1] for i in on] if b else None
             new = self.next_many(
                 befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
             )
+            # every cell of this column and the one before -inf: so are the word's later
+            # columns (each reads the two before it), and its whole word
+            dead = on[~(new > _NEG).any(axis=(1, 2)) & ~(cols[on] > _NEG).any(axis=(1, 2))]
             befores[on], cols[on] = cols[on], new
             whole[on] = np.logaddexp.reduce(new[:, -1, :], axis=1)
             best[on] = np.maximum(best[on], whole[on])
+            live[dead] = False
+            whole[dead] = _NEG
         return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
 
     @staticmethod
