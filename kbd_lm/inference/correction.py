@@ -116,12 +116,14 @@ class Corrections:
         layout: Layout,
         taps: Sequence[Tap | None] | None = None,
         blocked: Callable[[str], bool] | None = None,
+        prepare: Callable[[Sequence[str]], None] | None = None,
     ) -> list[Suggestion]:
         """The ``k`` best suggestions for the typed ``partial`` (see the module docstring).
 
         ``exact``: the completions without correction, (word, probability) best first;
         ``prior(word)``: log P(word, then a boundary | context); ``blocked(word)``: true for
-        a word never to propose.
+        a word never to propose; ``prepare(words)``, if given, is told every word whose
+        prior will be asked before the first is (a model scores them together).
         """
         typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
         want = partial.lower()
@@ -135,6 +137,8 @@ class Corrections:
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
+        if prepare is not None:
+            prepare([f.word for f in found[:CANDIDATES]] + [partial])
         for f in found[:CANDIDATES]:
             hyps[f.word.lower()] = _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0)
         # every hypothesis' likelihoods in full (the walk may stop before a candidate's own

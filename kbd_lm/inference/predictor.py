@@ -282,15 +282,22 @@ class Predictor:
             self._priors = ((context, hint), {})
         priors = self._priors[1]
 
+        def prepare(words: Sequence[str]) -> None:  # the model runs on them together
+            missing = list(dict.fromkeys(w for w in words if w not in priors))
+            if missing:
+                values = self.next_word_logprobs(context, missing, hint)
+                priors.update(zip(missing, values, strict=True))
+
         def prior(word: str) -> float:
             if word not in priors:
-                priors[word] = self.next_word_logprob(context, word, hint)
+                prepare([word])
             return priors[word]
 
         return self._corrections.suggest(
             partial,
             exact=words,
             prior=prior,
+            prepare=prepare,
             k=k,
             layout=get_layout(layout),
             taps=taps,
@@ -343,21 +350,58 @@ class Predictor:
         The word's pieces are its tokenization as a new word; the boundary after it counts.
         With an n-gram in the bundle, the two models' probabilities are interpolated.
         """
-        neural = self._neural_logprob(text, word, self._hint_id(hint))
+        return self.next_word_logprobs(text, [word], hint)[0]
+
+    def next_word_logprobs(
+        self, text: str, words: Sequence[str], hint: str | None = None
+    ) -> list[float]:
+        """:meth:`next_word_logprob` of each of ``words``, the model run on them together."""
+        neural = self._neural_logprobs(text, words, self._hint_id(hint))
         if self.ngram is None:
             return neural
-        gram = self.ngram.next_word_logprob(text, word)
         w = self.neural_weight
-        return float(np.logaddexp(math.log(w) + neural, math.log1p(-w) + gram))
+        return [
+            float(
+                np.logaddexp(
+                    math.log(w) + n, math.log1p(-w) + self.ngram.next_word_logprob(text, word)
+                )
+            )
+            for word, n in zip(words, neural, strict=True)
+        ]
 
-    def _neural_logprob(self, text: str, word: str, hint_id: int | None) -> float:
+    def _neural_logprobs(self, text: str, words: Sequence[str], hint_id: int | None) -> list:
+        """The model's log P(word | text) of each of ``words`` (their casing variants summed),
+        every variant's pieces run together: the rows of a step are any words' (a step
+        costs about the same for 4 rows as for 8), the longest variants last.
+
+        >>> p = Predictor.load("dist/bundle")                       # doctest: +SKIP
+        >>> p._neural_logprobs("see you ", ["soon", "later"], None)  # doctest: +SKIP
+        [-3.1, -2.7]
+        """
         context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
         ctx = self._context(context, hint_id)
-        variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))
-        seqs = [self.tok.encode(v)[: self.decoding.max_word_pieces] for v in variants]
-        seqs = [s for s in seqs if s][: self.beam_width]
-        if not seqs:
-            return -math.inf
+        seqs, owner = [], []  # every word's variants' pieces, and whose they are
+        for i, word in enumerate(words):
+            variants = dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()])
+            pieces = [self.tok.encode(v)[: self.decoding.max_word_pieces] for v in variants]
+            for s in [s for s in pieces if s][: self.beam_width]:
+                seqs.append(s)
+                owner.append(i)
+        done = np.full(len(seqs), -np.inf)  # log P(variant, then a boundary)
+        order = sorted(range(len(seqs)), key=lambda r: len(seqs[r]))
+        for at in range(0, len(order), self.beam_width):
+            rows = order[at : at + self.beam_width]
+            done[rows] = self._run_pieces(ctx, [seqs[r] for r in rows])
+        out = np.full(len(words), -np.inf)
+        for i in range(len(words)):
+            mine = done[[r for r, o in enumerate(owner) if o == i]]
+            if len(mine):
+                out[i] = _logsumexp(mine)
+        return [float(x) for x in out]
+
+    def _run_pieces(self, ctx: Context, seqs: list[list[int]]) -> np.ndarray:
+        """log P(pieces, then a boundary | ctx) of each of ``seqs`` (at most a beam's rows),
+        one model step per piece   [len(seqs)]."""
         model = self._words.model_for(len(seqs))
         b = model.batch
         scores = np.array([ctx.logp[s[0]] for s in seqs])
@@ -376,7 +420,7 @@ class Predictor:
                     else:
                         done[r] = scores[r] + _logsumexp(logp[r, self.pieces.boundary])
             h, c = h2, c2
-        return float(_logsumexp(done))
+        return done
 
     # ------------------------------------------------------------------ context
 
