@@ -44,6 +44,7 @@ from kbd_lm.export.bench.summary import (
     presets,
     sizes,
 )
+from kbd_lm.export.bench.typos import correction_plan
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ def _replay_plan(prepared, profile: BudgetConfig, notes: list[str]) -> dict:
     has too few units for ``profile.calls``."""
     units = list(prepared.units("test"))
     plan = replay_plan(units, profile.calls, profile.warmup, profile.seed)
+    plan["noisy"], plan["exact"] = correction_plan(units, profile.calls, profile.seed)
     counts = _keystroke_counts(plan)
     log.info(
         "replay: %d test units of %s typed character by character: %d next-word and %d "
@@ -219,6 +221,8 @@ def _measure(
         "kinds": plan["kinds"],
         "drafts": plan["drafts"],
         "warm_drafts": plan["warm_drafts"],
+        "noisy": plan["noisy"],
+        "exact": plan["exact"],
         "ngram": str(ngram_path) if ngram_path else None,
         "history": history,
     }

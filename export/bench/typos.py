@@ -19,6 +19,7 @@ typing order (each keystroke finds the caches its predecessor left, as on a keyb
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from pathlib import Path
@@ -47,6 +48,28 @@ def noisy_keystrokes(
         if len(exact) < calls:
             exact.extend(w["context"] + w["word"][:j] for j in range(1, len(w["word"]) + 1))
     return noisy[:calls], exact[:calls]
+
+
+def correction_plan(
+    units: list[str], calls: int, seed: int, spread: float = SPREAD
+) -> tuple[list[str], list[str]]:
+    """What ``make bench`` times with correction: :func:`noisy_keystrokes` of ``units``
+    shuffled with ``seed`` (QWERTY), taken until both lists can hold ``calls``.
+
+    >>> noisy, exact = correction_plan(["see you", "ok then", "hi"], 4, seed=0)
+    >>> len(noisy), len(exact)
+    (4, 4)
+    """
+    order = list(range(len(units)))
+    random.Random(seed).shuffle(order)
+    picked: list[str] = []
+    letters = 0
+    for i in order:  # every letter typed is a keystroke, less what the simulator leaves out
+        if letters >= 2 * calls:
+            break
+        picked.append(units[i])
+        letters += len(units[i])
+    return noisy_keystrokes(picked, calls, spread, seed, layout=get_layout("qwerty"))
 
 
 def time_calls(predictor, texts: list[str], *, correct: bool, k: int = 3) -> list[float]:
