@@ -131,22 +131,29 @@ class Corrections:
         def skip(word: str) -> bool:  # the completions are the model's
             return word.lower().startswith(want) or bool(blocked and blocked(word))
 
-        found = list(self.trie.walk(typed, CANDIDATES, skip, completions=False).values())
-        found.sort(key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
         hyps: dict[str, _Hypothesis] = {}
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
-        if prepare is not None:
-            prepare([f.word for f in found[:CANDIDATES]] + [partial])
-        for f in found[:CANDIDATES]:
-            hyps[f.word.lower()] = _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0)
-        # every hypothesis' likelihoods in full (the walk may stop before a candidate's own
-        # node), the typed letters' own first
+        # the likelihoods of the typed letters (the walk's floor) and of the completions,
+        # computed together; the corrections' after the walk
         both = typed.likelihoods_many([partial] + [h.word for h in hyps.values()])
         own_whole = both[0][0]
         for h, (whole, prefix) in zip(hyps.values(), both[1:], strict=True):
             h.whole, h.prefix = whole, prefix
+        found = self.trie.walk(typed, CANDIDATES, skip, completions=False, own=own_whole)
+        found = sorted(found.values(), key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
+        if prepare is not None:
+            prepare([f.word for f in found[:CANDIDATES]] + [partial])
+        fixes = [
+            _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0) for f in found[:CANDIDATES]
+        ]
+        # their likelihoods in full (the walk may stop before a candidate's own node)
+        for h, (whole, prefix) in zip(
+            fixes, typed.likelihoods_many([h.word for h in fixes]), strict=True
+        ):
+            h.whole, h.prefix = whole, prefix
+            hyps[h.word.lower()] = h
         as_typed = prior(partial) + own_whole
         ranked = sorted(hyps.values(), key=lambda h: -(h.prior + h.prefix))
         scores = [h.prior + h.prefix for h in ranked] + [as_typed]

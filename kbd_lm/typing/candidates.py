@@ -117,6 +117,7 @@ class WordTrie:
         completions: bool = True,
         max_drop: float = MAX_DROP,
         max_nodes: int = MAX_NODES,
+        own: float | None = None,
     ) -> dict[str, Found]:
         """The words within ``max_drop`` nats of the typed letters' own likelihood, by their
         lowercase form (see the module docstring); ``skip(word)`` true leaves a word out.
@@ -132,11 +133,14 @@ class WordTrie:
         already reached, if more). So with ``k`` the ``k`` best by ``log count + prefix``
         are exact (without, every node in reach is read). At most ``max_nodes`` columns are
         computed: past that, a depth keeps the children with the best bounds.
+        ``own``: the typed letters' whole likelihood under themselves, if the caller has it
+        (``typed.likelihoods(typed.t)[0]``, the floor's start).
         The likelihoods leave out the alignments that fell below the floor on the way
         (:meth:`~kbd_lm.typing.channel.TypedLetters.next`), each under ``e^-max_drop`` times
         the typed letters' own likelihood: in probability they fall short of
         :func:`~kbd_lm.typing.channel.log_likelihood` by a few such amounts at most."""
-        own, _ = typed.likelihoods(typed.t)
+        if own is None:
+            own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
         # without completions, the node spelt by the typed letters: its words all start so
         typed_node = self.node(typed.t) if not completions else None
