@@ -259,7 +259,6 @@ class TypedLetters:
         self._ins = np.array(self.ins)  # [n]
         self.log_swap = _log(params.transposition)
         self.headroom = self._headroom()  # [n + 1]
-        self._touch: dict[str, np.ndarray] = {}
         self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
         self._lt, self._keep, self._log_skip = np.zeros((0, n)), np.zeros(0), np.zeros(0)
         self._step = np.zeros(0, dtype=bool)
@@ -291,16 +290,30 @@ class TypedLetters:
 
     def touch(self, char: str) -> np.ndarray:
         """log touch(typed letter a | intended ``char``) for every a   [n]."""
-        row = self._touch.get(char)
-        if row is None:
-            spread = self.params.touch_spread
-            row = self._touch[char] = np.array(
-                [
-                    log_touch(self.t[a], char, layout=self.layout, spread=spread, tap=self.taps[a])
-                    for a in range(self.n)
-                ]
-            )
-        return row
+        return self._touch_rows([char])[0]
+
+    def _touch_rows(self, chars: Sequence[str]) -> np.ndarray:
+        """log touch(typed letter a | intended char) of each of ``chars`` (lowercase) for
+        every a, as :func:`log_touch` gives it, without a Python call per cell
+        [len(chars), n]."""
+        p, layout = self.params, self.layout
+        index, table = touch_table(layout, p.touch_spread)
+        chars = list(chars)
+        out = np.full((len(chars), self.n), _NEG)
+        on = [i for i, c in enumerate(chars) if c in index]  # chars on the layout
+        w = np.array([index[chars[i]] for i in on], dtype=np.intp)
+        for a, (t, tap) in enumerate(zip(self.t, self.taps, strict=True)):
+            for i, c in enumerate(chars):
+                if c not in index and c == t:  # off the layout: typed as itself only
+                    out[i, a] = 0.0
+            if tap is not None and len(on):  # the Gaussian's density at the tap
+                spread = p.touch_spread
+                centres = np.array([layout.centres[chars[i]] for i in on])  # [W, 2]
+                d2 = (tap[0] - centres[:, 0]) ** 2 + (tap[1] - centres[:, 1]) ** 2
+                out[on, a] = -d2 / (2 * spread * spread) - math.log(2 * math.pi * spread * spread)
+            elif t in index and len(on):
+                out[on, a] = table[index[t], w]
+        return out
 
     def first(self) -> Column:
         """The column before any intended letter: only insertions   [n + 1, max_edits + 1]."""
@@ -394,10 +407,12 @@ class TypedLetters:
             return at
         if len(chars):  # letters not met yet: the tables again, with them
             p = self.params
-            letters = sorted(set(self._letters.tolist()) | set(chars.tolist()))
+            # every key of the layout at once: a walk meets most of them, one table each
+            keys = set(self.layout.centres)
+            letters = sorted(set(self._letters.tolist()) | set(chars.tolist()) | keys)
             self._letters = np.array(letters, dtype="<U1")
             skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
-            self._lt = np.stack([self.touch(c) for c in letters]).reshape(len(letters), self.n)
+            self._lt = self._touch_rows(letters)
             self._keep = np.array([_log(1 - s - p.transposition) for s in skips])
             self._log_skip = np.array([_log(s) for s in skips])
             self._step = np.array([c != "'" for c in letters])
