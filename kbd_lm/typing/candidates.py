@@ -185,11 +185,17 @@ class WordTrie:
             # with k, a top word that cannot rank among the k best is not noted (the k best
             # are the same; found holds fewer others)
             tops = (self.log_top[kids] + wholes >= best.threshold) | (k is None)
-            for i in np.flatnonzero(wholes >= floor):
-                child, whole = kids[i], float(wholes[i])
+            at = np.flatnonzero(wholes >= floor)  # (Python numbers below: a loop reads them)
+            for child, whole, got, top in zip(
+                kids[at].tolist(),
+                wholes[at].tolist(),
+                reach[at].tolist(),
+                tops[at].tolist(),
+                strict=True,
+            ):
                 if self.word[child] >= 0:
-                    self._add(found, best, skipped, skip, self.word[child], whole, reach[i])
-                if tops[i]:  # every typed letter read: the words below complete it
+                    self._add(found, best, skipped, skip, self.word[child], whole, got)
+                if top:  # every typed letter read: the words below complete it
                     for w in self.top[child]:
                         self._add(found, best, skipped, skip, w, -math.inf, whole)
             # typed letters left to read: the child is in the next frontier
