@@ -44,7 +44,6 @@ from kbd_lm.export.bench.summary import (
     presets,
     sizes,
 )
-from kbd_lm.export.bench.typos import correction_plan
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +154,9 @@ def _replay_plan(prepared, profile: BudgetConfig, notes: list[str]) -> dict:
     has too few units for ``profile.calls``."""
     units = list(prepared.units("test"))
     plan = replay_plan(units, profile.calls, profile.warmup, profile.seed)
+    # (imported here: `python -m kbd_lm.export.bench.typos` imports this package first)
+    from kbd_lm.export.bench.typos import correction_plan
+
     plan["noisy"], plan["exact"] = correction_plan(units, profile.calls, profile.seed)
     counts = _keystroke_counts(plan)
     log.info(
