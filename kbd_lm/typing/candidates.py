@@ -182,27 +182,36 @@ class WordTrie:
             new = typed.next_many(before, cols[parent], prev, chars, floor)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
-            # with k, a top word that cannot rank among the k best is not noted (the k best
-            # are the same; found holds fewer others)
-            tops = (self.log_top[kids] + wholes >= best.threshold) | (k is None)
-            at = np.flatnonzero(wholes >= floor)  # (Python numbers below: a loop reads them)
-            for child, whole, got, top in zip(
-                kids[at].tolist(),
-                wholes[at].tolist(),
-                reach[at].tolist(),
-                tops[at].tolist(),
-                strict=True,
-            ):
-                if self.word[child] >= 0:
-                    self._add(found, best, skipped, skip, self.word[child], whole, got)
-                if top:  # every typed letter read: the words below complete it
-                    for w in self.top[child]:
-                        self._add(found, best, skipped, skip, w, -math.inf, whole)
+            notes = (found, best, skipped, skip)
+            self._note_depth(notes, kids, wholes, reach, floor, every_top=k is None)
             # typed letters left to read: the child is in the next frontier
             alive = np.flatnonzero((new[:, :-1, :] > -math.inf).any(axis=(1, 2)))
             nodes, befores, cols = kids[alive], cols[parent[alive]], new[alive]
             prefixes = reach[alive]
         return found
+
+    def _note_depth(self, notes, kids, wholes, reach, floor: float, every_top: bool) -> None:
+        """Note the words a depth of the walk found: each child whose ``whole`` (log P of
+        the typed letters, the child's letters read) reaches ``floor`` gives its own word
+        (with ``reach``, the best ``whole`` down its path) and its most frequent words below
+        (with its ``whole``). ``notes``: (found, best, skipped, skip) of :meth:`_add`. Unless
+        ``every_top``, a child's top words that cannot rank among the k best are not noted
+        (the k best are the same; found holds fewer others)."""
+        found, best, skipped, skip = notes
+        tops = (self.log_top[kids] + wholes >= best.threshold) | every_top
+        at = np.flatnonzero(wholes >= floor)  # (Python numbers below: a loop reads them)
+        for child, whole, got, top in zip(
+            kids[at].tolist(),
+            wholes[at].tolist(),
+            reach[at].tolist(),
+            tops[at].tolist(),
+            strict=True,
+        ):
+            if self.word[child] >= 0:
+                self._add(found, best, skipped, skip, self.word[child], whole, got)
+            if top:  # every typed letter read: the words below complete it
+                for w in self.top[child]:
+                    self._add(found, best, skipped, skip, w, -math.inf, whole)
 
     def _add(self, found, best, skipped, skip, index: int, whole: float, prefix: float) -> None:
         """Note word ``index`` with these likelihoods (each kept at its best) unless
