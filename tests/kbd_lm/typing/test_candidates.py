@@ -93,3 +93,10 @@ def test_the_k_best_are_those_of_the_whole_walk(typed):
     assert ranked(best) == pytest.approx(ranked(full))  # the 8 best scores, exactly
     if len(full) > 8:  # more words in reach than asked for: the bound left some unread
         assert len(best) < len(full)
+
+
+def test_the_walk_takes_the_typed_letters_likelihood_from_its_caller():
+    trie = WordTrie(WORDS)
+    t = TypedLetters("tomorow", layout=Q, params=P)
+    own = t.likelihoods(t.t)[0]
+    assert trie.walk(t, k=8, own=own) == trie.walk(t, k=8)

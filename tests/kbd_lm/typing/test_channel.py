@@ -160,3 +160,38 @@ def test_many_columns_at_once_are_each_columns_own(typed, taps):
     together = letters.likelihoods_many(words)
     assert together == [letters.likelihoods(w) for w in words]
     assert together[0][0] == ll(typed, "tomorrow", taps=taps)
+
+
+def test_a_word_stops_being_read_once_its_columns_are_impossible():
+    # "ab" typed: "xqzjvwkxqzjv" is beyond the edit budget after a few letters and is read no
+    # further; its likelihoods, and the others' read beside it, are those of every column
+    # read to the word's end one at a time
+    letters = TypedLetters("ab", layout=Q, params=P)
+    words = ["xqzjvwkxqzjv", "abcdefghijkl", "ba", "a'b"]
+
+    def read_to_the_end(word):
+        before, col = None, letters.first()
+        best = letters.whole(col)
+        for b, char in enumerate(word):
+            before, col = col, letters.next(before, col, word[b - 1] if b else None, char)
+            best = max(best, letters.whole(col))
+        return letters.whole(col), best
+
+    together = letters.likelihoods_many(words)
+    assert together == [read_to_the_end(w) for w in words]
+    assert together[0][0] == -math.inf and together[1][1] > -1
+
+
+@pytest.mark.parametrize("name", ["qwerty", "azerty", "dvorak"])
+def test_the_touch_tables_are_log_touch(name):
+    # every key and two characters off the layout, typed letters with and without taps
+    layout, rng = LAYOUTS[name], np.random.default_rng(1)
+    for typed in ("helo", "dont", "xé1"):
+        taps = [None if rng.random() < 0.3 else tuple(rng.uniform(0, 4, 2)) for _ in typed]
+        letters = TypedLetters(typed, layout=layout, params=ChannelParams(0.3), taps=taps)
+        for char in [*layout.keys, "é", "1"]:
+            want = [
+                log_touch(t, char, layout=layout, spread=0.3, tap=tap)
+                for t, tap in zip(letters.t, letters.taps, strict=True)
+            ]
+            assert letters.touch(char).tolist() == want  # the same values, bit for bit
