@@ -49,7 +49,7 @@ from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.text.normalization import PARTIAL_WORD_RE, normalize_prefix
 from kbd_lm.text.sentences import at_sentence_start
 from kbd_lm.text.tokenizer import BOS_ID, Tokenizer
-from kbd_lm.typing.layouts import DEFAULT_LAYOUT, get_layout
+from kbd_lm.typing.layouts import DEFAULT_LAYOUT
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,9 @@ class Predictor:
             # app changes it with predictor.blocklist.add(word) / .remove(word) / .enabled.
             if BLOCKLIST_FILE in bundle.manifest.files:
                 self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
+            # The layouts, channel and thresholds of correction (kbd_lm.typing.spec); None:
+            # a bundle of format 4 without typing.json, which does not correct.
+            self.typing = bundle.typing()
         except (ValueError, OSError) as err:
             raise BundleError(f"{bundle.path}: {err}") from err
         self.history_weights = DEFAULT_WEIGHTS  # see kbd_lm.history.mix
@@ -249,20 +252,26 @@ class Predictor:
         Blocked words are never returned.
 
         ``correct``: inside a word, also propose the words the typed letters may be a
-        mistyping of on the keyboard ``layout`` (:data:`kbd_lm.typing.layouts.LAYOUTS`), with
-        the touch points ``taps`` (x, y in key units, one per letter of the partial word) when
-        given (:mod:`kbd_lm.inference.correction`). Off (the default): the words are exactly
-        those of the bundle's decoding spec.
+        mistyping of on the keyboard ``layout`` (one of the bundle's layouts,
+        :meth:`Bundle.typing`), with the touch points ``taps`` (x, y in key units, one per
+        letter of the partial word) when given (:mod:`kbd_lm.inference.correction`). Off (the
+        default): the words are exactly those of the bundle's decoding spec. A bundle of
+        format 4 without ``typing.json`` does not correct.
         """
         hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:
             return []
-        n = max(k, CORRECTION_CANDIDATES) if correct else k
+        n = max(k, CORRECTION_CANDIDATES) if correct and self.typing is not None else k
         context, partial, words = self._model_words(text, n, hint_id)
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
-        if correct and self.lexicon is not None and correctable(text, partial):
+        if (
+            correct
+            and self.lexicon is not None
+            and self.typing is not None
+            and correctable(text, partial)
+        ):
             return self._corrected(context, partial, words, k, hint, layout, taps)
         at_start = at_sentence_start(context)
         out = []
@@ -277,7 +286,10 @@ class Predictor:
     def _corrected(self, context, partial, words, k, hint, layout, taps) -> list[Suggestion]:
         """``suggest`` with corrections of the partial word (kbd_lm.inference.correction)."""
         if self._corrections is None:  # the word list's trie, built on first use
-            self._corrections = Corrections(self.lexicon)
+            spec = self.typing
+            self._corrections = Corrections(
+                self.lexicon, spec.channel, spec.autocorrect_margin, spec.unlisted_min
+            )
         if self._priors[0] != (context, hint):
             self._priors = ((context, hint), {})
         priors = self._priors[1]
@@ -292,7 +304,7 @@ class Predictor:
             exact=words,
             prior=prior,
             k=k,
-            layout=get_layout(layout),
+            layout=self.typing.layout(layout),
             taps=taps,
             blocked=self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context)),
         )
