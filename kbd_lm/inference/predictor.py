@@ -169,7 +169,8 @@ class Predictor:
             if BLOCKLIST_FILE in bundle.manifest.files:
                 self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
             # The layouts, channel and thresholds of correction (kbd_lm.typing.spec); None:
-            # a bundle of format 4 without typing.json, which does not correct.
+            # a bundle of format 4 without typing.json, which does not correct. An app may
+            # replace it (dataclasses.replace) to try other values; the next call uses them.
             self.typing = bundle.typing()
         except (ValueError, OSError) as err:
             raise BundleError(f"{bundle.path}: {err}") from err
@@ -286,10 +287,10 @@ class Predictor:
     def _corrected(self, context, partial, words, k, hint, layout, taps) -> list[Suggestion]:
         """``suggest`` with corrections of the partial word (kbd_lm.inference.correction)."""
         if self._corrections is None:  # the word list's trie, built on first use
-            spec = self.typing
-            self._corrections = Corrections(
-                self.lexicon, spec.channel, spec.autocorrect_margin, spec.unlisted_min
-            )
+            self._corrections = Corrections(self.lexicon)
+        fix, spec = self._corrections, self.typing  # the bundle's values (or an app's)
+        fix.params, fix.autocorrect_margin = spec.channel, spec.autocorrect_margin
+        fix.unlisted_min = spec.unlisted_min
         if self._priors[0] != (context, hint):
             self._priors = ((context, hint), {})
         priors = self._priors[1]
