@@ -231,7 +231,7 @@ class Manifest(Mapping):
     training: dict = field(default_factory=dict)  # corpus, split, perplexities, tokens, minutes
     presets: dict = field(default_factory=dict)  # quantization -> size, agreement, latency
     metrics: dict = field(default_factory=dict)  # keyboard metrics written by eval
-    producer: dict = field(default_factory=dict)  # {"name": "kbd-lm", "version": "0.10.0"}
+    producer: dict = field(default_factory=dict)  # {"name": "kbd-lm", "version": "0.9.0"}
     # The format version the document was read in (before any upgrade); not written.
     read_version: int = field(default=FORMAT_VERSION, compare=False)
 
