@@ -196,6 +196,12 @@ class ModelInfo(BaseModel):
                             "shipped": True,
                             "role": "blocklist",
                         },
+                        "typing.json": {
+                            "bytes": 1038,
+                            "sha256": "c2e81f07a9b4…",
+                            "shipped": True,
+                            "role": "typing",
+                        },
                         "tokenizer.json": {
                             "bytes": 292512,
                             "sha256": "77b3e0c5d1a2…",
@@ -208,8 +214,9 @@ class ModelInfo(BaseModel):
                         "tokenizer.model",
                         "lexicon.txt.gz",
                         "blocklist.txt",
+                        "typing.json",
                     ],
-                    "total_bytes": 1495391,
+                    "total_bytes": 1496429,
                     "decoding": {
                         "beam_width": 8,
                         "batch_sizes": [1, 2, 4, 8],
