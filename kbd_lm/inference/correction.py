@@ -42,15 +42,11 @@ from kbd_lm.typing.candidates import WordTrie
 from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
 
+# The thresholds' defaults; a bundle's own are in its typing.json (kbd_lm.typing.spec).
+from kbd_lm.typing.spec import AUTOCORRECT_MARGIN, UNLISTED_MIN
+
 # Corrections from the word list scored by the model per call (each costs a few model steps).
 CANDIDATES = 8
-# nats by which the best whole word must beat the typed letters (as a word) to be committed
-# by space. A placeholder of 0.9.0's first version (e^2: 7 times likelier), to be tuned on
-# the validation splits so that correctly typed words are almost never replaced.
-AUTOCORRECT_MARGIN = 2.0
-# A completion the word list lacks (mostly a made-up spelling: "tomw" for "tom") is shown only
-# with at least this probability: a placeholder, to be tuned on the validation splits.
-UNLISTED_MIN = 0.05
 # What may stand before the partial word in its whitespace-separated token: opening quotes
 # and brackets. Anything else there (a digit, "@", "/", ".", ":") is an address, a time,
 # a mention...: not corrected.
@@ -98,13 +94,20 @@ class _Hypothesis:
 
 
 class Corrections:
-    """Corrections over one word list (the trie is built once) and one set of channel
-    parameters."""
+    """Corrections over one word list (the trie is built once), one set of channel
+    parameters and thresholds (a bundle's: :class:`kbd_lm.typing.spec.TypingSpec`)."""
 
-    def __init__(self, lexicon: Lexicon, params: ChannelParams | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        params: ChannelParams | None = None,
+        autocorrect_margin: float = AUTOCORRECT_MARGIN,
+        unlisted_min: float = UNLISTED_MIN,
+    ) -> None:
         self.lexicon = lexicon
         self.trie = WordTrie(lexicon.items())
         self.params = params or ChannelParams()
+        self.autocorrect_margin, self.unlisted_min = autocorrect_margin, unlisted_min
 
     def suggest(
         self,
@@ -160,14 +163,18 @@ class Corrections:
         top = max(scores)
         total = top + math.log(sum(math.exp(s - top) for s in scores))
         best = max(ranked, key=lambda h: h.prior + h.whole, default=None)
-        auto = best is not None and best.prior + best.whole - as_typed > AUTOCORRECT_MARGIN
+        auto = best is not None and best.prior + best.whole - as_typed > self.autocorrect_margin
         if auto:
             ranked.remove(best)
             ranked.insert(0, best)
         out = []
         for h in ranked:
             prob = math.exp(h.prior + h.prefix - total)
-            if h.kind == "completion" and prob < UNLISTED_MIN and not self.lexicon.count(h.word):
+            if (
+                h.kind == "completion"
+                and prob < self.unlisted_min
+                and not self.lexicon.count(h.word)
+            ):
                 continue  # a made-up spelling, most likely
             if h.kind == "completion":
                 word = partial + h.word[len(partial) :]  # keep what the user typed

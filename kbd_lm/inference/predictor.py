@@ -49,7 +49,7 @@ from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.text.normalization import PARTIAL_WORD_RE, normalize_prefix
 from kbd_lm.text.sentences import at_sentence_start
 from kbd_lm.text.tokenizer import BOS_ID, Tokenizer
-from kbd_lm.typing.layouts import DEFAULT_LAYOUT, get_layout
+from kbd_lm.typing.layouts import DEFAULT_LAYOUT
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,10 @@ class Predictor:
             # app changes it with predictor.blocklist.add(word) / .remove(word) / .enabled.
             if BLOCKLIST_FILE in bundle.manifest.files:
                 self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
+            # The layouts, channel and thresholds of correction (kbd_lm.typing.spec); None:
+            # a bundle of format 4 without typing.json, which does not correct. An app may
+            # replace it (dataclasses.replace) to try other values; the next call uses them.
+            self.typing = bundle.typing()
         except (ValueError, OSError) as err:
             raise BundleError(f"{bundle.path}: {err}") from err
         self.history_weights = DEFAULT_WEIGHTS  # see kbd_lm.history.mix
@@ -249,20 +253,26 @@ class Predictor:
         Blocked words are never returned.
 
         ``correct``: inside a word, also propose the words the typed letters may be a
-        mistyping of on the keyboard ``layout`` (:data:`kbd_lm.typing.layouts.LAYOUTS`), with
-        the touch points ``taps`` (x, y in key units, one per letter of the partial word) when
-        given (:mod:`kbd_lm.inference.correction`). Off (the default): the words are exactly
-        those of the bundle's decoding spec.
+        mistyping of on the keyboard ``layout`` (one of the bundle's layouts,
+        :meth:`Bundle.typing`), with the touch points ``taps`` (x, y in key units, one per
+        letter of the partial word) when given (:mod:`kbd_lm.inference.correction`). Off (the
+        default): the words are exactly those of the bundle's decoding spec. A bundle of
+        format 4 without ``typing.json`` does not correct.
         """
         hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:
             return []
-        n = max(k, CORRECTION_CANDIDATES) if correct else k
+        n = max(k, CORRECTION_CANDIDATES) if correct and self.typing is not None else k
         context, partial, words = self._model_words(text, n, hint_id)
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
-        if correct and self.lexicon is not None and correctable(text, partial):
+        if (
+            correct
+            and self.lexicon is not None
+            and self.typing is not None
+            and correctable(text, partial)
+        ):
             return self._corrected(context, partial, words, k, hint, layout, taps)
         at_start = at_sentence_start(context)
         out = []
@@ -278,6 +288,9 @@ class Predictor:
         """``suggest`` with corrections of the partial word (kbd_lm.inference.correction)."""
         if self._corrections is None:  # the word list's trie, built on first use
             self._corrections = Corrections(self.lexicon)
+        fix, spec = self._corrections, self.typing  # the bundle's values (or an app's)
+        fix.params, fix.autocorrect_margin = spec.channel, spec.autocorrect_margin
+        fix.unlisted_min = spec.unlisted_min
         if self._priors[0] != (context, hint):
             self._priors = ((context, hint), {})
         priors = self._priors[1]
@@ -299,7 +312,7 @@ class Predictor:
             prior=prior,
             prepare=prepare,
             k=k,
-            layout=get_layout(layout),
+            layout=self.typing.layout(layout),
             taps=taps,
             blocked=self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context)),
         )

@@ -102,6 +102,7 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert sizes["shipped_bytes"] == manifest["total_bytes"]  # as the manifest counts it
     shipped = ["model.tflite", "tokenizer.model", "lexicon.txt.gz", "blocklist.txt"]
+    shipped += ["typing.json"]
     assert sizes["shipped_files"] == manifest["shipped_files"] == shipped
     assert sizes["shipped_bytes"] == sum(sizes["files"][name] for name in shipped)
     assert setup["child"] == "fresh process: python -m kbd_lm.export.bench.child"

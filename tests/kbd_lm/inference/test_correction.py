@@ -132,3 +132,38 @@ def test_a_blocked_word_is_never_a_correction(predictor):
     finally:
         predictor.blocklist.remove("tomorrow")
     assert "tomorrow" not in words
+
+
+def test_the_predictor_corrects_with_the_bundles_typing_file(predictor, tiny_bundle, tmp_path):
+    """The layouts and thresholds are the bundle's typing.json (kbd_lm.typing.spec): a margin
+    no correction beats turns autocorrect off; a bundle with Dvorak only knows no QWERTY; a
+    bundle of format 4 without the file does not correct."""
+    import dataclasses
+    import shutil
+
+    from kbd_lm.inference import bundle as B
+    from kbd_lm.inference.bundle import BundleError
+    from kbd_lm.typing.spec import TypingSpec
+
+    text = "see you tomorow"
+    assert predictor.suggest(text, k=3, correct=True)[0].autocorrect
+    folder = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, folder)
+    TypingSpec(layouts=(LAYOUTS["dvorak"],), autocorrect_margin=1e9).save(folder / B.TYPING_FILE)
+    B.write(folder, B.read(folder).with_file(folder, B.TYPING_FILE))
+    strict = Predictor.load(folder)
+    got = strict.suggest(text, k=3, correct=True, layout="dvorak")
+    assert got and not any(s.autocorrect for s in got)
+    with pytest.raises(ValueError, match="unknown layout 'qwerty': use one of dvorak"):
+        strict.suggest(text, k=3, correct=True)
+    manifest = B.read(folder)
+    files = {n: e for n, e in manifest.files.items() if n != B.TYPING_FILE}
+    (folder / B.TYPING_FILE).unlink()
+    B.write(folder, dataclasses.replace(manifest, files=files))
+    plain = Predictor.load(folder)
+    assert plain.typing is None
+    assert plain.suggest(text, k=3, correct=True) == plain.suggest(text, k=3)
+    (folder / B.TYPING_FILE).write_text("{}")
+    B.write(folder, B.read(folder).with_file(folder, B.TYPING_FILE))
+    with pytest.raises(BundleError, match="typing.json: not a kbd-lm-typing file"):
+        Predictor.load(folder)
