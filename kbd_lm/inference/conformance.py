@@ -20,7 +20,10 @@ and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in orde
 :class:`~kbd_lm.history.user_history.UserHistory` (the header's ``history`` config), which the
 suggestion then uses with the header's ``history_weights`` (see :func:`history_cases`); and
 ``"hint": "email"``: the field hint sent with both ``decode_input`` and ``suggest`` (see
-:func:`hint_cases`).
+:func:`hint_cases`); and ``"correct": true`` with ``"layout"`` (and maybe ``"taps"``): the text
+suggested with typing correction, whose suggestions also carry ``kind`` and ``autocorrect``
+(version 5; see :func:`~kbd_lm.inference.conformance_cases.typo_cases`). A decoder that does
+not correct skips those cases and says so (:class:`Report`).
 
 >>> build_cases(["see you later"], per_kind=1)[0]
 ('empty', '', 3)
@@ -44,6 +47,18 @@ from kbd_lm.common.fsutil import Progress, atomic_write_text
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import Blocklist
 from kbd_lm.inference.bundle import CONFORMANCE_FILE, Bundle, BundleError, Manifest, write
+
+# The cases beyond plain texts (blocklist, history, hints, typos), re-exported here.
+from kbd_lm.inference.conformance_cases import (  # noqa: F401
+    BLOCKED_TOP,
+    HISTORY_FIXED,
+    TYPO_FIXED,
+    blocklist_cases,
+    hint_cases,
+    history_cases,
+    stable_typo_cases,
+    typo_cases,
+)
 from kbd_lm.inference.runtime import runtime_version
 from kbd_lm.inference.tolerance import (
     MAX_ABS,
@@ -51,21 +66,22 @@ from kbd_lm.inference.tolerance import (
     TOLERANCE,
     ToleranceError,
     compare,
+    compare_marks,
     needed_abs,
     needed_rel,
     runtime_tolerance,
     tolerance_for,
 )
-from kbd_lm.text.hints import HINTS
-from kbd_lm.text.normalization import WORD_RE, words
+from kbd_lm.text.normalization import WORD_RE
 
 log = logging.getLogger(__name__)
 
 FILE = CONFORMANCE_FILE  # (the bundle's file table names it)
 FORMAT = "kbd-lm-conformance"
 # 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint;
-# 4: the header has a tolerance per runtime (tolerances). Older versions are read as well.
-VERSION = 4
+# 4: the header has a tolerance per runtime (tolerances); 5: typo cases (correct, layout,
+# taps; suggestions with kind and autocorrect). Older versions are read as well.
+VERSION = 5
 NEWER_THAN_PINNED = "\U0001fae8"  # SHAKING FACE, Unicode 15.0: unassigned in Python 3.11's 14.0
 
 # Hand-written cases: (kind, text, k). The rest come from held-out text (see build_cases).
@@ -141,27 +157,6 @@ FIXED: list[tuple[str, str, int]] = [
     ("blocklist", "you are such a ", 5),
     ("blocklist", "son of a b", 3),
 ]
-# Fixed texts whose best word blocklist_cases blocks (as a word, and after the context).
-BLOCKED_TOP = ("see you ", "how are you ", "see yo", "thank you so muc", "ok. ", "I don't ")
-
-# Learn-then-suggest cases: (kind, [(message, field), ...] learned in order, text, k).
-_QUATTRO = [("lunch at Quattro?", "text")]
-_BART = [("meet Bartholomew at the gate", "text"), ("Bartholomew is late", "text")]
-_ZORB = [("Zorblax. Zorblax is here", "text")]
-HISTORY_FIXED: list[tuple[str, list[tuple[str, str]], str, int]] = [
-    ("history_completion", _QUATTRO, "see you at Qu", 3),
-    ("history_next_word", _QUATTRO, "lunch at ", 3),
-    ("history_long_word", _BART, "meet B", 3),
-    ("history_next_word", _BART, "meet ", 3),
-    ("history_casing", [("my new iPhone is great", "text")], "my new i", 3),
-    ("history_sentence_start", _ZORB, "ok. ", 3),
-    ("history_sentence_start", _ZORB, "", 3),
-    ("history_field", [("my pin is 48213 and zorblax", "password")], "my pin is ", 3),
-    ("history_secret", [("call me at 555 123 4567 tomorrow", "text")], "call me at ", 3),
-    ("history_secret", [("mail bob@example.com or zorb.io now", "text")], "mail ", 3),
-    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the ", 5),
-    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the K", 3),
-]
 
 
 @dataclass
@@ -236,110 +231,19 @@ def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tup
     return cases
 
 
-def blocklist_cases(cases: list[dict], results: list[dict]) -> list[dict]:
-    """Cases that add to the blocklist, made from answers already known: for each text of
-    :data:`BLOCKED_TOP`, its best word blocked as a word (``blocklist_word``), as a phrase
-    after the context's last word (``blocklist_phrase``: blocked here) and after another
-    word (``blocklist_other``: not blocked here). Blocking a word the model ranks first
-    changes the answer: the search must skip it and find one more word.
-
-    >>> cases = [{"id": 0, "kind": "next_word", "text": "see you ", "k": 3}]
-    >>> results = [{"id": 0, "context": "see you", "suggestions": [{"word": "later"}]}]
-    >>> [c["blocklist_add"] for c in blocklist_cases(cases, results)]
-    [['later'], ['you later'], ['zzyzx later']]
-    """
-    by_id = {r["id"]: r for r in results}
-    out, done = [], set()
-    for case in cases:
-        result = by_id[case["id"]]
-        if case["text"] not in BLOCKED_TOP or case["text"] in done or not result["suggestions"]:
-            continue
-        done.add(case["text"])  # the first case of each text (the fixed one)
-        top = result["suggestions"][0]["word"]
-        before = words(result["context"])[-1:]
-        adds = [("blocklist_word", [top])]
-        if before:
-            adds += [("blocklist_phrase", [f"{before[0]} {top}"])]
-            adds += [("blocklist_other", [f"zzyzx {top}"])]
-        for kind, add in adds:
-            out.append({"kind": kind, "text": case["text"], "k": case["k"], "blocklist_add": add})
-    return out
-
-
-def history_cases(units: list[str], seed: int = 0, per_kind: int = 10) -> list[dict]:
-    """Learn-then-suggest cases: :data:`HISTORY_FIXED` (a name of many pieces, casing, a
-    sentence start, a password field and secrets that are not learned, repetition, a learned
-    word blocked), then ``history_units``: three held-out units learned, the last one typed
-    again up to a random word boundary or into a word.
-
-    >>> [c["kind"] for c in history_cases(["see you later", "ok then"], per_kind=1)][-2:]
-    ['history_blocklist', 'history_units']
-    """
-    rng = random.Random(seed + 1)
-
-    def learn(messages):
-        return [{"text": text, "field": field} for text, field in messages]
-
-    out = [{"kind": k, "learn": learn(m), "text": t, "k": n} for k, m, t, n in HISTORY_FIXED]
-    out.append(
-        {
-            "kind": "history_blocklist",  # a learned word the app blocked: never suggested
-            "learn": learn([("you are a zorblax", "text")] * 3),
-            "text": "you are a ",
-            "k": 3,
-            "blocklist_add": ["zorblax"],
-        }
-    )
-    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
-    for _ in range(per_kind):
-        messages = [rng.choice(pool) for _ in range(3)]
-        last = messages[-1]
-        cuts = [m.start() for m in WORD_RE.finditer(last)][1:]
-        cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(last)]
-        text = last[: rng.choice(cuts)]
-        out.append(
-            {
-                "kind": "history_units",
-                "learn": learn((m, "text") for m in messages),
-                "text": text,
-                "k": 3,
-            }
-        )
-    return out
-
-
-def hint_cases(units: list[str], seed: int = 0, per_hint: int = 6) -> list[dict]:
-    """Cases with a field hint: for every hint of :data:`~kbd_lm.text.hints.HINTS`, an empty
-    text, a sentence start and held-out text cut at a word boundary or inside a word. A
-    bundle trained without hints answers them as without one (its ``context_ids`` say so).
-
-    >>> sorted({c["hint"] for c in hint_cases(["see you later", "ok then"], per_hint=1)})
-    ['email', 'message', 'prose']
-    """
-    rng = random.Random(seed + 2)
-    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
-    out = []
-    for hint in HINTS:
-        texts = ["", "Thanks. "]
-        for _ in range(per_hint):
-            unit = rng.choice(pool)
-            cuts = [m.start() for m in WORD_RE.finditer(unit)][1:]
-            cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(unit)]
-            texts.append(unit[: rng.choice(cuts)])
-        out += [{"kind": f"hint_{hint}", "text": t, "k": 3, "hint": hint} for t in texts]
-    return out
-
-
 def answer_cases(predictor, units: list[str], seed: int = 0) -> list[dict]:
     """The cases of :func:`build_cases` (then :func:`blocklist_cases` made from their
-    answers, :func:`history_cases` and :func:`hint_cases`), each with ``predictor``'s answer
-    (``context``, ``partial``, ``context_ids``, ``suggestions``)."""
+    answers, :func:`history_cases`, :func:`hint_cases` and, when the bundle has a typing
+    channel, the :func:`typo_cases` whose answers do not sit on a threshold), each with
+    ``predictor``'s answer (``context``, ``partial``, ``context_ids``, ``suggestions``)."""
     cases = [
         {"id": i, "kind": kind, "text": text, "k": k}
         for i, (kind, text, k) in enumerate(build_cases(units, seed))
     ]
     results = run_python(predictor, cases)
     more = blocklist_cases(cases, results) + history_cases(units, seed) + hint_cases(units, seed)
+    if predictor.typing is not None:
+        more += stable_typo_cases(predictor, typo_cases(units, predictor.typing, seed), run_python)
     more = [{"id": len(cases) + i, **c} for i, c in enumerate(more)]
     cases, results = cases + more, results + run_python(predictor, more)
     for case, result in zip(cases, results, strict=True):
@@ -396,12 +300,21 @@ def read_vectors(path: Path) -> tuple[dict, list[dict]]:
 
 
 def compare_results(
-    cases: list[dict], results: list[dict], tol: dict = TOLERANCE, limit_failures: int = 20
+    cases: list[dict],
+    results: list[dict],
+    tol: dict = TOLERANCE,
+    limit_failures: int = 20,
+    skipped: tuple[int, ...] | list[int] = (),
+    skip_reason: str = "",
 ) -> Report:
     """Compare a decoder's ``results`` (``{"id", "ids", "suggestions"}`` per case, as
-    ``[{"word", "probability"}]``) with the ``cases``: context ids first, then suggestions."""
+    ``[{"word", "probability"}]``, with ``kind`` and ``autocorrect`` for typo cases) with the
+    ``cases``: context ids first, then suggestions. The cases whose ids are in ``skipped``
+    (a decoder without correction skips typo cases) are counted apart, with the reason."""
     by_id = {r["id"]: r for r in results}
-    report = Report(cases=len(cases))
+    left_out = set(skipped)
+    cases = [c for c in cases if c["id"] not in left_out]
+    report = Report(cases=len(cases), skipped=len(left_out), skip_reason=skip_reason)
     for case in cases:
         result = by_id.get(case["id"])
         if result is None:
@@ -430,9 +343,15 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
             history = UserHistory()
             for message in case["learn"]:
                 history.learn(message["text"], message.get("field", "text"))
+        typing = {}  # a typo case (version 5): suggested with correction
+        if case.get("correct"):
+            typing = {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
         with _blocking(predictor, case.get("blocklist_add")):
-            got = predictor.suggest(case["text"], k=case["k"], history=history, hint=hint)
+            got = predictor.suggest(case["text"], case["k"], history, hint, **typing)
         suggestions = [{"word": s.word, "probability": s.probability} for s in got]
+        if typing:
+            for s, one in zip(suggestions, got, strict=True):
+                s.update(kind=one.kind, autocorrect=one.autocorrect)
         results.append(
             {
                 "id": case["id"],
@@ -529,6 +448,14 @@ def measure_runtime(bundle_dir: Path, cases: list[dict], runtime: str) -> dict:
             raise RuntimeError(f"{runtime} could not run {bundle_dir}:\n{proc.stderr[-2000:]}")
         results = json.loads(out.read_text(encoding="utf-8"))
     name = f"{runtime} {runtime_version(runtime)}"
+    by_id = {r["id"]: r for r in results}
+    for case in cases:  # kinds and the autocorrect word: no tolerance makes them agree
+        why = compare_marks(case["suggestions"], by_id[case["id"]]["suggestions"])
+        if why:
+            raise ToleranceError(
+                f"{name}: its suggestions differ from LiteRT's (docs/decoding.md, 10); "
+                f"case {case['id']} ({case['kind']}): {why}"
+            )
     try:
         entry, _ = fit_tolerance(cases, results)
     except ToleranceError as err:
