@@ -166,6 +166,7 @@ TYPO_FIXED: list[tuple[str, str, str, int]] = [
 TYPO_SIMULATION = ChannelParams(
     touch_spread=0.35, omission=0.08, insertion=0.03, doubled=0.03, transposition=0.05
 )
+GENERATED_TYPO_KINDS = ("typo_units", "typo_taps")  # typo_cases' drawn cases
 TYPO_LAYOUTS = ("qwerty", "azerty", "qwertz")  # generated cases: letters only on each
 # A typo case is kept only when its answer (words, kinds, autocorrect) stays the same with
 # the autocorrect margin moved this many nats either way and the unlisted threshold scaled
@@ -197,7 +198,7 @@ def typo_cases(units: list[str], spec: TypingSpec, seed: int = 0, per_kind: int 
     layouts = [name for name in TYPO_LAYOUTS if name in names]
     if not found or not layouts:
         return out
-    for kind in ("typo_units", "typo_taps"):
+    for kind in GENERATED_TYPO_KINDS:
         made = 0
         for _ in range(per_kind * 20):  # drawn until per_kind are made (a few tries each)
             if made == per_kind:

@@ -310,3 +310,27 @@ def test_typo_cases_on_a_threshold_are_left_out():
     assert made == C.typo_cases(units, TypingSpec(), seed=1, per_kind=4)  # seeded
     assert sum(c["kind"] == "typo_taps" for c in made) == 4
     assert all(c["correct"] and c["layout"] for c in made)
+
+
+def test_generated_typo_cases_a_runtime_answers_beyond_the_caps_are_left_out():
+    """A drawn typo case off by more than MAX_REL in a verified runtime is no vector; one
+    within the caps is kept, and so is every hand-written case (then judged as any other)."""
+
+    def answer(p: float) -> list[dict]:
+        return [{"word": "the", "probability": p, "kind": "correction", "autocorrect": False}]
+
+    cases = [
+        {"id": 0, "kind": "typo_units", "suggestions": answer(0.30)},
+        {"id": 1, "kind": "typo_taps", "suggestions": answer(0.30)},
+        {"id": 2, "kind": "typo_omission", "suggestions": answer(0.30)},
+        {"id": 3, "kind": "next_word", "suggestions": answer(0.30)},
+    ]
+    far = 0.30 * (1 + 2 * T.MAX_REL)
+    given = {"tflite-runtime": [
+        {"id": 0, "suggestions": answer(far)},
+        {"id": 1, "suggestions": answer(0.30 * (1 + T.MAX_REL / 2))},
+        {"id": 2, "suggestions": answer(far)},
+        {"id": 3, "suggestions": answer(far)},
+    ]}  # fmt: skip
+    assert [c["id"] for c in C.agreed_cases(cases, given)] == [1, 2, 3]
+    assert C.agreed_cases(cases, {}) == cases  # no runtime verified: nothing to disagree
