@@ -405,12 +405,10 @@ class Predictor:
         for at in range(0, len(order), self.beam_width):
             rows = order[at : at + self.beam_width]
             done[rows] = self._run_pieces(ctx, [seqs[r] for r in rows])
-        out = np.full(len(words), -np.inf)
-        for i in range(len(words)):
-            mine = done[[r for r, o in enumerate(owner) if o == i]]
-            if len(mine):
-                out[i] = _logsumexp(mine)
-        return [float(x) for x in out]
+        rows_of: list[list[int]] = [[] for _ in words]  # each word's variants' rows
+        for r, i in enumerate(owner):
+            rows_of[i].append(r)
+        return [float(_logsumexp(done[rows])) if rows else -math.inf for rows in rows_of]
 
     def _run_pieces(self, ctx: Context, seqs: list[list[int]]) -> np.ndarray:
         """log P(pieces, then a boundary | ctx) of each of ``seqs`` (at most a beam's rows),
