@@ -167,3 +167,23 @@ def test_the_predictor_corrects_with_the_bundles_typing_file(predictor, tiny_bun
     B.write(folder, B.read(folder).with_file(folder, B.TYPING_FILE))
     with pytest.raises(BundleError, match="typing.json: not a kbd-lm-typing file"):
         Predictor.load(folder)
+
+
+def test_space_keeps_letters_that_are_far_more_likely_the_start_of_a_longer_word():
+    """ "tomo" + space: "too" (an inserted "m") beats the letters as a word, but the strip
+    holds "tomorrow" over a thousand times likelier: no autocorrection."""
+    words = Lexicon({"too": 900, "tomorrow": 50})
+
+    def prior(word: str) -> float:
+        return {"too": math.log(0.05), "tomorrow": math.log(0.05)}.get(word, math.log(1e-9))
+
+    fix = Corrections(words)
+    out = fix.suggest("tomo", exact=[("tomorrow", 0.05)], prior=prior, k=3, layout=Q)
+    too = next(s for s in out if s.word == "too")
+    assert out[0].word == "tomorrow" and too.probability < 0.01 * out[0].probability
+    assert not any(s.autocorrect for s in out)
+    # the same letters with "tomorrow" unlikely here: "too" is committed
+    out = fix.suggest(
+        "tomo", exact=[], prior=lambda w: prior(w) - 20 * (w == "tomorrow"), k=3, layout=Q
+    )
+    assert out[0].word == "too" and out[0].autocorrect
