@@ -275,7 +275,7 @@ class ModelInfo(BaseModel):
                             "role": "blocklist",
                         },
                         "typing.json": {
-                            "bytes": 1038,
+                            "bytes": 1091,
                             "sha256": "c2e81f07a9b4…",
                             "shipped": True,
                             "role": "typing",

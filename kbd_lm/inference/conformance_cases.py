@@ -13,6 +13,7 @@ key units) when the letters came with touch points: the text is suggested with c
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 
 import numpy as np
@@ -222,7 +223,8 @@ def typo_cases(units: list[str], spec: TypingSpec, seed: int = 0, per_kind: int 
 
 def stable_typo_cases(predictor, cases: list[dict], run) -> list[dict]:
     """The ``cases`` whose answers (``run(predictor, cases)``: words, kinds, autocorrect) do
-    not change when the thresholds move by :data:`TYPO_MARGIN_SLACK` and
+    not change when the thresholds move by :data:`TYPO_MARGIN_SLACK` (the margin and the
+    completion bonus in nats, the strip ratio by that factor in log) and
     :data:`TYPO_UNLISTED_FACTOR` (both ways): near a threshold, the small differences
     between runtimes may decide, and a vector must not depend on them."""
     spec = predictor.typing
@@ -233,6 +235,10 @@ def stable_typo_cases(predictor, cases: list[dict], run) -> list[dict]:
             predictor.typing = dataclasses.replace(
                 spec,
                 autocorrect_margin=spec.autocorrect_margin + sign * TYPO_MARGIN_SLACK,
+                autocorrect_strip_ratio=min(
+                    1.0, spec.autocorrect_strip_ratio * math.exp(sign * TYPO_MARGIN_SLACK)
+                ),
+                completion_bonus=spec.completion_bonus + sign * TYPO_MARGIN_SLACK,
                 unlisted_min=spec.unlisted_min * TYPO_UNLISTED_FACTOR**sign,
             )
             answers.append(run(predictor, numbered))

@@ -43,20 +43,25 @@ from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
 
 # The thresholds' defaults; a bundle's own are in its typing.json (kbd_lm.typing.spec).
-from kbd_lm.typing.spec import AUTOCORRECT_MARGIN, UNLISTED_MIN
+from kbd_lm.typing.spec import (
+    AUTOCORRECT_MARGIN,
+    AUTOCORRECT_STRIP_RATIO,
+    COMPLETION_BONUS,
+    UNLISTED_MIN,
+)
 
 # Corrections from the word list scored by the model per call (each costs a few model steps).
 CANDIDATES = 8
-# The autocorrection's strip score over the strip's first, at least: below it the typed letters
-# are far more likely the start of another word than a mistyping of this one, and space keeps
-# them. `kbd-lm eval --typing` on the validation splits (limit 100, spreads 0.25 and 0.35,
-# default bundle): 0.01 changes no committed word there, 0.1 and 0.3 cost 0.3 to 0.8 points of
-# accuracy; "see you tomo" -> *too* sits at 1.2e-3 (kbd_lm 0.10.0.dev0).
-AUTOCORRECT_STRIP_RATIO = 0.01
 # What may stand before the partial word in its whitespace-separated token: opening quotes
 # and brackets. Anything else there (a digit, "@", "/", ".", ":") is an address, a time,
 # a mention...: not corrected.
 OPENERS = "\"'([{"
+
+
+def _logsumexp(scores: Sequence[float]) -> float:
+    """log sum exp of ``scores`` (not empty), without overflow."""
+    top = max(scores)
+    return top + math.log(sum(math.exp(s - top) for s in scores))
 
 
 def correctable(text: str, partial: str) -> bool:
@@ -109,24 +114,34 @@ class Corrections:
         params: ChannelParams | None = None,
         autocorrect_margin: float = AUTOCORRECT_MARGIN,
         unlisted_min: float = UNLISTED_MIN,
+        autocorrect_strip_ratio: float = AUTOCORRECT_STRIP_RATIO,
+        completion_bonus: float = COMPLETION_BONUS,
     ) -> None:
         self.lexicon = lexicon
         self.trie = WordTrie(lexicon.items())
         self.params = params or ChannelParams()
         self.autocorrect_margin, self.unlisted_min = autocorrect_margin, unlisted_min
+        self.autocorrect_strip_ratio, self.completion_bonus = (
+            autocorrect_strip_ratio,
+            completion_bonus,
+        )
 
     def _autocorrects(self, best: _Hypothesis, first: _Hypothesis, as_typed: float) -> bool:
         """Whether space commits ``best`` (the best by prior + whole likelihood): it beats the
         typed letters as a word by the margin, and the strip agrees enough, its score being
-        at least :data:`AUTOCORRECT_STRIP_RATIO` times the strip's first (``first``, the best
+        at least ``autocorrect_strip_ratio`` times the strip's first (``first``, the best
         by prior + prefix likelihood). "see you tomo": *too* (an "m" inserted) beats the
         letters "tomo" as a word, but the strip holds it 1.2e-3 times as likely as
         *tomorrow*: the user is far more likely typing that, and space keeps the letters."""
         if best.prior + best.whole - as_typed <= self.autocorrect_margin:
             return False
-        return (best.prior + best.prefix) - (first.prior + first.prefix) >= math.log(
-            AUTOCORRECT_STRIP_RATIO
-        )
+        ratio = (best.prior + best.prefix) - (first.prior + first.prefix)
+        return ratio >= math.log(self.autocorrect_strip_ratio)
+
+    def _strip(self, h: _Hypothesis) -> float:
+        """A hypothesis' score in the strip: log prior + log prefix likelihood, plus
+        ``completion_bonus`` for a completion of the letters as typed."""
+        return h.prior + h.prefix + (self.completion_bonus if h.kind == "completion" else 0.0)
 
     def suggest(
         self,
@@ -177,21 +192,21 @@ class Corrections:
             h.whole, h.prefix = whole, prefix
             hyps[h.word.lower()] = h
         as_typed = prior(partial) + own_whole
-        ranked = sorted(hyps.values(), key=lambda h: -(h.prior + h.prefix))
-        scores = [h.prior + h.prefix for h in ranked] + [as_typed]
-        top = max(scores)
-        total = top + math.log(sum(math.exp(s - top) for s in scores))
+        raw_total = _logsumexp([h.prior + h.prefix for h in hyps.values()] or [0.0])
+        ranked = sorted(hyps.values(), key=lambda h: -self._strip(h))
+        total = _logsumexp([self._strip(h) for h in ranked] + [as_typed])
         best = max(ranked, key=lambda h: h.prior + h.whole, default=None)
-        auto = best is not None and self._autocorrects(best, ranked[0], as_typed)
+        first = max(ranked, key=lambda h: h.prior + h.prefix, default=None)
+        auto = best is not None and self._autocorrects(best, first, as_typed)
         if auto:
             ranked.remove(best)
             ranked.insert(0, best)
         out = []
         for h in ranked:
-            prob = math.exp(h.prior + h.prefix - total)
+            prob = math.exp(self._strip(h) - total)
             if (
                 h.kind == "completion"
-                and prob < self.unlisted_min
+                and math.exp(h.prior + h.prefix - raw_total) < self.unlisted_min
                 and not self.lexicon.count(h.word)
             ):
                 continue  # a made-up spelling, most likely

@@ -316,6 +316,8 @@ class Predictor:
         fix, spec = self._corrections, self.typing  # the bundle's values (or an app's)
         fix.params, fix.autocorrect_margin = spec.channel, spec.autocorrect_margin
         fix.unlisted_min = spec.unlisted_min
+        fix.autocorrect_strip_ratio = spec.autocorrect_strip_ratio
+        fix.completion_bonus = spec.completion_bonus
         if self._priors[0] != (context, hint):
             self._priors = ((context, hint), {})
         priors = self._priors[1]

@@ -11,7 +11,8 @@ reads them with :meth:`kbd_lm.inference.bundle.Bundle.typing`. The file::
                   "rows": [{"keys": "qwertyuiop", "offset": 0.0}, ...]}, ...],
      "channel": {"touch_spread": 0.25, "omission": 0.01, "insertion": 0.005,
                  "doubled": 0.005, "transposition": 0.005, "missing_apostrophe": 0.3},
-     "correction": {"autocorrect_margin": 2.0, "unlisted_min": 0.05}}
+     "correction": {"autocorrect_margin": 2.0, "autocorrect_strip_ratio": 0.3,
+                    "completion_bonus": 6.0, "unlisted_min": 0.05}}
 
 ``layouts``: each in the layout format of :mod:`kbd_lm.typing.layouts` (rows of keys and
 their offsets, key sizes in key units: the key centres follow from them); ``channel``: every
@@ -47,9 +48,20 @@ VERSION = 1
 # by space. 0.9.0's first value (e^2: 7 times likelier), to be tuned on the validation splits
 # so that correctly typed words are almost never replaced.
 AUTOCORRECT_MARGIN = 2.0
-# A completion the word list lacks (mostly a made-up spelling: "tomw" for "tom") is shown only
-# with at least this probability: 0.9.0's first value, to be tuned on the validation splits.
+# A completion the word list lacks (mostly a made-up spelling) is shown only with at least this
+# share of the hypotheses' probability: 0.9.0's first value.
 UNLISTED_MIN = 0.05
+# The autocorrection's strip score over the strip's first, at least: below it the typed letters
+# are more likely the start of another word than a mistyping of this one, and space keeps them
+# ("see you tomo": *too* sits at 1.2e-3 of *tomorrow*). Chosen on the validation splits with
+# the default bundle of 0.10.0.dev0 (docs/results.md, "Typo correction: the thresholds"): 0.3
+# keeps exact typing's top-3 within 0.2 points of no correction, for 0.7 points of accuracy
+# after space against 0.01.
+AUTOCORRECT_STRIP_RATIO = 0.3
+# nats added to the strip score of a completion of the letters as typed: a correctly typed word
+# keeps its completions ahead of corrections that the prior alone would put first. Chosen with
+# the ratio above: 0 costs exact typing 2.1 points of top-3, 6 costs 0.2 (10 no better).
+COMPLETION_BONUS = 6.0
 
 
 class TypingError(ValueError):
@@ -63,6 +75,8 @@ class TypingSpec:
     layouts: tuple[Layout, ...] = tuple(LAYOUTS.values())
     channel: ChannelParams = field(default_factory=ChannelParams)
     autocorrect_margin: float = AUTOCORRECT_MARGIN  # nats
+    autocorrect_strip_ratio: float = AUTOCORRECT_STRIP_RATIO  # a ratio of probabilities
+    completion_bonus: float = COMPLETION_BONUS  # nats
     unlisted_min: float = UNLISTED_MIN  # a probability
 
     def layout(self, name: str) -> Layout:
@@ -90,6 +104,8 @@ class TypingSpec:
             "channel": self.channel.to_dict(),
             "correction": {
                 "autocorrect_margin": self.autocorrect_margin,
+                "autocorrect_strip_ratio": self.autocorrect_strip_ratio,
+                "completion_bonus": self.completion_bonus,
                 "unlisted_min": self.unlisted_min,
             },
         }
@@ -132,6 +148,8 @@ class TypingSpec:
         correction = _numbers(doc["correction"], _Correction, source, "correction")
         if not 0 <= correction["unlisted_min"] < 1:
             raise TypingError(f"{source}: correction.unlisted_min: must be in [0, 1)")
+        if not 0 < correction["autocorrect_strip_ratio"] <= 1:
+            raise TypingError(f"{source}: correction.autocorrect_strip_ratio: must be in (0, 1]")
         return cls(tuple(parsed), params, **correction)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -157,6 +175,8 @@ class _Correction:
     """The ``correction`` section's fields (:class:`TypingSpec`'s thresholds)."""
 
     autocorrect_margin: float
+    autocorrect_strip_ratio: float
+    completion_bonus: float
     unlisted_min: float
 
 

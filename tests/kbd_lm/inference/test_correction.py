@@ -171,13 +171,13 @@ def test_the_predictor_corrects_with_the_bundles_typing_file(predictor, tiny_bun
 
 def test_space_keeps_letters_that_are_far_more_likely_the_start_of_a_longer_word():
     """ "tomo" + space: "too" (an inserted "m") beats the letters as a word, but the strip
-    holds "tomorrow" over a thousand times likelier: no autocorrection."""
+    holds "tomorrow" far likelier: no autocorrection (autocorrect_strip_ratio)."""
     words = Lexicon({"too": 900, "tomorrow": 50})
 
     def prior(word: str) -> float:
         return {"too": math.log(0.05), "tomorrow": math.log(0.05)}.get(word, math.log(1e-9))
 
-    fix = Corrections(words)
+    fix = Corrections(words, completion_bonus=0.0)
     out = fix.suggest("tomo", exact=[("tomorrow", 0.05)], prior=prior, k=3, layout=Q)
     too = next(s for s in out if s.word == "too")
     assert out[0].word == "tomorrow" and too.probability < 0.01 * out[0].probability
@@ -187,3 +187,22 @@ def test_space_keeps_letters_that_are_far_more_likely_the_start_of_a_longer_word
         "tomo", exact=[], prior=lambda w: prior(w) - 20 * (w == "tomorrow"), k=3, layout=Q
     )
     assert out[0].word == "too" and out[0].autocorrect
+
+
+def test_completions_of_the_letters_as_typed_keep_their_place_before_corrections():
+    """ "tom": "tonight" ("n" next to "m") is likelier than "tomorrow's" by the prior, but the
+    letters were typed as they are: the completion bonus keeps the model's completions first."""
+    words = Lexicon({"tomorrow": 50, "tomorrow's": 5, "tonight": 30})
+
+    def prior(word: str) -> float:
+        return {"tomorrow": -1.0, "tomorrow's": -6.0, "tonight": -2.0}.get(word, -20.0)
+
+    exact = [("tomorrow", math.exp(-1.0)), ("tomorrow's", math.exp(-6.0))]
+    plain = Corrections(words, completion_bonus=0.0)
+    got = [s.word for s in plain.suggest("tom", exact=exact, prior=prior, k=3, layout=Q)]
+    assert got[:2] == ["tomorrow", "tonight"]
+    kept = Corrections(words)  # the default bonus
+    out = kept.suggest("tom", exact=exact, prior=prior, k=3, layout=Q)
+    assert [s.word for s in out] == ["tomorrow", "tomorrow's", "tonight"]
+    assert [s.kind for s in out] == ["completion", "completion", "correction"]
+    assert math.isclose(sum(s.probability for s in out), 1.0, rel_tol=0.05)

@@ -16,6 +16,8 @@ def test_round_trip_keeps_every_layout_parameter_and_threshold(tmp_path):
         layouts=(*LAYOUTS.values(), Layout("tiny", (KeyRow("ab", 0.25),), 1.2, 0.9)),
         channel=ChannelParams(touch_spread=0.35, omission=0.02, missing_apostrophe=0.1),
         autocorrect_margin=1.5,
+        autocorrect_strip_ratio=0.2,
+        completion_bonus=4.0,
         unlisted_min=0.1,
     )
     spec.save(tmp_path / FILE)
@@ -33,7 +35,7 @@ def test_round_trip_keeps_every_layout_parameter_and_threshold(tmp_path):
 def test_the_default_file_is_small():
     """What it adds to a bundle's shipped bytes (docs/bundle.md: the budget)."""
     text = json.dumps(TypingSpec().to_json(), separators=(",", ":")) + "\n"
-    assert len(text.encode()) == 1038 and len(gzip.compress(text.encode(), 9)) < 400
+    assert len(text.encode()) == 1091 and len(gzip.compress(text.encode(), 9)) < 400
 
 
 @pytest.mark.parametrize(
@@ -49,6 +51,11 @@ def test_the_default_file_is_small():
         (lambda d: d["channel"].update(omission=1.5), "typing.json: channel: omission must be"),
         (lambda d: d["correction"].update(unlisted_min=2), "correction.unlisted_min: must be"),
         (lambda d: d["correction"].update(autocorrect_margin=None), "autocorrect_margin: None"),
+        (lambda d: d["correction"].pop("completion_bonus"), "correction.completion_bonus: missing"),
+        (
+            lambda d: d["correction"].update(autocorrect_strip_ratio=0),
+            "correction.autocorrect_strip_ratio: must be in",
+        ),
         (lambda d: d.update(layouts=[]), "typing.json: layouts: expected a non-empty list"),
         (lambda d: d["layouts"][2].update(rows=[]), "typing.json: layouts\\[2\\]: layout 'qwertz'"),
         (lambda d: d["layouts"][1].update(name="qwerty"), "two layouts have the same name"),
