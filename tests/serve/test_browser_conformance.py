@@ -29,9 +29,11 @@ from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import BLOCKLIST_FILE, Blocklist
 from kbd_lm.inference.bundle import Bundle
 from kbd_lm.inference.conformance import FILE, compare_results, read_vectors
+from kbd_lm.inference.correction import CANDIDATES
 from kbd_lm.inference.decoding import DecodingSpec
 from kbd_lm.inference.tolerance import tolerance_for
 from kbd_lm.serve.settings import ServeSettings
+from kbd_lm.typing.candidates import WordTrie
 from kbd_lm.typing.channel import TypedLetters, touch_table
 
 pytestmark = pytest.mark.browser
@@ -112,6 +114,80 @@ CHANNEL_JS = """async ([b, w, xs, pairs]) => {
 }"""
 
 
+# A word list far larger than the tiny bundle's (73 words), whose walks read thousands of
+# nodes and run into a node budget: words of 1-4 syllables, counts falling with the rank
+# (equal counts among them, so that ties must rank alike), and typed letters garbled from them.
+SYLLABLES = [
+    "th",
+    "e",
+    "a",
+    "in",
+    "er",
+    "an",
+    "re",
+    "on",
+    "at",
+    "en",
+    "nd",
+    "ti",
+    "es",
+    "or",
+    "te",
+    "of",
+    "ed",
+    "is",
+    "it",
+    "al",
+    "ar",
+    "st",
+    "to",
+    "nt",
+    "ng",
+    "se",
+    "ha",
+]
+WALK_JS = """async ([b, w, items, walks]) => {
+  const p = await window.kbdHarness.predictor(b, w);
+  const {WordTrie} = await import("./candidates.js");
+  const T = await import("./typing.js");
+  const trie = new WordTrie(items);
+  return walks.map(([typed, name, budget]) => {
+    const letters = new T.TypedLetters(typed, p.typing.layout(name), p.typing.channel);
+    const skip = (word) => word.toLowerCase().startsWith(typed);
+    const found = trie.walk(letters, 8, skip, false, null, budget);
+    return [...found.entries()].map(([key, f]) => [key, f.word, f.count, f.whole, f.prefix]);
+  });
+}"""
+
+
+def _word_list(n: int = 6000, seed: int = 5) -> list[tuple[str, int]]:
+    """(word, count) pairs, most frequent first as Lexicon.items() gives them."""
+    rng = np.random.default_rng(seed)
+    words: dict[str, None] = {}
+    while len(words) < n:
+        parts = rng.choice(SYLLABLES, size=rng.integers(1, 5))
+        words["".join(parts)] = None
+    counts = [max(3, int(200_000 / (rank + 1) ** 1.1)) for rank in range(n)]
+    return sorted(zip(words, counts, strict=True), key=lambda item: (-item[1], item[0]))
+
+
+def _walks(items: list[tuple[str, int]], seed: int = 6) -> list[list]:
+    """[typed, layout, node budget]: garbled words of the list on each layout, the default
+    budget and a small one (the budget's cut by bounds), and a long garbled word."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(12):
+        letters = list(items[int(rng.integers(0, 600))][0])
+        j = int(rng.integers(0, len(letters)))
+        letters[j] = "qwertyuiopasdfghjklzxcvbnm"[int(rng.integers(0, 26))]  # a slip
+        if len(letters) > 3 and i % 2:
+            del letters[int(rng.integers(0, len(letters)))]  # an omission
+        out.append(["".join(letters), ["qwerty", "azerty", "qwertz"][i % 3], 10_000])
+    out += [[typed, "qwerty", 300] for typed, _, _ in out[:4]]
+    out.append(["thenarestonatin", "qwerty", 10_000])
+    return out
+
+
 @pytest.fixture(scope="module")
 def browser_run(browser_ready, app_server, float32_bundle):
     """(header, cases, the browser's output) for the vectors of the float32 tiny bundle,
@@ -128,6 +204,8 @@ def browser_run(browser_ready, app_server, float32_bundle):
         )
         out["history"] = harness.page.evaluate(LEARN_JS, [*args, MESSAGES, BOUNDED])
         out["channel"] = harness.page.evaluate(CHANNEL_JS, [*args, ERFC_AT, LIKELIHOODS])
+        items = _word_list()
+        out["walks"] = harness.page.evaluate(WALK_JS, [*args, items, _walks(items)])
     return header, cases, out
 
 
@@ -259,6 +337,30 @@ def test_the_browser_channel_computes_pythons_numbers(browser_run, float32_bundl
     for (typed, word, name, taps), values in zip(LIKELIHOODS, got["likelihoods"], strict=True):
         letters = TypedLetters(typed, layout=spec.layout(name), params=spec.channel, taps=taps)
         assert values == pytest.approx(list(letters.likelihoods(word)), rel=1e-12, abs=1e-12)
+
+
+def test_the_browser_walks_a_large_word_list_like_python(browser_run, float32_bundle):
+    """candidates.js's walk of a 6,000-word list finds the words Python's does, with the same
+    likelihoods and in the same order (ties noted alike), within the node budget and a small one."""
+    spec = Bundle.load(float32_bundle).typing()
+    items = _word_list()
+    trie = WordTrie(items)
+    walks = _walks(items)
+    for (typed, name, budget), got in zip(walks, browser_run[2]["walks"], strict=True):
+        letters = TypedLetters(typed, layout=spec.layout(name), params=spec.channel)
+        want = trie.walk(
+            letters,
+            CANDIDATES,
+            lambda word, typed=typed: word.lower().startswith(typed),
+            completions=False,
+            max_nodes=budget,
+        )
+        assert [row[0] for row in got] == list(want), typed
+        for key, word, count, whole, prefix in got:
+            f = want[key]
+            assert (word, count) == (f.word, f.count)
+            assert [whole, prefix] == pytest.approx([f.whole, f.prefix], rel=1e-12, abs=1e-12)
+    assert sum(len(found) for found in browser_run[2]["walks"]) > 100  # not vacuous
 
 
 def test_browser_suggest_takes_correction_options_either_way(browser_run):
