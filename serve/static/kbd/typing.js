@@ -26,7 +26,9 @@ const E1 = MAX_EDITS + 1; // cells per row of a column
 
 /** numpy's logaddexp: log(exp(x) + exp(y)) without overflow, the same float. */
 export function logaddexp(x, y) {
-  if (x === y) return x + Math.LN2; // (-inf stays -inf)
+  if (y === NEG) return x; // (what numpy's formula gives then, without computing it)
+  if (x === NEG) return y;
+  if (x === y) return x + Math.LN2;
   const d = x - y;
   return d > 0 ? x + Math.log1p(Math.exp(-d)) : y + Math.log1p(Math.exp(d));
 }
@@ -312,23 +314,17 @@ export class TypedLetters {
         }
       }
     }
-    const out = new Float64Array((n + 1) * E1).fill(NEG);
-    if (firstLive < 0) return out;
+    const out = new Float64Array((n + 1) * E1);
+    if (firstLive < 0) return out.fill(NEG);
     const {lt, keep, logSkip, step} = this._letter(char);
-    const base = new Float64Array((n + 1) * E1).fill(NEG);
-    for (let a = 0; a <= n; a++) {
-      for (let e = 0; e <= MAX_EDITS; e++) {
+    const swap = before !== null && prev !== null && n >= 2;
+    const ltPrev = swap ? this._letter(prev).lt : null;
+    // edits ascending: the insertion term reads cells of e - 1 edits, all final by then
+    for (let e = 0; e <= MAX_EDITS; e++) {
+      for (let a = 0; a <= n; a++) {
         let v = a ? last[(a - 1) * E1 + e] + keep + lt[a - 1] : NEG; // typed
         const from = step ? (e ? last[a * E1 + e - 1] : NEG) : last[a * E1 + e];
         v = logaddexp(v, from + logSkip); // left out
-        base[a * E1 + e] = v;
-      }
-    }
-    const swap = before !== null && prev !== null && n >= 2;
-    const ltPrev = swap ? this._letter(prev).lt : null;
-    for (let e = 0; e <= MAX_EDITS; e++) {
-      for (let a = 0; a <= n; a++) {
-        let v = base[a * E1 + e];
         if (e && a >= 1) v = logaddexp(v, out[(a - 1) * E1 + e - 1] + this.ins[a - 1]); // inserted
         if (e && swap && a >= 2) {
           const s = before[(a - 2) * E1 + e - 1] + this.logSwap + lt[a - 2] + ltPrev[a - 1];
