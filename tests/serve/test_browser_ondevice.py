@@ -132,3 +132,67 @@ def test_on_device_suggestions_make_no_server_request(browser_ready, server_url,
             assert predict_calls
         finally:
             browser.close()
+
+
+def test_on_device_space_autocorrects_and_backspace_undoes_and_teaches(
+    browser_ready, server_url, tiny_bundle
+):
+    """On this device the strip marks corrections; space commits the autocorrection in place
+    of the typed letters, backspace right after puts them back, and the history learns the
+    word typed: typed again, it is no longer autocorrected (the Python predictor, asked with
+    the same text, autocorrects it)."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    python = Predictor.load(tiny_bundle)
+    text = "see you tomorow"
+    want = python.suggest(text, k=3, correct=True)
+    assert want[0].word == "tomorrow" and want[0].autocorrect
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.goto(server_url + "/")
+            expect(page.locator("#status")).to_contain_text("kbd-lm", timeout=10_000)
+            box = reload(page)
+            buttons = page.locator("#suggestions button")
+
+            def typed(value: str) -> None:  # the strip shows the suggestions for value
+                box.fill("")
+                box.press_sequentially(value, delay=20)
+                page.wait_for_function("(v) => shown.text === v", arg=value, timeout=20_000)
+
+            # rhe: the autocorrection first (underlined), other corrections marked too
+            typed("rhe")
+            rhe = python.suggest("rhe", k=3, correct=True)
+            expect(buttons).to_have_text([s.word for s in rhe])
+            expect(buttons.first).to_have_class(re.compile(r"\bautocorrect\b"))
+            for button, s in zip(buttons.all(), rhe, strict=True):
+                marked = "correction" in (button.get_attribute("class") or "").split()
+                assert marked == (s.kind == "correction")
+
+            typed(text)
+            expect(buttons.first).to_have_text("tomorrow")
+            expect(buttons.first).to_have_class(re.compile(r"\bautocorrect\b"))
+            box.press(" ")
+            expect(box).to_have_value("see you tomorrow ")
+            box.press("Backspace")  # right after: the letters as typed, the space kept
+            expect(box).to_have_value("see you tomorow ")
+            page.wait_for_function("() => window.kbdOnDevice.knows('tomorow')")
+            stored = UserHistory.from_bytes(page.evaluate(STORED_JS).encode())
+            assert "tomorow" in [w for w, _ in stored.words()]
+
+            # learned: still offered in the strip, no longer committed by space
+            typed(text)
+            expect(buttons.first).not_to_have_class(re.compile(r"\bautocorrect\b"))
+            box.press(" ")
+            expect(box).to_have_value("see you tomorow ")
+            # a backspace that does not follow an autocorrection deletes as always
+            box.press("Backspace")
+            expect(box).to_have_value("see you tomorow")
+            assert not errors, errors
+        finally:
+            browser.close()

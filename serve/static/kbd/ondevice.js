@@ -5,11 +5,15 @@
 // localStorage under STORAGE_KEY, as the text of user_history.py's file format, written after
 // each learned message ("clear history" deletes it too). Nothing of it goes to the server.
 // A damaged stored copy is discarded with a console warning: the history starts empty.
+// Typing is corrected on the QWERTY layout (docs/decoding.md 11): the page marks corrections
+// and lets space commit the autocorrection; a correction the user undoes teaches the history
+// the word typed (learnWord), and a word the history knows is no longer autocorrected.
 
 import {Predictor} from "./predictor.js";
 import {UserHistory} from "./history.js";
 
 export const STORAGE_KEY = "kbd-lm.history"; // the stored history file (localStorage)
+const LAYOUT = "qwerty"; // the demo's keyboard: a computer's letter rows are QWERTY's
 const here = (path) => new URL(path, document.baseURI).href;
 let loading = null;
 let restoring = null; // a Promise of the page's UserHistory, restored from localStorage
@@ -69,10 +73,33 @@ function store(h) {
   return saving;
 }
 
+/** True if history `h` learned `word` (any case): a word of its unigram counts. */
+function knows(h, word) {
+  return h.following([])[0].has(word.toLowerCase());
+}
+
 window.kbdOnDevice = {
+  /**
+   * [{word, probability, kind, autocorrect}]: the strip for `text`, typing corrected; no
+   * autocorrection of a partial word the history learned (the user undid its correction).
+   */
   async suggest(text, k, hint = null) {
     const [p, h] = await Promise.all([predictor(), userHistory()]);
-    return p.suggest(text, k, h, hint);
+    const got = await p.suggest(text, k, {history: h, hint, correct: true, layout: LAYOUT});
+    if (got[0]?.autocorrect && knows(h, p.decodeInput(text, hint).partial)) {
+      got[0] = {...got[0], autocorrect: false};
+    }
+    return got;
+  },
+
+  /** Learn a word whose correction the user undid (a message of that word), then store it. */
+  async learnWord(word) {
+    return this.learn(word);
+  },
+
+  /** True if the history learned `word` (any case). */
+  async knows(word) {
+    return knows(await userHistory(), word);
   },
 
   /** Learn a sent message into the history, then store it; returns the words learned. */

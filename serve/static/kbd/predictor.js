@@ -7,6 +7,8 @@
 //   const h = p.newHistory(); h.learn("lunch at Quattro?");
 //   await p.suggest("see you at Qu", 3, h);  // the user's history mixed in (history.js)
 //   await p.suggest("Dear ", 3, null, "email");  // a field hint (p.hints: what the bundle reads)
+//   await p.suggest("see you tomorow", 3, {correct: true});  // typo correction (spec 11)
+//   // [{word: "tomorrow", probability: 0.93, kind: "correction", autocorrect: true}, ...]
 //
 // LiteRT.js cannot run a dynamic batch dimension, so the model runs through the bundle's
 // fixed-batch signatures: advance1 / step1 for the context, stepB (the smallest B that holds
@@ -21,11 +23,17 @@ import {loadAndCompile, loadLiteRt, Tensor} from "@litertjs/core";
 
 import {Lexicon, mixLexicon} from "./lexicon.js";
 import {Blocklist} from "./blocklist.js";
+import {Corrections, correctable} from "./correction.js";
 import {HISTORY_WEIGHTS, mixHistory, UserHistory} from "./history.js";
 import {cpLen, splitText, TextRules} from "./text.js";
 import {Unigram, WORD_START} from "./tokenizer.js";
+import {DEFAULT_LAYOUT, TypingSpec} from "./typing.js";
+import {wordLogprobs} from "./wordprob.js";
 
 export const MANIFEST_FILE = "manifest.json"; // the bundle's entry point: it names every other file
+// With correction on: the completions of the typed letters that corrections compete with
+// (kbd_lm/inference/predictor.py's CORRECTION_CANDIDATES).
+const CORRECTION_CANDIDATES = 8;
 
 let liteRt = null; // one WASM runtime per page, shared by every predictor
 
@@ -193,7 +201,8 @@ class StepModel {
 export class Predictor {
   /**
    * Loads manifest.json, then the files it lists by role: the tokenizer as data
-   * (tokenizer.json), the model and, when listed, the blocklist and the word list, from
+   * (tokenizer.json), the model and, when listed, the blocklist, the word list and the typing
+   * channel (typing.json: without it the predictor does not correct), from
    * `bundleUrl` (a folder URL). `wasmDir`: LiteRT.js's wasm/ folder. `beamWidth` (default: the
    * bundle's, never more) and `cacheSize` (context states kept; default: the bundle's) as the
    * Python predictor's.
@@ -216,12 +225,15 @@ export class Predictor {
     await liteRt;
     const blocklistFile = fileFor(manifest, "blocklist");
     const lexiconFile = fileFor(manifest, "lexicon");
-    const [compiled, blocked, lexicon] = await Promise.all([
+    const typingFile = fileFor(manifest, "typing");
+    const [compiled, blocked, lexicon, typing] = await Promise.all([
       loadAndCompile(base + requiredFile(manifest, "model"), {accelerator: "wasm"}),
       blocklistFile ? fetchOk(base + blocklistFile).then((r) => r.text()) : "",
       lexiconFile ? Lexicon.load(base + lexiconFile) : null,
+      typingFile ? fetchJson(base + typingFile) : null,
     ]);
-    return new Predictor(manifest, tokJson, compiled, beamWidth, cacheSize, blocked, lexicon);
+    const args = [beamWidth, cacheSize, blocked, lexicon, typing];
+    return new Predictor(manifest, tokJson, compiled, ...args);
   }
 
   constructor(
@@ -232,6 +244,7 @@ export class Predictor {
     cacheSize = null,
     blocklistText = "",
     lexicon = null,
+    typingJson = null,
   ) {
     checkManifest(manifest);
     requireFields("tokenizer.json", tokJson, [
@@ -265,17 +278,31 @@ export class Predictor {
     this.cache = new Map(); // context ids (joined) -> {logp, h, c}, least recently used first
     this.cacheSize = cacheSize ?? this.decoding.context_cache;
     this.queue = Promise.resolve(); // calls run one at a time (they share the cache)
+    // The layouts, channel and thresholds of correction (typing.js); null: no typing.json, no
+    // correction. The word list's trie is built on the first corrected call.
+    this.typing = typingJson ? TypingSpec.fromJson(typingJson) : null;
+    this.corrections = null;
   }
 
   /**
-   * Up to k distinct whole words, best first: [{word, probability}]. `history`: the user's
-   * UserHistory (history.js), mixed in at word level, or null. `hint`: the kind of text
-   * field, one of the bundle's decoding.field_hints, or null
-   * (kbd_lm.inference.predictor.Predictor.suggest).
+   * Up to k distinct whole words, best first: [{word, probability, kind, autocorrect}]
+   * (kbd_lm.inference.predictor.Predictor.suggest). `history`: the user's UserHistory
+   * (history.js), mixed in at word level, or null. `hint`: the kind of text field, one of the
+   * bundle's decoding.field_hints, or null. `kind`: "next", "completion" or "correction".
+   * Options, as the third argument ({history, hint, correct, layout, taps}) or the fifth:
+   * `correct` (off by default: the answers of spec sections 1-9 exactly) also proposes, inside
+   * a word, the words the typed letters may be a mistyping of on the bundle's keyboard
+   * `layout` ("qwerty" by default), with the touch points `taps` ([x, y] in key units per
+   * letter of the partial word) when given; `autocorrect` marks what space commits (spec 11).
    */
-  suggest(text, k = 3, history = null, hint = null) {
-    const hintId = this._hintId(hint); // a bad hint throws here, before the queue
-    const run = this.queue.then(() => this._suggest(text, k, history, hintId));
+  suggest(text, k = 3, history = null, hint = null, options = {}) {
+    let opts = {history, hint, ...options};
+    if (history !== null && !(history instanceof UserHistory)) opts = {hint, ...history};
+    const {correct = false, layout = DEFAULT_LAYOUT, taps = null} = opts;
+    const hintId = this._hintId(opts.hint ?? null); // a bad hint throws here, before the queue
+    if (correct && this.typing) this.typing.layout(layout); // so does an unknown layout
+    const typing = {correct: Boolean(correct), layout, taps};
+    const run = this.queue.then(() => this._suggest(text, k, opts.history ?? null, hintId, typing));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -308,24 +335,41 @@ export class Predictor {
     return {context, partial, ids: this._ids(context, this._hintId(hint))};
   }
 
-  async _suggest(text, k, history, hintId) {
+  async _suggest(text, k, history, hintId, typing) {
     if (k <= 0) return [];
+    const correct = typing.correct && this.typing !== null;
+    const n = correct ? Math.max(k, CORRECTION_CANDIDATES) : k;
     const [context, partial] = splitText(this.rules, text, this.decoding);
     const ctx = await this._context(context, hintId);
     // Blocked words leave the search (they neither count towards the k best nor set the
     // floor), and whatever is mixed in later is filtered again (Python's Predictor.suggest).
     const blocked = (word) => this.blocklist.blocks(word, context);
-    const searched = await this._search(ctx, partial, k, blocked);
+    const searched = await this._search(ctx, partial, n, blocked);
     let words = mixLexicon(searched, this.lexicon, partial);
     if (history) words = mixHistory(words, history, context, partial, this.historyWeights);
     words = this.blocklist.filter(words, context);
+    if (correct && this.lexicon && correctable(this.rules, text, partial)) {
+      this.corrections ??= new Corrections(this.lexicon);
+      return this.corrections.suggest(partial, {
+        exact: words,
+        prior: async (ws) => {
+          const values = await wordLogprobs(this, context, ws, hintId);
+          return new Map(ws.map((w, i) => [w, values[i]]));
+        },
+        k,
+        spec: this.typing,
+        layout: this.typing.layout(typing.layout),
+        taps: typing.taps,
+        blocked,
+      });
+    }
     const atStart = this.rules.atSentenceStart(context);
     return words.slice(0, k).map(([w, probability]) => {
       let word = w;
       // keep what was typed
       if (partial) word = partial + cpSlice(word, cpLen(partial));
       else if (atStart) word = cpSlice(word, 0, 1).toUpperCase() + cpSlice(word, 1);
-      return {word, probability};
+      return {word, probability, kind: partial ? "completion" : "next", autocorrect: false};
     });
   }
 
