@@ -4,11 +4,12 @@
 // The hypotheses: the model's completions of the typed letters (prior: their probability),
 // corrections from the word list's trie walk (candidates.js; prior: the model's log P of the
 // word, then a boundary), and the typed letters as a whole word (never suggested). Each
-// suggestion scores prior + log P(typed | start of the word); the autocorrection (what space
-// commits) is decided on whole words.
+// hypothesis' raw score is prior + log P(typed | start of the word), its strip score that plus
+// the completion bonus for a completion; the autocorrection (what space commits) is decided on
+// whole words.
 //
 //   const fix = new Corrections(lexicon);
-//   await fix.suggest("tomorow", {exact, prior, k: 3, layout, params, margin, unlistedMin});
+//   await fix.suggest("tomorow", {exact, prior, k: 3, spec, layout});
 //   // [{word: "tomorrow", probability: 0.97, kind: "correction", autocorrect: true}, ...]
 
 import {descending, WordTrie} from "./candidates.js";
@@ -16,9 +17,6 @@ import {cpLen} from "./text.js";
 import {TypedLetters} from "./typing.js";
 
 export const CANDIDATES = 8; // corrections from the word list scored by the model per call
-// The autocorrection's strip score over the strip's first, at least (correction.py's
-// AUTOCORRECT_STRIP_RATIO): below it the typed letters more likely start another word.
-export const AUTOCORRECT_STRIP_RATIO = 0.01;
 // What may stand before the partial word in its whitespace-separated token (correction.py's OPENERS).
 const OPENERS = "\"'([{";
 // Python's str.isdigit() (Unicode 14, Python 3.11): the decimal digits and these others,
@@ -94,23 +92,24 @@ export class Corrections {
       hyps.set(word.toLowerCase(), h);
     }
     const asTyped = priors.get(partial) + ownWhole;
-    const score = (h) => h.prior + h.prefix;
-    const ranked = [...hyps.values()].sort((x, y) => descending(score(x), score(y)));
-    const scores = [...ranked.map(score), asTyped];
-    const top = Math.max(...scores);
-    let sum = 0;
-    for (const s of scores) sum += Math.exp(s - top);
-    const total = top + Math.log(sum);
+    const strip = (h) => raw(h) + (h.kind === "completion" ? spec.completionBonus : 0);
+    const rawTotal = hyps.size ? logSumExp([...hyps.values()].map(raw)) : 0;
+    const ranked = [...hyps.values()].sort((x, y) => descending(strip(x), strip(y)));
+    const total = logSumExp([...ranked.map(strip), asTyped]);
     let best = null; // the first best by prior + whole likelihood
-    for (const h of ranked)
+    let first = null; // the first best by raw score
+    for (const h of ranked) {
       if (best === null || h.prior + h.whole > best.prior + best.whole) best = h;
-    const auto = best !== null && autocorrects(best, ranked[0], asTyped, spec.autocorrectMargin);
+      if (first === null || raw(h) > raw(first)) first = h;
+    }
+    const auto = best !== null && autocorrects(best, first, asTyped, spec);
     if (auto) ranked.splice(0, 0, ...ranked.splice(ranked.indexOf(best), 1));
     const out = [];
     for (const h of ranked) {
-      const probability = Math.exp(h.prior + h.prefix - total);
+      const probability = Math.exp(strip(h) - total);
       const completion = h.kind === "completion";
-      if (completion && probability < spec.unlistedMin && !this.lexicon.count(h.word)) continue;
+      const share = Math.exp(raw(h) - rawTotal); // unlisted_min is a share of the raw scores
+      if (completion && share < spec.unlistedMin && !this.lexicon.count(h.word)) continue;
       const word = completion
         ? partial + cpSlice(h.word, cpLen(partial))
         : typedCase(h.word, partial);
@@ -123,12 +122,20 @@ export class Corrections {
 
 const hyp = (word, kind, prior) => ({word, kind, prior, prefix: 0, whole: 0});
 
-// Whether space commits `best` (the best by prior + whole likelihood): it beats the typed
-// letters as a word by the margin, and its strip score is at least AUTOCORRECT_STRIP_RATIO
-// times the strip's first (`first`).
-function autocorrects(best, first, asTyped, margin) {
-  if (best.prior + best.whole - asTyped <= margin) return false;
-  return (
-    best.prior + best.prefix - (first.prior + first.prefix) >= Math.log(AUTOCORRECT_STRIP_RATIO)
-  );
+// log sum exp of `scores` (not empty), without overflow: correction.py's _logsumexp.
+function logSumExp(scores) {
+  const top = Math.max(...scores);
+  let sum = 0;
+  for (const s of scores) sum += Math.exp(s - top);
+  return top + Math.log(sum);
 }
+
+// Whether space commits `best` (the best by prior + whole likelihood): it beats the typed
+// letters as a word by spec.autocorrectMargin, and its raw score is at least
+// spec.autocorrectStripRatio times the best raw score (`first`'s).
+function autocorrects(best, first, asTyped, spec) {
+  if (best.prior + best.whole - asTyped <= spec.autocorrectMargin) return false;
+  return raw(best) - raw(first) >= Math.log(spec.autocorrectStripRatio);
+}
+
+const raw = (h) => h.prior + h.prefix;

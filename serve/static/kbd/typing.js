@@ -182,16 +182,22 @@ export class TypingSpec {
     return new TypingSpec(
       doc.layouts.map((l) => new Layout(l)),
       channel,
-      need(doc.correction, "autocorrect_margin", "correction"),
-      need(doc.correction, "unlisted_min", "correction"),
+      {
+        autocorrectMargin: need(doc.correction, "autocorrect_margin", "correction"),
+        autocorrectStripRatio: need(doc.correction, "autocorrect_strip_ratio", "correction"),
+        completionBonus: need(doc.correction, "completion_bonus", "correction"),
+        unlistedMin: need(doc.correction, "unlisted_min", "correction"),
+      },
     );
   }
 
-  constructor(layouts, channel, autocorrectMargin, unlistedMin) {
+  constructor(layouts, channel, correction) {
     this.layouts = layouts;
     this.channel = channel; // ChannelParams' fields, by their Python names
-    this.autocorrectMargin = autocorrectMargin; // nats
-    this.unlistedMin = unlistedMin; // a probability
+    this.autocorrectMargin = correction.autocorrectMargin; // nats
+    this.autocorrectStripRatio = correction.autocorrectStripRatio; // a ratio of probabilities
+    this.completionBonus = correction.completionBonus; // nats
+    this.unlistedMin = correction.unlistedMin; // a probability
   }
 
   /** The layout `name`; an error lists the names for any other. */
