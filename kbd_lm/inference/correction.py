@@ -154,13 +154,16 @@ class Corrections:
         taps: Sequence[Tap | None] | None = None,
         blocked: Callable[[str], bool] | None = None,
         prepare: Callable[[Sequence[str]], None] | None = None,
+        learned: bool = False,
     ) -> list[Suggestion]:
         """The ``k`` best suggestions for the typed ``partial`` (see the module docstring).
 
         ``exact``: the completions without correction, (word, probability) best first;
         ``prior(word)``: log P(word, then a boundary | context); ``blocked(word)``: true for
         a word never to propose; ``prepare(words)``, if given, is told every word whose
-        prior will be asked before the first is (a model scores them together).
+        prior will be asked before the first is (a model scores them together); ``learned``:
+        the user's history has the typed letters as a word, so space keeps them (no
+        autocorrection; the suggestions are the same).
         """
         typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
         want = partial.lower()
@@ -197,7 +200,7 @@ class Corrections:
         total = _logsumexp([self._strip(h) for h in ranked] + [as_typed])
         best = max(ranked, key=lambda h: h.prior + h.whole, default=None)
         first = max(ranked, key=lambda h: h.prior + h.prefix, default=None)
-        auto = best is not None and self._autocorrects(best, first, as_typed)
+        auto = not learned and best is not None and self._autocorrects(best, first, as_typed)
         if auto:
             ranked.remove(best)
             ranked.insert(0, best)

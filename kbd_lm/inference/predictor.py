@@ -298,7 +298,8 @@ class Predictor:
             and self.typing is not None
             and correctable(text, partial)
         ):
-            return self._corrected(context, partial, words, k, hint, layout, taps)
+            learned = history is not None and partial.lower() in history.following(())[0]
+            return self._corrected(context, partial, words, k, hint, layout, taps, learned)
         at_start = at_sentence_start(context)
         out = []
         for word, prob in words[:k]:
@@ -309,8 +310,11 @@ class Predictor:
             out.append(Suggestion(word, prob, "completion" if partial else "next"))
         return out
 
-    def _corrected(self, context, partial, words, k, hint, layout, taps) -> list[Suggestion]:
-        """``suggest`` with corrections of the partial word (kbd_lm.inference.correction)."""
+    def _corrected(
+        self, context, partial, words, k, hint, layout, taps, learned
+    ) -> list[Suggestion]:
+        """``suggest`` with corrections of the partial word (kbd_lm.inference.correction);
+        ``learned``: the history has the partial word as a word (never autocorrected)."""
         if self._corrections is None:  # the word list's trie, built on first use
             self._corrections = Corrections(self.lexicon)
         fix, spec = self._corrections, self.typing  # the bundle's values (or an app's)
@@ -342,6 +346,7 @@ class Predictor:
             layout=self.typing.layout(layout),
             taps=taps,
             blocked=self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context)),
+            learned=learned,
         )
 
     def model_words(

@@ -67,9 +67,13 @@ export class Corrections {
    * The k best suggestions for the typed `partial`: [{word, probability, kind, autocorrect}].
    * `exact`: the completions without correction, [word, probability] best first; `prior`:
    * async (words) -> Map word -> log P(word, then a boundary | context); `blocked(word)`: true
-   * for a word never to propose; `spec`: the bundle's TypingSpec; `layout` one of its layouts.
+   * for a word never to propose; `spec`: the bundle's TypingSpec; `layout` one of its layouts;
+   * `learned`: the user's history has the typed letters as a word (no autocorrection).
    */
-  async suggest(partial, {exact, prior, k, spec, layout, taps = null, blocked = null}) {
+  async suggest(
+    partial,
+    {exact, prior, k, spec, layout, taps = null, blocked = null, learned = false},
+  ) {
     const typed = new TypedLetters(partial, layout, spec.channel, taps);
     const want = partial.toLowerCase();
     const skip = (word) => word.toLowerCase().startsWith(want) || Boolean(blocked?.(word));
@@ -102,7 +106,7 @@ export class Corrections {
       if (best === null || h.prior + h.whole > best.prior + best.whole) best = h;
       if (first === null || raw(h) > raw(first)) first = h;
     }
-    const auto = best !== null && autocorrects(best, first, asTyped, spec);
+    const auto = !learned && best !== null && autocorrects(best, first, asTyped, spec);
     if (auto) ranked.splice(0, 0, ...ranked.splice(ranked.indexOf(best), 1));
     const out = [];
     for (const h of ranked) {

@@ -85,11 +85,8 @@ window.kbdOnDevice = {
    */
   async suggest(text, k, hint = null) {
     const [p, h] = await Promise.all([predictor(), userHistory()]);
-    const got = await p.suggest(text, k, {history: h, hint, correct: true, layout: LAYOUT});
-    if (got[0]?.autocorrect && knows(h, p.decodeInput(text, hint).partial)) {
-      got[0] = {...got[0], autocorrect: false};
-    }
-    return got;
+    // a partial word the history learned is not autocorrected (the predictor's rule)
+    return p.suggest(text, k, {history: h, hint, correct: true, layout: LAYOUT});
   },
 
   /** Learn a word whose correction the user undid (a message of that word), then store it. */

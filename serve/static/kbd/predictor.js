@@ -361,6 +361,8 @@ export class Predictor {
         layout: this.typing.layout(typing.layout),
         taps: typing.taps,
         blocked,
+        // a word the history learned is never autocorrected (the user undid its correction)
+        learned: Boolean(history?.following([])[0].has(partial.toLowerCase())),
       });
     }
     const atStart = this.rules.atSentenceStart(context);

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from kbd_lm.history.user_history import UserHistory
 from kbd_lm.inference.correction import Corrections, correctable, typed_case
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.predictor import Predictor
@@ -123,6 +124,17 @@ def test_the_predictor_corrects_a_slip_with_its_own_model(predictor):
     rest = [s.word for s in good if s.kind == "completion" and not s.autocorrect]
     assert rest and rest == [w for w in plain if w in rest]
     assert "tomorrow" in rest
+
+
+def test_a_word_the_history_learned_is_not_autocorrected(predictor):
+    """The user undid "tomorow" -> "tomorrow" once and the history learned "tomorow": space
+    keeps the letters from then on; the strip still offers the correction."""
+    history = UserHistory()
+    assert predictor.suggest("see you tomorow", k=3, correct=True, history=history)[0].autocorrect
+    history.learn("Tomorow")
+    out = predictor.suggest("see you tomorow", k=3, correct=True, history=history)
+    assert not any(s.autocorrect for s in out)
+    assert "tomorrow" in [s.word for s in out]
 
 
 def test_a_blocked_word_is_never_a_correction(predictor):
