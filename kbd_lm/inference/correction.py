@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.suggestion import Suggestion
-from kbd_lm.typing.candidates import WordTrie
+from kbd_lm.typing.candidates import ColumnMemo, WordTrie
 from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
 
@@ -106,6 +106,8 @@ class Corrections:
     ) -> None:
         self.lexicon = lexicon
         self.trie = WordTrie(lexicon.items())
+        # the last walks' columns: the next letter of a word extends them (same answers)
+        self.memo = ColumnMemo()
         self.params = params or ChannelParams()
         self.autocorrect_margin, self.unlisted_min = autocorrect_margin, unlisted_min
 
@@ -144,7 +146,9 @@ class Corrections:
         own_whole = both[0][0]
         for h, (whole, prefix) in zip(hyps.values(), both[1:], strict=True):
             h.whole, h.prefix = whole, prefix
-        found = self.trie.walk(typed, CANDIDATES, skip, completions=False, own=own_whole)
+        found = self.trie.walk(
+            typed, CANDIDATES, skip, completions=False, own=own_whole, memo=self.memo
+        )
         found = sorted(found.values(), key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
         if prepare is not None:
             prepare([f.word for f in found[:CANDIDATES]] + [partial])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -38,6 +39,9 @@ MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as t
 # a column costs about 1.5 us in next_many, AMD EPYC 2 vCPU).
 MAX_NODES = 10000
 COMPLETIONS = 4  # the most frequent words below a node, kept per node for completions
+# Walks whose columns a ColumnMemo keeps: the word being typed, and a few more when one
+# predictor serves several people typing at once.
+COLUMN_WALKS = 4
 
 
 @dataclass
@@ -118,6 +122,7 @@ class WordTrie:
         max_drop: float = MAX_DROP,
         max_nodes: int = MAX_NODES,
         own: float | None = None,
+        memo: ColumnMemo | None = None,
     ) -> dict[str, Found]:
         """The words within ``max_drop`` nats of the typed letters' own likelihood, by their
         lowercase form (see the module docstring); ``skip(word)`` true leaves a word out.
@@ -135,10 +140,12 @@ class WordTrie:
         computed: past that, a depth keeps the children with the best bounds.
         ``own``: the typed letters' whole likelihood under themselves, if the caller has it
         (``typed.likelihoods(typed.t)[0]``, the floor's start).
-        The likelihoods leave out the alignments that fell below the floor on the way
-        (:meth:`~kbd_lm.typing.channel.TypedLetters.next`), each under ``e^-max_drop`` times
-        the typed letters' own likelihood: in probability they fall short of
-        :func:`~kbd_lm.typing.channel.log_likelihood` by a few such amounts at most."""
+
+        The columns are the channel's own (no cell is cut): a node is left, with all below
+        it, when none of its cells with typed letters left to read can reach the floor.
+        ``memo``: columns of earlier walks (:class:`ColumnMemo`); the rows they hold for the
+        typed letters' start are taken from it, and this walk's columns are put in it (the
+        answer is the same with or without)."""
         if own is None:
             own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
@@ -151,17 +158,19 @@ class WordTrie:
         gain = typed.headroom
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
+        earlier, rows_known = memo.get(typed) if memo is not None else ([], 0)
+        depths: list[tuple[np.ndarray, np.ndarray]] = []  # what the memo gets: per depth
         # the frontier, one trie depth: its nodes, their columns and their parents', and
-        # the best prefix likelihood down to each
+        # the best prefix likelihood down to each; reach: what its columns can still give
         nodes, cols, befores = np.zeros(1, dtype=np.intp), start[None], None
         prefixes = np.array([typed.whole(start)])
+        reach_rows = (start.max(axis=1) + gain)[None]  # [F, n + 1]
         read = 0
         while len(nodes) and read < max_nodes:
             # the words below a child score at most its best count (log_top) plus the most
             # its parent's column can still give; children that cannot beat the k-th best
             # word found are not read
-            future = (cols.max(axis=2) + gain).max(axis=1) + spread
-            future = np.maximum(prefixes, future)  # [F]
+            future = np.maximum(prefixes, reach_rows.max(axis=1) + spread)  # [F]
             first, counts = self.first_child[nodes], self.n_children[nodes]
             parent = np.repeat(np.arange(len(nodes)), counts)
             kids = self.kids[
@@ -176,19 +185,49 @@ class WordTrie:
             if not len(kids):
                 break
             read += len(kids)
-            chars = self.chars[kids]
-            prev = self.chars[nodes[parent]] if befores is not None else None
-            before = befores[parent] if befores is not None else None
-            new = typed.next_many(before, cols[parent], prev, chars, floor)
+            known = earlier[len(depths)] if len(depths) < len(earlier) else None
+            new = self._columns(typed, kids, parent, nodes, cols, befores, known, rows_known)
+            depths.append((kids, new))
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
             notes = (found, best, skipped, skip)
             self._note_depth(notes, kids, wholes, reach, floor, every_top=k is None)
-            # typed letters left to read: the child is in the next frontier
-            alive = np.flatnonzero((new[:, :-1, :] > -math.inf).any(axis=(1, 2)))
+            # typed letters left to read and a cell that can still reach the floor: the
+            # child is in the next frontier
+            rows = new.max(axis=2) + gain  # [C, n + 1]
+            alive = np.flatnonzero(rows[:, :-1].max(axis=1, initial=-math.inf) >= floor)
             nodes, befores, cols = kids[alive], cols[parent[alive]], new[alive]
-            prefixes = reach[alive]
+            prefixes, reach_rows = reach[alive], rows[alive]
+        if memo is not None:
+            memo.put(typed, depths)
         return found
+
+    def _columns(self, typed, kids, parent, nodes, cols, befores, known, rows_known):
+        """The columns of ``kids`` (children of ``nodes[parent]``, whose columns are
+        ``cols``, theirs ``befores``): those in ``known`` (an earlier walk's depth: sorted
+        node ids and their columns) from its first ``rows_known`` rows on, the others whole
+        [C, n + 1, E + 1]."""
+        chars = self.chars[kids]
+        prev = self.chars[nodes[parent]] if befores is not None else None
+        before = befores[parent] if befores is not None else None
+        if known is None or not rows_known:
+            return typed.next_many(before, cols[parent], prev, chars)
+        ids, got = known
+        at = np.minimum(np.searchsorted(ids, kids), len(ids) - 1)
+        hit = ids[at] == kids
+        if hit.all():
+            return typed.next_many(before, cols[parent], prev, chars, known=got[at, :rows_known])
+        new = np.empty((len(kids), typed.n + 1, typed.max_edits + 1))
+        for part, rows in ((hit, got[at[hit], :rows_known]), (~hit, None)):
+            if part.any():
+                new[part] = typed.next_many(
+                    before[part] if before is not None else None,
+                    cols[parent[part]],
+                    prev[part] if prev is not None else None,
+                    chars[part],
+                    known=rows,
+                )
+        return new
 
     def _note_depth(self, notes, kids, wholes, reach, floor: float, every_top: bool) -> None:
         """Note the words a depth of the walk found: each child whose ``whole`` (log P of
@@ -229,6 +268,54 @@ class WordTrie:
         else:
             entry.whole, entry.prefix = max(entry.whole, whole), max(entry.prefix, prefix)
         best.note(key, math.log(count) + entry.prefix)
+
+
+class ColumnMemo:
+    """The columns of the last few walks, for the next keystroke of the same word: a walk
+    over typed letters that start with an earlier walk's (same layout, channel and taps)
+    takes that walk's columns' rows and computes only the rows of the letters added.
+    At most ``size`` walks are kept, the least recently used dropped first; one holds a
+    few thousand columns (the nodes one walk read).
+
+    >>> from kbd_lm.typing.channel import ChannelParams, TypedLetters
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> trie, memo = WordTrie([("tomorrow", 50), ("tonight", 5)]), ColumnMemo()
+    >>> def typed(t): return TypedLetters(t, layout=LAYOUTS["qwerty"], params=ChannelParams())
+    >>> first = trie.walk(typed("tom"), memo=memo)
+    >>> trie.walk(typed("tomo"), memo=memo) == trie.walk(typed("tomo"))
+    True
+    """
+
+    def __init__(self, size: int = COLUMN_WALKS) -> None:
+        self.size = size
+        # (layout, params, max_edits, taps, typed letters) -> the walk's depths
+        self.walks: OrderedDict[tuple, list[tuple[np.ndarray, np.ndarray]]] = OrderedDict()
+
+    @staticmethod
+    def _key(typed: TypedLetters, n: int) -> tuple:
+        taps = tuple(tuple(tap) if tap is not None else None for tap in typed.taps[:n])
+        return (typed.layout, typed.params, typed.max_edits, taps, typed.t[:n])
+
+    def get(self, typed: TypedLetters) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+        """(the depths of the walk over the longest start of the typed letters kept, the
+        rows of its columns that hold for these letters); ([], 0) if none."""
+        for n in range(typed.n, -1, -1):
+            depths = self.walks.get(self._key(typed, n))
+            if depths is not None:
+                self.walks.move_to_end(self._key(typed, n))
+                return depths, n + 1
+        return [], 0
+
+    def put(self, typed: TypedLetters, depths: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Keep a walk's columns: per depth, its node ids and their columns (any order)."""
+        kept = []
+        for ids, cols in depths:
+            order = np.argsort(ids, kind="stable")
+            kept.append((ids[order], cols[order]))
+        self.walks[self._key(typed, typed.n)] = kept
+        self.walks.move_to_end(self._key(typed, typed.n))
+        while len(self.walks) > self.size:
+            self.walks.popitem(last=False)
 
 
 class _Best:

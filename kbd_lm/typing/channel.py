@@ -344,6 +344,7 @@ class TypedLetters:
         prev: str | Sequence[str] | None,
         chars: Sequence[str],
         floor: float = _NEG,
+        known: np.ndarray | None = None,
     ) -> np.ndarray:
         """The columns after reading each intended letter of ``chars``, as :meth:`next`
         describes, for many columns at once (a trie's nodes: their children)
@@ -352,45 +353,55 @@ class TypedLetters:
         ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
         char (``[len(chars), n + 1, max_edits + 1]``); ``prev`` one letter or one per char.
 
+        ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
+        max_edits + 1]``): row ``a`` reads typed letters ``0..a-1`` only, so the rows of
+        fewer typed letters stay true when more are typed; only rows ``r..n`` are computed.
+
         A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
         letters after it can still add) is set to ``-inf``: a search that wants only results
-        above ``floor`` skips it from then on. Only the rows a live cell of ``last`` can reach
-        are kept (the band of ``max_edits`` around them). The sums are taken in the order of
+        above ``floor`` skips it from then on. The sums are taken in the order of
         docs/decoding.md 11.2 (typed, left out, inserted, swapped), row by row."""
         n, e_max, size = self.n, self.max_edits, len(chars)
+        r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
         out = np.full((size, n + 1, e_max + 1), _NEG)
+        if r:
+            out[:, :r] = known
+        if r > n:
+            return out
         last = np.broadcast_to(last, out.shape)
-        # the band: rows from the first live row of last to max_edits + 1 past its last one
-        live = (last > _NEG).any(axis=2)  # [C, n + 1]
-        after_first = np.logical_or.accumulate(live, axis=1)
-        upto_last = np.logical_or.accumulate(live[:, ::-1], axis=1)[:, ::-1]
-        near_last = upto_last[:, np.maximum(np.arange(n + 1) - 1 - e_max, 0)]
-        rows = np.where(after_first & near_last, 0.0, _NEG)  # [C, n + 1]: 0 in the band
         at = self._rows(chars)
         lt = self._lt[at]  # [C, n]
-        base = np.full_like(out, _NEG)
-        base[:, 1:, :] = last[:, :-1, :] + self._keep[at, None, None] + lt[:, :, None]  # typed
+        lo = max(r, 1)  # the first row with a typed letter to read
+        base = np.full((size, n + 1 - r, e_max + 1), _NEG)  # rows r..n
+        base[:, lo - r :, :] = (
+            last[:, lo - 1 : -1, :] + self._keep[at, None, None] + lt[:, lo - 1 :, None]
+        )  # typed
         step, log_skip = self._step[at, None], self._log_skip[at, None]  # [C, 1]
         for e in range(e_max + 1):  # left out: from row a of last, e - step edits before
-            left = np.where(step, last[:, :, e - 1] if e else _NEG, last[:, :, e]) + log_skip
+            left = np.where(step, last[:, r:, e - 1] if e else _NEG, last[:, r:, e]) + log_skip
             base[:, :, e] = np.logaddexp(base[:, :, e], left)
-        swap = before is not None and prev is not None and n >= 2
+        swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
         if swap:  # typed letters a-2, a-1 are char, prev   [C, n - 1]
+            lo2 = max(r, 2)  # the first row a swap reaches
             before = np.broadcast_to(before, out.shape)
             at_prev = self._rows([prev]) if isinstance(prev, str) else self._rows(prev)
-            lt_prev = self._lt[at_prev, 1:]  # [C or 1, n - 1]
-        ins = self._ins
+            lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
+        ins = self._ins[lo - 1 :]
         for e in range(e_max + 1):
             v = base[:, :, e]
             if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
-                v[:, 1:] = np.logaddexp(v[:, 1:], out[:, :-1, e - 1] + ins)
+                v[:, lo - r :] = np.logaddexp(v[:, lo - r :], out[:, lo - 1 : n, e - 1] + ins)
                 if swap:
-                    v[:, 2:] = np.logaddexp(
-                        v[:, 2:],
-                        before[:, :-2, e - 1] + self.log_swap + lt[:, :-1] + lt_prev,
+                    v[:, lo2 - r :] = np.logaddexp(
+                        v[:, lo2 - r :],
+                        before[:, lo2 - 2 : n - 1, e - 1]
+                        + self.log_swap
+                        + lt[:, lo2 - 2 : n - 1]
+                        + lt_prev,
                     )
-            v = v + rows
-            out[:, :, e] = np.where(v + self.headroom >= floor, v, _NEG)
+            if floor > _NEG:
+                v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
+            out[:, r:, e] = v
         return out
 
     def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:

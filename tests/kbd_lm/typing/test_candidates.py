@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from kbd_lm.typing.candidates import MAX_DROP, WordTrie
+from kbd_lm.typing.candidates import MAX_DROP, ColumnMemo, WordTrie
 from kbd_lm.typing.channel import ChannelParams, TypedLetters, log_likelihood
 from kbd_lm.typing.layouts import LAYOUTS
 
@@ -100,3 +100,29 @@ def test_the_walk_takes_the_typed_letters_likelihood_from_its_caller():
     t = TypedLetters("tomorow", layout=Q, params=P)
     own = t.likelihoods(t.t)[0]
     assert trie.walk(t, k=8, own=own) == trie.walk(t, k=8)
+
+
+@pytest.mark.parametrize("taps", [False, True])
+def test_the_columns_of_the_last_keystroke_change_no_answer(taps):
+    # typed in order, with a backspace and a new letter in between: each walk that starts
+    # from an earlier walk's columns finds what a walk from nothing finds, exactly
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = WORDS + [
+        (a + b + c, 1 + (ord(a) * 7 + ord(c)) % 50)
+        for a in "tho"
+        for b in letters
+        for c in "ehmnorstw"
+    ]
+    trie, memo = WordTrie(words), ColumnMemo(size=2)
+    keystrokes = ["t", "to", "tom", "tomo", "tomor", "tomo", "tomp", "tompr", "x", "tomo"]
+    for text in keystrokes:
+        touch = [Q.centre(ch) for ch in text] if taps else None
+        t = TypedLetters(text, layout=Q, params=P, taps=touch)
+        assert trie.walk(t, k=8, memo=memo) == trie.walk(t, k=8), text
+        assert trie.walk(t, memo=memo) == trie.walk(t), text
+    assert len(memo.walks) == 2  # bounded
+    # "tomo" was the last: "tomor" reads the rows of four typed letters (and the first) from it
+    t = TypedLetters(
+        "tomor", layout=Q, params=P, taps=[Q.centre(ch) for ch in "tomor"] if taps else None
+    )
+    assert memo.get(t)[1] == 5
