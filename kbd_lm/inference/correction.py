@@ -140,12 +140,8 @@ class Corrections:
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
-        # the likelihoods of the typed letters (the walk's floor) and of the completions,
-        # computed together; the corrections' after the walk
-        both = typed.likelihoods_many([partial] + [h.word for h in hyps.values()])
-        own_whole = both[0][0]
-        for h, (whole, prefix) in zip(hyps.values(), both[1:], strict=True):
-            h.whole, h.prefix = whole, prefix
+        # the typed letters' likelihood as a word: the walk's floor
+        own_whole = typed.likelihoods(partial)[0]
         found = self.trie.walk(
             typed, CANDIDATES, skip, completions=False, own=own_whole, memo=self.memo
         )
@@ -155,11 +151,14 @@ class Corrections:
         fixes = [
             _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0) for f in found[:CANDIDATES]
         ]
-        # their likelihoods in full (the walk may stop before a candidate's own node)
-        for h, (whole, prefix) in zip(
-            fixes, typed.likelihoods_many([h.word for h in fixes]), strict=True
-        ):
+        # the completions' and the corrections' likelihoods in full, read on from the walk's
+        # columns along each word (the walk may stop before a word's own node)
+        both = list(hyps.values()) + fixes
+        words = [h.word for h in both]
+        starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
+        for h, (whole, prefix) in zip(both, typed.likelihoods_many(words, starts), strict=True):
             h.whole, h.prefix = whole, prefix
+        for h in fixes:
             hyps[h.word.lower()] = h
         as_typed = prior(partial) + own_whole
         ranked = sorted(hyps.values(), key=lambda h: -(h.prior + h.prefix))

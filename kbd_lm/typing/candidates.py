@@ -23,6 +23,7 @@ found. Each word found gets two likelihoods:
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import OrderedDict
@@ -42,6 +43,9 @@ COMPLETIONS = 4  # the most frequent words below a node, kept per node for compl
 # Walks whose columns a ColumnMemo keeps: the word being typed, and a few more when one
 # predictor serves several people typing at once.
 COLUMN_WALKS = 4
+# One depth of a walk: the nodes read, their columns [C, n + 1, E + 1], wholes [C] and the
+# best whole down each one's path [C]
+Depth = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -113,6 +117,31 @@ class WordTrie:
                 return None
         return node
 
+    def starts(self, typed: TypedLetters, words: list[str], depths: list[Depth]) -> list:
+        """Per word, where a walk's columns (``depths``, :meth:`ColumnMemo.get`'s for these
+        typed letters) leave off along it: the deepest node of its path that the walk read,
+        as :meth:`~kbd_lm.typing.channel.TypedLetters.likelihoods_many` takes it; None when
+        the walk read none. A walk reads a node's parent before it, so the path is read
+        down to there."""
+        ids = [d[0].tolist() for d in depths]  # sorted: bisect finds a node
+        out = []
+        for word in words:
+            node, at = 0, []  # the path's indices in depths
+            for d, char in enumerate(word.lower()[: len(depths)]):
+                node = self.children[node].get(char)
+                i = -1 if node is None else bisect.bisect_left(ids[d], node)
+                if i < 0 or i == len(ids[d]) or ids[d][i] != node:
+                    break
+                at.append(i)
+            if not at:
+                out.append(None)
+                continue
+            b, i = len(at), at[-1]
+            _, cols, wholes, reach = depths[b - 1]
+            before = depths[b - 2][1][at[-2]] if b > 1 else typed.first()
+            out.append((b, before, cols[i], float(wholes[i]), float(reach[i])))
+        return out
+
     def walk(
         self,
         typed: TypedLetters,
@@ -159,7 +188,7 @@ class WordTrie:
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
         earlier, rows_known = memo.get(typed) if memo is not None else ([], 0)
-        depths: list[tuple[np.ndarray, np.ndarray]] = []  # what the memo gets: per depth
+        depths: list[Depth] = []  # what the memo gets
         # the frontier, one trie depth: its nodes, their columns and their parents', and
         # the best prefix likelihood down to each; reach: what its columns can still give
         nodes, cols, befores = np.zeros(1, dtype=np.intp), start[None], None
@@ -187,9 +216,9 @@ class WordTrie:
             read += len(kids)
             known = earlier[len(depths)] if len(depths) < len(earlier) else None
             new = self._columns(typed, kids, parent, nodes, cols, befores, known, rows_known)
-            depths.append((kids, new))
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
+            depths.append((kids, new, wholes, reach))
             notes = (found, best, skipped, skip)
             self._note_depth(notes, kids, wholes, reach, floor, every_top=k is None)
             # typed letters left to read and a cell that can still reach the floor: the
@@ -212,7 +241,7 @@ class WordTrie:
         before = befores[parent] if befores is not None else None
         if known is None or not rows_known:
             return typed.next_many(before, cols[parent], prev, chars)
-        ids, got = known
+        ids, got = known[:2]
         at = np.minimum(np.searchsorted(ids, kids), len(ids) - 1)
         hit = ids[at] == kids
         if hit.all():
@@ -289,14 +318,14 @@ class ColumnMemo:
     def __init__(self, size: int = COLUMN_WALKS) -> None:
         self.size = size
         # (layout, params, max_edits, taps, typed letters) -> the walk's depths
-        self.walks: OrderedDict[tuple, list[tuple[np.ndarray, np.ndarray]]] = OrderedDict()
+        self.walks: OrderedDict[tuple, list[Depth]] = OrderedDict()
 
     @staticmethod
     def _key(typed: TypedLetters, n: int) -> tuple:
         taps = tuple(tuple(tap) if tap is not None else None for tap in typed.taps[:n])
         return (typed.layout, typed.params, typed.max_edits, taps, typed.t[:n])
 
-    def get(self, typed: TypedLetters) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    def get(self, typed: TypedLetters) -> tuple[list[Depth], int]:
         """(the depths of the walk over the longest start of the typed letters kept, the
         rows of its columns that hold for these letters); ([], 0) if none."""
         for n in range(typed.n, -1, -1):
@@ -306,12 +335,13 @@ class ColumnMemo:
                 return depths, n + 1
         return [], 0
 
-    def put(self, typed: TypedLetters, depths: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Keep a walk's columns: per depth, its node ids and their columns (any order)."""
+    def put(self, typed: TypedLetters, depths: list[Depth]) -> None:
+        """Keep a walk's columns: per depth, its node ids, their columns, wholes and best
+        wholes down their paths (any order: kept by node id)."""
         kept = []
-        for ids, cols in depths:
+        for ids, *values in depths:
             order = np.argsort(ids, kind="stable")
-            kept.append((ids[order], cols[order]))
+            kept.append((ids[order], *(v[order] for v in values)))
         self.walks[self._key(typed, typed.n)] = kept
         self.walks.move_to_end(self._key(typed, typed.n))
         while len(self.walks) > self.size:

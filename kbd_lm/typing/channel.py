@@ -212,6 +212,9 @@ def _log(p: float) -> float:
 
 
 Column = np.ndarray  # [n + 1, max_edits + 1]: log-probabilities, by typed letters read
+# Where earlier columns leave off along a word: (letters read b, the column after b - 1 of
+# them, the one after b, its whole, the best whole of the columns 0..b)
+Start = tuple[int, Column, Column, float, float]
 
 
 class TypedLetters:
@@ -434,8 +437,15 @@ class TypedLetters:
         start of it), from the columns over its letters (:func:`log_likelihood`)."""
         return self.likelihoods_many([intended])[0]
 
-    def likelihoods_many(self, words: Sequence[str]) -> list[tuple[float, float]]:
+    def likelihoods_many(
+        self, words: Sequence[str], starts: Sequence[Start | None] | None = None
+    ) -> list[tuple[float, float]]:
         """:meth:`likelihoods` of each of ``words``, their columns computed together.
+
+        ``starts``: per word, None or where earlier columns leave off along it (a trie walk's,
+        :meth:`kbd_lm.typing.candidates.WordTrie.starts`): (``b`` letters read, the column
+        after ``b - 1`` of them, the one after ``b``, its whole, the best whole so far); the
+        word is read on from there, with the same values as from its first letter.
 
         >>> from kbd_lm.typing.layouts import LAYOUTS
         >>> typed = TypedLetters("teh", layout=LAYOUTS["qwerty"], params=ChannelParams())
@@ -448,12 +458,16 @@ class TypedLetters:
         befores = cols.copy()
         whole = np.full(len(lower), self.whole(start))
         best = whole.copy()
+        read = np.zeros(len(lower), dtype=np.intp)  # letters read before the loop
+        for i, at in enumerate(starts or ()):
+            if at is not None:
+                read[i], befores[i], cols[i], whole[i], best[i] = at
         lengths = np.array([len(w) for w in lower], dtype=np.intp)
         live = np.ones(len(lower), dtype=bool)  # a column with a finite cell
-        for b in range(max(lengths, default=0)):
-            on = np.flatnonzero((lengths > b) & live)
+        for b in range(min(read, default=0), max(lengths, default=0)):
+            on = np.flatnonzero((lengths > b) & live & (read <= b))
             if not len(on):
-                break
+                continue
             prev = [lower[i][b - 1] for i in on] if b else None
             new = self.next_many(
                 befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
