@@ -189,9 +189,11 @@ class WordTrie:
         start = typed.first()
         earlier, rows_known = memo.get(typed) if memo is not None else ([], 0)
         depths: list[Depth] = []  # what the memo gets
-        # the frontier, one trie depth: its nodes, their columns and their parents', and
-        # the best prefix likelihood down to each; reach: what its columns can still give
-        nodes, cols, befores = np.zeros(1, dtype=np.intp), start[None], None
+        # the frontier, one trie depth: its nodes, where their columns are in the last
+        # depth's (last_cols; their parents' in before_cols at last_par), the best prefix
+        # likelihood down to each and what each row of their columns can still give
+        nodes, front = np.zeros(1, dtype=np.intp), np.zeros(1, dtype=np.intp)
+        last_cols, before_cols, last_par = start[None], None, None
         prefixes = np.array([typed.whole(start)])
         reach_rows = (start.max(axis=1) + gain)[None]  # [F, n + 1]
         read = 0
@@ -214,8 +216,11 @@ class WordTrie:
             if not len(kids):
                 break
             read += len(kids)
+            at = front[parent]  # each child's parent's column in last_cols
+            columns = (last_cols, at, before_cols, None if last_par is None else last_par[at])
+            prev = self.chars[nodes[parent]] if before_cols is not None else None
             known = earlier[len(depths)] if len(depths) < len(earlier) else None
-            new = self._columns(typed, kids, parent, nodes, cols, befores, known, rows_known)
+            new = self._columns(typed, kids, prev, columns, known, rows_known)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
             depths.append((kids, new, wholes, reach))
@@ -225,36 +230,41 @@ class WordTrie:
             # child is in the next frontier
             rows = new.max(axis=2) + gain  # [C, n + 1]
             alive = np.flatnonzero(rows[:, :-1].max(axis=1, initial=-math.inf) >= floor)
-            nodes, befores, cols = kids[alive], cols[parent[alive]], new[alive]
-            prefixes, reach_rows = reach[alive], rows[alive]
+            before_cols, last_cols, last_par = last_cols, new, at
+            nodes, front, prefixes, reach_rows = kids[alive], alive, reach[alive], rows[alive]
         if memo is not None:
             memo.put(typed, depths)
         return found
 
-    def _columns(self, typed, kids, parent, nodes, cols, befores, known, rows_known):
-        """The columns of ``kids`` (children of ``nodes[parent]``, whose columns are
-        ``cols``, theirs ``befores``): those in ``known`` (an earlier walk's depth: sorted
-        node ids and their columns) from its first ``rows_known`` rows on, the others whole
-        [C, n + 1, E + 1]."""
+    def _columns(self, typed, kids, prev, columns, known, rows_known) -> np.ndarray:
+        """The columns of ``kids`` [C, n + 1, E + 1], ``prev`` their parents' letters (None
+        at the first depth); ``columns``: (the parents' depth's columns, each kid's parent's
+        index in them, the depth before's columns, each kid's grandparent's index). Those in
+        ``known`` (an earlier walk's depth: node ids and their columns) are read on from its
+        first ``rows_known`` rows, the others computed whole."""
+        last, at, before, before_at = columns
         chars = self.chars[kids]
-        prev = self.chars[nodes[parent]] if befores is not None else None
-        before = befores[parent] if befores is not None else None
         if known is None or not rows_known:
-            return typed.next_many(before, cols[parent], prev, chars)
+            return typed.next_many(before, last, prev, chars, at=at, before_at=before_at)
         ids, got = known[:2]
-        at = np.minimum(np.searchsorted(ids, kids), len(ids) - 1)
-        hit = ids[at] == kids
+        slot = np.minimum(np.searchsorted(ids, kids), len(ids) - 1)
+        hit = ids[slot] == kids
         if hit.all():
-            return typed.next_many(before, cols[parent], prev, chars, known=got[at, :rows_known])
+            return typed.next_many(
+                before, last, prev, chars, known=got, known_at=slot, at=at, before_at=before_at
+            )
         new = np.empty((len(kids), typed.n + 1, typed.max_edits + 1))
-        for part, rows in ((hit, got[at[hit], :rows_known]), (~hit, None)):
+        for part, rows in ((hit, got), (~hit, None)):
             if part.any():
                 new[part] = typed.next_many(
-                    before[part] if before is not None else None,
-                    cols[parent[part]],
+                    before,
+                    last,
                     prev[part] if prev is not None else None,
                     chars[part],
                     known=rows,
+                    known_at=slot[part] if rows is not None else None,
+                    at=at[part],
+                    before_at=before_at[part] if before_at is not None else None,
                 )
         return new
 

@@ -348,17 +348,24 @@ class TypedLetters:
         chars: Sequence[str],
         floor: float = _NEG,
         known: np.ndarray | None = None,
+        *,
+        at: np.ndarray | None = None,
+        before_at: np.ndarray | None = None,
+        known_at: np.ndarray | None = None,
     ) -> np.ndarray:
         """The columns after reading each intended letter of ``chars``, as :meth:`next`
         describes, for many columns at once (a trie's nodes: their children)
         [len(chars), n + 1, max_edits + 1].
 
         ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
-        char (``[len(chars), n + 1, max_edits + 1]``); ``prev`` one letter or one per char.
+        char (``[len(chars), n + 1, max_edits + 1]``; with ``at`` / ``before_at``, the
+        columns of any number of nodes and, per char, the index of its own); ``prev`` one
+        letter or one per char.
 
         ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
-        max_edits + 1]``): row ``a`` reads typed letters ``0..a-1`` only, so the rows of
-        fewer typed letters stay true when more are typed; only rows ``r..n`` are computed.
+        max_edits + 1]``, or any number of columns and ``known_at`` the index of each char's):
+        row ``a`` reads typed letters ``0..a-1`` only, so the rows of fewer typed letters
+        stay true when more are typed; only rows ``r..n`` are computed.
 
         A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
         letters after it can still add) is set to ``-inf``: a search that wants only results
@@ -368,25 +375,32 @@ class TypedLetters:
         r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
         out = np.full((size, n + 1, e_max + 1), _NEG)
         if r:
-            out[:, :r] = known
+            out[:, :r] = known if known_at is None else known[known_at]
         if r > n:
             return out
-        last = np.broadcast_to(last, out.shape)
-        at = self._rows(chars)
-        lt = self._lt[at]  # [C, n]
+
+        def rows(x: np.ndarray, x_at: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
+            """Rows lo..hi-1 of each char's column of x   [C or 1, hi - lo, E + 1]."""
+            if x.ndim == 2:
+                return x[None, lo:hi]
+            return x[:, lo:hi] if x_at is None else x[x_at, lo:hi]
+
+        ci = self._rows(chars)
+        lt = self._lt[ci]  # [C, n]
         lo = max(r, 1)  # the first row with a typed letter to read
         base = np.full((size, n + 1 - r, e_max + 1), _NEG)  # rows r..n
         base[:, lo - r :, :] = (
-            last[:, lo - 1 : -1, :] + self._keep[at, None, None] + lt[:, lo - 1 :, None]
+            rows(last, at, lo - 1, n) + self._keep[ci, None, None] + lt[:, lo - 1 :, None]
         )  # typed
-        step, log_skip = self._step[at, None], self._log_skip[at, None]  # [C, 1]
+        step, log_skip = self._step[ci, None], self._log_skip[ci, None]  # [C, 1]
+        stay = rows(last, at, r, n + 1)
         for e in range(e_max + 1):  # left out: from row a of last, e - step edits before
-            left = np.where(step, last[:, r:, e - 1] if e else _NEG, last[:, r:, e]) + log_skip
+            left = np.where(step, stay[:, :, e - 1] if e else _NEG, stay[:, :, e]) + log_skip
             base[:, :, e] = np.logaddexp(base[:, :, e], left)
         swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
-        if swap:  # typed letters a-2, a-1 are char, prev   [C, n - 1]
+        if swap:  # typed letters a-2, a-1 are char, prev
             lo2 = max(r, 2)  # the first row a swap reaches
-            before = np.broadcast_to(before, out.shape)
+            swapped = rows(before, before_at, lo2 - 2, n - 1)  # [C or 1, n + 1 - lo2, E + 1]
             at_prev = self._rows([prev]) if isinstance(prev, str) else self._rows(prev)
             lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
         ins = self._ins[lo - 1 :]
@@ -397,10 +411,7 @@ class TypedLetters:
                 if swap:
                     v[:, lo2 - r :] = np.logaddexp(
                         v[:, lo2 - r :],
-                        before[:, lo2 - 2 : n - 1, e - 1]
-                        + self.log_swap
-                        + lt[:, lo2 - 2 : n - 1]
-                        + lt_prev,
+                        swapped[:, :, e - 1] + self.log_swap + lt[:, lo2 - 2 : n - 1] + lt_prev,
                     )
             if floor > _NEG:
                 v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
