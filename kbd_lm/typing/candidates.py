@@ -23,7 +23,6 @@ found. Each word found gets two likelihoods:
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 from collections import OrderedDict
@@ -56,6 +55,16 @@ class Found:
     count: int
     whole: float
     prefix: float
+
+
+@dataclass
+class Walked:
+    """The columns one walk computed: per depth, the nodes read, their columns, wholes and
+    best wholes down their paths (:data:`Depth`), and per trie node its index in its
+    depth's arrays (-1: not read)."""
+
+    depths: list[Depth]
+    slots: np.ndarray  # [trie nodes]
 
 
 class WordTrie:
@@ -117,28 +126,26 @@ class WordTrie:
                 return None
         return node
 
-    def starts(self, typed: TypedLetters, words: list[str], depths: list[Depth]) -> list:
-        """Per word, where a walk's columns (``depths``, :meth:`ColumnMemo.get`'s for these
+    def starts(self, typed: TypedLetters, words: list[str], walked: Walked | None) -> list:
+        """Per word, where a walk's columns (``walked``, :meth:`ColumnMemo.get`'s for these
         typed letters) leave off along it: the deepest node of its path that the walk read,
         as :meth:`~kbd_lm.typing.channel.TypedLetters.likelihoods_many` takes it; None when
-        the walk read none. A walk reads a node's parent before it, so the path is read
-        down to there."""
-        ids = [d[0].tolist() for d in depths]  # sorted: bisect finds a node
+        the walk read none (or there is no walk). A walk reads a node's parent before it,
+        so the path is read down to there."""
         out = []
         for word in words:
-            node, at = 0, []  # the path's indices in depths
-            for d, char in enumerate(word.lower()[: len(depths)]):
+            node, at = 0, []  # the path's indices in its depths' arrays
+            for char in word.lower()[: len(walked.depths) if walked else 0]:
                 node = self.children[node].get(char)
-                i = -1 if node is None else bisect.bisect_left(ids[d], node)
-                if i < 0 or i == len(ids[d]) or ids[d][i] != node:
+                if node is None or walked.slots[node] < 0:
                     break
-                at.append(i)
+                at.append(int(walked.slots[node]))
             if not at:
                 out.append(None)
                 continue
             b, i = len(at), at[-1]
-            _, cols, wholes, reach = depths[b - 1]
-            before = depths[b - 2][1][at[-2]] if b > 1 else typed.first()
+            _, cols, wholes, reach = walked.depths[b - 1]
+            before = walked.depths[b - 2][1][at[-2]] if b > 1 else typed.first()
             out.append((b, before, cols[i], float(wholes[i]), float(reach[i])))
         return out
 
@@ -187,7 +194,7 @@ class WordTrie:
         gain = typed.headroom
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
-        earlier, rows_known = memo.get(typed) if memo is not None else ([], 0)
+        earlier, rows_known = memo.get(typed) if memo is not None else (None, 0)
         depths: list[Depth] = []  # what the memo gets
         # the frontier, one trie depth: its nodes, where their columns are in the last
         # depth's (last_cols; their parents' in before_cols at last_par), the best prefix
@@ -219,7 +226,9 @@ class WordTrie:
             at = front[parent]  # each child's parent's column in last_cols
             columns = (last_cols, at, before_cols, None if last_par is None else last_par[at])
             prev = self.chars[nodes[parent]] if before_cols is not None else None
-            known = earlier[len(depths)] if len(depths) < len(earlier) else None
+            known = None
+            if earlier is not None and len(depths) < len(earlier.depths):
+                known = (earlier.depths[len(depths)][1], earlier.slots)
             new = self._columns(typed, kids, prev, columns, known, rows_known)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
@@ -233,22 +242,25 @@ class WordTrie:
             before_cols, last_cols, last_par = last_cols, new, at
             nodes, front, prefixes, reach_rows = kids[alive], alive, reach[alive], rows[alive]
         if memo is not None:
-            memo.put(typed, depths)
+            slots = np.full(len(self.children), -1, dtype=np.int32)
+            for ids, *_ in depths:
+                slots[ids] = np.arange(len(ids))
+            memo.put(typed, Walked(depths, slots))
         return found
 
     def _columns(self, typed, kids, prev, columns, known, rows_known) -> np.ndarray:
         """The columns of ``kids`` [C, n + 1, E + 1], ``prev`` their parents' letters (None
         at the first depth); ``columns``: (the parents' depth's columns, each kid's parent's
         index in them, the depth before's columns, each kid's grandparent's index). Those in
-        ``known`` (an earlier walk's depth: node ids and their columns) are read on from its
-        first ``rows_known`` rows, the others computed whole."""
+        ``known`` (an earlier walk's columns at this depth, and its node -> index map) are
+        read on from their first ``rows_known`` rows, the others computed whole."""
         last, at, before, before_at = columns
         chars = self.chars[kids]
         if known is None or not rows_known:
             return typed.next_many(before, last, prev, chars, at=at, before_at=before_at)
-        ids, got = known[:2]
-        slot = np.minimum(np.searchsorted(ids, kids), len(ids) - 1)
-        hit = ids[slot] == kids
+        got, slots = known
+        slot = slots[kids]
+        hit = slot >= 0
         if hit.all():
             return typed.next_many(
                 before, last, prev, chars, known=got, known_at=slot, at=at, before_at=before_at
@@ -327,32 +339,27 @@ class ColumnMemo:
 
     def __init__(self, size: int = COLUMN_WALKS) -> None:
         self.size = size
-        # (layout, params, max_edits, taps, typed letters) -> the walk's depths
-        self.walks: OrderedDict[tuple, list[Depth]] = OrderedDict()
+        # (layout, params, max_edits, taps, typed letters) -> the walk's columns
+        self.walks: OrderedDict[tuple, Walked] = OrderedDict()
 
     @staticmethod
     def _key(typed: TypedLetters, n: int) -> tuple:
         taps = tuple(tuple(tap) if tap is not None else None for tap in typed.taps[:n])
         return (typed.layout, typed.params, typed.max_edits, taps, typed.t[:n])
 
-    def get(self, typed: TypedLetters) -> tuple[list[Depth], int]:
-        """(the depths of the walk over the longest start of the typed letters kept, the
-        rows of its columns that hold for these letters); ([], 0) if none."""
+    def get(self, typed: TypedLetters) -> tuple[Walked | None, int]:
+        """(the walk over the longest start of the typed letters kept, the rows of its
+        columns that hold for these letters); (None, 0) if none."""
         for n in range(typed.n, -1, -1):
-            depths = self.walks.get(self._key(typed, n))
-            if depths is not None:
+            walked = self.walks.get(self._key(typed, n))
+            if walked is not None:
                 self.walks.move_to_end(self._key(typed, n))
-                return depths, n + 1
-        return [], 0
+                return walked, n + 1
+        return None, 0
 
-    def put(self, typed: TypedLetters, depths: list[Depth]) -> None:
-        """Keep a walk's columns: per depth, its node ids, their columns, wholes and best
-        wholes down their paths (any order: kept by node id)."""
-        kept = []
-        for ids, *values in depths:
-            order = np.argsort(ids, kind="stable")
-            kept.append((ids[order], *(v[order] for v in values)))
-        self.walks[self._key(typed, typed.n)] = kept
+    def put(self, typed: TypedLetters, walked: Walked) -> None:
+        """Keep a walk's columns."""
+        self.walks[self._key(typed, typed.n)] = walked
         self.walks.move_to_end(self._key(typed, typed.n))
         while len(self.walks) > self.size:
             self.walks.popitem(last=False)
