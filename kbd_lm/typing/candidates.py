@@ -95,6 +95,9 @@ class WordTrie:
         self.n_children = np.array([len(c) for c in self.children], dtype=np.intp)
         self.first_child = np.cumsum(self.n_children) - self.n_children
         self.chars = np.array(self.char, dtype="<U1")  # node -> its letter
+        # the letters of the list, and node -> its letter's index among them
+        self.alphabet = np.unique(self.chars[1:])
+        self.letter = np.searchsorted(self.alphabet, self.chars)
         self.kids = np.array([c for cs in self.children for c in cs.values()], dtype=np.intp)
         # node -> log count of the most frequent word below it: what a node's words can gain
         self.log_top = np.array(
@@ -200,6 +203,8 @@ class WordTrie:
         # depth's (last_cols; their parents' in before_cols at last_par), the best prefix
         # likelihood down to each and what each row of their columns can still give
         nodes, front = np.zeros(1, dtype=np.intp), np.zeros(1, dtype=np.intp)
+        letter_rows = typed.letter_rows(self.alphabet)  # every letter met at once
+        last_rows = None  # the table rows of the last depth's letters
         last_cols, before_cols, last_par = start[None], None, None
         prefixes = np.array([typed.whole(start)])
         reach_rows = (start.max(axis=1) + gain)[None]  # [F, n + 1]
@@ -225,11 +230,12 @@ class WordTrie:
             read += len(kids)
             at = front[parent]  # each child's parent's column in last_cols
             columns = (last_cols, at, before_cols, None if last_par is None else last_par[at])
-            prev = self.chars[nodes[parent]] if before_cols is not None else None
+            prev = last_rows[at] if last_rows is not None else None
             known = None
             if earlier is not None and len(depths) < len(earlier.depths):
                 known = (earlier.depths[len(depths)][1], earlier.slots)
-            new = self._columns(typed, kids, prev, columns, known, rows_known)
+            chars = letter_rows[self.letter[kids]]
+            new = self._columns(typed, kids, chars, prev, columns, known, rows_known)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
             depths.append((kids, new, wholes, reach))
@@ -239,7 +245,7 @@ class WordTrie:
             # child is in the next frontier
             rows = new.max(axis=2) + gain  # [C, n + 1]
             alive = np.flatnonzero(rows[:, :-1].max(axis=1, initial=-math.inf) >= floor)
-            before_cols, last_cols, last_par = last_cols, new, at
+            before_cols, last_cols, last_par, last_rows = last_cols, new, at, chars
             nodes, front, prefixes, reach_rows = kids[alive], alive, reach[alive], rows[alive]
         if memo is not None:
             slots = np.full(len(self.children), -1, dtype=np.int32)
@@ -248,14 +254,14 @@ class WordTrie:
             memo.put(typed, Walked(depths, slots))
         return found
 
-    def _columns(self, typed, kids, prev, columns, known, rows_known) -> np.ndarray:
-        """The columns of ``kids`` [C, n + 1, E + 1], ``prev`` their parents' letters (None
-        at the first depth); ``columns``: (the parents' depth's columns, each kid's parent's
-        index in them, the depth before's columns, each kid's grandparent's index). Those in
+    def _columns(self, typed, kids, chars, prev, columns, known, rows_known) -> np.ndarray:
+        """The columns of ``kids`` [C, n + 1, E + 1], ``chars`` their letters and ``prev``
+        their parents' (None at the first depth), as table rows; ``columns``: (the parents'
+        depth's columns, each kid's parent's index in them, the depth before's columns, each
+        kid's grandparent's index). Those in
         ``known`` (an earlier walk's columns at this depth, and its node -> index map) are
         read on from their first ``rows_known`` rows, the others computed whole."""
         last, at, before, before_at = columns
-        chars = self.chars[kids]
         if known is None or not rows_known:
             return typed.next_many(before, last, prev, chars, at=at, before_at=before_at)
         got, slots = known

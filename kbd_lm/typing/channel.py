@@ -361,7 +361,8 @@ class TypedLetters:
         ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
         char (``[len(chars), n + 1, max_edits + 1]``; with ``at`` / ``before_at``, the
         columns of any number of nodes and, per char, the index of its own); ``prev`` one
-        letter or one per char.
+        letter or one per char. ``chars`` and ``prev`` may be given as their rows of the
+        tables (an integer array, :meth:`letter_rows`).
 
         ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
         max_edits + 1]``, or any number of columns and ``known_at`` the index of each char's):
@@ -386,7 +387,7 @@ class TypedLetters:
                 return x[None, lo:hi]
             return x[:, lo:hi] if x_at is None else x[x_at, lo:hi]
 
-        ci = self._rows(chars)
+        ci = chars if _are_rows(chars) else self._rows(chars)
         lt = self._lt[ci]  # [C, n]
         lo = max(r, 1)  # the first row with a typed letter to read
         base = np.full((size, n + 1 - r, e_max + 1), _NEG)  # rows r..n
@@ -402,7 +403,9 @@ class TypedLetters:
         if swap:  # typed letters a-2, a-1 are char, prev
             lo2 = max(r, 2)  # the first row a swap reaches
             swapped = rows(before, before_at, lo2 - 2, n - 1)  # [C or 1, n + 1 - lo2, E + 1]
-            at_prev = self._rows([prev]) if isinstance(prev, str) else self._rows(prev)
+            at_prev = (
+                prev if _are_rows(prev) else self._rows([prev] if isinstance(prev, str) else prev)
+            )
             lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
         ins = self._ins[lo - 1 :]
         for e in range(e_max + 1):
@@ -418,6 +421,12 @@ class TypedLetters:
                 v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
             out[:, r:, e] = v
         return out
+
+    def letter_rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
+        """The rows of ``chars`` in the per-letter tables, for :meth:`next_many`; they stay
+        true until a letter not met before is read (a trie walk asks for its whole
+        alphabet first)   [C]."""
+        return self._rows(chars)
 
     def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
         """Rows of the per-letter tables (``_lt``: :meth:`touch`; ``_keep``, ``_log_skip``:
@@ -498,6 +507,11 @@ class TypedLetters:
     def whole(col: Column) -> float:
         """log P(every typed letter | the intended letters read): the last row's sum."""
         return float(np.logaddexp.reduce(col[-1]))
+
+
+def _are_rows(chars) -> bool:
+    """True for table rows (an integer array) in place of letters."""
+    return isinstance(chars, np.ndarray) and chars.dtype.kind in "iu"
 
 
 def log_likelihood(
