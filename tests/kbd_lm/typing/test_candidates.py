@@ -126,3 +126,13 @@ def test_the_columns_of_the_last_keystroke_change_no_answer(taps):
         "tomor", layout=Q, params=P, taps=[Q.centre(ch) for ch in "tomor"] if taps else None
     )
     assert memo.get(t)[1] == 5
+
+
+def test_a_walks_columns_give_the_words_likelihoods():
+    trie, memo = WordTrie(WORDS), ColumnMemo()
+    t = TypedLetters("tomorow", layout=Q, params=P)
+    trie.walk(t, k=8, memo=memo)
+    words = ["tomorrow", "tonight", "tomorrows", "the", "qq"]
+    starts = trie.starts(t, words, memo.get(t)[0])
+    assert starts[0][0] == len("tomorrow") and starts[-1] is None  # read to its own node
+    assert t.likelihoods_many(words, starts) == t.likelihoods_many(words)
