@@ -39,9 +39,10 @@ MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as t
 # a column costs about 1.5 us in next_many, AMD EPYC 2 vCPU).
 MAX_NODES = 10000
 COMPLETIONS = 4  # the most frequent words below a node, kept per node for completions
-# Walks whose columns a ColumnMemo keeps: the word being typed, and a few more when one
-# predictor serves several people typing at once.
-COLUMN_WALKS = 4
+# Walks whose columns a ColumnMemo keeps: the word being typed and one more (one predictor
+# serving two people typing at once). A walk of the default bundle's word list holds up to
+# about 3.8 MB of columns (6,200 columns of 10 typed letters, float64), 2026-12-08.
+COLUMN_WALKS = 2
 # One depth of a walk: the nodes read, their columns [C, n + 1, E + 1], wholes [C] and the
 # best whole down each one's path [C]
 Depth = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
