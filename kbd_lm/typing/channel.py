@@ -394,29 +394,32 @@ class TypedLetters:
         base[:, lo - r :, :] = (
             rows(last, at, lo - 1, n) + self._keep[ci, None, None] + lt[:, lo - 1 :, None]
         )  # typed
-        step, log_skip = self._step[ci, None], self._log_skip[ci, None]  # [C, 1]
-        stay = rows(last, at, r, n + 1)
-        for e in range(e_max + 1):  # left out: from row a of last, e - step edits before
-            left = np.where(step, stay[:, :, e - 1] if e else _NEG, stay[:, :, e]) + log_skip
-            base[:, :, e] = np.logaddexp(base[:, :, e], left)
+        # left out: from row a of last, with e - step edits before (all e at once)
+        stay = rows(last, at, r, n + 1)  # [C or 1, n + 1 - r, E + 1]
+        fewer = np.full(stay.shape, _NEG)  # stay with one edit fewer
+        fewer[:, :, 1:] = stay[:, :, :-1]
+        step = self._step[ci, None, None]  # [C, 1, 1]
+        base = np.logaddexp(base, np.where(step, fewer, stay) + self._log_skip[ci, None, None])
         swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
-        if swap:  # typed letters a-2, a-1 are char, prev
+        if swap:  # typed letters a-2, a-1 are char, prev: with e - 1 edits before, e >= 1
             lo2 = max(r, 2)  # the first row a swap reaches
-            swapped = rows(before, before_at, lo2 - 2, n - 1)  # [C or 1, n + 1 - lo2, E + 1]
             at_prev = (
                 prev if _are_rows(prev) else self._rows([prev] if isinstance(prev, str) else prev)
             )
             lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
+            swapped = (
+                rows(before, before_at, lo2 - 2, n - 1)[:, :, :-1]
+                + self.log_swap
+                + lt[:, lo2 - 2 : n - 1, None]
+                + lt_prev[:, :, None]
+            )  # [C, n + 1 - lo2, E]
         ins = self._ins[lo - 1 :]
         for e in range(e_max + 1):
             v = base[:, :, e]
             if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
                 v[:, lo - r :] = np.logaddexp(v[:, lo - r :], out[:, lo - 1 : n, e - 1] + ins)
                 if swap:
-                    v[:, lo2 - r :] = np.logaddexp(
-                        v[:, lo2 - r :],
-                        swapped[:, :, e - 1] + self.log_swap + lt[:, lo2 - 2 : n - 1] + lt_prev,
-                    )
+                    v[:, lo2 - r :] = np.logaddexp(v[:, lo2 - r :], swapped[:, :, e - 1])
             if floor > _NEG:
                 v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
             out[:, r:, e] = v
