@@ -31,8 +31,10 @@ def test_the_walk_gives_the_channels_own_likelihoods(typed):
     for key, f in found.items():
         whole = log_likelihood(typed, f.word, prefix=False, layout=Q, params=P)
         prefix = log_likelihood(typed, f.word, prefix=True, layout=Q, params=P)
-        # The walk leaves out the alignments that fell below the floor on the way: less by
-        # a few times e^floor (in probability) at most.
+        # The walk's columns are the channel's own: a word noted at its own node has its
+        # exact whole; one noted below a node only has that node's whole as its prefix (at
+        # most its own, and within a few times e^floor of it in probability).
+        assert f.whole == -math.inf or f.whole == whole, key
         for got, exact in ((f.whole, whole), (f.prefix, prefix)):
             assert got <= exact + 1e-9, key
             assert math.exp(exact) - math.exp(got) <= 10 * math.exp(floor), key
