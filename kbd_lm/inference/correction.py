@@ -93,6 +93,23 @@ class _Hypothesis:
     whole: float  # log P(typed letters | the whole word)
 
 
+def autocorrection(
+    hyps: Sequence[_Hypothesis], as_typed: float, margin: float
+) -> _Hypothesis | None:
+    """What space commits in place of the typed letters, if anything: the hypothesis with
+    the best ``prior + whole`` (the whole word typed) when it beats the typed letters as a
+    word (``as_typed``, the same sum) by more than ``margin`` nats; else None.
+
+    >>> a = _Hypothesis("tomorrow", "correction", -3.0, -1.0, -1.5)
+    >>> autocorrection([a], as_typed=-9.0, margin=2.0).word, autocorrection([a], -6.0, 2.0)
+    ('tomorrow', None)
+    """
+    best = max(hyps, key=lambda h: h.prior + h.whole, default=None)
+    if best is not None and best.prior + best.whole - as_typed > margin:
+        return best
+    return None
+
+
 class Corrections:
     """Corrections over one word list (the trie is built once), one set of channel
     parameters and thresholds (a bundle's: :class:`kbd_lm.typing.spec.TypingSpec`)."""
@@ -165,8 +182,8 @@ class Corrections:
         scores = [h.prior + h.prefix for h in ranked] + [as_typed]
         top = max(scores)
         total = top + math.log(sum(math.exp(s - top) for s in scores))
-        best = max(ranked, key=lambda h: h.prior + h.whole, default=None)
-        auto = best is not None and best.prior + best.whole - as_typed > self.autocorrect_margin
+        best = autocorrection(ranked, as_typed, self.autocorrect_margin)
+        auto = best is not None
         if auto:
             ranked.remove(best)
             ranked.insert(0, best)
