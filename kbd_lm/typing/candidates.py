@@ -67,6 +67,18 @@ class Walked:
     depths: list[Depth]
     slots: np.ndarray  # [trie nodes]
 
+    @classmethod
+    def of(cls, depths: list[Depth], nodes: int) -> Walked:
+        """The record of a walk's ``depths`` over a trie of ``nodes`` nodes."""
+        slots = np.full(nodes, -1, dtype=np.int32)
+        for ids, *_ in depths:
+            slots[ids] = np.arange(len(ids))
+        return cls(depths, slots)
+
+    def at(self, depth: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(the columns of a depth, the node -> index map), None past the last depth."""
+        return (self.depths[depth][1], self.slots) if depth < len(self.depths) else None
+
 
 class WordTrie:
     """A trie over lowercase words: per node its children, the word ending there (display
@@ -169,29 +181,19 @@ class WordTrie:
         ``completions=False`` does not read below the node the typed letters spell (the
         caller skips the words that start with them).
 
-        The trie is read a depth at a time, every child of the frontier in one
-        :meth:`~kbd_lm.typing.channel.TypedLetters.next_many`. A child is read only if the
-        words below it can still score ``log count + prefix`` above the ``k``-th best word
-        found so far: its most frequent word's log count plus the most its parent's column
-        can still give (the best cell of each row plus the typed letters' headroom after
-        it, plus log(max_edits + 1) for the sum of the last row; or the prefix likelihood
-        already reached, if more). So with ``k`` the ``k`` best by ``log count + prefix``
-        are exact (without, every node in reach is read). At most ``max_nodes`` columns are
-        computed: past that, a depth keeps the children with the best bounds.
-        ``own``: the typed letters' whole likelihood under themselves, if the caller has it
-        (``typed.likelihoods(typed.t)[0]``, the floor's start).
-
-        The columns are the channel's own (no cell is cut): a node is left, with all below
-        it, when none of its cells with typed letters left to read can reach the floor.
-        ``memo``: columns of earlier walks (:class:`ColumnMemo`); the rows they hold for the
-        typed letters' start are taken from it, and this walk's columns are put in it (the
-        answer is the same with or without)."""
+        The trie is read a depth at a time (:meth:`_children`: a child is read only if its
+        words can still score ``log count + prefix`` above the ``k``-th best found, so with
+        ``k`` the ``k`` best are exact; at most ``max_nodes`` columns). ``own``: the typed
+        letters' whole likelihood under themselves, if the caller has it (the floor's
+        start). The columns are the channel's own: a node is left, with all below it, when
+        none of its cells with typed letters left can reach the floor. ``memo``: earlier
+        walks' columns (:class:`ColumnMemo`), read on from the rows they hold; this walk's
+        are put in it (the answer is the same with or without)."""
         if own is None:
             own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
         # without completions, the node spelt by the typed letters: its words all start so
-        typed_node = self.node(typed.t) if not completions else None
-        typed_node = -1 if typed_node is None else typed_node
+        typed_node = (self.node(typed.t) if not completions else None) or -1
         found: dict[str, Found] = {}
         best = _Best(k)
         skipped: dict[int, bool] = {}
@@ -215,26 +217,16 @@ class WordTrie:
             # its parent's column can still give; children that cannot beat the k-th best
             # word found are not read
             future = np.maximum(prefixes, reach_rows.max(axis=1) + spread)  # [F]
-            first, counts = self.first_child[nodes], self.n_children[nodes]
-            parent = np.repeat(np.arange(len(nodes)), counts)
-            kids = self.kids[
-                np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            ]
-            bound = self.log_top[kids] + future[parent]
-            chosen = np.flatnonzero((bound >= best.threshold) & (kids != typed_node))
-            if len(chosen) > max_nodes - read:  # the budget: the best bounds first
-                order = np.argsort(-bound[chosen], kind="stable")
-                chosen = np.sort(chosen[order[: max_nodes - read]])
-            kids, parent = kids[chosen], parent[chosen]
+            kids, parent = self._children(
+                nodes, future, best.threshold, typed_node, max_nodes - read
+            )
             if not len(kids):
                 break
             read += len(kids)
             at = front[parent]  # each child's parent's column in last_cols
             columns = (last_cols, at, before_cols, None if last_par is None else last_par[at])
             prev = last_rows[at] if last_rows is not None else None
-            known = None
-            if earlier is not None and len(depths) < len(earlier.depths):
-                known = (earlier.depths[len(depths)][1], earlier.slots)
+            known = earlier.at(len(depths)) if earlier is not None else None
             chars = letter_rows[self.letter[kids]]
             new = self._columns(typed, kids, chars, prev, columns, known, rows_known)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
@@ -249,11 +241,28 @@ class WordTrie:
             before_cols, last_cols, last_par, last_rows = last_cols, new, at, chars
             nodes, front, prefixes, reach_rows = kids[alive], alive, reach[alive], rows[alive]
         if memo is not None:
-            slots = np.full(len(self.children), -1, dtype=np.int32)
-            for ids, *_ in depths:
-                slots[ids] = np.arange(len(ids))
-            memo.put(typed, Walked(depths, slots))
+            memo.put(typed, Walked.of(depths, len(self.children)))
         return found
+
+    def _children(self, nodes, future, threshold, typed_node, budget):
+        """(the children of ``nodes`` to read, the index of each one's parent in ``nodes``):
+        those whose bound reaches ``threshold`` (the ``k``-th best word found), but
+        ``typed_node``; at most ``budget``, the best bounds first (ties: in trie order).
+        A child's bound is its most frequent word's log count plus its parent's ``future``:
+        the most the parent's column can still give (the best cell of each row plus the
+        typed letters' headroom after it, plus log(max_edits + 1) for the sum of the last
+        row; or the prefix likelihood already reached, if more)."""
+        first, counts = self.first_child[nodes], self.n_children[nodes]
+        parent = np.repeat(np.arange(len(nodes)), counts)
+        kids = self.kids[
+            np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        ]
+        bound = self.log_top[kids] + future[parent]
+        chosen = np.flatnonzero((bound >= threshold) & (kids != typed_node))
+        if len(chosen) > budget:  # the budget: the best bounds first
+            order = np.argsort(-bound[chosen], kind="stable")
+            chosen = np.sort(chosen[order[:budget]])
+        return kids[chosen], parent[chosen]
 
     def _columns(self, typed, kids, chars, prev, columns, known, rows_known) -> np.ndarray:
         """The columns of ``kids`` [C, n + 1, E + 1], ``chars`` their letters and ``prev``

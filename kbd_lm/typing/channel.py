@@ -365,14 +365,11 @@ class TypedLetters:
         tables (an integer array, :meth:`letter_rows`).
 
         ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
-        max_edits + 1]``, or any number of columns and ``known_at`` the index of each char's):
-        row ``a`` reads typed letters ``0..a-1`` only, so the rows of fewer typed letters
-        stay true when more are typed; only rows ``r..n`` are computed.
+        max_edits + 1]``, or any number and ``known_at`` each char's): row ``a`` reads typed
+        letters ``0..a-1`` only, so it holds for more typed letters; rows ``r..n`` are read.
 
-        A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
-        letters after it can still add) is set to ``-inf``: a search that wants only results
-        above ``floor`` skips it from then on. The sums are taken in the order of
-        docs/decoding.md 11.2 (typed, left out, inserted, swapped), row by row."""
+        A cell that cannot reach ``floor`` (plus :attr:`headroom`) is set to ``-inf``. The
+        sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped)."""
         n, e_max, size = self.n, self.max_edits, len(chars)
         r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
         out = np.full((size, n + 1, e_max + 1), _NEG)
