@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.suggestion import Suggestion
-from kbd_lm.typing.candidates import WordTrie
+from kbd_lm.typing.candidates import ColumnMemo, WordTrie
 from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
 
@@ -119,6 +119,8 @@ class Corrections:
     ) -> None:
         self.lexicon = lexicon
         self.trie = WordTrie(lexicon.items())
+        # the last walks' columns: the next letter of a word extends them (same answers)
+        self.memo = ColumnMemo()
         self.params = params or ChannelParams()
         self.autocorrect_margin, self.unlisted_min = autocorrect_margin, unlisted_min
         self.autocorrect_strip_ratio, self.completion_bonus = (
@@ -175,24 +177,25 @@ class Corrections:
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
-        # the likelihoods of the typed letters (the walk's floor) and of the completions,
-        # computed together; the corrections' after the walk
-        both = typed.likelihoods_many([partial] + [h.word for h in hyps.values()])
-        own_whole = both[0][0]
-        for h, (whole, prefix) in zip(hyps.values(), both[1:], strict=True):
-            h.whole, h.prefix = whole, prefix
-        found = self.trie.walk(typed, CANDIDATES, skip, completions=False, own=own_whole)
+        # the typed letters' likelihood as a word: the walk's floor
+        own_whole = typed.likelihoods(partial)[0]
+        found = self.trie.walk(
+            typed, CANDIDATES, skip, completions=False, own=own_whole, memo=self.memo
+        )
         found = sorted(found.values(), key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
         if prepare is not None:
             prepare([f.word for f in found[:CANDIDATES]] + [partial])
         fixes = [
             _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0) for f in found[:CANDIDATES]
         ]
-        # their likelihoods in full (the walk may stop before a candidate's own node)
-        for h, (whole, prefix) in zip(
-            fixes, typed.likelihoods_many([h.word for h in fixes]), strict=True
-        ):
+        # the completions' and the corrections' likelihoods in full, read on from the walk's
+        # columns along each word (the walk may stop before a word's own node)
+        both = list(hyps.values()) + fixes
+        words = [h.word for h in both]
+        starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
+        for h, (whole, prefix) in zip(both, typed.likelihoods_many(words, starts), strict=True):
             h.whole, h.prefix = whole, prefix
+        for h in fixes:
             hyps[h.word.lower()] = h
         as_typed = prior(partial) + own_whole
         raw_total = _logsumexp([h.prior + h.prefix for h in hyps.values()] or [0.0])

@@ -44,7 +44,7 @@ from kbd_lm.inference.correction import Corrections, correctable
 from kbd_lm.inference.decoding import DecodingSpec
 from kbd_lm.inference.pieces import piece_tables
 from kbd_lm.inference.runtime import Runtime, open_step_models, runtime_version
-from kbd_lm.inference.search import Context, WordSearch
+from kbd_lm.inference.search import Context, Row, WordSearch
 from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.text.normalization import PARTIAL_WORD_RE, normalize_prefix
 from kbd_lm.text.sentences import at_sentence_start
@@ -241,24 +241,30 @@ class Predictor:
         self._words.rows.clear()
         self._ids_cache.clear()
         self._priors = ((), {})
+        if self._corrections is not None:
+            self._corrections.memo.walks.clear()
 
     def cache_state(self) -> tuple:
         """What the caches hold now, for :meth:`restore_cache`: a benchmark times two calls
         from the same state (the second call would otherwise find the first one's work)."""
         priors = (self._priors[0], self._priors[1].copy())
+        walks = self._corrections.memo.walks.copy() if self._corrections is not None else None
         return (
             self._cache.copy(),
             self._words.rows.copy(),
             self._ids_cache.copy(),
             self._serial,
             priors,
+            walks,
         )
 
     def restore_cache(self, state: tuple) -> None:
         """Put back the caches :meth:`cache_state` returned."""
-        cache, rows, ids, self._serial, (key, priors) = state
+        cache, rows, ids, self._serial, (key, priors), walks = state
         self._cache, self._words.rows, self._ids_cache = cache.copy(), rows.copy(), ids.copy()
         self._priors = (key, priors.copy())
+        if self._corrections is not None:  # (None: taken before the first correction)
+            self._corrections.memo.walks = OrderedDict(walks or ())
 
     def suggest(
         self,
@@ -416,8 +422,7 @@ class Predictor:
 
     def _neural_logprobs(self, text: str, words: Sequence[str], hint_id: int | None) -> list:
         """The model's log P(word | text) of each of ``words`` (their casing variants summed),
-        every variant's pieces run together: the rows of a step are any words' (a step
-        costs about the same for 4 rows as for 8), the longest variants last.
+        every variant's pieces run together (:meth:`_run_pieces`).
 
         >>> p = Predictor.load("dist/bundle")                       # doctest: +SKIP
         >>> p._neural_logprobs("see you ", ["soon", "later"], None)  # doctest: +SKIP
@@ -432,37 +437,48 @@ class Predictor:
             for s in [s for s in pieces if s][: self.beam_width]:
                 seqs.append(s)
                 owner.append(i)
-        done = np.full(len(seqs), -np.inf)  # log P(variant, then a boundary)
-        order = sorted(range(len(seqs)), key=lambda r: len(seqs[r]))
-        for at in range(0, len(order), self.beam_width):
-            rows = order[at : at + self.beam_width]
-            done[rows] = self._run_pieces(ctx, [seqs[r] for r in rows])
+        done = self._run_pieces(ctx, seqs)  # log P(variant, then a boundary)
         rows_of: list[list[int]] = [[] for _ in words]  # each word's variants' rows
         for r, i in enumerate(owner):
             rows_of[i].append(r)
         return [float(_logsumexp(done[rows])) if rows else -math.inf for rows in rows_of]
 
     def _run_pieces(self, ctx: Context, seqs: list[list[int]]) -> np.ndarray:
-        """log P(pieces, then a boundary | ctx) of each of ``seqs`` (at most a beam's rows),
-        one model step per piece   [len(seqs)]."""
-        model = self._words.model_for(len(seqs))
-        b = model.batch
-        scores = np.array([ctx.logp[s[0]] for s in seqs])
-        h = np.repeat(ctx.h, b, 0)
-        c = np.repeat(ctx.c, b, 0)
+        """log P(pieces, then a boundary | ctx) of each of ``seqs``   [len(seqs)].
+
+        The model's row after each start of a sequence (its first ``j`` pieces) is run once
+        for all the sequences that share it, or taken from the word search's row cache (the
+        search of the same keystroke read many of them: a row does not depend on its batch);
+        the rows of one length go through the model together, at most a beam's at a time."""
+        serial, cached = ctx.serial, self._words.rows
+        rows: dict[tuple[int, ...], Row] = {}
+        for j in range(1, max((len(s) for s in seqs), default=0) + 1):
+            missing = []
+            for path in dict.fromkeys(tuple(s[:j]) for s in seqs if len(s) >= j):
+                row = cached.get((serial, path))
+                if row is None:
+                    missing.append(path)
+                else:
+                    rows[path] = row
+            for at in range(0, len(missing), self.beam_width):
+                batch = missing[at : at + self.beam_width]
+                model = self._words.model_for(len(batch))
+                ids = np.zeros(model.batch, np.int32)
+                h, c = model.zero_state()
+                for r, path in enumerate(batch):
+                    ids[r] = path[-1]
+                    start = rows[path[:-1]] if len(path) > 1 else None
+                    h[r] = start.h if start is not None else ctx.h[0]
+                    c[r] = start.c if start is not None else ctx.c[0]
+                logp, h2, c2 = model.step(ids, h, c)
+                for r, path in enumerate(batch):
+                    rows[path] = Row(logp[r], h2[r], c2[r])
+        scores = np.array([ctx.logp[s[0]] for s in seqs])  # (the model's float32)
         done = np.full(len(seqs), -np.inf)
-        for t in range(max(len(s) for s in seqs)):
-            ids = np.zeros(b, np.int32)
-            for r, s in enumerate(seqs):
-                ids[r] = s[min(t, len(s) - 1)]
-            logp, h2, c2 = model.step(ids, h, c)
-            for r, s in enumerate(seqs):
-                if t < len(s):
-                    if t + 1 < len(s):
-                        scores[r] += logp[r, s[t + 1]]
-                    else:
-                        done[r] = scores[r] + _logsumexp(logp[r, self.pieces.boundary])
-            h, c = h2, c2
+        for r, s in enumerate(seqs):
+            for t in range(1, len(s)):
+                scores[r] += rows[tuple(s[:t])].logp[s[t]]
+            done[r] = scores[r] + _logsumexp(rows[tuple(s)].logp[self.pieces.boundary])
         return done
 
     # ------------------------------------------------------------------ context

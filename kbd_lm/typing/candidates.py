@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -38,6 +39,13 @@ MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as t
 # a column costs about 1.5 us in next_many, AMD EPYC 2 vCPU).
 MAX_NODES = 10000
 COMPLETIONS = 4  # the most frequent words below a node, kept per node for completions
+# Walks whose columns a ColumnMemo keeps: the word being typed and one more (one predictor
+# serving two people typing at once). A walk of the default bundle's word list holds up to
+# about 3.8 MB of columns (6,200 columns of 10 typed letters, float64), 2026-12-08.
+COLUMN_WALKS = 2
+# One depth of a walk: the nodes read, their columns [C, n + 1, E + 1], wholes [C] and the
+# best whole down each one's path [C]
+Depth = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -48,6 +56,28 @@ class Found:
     count: int
     whole: float
     prefix: float
+
+
+@dataclass
+class Walked:
+    """The columns one walk computed: per depth, the nodes read, their columns, wholes and
+    best wholes down their paths (:data:`Depth`), and per trie node its index in its
+    depth's arrays (-1: not read)."""
+
+    depths: list[Depth]
+    slots: np.ndarray  # [trie nodes]
+
+    @classmethod
+    def of(cls, depths: list[Depth], nodes: int) -> Walked:
+        """The record of a walk's ``depths`` over a trie of ``nodes`` nodes."""
+        slots = np.full(nodes, -1, dtype=np.int32)
+        for ids, *_ in depths:
+            slots[ids] = np.arange(len(ids))
+        return cls(depths, slots)
+
+    def at(self, depth: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(the columns of a depth, the node -> index map), None past the last depth."""
+        return (self.depths[depth][1], self.slots) if depth < len(self.depths) else None
 
 
 class WordTrie:
@@ -78,6 +108,9 @@ class WordTrie:
         self.n_children = np.array([len(c) for c in self.children], dtype=np.intp)
         self.first_child = np.cumsum(self.n_children) - self.n_children
         self.chars = np.array(self.char, dtype="<U1")  # node -> its letter
+        # the letters of the list, and node -> its letter's index among them
+        self.alphabet = np.unique(self.chars[1:])
+        self.letter = np.searchsorted(self.alphabet, self.chars)
         self.kids = np.array([c for cs in self.children for c in cs.values()], dtype=np.intp)
         # node -> log count of the most frequent word below it: what a node's words can gain
         self.log_top = np.array(
@@ -109,6 +142,29 @@ class WordTrie:
                 return None
         return node
 
+    def starts(self, typed: TypedLetters, words: list[str], walked: Walked | None) -> list:
+        """Per word, where a walk's columns (``walked``, :meth:`ColumnMemo.get`'s for these
+        typed letters) leave off along it: the deepest node of its path that the walk read,
+        as :meth:`~kbd_lm.typing.channel.TypedLetters.likelihoods_many` takes it; None when
+        the walk read none (or there is no walk). A walk reads a node's parent before it,
+        so the path is read down to there."""
+        out = []
+        for word in words:
+            node, at = 0, []  # the path's indices in its depths' arrays
+            for char in word.lower()[: len(walked.depths) if walked else 0]:
+                node = self.children[node].get(char)
+                if node is None or walked.slots[node] < 0:
+                    break
+                at.append(int(walked.slots[node]))
+            if not at:
+                out.append(None)
+                continue
+            b, i = len(at), at[-1]
+            _, cols, wholes, reach = walked.depths[b - 1]
+            before = walked.depths[b - 2][1][at[-2]] if b > 1 else typed.first()
+            out.append((b, before, cols[i], float(wholes[i]), float(reach[i])))
+        return out
+
     def walk(
         self,
         typed: TypedLetters,
@@ -118,77 +174,127 @@ class WordTrie:
         max_drop: float = MAX_DROP,
         max_nodes: int = MAX_NODES,
         own: float | None = None,
+        memo: ColumnMemo | None = None,
     ) -> dict[str, Found]:
         """The words within ``max_drop`` nats of the typed letters' own likelihood, by their
         lowercase form (see the module docstring); ``skip(word)`` true leaves a word out.
         ``completions=False`` does not read below the node the typed letters spell (the
         caller skips the words that start with them).
 
-        The trie is read a depth at a time, every child of the frontier in one
-        :meth:`~kbd_lm.typing.channel.TypedLetters.next_many`. A child is read only if the
-        words below it can still score ``log count + prefix`` above the ``k``-th best word
-        found so far: its most frequent word's log count plus the most its parent's column
-        can still give (the best cell of each row plus the typed letters' headroom after
-        it, plus log(max_edits + 1) for the sum of the last row; or the prefix likelihood
-        already reached, if more). So with ``k`` the ``k`` best by ``log count + prefix``
-        are exact (without, every node in reach is read). At most ``max_nodes`` columns are
-        computed: past that, a depth keeps the children with the best bounds.
-        ``own``: the typed letters' whole likelihood under themselves, if the caller has it
-        (``typed.likelihoods(typed.t)[0]``, the floor's start).
-        The likelihoods leave out the alignments that fell below the floor on the way
-        (:meth:`~kbd_lm.typing.channel.TypedLetters.next`), each under ``e^-max_drop`` times
-        the typed letters' own likelihood: in probability they fall short of
-        :func:`~kbd_lm.typing.channel.log_likelihood` by a few such amounts at most."""
+        The trie is read a depth at a time (:meth:`_children`: a child is read only if its
+        words can still score ``log count + prefix`` above the ``k``-th best found, so with
+        ``k`` the ``k`` best are exact; at most ``max_nodes`` columns). ``own``: the typed
+        letters' whole likelihood under themselves, if the caller has it (the floor's
+        start). The columns are the channel's own: a node is left, with all below it, when
+        none of its cells with typed letters left can reach the floor. ``memo``: earlier
+        walks' columns (:class:`ColumnMemo`), read on from the rows they hold; this walk's
+        are put in it (the answer is the same with or without)."""
         if own is None:
             own, _ = typed.likelihoods(typed.t)
         floor = own - max_drop
         # without completions, the node spelt by the typed letters: its words all start so
-        typed_node = self.node(typed.t) if not completions else None
-        typed_node = -1 if typed_node is None else typed_node
+        typed_node = (self.node(typed.t) if not completions else None) or -1
         found: dict[str, Found] = {}
         best = _Best(k)
         skipped: dict[int, bool] = {}
         gain = typed.headroom
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
-        # the frontier, one trie depth: its nodes, their columns and their parents', and
-        # the best prefix likelihood down to each
-        nodes, cols, befores = np.zeros(1, dtype=np.intp), start[None], None
+        earlier, rows_known = memo.get(typed) if memo is not None else (None, 0)
+        depths: list[Depth] = []  # what the memo gets
+        # the frontier, one trie depth: its nodes, where their columns are in the last
+        # depth's (last_cols; their parents' in before_cols at last_par), the best prefix
+        # likelihood down to each and what each row of their columns can still give
+        nodes, front = np.zeros(1, dtype=np.intp), np.zeros(1, dtype=np.intp)
+        letter_rows = typed.letter_rows(self.alphabet)  # every letter met at once
+        last_rows = None  # the table rows of the last depth's letters
+        last_cols, before_cols, last_par = start[None], None, None
         prefixes = np.array([typed.whole(start)])
+        reach_rows = (start.max(axis=1) + gain)[None]  # [F, n + 1]
         read = 0
         while len(nodes) and read < max_nodes:
             # the words below a child score at most its best count (log_top) plus the most
             # its parent's column can still give; children that cannot beat the k-th best
             # word found are not read
-            future = (cols.max(axis=2) + gain).max(axis=1) + spread
-            future = np.maximum(prefixes, future)  # [F]
-            first, counts = self.first_child[nodes], self.n_children[nodes]
-            parent = np.repeat(np.arange(len(nodes)), counts)
-            kids = self.kids[
-                np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            ]
-            bound = self.log_top[kids] + future[parent]
-            chosen = np.flatnonzero((bound >= best.threshold) & (kids != typed_node))
-            if len(chosen) > max_nodes - read:  # the budget: the best bounds first
-                order = np.argsort(-bound[chosen], kind="stable")
-                chosen = np.sort(chosen[order[: max_nodes - read]])
-            kids, parent = kids[chosen], parent[chosen]
+            future = np.maximum(prefixes, reach_rows.max(axis=1) + spread)  # [F]
+            kids, parent = self._children(
+                nodes, future, best.threshold, typed_node, max_nodes - read
+            )
             if not len(kids):
                 break
             read += len(kids)
-            chars = self.chars[kids]
-            prev = self.chars[nodes[parent]] if befores is not None else None
-            before = befores[parent] if befores is not None else None
-            new = typed.next_many(before, cols[parent], prev, chars, floor)
+            at = front[parent]  # each child's parent's column in last_cols
+            columns = (last_cols, at, before_cols, None if last_par is None else last_par[at])
+            prev = last_rows[at] if last_rows is not None else None
+            known = earlier.at(len(depths)) if earlier is not None else None
+            chars = letter_rows[self.letter[kids]]
+            new = self._columns(typed, kids, chars, prev, columns, known, rows_known)
             wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
+            depths.append((kids, new, wholes, reach))
             notes = (found, best, skipped, skip)
             self._note_depth(notes, kids, wholes, reach, floor, every_top=k is None)
-            # typed letters left to read: the child is in the next frontier
-            alive = np.flatnonzero((new[:, :-1, :] > -math.inf).any(axis=(1, 2)))
-            nodes, befores, cols = kids[alive], cols[parent[alive]], new[alive]
-            prefixes = reach[alive]
+            # typed letters left to read and a cell that can still reach the floor: the
+            # child is in the next frontier
+            rows = new.max(axis=2) + gain  # [C, n + 1]
+            alive = np.flatnonzero(rows[:, :-1].max(axis=1, initial=-math.inf) >= floor)
+            before_cols, last_cols, last_par, last_rows = last_cols, new, at, chars
+            nodes, front, prefixes, reach_rows = kids[alive], alive, reach[alive], rows[alive]
+        if memo is not None:
+            memo.put(typed, Walked.of(depths, len(self.children)))
         return found
+
+    def _children(self, nodes, future, threshold, typed_node, budget):
+        """(the children of ``nodes`` to read, the index of each one's parent in ``nodes``):
+        those whose bound reaches ``threshold`` (the ``k``-th best word found), but
+        ``typed_node``; at most ``budget``, the best bounds first (ties: in trie order).
+        A child's bound is its most frequent word's log count plus its parent's ``future``:
+        the most the parent's column can still give (the best cell of each row plus the
+        typed letters' headroom after it, plus log(max_edits + 1) for the sum of the last
+        row; or the prefix likelihood already reached, if more)."""
+        first, counts = self.first_child[nodes], self.n_children[nodes]
+        parent = np.repeat(np.arange(len(nodes)), counts)
+        kids = self.kids[
+            np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        ]
+        bound = self.log_top[kids] + future[parent]
+        chosen = np.flatnonzero((bound >= threshold) & (kids != typed_node))
+        if len(chosen) > budget:  # the budget: the best bounds first
+            order = np.argsort(-bound[chosen], kind="stable")
+            chosen = np.sort(chosen[order[:budget]])
+        return kids[chosen], parent[chosen]
+
+    def _columns(self, typed, kids, chars, prev, columns, known, rows_known) -> np.ndarray:
+        """The columns of ``kids`` [C, n + 1, E + 1], ``chars`` their letters and ``prev``
+        their parents' (None at the first depth), as table rows; ``columns``: (the parents'
+        depth's columns, each kid's parent's index in them, the depth before's columns, each
+        kid's grandparent's index). Those in
+        ``known`` (an earlier walk's columns at this depth, and its node -> index map) are
+        read on from their first ``rows_known`` rows, the others computed whole."""
+        last, at, before, before_at = columns
+        if known is None or not rows_known:
+            return typed.next_many(before, last, prev, chars, at=at, before_at=before_at)
+        got, slots = known
+        slot = slots[kids]
+        hit = slot >= 0
+        if hit.all():
+            return typed.next_many(
+                before, last, prev, chars, known=got, known_at=slot, at=at, before_at=before_at
+            )
+        new = np.empty((len(kids), typed.n + 1, typed.max_edits + 1))
+        for part, rows in ((hit, got), (~hit, None)):
+            if part.any():
+                new[part] = typed.next_many(
+                    before,
+                    last,
+                    prev[part] if prev is not None else None,
+                    chars[part],
+                    known=rows,
+                    known_at=slot[part] if rows is not None else None,
+                    at=at[part],
+                    before_at=before_at[part] if before_at is not None else None,
+                )
+        return new
 
     def _note_depth(self, notes, kids, wholes, reach, floor: float, every_top: bool) -> None:
         """Note the words a depth of the walk found: each child whose ``whole`` (log P of
@@ -229,6 +335,50 @@ class WordTrie:
         else:
             entry.whole, entry.prefix = max(entry.whole, whole), max(entry.prefix, prefix)
         best.note(key, math.log(count) + entry.prefix)
+
+
+class ColumnMemo:
+    """The columns of the last few walks, for the next keystroke of the same word: a walk
+    over typed letters that start with an earlier walk's (same layout, channel and taps)
+    takes that walk's columns' rows and computes only the rows of the letters added.
+    At most ``size`` walks are kept, the least recently used dropped first; one holds a
+    few thousand columns (the nodes one walk read).
+
+    >>> from kbd_lm.typing.channel import ChannelParams, TypedLetters
+    >>> from kbd_lm.typing.layouts import LAYOUTS
+    >>> trie, memo = WordTrie([("tomorrow", 50), ("tonight", 5)]), ColumnMemo()
+    >>> def typed(t): return TypedLetters(t, layout=LAYOUTS["qwerty"], params=ChannelParams())
+    >>> first = trie.walk(typed("tom"), memo=memo)
+    >>> trie.walk(typed("tomo"), memo=memo) == trie.walk(typed("tomo"))
+    True
+    """
+
+    def __init__(self, size: int = COLUMN_WALKS) -> None:
+        self.size = size
+        # (layout, params, max_edits, taps, typed letters) -> the walk's columns
+        self.walks: OrderedDict[tuple, Walked] = OrderedDict()
+
+    @staticmethod
+    def _key(typed: TypedLetters, n: int) -> tuple:
+        taps = tuple(tuple(tap) if tap is not None else None for tap in typed.taps[:n])
+        return (typed.layout, typed.params, typed.max_edits, taps, typed.t[:n])
+
+    def get(self, typed: TypedLetters) -> tuple[Walked | None, int]:
+        """(the walk over the longest start of the typed letters kept, the rows of its
+        columns that hold for these letters); (None, 0) if none."""
+        for n in range(typed.n, -1, -1):
+            walked = self.walks.get(self._key(typed, n))
+            if walked is not None:
+                self.walks.move_to_end(self._key(typed, n))
+                return walked, n + 1
+        return None, 0
+
+    def put(self, typed: TypedLetters, walked: Walked) -> None:
+        """Keep a walk's columns."""
+        self.walks[self._key(typed, typed.n)] = walked
+        self.walks.move_to_end(self._key(typed, typed.n))
+        while len(self.walks) > self.size:
+            self.walks.popitem(last=False)
 
 
 class _Best:

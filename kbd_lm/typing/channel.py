@@ -212,6 +212,9 @@ def _log(p: float) -> float:
 
 
 Column = np.ndarray  # [n + 1, max_edits + 1]: log-probabilities, by typed letters read
+# Where earlier columns leave off along a word: (letters read b, the column after b - 1 of
+# them, the one after b, its whole, the best whole of the columns 0..b)
+Start = tuple[int, Column, Column, float, float]
 
 
 class TypedLetters:
@@ -260,6 +263,7 @@ class TypedLetters:
         self.log_swap = _log(params.transposition)
         self.headroom = self._headroom()  # [n + 1]
         self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
+        self._codes = self._letters.view(np.uint32)
         self._lt, self._keep, self._log_skip = np.zeros((0, n)), np.zeros(0), np.zeros(0)
         self._step = np.zeros(0, dtype=bool)
 
@@ -344,66 +348,96 @@ class TypedLetters:
         prev: str | Sequence[str] | None,
         chars: Sequence[str],
         floor: float = _NEG,
+        known: np.ndarray | None = None,
+        *,
+        at: np.ndarray | None = None,
+        before_at: np.ndarray | None = None,
+        known_at: np.ndarray | None = None,
     ) -> np.ndarray:
         """The columns after reading each intended letter of ``chars``, as :meth:`next`
         describes, for many columns at once (a trie's nodes: their children)
         [len(chars), n + 1, max_edits + 1].
 
         ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
-        char (``[len(chars), n + 1, max_edits + 1]``); ``prev`` one letter or one per char.
+        char (``[len(chars), n + 1, max_edits + 1]``; with ``at`` / ``before_at``, the
+        columns of any number of nodes and, per char, the index of its own); ``prev`` one
+        letter or one per char. ``chars`` and ``prev`` may be given as their rows of the
+        tables (an integer array, :meth:`letter_rows`).
 
-        A cell that cannot reach ``floor`` any more (plus :attr:`headroom`, what the typed
-        letters after it can still add) is set to ``-inf``: a search that wants only results
-        above ``floor`` skips it from then on. Only the rows a live cell of ``last`` can reach
-        are kept (the band of ``max_edits`` around them). The sums are taken in the order of
-        docs/decoding.md 11.2 (typed, left out, inserted, swapped), row by row."""
+        ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
+        max_edits + 1]``, or any number and ``known_at`` each char's): row ``a`` reads typed
+        letters ``0..a-1`` only, so it holds for more typed letters; rows ``r..n`` are read.
+
+        A cell that cannot reach ``floor`` (plus :attr:`headroom`) is set to ``-inf``. The
+        sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped)."""
         n, e_max, size = self.n, self.max_edits, len(chars)
+        r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
         out = np.full((size, n + 1, e_max + 1), _NEG)
-        last = np.broadcast_to(last, out.shape)
-        # the band: rows from the first live row of last to max_edits + 1 past its last one
-        live = (last > _NEG).any(axis=2)  # [C, n + 1]
-        after_first = np.logical_or.accumulate(live, axis=1)
-        upto_last = np.logical_or.accumulate(live[:, ::-1], axis=1)[:, ::-1]
-        near_last = upto_last[:, np.maximum(np.arange(n + 1) - 1 - e_max, 0)]
-        rows = np.where(after_first & near_last, 0.0, _NEG)  # [C, n + 1]: 0 in the band
-        at = self._rows(chars)
-        lt = self._lt[at]  # [C, n]
-        base = np.full_like(out, _NEG)
-        base[:, 1:, :] = last[:, :-1, :] + self._keep[at, None, None] + lt[:, :, None]  # typed
-        step, log_skip = self._step[at, None], self._log_skip[at, None]  # [C, 1]
-        for e in range(e_max + 1):  # left out: from row a of last, e - step edits before
-            left = np.where(step, last[:, :, e - 1] if e else _NEG, last[:, :, e]) + log_skip
-            base[:, :, e] = np.logaddexp(base[:, :, e], left)
-        swap = before is not None and prev is not None and n >= 2
-        if swap:  # typed letters a-2, a-1 are char, prev   [C, n - 1]
-            before = np.broadcast_to(before, out.shape)
-            at_prev = self._rows([prev]) if isinstance(prev, str) else self._rows(prev)
-            lt_prev = self._lt[at_prev, 1:]  # [C or 1, n - 1]
-        ins = self._ins
+        if r:
+            out[:, :r] = known if known_at is None else known[known_at]
+        if r > n:
+            return out
+
+        def rows(x: np.ndarray, x_at: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
+            """Rows lo..hi-1 of each char's column of x   [C or 1, hi - lo, E + 1]."""
+            if x.ndim == 2:
+                return x[None, lo:hi]
+            return x[:, lo:hi] if x_at is None else x[x_at, lo:hi]
+
+        ci = chars if _are_rows(chars) else self._rows(chars)
+        lt = self._lt[ci]  # [C, n]
+        lo = max(r, 1)  # the first row with a typed letter to read
+        base = np.full((size, n + 1 - r, e_max + 1), _NEG)  # rows r..n
+        base[:, lo - r :, :] = (
+            rows(last, at, lo - 1, n) + self._keep[ci, None, None] + lt[:, lo - 1 :, None]
+        )  # typed
+        # left out: from row a of last, with e - step edits before (all e at once)
+        stay = rows(last, at, r, n + 1)  # [C or 1, n + 1 - r, E + 1]
+        fewer = np.full(stay.shape, _NEG)  # stay with one edit fewer
+        fewer[:, :, 1:] = stay[:, :, :-1]
+        step = self._step[ci, None, None]  # [C, 1, 1]
+        base = np.logaddexp(base, np.where(step, fewer, stay) + self._log_skip[ci, None, None])
+        swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
+        if swap:  # typed letters a-2, a-1 are char, prev: with e - 1 edits before, e >= 1
+            lo2 = max(r, 2)  # the first row a swap reaches
+            at_prev = (
+                prev if _are_rows(prev) else self._rows([prev] if isinstance(prev, str) else prev)
+            )
+            lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
+            swapped = (
+                rows(before, before_at, lo2 - 2, n - 1)[:, :, :-1]
+                + self.log_swap
+                + lt[:, lo2 - 2 : n - 1, None]
+                + lt_prev[:, :, None]
+            )  # [C, n + 1 - lo2, E]
+        ins = self._ins[lo - 1 :]
         for e in range(e_max + 1):
             v = base[:, :, e]
             if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
-                v[:, 1:] = np.logaddexp(v[:, 1:], out[:, :-1, e - 1] + ins)
+                v[:, lo - r :] = np.logaddexp(v[:, lo - r :], out[:, lo - 1 : n, e - 1] + ins)
                 if swap:
-                    v[:, 2:] = np.logaddexp(
-                        v[:, 2:],
-                        before[:, :-2, e - 1] + self.log_swap + lt[:, :-1] + lt_prev,
-                    )
-            v = v + rows
-            out[:, :, e] = np.where(v + self.headroom >= floor, v, _NEG)
+                    v[:, lo2 - r :] = np.logaddexp(v[:, lo2 - r :], swapped[:, :, e - 1])
+            if floor > _NEG:
+                v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
+            out[:, r:, e] = v
         return out
+
+    def letter_rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
+        """The rows of ``chars`` in the per-letter tables, for :meth:`next_many`; they stay
+        true until a letter not met before is read (a trie walk asks for its whole
+        alphabet first)   [C]."""
+        return self._rows(chars)
 
     def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
         """Rows of the per-letter tables (``_lt``: :meth:`touch`; ``_keep``, ``_log_skip``:
         log keep and log skip; ``_step``: edits of leaving it out) for ``chars`` (single
         characters; a numpy array of them is read without a Python loop)   [C].
-        The tables' rows are the letters met so far, sorted (``_letters``)."""
-        chars = np.asarray(chars, dtype="<U1")
-        at = np.searchsorted(self._letters, chars)
-        if (
-            len(self._letters)
-            and (self._letters[np.minimum(at, len(self._letters) - 1)] == chars).all()
-        ):
+        The tables' rows are the letters met so far, sorted (``_letters``), found by their
+        code points (``_codes``: numbers compare faster than strings)."""
+        chars = np.ascontiguousarray(chars, dtype="<U1")
+        codes = chars.view(np.uint32)  # a "<U1" is one UCS-4 code point
+        at = np.searchsorted(self._codes, codes)
+        if len(self._codes) and (self._codes[np.minimum(at, len(self._codes) - 1)] == codes).all():
             return at
         if len(chars):  # letters not met yet: the tables again, with them
             p = self.params
@@ -411,20 +445,28 @@ class TypedLetters:
             keys = set(self.layout.centres)
             letters = sorted(set(self._letters.tolist()) | set(chars.tolist()) | keys)
             self._letters = np.array(letters, dtype="<U1")
+            self._codes = self._letters.view(np.uint32)
             skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
             self._lt = self._touch_rows(letters)
             self._keep = np.array([_log(1 - s - p.transposition) for s in skips])
             self._log_skip = np.array([_log(s) for s in skips])
             self._step = np.array([c != "'" for c in letters])
-        return np.searchsorted(self._letters, chars)
+        return np.searchsorted(self._codes, codes)
 
     def likelihoods(self, intended: str) -> tuple[float, float]:
         """(whole, prefix): log P(the typed letters | ``intended`` as a whole word, and | the
         start of it), from the columns over its letters (:func:`log_likelihood`)."""
         return self.likelihoods_many([intended])[0]
 
-    def likelihoods_many(self, words: Sequence[str]) -> list[tuple[float, float]]:
+    def likelihoods_many(
+        self, words: Sequence[str], starts: Sequence[Start | None] | None = None
+    ) -> list[tuple[float, float]]:
         """:meth:`likelihoods` of each of ``words``, their columns computed together.
+
+        ``starts``: per word, None or where earlier columns leave off along it (a trie walk's,
+        :meth:`kbd_lm.typing.candidates.WordTrie.starts`): (``b`` letters read, the column
+        after ``b - 1`` of them, the one after ``b``, its whole, the best whole so far); the
+        word is read on from there, with the same values as from its first letter.
 
         >>> from kbd_lm.typing.layouts import LAYOUTS
         >>> typed = TypedLetters("teh", layout=LAYOUTS["qwerty"], params=ChannelParams())
@@ -437,12 +479,16 @@ class TypedLetters:
         befores = cols.copy()
         whole = np.full(len(lower), self.whole(start))
         best = whole.copy()
+        read = np.zeros(len(lower), dtype=np.intp)  # letters read before the loop
+        for i, at in enumerate(starts or ()):
+            if at is not None:
+                read[i], befores[i], cols[i], whole[i], best[i] = at
         lengths = np.array([len(w) for w in lower], dtype=np.intp)
         live = np.ones(len(lower), dtype=bool)  # a column with a finite cell
-        for b in range(max(lengths, default=0)):
-            on = np.flatnonzero((lengths > b) & live)
+        for b in range(min(read, default=0), max(lengths, default=0)):
+            on = np.flatnonzero((lengths > b) & live & (read <= b))
             if not len(on):
-                break
+                continue
             prev = [lower[i][b - 1] for i in on] if b else None
             new = self.next_many(
                 befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
@@ -461,6 +507,11 @@ class TypedLetters:
     def whole(col: Column) -> float:
         """log P(every typed letter | the intended letters read): the last row's sum."""
         return float(np.logaddexp.reduce(col[-1]))
+
+
+def _are_rows(chars) -> bool:
+    """True for table rows (an integer array) in place of letters."""
+    return isinstance(chars, np.ndarray) and chars.dtype.kind in "iu"
 
 
 def log_likelihood(

@@ -218,3 +218,39 @@ def test_completions_of_the_letters_as_typed_keep_their_place_before_corrections
     assert [s.word for s in out] == ["tomorrow", "tomorrow's", "tonight"]
     assert [s.kind for s in out] == ["completion", "completion", "correction"]
     assert math.isclose(sum(s.probability for s in out), 1.0, rel_tol=0.05)
+
+
+def test_keystrokes_in_typing_order_answer_as_one_by_one(predictor):
+    # the columns and model rows a keystroke leaves for the next one change no answer
+    texts = [
+        "see you t",
+        "see you to",
+        "see you tom",
+        "see you tomo",
+        "see you tomor",
+        "see you tomoe",
+        "see you tomoew",
+        "I'm going ot",
+        "I'm going ot th",
+        "see you tomorow",
+    ]
+    in_order = [predictor.suggest(t, k=3, correct=True) for t in texts]
+    alone = []
+    for t in texts:
+        predictor.clear_cache()
+        alone.append(predictor.suggest(t, k=3, correct=True))
+    assert in_order == alone
+    assert len(predictor._corrections.memo.walks) <= 2  # bounded
+
+
+def test_priors_together_are_each_words_own(predictor):
+    # next_word_logprobs runs shared piece paths once and reads the search's rows: the same
+    # values as one word at a time from cleared caches
+    words = ["tomorrow", "Tomorrow", "tonight", "to", "tomorow", "later"]
+    predictor.suggest("see you tom", k=3)  # the search leaves rows behind
+    together = predictor.next_word_logprobs("see you ", words)
+    alone = []
+    for w in words:
+        predictor.clear_cache()
+        alone.append(predictor.next_word_logprob("see you ", w))
+    assert together == alone

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from kbd_lm.typing.candidates import MAX_DROP, WordTrie
+from kbd_lm.typing.candidates import MAX_DROP, ColumnMemo, WordTrie
 from kbd_lm.typing.channel import ChannelParams, TypedLetters, log_likelihood
 from kbd_lm.typing.layouts import LAYOUTS
 
@@ -31,8 +31,10 @@ def test_the_walk_gives_the_channels_own_likelihoods(typed):
     for key, f in found.items():
         whole = log_likelihood(typed, f.word, prefix=False, layout=Q, params=P)
         prefix = log_likelihood(typed, f.word, prefix=True, layout=Q, params=P)
-        # The walk leaves out the alignments that fell below the floor on the way: less by
-        # a few times e^floor (in probability) at most.
+        # The walk's columns are the channel's own: a word noted at its own node has its
+        # exact whole; one noted below a node only has that node's whole as its prefix (at
+        # most its own, and within a few times e^floor of it in probability).
+        assert f.whole == -math.inf or f.whole == whole, key
         for got, exact in ((f.whole, whole), (f.prefix, prefix)):
             assert got <= exact + 1e-9, key
             assert math.exp(exact) - math.exp(got) <= 10 * math.exp(floor), key
@@ -100,3 +102,39 @@ def test_the_walk_takes_the_typed_letters_likelihood_from_its_caller():
     t = TypedLetters("tomorow", layout=Q, params=P)
     own = t.likelihoods(t.t)[0]
     assert trie.walk(t, k=8, own=own) == trie.walk(t, k=8)
+
+
+@pytest.mark.parametrize("taps", [False, True])
+def test_the_columns_of_the_last_keystroke_change_no_answer(taps):
+    # typed in order, with a backspace and a new letter in between: each walk that starts
+    # from an earlier walk's columns finds what a walk from nothing finds, exactly
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = WORDS + [
+        (a + b + c, 1 + (ord(a) * 7 + ord(c)) % 50)
+        for a in "tho"
+        for b in letters
+        for c in "ehmnorstw"
+    ]
+    trie, memo = WordTrie(words), ColumnMemo(size=2)
+    keystrokes = ["t", "to", "tom", "tomo", "tomor", "tomo", "tomp", "tompr", "x", "tomo"]
+    for text in keystrokes:
+        touch = [Q.centre(ch) for ch in text] if taps else None
+        t = TypedLetters(text, layout=Q, params=P, taps=touch)
+        assert trie.walk(t, k=8, memo=memo) == trie.walk(t, k=8), text
+        assert trie.walk(t, memo=memo) == trie.walk(t), text
+    assert len(memo.walks) == 2  # bounded
+    # "tomo" was the last: "tomor" reads the rows of four typed letters (and the first) from it
+    t = TypedLetters(
+        "tomor", layout=Q, params=P, taps=[Q.centre(ch) for ch in "tomor"] if taps else None
+    )
+    assert memo.get(t)[1] == 5
+
+
+def test_a_walks_columns_give_the_words_likelihoods():
+    trie, memo = WordTrie(WORDS), ColumnMemo()
+    t = TypedLetters("tomorow", layout=Q, params=P)
+    trie.walk(t, k=8, memo=memo)
+    words = ["tomorrow", "tonight", "tomorrows", "the", "qq"]
+    starts = trie.starts(t, words, memo.get(t)[0])
+    assert starts[0][0] == len("tomorrow") and starts[-1] is None  # read to its own node
+    assert t.likelihoods_many(words, starts) == t.likelihoods_many(words)

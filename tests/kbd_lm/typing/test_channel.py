@@ -195,3 +195,53 @@ def test_the_touch_tables_are_log_touch(name):
                 for t, tap in zip(letters.t, letters.taps, strict=True)
             ]
             assert letters.touch(char).tolist() == want  # the same values, bit for bit
+
+
+@pytest.mark.parametrize(
+    "typed, taps", [("tomorow", None), ("dont", [(6.5, 0.5), None, (5.4, 2.6), (4.4, 0.6)])]
+)
+def test_the_rows_of_fewer_typed_letters_are_read_on_bit_for_bit(typed, taps):
+    # a column computed for the first k typed letters, read on with the rest, is the column
+    # computed for all of them; so are columns taken by index and letters given as rows
+    full = TypedLetters(typed, layout=Q, params=P, taps=taps)
+    for word in ["tomorrow", "don't", "tmo", "xq'z", "oé"]:
+        for k in range(len(typed) + 1):
+            part = TypedLetters(typed[:k], layout=Q, params=P, taps=taps[:k] if taps else None)
+            before, col, p_before, p_col = None, full.first(), None, part.first()
+            for b, char in enumerate(word):
+                prev = word[b - 1] if b else None
+                new = full.next(before, col, prev, char)
+                p_new = part.next(p_before, p_col, prev, char)
+                read_on = full.next_many(
+                    None if before is None else before[None],
+                    col[None],
+                    prev,
+                    [char],
+                    known=p_new[None],
+                )[0]
+                assert read_on.tolist() == new.tolist(), (word, k, b)
+                before, col, p_before, p_col = col, new, p_col, p_new
+    # by index, and with table rows for the letters
+    cols = np.stack([full.next(None, full.first(), None, c) for c in "tyo"])
+    rows = full.letter_rows(np.array(["o", "m"], dtype="<U1"))
+    by_index = full.next_many(
+        cols, cols, rows[:1], rows[1:], at=np.array([2]), before_at=np.array([0])
+    )
+    alone = full.next(cols[0], cols[2], "o", "m")
+    assert by_index[0].tolist() == alone.tolist()
+
+
+def test_likelihoods_read_on_from_where_columns_leave_off():
+    letters = TypedLetters("tomorow", layout=Q, params=P)
+    words = ["tomorrow", "tomato", "t", "xyz"]
+    start = letters.first()
+    c1 = letters.next(None, start, None, "t")
+    c2 = letters.next(start, c1, "t", "o")
+    best = max(letters.whole(start), letters.whole(c1), letters.whole(c2))
+    starts = [
+        (2, c1, c2, letters.whole(c2), best),
+        (2, c1, c2, letters.whole(c2), best),
+        None,
+        None,
+    ]
+    assert letters.likelihoods_many(words, starts) == letters.likelihoods_many(words)
