@@ -37,6 +37,17 @@ class Best {
   }
 }
 
+/** True if some row a < n of `col` (typed letters left) can still reach `floor`: its best
+ * cell plus the typed letters' headroom after it (spec 11.3). */
+function canReach(typed, col, floor) {
+  for (let a = 0; a < typed.n; a++) {
+    let m = NEG;
+    for (let e = 0; e <= MAX_EDITS; e++) m = Math.max(m, col[a * (MAX_EDITS + 1) + e]);
+    if (m + typed.headroom[a] >= floor) return true;
+  }
+  return false;
+}
+
 /** A trie over lowercase words (candidates.py's WordTrie); `items`: [word, count], ranked. */
 export class WordTrie {
   constructor(items) {
@@ -135,14 +146,15 @@ export class WordTrie {
       const depth = chosen.map(({kid, parent}) => {
         const f = front[parent];
         const prev = f.before !== null ? this.char[f.node] : null;
-        const col = typed.next(f.before, f.col, prev, this.char[kid], floor);
+        const col = typed.next(f.before, f.col, prev, this.char[kid]);
         const whole = typed.whole(col);
         return {kid, f, col, whole, reach: Math.max(f.prefix, whole)};
       });
       this._noteDepth(st, depth, floor, k === null);
-      // typed letters left to read: the child is in the next frontier
+      // a cell with typed letters left to read that can still reach the floor: the child
+      // is in the next frontier
       front = depth
-        .filter((d) => typed.reads(d.col))
+        .filter((d) => canReach(typed, d.col, floor))
         .map((d) => ({node: d.kid, col: d.col, before: d.f.col, prefix: d.reach}));
     }
     return st.found;

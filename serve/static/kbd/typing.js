@@ -303,25 +303,13 @@ export class TypedLetters {
 
   /**
    * The column after reading intended `char` from `last` (the column before it) and `before`
-   * (the one before that, null at the first letter), `prev` the letter between them; a cell
-   * that cannot reach `floor` any more (plus the headroom) is -inf. Only the rows a live cell
-   * of `last` can reach are kept; the sums in spec 11.2's order (channel.py's next_many).
+   * (the one before that, null at the first letter), `prev` the letter between them: the
+   * channel's exact values (no cell is cut, spec 11.3), the sums in spec 11.2's order
+   * (channel.py's next_many).
    */
-  next(before, last, prev, char, floor = NEG) {
+  next(before, last, prev, char) {
     const n = this.n;
-    let firstLive = -1;
-    let lastLive = -1;
-    for (let a = 0; a <= n; a++) {
-      for (let e = 0; e <= MAX_EDITS; e++) {
-        if (last[a * E1 + e] > NEG) {
-          if (firstLive < 0) firstLive = a;
-          lastLive = a;
-          break;
-        }
-      }
-    }
     const out = new Float64Array((n + 1) * E1);
-    if (firstLive < 0) return out.fill(NEG);
     const {lt, keep, logSkip, step} = this._letter(char);
     const swap = before !== null && prev !== null && n >= 2;
     const ltPrev = swap ? this._letter(prev).lt : null;
@@ -336,8 +324,7 @@ export class TypedLetters {
           const s = before[(a - 2) * E1 + e - 1] + this.logSwap + lt[a - 2] + ltPrev[a - 1];
           v = logaddexp(v, s); // swapped
         }
-        if (a < firstLive || Math.max(a - 1 - MAX_EDITS, 0) > lastLive) v = NEG; // the band
-        out[a * E1 + e] = v + this.headroom[a] >= floor ? v : NEG;
+        out[a * E1 + e] = v;
       }
     }
     return out;
@@ -349,12 +336,6 @@ export class TypedLetters {
     let s = col[at];
     for (let e = 1; e <= MAX_EDITS; e++) s = logaddexp(s, col[at + e]);
     return s;
-  }
-
-  /** True if some cell of `col` before its last row is finite: typed letters are left to read. */
-  reads(col) {
-    for (let i = 0; i < this.n * E1; i++) if (col[i] > NEG) return true;
-    return false;
   }
 
   /** [whole, prefix]: log P(the typed letters | `intended` as a whole word, | its start). */
