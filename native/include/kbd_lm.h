@@ -1,0 +1,144 @@
+/* kbd_lm.h: the C interface of kbd-lm's native decoder (libkbd_lm.so).
+ *
+ * Next-word and completion suggestions from a kbd-lm bundle folder, as docs/decoding.md
+ * specifies them and kbd_lm.Predictor answers them. The model runs on LiteRT's C API
+ * (libLiteRt.so of ai-edge-litert 2.3).
+ *
+ *   kbd_lm_predictor* p;
+ *   if (kbd_lm_open("dist/bundle", &p) != KBD_LM_OK) puts(kbd_lm_last_error());
+ *   kbd_lm_suggestions* s;
+ *   if (kbd_lm_suggest(p, "see you ", 8, 3, NULL, &s) == KBD_LM_OK) {
+ *     for (size_t i = 0; i < s->count; i++) printf("%s %f\n", s->items[i].word,
+ *                                                  s->items[i].probability);
+ *     kbd_lm_suggestions_free(s);
+ *   }
+ *   kbd_lm_free(p);
+ *
+ * Text is UTF-8 (invalid UTF-8 is refused with KBD_LM_ERR_ARGUMENT); lengths are in bytes.
+ *
+ * Errors: every function returns a kbd_lm_status; on an error, kbd_lm_last_error() gives a
+ * message naming the file, field or argument at fault. No C++ exception crosses this
+ * interface.
+ *
+ * Threads: a predictor may be shared by many threads (one predictor per bundle, as the
+ * server shares one). Each call on it takes the predictor's lock, so calls on one predictor
+ * run one at a time; different predictors run in parallel. Results (suggestions, inputs)
+ * belong to the caller and may be read and freed from any thread. kbd_lm_last_error() is per
+ * thread: it describes the last failed call made by the calling thread.
+ *
+ * Not implemented in 0.9.0's native decoder (declared so that callers can be written against
+ * the final interface; they return KBD_LM_ERR_NOT_IMPLEMENTED and say so in the message):
+ * the personal history (kbd_lm_history_*, and a history in kbd_lm_suggest_options), typo
+ * correction (kbd_lm_suggest_options.correction), and bundles with an n-gram
+ * (manifest "ngram"), which kbd_lm_open refuses with that code.
+ */
+#ifndef KBD_LM_H_
+#define KBD_LM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define KBD_LM_API __declspec(dllexport)
+#else
+#define KBD_LM_API __attribute__((visibility("default")))
+#endif
+
+typedef enum kbd_lm_status {
+  KBD_LM_OK = 0,
+  KBD_LM_ERR_ARGUMENT = 1,        /* a NULL pointer, invalid UTF-8, an unknown hint, ... */
+  KBD_LM_ERR_BUNDLE = 2,          /* the bundle is missing, damaged or of another version */
+  KBD_LM_ERR_RUNTIME = 3,         /* LiteRT failed (its status is in the message) */
+  KBD_LM_ERR_MEMORY = 4,          /* out of memory */
+  KBD_LM_ERR_NOT_IMPLEMENTED = 5, /* see the list above */
+  KBD_LM_ERR_INTERNAL = 6         /* a bug: please report the message */
+} kbd_lm_status;
+
+typedef struct kbd_lm_predictor kbd_lm_predictor;
+typedef struct kbd_lm_history kbd_lm_history;
+
+typedef struct kbd_lm_suggestion {
+  const char* word;   /* UTF-8, NUL-terminated, cased as it is shown */
+  double probability; /* P(word, then a word boundary | text), not renormalised */
+} kbd_lm_suggestion;
+
+typedef struct kbd_lm_suggestions {
+  size_t count;
+  kbd_lm_suggestion* items; /* best first */
+} kbd_lm_suggestions;
+
+typedef struct kbd_lm_suggest_options {
+  /* The kind of text field: "message", "email", "prose" (the bundle's decoding.field_hints)
+   * or NULL. A name outside field_hints is KBD_LM_ERR_ARGUMENT; a known one the bundle was
+   * not trained with reads as none. */
+  const char* hint;
+  const kbd_lm_history* history; /* NULL (not NULL: KBD_LM_ERR_NOT_IMPLEMENTED) */
+  int correction;                /* 0 (not 0: KBD_LM_ERR_NOT_IMPLEMENTED) */
+} kbd_lm_suggest_options;
+
+/* What the decoder reads of a text (docs/decoding.md sections 2 and 3), for checking a port. */
+typedef struct kbd_lm_input {
+  char* context;       /* UTF-8: the normalised text before the word being typed */
+  char* partial;       /* UTF-8: the word being typed ("" for a next word) */
+  int32_t* ids;        /* the model input: bos [hint] pieces (cut to the last 48 past 160) */
+  size_t count;        /* number of ids */
+} kbd_lm_input;
+
+/* The library's version ("0.9.0") and the Unicode version of its tables ("14.0.0"). */
+KBD_LM_API const char* kbd_lm_version(void);
+KBD_LM_API const char* kbd_lm_unicode_version(void);
+/* The calling thread's message for its last failed call ("" if none). */
+KBD_LM_API const char* kbd_lm_last_error(void);
+/* A status code's name ("KBD_LM_ERR_BUNDLE"). */
+KBD_LM_API const char* kbd_lm_status_name(kbd_lm_status status);
+
+/* Load and verify a bundle folder: manifest.json (format 3), the size and sha256 of every
+ * file it lists, tokenizer.json, the model's signatures. What cannot be read is refused with
+ * KBD_LM_ERR_BUNDLE and a message naming the file and field. */
+KBD_LM_API kbd_lm_status kbd_lm_open(const char* bundle_dir, kbd_lm_predictor** out);
+KBD_LM_API void kbd_lm_free(kbd_lm_predictor* predictor); /* NULL is allowed */
+
+/* Up to k words for the text before the cursor (text_len bytes of UTF-8), best first.
+ * options may be NULL. *out is set on success and freed with kbd_lm_suggestions_free. */
+KBD_LM_API kbd_lm_status kbd_lm_suggest(kbd_lm_predictor* predictor, const char* text,
+                                        size_t text_len, int k,
+                                        const kbd_lm_suggest_options* options,
+                                        kbd_lm_suggestions** out);
+KBD_LM_API void kbd_lm_suggestions_free(kbd_lm_suggestions* suggestions);
+
+/* The context, partial word and model input ids of a text (hint: as in the options). */
+KBD_LM_API kbd_lm_status kbd_lm_decode_input(kbd_lm_predictor* predictor, const char* text,
+                                             size_t text_len, const char* hint,
+                                             kbd_lm_input** out);
+KBD_LM_API void kbd_lm_input_free(kbd_lm_input* input);
+
+/* The blocklist (docs/decoding.md section 9.1): add or remove a word or phrase (UTF-8,
+ * NUL-terminated), switch the filter on (1) or off (0). */
+KBD_LM_API kbd_lm_status kbd_lm_blocklist_add(kbd_lm_predictor* predictor, const char* entry);
+KBD_LM_API kbd_lm_status kbd_lm_blocklist_remove(kbd_lm_predictor* predictor,
+                                                 const char* entry);
+KBD_LM_API kbd_lm_status kbd_lm_blocklist_enable(kbd_lm_predictor* predictor, int enabled);
+
+/* The personal history (docs/decoding.md section 9.2; docs/history.md for the file format).
+ * Not implemented yet: each returns KBD_LM_ERR_NOT_IMPLEMENTED. */
+KBD_LM_API kbd_lm_status kbd_lm_history_create(kbd_lm_history** out);
+KBD_LM_API kbd_lm_status kbd_lm_history_learn(kbd_lm_history* history, const char* text,
+                                              size_t text_len, const char* field);
+KBD_LM_API kbd_lm_status kbd_lm_history_forget(kbd_lm_history* history, const char* word);
+/* The history file's bytes; *out freed with kbd_lm_bytes_free. */
+KBD_LM_API kbd_lm_status kbd_lm_history_save(const kbd_lm_history* history, uint8_t** out,
+                                             size_t* size);
+KBD_LM_API kbd_lm_status kbd_lm_history_load(const uint8_t* data, size_t size,
+                                             kbd_lm_history** out);
+KBD_LM_API void kbd_lm_history_free(kbd_lm_history* history);
+KBD_LM_API void kbd_lm_bytes_free(uint8_t* bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KBD_LM_H_ */

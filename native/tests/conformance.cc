@@ -1,0 +1,191 @@
+// The bundle's conformance vectors (conformance.jsonl, docs/decoding.md section 10) through
+// the C interface: context ids equal, suggestions the same answer within the tolerance of
+// the LiteRT runtime (kbd_lm/inference/tolerance.py, compare). Cases with `learn` need the
+// personal history, which the native decoder does not have yet: they are counted as skipped.
+//
+//   kbd_lm_conformance BUNDLE_DIR [--only hint|blocklist_add|plain]
+//
+// Exit status 0 when every case run passes (and at least one ran).
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kbd_lm.h"
+
+using nlohmann::json;
+
+namespace {
+
+struct Tolerance {
+  double rel, abs;
+};
+
+struct Word {
+  std::string word;
+  double p;
+};
+
+bool close(double p, double q, Tolerance t) {
+  return std::fabs(p - q) <= t.abs + t.rel * std::max(p, q);
+}
+
+std::string fmt(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", x);
+  return buf;
+}
+
+// tolerance.compare: "" when `given` is the same answer as `expected`, else why not.
+std::string compare(const std::vector<Word>& expected, const std::vector<Word>& given,
+                    Tolerance tol) {
+  if (expected.size() != given.size())
+    return std::to_string(expected.size()) + " words expected, " +
+           std::to_string(given.size()) + " given";
+  for (size_t i = 0; i < expected.size(); i++)
+    if (!close(expected[i].p, given[i].p, tol))
+      return "rank " + std::to_string(i + 1) + ": " + expected[i].word + " " +
+             fmt(expected[i].p) + " expected, " + given[i].word + " " + fmt(given[i].p) +
+             " given";
+  std::map<std::string, double> exp, got;
+  std::map<std::string, size_t> order;
+  for (const auto& w : expected) exp[w.word] = w.p;
+  for (size_t i = 0; i < given.size(); i++) got[given[i].word] = given[i].p, order[given[i].word] = i;
+  auto last_of = [](const std::map<std::string, double>& m) {
+    double last = m.empty() ? 0.0 : 1e300;
+    for (const auto& [w, p] : m) last = std::min(last, p);
+    return last;
+  };
+  for (int side = 0; side < 2; side++) {
+    const auto& mine = side == 0 ? got : exp;
+    const auto& theirs = side == 0 ? exp : got;
+    double last = last_of(theirs);
+    for (const auto& [word, p] : mine) {
+      auto it = theirs.find(word);
+      if (it != theirs.end()) {
+        if (!close(p, it->second, tol))
+          return word + ": probability " + fmt(exp[word]) + " expected, " + fmt(got[word]) +
+                 " given";
+      } else if (!close(p, last, tol)) {
+        return word + " (" + fmt(p) + ") only " + (side == 0 ? "given" : "expected") +
+               ", not a tie at the cut-off (" + fmt(last) + ")";
+      }
+    }
+  }
+  std::vector<std::string> both;
+  for (const auto& w : expected)
+    if (order.count(w.word)) both.push_back(w.word);
+  for (size_t i = 0; i < both.size(); i++)
+    for (size_t j = i + 1; j < both.size(); j++)
+      if (order[both[j]] < order[both[i]] && !close(exp[both[i]], exp[both[j]], tol))
+        return both[i] + " and " + both[j] + " change places, not a near-tie";
+  return "";
+}
+
+struct Outcome {
+  bool ran = false;  // false: skipped (needs the personal history)
+  bool ids_ok = false, words_ok = false;
+  std::string why;
+};
+
+// One case through the C interface.
+Outcome run_case(kbd_lm_predictor* p, const json& c, Tolerance tol) {
+  Outcome out;
+  if (c.contains("learn")) return out;
+  out.ran = true;
+  const std::string text = c["text"];
+  const std::string hint_name = c.value("hint", "");
+  const char* hint = hint_name.empty() ? nullptr : hint_name.c_str();
+  std::vector<std::string> added;  // blocklist_add: added for this case only
+  if (c.contains("blocklist_add")) added = c["blocklist_add"].get<std::vector<std::string>>();
+  for (const auto& e : added)
+    if (kbd_lm_blocklist_add(p, e.c_str()) != KBD_LM_OK) out.why = kbd_lm_last_error();
+  kbd_lm_input* in = nullptr;
+  kbd_lm_suggestions* s = nullptr;
+  kbd_lm_suggest_options opts = {hint, nullptr, 0};
+  if (!out.why.empty()) {
+  } else if (kbd_lm_decode_input(p, text.data(), text.size(), hint, &in) != KBD_LM_OK) {
+    out.why = std::string("decode_input: ") + kbd_lm_last_error();
+  } else if (kbd_lm_suggest(p, text.data(), text.size(), c["k"].get<int>(), &opts, &s) !=
+             KBD_LM_OK) {
+    out.why = std::string("suggest: ") + kbd_lm_last_error();
+  } else {
+    std::vector<int32_t> ids(in->ids, in->ids + in->count);
+    out.ids_ok = ids == c["context_ids"].get<std::vector<int32_t>>();
+    if (!out.ids_ok) out.why = "context ids " + json(ids).dump() + " != " + c["context_ids"].dump();
+    std::vector<Word> expected, given;
+    for (const auto& w : c["suggestions"]) expected.push_back({w["word"], w["probability"]});
+    for (size_t i = 0; i < s->count; i++)
+      given.push_back({s->items[i].word, s->items[i].probability});
+    std::string diff = compare(expected, given, tol);
+    out.words_ok = diff.empty();
+    if (!diff.empty()) out.why += (out.why.empty() ? "" : "; ") + diff;
+  }
+  kbd_lm_input_free(in);
+  kbd_lm_suggestions_free(s);
+  for (const auto& e : added) kbd_lm_blocklist_remove(p, e.c_str());
+  return out;
+}
+
+// Which cases a run takes: all, those with a field hint, with blocklist_add, or neither.
+bool selected(const json& c, const std::string& only) {
+  if (only.empty()) return true;
+  if (only == "plain") return !c.contains("hint") && !c.contains("blocklist_add");
+  return c.contains(only);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string only;
+  if (argc == 4 && std::string(argv[2]) == "--only") only = argv[3];
+  if ((argc != 2 && argc != 4) || (argc == 4 && only.empty())) {
+    std::fprintf(stderr, "usage: %s BUNDLE_DIR [--only hint|blocklist_add|plain]\n", argv[0]);
+    return 2;
+  }
+  const std::string dir = argv[1];
+  std::ifstream in(dir + "/conformance.jsonl");
+  if (!in) {
+    std::fprintf(stderr, "%s/conformance.jsonl: cannot be read\n", dir.c_str());
+    return 2;
+  }
+  std::string line;
+  std::getline(in, line);
+  json header = json::parse(line);
+  // tolerance_for(header, "litert"): the runtime's entry, else the single tolerance
+  json t = header.contains("tolerances") && header["tolerances"].contains("litert")
+               ? header["tolerances"]["litert"]
+               : header["tolerance"];
+  Tolerance tol{t["rel"].get<double>(), t["abs"].get<double>()};
+  kbd_lm_predictor* p = nullptr;
+  if (kbd_lm_open(dir.c_str(), &p) != KBD_LM_OK) {
+    std::fprintf(stderr, "kbd_lm_open: %s\n", kbd_lm_last_error());
+    return 1;
+  }
+  int cases = 0, ran = 0, ids_ok = 0, words_ok = 0, skipped = 0, shown = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json c = json::parse(line);
+    if (!selected(c, only)) continue;
+    cases++;
+    Outcome o = run_case(p, c, tol);
+    if (!o.ran) {
+      skipped++;
+      continue;
+    }
+    ran++, ids_ok += o.ids_ok, words_ok += o.words_ok;
+    if (!o.why.empty() && shown++ < 30)
+      std::printf("FAIL case %d (%s): %s\n", c["id"].get<int>(),
+                  c["kind"].get<std::string>().c_str(), o.why.c_str());
+  }
+  kbd_lm_free(p);
+  std::printf("conformance %s%s: %d cases, %d run, context ids %d/%d, suggestions %d/%d, "
+              "%d skipped (personal history); tolerance rel %g abs %g (litert); libkbd_lm %s\n",
+              dir.c_str(), only.empty() ? "" : (" --only " + only).c_str(), cases, ran, ids_ok,
+              ran, words_ok, ran, skipped, tol.rel, tol.abs, kbd_lm_version());
+  return ran > 0 && ids_ok == ran && words_ok == ran ? 0 : 1;
+}
