@@ -13,6 +13,18 @@ namespace {
 constexpr char32_t kWordStart = 0x2581;  // "▁", sentencepiece's escaped space
 }
 
+void Unigram::insert(const std::u32string& text, int32_t id) {
+  if (node_piece_.empty()) node_piece_.push_back(-1);  // the root
+  int32_t node = 0;
+  for (char32_t c : text) {
+    auto [it, fresh] =
+        children_.emplace((uint64_t(node) << 21) | c, static_cast<int32_t>(node_piece_.size()));
+    if (fresh) node_piece_.push_back(-1);
+    node = it->second;
+  }
+  node_piece_[node] = id;  // (pieces are distinct in a sentencepiece model)
+}
+
 Unigram::Unigram(const json& doc, const std::string& source) {
   if (!doc.is_object() || doc.value("format", "") != "kbd-lm-tokenizer" ||
       doc.value("type", "") != "sentencepiece-unigram")
@@ -47,7 +59,7 @@ Unigram::Unigram(const json& doc, const std::string& source) {
     types_.push_back(static_cast<PieceType>(type));
     scores_.push_back(static_cast<float>(p[1].get<double>()));
     if (type == kNormal) {
-      ids_.emplace(text, id);
+      insert(text, id);
       max_len_ = std::max(max_len_, text.size());
     } else if (type == kByte) {
       std::string s = p[0].get<std::string>();  // "<0xAB>"
@@ -77,19 +89,20 @@ std::vector<int32_t> Unigram::encode(const std::u32string& text) const {
   std::vector<float> best(n + 1, 0.0f);  // float32 score of the best path ending here
   std::vector<long> from(n + 1, -1);     // where its last piece starts
   std::vector<int32_t> last(n + 1, 0);   // and which piece that is
-  std::u32string piece;
   for (size_t i = 0; i < n; i++) {
     const float base = best[i];
     bool single = false;
-    piece.clear();
+    int32_t node = 0;  // walk the trie along s[i:]: pieces by ascending length
     for (size_t len = 1; len <= max_len_ && i + len <= n; len++) {
-      piece.push_back(s[i + len - 1]);
-      auto it = ids_.find(piece);
-      if (it == ids_.end()) continue;
-      const float score = scores_[it->second] + base;  // rounded to float32
+      auto it = children_.find((uint64_t(node) << 21) | s[i + len - 1]);
+      if (it == children_.end()) break;
+      node = it->second;
+      const int32_t id = node_piece_[node];
+      if (id < 0) continue;
+      const float score = scores_[id] + base;  // rounded to float32
       const size_t end = i + len;
       if (from[end] == -1 || score > best[end]) {
-        best[end] = score, from[end] = static_cast<long>(i), last[end] = it->second;
+        best[end] = score, from[end] = static_cast<long>(i), last[end] = id;
       }
       if (len == 1) single = true;
     }

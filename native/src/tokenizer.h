@@ -37,10 +37,15 @@ class Unigram {
   const std::map<std::string, int>& hints() const { return hints_; }
 
  private:
+  void insert(const std::u32string& text, int32_t id);
+
   std::vector<std::u32string> pieces_;
   std::vector<PieceType> types_;
   std::vector<float> scores_;
-  std::unordered_map<std::u32string, int32_t> ids_;  // normal pieces by text
+  // The normal pieces as a trie: (node << 21 | code point) -> child node; node 0 is the root.
+  // node_piece_[node]: the piece spelled from the root to it, or -1.
+  std::unordered_map<uint64_t, int32_t> children_;
+  std::vector<int32_t> node_piece_;
   int32_t byte_ids_[256];
   size_t max_len_ = 1;
   float unk_score_ = 0;
