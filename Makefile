@@ -61,7 +61,8 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := venv
-.PHONY: help venv corpora jsdeps train export eval bench serve loadtest test lint format clean
+.PHONY: help venv corpora jsdeps train export eval bench serve loadtest test lint format clean \
+	native native-test
 
 help: ## list the targets and variables
 	@echo "usage: make TARGET... [VAR=value...]"
@@ -90,6 +91,33 @@ jsdeps: $(JSDEPS) ## fetch LiteRT.js for the browser predictor
 # .venv/tools/); biome.json says which files and which style. Warnings fail the check too.
 BIOME       := $(BIN)/python -m kbd_lm.serve.jslint
 BIOME_CHECK := $(BIOME) check --error-on-warnings
+
+# The native decoder (native/, docs/native.md): Debian's compiler, CMake and libraries, LiteRT
+# from the virtualenv's ai-edge-litert wheel (2.3.*, checked when CMake configures). Run as
+# root, `make native` installs the Debian packages it lacks; otherwise it names the command.
+NATIVE_DEBS  := cmake g++ nlohmann-json3-dev zlib1g-dev libgtest-dev binutils
+NATIVE_BUILD := native/build
+NATIVE_LIB   := $(NATIVE_BUILD)/libkbd_lm.so
+
+native: $(STAMP) ## build the native decoder native/build/libkbd_lm.so; check it needs no libpython
+	@missing=$$(for p in $(NATIVE_DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
+		|| echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing $$missing"; \
+			apt-get install -y --no-install-recommends $$missing; \
+		else \
+			echo "the native build needs: sudo apt-get install $$missing"; exit 1; \
+		fi; \
+	fi
+	nice -n 10 cmake -S native -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release \
+		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE))
+	nice -n 10 cmake --build $(NATIVE_BUILD) -j2
+	cmake -DLIB=$(NATIVE_LIB) -P native/tests/needs.cmake
+
+native-test: native ## the native decoder's ctest: unit tests and BUNDLE's conformance vectors
+	nice -n 10 ctest --test-dir $(NATIVE_BUILD) --output-on-failure
 
 corpora: $(STAMP) ## fetch (sha256-checked) and prepare every corpus mixture, print a summary
 	$(BIN)/kbd-lm corpora $(CORPORA_ARGS)
