@@ -62,7 +62,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := venv
 .PHONY: help venv corpora jsdeps train export eval bench serve loadtest test lint format clean \
-	native native-test
+	native native-test native-sanitize
 
 help: ## list the targets and variables
 	@echo "usage: make TARGET... [VAR=value...]"
@@ -118,6 +118,13 @@ native: $(STAMP) ## build the native decoder native/build/libkbd_lm.so; check it
 
 native-test: native ## the native decoder's ctest: unit tests and BUNDLE's conformance vectors
 	nice -n 10 ctest --test-dir $(NATIVE_BUILD) --output-on-failure
+
+native-sanitize: native ## the native ctest built with AddressSanitizer + UBSan (native/build-sanitize)
+	nice -n 10 cmake -S native -B native/build-sanitize -DKBD_LM_SANITIZE=ON \
+		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE))
+	nice -n 10 cmake --build native/build-sanitize -j2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		nice -n 10 ctest --test-dir native/build-sanitize --output-on-failure
 
 corpora: $(STAMP) ## fetch (sha256-checked) and prepare every corpus mixture, print a summary
 	$(BIN)/kbd-lm corpora $(CORPORA_ARGS)
