@@ -13,6 +13,7 @@ namespace kbd {
 namespace {
 
 constexpr int32_t kBosId = 2;
+constexpr size_t kIdsCacheSize = 4;  // contexts whose ids are kept (predictor.py's)
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -62,6 +63,11 @@ int Predictor::hint_id(const char* hint) const {
 }
 
 std::vector<int32_t> Predictor::ids(const std::u32string& context, int hint) const {
+  for (auto it = ids_cache_.begin(); it != ids_cache_.end(); ++it)
+    if (it->first.first == hint && it->first.second == context) {
+      ids_cache_.splice(ids_cache_.end(), ids_cache_, it);
+      return ids_cache_.back().second;
+    }
   std::vector<int32_t> out = {kBosId};
   if (hint >= 0) out.push_back(hint);
   if (!context.empty()) {
@@ -71,6 +77,8 @@ std::vector<int32_t> Predictor::ids(const std::u32string& context, int hint) con
   const Decoding& d = bundle_.decoding;
   if (out.size() > d.max_context_tokens)
     out.erase(out.begin(), out.end() - d.short_context_tokens);
+  ids_cache_.emplace_back(std::make_pair(hint, context), out);
+  if (ids_cache_.size() > kIdsCacheSize) ids_cache_.pop_front();
   return out;
 }
 
@@ -96,6 +104,7 @@ const Context& Predictor::context_state(const std::vector<int32_t>& key) {
   }
   Context ctx;
   model_->step(1, &key.back(), h.data(), c.data(), &ctx.logp, &ctx.h, &ctx.c);
+  ctx.serial = ++serial_;
   cache_.emplace_back(key, std::move(ctx));
   cached_[key] = std::prev(cache_.end());
   if (cache_.size() > bundle_.decoding.context_cache) {

@@ -56,6 +56,10 @@ class Predictor {
   std::list<std::pair<std::vector<int32_t>, Context>> cache_;
   std::map<std::vector<int32_t>, std::list<std::pair<std::vector<int32_t>, Context>>::iterator>
       cached_;
+  uint64_t serial_ = 0;  // the last context computed
+  // (hint id, context) -> model input ids, for the last few contexts: every letter of a word
+  // asks for the same ones (kbd_lm/inference/predictor.py IDS_CACHE_SIZE)
+  mutable std::list<std::pair<std::pair<int, std::u32string>, std::vector<int32_t>>> ids_cache_;
 };
 
 }  // namespace kbd

@@ -141,13 +141,13 @@ struct WordSearch::Finals {
 };
 
 Words WordSearch::words(const Context& ctx, const std::u32string& partial, size_t k,
-                        const Blocked& blocked) const {
+                        const Blocked& blocked) {
   const std::u32string want = lower(partial);
   std::vector<Beam> beams = first_beams(ctx, want);
   Finals finals;
   double typed = kNegInf;  // log P(the typed letters are the whole word)
   for (int step = 0; step < decoding_.max_word_pieces && !beams.empty(); step++) {
-    Rows rows = step_rows(beams);
+    Rows rows = step_rows(ctx.serial, beams);
     typed = end_words(beams, rows, want, blocked, &finals, typed);
     double floor = finals.floor(k, typed, decoding_.min_ratio);
     std::vector<size_t> live;  // extending only lowers a score: beams at the floor are done
@@ -155,9 +155,12 @@ Words WordSearch::words(const Context& ctx, const std::u32string& partial, size_
       if (beams[r].score > floor) live.push_back(r);
     if (live.empty()) break;
     std::vector<Beam> next;
-    for (const Candidate& cand : candidates(beams, rows, live, want, floor))
+    for (const Candidate& cand : candidates(beams, rows, live, want, floor)) {
+      std::vector<int32_t> path = beams[cand.row].path;
+      path.push_back(cand.piece);
       next.push_back({beams[cand.row].text + pieces_.text[cand.piece], cand.score, cand.piece,
-                      rows.state[cand.row]});
+                      rows[cand.row]->state, std::move(path)});
+    }
     beams = std::move(next);
   }
   std::vector<size_t> order(finals.list.size());
@@ -178,41 +181,68 @@ std::vector<WordSearch::Beam> WordSearch::first_beams(const Context& ctx,
   auto state = std::make_shared<const State>(State{ctx.h, ctx.c});
   std::vector<Beam> beams;
   for (size_t j : top_indices(scores.data(), scores.size(), decoding_.beam_width))
-    beams.push_back({pieces_.text[first[j]], static_cast<double>(scores[j]), first[j], state});
+    beams.push_back(
+        {pieces_.text[first[j]], static_cast<double>(scores[j]), first[j], state, {first[j]}});
   return beams;
 }
 
-WordSearch::Rows WordSearch::step_rows(const std::vector<Beam>& beams) const {
-  const int n = static_cast<int>(beams.size());
-  int batch = 0;  // the smallest batch that holds the rows
+WordSearch::Rows WordSearch::step_rows(uint64_t serial, const std::vector<Beam>& beams) {
+  // Rows already computed for this context come from the row cache; the others go through
+  // the model in one batch (the smallest that holds them; unused rows are zeros).
+  Rows rows(beams.size());
+  std::vector<size_t> missing;
+  for (size_t r = 0; r < beams.size(); r++) {
+    auto it = row_at_.find({serial, beams[r].path});
+    if (it == row_at_.end()) {
+      missing.push_back(r);
+      continue;
+    }
+    rows_.splice(rows_.end(), rows_, it->second);  // recently used: trimmed last
+    rows[r] = it->second->second;
+  }
+  if (missing.empty()) return rows;
+  int batch = 0;
   for (int b : model_.batches())
-    if (b >= n) {
+    if (b >= static_cast<int>(missing.size())) {
       batch = b;
       break;
     }
   if (!batch) throw Error(KBD_LM_ERR_INTERNAL, "more beams than the largest batch");
-  const size_t P = model_.embed_dim(), N = model_.units();
+  const size_t P = model_.embed_dim(), N = model_.units(), V = model_.vocab();
   std::vector<int32_t> ids(batch, 0);
-  std::vector<float> h(batch * P, 0.0f), c(batch * N, 0.0f);  // unused rows: zeros
-  for (int r = 0; r < n; r++) {
-    ids[r] = beams[r].piece;
-    std::copy(beams[r].state->h.begin(), beams[r].state->h.end(), h.begin() + r * P);
-    std::copy(beams[r].state->c.begin(), beams[r].state->c.end(), c.begin() + r * N);
+  std::vector<float> h(batch * P, 0.0f), c(batch * N, 0.0f);
+  for (size_t j = 0; j < missing.size(); j++) {
+    const Beam& beam = beams[missing[j]];
+    ids[j] = beam.piece;
+    std::copy(beam.state->h.begin(), beam.state->h.end(), h.begin() + j * P);
+    std::copy(beam.state->c.begin(), beam.state->c.end(), c.begin() + j * N);
   }
-  Rows rows;
-  std::vector<float> h2, c2;
-  model_.step(batch, ids.data(), h.data(), c.data(), &rows.logp, &h2, &c2);
-  for (int r = 0; r < n; r++)
-    rows.state.push_back(std::make_shared<const State>(
-        State{{h2.begin() + r * P, h2.begin() + (r + 1) * P},
-              {c2.begin() + r * N, c2.begin() + (r + 1) * N}}));
+  std::vector<float> logp, h2, c2;
+  model_.step(batch, ids.data(), h.data(), c.data(), &logp, &h2, &c2);
+  for (size_t j = 0; j < missing.size(); j++) {
+    auto row = std::make_shared<Row>();
+    row->logp.assign(logp.begin() + j * V, logp.begin() + (j + 1) * V);
+    row->state = std::make_shared<const State>(
+        State{{h2.begin() + j * P, h2.begin() + (j + 1) * P},
+              {c2.begin() + j * N, c2.begin() + (j + 1) * N}});
+    size_t r = missing[j];
+    rows[r] = row;
+    RowKey key{serial, beams[r].path};
+    auto it = row_at_.find(key);  // (two beams of one step never share a path)
+    if (it != row_at_.end()) rows_.erase(it->second), row_at_.erase(it);
+    rows_.emplace_back(key, row);
+    row_at_[key] = std::prev(rows_.end());
+  }
+  while (rows_.size() > decoding_.row_cache) {
+    row_at_.erase(rows_.front().first);
+    rows_.pop_front();
+  }
   return rows;
 }
 
 double WordSearch::end_words(const std::vector<Beam>& beams, const Rows& rows,
                              const std::u32string& want, const Blocked& blocked,
                              Finals* finals, double typed) const {
-  const size_t V = model_.vocab();
   const float min_boundary = static_cast<float>(decoding_.min_boundary_prob);
   for (size_t r = 0; r < beams.size(); r++) {
     const Beam& beam = beams[r];
@@ -221,11 +251,13 @@ double WordSearch::end_words(const std::vector<Beam>& beams, const Rows& rows,
       continue;
     // P(the word ends here) = sum of the boundary pieces' probabilities (float32, as the
     // reference's einsum over float32 rows)
-    const float* logp = rows.logp.data() + r * V;
-    double sum = 0.0;
-    for (int32_t id : pieces_.boundary_ids) sum += std::exp(logp[id]);
-    float end = std::log(std::max(static_cast<float>(sum), min_boundary));
-    double e = beam.score + static_cast<double>(end);
+    const Row& row = *rows[r];
+    if (!row.end) {
+      double sum = 0.0;
+      for (int32_t id : pieces_.boundary_ids) sum += std::exp(row.logp[id]);
+      row.end = std::log(std::max(static_cast<float>(sum), min_boundary));
+    }
+    double e = beam.score + static_cast<double>(*row.end);
     if (beam.text.size() > want.size())
       finals->add(beam.text, e);
     else
@@ -255,7 +287,7 @@ std::vector<WordSearch::Candidate> WordSearch::spelling(const std::vector<Beam>&
                                                         double floor) const {
   // Per live beam, its best pieces among those consistent with the typed letters (any
   // continuation for beams past them); scores in float32, as the reference's numpy rows.
-  const size_t V = model_.vocab(), width = decoding_.beam_width;
+  const size_t width = decoding_.beam_width;
   std::vector<Candidate> cand;
   for (size_t r : live) {
     std::vector<int32_t> next = pieces_.cont_ids;
@@ -264,7 +296,7 @@ std::vector<WordSearch::Candidate> WordSearch::spelling(const std::vector<Beam>&
       next = pieces_.cont.covering(have.size() < want.size() ? want.substr(have.size()) : U"");
     }
     const float base = static_cast<float>(beams[r].score);
-    const float* logp = rows.logp.data() + r * V;
+    const float* logp = rows[r]->logp.data();
     std::vector<float> sc;
     for (int32_t id : next) sc.push_back(base + logp[id]);
     for (size_t j : top_indices(sc.data(), sc.size(), width))
@@ -284,12 +316,12 @@ std::vector<WordSearch::Candidate> WordSearch::free(const std::vector<Beam>& bea
                                                     double floor) const {
   // All beams are past the typed letters: the W best of [live rows x continuations], in
   // float64. The W best overall are among each row's W best.
-  const size_t V = model_.vocab(), width = decoding_.beam_width;
+  const size_t width = decoding_.beam_width;
   const std::vector<int32_t>& cont = pieces_.cont_ids;
   std::vector<Candidate> pool;
   std::vector<double> sc(cont.size());
   for (size_t r : live) {
-    const float* logp = rows.logp.data() + r * V;
+    const float* logp = rows[r]->logp.data();
     for (size_t j = 0; j < cont.size(); j++)
       sc[j] = beams[r].score + static_cast<double>(logp[cont[j]]);
     for (size_t j : top_indices(sc.data(), sc.size(), width)) pool.push_back({sc[j], r, cont[j]});

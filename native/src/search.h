@@ -9,7 +9,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +56,7 @@ Pieces piece_tables(const Unigram& tok, const TextRules& rules);
 struct Context {
   std::vector<float> logp;  // [V]
   std::vector<float> h, c;  // [P], [N]
+  uint64_t serial = 0;      // tells contexts apart in the row cache
 };
 
 using Blocked = std::function<bool(const std::u32string&)>;
@@ -66,8 +70,11 @@ class WordSearch {
 
   // Every word found longer than `partial` that starts with it (any case), best first, case
   // variants merged. blocked(word) true: the word is not a result (nor counts for the k best).
+  // Keeps the model's rows of recent searches (decoding.row_cache): the next letter of a word
+  // mostly revisits the paths of the last one. The cache changes no result, only the time.
   Words words(const Context& ctx, const std::u32string& partial, size_t k,
-              const Blocked& blocked) const;
+              const Blocked& blocked);
+  void clear_rows() { rows_.clear(), row_at_.clear(); }
 
  private:
   struct State {
@@ -78,11 +85,16 @@ class WordSearch {
     double score;         // log-probability of its pieces
     int32_t piece;        // its last piece: the next model input
     std::shared_ptr<const State> state;  // before `piece` is read
+    std::vector<int32_t> path;           // the word's pieces so far, `piece` last
   };
-  struct Rows {  // the model's output after each beam
-    std::vector<float> logp;  // [rows * V]
-    std::vector<std::shared_ptr<const State>> state;
+  struct Row {  // the model's output after a beam's path
+    std::vector<float> logp;  // [V]
+    std::shared_ptr<const State> state;
+    // log P(a boundary next), computed when first needed and kept with the row
+    mutable std::optional<float> end;
   };
+  using Rows = std::vector<std::shared_ptr<const Row>>;  // one per beam
+  using RowKey = std::pair<uint64_t, std::vector<int32_t>>;  // (context serial, path)
   struct Candidate {
     double score;
     size_t row;
@@ -96,7 +108,7 @@ class WordSearch {
   struct Finals;
 
   std::vector<Beam> first_beams(const Context& ctx, const std::u32string& want) const;
-  Rows step_rows(const std::vector<Beam>& beams) const;
+  Rows step_rows(uint64_t serial, const std::vector<Beam>& beams);
   double end_words(const std::vector<Beam>& beams, const Rows& rows, const std::u32string& want,
                    const Blocked& blocked, Finals* finals, double typed) const;
   std::vector<Candidate> candidates(const std::vector<Beam>& beams, const Rows& rows,
@@ -112,6 +124,9 @@ class WordSearch {
   Model& model_;
   const Decoding& decoding_;
   const TextRules& rules_;
+  // the row cache, least recently used first
+  std::list<std::pair<RowKey, std::shared_ptr<const Row>>> rows_;
+  std::map<RowKey, std::list<std::pair<RowKey, std::shared_ptr<const Row>>>::iterator> row_at_;
 };
 
 }  // namespace kbd
