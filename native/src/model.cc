@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "tflite_check.h"
 
 namespace kbd {
 
@@ -65,6 +66,7 @@ Model::Model(const Bundle& bundle)
 }
 
 void Model::open() {
+  check_tflite(path_);  // LiteRT itself does not verify the flatbuffer
   check(LiteRtCreateEnvironment(0, nullptr, &env_), "CreateEnvironment", path_);
   check(LiteRtCreateModelFromFile(env_, path_.c_str(), &model_), "CreateModelFromFile", path_);
   check(LiteRtCreateOptions(&options_), "CreateOptions", path_);

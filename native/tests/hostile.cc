@@ -210,9 +210,11 @@ void damaged_bundles(const fs::path& bundle) {
   damaged(bundle, work, "model cut", B, "model.tflite", [](const fs::path& d) {
     write_file(d / "model.tflite", read_file(d / "model.tflite").substr(0, 4096));
   });
-  // Not run: a cut model.tflite whose manifest entry is updated to match. LiteRT 2.3's
-  // LiteRtCreateModelFromFile does not verify the flatbuffer and crashes on it; the manifest's
-  // checksum is the defence until the library verifies the flatbuffer itself.
+  // LiteRT does not verify the flatbuffer: the library checks it (src/tflite_check.cc)
+  for (size_t cut : {4096, 600000, 1226000})
+    damaged(bundle, work, "model cut, checksum updated", B, "model.tflite", [cut](const fs::path& d) {
+      replace_listed(d, "model.tflite", read_file(d / "model.tflite").substr(0, cut));
+    });
   damaged(bundle, work, "tokenizer.json not JSON", B, "tokenizer.json",
           [](const fs::path& d) { replace_listed(d, "tokenizer.json", "{\"pieces\": [1, 2"); });
   damaged(bundle, work, "tokenizer.json piece", B, "tokenizer.json", [](const fs::path& d) {
@@ -235,20 +237,35 @@ void damaged_bundles(const fs::path& bundle) {
   damaged(bundle, work, "n-gram", KBD_LM_ERR_NOT_IMPLEMENTED, "ngram", [](const fs::path& d) {
     edit_manifest(d, [](json& m) { m["ngram"] = {{"file", "ngram.kn3"}}; });
   });
-  // random damage inside tokenizer.json (checksum updated): refused or read, never a crash
+  // random damage inside tokenizer.json and model.tflite (checksums updated): refused or
+  // read, never a crash
   std::mt19937 rng(7);
-  std::string tok = read_file(bundle / "tokenizer.json");
-  for (int i = 0; i < 20; i++) {
-    fs::remove_all(work);
-    fs::copy(bundle, work);
-    std::string t = tok;
-    for (int j = 0; j < 4; j++) t[rng() % t.size()] = static_cast<char>(rng());
-    replace_listed(work, "tokenizer.json", t);
-    kbd_lm_predictor* p = nullptr;
-    kbd_lm_status st = kbd_lm_open(work.c_str(), &p);
-    expect(st == KBD_LM_OK || st == KBD_LM_ERR_BUNDLE,
-           std::string("random tokenizer.json damage: ") + kbd_lm_last_error());
-    kbd_lm_free(p);
+  for (const char* name : {"tokenizer.json", "model.tflite"}) {
+    std::string original = read_file(bundle / name);
+    for (int i = 0; i < 20; i++) {
+      fs::remove_all(work);
+      fs::copy(bundle, work);
+      std::string t = original;
+      // the model's structure is in its first and last kilobytes; its weights in between
+      size_t span = std::string(name) == "model.tflite" ? 2048 : t.size();
+      for (int j = 0; j < 4; j++) {
+        size_t at = rng() % span;
+        if (std::string(name) == "model.tflite" && at >= 1024) at = t.size() - 1 - (at - 1024);
+        t[at] = static_cast<char>(rng());
+      }
+      replace_listed(work, name, t);
+      kbd_lm_predictor* p = nullptr;
+      kbd_lm_status st = kbd_lm_open(work.c_str(), &p);
+      expect(st == KBD_LM_OK || st == KBD_LM_ERR_BUNDLE || st == KBD_LM_ERR_RUNTIME,
+             std::string("random damage in ") + name + ": " + kbd_lm_last_error());
+      if (p) {  // a damaged file that still loads must still answer
+        kbd_lm_suggestions* s = nullptr;
+        kbd_lm_status ss = kbd_lm_suggest(p, "see yo", 6, 3, nullptr, &s);
+        expect(ss == KBD_LM_OK || ss == KBD_LM_ERR_RUNTIME, "suggest after damage");
+        kbd_lm_suggestions_free(s);
+      }
+      kbd_lm_free(p);
+    }
   }
   fs::remove_all(work);
 }
