@@ -26,10 +26,12 @@
  * belong to the caller and may be read and freed from any thread. kbd_lm_last_error() is per
  * thread: it describes the last failed call made by the calling thread.
  *
+ * A history (kbd_lm_history_*) belongs to one user and has a lock of its own: calls on it,
+ * and a kbd_lm_suggest that mixes it, run one at a time.
+ *
  * Not implemented in 0.9.0's native decoder (declared so that callers can be written against
  * the final interface; they return KBD_LM_ERR_NOT_IMPLEMENTED and say so in the message):
- * the personal history (kbd_lm_history_*, and a history in kbd_lm_suggest_options), typo
- * correction (kbd_lm_suggest_options.correction), and bundles with an n-gram
+ * typo correction (kbd_lm_suggest_options.correction), and bundles with an n-gram
  * (manifest "ngram"), which kbd_lm_open refuses with that code.
  */
 #ifndef KBD_LM_H_
@@ -76,7 +78,7 @@ typedef struct kbd_lm_suggest_options {
    * or NULL. A name outside field_hints is KBD_LM_ERR_ARGUMENT; a known one the bundle was
    * not trained with reads as none. */
   const char* hint;
-  const kbd_lm_history* history; /* NULL (not NULL: KBD_LM_ERR_NOT_IMPLEMENTED) */
+  kbd_lm_history* history;       /* NULL, or the user's history, mixed in (section 9.2) */
   int correction;                /* 0 (not 0: KBD_LM_ERR_NOT_IMPLEMENTED) */
 } kbd_lm_suggest_options;
 
@@ -123,16 +125,27 @@ KBD_LM_API kbd_lm_status kbd_lm_blocklist_remove(kbd_lm_predictor* predictor,
                                                  const char* entry);
 KBD_LM_API kbd_lm_status kbd_lm_blocklist_enable(kbd_lm_predictor* predictor, int enabled);
 
-/* The personal history (docs/decoding.md section 9.2; docs/history.md for the file format).
- * Not implemented yet: each returns KBD_LM_ERR_NOT_IMPLEMENTED. */
-KBD_LM_API kbd_lm_status kbd_lm_history_create(kbd_lm_history** out);
+/* The personal history (docs/decoding.md section 9.2; the file format of
+ * kbd_lm/history/user_history.py, written and read byte for byte as Python does). A history
+ * reads text with the bundle's tables, so it is made from a predictor; it may outlive it. */
+KBD_LM_API kbd_lm_status kbd_lm_history_create(const kbd_lm_predictor* predictor,
+                                               kbd_lm_history** out);
+/* Learn a committed text. field: "text" (or NULL), or a sensitive field ("password", "email",
+ * "url", "number", "incognito": nothing is learned); another name is KBD_LM_ERR_ARGUMENT.
+ * *learned (may be NULL): the number of words learned. */
 KBD_LM_API kbd_lm_status kbd_lm_history_learn(kbd_lm_history* history, const char* text,
-                                              size_t text_len, const char* field);
-KBD_LM_API kbd_lm_status kbd_lm_history_forget(kbd_lm_history* history, const char* word);
+                                              size_t text_len, const char* field,
+                                              size_t* learned);
+/* Remove a word (UTF-8, NUL-terminated) and every sequence holding it; *found may be NULL. */
+KBD_LM_API kbd_lm_status kbd_lm_history_forget(kbd_lm_history* history, const char* word,
+                                               int* found);
 /* The history file's bytes; *out freed with kbd_lm_bytes_free. */
-KBD_LM_API kbd_lm_status kbd_lm_history_save(const kbd_lm_history* history, uint8_t** out,
+KBD_LM_API kbd_lm_status kbd_lm_history_save(kbd_lm_history* history, uint8_t** out,
                                              size_t* size);
-KBD_LM_API kbd_lm_status kbd_lm_history_load(const uint8_t* data, size_t size,
+/* Read a history file; a damaged one is KBD_LM_ERR_ARGUMENT with a message naming the line
+ * and the problem (the caller then starts an empty history). */
+KBD_LM_API kbd_lm_status kbd_lm_history_load(const kbd_lm_predictor* predictor,
+                                             const uint8_t* data, size_t size,
                                              kbd_lm_history** out);
 KBD_LM_API void kbd_lm_history_free(kbd_lm_history* history);
 KBD_LM_API void kbd_lm_bytes_free(uint8_t* bytes);

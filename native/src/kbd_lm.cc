@@ -21,6 +21,11 @@ struct kbd_lm_predictor {
   std::unique_ptr<kbd::Predictor> impl;
 };
 
+struct kbd_lm_history {
+  std::mutex lock;  // calls on one history (and suggestions mixing it) run one at a time
+  std::unique_ptr<kbd::History> impl;
+};
+
 namespace {
 
 thread_local std::string last_error;
@@ -110,14 +115,17 @@ kbd_lm_status kbd_lm_suggest(kbd_lm_predictor* predictor, const char* text, size
                              kbd_lm_suggestions** out) {
   if (!predictor || !out) return fail(KBD_LM_ERR_ARGUMENT, "predictor and out must not be NULL");
   *out = nullptr;
-  if (options && options->history) return not_implemented("the personal history");
   if (options && options->correction) return not_implemented("typo correction");
   return guarded([&] {
     std::u32string t = text_arg(text, text_len);
     kbd::Words words;
     {
-      std::lock_guard<std::mutex> hold(predictor->lock);
-      words = predictor->impl->suggest(t, k, options ? options->hint : nullptr);
+      kbd_lm_history* history = options ? options->history : nullptr;
+      std::lock_guard<std::mutex> hold(predictor->lock);  // (always predictor, then history)
+      std::unique_lock<std::mutex> hold_history;
+      if (history) hold_history = std::unique_lock<std::mutex>(history->lock);
+      words = predictor->impl->suggest(t, k, options ? options->hint : nullptr,
+                                       history ? history->impl.get() : nullptr);
     }
     auto* s = static_cast<kbd_lm_suggestions*>(std::calloc(1, sizeof(kbd_lm_suggestions)));
     if (!s) throw std::bad_alloc();
@@ -210,26 +218,69 @@ kbd_lm_status kbd_lm_blocklist_enable(kbd_lm_predictor* predictor, int enabled) 
   return KBD_LM_OK;
 }
 
-kbd_lm_status kbd_lm_history_create(kbd_lm_history** out) {
-  if (out) *out = nullptr;
-  return not_implemented("the personal history");
+kbd_lm_status kbd_lm_history_create(const kbd_lm_predictor* predictor, kbd_lm_history** out) {
+  if (!predictor || !out) return fail(KBD_LM_ERR_ARGUMENT, "predictor and out must not be NULL");
+  *out = nullptr;
+  return guarded([&] {
+    auto h = std::make_unique<kbd_lm_history>();
+    h->impl = std::make_unique<kbd::History>(predictor->impl->shared_rules());
+    *out = h.release();
+  });
 }
-kbd_lm_status kbd_lm_history_learn(kbd_lm_history*, const char*, size_t, const char*) {
-  return not_implemented("the personal history");
+
+kbd_lm_status kbd_lm_history_learn(kbd_lm_history* history, const char* text, size_t text_len,
+                                   const char* field, size_t* learned) {
+  if (!history) return fail(KBD_LM_ERR_ARGUMENT, "history must not be NULL");
+  if (learned) *learned = 0;
+  return guarded([&] {
+    std::u32string t = text_arg(text, text_len);
+    std::lock_guard<std::mutex> hold(history->lock);
+    size_t n = history->impl->learn(t, field ? field : "text");
+    if (learned) *learned = n;
+  });
 }
-kbd_lm_status kbd_lm_history_forget(kbd_lm_history*, const char*) {
-  return not_implemented("the personal history");
+
+kbd_lm_status kbd_lm_history_forget(kbd_lm_history* history, const char* word, int* found) {
+  if (!history) return fail(KBD_LM_ERR_ARGUMENT, "history must not be NULL");
+  if (found) *found = 0;
+  return guarded([&] {
+    std::u32string w = entry_arg(word);
+    std::lock_guard<std::mutex> hold(history->lock);
+    bool f = history->impl->forget(w);
+    if (found) *found = f;
+  });
 }
-kbd_lm_status kbd_lm_history_save(const kbd_lm_history*, uint8_t** out, size_t* size) {
-  if (out) *out = nullptr;
-  if (size) *size = 0;
-  return not_implemented("the personal history");
+
+kbd_lm_status kbd_lm_history_save(kbd_lm_history* history, uint8_t** out, size_t* size) {
+  if (!history || !out || !size) return fail(KBD_LM_ERR_ARGUMENT, "NULL argument");
+  *out = nullptr, *size = 0;
+  return guarded([&] {
+    std::string bytes;
+    {
+      std::lock_guard<std::mutex> hold(history->lock);
+      bytes = history->impl->to_bytes();
+    }
+    auto* copy = static_cast<uint8_t*>(std::malloc(bytes.size() ? bytes.size() : 1));
+    if (!copy) throw std::bad_alloc();
+    std::memcpy(copy, bytes.data(), bytes.size());
+    *out = copy, *size = bytes.size();
+  });
 }
-kbd_lm_status kbd_lm_history_load(const uint8_t*, size_t, kbd_lm_history** out) {
-  if (out) *out = nullptr;
-  return not_implemented("the personal history");
+
+kbd_lm_status kbd_lm_history_load(const kbd_lm_predictor* predictor, const uint8_t* data,
+                                  size_t size, kbd_lm_history** out) {
+  if (!predictor || !out || (!data && size)) return fail(KBD_LM_ERR_ARGUMENT, "NULL argument");
+  *out = nullptr;
+  return guarded([&] {
+    std::string bytes(reinterpret_cast<const char*>(data), size);
+    auto h = std::make_unique<kbd_lm_history>();
+    h->impl = std::make_unique<kbd::History>(
+        kbd::History::from_bytes(bytes, "history", predictor->impl->shared_rules()));
+    *out = h.release();
+  });
 }
-void kbd_lm_history_free(kbd_lm_history*) {}
+
+void kbd_lm_history_free(kbd_lm_history* history) { delete history; }
 void kbd_lm_bytes_free(uint8_t* bytes) { std::free(bytes); }
 
 }  // extern "C"

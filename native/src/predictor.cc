@@ -31,7 +31,7 @@ Predictor::Predictor(const std::string& bundle_dir) : bundle_(Bundle::load(bundl
   const std::string tok_path = bundle_.path_of("tokenizer_json");
   nlohmann::json tok = read_json(tok_path);
   if (!tok.contains("text")) throw bundle_error(tok_path + ": no 'text' tables (re-export it)");
-  rules_ = std::make_unique<TextRules>(tok["text"], tok_path);
+  rules_ = std::make_shared<const TextRules>(tok["text"], tok_path);
   if (rules_->unicode_version() != unicode_version())
     throw bundle_error(tok_path + ": text.unicode_version " + rules_->unicode_version() +
                        ": this library's tables are Unicode " + unicode_version());
@@ -121,7 +121,8 @@ Input Predictor::decode_input(const std::u32string& text, const char* hint) cons
   return in;
 }
 
-Words Predictor::suggest(const std::u32string& text, int k, const char* hint) {
+Words Predictor::suggest(const std::u32string& text, int k, const char* hint,
+                         const History* history) {
   int hint_ = hint_id(hint);  // (checked even for k = 0)
   if (k <= 0) return {};
   auto [context, partial] = rules_->split(text, bundle_.decoding);
@@ -132,11 +133,12 @@ Words Predictor::suggest(const std::u32string& text, int k, const char* hint) {
     blocked = [&](const std::u32string& w) { return blocklist_.blocks(w, before, *rules_); };
   Words words = search_->words(ctx, partial, static_cast<size_t>(k), blocked);
   if (lexicon_) words = mix_lexicon(words, *lexicon_, partial);
+  if (history) words = history->mix(words, context, partial);
   bool at_start = rules_->at_sentence_start(context);
   Words out;
   for (auto& [word, prob] : words) {
     if (static_cast<int>(out.size()) == k) break;
-    if (blocked && blocked(word)) continue;  // the word list may bring a blocked word
+    if (blocked && blocked(word)) continue;  // the word list or history may bring one
     std::u32string shown = word;
     if (!partial.empty())
       shown = partial + word.substr(std::min(partial.size(), word.size()));  // as typed

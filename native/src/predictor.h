@@ -15,6 +15,7 @@
 
 #include "blocklist.h"
 #include "bundle.h"
+#include "history.h"
 #include "lexicon.h"
 #include "model.h"
 #include "search.h"
@@ -32,12 +33,14 @@ class Predictor {
  public:
   explicit Predictor(const std::string& bundle_dir);
 
-  // up to k words, best first, cased as shown; hint: nullptr or one of decoding.field_hints
-  Words suggest(const std::u32string& text, int k, const char* hint);
+  // up to k words, best first, cased as shown; hint: nullptr or one of decoding.field_hints;
+  // history: nullptr or the user's (mixed in after the word list, docs/decoding.md 9)
+  Words suggest(const std::u32string& text, int k, const char* hint, const History* history);
   Input decode_input(const std::u32string& text, const char* hint) const;
 
   Blocklist& blocklist() { return blocklist_; }
   const TextRules& rules() const { return *rules_; }
+  std::shared_ptr<const TextRules> shared_rules() const { return rules_; }
 
  private:
   int hint_id(const char* hint) const;  // -1: none
@@ -45,7 +48,7 @@ class Predictor {
   const Context& context_state(const std::vector<int32_t>& ids);
 
   Bundle bundle_;
-  std::unique_ptr<TextRules> rules_;
+  std::shared_ptr<const TextRules> rules_;  // (shared with the histories made for this bundle)
   std::unique_ptr<Unigram> tok_;
   std::unique_ptr<Model> model_;
   Pieces pieces_;

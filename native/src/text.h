@@ -43,6 +43,7 @@ class TextRules {
   std::u32string rstrip(const std::u32string& s) const;  // str.rstrip()
 
   const std::string& unicode_version() const { return unicode_version_; }
+  const std::u32string& sentence_end() const { return sentence_end_; }  // ".!?"
 
  private:
   using Ranges = std::vector<std::pair<uint32_t, uint32_t>>;

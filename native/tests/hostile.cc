@@ -82,7 +82,7 @@ void arguments(kbd_lm_predictor* p) {
   expect(kbd_lm_blocklist_add(p, nullptr) == KBD_LM_ERR_ARGUMENT, "NULL blocklist entry");
   expect(kbd_lm_blocklist_add(p, "\xff") == KBD_LM_ERR_ARGUMENT, "invalid blocklist entry");
   kbd_lm_history* h = nullptr;
-  expect(kbd_lm_history_create(&h) == KBD_LM_ERR_NOT_IMPLEMENTED && !h, "history");
+  expect(kbd_lm_history_create(nullptr, &h) == KBD_LM_ERR_ARGUMENT && !h, "NULL predictor");
   kbd_lm_predictor* none = nullptr;
   expect(kbd_lm_open(nullptr, &none) == KBD_LM_ERR_ARGUMENT, "NULL bundle dir");
 }
@@ -105,6 +105,8 @@ char32_t random_cp(std::mt19937& rng) {
 
 void random_texts(kbd_lm_predictor* p, int count, size_t max_tokens, size_t short_tokens) {
   std::mt19937 rng(20261207);
+  kbd_lm_history* history = nullptr;  // learns the random texts too
+  expect(kbd_lm_history_create(p, &history) == KBD_LM_OK, "history");
   for (int i = 0; i < count; i++) {
     std::string text;
     bool valid = true;
@@ -121,7 +123,12 @@ void random_texts(kbd_lm_predictor* p, int count, size_t max_tokens, size_t shor
     }
     int k = static_cast<int>(rng() % 12) - 1;
     const char* hints[] = {nullptr, "message", "email", "prose"};
-    kbd_lm_suggest_options opts = {hints[rng() % 4], nullptr, 0};
+    kbd_lm_suggest_options opts = {hints[rng() % 4], rng() % 2 ? history : nullptr, 0};
+    const char* fields[] = {"text", "text", "password", nullptr};
+    kbd_lm_status learned = kbd_lm_history_learn(history, text.data(), text.size(),
+                                                 fields[rng() % 4], nullptr);
+    expect(valid ? learned == KBD_LM_OK : learned == KBD_LM_ERR_ARGUMENT,
+           "learn random text " + std::to_string(i) + ": " + kbd_lm_last_error());
     suggest(p, text.data(), text.size(), k, &opts, valid, "random text " + std::to_string(i));
     kbd_lm_input* in = nullptr;
     kbd_lm_status st = kbd_lm_decode_input(p, text.data(), text.size(), opts.hint, &in);
@@ -133,6 +140,21 @@ void random_texts(kbd_lm_predictor* p, int count, size_t max_tokens, size_t shor
              "input ids");
     kbd_lm_input_free(in);
   }
+  // the history learned from random text writes a file that reads back to the same bytes
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  expect(kbd_lm_history_save(history, &bytes, &size) == KBD_LM_OK, "save");
+  kbd_lm_history* again = nullptr;
+  expect(kbd_lm_history_load(p, bytes, size, &again) == KBD_LM_OK,
+         std::string("load: ") + kbd_lm_last_error());
+  uint8_t* bytes2 = nullptr;
+  size_t size2 = 0;
+  if (again) kbd_lm_history_save(again, &bytes2, &size2);
+  expect(size == size2 && bytes2 && std::memcmp(bytes, bytes2, size) == 0, "reload differs");
+  kbd_lm_bytes_free(bytes);
+  kbd_lm_bytes_free(bytes2);
+  kbd_lm_history_free(again);
+  kbd_lm_history_free(history);
 }
 
 // ---- damaged bundles: each a copy of the bundle with one thing wrong
