@@ -66,7 +66,8 @@ class WordSearch {
  public:
   WordSearch(const Pieces& pieces, Model& model, const Decoding& decoding,
              const TextRules& rules)
-      : pieces_(pieces), model_(model), decoding_(decoding), rules_(rules) {}
+      : pieces_(pieces), model_(model), decoding_(decoding), rules_(rules),
+        boundary_mask_(pieces.boundary.begin(), pieces.boundary.end()) {}
 
   // Every word found longer than `partial` that starts with it (any case), best first, case
   // variants merged. blocked(word) true: the word is not a result (nor counts for the k best).
@@ -124,6 +125,7 @@ class WordSearch {
   Model& model_;
   const Decoding& decoding_;
   const TextRules& rules_;
+  std::vector<float> boundary_mask_;  // [V]: 1 for a boundary piece, else 0
   // the row cache, least recently used first
   std::list<std::pair<RowKey, std::shared_ptr<const Row>>> rows_;
   std::map<RowKey, std::list<std::pair<RowKey, std::shared_ptr<const Row>>>::iterator> row_at_;
