@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import re
 import threading
 import weakref
 from pathlib import Path
@@ -37,6 +38,7 @@ _ROOT = Path(__file__).resolve().parents[2]  # kbd_lm/inference/ -> the source t
 
 # kbd_lm_status (kbd_lm.h)
 OK, ERR_ARGUMENT, ERR_BUNDLE, ERR_NOT_IMPLEMENTED = 0, 1, 2, 5
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class NativeLibraryError(RuntimeError):
@@ -169,8 +171,19 @@ def _check(lib: ctypes.CDLL, status: int, what: str) -> None:
     raise NativeError(f"{lib.kbd_lm_status_name(status).decode()}: {message}")
 
 
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8")
+def _utf8(text: str | None) -> bytes:
+    """``text`` as the library reads it: UTF-8 (None is "", as for the Python predictor).
+
+    A Python string may hold lone surrogates, which have no UTF-8 (the library refuses
+    what is not UTF-8). Normalisation drops them (category Cs, decoding.md section 1), so
+    each becomes U+FFFF, which it drops as well (Cn): one code point for one, so that where
+    the reading starts (counted in code points, section 2) and the answer stay Python's.
+    """
+    text = text or ""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\uffff", text).encode("utf-8")
 
 
 class NativeHistory:

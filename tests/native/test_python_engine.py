@@ -195,3 +195,18 @@ def test_cli_without_the_library_exits_2_naming_it(tiny_bundle, tmp_path):
         assert r.returncode == 2
         assert f"{missing} not found" in r.stderr
         assert r.stdout == ""
+
+
+def test_lone_surrogates_read_as_the_python_predictor_reads_them(native, tiny_bundle):
+    # No UTF-8 for them: the engine passes U+FFFF, which normalisation drops as it drops them.
+    python = Predictor.load(tiny_bundle)
+    long = "see you tomorrow and how are you doing today " * 9  # past max_context_chars
+    for text in (
+        "see \ud800yo",
+        "\udfff",
+        "I like pizza\udc80 ",
+        long[:290] + "\ud800" * 20 + "se",
+    ):
+        assert native.decode_input(text) == python.decode_input(text), text
+        assert [s.word for s in native.suggest(text)] == [s.word for s in python.suggest(text)]
+    assert native.suggest(None) == native.suggest("")
