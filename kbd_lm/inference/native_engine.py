@@ -18,6 +18,7 @@ the library, :func:`load_library` raises :class:`NativeLibraryError` naming the 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -26,6 +27,7 @@ import threading
 import weakref
 from pathlib import Path
 
+from kbd_lm.common.fsutil import atomic_write_bytes
 from kbd_lm.inference.bundle import BundleError
 from kbd_lm.inference.suggestion import Suggestion
 
@@ -200,6 +202,7 @@ class NativeHistory:
     def __init__(self, lib: ctypes.CDLL, handle: ctypes.c_void_p) -> None:
         self._lib, self._handle = lib, handle
         self._finalizer = weakref.finalize(self, lib.kbd_lm_history_free, handle)
+        self.load_error: str | None = None  # why the file it was loaded from was not read
 
     def learn(self, text: str, field: str = "text") -> int:
         """Learn a committed text; returns the number of words learned (0 in a sensitive
@@ -227,6 +230,16 @@ class NativeHistory:
             return ctypes.string_at(out, size.value)
         finally:
             self._lib.kbd_lm_bytes_free(out)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the history to ``path`` atomically, as ``UserHistory.save`` does (a damaged
+        file it replaces is kept aside as ``<name>.damaged``)."""
+        path = Path(path)
+        if self.load_error is not None and path.exists():
+            with contextlib.suppress(OSError):
+                os.replace(path, path.with_name(path.name + ".damaged"))
+            self.load_error = None
+        atomic_write_bytes(path, self.to_bytes())
 
     def close(self) -> None:
         """Free the native history now (else when it is garbage collected)."""
@@ -281,6 +294,26 @@ class NativePredictor:
         status = self._lib.kbd_lm_history_load(self._handle, data, len(data), ctypes.byref(handle))
         _check(self._lib, status, "history load")
         return NativeHistory(self._lib, handle)
+
+    def load_history(self, path: str | os.PathLike, strict: bool = False) -> NativeHistory:
+        """Read a history file as ``UserHistory.load`` does: a missing file is an empty
+        history; a damaged one raises ValueError if ``strict``, else is logged and gives an
+        empty history with the message in ``load_error``."""
+        path = Path(path)
+        try:
+            return self.history_from_bytes(path.read_bytes())
+        except FileNotFoundError:
+            return self.new_history()
+        except OSError as err:
+            problem = ValueError(f"{path}: cannot read ({err.strerror or err})")
+        except ValueError as err:
+            problem = ValueError(f"{path}: {err}")
+        if strict:
+            raise problem
+        log.warning("%s; starting with an empty history", problem)
+        history = self.new_history()
+        history.load_error = str(problem)
+        return history
 
     def suggest(
         self, text: str, k: int = 3, history: NativeHistory | None = None, hint: str | None = None

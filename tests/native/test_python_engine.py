@@ -210,3 +210,23 @@ def test_lone_surrogates_read_as_the_python_predictor_reads_them(native, tiny_bu
         assert native.decode_input(text) == python.decode_input(text), text
         assert [s.word for s in native.suggest(text)] == [s.word for s in python.suggest(text)]
     assert native.suggest(None) == native.suggest("")
+
+
+def test_history_files_saved_and_loaded_as_the_python_history_does(native, tmp_path):
+    path = tmp_path / "user" / "history.bin"
+    assert native.load_history(path).to_bytes() == UserHistory().to_bytes()  # missing: empty
+    mine = native.new_history()
+    mine.learn("lunch at Quattro? Quattro is good")
+    mine.save(path)
+    assert UserHistory.load(path, strict=True).to_bytes() == path.read_bytes()
+    assert native.load_history(path, strict=True).to_bytes() == path.read_bytes()
+    path.write_bytes(path.read_bytes()[:-9])  # cut: its checksum line no longer reads
+    with pytest.raises(ValueError, match=str(path)):
+        native.load_history(path, strict=True)
+    damaged = native.load_history(path)
+    assert damaged.load_error and str(path) in damaged.load_error
+    assert damaged.to_bytes() == UserHistory().to_bytes()
+    damaged.learn("see you soon")
+    damaged.save(path)  # the damaged file is kept aside
+    assert path.with_name("history.bin.damaged").is_file()
+    assert UserHistory.load(path, strict=True).to_bytes() == damaged.to_bytes()
