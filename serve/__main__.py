@@ -28,7 +28,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
     p.add_argument("--workers", type=int, help="server processes (default 1)")
-    p.add_argument("--pool-size", type=int, help="predictors serving in parallel (default 2)")
+    p.add_argument(
+        "--executor",
+        choices=["loop", "threads"],
+        help="where suggestions run: on the event loop (default) or in worker threads",
+    )
+    p.add_argument("--pool-size", type=int, help="predictors in threads (default 2)")
     p.add_argument("--num-threads", type=int, help="threads per interpreter (default 1)")
     p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
     p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
@@ -79,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from kbd_lm.serve.app import create_app
+    from kbd_lm.serve.protocol import EVENT_LOOP, AdmissionProtocol
 
     app = create_app(settings=settings)
     config = uvicorn.Config(
         app,
+        http=AdmissionProtocol,  # refusals at the connection (kbd_lm.serve.protocol)
+        loop=EVENT_LOOP,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

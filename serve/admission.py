@@ -22,15 +22,18 @@ serving at capacity:
 2. **Refusals are paced.** While refusals stay under ``REFUSAL_RATE`` per second they are
    answered at once; past it, each one is held about ``REFUSAL_HOLD_S`` seconds before its 503
    (an asyncio timer: no CPU while held), so clients that resend at once can make at most about
-   ``connections / REFUSAL_HOLD_S`` refusals per second (a refusal costs about 90 us of a core:
-   0.9.0, 2-core AMD EPYC), and the CPU stays with admitted work. Every answer still comes
-   within a second.
+   ``connections / REFUSAL_HOLD_S`` refusals per second (a refusal costs about 45 us of a core
+   at the connection, 75 us here: 0.9.0, 2-core AMD EPYC), and the CPU stays with admitted
+   work. Every answer still comes within a second.
 
 3. **A retry that waited ``Retry-After`` goes first.** The last ``RETRY_SHARE`` of the queue
    is kept for requests on connections that were refused at least ``Retry-After`` seconds
    before, so that clients that honour ``Retry-After`` see their retries answered while a crowd
    that resends at once keeps the rest of the queue full; a connection is known by its address
    and port (the last ``REMEMBERED`` refused ones).
+
+The same decision is made earlier, at the connection, for a plain prediction request
+(:mod:`kbd_lm.serve.protocol`): most refusals never reach this layer.
 
 >>> Admission.limit_for(size=2, queue_wait=0.1, throughput=400.0)
 22
@@ -59,32 +62,46 @@ RETRY_AFTER_S = 1  # what a refused client is told to wait (whole seconds, RFC 9
 # (50 a second cost under 0.5% of a core).
 REFUSAL_RATE = 50.0
 # How long a refusal past that rate waits for its answer: long enough that 1,024 connections
-# that resend at once make about 1,500 refusals a second (about 13% of a core), short enough
-# that with the jitter (+-5%) and a busy event loop every answer comes within a second.
-REFUSAL_HOLD_S = 0.75
+# that resend at once make about 1,400 refusals a second (a few percent of a core when they
+# are refused at the connection, kbd_lm.serve.protocol), short enough that with the jitter
+# (+-5%), a busy event loop and a burst of new connections every answer comes within a second.
+REFUSAL_HOLD_S = 0.7
 # The share of the queue wait the admitted queue may fill: the rest is slack for what also
 # delays a request before it reaches a predictor (parsing, validation, a busy event loop), so
 # that admitted requests seldom time out in the pool (a timeout there costs the whole parse).
 QUEUE_SHARE = 0.5
 THROUGHPUT_WINDOW_S = 0.25  # completions are counted over windows this long
-RETRY_SHARE = 0.3  # of the queue, kept for retries that waited Retry-After
+# Of the queue, kept for retries that waited Retry-After: with 0.3, 40-47% of polite retries
+# were answered in tests/serve/test_goodput.py, with 0.5 over half (0.9.0, 2-core AMD EPYC).
+RETRY_SHARE = 0.5
 REMEMBERED = 16_384  # refused connections remembered for rule 3 (the oldest are forgotten)
+# The scope key the connection-level check sets on a request it passed on (counted in
+# ``Admission.passed`` until the request reaches the layer).
+PASSED = "kbd_lm.admission.passed"
 SUMMARY_EVERY_S = 10.0  # one log line with the refusals of that long, not one per request
 
-_BODY = json.dumps(
+REFUSAL_BODY = json.dumps(
     {"error": "busy", "message": "server busy: every predictor has a full queue; retry shortly"}
 ).encode()
-_START = {
-    "type": "http.response.start",
-    "status": 503,
-    "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(_BODY)).encode()),
-        (b"retry-after", str(RETRY_AFTER_S).encode()),
-    ],
-}
-_START_CLOSE = {**_START, "headers": [*_START["headers"], (b"connection", b"close")]}
-_END = {"type": "http.response.body", "body": _BODY, "more_body": False}
+_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(REFUSAL_BODY)).encode()),
+    (b"retry-after", str(RETRY_AFTER_S).encode()),
+]
+_START = {"type": "http.response.start", "status": 503, "headers": _HEADERS}
+_START_CLOSE = {**_START, "headers": [*_HEADERS, (b"connection", b"close")]}
+_END = {"type": "http.response.body", "body": REFUSAL_BODY, "more_body": False}
+_HEAD = b"".join(b"%s: %s\r\n" % pair for pair in _HEADERS)
+
+
+def refusal_head(scope: Scope, origins: list[str]) -> bytes:
+    """The header lines of a refusal, as bytes (for a refusal written at the connection).
+
+    >>> refusal_head({"headers": []}, []).splitlines()[-1]
+    b'retry-after: 1'
+    """
+    cors = cors_headers(scope, origins)
+    return _HEAD + b"".join(b"%s: %s\r\n" % pair for pair in cors) if cors else _HEAD
 
 
 def cors_headers(scope: Scope, origins: list[str]) -> list[tuple[bytes, bytes]]:
@@ -207,7 +224,11 @@ class Admission:
         self.on_refused = on_refused
         self.keys, self.cors_origins = keys or [], cors_origins or []
         self.throughput = Throughput()
+        state.admission = self  # for the connection-level check (kbd_lm.serve.protocol)
         self.inside = 0  # admitted prediction requests not yet answered
+        # Requests the connection-level check passed on whose task has not reached this layer
+        # yet: a burst of requests read at once counts before its tasks run.
+        self.passed = 0
         # (address, port) of a refused connection -> when it was last refused
         self._refused_at: OrderedDict[tuple, float] = OrderedDict()
         self._refused_since, self._summary_at = 0, time.monotonic()
@@ -221,24 +242,40 @@ class Admission:
             return math.inf
         return max(2 * size, size + math.floor(throughput * queue_wait * QUEUE_SHARE))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        pool = getattr(self.state, "pool", None)
-        if (
-            scope["type"] != "http"
-            or scope["path"] != self.path
-            or pool is None
-            or not authorized(scope, self.keys)
-        ):
-            await self.app(scope, receive, send)
-            return
+    def guards(self, scope: Scope) -> bool:
+        """Whether this layer decides on the request: a prediction with a valid key (if keys
+        are set), the predictors loaded."""
+        return (
+            scope["type"] == "http"
+            and scope["path"] == self.path
+            and getattr(self.state, "pool", None) is not None
+            and authorized(scope, self.keys)
+        )
+
+    def should_refuse(self, scope: Scope) -> bool:
+        """Whether a prediction request that arrives now is refused (rules 1 and 3); it changes
+        nothing but the throughput's note that the predictors are busy, so the connection-level
+        check (:mod:`kbd_lm.serve.protocol`) and this layer can both ask."""
+        pool = self.state.pool
         # Inside: what this layer admitted, or what the pool holds (busy and waiting) if more.
-        inside = max(self.inside, pool.size - pool.available + pool.waiting)
+        inside = max(self.inside, pool.size - pool.available + pool.waiting) + self.passed
         if inside >= pool.size:
             self.throughput.busy()
         limit = self.limit_for(pool.size, pool.queue_wait, self.throughput.per_second())
-        if inside >= (limit if self._waited(scope) else limit * (1 - RETRY_SHARE)):
+        if inside < limit * (1 - RETRY_SHARE):
+            return False
+        return inside >= limit or not self._waited(scope.get("client"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.pop(PASSED, False):
+            self.passed -= 1
+        if not self.guards(scope):
+            await self.app(scope, receive, send)
+            return
+        if self.should_refuse(scope):
             await self._refuse(scope, receive, send)
             return
+        self._refused_at.pop(scope.get("client"), None)  # its retry is this request
         self.inside += 1
         try:
             await self.app(scope, receive, send)
@@ -246,17 +283,14 @@ class Admission:
             self.inside -= 1
             self.throughput.done()
 
-    def _waited(self, scope: Scope) -> bool:
-        """Whether this request's connection was refused at least ``Retry-After`` ago (and
-        forget that it was: its retry is this request)."""
-        when = self._refused_at.get(scope.get("client"))
-        if when is None or time.monotonic() - when < RETRY_AFTER_S:
-            return False
-        del self._refused_at[scope.get("client")]
-        return True
+    def _waited(self, client: tuple | None) -> bool:
+        """Whether this connection was refused at least ``Retry-After`` ago."""
+        when = self._refused_at.get(client)
+        return when is not None and time.monotonic() - when >= RETRY_AFTER_S
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
+    def note_refusal(self, client: tuple | None) -> float:
+        """Count a refusal of ``client``'s request (metrics, the periodic log line, rule 3's
+        memory); returns how long its answer waits (rule 2)."""
         if client is not None:
             self._refused_at[client] = time.monotonic()
             self._refused_at.move_to_end(client)
@@ -265,7 +299,10 @@ class Admission:
         if self.on_refused is not None:
             self.on_refused()
         self._count_refusal()
-        delay = self.pacer.delay()
+        return self.pacer.delay()
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        delay = self.note_refusal(scope.get("client"))
         # A prediction's small body is here with its head: read it, so the connection can
         # carry the next request. A body still coming (chunked, large) is not read: the
         # answer closes the connection instead.

@@ -11,7 +11,7 @@ Routes (one router per concern, :mod:`kbd_lm.serve.routes`):
 - ``GET /docs``, ``/redoc``, ``/openapi.json``: the API documentation.
 
 The :func:`lifespan` loads and verifies the bundle once and builds a :class:`PredictorPool`
-of ``settings.pool_size`` predictors; routes get the pool, the bundle, the settings, the
+of ``settings.predictors`` predictors; routes get the pool, the bundle, the settings, the
 metrics and the history store through the dependencies of :mod:`kbd_lm.serve.deps` (tests
 override them, e.g. ``app.dependency_overrides[get_pool]``). Errors are JSON bodies
 (:mod:`kbd_lm.serve.errors`). A missing or corrupt bundle makes start-up fail with the
@@ -62,7 +62,8 @@ async def lifespan(app: FastAPI):
         bundle = Bundle.load(settings.bundle)
         pool = PredictorPool.load(
             bundle,
-            size=settings.pool_size,
+            size=settings.predictors,
+            executor=settings.runs_on,
             runtime=settings.runtime,
             beam_width=settings.beam_width,
             num_threads=settings.num_threads,

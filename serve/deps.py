@@ -23,17 +23,17 @@ from kbd_lm.serve.pool import PredictorPool
 from kbd_lm.serve.settings import ServeSettings
 
 
-def get_settings(request: Request) -> ServeSettings:
+async def get_settings(request: Request) -> ServeSettings:
     """The settings the app was created with."""
     return request.app.state.settings
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The app's Prometheus series."""
     return request.app.state.metrics
 
 
-def get_bundle(request: Request) -> Bundle:
+async def get_bundle(request: Request) -> Bundle:
     """The loaded bundle; 503 ``unavailable`` before start-up completes."""
     bundle = getattr(request.app.state, "bundle", None)
     if bundle is None:
@@ -41,7 +41,7 @@ def get_bundle(request: Request) -> Bundle:
     return bundle
 
 
-def get_pool(request: Request) -> PredictorPool:
+async def get_pool(request: Request) -> PredictorPool:
     """The app's predictor pool; 503 ``unavailable`` before start-up or after shutdown."""
     pool = getattr(request.app.state, "pool", None)
     if pool is None:
@@ -49,16 +49,21 @@ def get_pool(request: Request) -> PredictorPool:
     return pool
 
 
-def get_store(request: Request) -> HistoryStore | None:
+async def get_store(request: Request) -> HistoryStore | None:
     """The users' history store, or None when user histories are off on this server."""
     return getattr(request.app.state, "history_store", None)
 
 
-def require_store(store: Annotated[HistoryStore | None, Depends(get_store)]) -> HistoryStore:
-    """The history store for the ``/v1/users`` routes; 403 when histories are off."""
+def store_or_403(store: HistoryStore | None) -> HistoryStore:
+    """``store``; 403 when histories are off (None)."""
     if store is None:
         raise StarletteHTTPException(403, "user histories are off on this server")
     return store
+
+
+async def require_store(store: Annotated[HistoryStore | None, Depends(get_store)]) -> HistoryStore:
+    """The history store for the ``/v1/users`` routes; 403 when histories are off."""
+    return store_or_403(store)
 
 
 Settings = Annotated[ServeSettings, Depends(get_settings)]

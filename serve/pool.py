@@ -5,6 +5,16 @@ that are not thread-safe, so each request borrows a whole predictor: it waits in
 loop for a free one, runs ``suggest`` in a worker thread, and gives it back when the thread is
 done, even if the request was cancelled meanwhile.
 
+Where ``suggest`` runs (``executor``): ``"threads"`` runs it in a worker thread on a borrowed
+predictor, as described above; ``"loop"`` (the default) queues it for the event loop itself,
+which runs the queue one suggestion after another for up to ``LOOP_SLICE_S`` and then gives a
+turn to its reads, writes, refusals and new connections. The loop is the faster of the two in
+one process: a suggestion is mostly Python (the beam search) between short interpreter calls
+that release the interpreter lock, so worker threads spend much of their time handing the lock
+back and forth with the event loop, the more so the more connections it serves (figures in
+``docs/results.md``, section *Overload*). More cores are used by more server processes
+(``--workers``).
+
 Overload is shed, not queued: a request that gets no predictor within ``queue_wait`` seconds
 (``KBD_LM_QUEUE_WAIT_MS``, 100 ms by default) fails with :class:`PoolBusyError` (the app
 answers 503 with ``Retry-After``) instead of waiting for seconds behind a growing queue: a
@@ -18,6 +28,7 @@ responsive. Waiters are served first come, first served.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -33,6 +44,11 @@ from kbd_lm.inference.suggestion import Suggester, Suggestion
 log = logging.getLogger(__name__)
 
 QUEUE_WAIT_S = 0.1  # the default longest wait for a free predictor
+EXECUTORS = ("loop", "threads")  # where suggest runs (see the module docstring)
+# How long the loop runs queued suggestions before it serves its connections again: a few
+# suggestions (about 1.5 ms each for the default model on a 2.6 GHz AMD EPYC), so that the
+# loop's turn is paid per few answers, not per answer, and no read waits longer than this.
+LOOP_SLICE_S = 0.005
 
 
 class PoolBusyError(Exception):
@@ -49,10 +65,22 @@ class PredictorPool:
     """
 
     def __init__(
-        self, suggesters: Sequence[Suggester], model_id: str, queue_wait: float = QUEUE_WAIT_S
+        self,
+        suggesters: Sequence[Suggester],
+        model_id: str,
+        queue_wait: float = QUEUE_WAIT_S,
+        executor: str = "threads",
     ) -> None:
         if not suggesters:
             raise ValueError("a pool needs at least one suggester")
+        if executor not in EXECUTORS:
+            raise ValueError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        if executor == "loop" and len(suggesters) != 1:
+            raise ValueError("executor 'loop' runs one suggester: pool size 1, or 'threads'")
+        self.executor = executor
+        # The loop's queue: (call, future, deadline) of each request waiting to run.
+        self._queue: deque[tuple[Callable, object, float]] = deque()
+        self._draining = False
         self.model_id = model_id
         self.size = len(suggesters)
         self.queue_wait = queue_wait
@@ -68,6 +96,7 @@ class PredictorPool:
         cls,
         bundle: Bundle,
         size: int = 2,
+        executor: str = "threads",
         runtime: str = "litert",
         beam_width: int | None = None,
         num_threads: int = 1,
@@ -92,7 +121,7 @@ class PredictorPool:
             bundle.bundle_id,
             (time.perf_counter() - started) * 1000,
         )
-        return cls(predictors, bundle.bundle_id, queue_wait)
+        return cls(predictors, bundle.bundle_id, queue_wait, executor)
 
     @property
     def available(self) -> int:
@@ -118,9 +147,7 @@ class PredictorPool:
                 with anyio.fail_after(max(0.0, budget)):
                     await self._slots.acquire()
             except TimeoutError:
-                raise PoolBusyError(
-                    f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"
-                ) from None
+                raise PoolBusyError(self._busy_message()) from None
             finally:
                 self.waiting -= 1
         suggester = self._free.popleft()
@@ -129,8 +156,7 @@ class PredictorPool:
         try:
             yield suggester
         finally:
-            held = time.perf_counter() - taken
-            self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
+            self._note_hold(time.perf_counter() - taken)
             self._free.append(suggester)
             self._changed()
             self._slots.release()
@@ -142,7 +168,8 @@ class PredictorPool:
     async def suggest(
         self, text: str, k: int = 3, history=None, waited: float = 0.0, hint: str | None = None
     ) -> list[Suggestion]:
-        """Borrow a free suggester, run ``suggest(text, k)`` in a worker thread, return it.
+        """Borrow a free suggester, run ``suggest(text, k)`` on the loop or in a worker thread
+        (``executor``), return its suggestions.
 
         ``history``, ``hint``: a user's history and a field hint, passed on as
         ``suggest(text, k, history=..., hint=...)`` when given.
@@ -152,6 +179,55 @@ class PredictorPool:
         extra = {"history": history} if history is not None else {}
         if hint is not None:
             extra["hint"] = hint
+        if self.executor == "loop":
+            return await self._on_loop(lambda p: p.suggest(text, k, **extra), waited)
         async with self.borrow(waited) as suggester:
-            # Not abandoned on cancel: the suggester only goes back once its thread is done.
+            # Not abandoned on cancel: the suggester goes back once its thread is done.
             return await anyio.to_thread.run_sync(lambda: suggester.suggest(text, k, **extra))
+
+    async def _on_loop(self, call: Callable[[Suggester], list[Suggestion]], waited: float):
+        """Queue ``call(suggester)`` for the loop (executor ``"loop"``) and wait for its result,
+        or :class:`PoolBusyError` once it has waited the rest of ``queue_wait``."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        budget = max(0.0, self.queue_wait - waited - (self.hold_s or 0.0))
+        self._queue.append((call, future, time.perf_counter() + budget))
+        self.waiting += 1
+        if not self._draining:
+            self._draining = True
+            loop.call_soon(self._drain)
+        try:
+            with anyio.fail_after(budget + LOOP_SLICE_S):
+                return await future
+        except TimeoutError:
+            raise PoolBusyError(self._busy_message()) from None
+
+    def _drain(self) -> None:
+        """Run queued calls for up to ``LOOP_SLICE_S``; the rest in the loop's next turn."""
+        suggester, start = self._free[0], time.perf_counter()
+        now = start
+        while self._queue and now - start < LOOP_SLICE_S:
+            call, future, deadline = self._queue.popleft()
+            self.waiting -= 1
+            if future.done():  # its request gave up (cancelled, timed out)
+                continue
+            if now > deadline:
+                future.set_exception(PoolBusyError(self._busy_message()))
+                continue
+            try:
+                future.set_result(call(suggester))
+            except Exception as err:  # noqa: BLE001 - the request's own error, raised there
+                future.set_exception(err)
+            held, now = time.perf_counter() - now, time.perf_counter()
+            self._note_hold(held)
+        if self._queue:
+            asyncio.get_running_loop().call_soon(self._drain)
+        else:
+            self._draining = False
+
+    def _note_hold(self, held: float) -> None:
+        """A request held a suggester ``held`` seconds: the moving average ``hold_s``."""
+        self.hold_s = held if self.hold_s is None else 0.9 * self.hold_s + 0.1 * held
+
+    def _busy_message(self) -> str:
+        return f"all {self.size} predictors stayed busy for {self.queue_wait * 1000:g} ms"

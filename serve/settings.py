@@ -4,8 +4,11 @@ Nothing is read at import time: call :func:`load_settings` (or ``ServeSettings()
 server starts, so that tests and the command line can set values first.
 
 >>> s = ServeSettings(bundle="dist/bundle", pool_size=4)
->>> (s.port, s.max_text_chars, s.pool_size)
-(8000, 1000, 4)
+>>> (s.port, s.max_text_chars, s.runs_on, s.predictors)
+(8000, 1000, 'threads', 4)
+>>> s = ServeSettings(bundle="dist/bundle")
+>>> (s.runs_on, s.predictors)
+('loop', 1)
 """
 
 from __future__ import annotations
@@ -33,8 +36,19 @@ class ServeSettings(BaseSettings):
     workers: int = Field(
         1, ge=1, le=64, description="server processes on the port, each with its own pool"
     )
-    pool_size: int = Field(
-        2, ge=1, le=64, description="predictors (interpreter sets) serving requests in parallel"
+    executor: Literal["loop", "threads"] | None = Field(
+        None,
+        description="where suggestions run: 'loop', one at a time on the server's event loop "
+        "(the most answers a second from one process: no interpreter lock shared with worker "
+        "threads); 'threads', each in a worker thread on one of pool_size predictors. "
+        "Default: 'loop', or 'threads' when a pool_size above 1 is set (as before 0.9)",
+    )
+    pool_size: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="predictors serving requests in parallel in threads (default 2); "
+        "the loop runs one",
     )
     num_threads: int = Field(1, ge=1, le=16, description="threads per TFLite interpreter")
     beam_width: int | None = Field(
@@ -77,6 +91,29 @@ class ServeSettings(BaseSettings):
     )
     history_max_entries: int = Field(20_000, ge=100, description="entries per user history")
     history_max_bytes: int = Field(1_000_000, ge=4096, description="bytes per user history")
+
+    @property
+    def runs_on(self) -> str:
+        """The executor: ``executor``, else ``"threads"`` when ``pool_size`` is above 1 (the
+        settings of 0.8 keep their meaning), else ``"loop"``."""
+        if self.executor is not None:
+            return self.executor
+        return "threads" if (self.pool_size or 1) > 1 else "loop"
+
+    @property
+    def predictors(self) -> int:
+        """How many predictors the pool holds: one on the loop (one suggestion runs at a
+        time there), ``pool_size`` (default 2) in threads."""
+        return 1 if self.runs_on == "loop" else self.pool_size or 2
+
+    @model_validator(mode="after")
+    def _pool_size_with_threads(self):
+        if self.executor == "loop" and self.pool_size not in (None, 1):
+            raise ValueError(
+                f"pool_size {self.pool_size} (KBD_LM_POOL_SIZE, --pool-size) needs executor "
+                "'threads' (KBD_LM_EXECUTOR, --executor): executor 'loop' runs one predictor"
+            )
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
-from kbd_lm.serve.deps import require_store
+from kbd_lm.serve.deps import store_or_403
 from kbd_lm.serve.errors import error_response
 from kbd_lm.serve.history_store import HistoryStore
 from kbd_lm.serve.middleware import allowed_methods
@@ -98,7 +98,7 @@ async def history_for(
     rules as the user routes (403 when histories are off; Host check without API keys)."""
     if user is None:
         return None
-    store = require_store(store)
+    store = store_or_403(store)
     if request.app.state.user_host_check and not host_allowed(request.scope):
         raise StarletteHTTPException(403, "user histories answer only to a loopback Host")
     return await anyio.to_thread.run_sync(store.get, user)

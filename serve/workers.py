@@ -71,6 +71,7 @@ def run_workers(settings: ServeSettings) -> int:
     import uvicorn
 
     from kbd_lm.inference.bundle import Bundle, BundleError
+    from kbd_lm.serve.protocol import BALANCED_EVENT_LOOP, AdmissionProtocol
 
     try:
         Bundle.load(settings.bundle)  # here, once: a broken bundle stops before any worker
@@ -84,12 +85,14 @@ def run_workers(settings: ServeSettings) -> int:
             settings.workers,
             settings.host,
             settings.port,
-            settings.pool_size,
+            settings.predictors,
             folder,
         )
         uvicorn.run(
             "kbd_lm.serve.workers:worker_app",
             factory=True,
+            http=AdmissionProtocol,  # refusals at the connection (kbd_lm.serve.protocol)
+            loop=BALANCED_EVENT_LOOP,  # new connections spread over the processes
             workers=settings.workers,
             host=settings.host,
             port=settings.port,

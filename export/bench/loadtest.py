@@ -314,7 +314,8 @@ def markdown(report: dict) -> str:
         "",
         f"{report['finished']}; {env['cpus']} CPUs, load average {env['load_average'][0]:.2f} "
         f"at start; server: {report['server'].get('workers', 1)} process(es), each with a pool "
-        f"of {report['server']['pool_size']} predictor(s), "
+        f"of {report['server']['pool_size']} predictor(s) "
+        f"({report['server'].get('executor', 'threads')}), "
         f"{report['server']['num_threads']} thread(s) each; {report.get('clients', 1)} client "
         f"process(es); {report['duration_s']:g} s per "
         "rate; HTTP/1.1 keep-alive over loopback; open loop (latency from the scheduled "
@@ -377,6 +378,31 @@ def write_wrk_bodies(args) -> int:
     return 0
 
 
+def server_options(args: argparse.Namespace) -> list[str]:
+    """The ``kbd-lm serve`` options a load test passes on (the server's defaults otherwise)."""
+    options = ["--workers", str(args.workers)]
+    if args.executor is not None:
+        options += ["--executor", args.executor]
+    if args.pool_size is not None:
+        options += ["--pool-size", str(args.pool_size)]
+    return options
+
+
+def server_report(args: argparse.Namespace) -> dict:
+    """What the server runs with those options, as the server resolves them (its settings,
+    ``KBD_LM_*`` variables included): processes, executor, predictors per process."""
+    from kbd_lm.serve.settings import ServeSettings
+
+    settings = ServeSettings(
+        **{k: v for k, v in (("executor", args.executor), ("pool_size", args.pool_size)) if v}
+    )
+    return {
+        "workers": args.workers,
+        "executor": settings.runs_on,
+        "pool_size": settings.predictors,
+    }
+
+
 def closed_main(args) -> int:
     """``--connections``: the closed-loop overload table (:mod:`.closedloop`)."""
     from kbd_lm.export.bench.closedloop import (
@@ -391,7 +417,7 @@ def closed_main(args) -> int:
 
     texts = test_split_prefixes(args.bundle, args.corpus, args.cache_dir, 20_000)
     cores = server_cores(args.workers, args.client_cpu)
-    extra = ["--pool-size", str(args.pool_size), "--workers", str(args.workers)]
+    extra = server_options(args)
     rows = []
     try:
         with ServerProcess(args.bundle, extra=extra, cores=cores) as server:
@@ -420,7 +446,7 @@ def closed_main(args) -> int:
         "bundle": str(Path(args.bundle).resolve()),
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "duration_s": args.duration,
-        "server": {"workers": args.workers, "pool_size": args.pool_size},
+        "server": server_report(args),
         "client_cpu": args.client_cpu,
         "server_cores": sorted(cores) if cores else None,
         "environment": {"cpus": os.cpu_count(), "cpu_model": info.get("cpu_model")},
@@ -462,7 +488,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-requests", type=int, default=100_000, help="per rate at most")
     p.add_argument("--warmup", type=int, default=200, help="sequential requests first")
-    p.add_argument("--pool-size", type=int, default=2, help="server predictors (default 2)")
+    p.add_argument(
+        "--executor",
+        choices=["loop", "threads"],
+        help="where the server runs suggestions (default: the server's, the loop)",
+    )
+    p.add_argument("--pool-size", type=int, help="server predictors (default: the server's)")
     p.add_argument("--num-threads", type=int, default=1, help="threads per interpreter")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--clients", type=int, default=2, help="client processes sending (default 2)")
@@ -500,8 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.connections:
         return closed_main(args)
     load_average = os.getloadavg()
-    extra = ["--pool-size", str(args.pool_size), "--num-threads", str(args.num_threads)]
-    extra += ["--workers", str(args.workers)]
+    extra = server_options(args) + ["--num-threads", str(args.num_threads)]
     try:
         with ServerProcess(args.bundle, extra=extra) as server:
             model, results = _drive(
@@ -524,8 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
         "p99_limit_ms": args.p99_ms,
         "server": {
-            "workers": args.workers,
-            "pool_size": args.pool_size,
+            **server_report(args),
             "num_threads": args.num_threads,
             "host": HOST,
         },

@@ -71,8 +71,9 @@ def scrape():
 
 
 @contextlib.contextmanager
-def run_server(settings):
-    """The real app under uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+def run_server(settings, **uvicorn_options):
+    """The real app under uvicorn on 127.0.0.1 in a thread; yields its base URL.
+    ``uvicorn_options``: more of ``uvicorn.Config``'s (e.g. ``http=``, ``loop=``)."""
     import uvicorn
 
     port = free_port()
@@ -83,6 +84,7 @@ def run_server(settings):
         log_level="warning",
         access_log=False,
         lifespan="on",
+        **uvicorn_options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio
@@ -74,3 +75,62 @@ def test_pool_runs_two_requests_in_parallel(tiny_bundle):
 def test_a_pool_needs_a_predictor():
     with pytest.raises(ValueError, match="at least one"):
         PredictorPool([], "m")
+
+
+def test_the_loop_executor_answers_like_the_predictor(tiny_bundle):
+    """Executor "loop": concurrent requests queue for the one predictor run on the event loop
+    and get what the predictor gives them one by one."""
+    predictor = Predictor.load(tiny_bundle)
+    want = {t: [s.word for s in predictor.suggest(t, 3)] for t in TEXTS[:20]}
+    pool = PredictorPool([predictor], "m", queue_wait=30, executor="loop")
+    got = {}
+
+    async def ask(text):
+        got[text] = [s.word for s in await pool.suggest(text, 3)]
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            for text in TEXTS[:20]:
+                tg.start_soon(ask, text)
+
+    anyio.run(main)
+    assert got == want
+    assert pool.waiting == 0
+
+
+def test_the_loop_executor_sheds_what_waits_past_the_queue_wait(tiny_bundle):
+    """A slow suggester on the loop (20 ms a call) and 20 requests at once with a 50 ms queue
+    wait: the first few are answered, the rest get PoolBusyError, none waits for ever."""
+
+    class Slow:
+        def suggest(self, text, k=3, **_):
+            time.sleep(0.02)  # blocks the loop, as a suggestion on it does
+            return []
+
+    pool = PredictorPool([Slow()], "m", queue_wait=0.05, executor="loop")
+    outcomes = []
+
+    async def ask():
+        try:
+            await pool.suggest("hi ")
+            outcomes.append("answered")
+        except PoolBusyError:
+            outcomes.append("busy")
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(ask)
+
+    started = time.monotonic()
+    anyio.run(main)
+    assert len(outcomes) == 20
+    assert 1 <= outcomes.count("answered") <= 6 and "busy" in outcomes, outcomes
+    assert time.monotonic() - started < 1.0
+
+
+def test_the_loop_executor_runs_one_predictor():
+    with pytest.raises(ValueError, match="executor 'loop' runs one"):
+        PredictorPool([object(), object()], "m", executor="loop")
+    with pytest.raises(ValueError, match="use one of"):
+        PredictorPool([object()], "m", executor="process")

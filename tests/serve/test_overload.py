@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from kbd_lm.export.bench.loadgen import LoadGenerator
 from kbd_lm.export.bench.loadtest import SENTENCES, ServerProcess
 from kbd_lm.inference.predictor import Predictor
-from kbd_lm.serve.admission import Admission
+from kbd_lm.serve.admission import REFUSAL_HOLD_S, Admission
 from kbd_lm.serve.app import create_app, get_pool
 from kbd_lm.serve.pool import PredictorPool
 
@@ -71,7 +71,7 @@ def test_a_request_behind_a_full_queue_is_refused_at_once(tiny_bundle, scrape):
 
 
 @pytest.mark.slow
-def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
+def test_past_saturation_every_answer_is_a_200_or_a_503_in_time(slow_bundle):
     rng = random.Random(0)  # new contexts: the predictor's state cache cannot help
     texts = [" ".join(rng.choice(WORDS) for _ in range(12)) + " " for _ in range(4000)]
     options = ["--pool-size", "1", "--queue-wait-ms", str(QUEUE_WAIT_MS)]
@@ -95,11 +95,19 @@ def test_past_saturation_every_answer_is_a_200_or_a_quick_503(slow_bundle):
         )
     assert set(statuses) <= {200, 503}, statuses
     assert statuses[503] >= 0.1 * len(samples), statuses
-    slowest = max(s.answer_ms for s in samples)
+    slowest = {
+        code: max((s.answer_ms for s in samples if s.status == code), default=0.0)
+        for code in (200, 503)
+    }
     # The slack covers the suggestion in flight and scheduling on two cores that the load
     # generator shares: 50 ms was exceeded once in four clean runs (174 ms); a request that
-    # waited for a predictor past its queue wait would take seconds.
-    assert slowest <= QUEUE_WAIT_MS + 100, (
-        f"{rate:.0f} rps ({service_ms:.1f} ms a suggestion): {statuses}, "
-        f"slowest answer {slowest:.0f} ms"
+    # waited for a predictor past its queue wait would take seconds. A refusal past the
+    # pacer's rate is held REFUSAL_HOLD_S (+5%) on purpose (kbd_lm.serve.admission), and its
+    # time also holds the event loop's delays while it runs suggestions (a refusal took
+    # 1,038 ms once on a 2-core AMD EPYC with the generator on the same cores).
+    assert slowest[200] <= QUEUE_WAIT_MS + 100, (
+        f"{rate:.0f} rps ({service_ms:.1f} ms a suggestion): {statuses}, slowest {slowest}"
+    )
+    assert slowest[503] <= REFUSAL_HOLD_S * 1.05 * 1000 + 400, (
+        f"{rate:.0f} rps ({service_ms:.1f} ms a suggestion): {statuses}, slowest {slowest}"
     )

@@ -61,6 +61,22 @@ def test_settings_come_from_the_environment(monkeypatch, tiny_bundle):
         assert c.get("/readyz").json()["pool_size"] == 3
 
 
+def test_the_executor_and_its_predictors(tiny_bundle):
+    """The loop by default with one predictor; a pool size above 1 alone means threads (the
+    settings of 0.8 keep their meaning); the loop with several predictors is an error."""
+    s = ServeSettings(bundle=tiny_bundle)
+    assert (s.runs_on, s.predictors) == ("loop", 1)
+    s = ServeSettings(bundle=tiny_bundle, pool_size=3)
+    assert (s.runs_on, s.predictors) == ("threads", 3)
+    s = ServeSettings(bundle=tiny_bundle, executor="threads")
+    assert (s.runs_on, s.predictors) == ("threads", 2)
+    with pytest.raises(ValidationError, match="needs executor 'threads'"):
+        ServeSettings(bundle=tiny_bundle, executor="loop", pool_size=2)
+    with TestClient(create_app(settings=ServeSettings(bundle=tiny_bundle))) as c:
+        assert c.get("/readyz").json()["pool_size"] == 1
+        assert c.post("/v1/predict-next", json={"text": "see you "}).status_code == 200
+
+
 def test_command_line_overrides_the_environment(monkeypatch):
     monkeypatch.setenv("KBD_LM_PORT", "9000")
     monkeypatch.setenv("KBD_LM_HOST", "0.0.0.0")

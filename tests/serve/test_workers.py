@@ -73,7 +73,7 @@ def test_two_workers_count_every_request_in_the_metrics(tiny_bundle, tmp_path, m
     extra = ["--workers", "2", "--queue-wait-ms", "10000"]
     with ServerProcess(tiny_bundle, extra=extra) as server:
         deadline = time.monotonic() + 60
-        while Scrape(httpx.get(f"{server.url}/metrics").text).value("kbd_lm_pool_size") != 4:
+        while Scrape(httpx.get(f"{server.url}/metrics").text).value("kbd_lm_pool_size") != 2:
             assert time.monotonic() < deadline, "the two workers did not both start"
             time.sleep(0.2)
         sent = 0
@@ -90,7 +90,7 @@ def test_two_workers_count_every_request_in_the_metrics(tiny_bundle, tmp_path, m
             assert m.value("kbd_lm_http_requests_total", **PREDICT) == sent
             count = m.value("kbd_lm_http_request_duration_seconds_count", route=PREDICT["route"])
             assert count == sent
-            assert m.value("kbd_lm_pool_size") == 4  # 2 predictors in each of 2 workers
+            assert m.value("kbd_lm_pool_size") == 2  # one predictor on the loop of each worker
             assert not [s for s in m.samples if s.name.startswith("process_")]
 
 
@@ -175,7 +175,7 @@ def test_a_killed_worker_loses_only_its_requests_and_is_replaced(
     texts = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
     extra = ["--workers", "2", "--queue-wait-ms", "10000"]  # a busy host's slow answers: 200s
     with ServerProcess(tiny_bundle, extra=extra) as server:
-        _wait(lambda: _pool_size(server.url) == 4, 60, "both workers serving")
+        _wait(lambda: _pool_size(server.url) == 2, 60, "both workers serving")
         first = worker_pids(server.proc.pid)
         assert len(first) == 2
         with ThreadPoolExecutor(1) as ex:  # the load, while this thread kills a worker
@@ -194,7 +194,7 @@ def test_a_killed_worker_loses_only_its_requests_and_is_replaced(
             )
             # Its pool counted (and the killed worker's not: 4, not 6), seconds after the kill.
             serving_s = replaced_s + _wait(
-                lambda: _pool_size(server.url) == 4, SERVING_WITHIN_S, "the new worker serving"
+                lambda: _pool_size(server.url) == 2, SERVING_WITHIN_S, "the new worker serving"
             )
             result = load.result()
         summary = (
