@@ -52,7 +52,8 @@ class NativeError(RuntimeError):
 
 
 class _Suggestion(ctypes.Structure):
-    _fields_ = [("word", ctypes.c_char_p), ("probability", ctypes.c_double)]
+    # kind: kbd_lm_kind (0 next, 1 completion, 2 correction); Suggestion does not hold it yet
+    _fields_ = [("word", ctypes.c_char_p), ("probability", ctypes.c_double), ("kind", ctypes.c_int)]
 
 
 class _Suggestions(ctypes.Structure):

@@ -63,9 +63,18 @@ typedef enum kbd_lm_status {
 typedef struct kbd_lm_predictor kbd_lm_predictor;
 typedef struct kbd_lm_history kbd_lm_history;
 
+/* What a suggestion is: the next word (nothing typed of it yet), a completion of the typed
+ * letters, or a correction of them (typo correction, a later version). */
+typedef enum kbd_lm_kind {
+  KBD_LM_KIND_NEXT = 0,
+  KBD_LM_KIND_COMPLETION = 1,
+  KBD_LM_KIND_CORRECTION = 2
+} kbd_lm_kind;
+
 typedef struct kbd_lm_suggestion {
   const char* word;   /* UTF-8, NUL-terminated, cased as it is shown */
   double probability; /* P(word, then a word boundary | text), not renormalised */
+  kbd_lm_kind kind;
 } kbd_lm_suggestion;
 
 typedef struct kbd_lm_suggestions {
@@ -117,6 +126,16 @@ KBD_LM_API kbd_lm_status kbd_lm_decode_input(kbd_lm_predictor* predictor, const 
                                              size_t text_len, const char* hint,
                                              kbd_lm_input** out);
 KBD_LM_API void kbd_lm_input_free(kbd_lm_input* input);
+
+/* Whether `given` is the same answer as `expected` (a conformance vector's suggestions, best
+ * first) within a tolerance: |p - q| <= abs + rel * max(p, q) for the same words at the same
+ * ranks, words in one list only when they tie at the other's cut-off, no two words changing
+ * places unless they nearly tie (docs/decoding.md section 10; kbd_lm.inference.tolerance).
+ * Returns 1 when it is (why[0] = 0), 0 when not, with the reason in why (NUL-terminated, cut
+ * to why_size bytes; why may be NULL). For checking a port; `kind` is not compared. */
+KBD_LM_API int kbd_lm_compare(const kbd_lm_suggestion* expected, size_t expected_count,
+                              const kbd_lm_suggestion* given, size_t given_count, double rel,
+                              double abs, char* why, size_t why_size);
 
 /* The blocklist (docs/decoding.md section 9.1): add or remove a word or phrase (UTF-8,
  * NUL-terminated), switch the filter on (1) or off (0). */

@@ -119,13 +119,14 @@ kbd_lm_status kbd_lm_suggest(kbd_lm_predictor* predictor, const char* text, size
   return guarded([&] {
     std::u32string t = text_arg(text, text_len);
     kbd::Words words;
+    bool completion = false;
     {
       kbd_lm_history* history = options ? options->history : nullptr;
       std::lock_guard<std::mutex> hold(predictor->lock);  // (always predictor, then history)
       std::unique_lock<std::mutex> hold_history;
       if (history) hold_history = std::unique_lock<std::mutex>(history->lock);
       words = predictor->impl->suggest(t, k, options ? options->hint : nullptr,
-                                       history ? history->impl.get() : nullptr);
+                                       history ? history->impl.get() : nullptr, &completion);
     }
     auto* s = static_cast<kbd_lm_suggestions*>(std::calloc(1, sizeof(kbd_lm_suggestions)));
     if (!s) throw std::bad_alloc();
@@ -139,6 +140,7 @@ kbd_lm_status kbd_lm_suggest(kbd_lm_predictor* predictor, const char* text, size
       for (const auto& [word, prob] : words) {
         s->items[s->count].word = copy_string(kbd::encode_utf8(word));
         s->items[s->count].probability = prob;
+        s->items[s->count].kind = completion ? KBD_LM_KIND_COMPLETION : KBD_LM_KIND_NEXT;
         s->count++;
       }
     } catch (...) {

@@ -122,10 +122,11 @@ Input Predictor::decode_input(const std::u32string& text, const char* hint) cons
 }
 
 Words Predictor::suggest(const std::u32string& text, int k, const char* hint,
-                         const History* history) {
+                         const History* history, bool* completion) {
   int hint_ = hint_id(hint);  // (checked even for k = 0)
   if (k <= 0) return {};
   auto [context, partial] = rules_->split(text, bundle_.decoding);
+  if (completion) *completion = !partial.empty();
   const Context& ctx = context_state(ids(context, hint_));
   const std::u32string& before = context;
   Blocked blocked;

@@ -34,8 +34,10 @@ class Predictor {
   explicit Predictor(const std::string& bundle_dir);
 
   // up to k words, best first, cased as shown; hint: nullptr or one of decoding.field_hints;
-  // history: nullptr or the user's (mixed in after the word list, docs/decoding.md 9)
-  Words suggest(const std::u32string& text, int k, const char* hint, const History* history);
+  // history: nullptr or the user's (mixed in after the word list, docs/decoding.md 9);
+  // *completion (may be nullptr): whether the words complete typed letters
+  Words suggest(const std::u32string& text, int k, const char* hint, const History* history,
+                bool* completion = nullptr);
   Input decode_input(const std::u32string& text, const char* hint) const;
 
   Blocklist& blocklist() { return blocklist_; }

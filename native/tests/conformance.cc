@@ -1,7 +1,8 @@
 // The bundle's conformance vectors (conformance.jsonl, docs/decoding.md section 10) through
 // the C interface: context ids equal, suggestions the same answer within the tolerance of
-// the LiteRT runtime (kbd_lm/inference/tolerance.py, compare). A case with `learn` learns its
-// messages into a new history first and suggests with it.
+// the LiteRT runtime (kbd_lm_compare, which judges as kbd_lm/inference/tolerance.py's
+// compare does). A case with `learn` learns its messages into a new history first and
+// suggests with it.
 //
 //   kbd_lm_conformance BUNDLE_DIR [--only hint|blocklist_add|learn|plain]
 //
@@ -24,67 +25,6 @@ namespace {
 struct Tolerance {
   double rel, abs;
 };
-
-struct Word {
-  std::string word;
-  double p;
-};
-
-bool close(double p, double q, Tolerance t) {
-  return std::fabs(p - q) <= t.abs + t.rel * std::max(p, q);
-}
-
-std::string fmt(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", x);
-  return buf;
-}
-
-// tolerance.compare: "" when `given` is the same answer as `expected`, else why not.
-std::string compare(const std::vector<Word>& expected, const std::vector<Word>& given,
-                    Tolerance tol) {
-  if (expected.size() != given.size())
-    return std::to_string(expected.size()) + " words expected, " +
-           std::to_string(given.size()) + " given";
-  for (size_t i = 0; i < expected.size(); i++)
-    if (!close(expected[i].p, given[i].p, tol))
-      return "rank " + std::to_string(i + 1) + ": " + expected[i].word + " " +
-             fmt(expected[i].p) + " expected, " + given[i].word + " " + fmt(given[i].p) +
-             " given";
-  std::map<std::string, double> exp, got;
-  std::map<std::string, size_t> order;
-  for (const auto& w : expected) exp[w.word] = w.p;
-  for (size_t i = 0; i < given.size(); i++) got[given[i].word] = given[i].p, order[given[i].word] = i;
-  auto last_of = [](const std::map<std::string, double>& m) {
-    double last = m.empty() ? 0.0 : 1e300;
-    for (const auto& [w, p] : m) last = std::min(last, p);
-    return last;
-  };
-  for (int side = 0; side < 2; side++) {
-    const auto& mine = side == 0 ? got : exp;
-    const auto& theirs = side == 0 ? exp : got;
-    double last = last_of(theirs);
-    for (const auto& [word, p] : mine) {
-      auto it = theirs.find(word);
-      if (it != theirs.end()) {
-        if (!close(p, it->second, tol))
-          return word + ": probability " + fmt(exp[word]) + " expected, " + fmt(got[word]) +
-                 " given";
-      } else if (!close(p, last, tol)) {
-        return word + " (" + fmt(p) + ") only " + (side == 0 ? "given" : "expected") +
-               ", not a tie at the cut-off (" + fmt(last) + ")";
-      }
-    }
-  }
-  std::vector<std::string> both;
-  for (const auto& w : expected)
-    if (order.count(w.word)) both.push_back(w.word);
-  for (size_t i = 0; i < both.size(); i++)
-    for (size_t j = i + 1; j < both.size(); j++)
-      if (order[both[j]] < order[both[i]] && !close(exp[both[i]], exp[both[j]], tol))
-        return both[i] + " and " + both[j] + " change places, not a near-tie";
-  return "";
-}
 
 struct Outcome {
   bool ids_ok = false, words_ok = false;
@@ -124,13 +64,16 @@ Outcome run_case(kbd_lm_predictor* p, const json& c, Tolerance tol) {
     std::vector<int32_t> ids(in->ids, in->ids + in->count);
     out.ids_ok = ids == c["context_ids"].get<std::vector<int32_t>>();
     if (!out.ids_ok) out.why = "context ids " + json(ids).dump() + " != " + c["context_ids"].dump();
-    std::vector<Word> expected, given;
-    for (const auto& w : c["suggestions"]) expected.push_back({w["word"], w["probability"]});
-    for (size_t i = 0; i < s->count; i++)
-      given.push_back({s->items[i].word, s->items[i].probability});
-    std::string diff = compare(expected, given, tol);
-    out.words_ok = diff.empty();
-    if (!diff.empty()) out.why += (out.why.empty() ? "" : "; ") + diff;
+    std::vector<std::string> expected_words;
+    std::vector<kbd_lm_suggestion> expected;
+    for (const auto& w : c["suggestions"]) expected_words.push_back(w["word"]);
+    for (size_t i = 0; i < expected_words.size(); i++)
+      expected.push_back({expected_words[i].c_str(),
+                          c["suggestions"][i]["probability"].get<double>(), KBD_LM_KIND_NEXT});
+    char diff[512];
+    out.words_ok = kbd_lm_compare(expected.data(), expected.size(), s->items, s->count, tol.rel,
+                                  tol.abs, diff, sizeof diff);
+    if (!out.words_ok) out.why += (out.why.empty() ? "" : "; ") + std::string(diff);
   }
   kbd_lm_input_free(in);
   kbd_lm_suggestions_free(s);
