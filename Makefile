@@ -95,11 +95,13 @@ BIOME_CHECK := $(BIOME) check --error-on-warnings
 # The native decoder (native/, docs/native.md): Debian's compiler, CMake and libraries, LiteRT
 # from the virtualenv's ai-edge-litert wheel (2.3.*, checked when CMake configures). Run as
 # root, `make native` installs the Debian packages it lacks; otherwise it names the command.
-NATIVE_DEBS  := cmake g++ nlohmann-json3-dev zlib1g-dev libgtest-dev binutils
+# The JDK's headers build the JNI binding native/build/libkbd_lm_jni.so (dev.kbdlm.KbdPredictor).
+NATIVE_DEBS  := cmake g++ nlohmann-json3-dev zlib1g-dev libgtest-dev binutils \
+	openjdk-17-jdk-headless
 NATIVE_BUILD := native/build
 NATIVE_LIB   := $(NATIVE_BUILD)/libkbd_lm.so
 
-native: $(STAMP) ## build the native decoder native/build/libkbd_lm.so; check it needs no libpython
+native: $(STAMP) ## build native/build/libkbd_lm.so (no libpython) and its JNI glue libkbd_lm_jni.so
 	@missing=$$(for p in $(NATIVE_DEBS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
 		|| echo $$p; done); \
