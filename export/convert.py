@@ -7,8 +7,9 @@
    model serves many text fields and all beams of a search), convert it with TFLite builtins
    only once per quantization preset, check the ops against :mod:`kbd_lm.export.ops`, and
    measure each preset against the Keras model (:mod:`kbd_lm.export.measure`).
-3. Into a temporary folder: :func:`write_model_files` (model, tokenizer, ops, configs), the
-   blocklist, the word list and :func:`write_ngram_within_budget`.
+3. Into a temporary folder: :func:`write_model_files` (model, tokenizer, ops, configs, the
+   typing channel's ``typing.json``), the blocklist, the word list and
+   :func:`write_ngram_within_budget`.
 4. :func:`verify_runtimes`: the model in LiteRT and tflite-runtime 2.14.
 5. :func:`build_manifest` and :func:`list_files`: ``manifest.json``.
 6. :func:`write_conformance`: the test vectors, with each runtime's measured tolerance.
@@ -52,6 +53,7 @@ from kbd_lm.inference.runtime import runtime_version
 from kbd_lm.inference.tolerance import ToleranceError
 from kbd_lm.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from kbd_lm.training import checkpoint as C
+from kbd_lm.typing.spec import TypingSpec
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +306,9 @@ def convert_presets(ckpt, config: ExportConfig, valid_units, windows, reference)
 
 
 def write_model_files(tmp: Path, chosen: bytes, ckpt, config: ExportConfig) -> None:
-    """The model, the tokenizer (and as data, for ports), the op list, the op resolver source
-    and both configs, into the bundle folder ``tmp``."""
+    """The model, the tokenizer (and as data, for ports), the op list, the op resolver source,
+    both configs and the typing channel (layouts, parameters, thresholds: kbd_lm.typing.spec),
+    into the bundle folder ``tmp``."""
     ops = O.model_ops(chosen)
     (tmp / B.MODEL_FILE).write_bytes(chosen)
     (tmp / B.TOKENIZER_FILE).write_bytes(ckpt.tokenizer.proto)
@@ -314,13 +317,15 @@ def write_model_files(tmp: Path, chosen: bytes, ckpt, config: ExportConfig) -> N
     (tmp / B.OP_RESOLVER_FILE).write_text(O.op_resolver_cc(ops))
     (tmp / B.EXPORT_CONFIG_FILE).write_text(to_toml(config))
     (tmp / B.TRAIN_CONFIG_FILE).write_text(to_toml(ckpt.config))
+    TypingSpec().save(tmp / B.TYPING_FILE)  # shipped: 1,038 bytes (kbd_lm.typing.spec defaults)
 
 
 def write_ngram_within_budget(
     tmp: Path, corpus, config: ExportConfig, cache_dir: Path
 ) -> B.NgramSpec | None:
     """The n-gram of ``ngram_bytes`` bytes (None for 0); for -1, of what ``max_model_bytes``
-    leaves after the shipped files already in ``tmp`` (model, tokenizer, lexicon, blocklist)."""
+    leaves after the shipped files already in ``tmp`` (model, tokenizer, lexicon, blocklist,
+    typing channel)."""
     budget = config.ngram_bytes
     if not budget:
         return None

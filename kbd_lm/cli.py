@@ -4,6 +4,7 @@
     kbd-lm train --preset default epochs=12 units=512
     kbd-lm export --checkpoint runs/default --out dist/bundle
     kbd-lm eval --bundle dist/bundle max_words=5000
+    kbd-lm eval --typing --bundle dist/bundle --limit 300
     kbd-lm bench --bundle dist/bundle --profile phone-a76
     kbd-lm serve --bundle dist/bundle --port 8000
     kbd-lm loadtest --bundle dist/bundle --rates 50,100,200
@@ -36,6 +37,9 @@ from pathlib import Path
 
 from kbd_lm.common.logs import setup_logging
 from kbd_lm.text.hints import HINTS
+from kbd_lm.typing.layouts import LAYOUTS
+
+LAYOUT_NAMES = tuple(LAYOUTS)  # `suggest --layout`
 
 # subcommand -> (the module `python -m` runs for it, help line)
 DELEGATED = {
@@ -60,6 +64,7 @@ EXTRAS = {
     "matplotlib": "bench",
     "httpx": "bench",
     "tflite_runtime": "tflite-runtime",
+    "symspellpy": "eval",
 }
 
 
@@ -126,9 +131,14 @@ def _suggest(args) -> int:
     predictor = Predictor.load(args.bundle, runtime=args.runtime, engine=args.engine)
     for text in args.text:
         t = time.perf_counter()
-        suggestions = predictor.suggest(text, k=args.k, hint=args.hint)
+        suggestions = predictor.suggest(
+            text, k=args.k, hint=args.hint, correct=args.correct, layout=args.layout
+        )
         ms = (time.perf_counter() - t) * 1000
-        shown = "  ".join(f"{s.word} ({s.probability:.3f})" for s in suggestions)
+        # "*": the autocorrection, what space would commit (--correct only)
+        shown = "  ".join(
+            f"{'*' if s.autocorrect else ''}{s.word} ({s.probability:.3f})" for s in suggestions
+        )
         print(f"{text!r} -> {shown or '(none)'}   [{ms:.2f} ms]")
     return 0
 
@@ -142,6 +152,8 @@ def _eval(args) -> int:
 
     if args.kinds:
         return _eval_kinds(args)
+    if args.typing:
+        return _eval_typing(args)
     from kbd_lm.evaluation.metrics import EvalConfig, format_table, run_eval
     from kbd_lm.inference.bundle import reports_dir
 
@@ -172,6 +184,26 @@ def _eval_kinds(args) -> int:
         f"{len(report['rows'])} kinds, {len(report['macro'])} systems, "
         f"{report['seconds'] / 60:.1f} min"
     )
+    return 0
+
+
+def _eval_typing(args) -> int:
+    from kbd_lm.common.config import load_config
+    from kbd_lm.evaluation.typing import (
+        TypingEvalConfig,
+        default_correctors,
+        format_typing,
+        run_typing_eval,
+    )
+    from kbd_lm.inference.bundle import reports_dir
+
+    limit = [f"max_words={args.limit}"] if args.limit else []
+    cfg = load_config(TypingEvalConfig, "eval", args.preset or "typing", [*args.overrides, *limit])
+    bundle = Path(args.bundle) if args.bundle else None
+    out = Path(args.out) if args.out else (reports_dir(bundle) if bundle else Path("dist"))
+    report = run_typing_eval(cfg, default_correctors(cfg, bundle), out)
+    print(format_typing(report))
+    print(f"wrote {out / 'eval-typing.json'} and {out / 'eval-typing.md'}")
     return 0
 
 
@@ -252,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=DIR",
         help="with --kinds: another bundle in the same table (repeatable)",
     )
+    p.add_argument(
+        "--typing", action="store_true", help="correction of simulated touch typing, per kind"
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="with --typing: words per kind"
+    )
     p.add_argument("--adaptive", action="store_true", help="personal history: static vs adaptive")
     p.add_argument("--tune-history", action="store_true", help="choose history weights (valid)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
@@ -268,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hint", choices=HINTS, help="the kind of text field (bundles trained with hints)"
     )
+    p.add_argument(
+        "--correct",
+        action="store_true",
+        help="also correct typing errors in the word being typed (* marks the autocorrection)",
+    )
+    p.add_argument("--layout", default="qwerty", choices=LAYOUT_NAMES, help="with --correct")
     p.add_argument("text", nargs="+")
     p.set_defaults(func=_suggest)
 

@@ -21,6 +21,7 @@ else, and every request this check admits, goes to the app, where the ASGI layer
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -32,27 +33,59 @@ from kbd_lm.serve import admission
 # queue for a whole 10-second run, their requests unanswered; asyncio's loop accepted them all
 # (0.9.0, 2-core AMD EPYC; it also answered more requests a second at 8 connections).
 EVENT_LOOP = "asyncio"
-# With several server processes: the loop of each, accepting one connection per turn (see
-# BalancedEventLoop).
-BALANCED_EVENT_LOOP = "kbd_lm.serve.protocol:BalancedEventLoop"
+# With several server processes: the loop of each, listening on a socket of its own
+# (see ReusePortEventLoop).
+REUSE_PORT_EVENT_LOOP = "kbd_lm.serve.protocol:ReusePortEventLoop"
 # A refused request's body is read and dropped; a longer one (a prediction's is about 100
 # bytes) goes to the app, which answers 413 or reads it.
 MAX_DROPPED_BODY = 16_384
 
 
-class BalancedEventLoop(asyncio.SelectorEventLoop):
-    """asyncio's event loop, taking one new connection per turn instead of every waiting one.
+def reuse_port_socket(host: str, port: int, exclusive: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``, not listening (so no
+    connection is queued on it): what the server processes' own listening sockets
+    (:class:`ReusePortEventLoop`) are bound beside.
 
-    Several server processes share one listening socket, and each new connection goes to the
-    process that accepts it first; asyncio accepts all waiting connections at once, so one
-    process could take a whole burst (8 connections, 2 processes: all 8 on one, half the
-    machine idle: 0.9.0, 2-core AMD EPYC). One per turn lets every process that is awake
-    take its share, and a busy process (a long turn) takes fewer.
+    ``exclusive``: first check that no other socket holds the port (one without
+    ``SO_REUSEPORT`` cannot bind beside any): a second server started on a busy port must
+    fail, not join the first one's group. Raises OSError when the port cannot be bound.
+
+    >>> with reuse_port_socket("127.0.0.1", 0) as sock:
+    ...     sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+    1
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if exclusive and port:
+        with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+class ReusePortEventLoop(asyncio.SelectorEventLoop):
+    """asyncio's event loop that, given the parent's ``SO_REUSEPORT`` socket to serve on
+    (:func:`reuse_port_socket`), listens on a socket of its own bound to the same address.
+
+    Why: with one listening socket shared by several processes, each new connection goes to
+    the process that accepts it first, and an idle process accepts a whole burst before
+    another wakes: 8 connections all landed on one of 2 processes in about one run of three,
+    half the machine idle (0.9.0, 2-core AMD EPYC), and accepting one connection per turn
+    to prevent it left a burst of 512 waiting up to 2 s to be accepted. With a socket per
+    process in one ``SO_REUSEPORT`` group, the kernel spreads new connections over the
+    processes by their addresses (as nginx's ``listen ... reuseport`` does), and each
+    process accepts what is its own at once. A process that dies takes only the connections
+    queued on its socket with it; new ones go to the others until it is replaced.
     """
 
-    def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, *args):
-        # args: asyncio's backlog (how many to accept now), then its TLS timeouts.
-        super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args[1:])
+    async def create_server(self, protocol_factory, host=None, port=None, *, sock=None, **kw):
+        if sock is not None and sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT):
+            sock = reuse_port_socket(*sock.getsockname()[:2])
+        return await super().create_server(protocol_factory, host, port, sock=sock, **kw)
 
 
 def find_admission(app) -> admission.Admission | None:

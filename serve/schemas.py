@@ -147,7 +147,7 @@ class ReadyResponse(BaseModel):
 class ModelInfo(BaseModel):
     """The public part of the bundle manifest, plus the bundle id.
 
-    Keys come from ``manifest.json`` (bundle format 3, docs/bundle.md): ``name``,
+    Keys come from ``manifest.json`` (bundle format 4, docs/bundle.md): ``name``,
     ``format_version``, ``created``, ``quantization``, ``model`` (architecture and sizes),
     ``tokenizer``, ``files`` (bytes, sha256, ``shipped`` and ``role`` per file),
     ``shipped_files``, ``total_bytes``, ``min_runtime_version``, ``decoding`` (the search's
@@ -162,7 +162,7 @@ class ModelInfo(BaseModel):
                 {
                     "id": EXAMPLE_MODEL_ID,
                     "name": "kbd-lm-gru780-v8000",
-                    "format_version": 3,
+                    "format_version": 4,
                     "quantization": "dynamic",
                     "model": {
                         "vocab_size": 8000,
@@ -196,6 +196,12 @@ class ModelInfo(BaseModel):
                             "shipped": True,
                             "role": "blocklist",
                         },
+                        "typing.json": {
+                            "bytes": 1038,
+                            "sha256": "c2e81f07a9b4…",
+                            "shipped": True,
+                            "role": "typing",
+                        },
                         "tokenizer.json": {
                             "bytes": 292512,
                             "sha256": "77b3e0c5d1a2…",
@@ -208,8 +214,9 @@ class ModelInfo(BaseModel):
                         "tokenizer.model",
                         "lexicon.txt.gz",
                         "blocklist.txt",
+                        "typing.json",
                     ],
-                    "total_bytes": 1495391,
+                    "total_bytes": 1496429,
                     "decoding": {
                         "beam_width": 8,
                         "batch_sizes": [1, 2, 4, 8],

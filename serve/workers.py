@@ -69,9 +69,10 @@ def worker_app():
 def run_workers(settings: ServeSettings) -> int:
     """Serve with ``settings.workers`` processes until interrupted; the exit status."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from kbd_lm.inference.bundle import Bundle, BundleError
-    from kbd_lm.serve.protocol import BALANCED_EVENT_LOOP, AdmissionProtocol
+    from kbd_lm.serve.protocol import REUSE_PORT_EVENT_LOOP, AdmissionProtocol, reuse_port_socket
 
     try:
         Bundle.load(settings.bundle)  # here, once: a broken bundle stops before any worker
@@ -88,11 +89,11 @@ def run_workers(settings: ServeSettings) -> int:
             settings.predictors,
             folder,
         )
-        uvicorn.run(
+        config = uvicorn.Config(
             "kbd_lm.serve.workers:worker_app",
             factory=True,
             http=AdmissionProtocol,  # refusals at the connection (kbd_lm.serve.protocol)
-            loop=BALANCED_EVENT_LOOP,  # new connections spread over the processes
+            loop=REUSE_PORT_EVENT_LOOP,  # a listening socket per process, the kernel spreads
             workers=settings.workers,
             host=settings.host,
             port=settings.port,
@@ -100,5 +101,12 @@ def run_workers(settings: ServeSettings) -> int:
             access_log=False,  # the app logs what it admits (kbd_lm.serve.access_log)
             timeout_graceful_shutdown=5,
         )
+        # uvicorn.run's own multi-process start, but with the port bound SO_REUSEPORT.
+        try:
+            sock = reuse_port_socket(settings.host, settings.port, exclusive=True)
+        except OSError as err:
+            log.error("cannot listen on %s:%d: %s", settings.host, settings.port, err)
+            return STARTUP_FAILED
+        Multiprocess(config, sockets=[sock]).run()
     log.info("%d workers stopped", settings.workers)
     return 0

@@ -68,6 +68,16 @@ def checks(report: dict, profile: BudgetConfig) -> list[Check]:
                 "ms",
             )
         )
+    if profile.correct_p99_ms > 0:
+        out.append(
+            Check(
+                "correct_noisy_p99",
+                f"{SERIES['correct_noisy']} p99",
+                p99["correct_noisy"],
+                profile.correct_p99_ms,
+                "ms",
+            )
+        )
     cold = report.get("cold_start_ms", {})
     mem = report.get("memory_mb", {})
     others = (  # key, limit, figure, value, unit

@@ -128,6 +128,28 @@ def _timed(suggest, texts: list[str], k: int, label: str, clear=None) -> list[fl
     return out
 
 
+def _time_corrections(predictor, spec: dict) -> dict[str, list[float]]:
+    """Microseconds of ``suggest(text, k, correct=True)`` on the noisy keystrokes and on the
+    exact ones (:mod:`kbd_lm.export.bench.typos`), in typing order from cleared caches, after
+    the warm-up keystrokes with correction (the word list's trie is built then); none when
+    the spec has no noisy keystrokes or the bundle no word list (nothing is corrected)."""
+    if not spec.get("noisy") or predictor.lexicon is None:
+        return {}
+    k = spec["k"]
+
+    def corrected(text: str, k: int):
+        return predictor.suggest(text, k, correct=True)
+
+    for text in spec["warm"]:
+        corrected(text, k)
+    out = {}
+    for key in ("noisy", "exact"):
+        predictor.clear_cache()
+        out[f"correct_{key}"] = _timed(corrected, spec[key], k, f"{key} keystrokes, correction")
+    predictor.clear_cache()
+    return out
+
+
 def _time_steps(predictor, spec: dict) -> dict[str, list[float]]:
     """Microseconds of the model step alone, in interpreters of its own (batch 1 and the
     beam batch), built like the predictor's: :class:`kbd_lm.inference.runtime.StepModel`,
@@ -204,12 +226,14 @@ def _measure_child(spec: dict) -> dict:
         suggest(text, k)
     new_field = _timed(suggest, spec["drafts"], k, "model new fields", predictor.clear_cache)
     mem["end"] = _status_kb()  # the serving process's figures, before the step interpreters
+    corrected = _time_corrections(predictor, spec)
     steps = _time_steps(predictor, spec)
     cpu_share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
     steal = steal_share(ticks0, cpu_ticks(core))
     _no_tensorflow()
 
     samples = {**by_kind(replay, spec["kinds"], "suggest"), "suggest_new_field": new_field}
+    samples.update(corrected)
     result: dict[str, Any] = {
         "core": core,
         "samples_us": {**samples, **steps},

@@ -148,6 +148,7 @@ class _Client(asyncio.Protocol):
             self.run.record("closed", None)
         self.sent_at = None
         self.transport = None
+        self.buf.clear()  # a cut answer's bytes are not the start of the next connection's
         if not self.run.stopping:
             self.run.reconnect(self)
 

@@ -13,6 +13,8 @@ STYLES = {
     "suggest_next_word": ("tab:blue", "-"),
     "suggest_completion": ("tab:orange", "-"),
     "suggest_new_field": ("tab:purple", "-"),
+    "correct_noisy": ("tab:red", "-"),
+    "correct_exact": ("tab:green", "-"),
     "ngram_next_word": ("tab:blue", ":"),
     "ngram_completion": ("tab:orange", ":"),
     "step_batch1": ("tab:gray", "--"),

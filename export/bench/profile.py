@@ -38,6 +38,7 @@ class BudgetConfig:
     suggest_p99_ms: float = 2.0
     phone_suggest_p99_ms: float = 0.0
     new_field_p99_ms: float = 0.0
+    correct_p99_ms: float = 0.0
     cold_start_ms: float = 150.0
     peak_rss_mb: float = 40.0
     rss_growth_mb: float = 0.0

@@ -115,6 +115,8 @@ def _latency_rows(report: dict) -> list[tuple]:
         "suggest_next_word",
         "suggest_completion",
         "suggest_new_field",
+        "correct_noisy",
+        "correct_exact",
         "step_batch1",
         "step_beam",
     ):

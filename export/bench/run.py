@@ -154,6 +154,10 @@ def _replay_plan(prepared, profile: BudgetConfig, notes: list[str]) -> dict:
     has too few units for ``profile.calls``."""
     units = list(prepared.units("test"))
     plan = replay_plan(units, profile.calls, profile.warmup, profile.seed)
+    # (imported here: `python -m kbd_lm.export.bench.typos` imports this package first)
+    from kbd_lm.export.bench.typos import correction_plan
+
+    plan["noisy"], plan["exact"] = correction_plan(units, profile.calls, profile.seed)
     counts = _keystroke_counts(plan)
     log.info(
         "replay: %d test units of %s typed character by character: %d next-word and %d "
@@ -219,6 +223,8 @@ def _measure(
         "kinds": plan["kinds"],
         "drafts": plan["drafts"],
         "warm_drafts": plan["warm_drafts"],
+        "noisy": plan["noisy"],
+        "exact": plan["exact"],
         "ngram": str(ngram_path) if ngram_path else None,
         "history": history,
     }

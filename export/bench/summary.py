@@ -22,6 +22,8 @@ SERIES = {
     "suggest_next_word": "suggest, next word",
     "suggest_completion": "suggest, completion",
     "suggest_new_field": "first suggestion, new text field",
+    "correct_noisy": "suggest with correction, noisy completion",
+    "correct_exact": "suggest with correction, exact completion",
     "step_batch1": "model step, batch 1",
     "step_beam": "model step, beam batch",
     "ngram_next_word": "n-gram suggest, next word",

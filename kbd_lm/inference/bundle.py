@@ -17,7 +17,9 @@ Python predictor, the server, the bench, the browser) reads them from the bundle
 Format versions: :data:`FORMAT_VERSION` is written; every version from
 :data:`MIN_FORMAT_VERSION` up is read and upgraded on the way in (version 1, the first
 release: no per-file flag but a ``shipped_files`` list, and the n-gram's ``lstm_weight``;
-version 2: no file roles and no ``decoding``, which read as the values of then).
+version 2: no file roles and no ``decoding``, which read as the values of then; version 3:
+no ``typing.json``, whose values were then built into the Python predictor: such a bundle
+corrects with :class:`~kbd_lm.typing.spec.TypingSpec`'s defaults, see :meth:`Bundle.typing`).
 Anything older or newer is refused with a message naming the version.
 
 >>> import tempfile; folder = Path(tempfile.mkdtemp())
@@ -56,62 +58,37 @@ from typing import Any
 from kbd_lm.common.config import ConfigError, from_dict
 from kbd_lm.common.fsutil import atomic_write_text
 
+# The bundle's file table (names, roles, flags), re-exported here: B.MODEL_FILE, B.FILES, ...
+from kbd_lm.inference.bundle_files import (  # noqa: F401
+    BLOCKLIST_FILE,
+    CONFORMANCE_FILE,
+    EXPORT_CONFIG_FILE,
+    FILE_TABLE,
+    FILES,
+    LEXICON_FILE,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    NGRAM_FILE,
+    OP_RESOLVER_FILE,
+    OPS_FILE,
+    TOKENIZER_FILE,
+    TOKENIZER_JSON_FILE,
+    TRAIN_CONFIG_FILE,
+    TYPING_FILE,
+    BundleFile,
+)
+
 # The manifest's decoding section; decoding_for (what export writes) is re-exported here.
 from kbd_lm.inference.decoding import DecodingSpec, decoding_for  # noqa: F401
+from kbd_lm.typing.spec import TypingError, TypingSpec
 
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "kbd-lm-bundle"
-FORMAT_VERSION = 3  # what write() produces
+FORMAT_VERSION = 4  # what write() produces
 MIN_FORMAT_VERSION = 1  # the oldest version read() still upgrades
 STEP_SIGNATURE = "step"
 ADVANCE_SIGNATURE = "advance"
-
-# ----------------------------------------------------------------------------- the files
-
-MANIFEST_FILE = "manifest.json"  # lists every other file, never itself
-MODEL_FILE = "model.tflite"
-TOKENIZER_FILE = "tokenizer.model"
-NGRAM_FILE = "ngram.kn3"
-LEXICON_FILE = "lexicon.txt.gz"
-BLOCKLIST_FILE = "blocklist.txt"
-TOKENIZER_JSON_FILE = "tokenizer.json"
-OPS_FILE = "ops.txt"
-OP_RESOLVER_FILE = "op_resolver.cc"
-EXPORT_CONFIG_FILE = "export_config.toml"
-TRAIN_CONFIG_FILE = "train_config.toml"
-CONFORMANCE_FILE = "conformance.jsonl"
-
-
-@dataclass(frozen=True)
-class BundleFile:
-    """A file a bundle may hold: its role, its name, whether an app ships it (else it is
-    test-only) and whether every bundle has it (else it is optional)."""
-
-    role: str  # what decoders look the file up by (the manifest's files.<name>.role)
-    name: str
-    shipped: bool  # True: an app copies it to the phone; False: tests, builds and audits
-    required: bool  # True: Bundle.load refuses a manifest that does not list it
-
-
-# The bundle's file table: every file export may write, in the order the manifest lists them.
-FILES: tuple[BundleFile, ...] = (
-    BundleFile("model", MODEL_FILE, shipped=True, required=True),
-    BundleFile("tokenizer", TOKENIZER_FILE, shipped=True, required=True),
-    BundleFile("ngram", NGRAM_FILE, shipped=True, required=False),  # kbd_lm.ngram
-    BundleFile("lexicon", LEXICON_FILE, shipped=True, required=False),  # inference.lexicon
-    BundleFile("blocklist", BLOCKLIST_FILE, shipped=True, required=False),  # .blocklist
-    # The tokenizer and the text rules as data, for ports (the web ships it instead of
-    # tokenizer.model; kbd_lm.export.portable).
-    BundleFile("tokenizer_json", TOKENIZER_JSON_FILE, shipped=False, required=False),
-    BundleFile("ops", OPS_FILE, shipped=False, required=False),  # the model's op list
-    BundleFile("op_resolver", OP_RESOLVER_FILE, shipped=False, required=False),  # C++ source
-    BundleFile("export_config", EXPORT_CONFIG_FILE, shipped=False, required=False),
-    BundleFile("train_config", TRAIN_CONFIG_FILE, shipped=False, required=False),
-    # The Python predictor's answers, for other decoders (inference.conformance).
-    BundleFile("conformance", CONFORMANCE_FILE, shipped=False, required=False),
-)
-FILE_TABLE = {f.name: f for f in FILES}  # name -> BundleFile
 
 
 class BundleError(Exception):
@@ -255,6 +232,8 @@ class Manifest(Mapping):
     presets: dict = field(default_factory=dict)  # quantization -> size, agreement, latency
     metrics: dict = field(default_factory=dict)  # keyboard metrics written by eval
     producer: dict = field(default_factory=dict)  # {"name": "kbd-lm", "version": "0.9.0"}
+    # The format version the document was read in (before any upgrade); not written.
+    read_version: int = field(default=FORMAT_VERSION, compare=False)
 
     # --------------------------------------------------------------- derived figures
 
@@ -313,7 +292,7 @@ class Manifest(Mapping):
         doc: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("ngram", "blocklist") and value is None:
+            if (f.name in ("ngram", "blocklist") and value is None) or f.name == "read_version":
                 continue
             if f.name == "files":
                 value = {name: dataclasses.asdict(entry) for name, entry in value.items()}
@@ -349,14 +328,16 @@ class Manifest(Mapping):
                 f"{source}: format version {version} is not supported (this kbd-lm reads "
                 f"versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION}; {fix})"
             )
-        doc = dict(doc)
+        if "read_version" in doc:  # a Manifest field, never a key of the document
+            raise BundleError(f"{source}: unknown key read_version")
+        doc, read_version = dict(doc), version
         try:
             # An old document is upgraded first; a malformed one fails here as in _parse.
             while version < FORMAT_VERSION:
                 doc = _UPGRADES[version](doc)
                 version += 1
                 log.debug("%s: upgraded to format version %d", source, version)
-            return _parse(doc, source)
+            return dataclasses.replace(_parse(doc, source), read_version=read_version)
         except (ConfigError, TypeError, AttributeError) as err:
             raise BundleError(f"{source}: {err}") from err
 
@@ -439,8 +420,15 @@ def _upgrade_v2(doc: dict) -> dict:
     return doc
 
 
+def _upgrade_v3(doc: dict) -> dict:
+    """Version 3 -> 4: nothing to change (``typing.json`` is new and optional); the bundle
+    corrects with the values 0.9.0 had built in (:meth:`Bundle.typing`, ``read_version``)."""
+    doc["format_version"] = 4
+    return doc
+
+
 # version -> the function that upgrades its document to the next version
-_UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
+_UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2, 3: _upgrade_v3}
 
 
 def read(bundle_dir: str | os.PathLike) -> Manifest:
@@ -544,6 +532,19 @@ class Bundle:
         """A short id: the model's name, quantization and the start of its checksum."""
         m = self.manifest
         return f"{m.name}-{m.quantization}-{m.files[MODEL_FILE].sha256[:12]}"
+
+    def typing(self) -> TypingSpec | None:
+        """The layouts, channel parameters and thresholds of typing correction: the bundle's
+        ``typing.json``; for a bundle of format 3 or older (which had none), the values every
+        decoder had built in then (:class:`TypingSpec`'s defaults); None for a bundle of format
+        4 without it (it does not correct). Raises :class:`BundleError` naming the file and
+        the field of a file that is not a ``typing.json``."""
+        if TYPING_FILE in self.manifest.files:
+            try:
+                return TypingSpec.load(self.path / TYPING_FILE)
+            except TypingError as err:
+                raise BundleError(str(err)) from None
+        return TypingSpec() if self.manifest.read_version < 4 else None
 
     def check_runtime(self, runtime_name: str, runtime_version: str) -> None:
         """Refuse a runtime older than the model's minimum runtime version."""

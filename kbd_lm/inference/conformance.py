@@ -20,7 +20,10 @@ and ``"learn": [{"text": ..., "field": "text"}, ...]``: messages learned in orde
 :class:`~kbd_lm.history.user_history.UserHistory` (the header's ``history`` config), which the
 suggestion then uses with the header's ``history_weights`` (see :func:`history_cases`); and
 ``"hint": "email"``: the field hint sent with both ``decode_input`` and ``suggest`` (see
-:func:`hint_cases`).
+:func:`hint_cases`); and ``"correct": true`` with ``"layout"`` (and maybe ``"taps"``): the text
+suggested with typing correction, whose suggestions also carry ``kind`` and ``autocorrect``
+(version 5; see :func:`~kbd_lm.inference.conformance_cases.typo_cases`). A decoder that does
+not correct skips those cases and says so (:class:`Report`).
 
 >>> build_cases(["see you later"], per_kind=1)[0]
 ('empty', '', 3)
@@ -44,6 +47,19 @@ from kbd_lm.common.fsutil import Progress, atomic_write_text
 from kbd_lm.history.user_history import HistoryConfig, UserHistory
 from kbd_lm.inference.blocklist import Blocklist
 from kbd_lm.inference.bundle import CONFORMANCE_FILE, Bundle, BundleError, Manifest, write
+
+# The cases beyond plain texts (blocklist, history, hints, typos), re-exported here.
+from kbd_lm.inference.conformance_cases import (  # noqa: F401
+    BLOCKED_TOP,
+    GENERATED_TYPO_KINDS,
+    HISTORY_FIXED,
+    TYPO_FIXED,
+    blocklist_cases,
+    hint_cases,
+    history_cases,
+    stable_typo_cases,
+    typo_cases,
+)
 from kbd_lm.inference.runtime import runtime_version
 from kbd_lm.inference.tolerance import (
     MAX_ABS,
@@ -51,21 +67,22 @@ from kbd_lm.inference.tolerance import (
     TOLERANCE,
     ToleranceError,
     compare,
+    compare_marks,
     needed_abs,
     needed_rel,
     runtime_tolerance,
     tolerance_for,
 )
-from kbd_lm.text.hints import HINTS
-from kbd_lm.text.normalization import WORD_RE, words
+from kbd_lm.text.normalization import WORD_RE
 
 log = logging.getLogger(__name__)
 
 FILE = CONFORMANCE_FILE  # (the bundle's file table names it)
 FORMAT = "kbd-lm-conformance"
 # 2: cases may add to the blocklist (blocklist_add) and learn; 3: they may carry a field hint;
-# 4: the header has a tolerance per runtime (tolerances). Older versions are read as well.
-VERSION = 4
+# 4: the header has a tolerance per runtime (tolerances); 5: typo cases (correct, layout,
+# taps; suggestions with kind and autocorrect). Older versions are read as well.
+VERSION = 5
 NEWER_THAN_PINNED = "\U0001fae8"  # SHAKING FACE, Unicode 15.0: unassigned in Python 3.11's 14.0
 
 # Hand-written cases: (kind, text, k). The rest come from held-out text (see build_cases).
@@ -141,27 +158,6 @@ FIXED: list[tuple[str, str, int]] = [
     ("blocklist", "you are such a ", 5),
     ("blocklist", "son of a b", 3),
 ]
-# Fixed texts whose best word blocklist_cases blocks (as a word, and after the context).
-BLOCKED_TOP = ("see you ", "how are you ", "see yo", "thank you so muc", "ok. ", "I don't ")
-
-# Learn-then-suggest cases: (kind, [(message, field), ...] learned in order, text, k).
-_QUATTRO = [("lunch at Quattro?", "text")]
-_BART = [("meet Bartholomew at the gate", "text"), ("Bartholomew is late", "text")]
-_ZORB = [("Zorblax. Zorblax is here", "text")]
-HISTORY_FIXED: list[tuple[str, list[tuple[str, str]], str, int]] = [
-    ("history_completion", _QUATTRO, "see you at Qu", 3),
-    ("history_next_word", _QUATTRO, "lunch at ", 3),
-    ("history_long_word", _BART, "meet B", 3),
-    ("history_next_word", _BART, "meet ", 3),
-    ("history_casing", [("my new iPhone is great", "text")], "my new i", 3),
-    ("history_sentence_start", _ZORB, "ok. ", 3),
-    ("history_sentence_start", _ZORB, "", 3),
-    ("history_field", [("my pin is 48213 and zorblax", "password")], "my pin is ", 3),
-    ("history_secret", [("call me at 555 123 4567 tomorrow", "text")], "call me at ", 3),
-    ("history_secret", [("mail bob@example.com or zorb.io now", "text")], "mail ", 3),
-    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the ", 5),
-    ("history_repeat", [("see you at the Krusty Krab", "text")] * 5, "see you at the K", 3),
-]
 
 
 @dataclass
@@ -236,110 +232,19 @@ def build_cases(units: list[str], seed: int = 0, per_kind: int = 25) -> list[tup
     return cases
 
 
-def blocklist_cases(cases: list[dict], results: list[dict]) -> list[dict]:
-    """Cases that add to the blocklist, made from answers already known: for each text of
-    :data:`BLOCKED_TOP`, its best word blocked as a word (``blocklist_word``), as a phrase
-    after the context's last word (``blocklist_phrase``: blocked here) and after another
-    word (``blocklist_other``: not blocked here). Blocking a word the model ranks first
-    changes the answer: the search must skip it and find one more word.
-
-    >>> cases = [{"id": 0, "kind": "next_word", "text": "see you ", "k": 3}]
-    >>> results = [{"id": 0, "context": "see you", "suggestions": [{"word": "later"}]}]
-    >>> [c["blocklist_add"] for c in blocklist_cases(cases, results)]
-    [['later'], ['you later'], ['zzyzx later']]
-    """
-    by_id = {r["id"]: r for r in results}
-    out, done = [], set()
-    for case in cases:
-        result = by_id[case["id"]]
-        if case["text"] not in BLOCKED_TOP or case["text"] in done or not result["suggestions"]:
-            continue
-        done.add(case["text"])  # the first case of each text (the fixed one)
-        top = result["suggestions"][0]["word"]
-        before = words(result["context"])[-1:]
-        adds = [("blocklist_word", [top])]
-        if before:
-            adds += [("blocklist_phrase", [f"{before[0]} {top}"])]
-            adds += [("blocklist_other", [f"zzyzx {top}"])]
-        for kind, add in adds:
-            out.append({"kind": kind, "text": case["text"], "k": case["k"], "blocklist_add": add})
-    return out
-
-
-def history_cases(units: list[str], seed: int = 0, per_kind: int = 10) -> list[dict]:
-    """Learn-then-suggest cases: :data:`HISTORY_FIXED` (a name of many pieces, casing, a
-    sentence start, a password field and secrets that are not learned, repetition, a learned
-    word blocked), then ``history_units``: three held-out units learned, the last one typed
-    again up to a random word boundary or into a word.
-
-    >>> [c["kind"] for c in history_cases(["see you later", "ok then"], per_kind=1)][-2:]
-    ['history_blocklist', 'history_units']
-    """
-    rng = random.Random(seed + 1)
-
-    def learn(messages):
-        return [{"text": text, "field": field} for text, field in messages]
-
-    out = [{"kind": k, "learn": learn(m), "text": t, "k": n} for k, m, t, n in HISTORY_FIXED]
-    out.append(
-        {
-            "kind": "history_blocklist",  # a learned word the app blocked: never suggested
-            "learn": learn([("you are a zorblax", "text")] * 3),
-            "text": "you are a ",
-            "k": 3,
-            "blocklist_add": ["zorblax"],
-        }
-    )
-    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
-    for _ in range(per_kind):
-        messages = [rng.choice(pool) for _ in range(3)]
-        last = messages[-1]
-        cuts = [m.start() for m in WORD_RE.finditer(last)][1:]
-        cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(last)]
-        text = last[: rng.choice(cuts)]
-        out.append(
-            {
-                "kind": "history_units",
-                "learn": learn((m, "text") for m in messages),
-                "text": text,
-                "k": 3,
-            }
-        )
-    return out
-
-
-def hint_cases(units: list[str], seed: int = 0, per_hint: int = 6) -> list[dict]:
-    """Cases with a field hint: for every hint of :data:`~kbd_lm.text.hints.HINTS`, an empty
-    text, a sentence start and held-out text cut at a word boundary or inside a word. A
-    bundle trained without hints answers them as without one (its ``context_ids`` say so).
-
-    >>> sorted({c["hint"] for c in hint_cases(["see you later", "ok then"], per_hint=1)})
-    ['email', 'message', 'prose']
-    """
-    rng = random.Random(seed + 2)
-    pool = [u for u in units if len(WORD_RE.findall(u)) >= 2] or ["see you later"]
-    out = []
-    for hint in HINTS:
-        texts = ["", "Thanks. "]
-        for _ in range(per_hint):
-            unit = rng.choice(pool)
-            cuts = [m.start() for m in WORD_RE.finditer(unit)][1:]
-            cuts += [m.start() + rng.randint(1, len(m.group(0))) for m in WORD_RE.finditer(unit)]
-            texts.append(unit[: rng.choice(cuts)])
-        out += [{"kind": f"hint_{hint}", "text": t, "k": 3, "hint": hint} for t in texts]
-    return out
-
-
 def answer_cases(predictor, units: list[str], seed: int = 0) -> list[dict]:
     """The cases of :func:`build_cases` (then :func:`blocklist_cases` made from their
-    answers, :func:`history_cases` and :func:`hint_cases`), each with ``predictor``'s answer
-    (``context``, ``partial``, ``context_ids``, ``suggestions``)."""
+    answers, :func:`history_cases`, :func:`hint_cases` and, when the bundle has a typing
+    channel, the :func:`typo_cases` whose answers do not sit on a threshold), each with
+    ``predictor``'s answer (``context``, ``partial``, ``context_ids``, ``suggestions``)."""
     cases = [
         {"id": i, "kind": kind, "text": text, "k": k}
         for i, (kind, text, k) in enumerate(build_cases(units, seed))
     ]
     results = run_python(predictor, cases)
     more = blocklist_cases(cases, results) + history_cases(units, seed) + hint_cases(units, seed)
+    if predictor.typing is not None:
+        more += stable_typo_cases(predictor, typo_cases(units, predictor.typing, seed), run_python)
     more = [{"id": len(cases) + i, **c} for i, c in enumerate(more)]
     cases, results = cases + more, results + run_python(predictor, more)
     for case, result in zip(cases, results, strict=True):
@@ -396,12 +301,21 @@ def read_vectors(path: Path) -> tuple[dict, list[dict]]:
 
 
 def compare_results(
-    cases: list[dict], results: list[dict], tol: dict = TOLERANCE, limit_failures: int = 20
+    cases: list[dict],
+    results: list[dict],
+    tol: dict = TOLERANCE,
+    limit_failures: int = 20,
+    skipped: tuple[int, ...] | list[int] = (),
+    skip_reason: str = "",
 ) -> Report:
     """Compare a decoder's ``results`` (``{"id", "ids", "suggestions"}`` per case, as
-    ``[{"word", "probability"}]``) with the ``cases``: context ids first, then suggestions."""
+    ``[{"word", "probability"}]``, with ``kind`` and ``autocorrect`` for typo cases) with the
+    ``cases``: context ids first, then suggestions. The cases whose ids are in ``skipped``
+    (a decoder without correction skips typo cases) are counted apart, with the reason."""
     by_id = {r["id"]: r for r in results}
-    report = Report(cases=len(cases))
+    left_out = set(skipped)
+    cases = [c for c in cases if c["id"] not in left_out]
+    report = Report(cases=len(cases), skipped=len(left_out), skip_reason=skip_reason)
     for case in cases:
         result = by_id.get(case["id"])
         if result is None:
@@ -430,9 +344,15 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
             history = UserHistory()
             for message in case["learn"]:
                 history.learn(message["text"], message.get("field", "text"))
+        typing = {}  # a typo case (version 5): suggested with correction
+        if case.get("correct"):
+            typing = {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
         with _blocking(predictor, case.get("blocklist_add")):
-            got = predictor.suggest(case["text"], k=case["k"], history=history, hint=hint)
+            got = predictor.suggest(case["text"], case["k"], history, hint, **typing)
         suggestions = [{"word": s.word, "probability": s.probability} for s in got]
+        if typing:
+            for s, one in zip(suggestions, got, strict=True):
+                s.update(kind=one.kind, autocorrect=one.autocorrect)
         results.append(
             {
                 "id": case["id"],
@@ -513,11 +433,9 @@ def fit_tolerance(cases: list[dict], results: list[dict]) -> tuple[dict, dict | 
     return runtime_tolerance(head, need), worst
 
 
-def measure_runtime(bundle_dir: Path, cases: list[dict], runtime: str) -> dict:
-    """The header's ``tolerances`` entry for ``runtime``: the Python predictor on it runs
-    ``cases`` (in a process of its own: tflite-runtime cannot share one with TensorFlow) and
-    :func:`measure` compares. Raises :class:`ToleranceError` beyond the cap, naming the worst
-    case."""
+def runtime_results(bundle_dir: Path, cases: list[dict], runtime: str) -> list[dict]:
+    """The Python predictor on ``runtime`` answers ``cases``, in a process of its own
+    (tflite-runtime cannot share one with TensorFlow): one result per case."""
     with tempfile.TemporaryDirectory() as tmp:
         cases_path, out = Path(tmp) / "cases.json", Path(tmp) / "results.json"
         cases_path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
@@ -527,8 +445,55 @@ def measure_runtime(bundle_dir: Path, cases: list[dict], runtime: str) -> dict:
         )
         if proc.returncode != 0:
             raise RuntimeError(f"{runtime} could not run {bundle_dir}:\n{proc.stderr[-2000:]}")
-        results = json.loads(out.read_text(encoding="utf-8"))
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def agreed_cases(cases: list[dict], results: dict[str, list[dict]]) -> list[dict]:
+    """``cases`` without the generated typo cases (:data:`GENERATED_TYPO_KINDS`) that some
+    runtime answers beyond the caps (other kinds or autocorrect word, or probabilities off by
+    more than ``MAX_REL``/``MAX_ABS``); ``results``: runtime -> its results.
+
+    Why: a typo case's probabilities go through a model step per candidate and a
+    normalisation over them, so a quantized model's small differences between runtimes can
+    add up past the cap on a few drawn words (a case of the quick preset's bundle needed
+    18.2% in tflite-runtime 2.14: 0.10.0.dev0, 2-core AMD EPYC). Like a case on a threshold,
+    such a vector says more about the draw than about a decoder. Hand-written cases are
+    always kept (and judged)."""
+    caps = {"rel": MAX_REL, "abs": MAX_ABS}
+    by_id = {runtime: {r["id"]: r for r in rs} for runtime, rs in results.items()}
+
+    def agrees(case: dict, given: dict) -> bool:
+        expected, answer = case["suggestions"], given["suggestions"]
+        return compare_marks(expected, answer) is None and compare(expected, answer, caps) is None
+
+    kept = [
+        case
+        for case in cases
+        if case["kind"] not in GENERATED_TYPO_KINDS
+        or all(agrees(case, ids[case["id"]]) for ids in by_id.values())
+    ]
+    if len(kept) < len(cases):
+        log.info("conformance: %d generated typo cases left out", len(cases) - len(kept))
+    return kept
+
+
+def measure_runtime(
+    bundle_dir: Path, cases: list[dict], runtime: str, results: list[dict] | None = None
+) -> dict:
+    """The header's ``tolerances`` entry for ``runtime``: its ``results`` for ``cases`` (run
+    now by :func:`runtime_results` if not given) compared by :func:`measure`. Raises
+    :class:`ToleranceError` beyond the cap, naming the worst case."""
+    if results is None:
+        results = runtime_results(bundle_dir, cases, runtime)
     name = f"{runtime} {runtime_version(runtime)}"
+    by_id = {r["id"]: r for r in results}
+    for case in cases:  # kinds and the autocorrect word: no tolerance makes them agree
+        why = compare_marks(case["suggestions"], by_id[case["id"]]["suggestions"])
+        if why:
+            raise ToleranceError(
+                f"{name}: its suggestions differ from LiteRT's (docs/decoding.md, 10); "
+                f"case {case['id']} ({case['kind']}): {why}"
+            )
     try:
         entry, _ = fit_tolerance(cases, results)
     except ToleranceError as err:
@@ -570,8 +535,12 @@ def write_into_bundle(
     cases = answer_cases(predictor, units, seed)
     # LiteRT's answers are the vectors: on the host exporting, it differs from them by nothing.
     tolerances = {"litert": {**runtime_tolerance(0.0), "version": runtime_version("litert")}}
+    results = {runtime: runtime_results(bundle.path, cases, runtime) for runtime in runtimes}
+    cases = agreed_cases(cases, results)
+    kept = {case["id"] for case in cases}
     for runtime in runtimes:
-        tolerances[runtime] = measure_runtime(bundle.path, cases, runtime)
+        answered = [r for r in results[runtime] if r["id"] in kept]
+        tolerances[runtime] = measure_runtime(bundle.path, cases, runtime, answered)
     write_vectors(predictor, cases, bundle.path / FILE, tolerances)
     manifest = bundle.manifest.with_file(bundle.path, FILE)
     write(bundle.path, manifest)

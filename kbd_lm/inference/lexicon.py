@@ -166,6 +166,14 @@ class Lexicon:
         hi = bisect.bisect_left(self._keys, key + "\U0010ffff")
         return heapq.nlargest(n, self._entries[lo:hi], key=lambda e: e[1])
 
+    def items(self) -> list[tuple[str, int]]:
+        """Every ``(word, count)``, most frequent first (ties alphabetical, as in the file).
+
+        >>> Lexicon({"cat": 9, "the": 50}).items()
+        [('the', 50), ('cat', 9)]
+        """
+        return sorted(self._entries, key=_rank)
+
     def count(self, word: str) -> int:
         """The count of ``word`` (any case), 0 if it is not listed."""
         key = word.lower()
@@ -175,7 +183,7 @@ class Lexicon:
     # ------------------------------------------------------------------ file
 
     def to_bytes(self) -> bytes:
-        ranked = sorted(self._entries, key=_rank)
+        ranked = self.items()
         text = "\n".join([MAGIC, *(f"{w}\t{n}" for w, n in ranked)]) + "\n"
         return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 

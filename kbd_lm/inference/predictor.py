@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from kbd_lm.history.user_history import UserHistory
 from kbd_lm.inference import lexicon as L
 from kbd_lm.inference.blocklist import Blocklist
 from kbd_lm.inference.bundle import BLOCKLIST_FILE, LEXICON_FILE, MANIFEST_FILE, Bundle, BundleError
+from kbd_lm.inference.correction import Corrections, correctable
 from kbd_lm.inference.decoding import DecodingSpec
 from kbd_lm.inference.pieces import piece_tables
 from kbd_lm.inference.runtime import Runtime, open_step_models, runtime_version
@@ -47,6 +49,7 @@ from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.text.normalization import PARTIAL_WORD_RE, normalize_prefix
 from kbd_lm.text.sentences import at_sentence_start
 from kbd_lm.text.tokenizer import BOS_ID, Tokenizer
+from kbd_lm.typing.layouts import DEFAULT_LAYOUT
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ IDS_CACHE_SIZE = 4
 # kbd_lm.inference.native_engine).
 ENGINES = ("python", "native")
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
+# With correction on: the completions of the typed letters that corrections compete with.
+CORRECTION_CANDIDATES = 8
 # What context_start and keep_end assume without a bundle: the values of format-2 bundles,
 # which export still writes (a Predictor passes its bundle's own).
 _DEFAULT_DECODING = DecodingSpec()
@@ -166,9 +171,17 @@ class Predictor:
             # app changes it with predictor.blocklist.add(word) / .remove(word) / .enabled.
             if BLOCKLIST_FILE in bundle.manifest.files:
                 self.blocklist = Blocklist.load(bundle.path / BLOCKLIST_FILE)
+            # The layouts, channel and thresholds of correction (kbd_lm.typing.spec); None:
+            # a bundle of format 4 without typing.json, which does not correct. An app may
+            # replace it (dataclasses.replace) to try other values; the next call uses them.
+            self.typing = bundle.typing()
         except (ValueError, OSError) as err:
             raise BundleError(f"{bundle.path}: {err}") from err
         self.history_weights = DEFAULT_WEIGHTS  # see kbd_lm.history.mix
+        self._corrections: Corrections | None = None  # suggest(correct=True)
+        # suggest(correct=True): (context, hint) last asked and its words' priors; the next
+        # keystroke of the word asks for many of them again
+        self._priors: tuple[tuple, dict[str, float]] = ((), {})
 
     @classmethod
     def load(
@@ -227,16 +240,25 @@ class Predictor:
         self._cache.clear()
         self._words.rows.clear()
         self._ids_cache.clear()
+        self._priors = ((), {})
 
     def cache_state(self) -> tuple:
         """What the caches hold now, for :meth:`restore_cache`: a benchmark times two calls
         from the same state (the second call would otherwise find the first one's work)."""
-        return (self._cache.copy(), self._words.rows.copy(), self._ids_cache.copy(), self._serial)
+        priors = (self._priors[0], self._priors[1].copy())
+        return (
+            self._cache.copy(),
+            self._words.rows.copy(),
+            self._ids_cache.copy(),
+            self._serial,
+            priors,
+        )
 
     def restore_cache(self, state: tuple) -> None:
         """Put back the caches :meth:`cache_state` returned."""
-        cache, rows, ids, self._serial = state
+        cache, rows, ids, self._serial, (key, priors) = state
         self._cache, self._words.rows, self._ids_cache = cache.copy(), rows.copy(), ids.copy()
+        self._priors = (key, priors.copy())
 
     def suggest(
         self,
@@ -244,6 +266,9 @@ class Predictor:
         k: int = 3,
         history: UserHistory | None = None,
         hint: str | None = None,
+        correct: bool = False,
+        layout: str = DEFAULT_LAYOUT,
+        taps: Sequence[tuple[float, float] | None] | None = None,
     ) -> list[Suggestion]:
         """Up to ``k`` distinct whole words, best first, for the text before the cursor.
 
@@ -251,14 +276,29 @@ class Predictor:
         word level (one predictor serves many users). ``hint``: the kind of text field, one of
         the bundle's ``decoding.field_hints`` (:data:`~kbd_lm.text.hints.HINTS`) or None.
         Blocked words are never returned.
+
+        ``correct``: inside a word, also propose the words the typed letters may be a
+        mistyping of on the keyboard ``layout`` (one of the bundle's layouts,
+        :meth:`Bundle.typing`), with the touch points ``taps`` (x, y in key units, one per
+        letter of the partial word) when given (:mod:`kbd_lm.inference.correction`). Off (the
+        default): the words are exactly those of the bundle's decoding spec. A bundle of
+        format 4 without ``typing.json`` does not correct.
         """
         hint_id = self._hint_id(hint)  # (checked even for k = 0)
         if k <= 0:
             return []
-        context, partial, words = self._model_words(text, k, hint_id)
+        n = max(k, CORRECTION_CANDIDATES) if correct and self.typing is not None else k
+        context, partial, words = self._model_words(text, n, hint_id)
         if history is not None:
             words = mix_history(words, history, context, partial, self.history_weights)
         words = self.blocklist.filter(words, context)
+        if (
+            correct
+            and self.lexicon is not None
+            and self.typing is not None
+            and correctable(text, partial)
+        ):
+            return self._corrected(context, partial, words, k, hint, layout, taps)
         at_start = at_sentence_start(context)
         out = []
         for word, prob in words[:k]:
@@ -266,8 +306,41 @@ class Predictor:
                 word = partial + word[len(partial) :]  # keep what the user typed
             elif at_start:
                 word = word[:1].upper() + word[1:]
-            out.append(Suggestion(word, prob))
+            out.append(Suggestion(word, prob, "completion" if partial else "next"))
         return out
+
+    def _corrected(self, context, partial, words, k, hint, layout, taps) -> list[Suggestion]:
+        """``suggest`` with corrections of the partial word (kbd_lm.inference.correction)."""
+        if self._corrections is None:  # the word list's trie, built on first use
+            self._corrections = Corrections(self.lexicon)
+        fix, spec = self._corrections, self.typing  # the bundle's values (or an app's)
+        fix.params, fix.autocorrect_margin = spec.channel, spec.autocorrect_margin
+        fix.unlisted_min = spec.unlisted_min
+        if self._priors[0] != (context, hint):
+            self._priors = ((context, hint), {})
+        priors = self._priors[1]
+
+        def prepare(words: Sequence[str]) -> None:  # the model runs on them together
+            missing = list(dict.fromkeys(w for w in words if w not in priors))
+            if missing:
+                values = self.next_word_logprobs(context, missing, hint)
+                priors.update(zip(missing, values, strict=True))
+
+        def prior(word: str) -> float:
+            if word not in priors:
+                prepare([word])
+            return priors[word]
+
+        return self._corrections.suggest(
+            partial,
+            exact=words,
+            prior=prior,
+            prepare=prepare,
+            k=k,
+            layout=self.typing.layout(layout),
+            taps=taps,
+            blocked=self.blocklist.enabled and (lambda w: self.blocklist.blocks(w, context)),
+        )
 
     def model_words(
         self, text: str, k: int = 3, hint: str | None = None
@@ -315,21 +388,58 @@ class Predictor:
         The word's pieces are its tokenization as a new word; the boundary after it counts.
         With an n-gram in the bundle, the two models' probabilities are interpolated.
         """
-        neural = self._neural_logprob(text, word, self._hint_id(hint))
+        return self.next_word_logprobs(text, [word], hint)[0]
+
+    def next_word_logprobs(
+        self, text: str, words: Sequence[str], hint: str | None = None
+    ) -> list[float]:
+        """:meth:`next_word_logprob` of each of ``words``, the model run on them together."""
+        neural = self._neural_logprobs(text, words, self._hint_id(hint))
         if self.ngram is None:
             return neural
-        gram = self.ngram.next_word_logprob(text, word)
         w = self.neural_weight
-        return float(np.logaddexp(math.log(w) + neural, math.log1p(-w) + gram))
+        return [
+            float(
+                np.logaddexp(
+                    math.log(w) + n, math.log1p(-w) + self.ngram.next_word_logprob(text, word)
+                )
+            )
+            for word, n in zip(words, neural, strict=True)
+        ]
 
-    def _neural_logprob(self, text: str, word: str, hint_id: int | None) -> float:
+    def _neural_logprobs(self, text: str, words: Sequence[str], hint_id: int | None) -> list:
+        """The model's log P(word | text) of each of ``words`` (their casing variants summed),
+        every variant's pieces run together: the rows of a step are any words' (a step
+        costs about the same for 4 rows as for 8), the longest variants last.
+
+        >>> p = Predictor.load("dist/bundle")                       # doctest: +SKIP
+        >>> p._neural_logprobs("see you ", ["soon", "later"], None)  # doctest: +SKIP
+        [-3.1, -2.7]
+        """
         context, _ = self._split(text if not text or text[-1].isspace() else text + " ")
         ctx = self._context(context, hint_id)
-        variants = list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()]))
-        seqs = [self.tok.encode(v)[: self.decoding.max_word_pieces] for v in variants]
-        seqs = [s for s in seqs if s][: self.beam_width]
-        if not seqs:
-            return -math.inf
+        seqs, owner = [], []  # every word's variants' pieces, and whose they are
+        for i, word in enumerate(words):
+            variants = dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower()])
+            pieces = [self.tok.encode(v)[: self.decoding.max_word_pieces] for v in variants]
+            for s in [s for s in pieces if s][: self.beam_width]:
+                seqs.append(s)
+                owner.append(i)
+        done = np.full(len(seqs), -np.inf)  # log P(variant, then a boundary)
+        order = sorted(range(len(seqs)), key=lambda r: len(seqs[r]))
+        for at in range(0, len(order), self.beam_width):
+            rows = order[at : at + self.beam_width]
+            done[rows] = self._run_pieces(ctx, [seqs[r] for r in rows])
+        out = np.full(len(words), -np.inf)
+        for i in range(len(words)):
+            mine = done[[r for r, o in enumerate(owner) if o == i]]
+            if len(mine):
+                out[i] = _logsumexp(mine)
+        return [float(x) for x in out]
+
+    def _run_pieces(self, ctx: Context, seqs: list[list[int]]) -> np.ndarray:
+        """log P(pieces, then a boundary | ctx) of each of ``seqs`` (at most a beam's rows),
+        one model step per piece   [len(seqs)]."""
         model = self._words.model_for(len(seqs))
         b = model.batch
         scores = np.array([ctx.logp[s[0]] for s in seqs])
@@ -348,7 +458,7 @@ class Predictor:
                     else:
                         done[r] = scores[r] + _logsumexp(logp[r, self.pieces.boundary])
             h, c = h2, c2
-        return float(_logsumexp(done))
+        return done
 
     # ------------------------------------------------------------------ context
 

@@ -96,13 +96,35 @@ def compare(expected: list[dict], given: list[dict], tol: dict = TOLERANCE) -> s
     Same answer: as many words, the same words in the same order, every probability within
     the tolerance of its counterpart; except that two words whose probabilities are within
     the tolerance of each other may change places, and a word may give way to another at the
-    top-k cut-off when both are within the tolerance of the last word.
+    top-k cut-off when both are within the tolerance of the last word. Typo cases: the same
+    marks too (:func:`compare_marks`).
     """
     if len(expected) != len(given):
         return f"{len(expected)} words expected, {len(given)} given"
     for p, q, why in _pairs(expected, given):
         if not _close(p, q, tol):
             return why
+    return compare_marks(expected, given)
+
+
+def compare_marks(expected: list[dict], given: list[dict]) -> str | None:
+    """None when the words of both lists have the same ``kind`` and the same word (or none)
+    is the ``autocorrect`` one (typo cases, conformance version 5), else why not. Lists
+    without those marks (every other case) agree.
+
+    >>> e = [{"word": "the", "kind": "correction", "autocorrect": True}]
+    >>> compare_marks(e, [{**e[0], "autocorrect": False}])
+    'autocorrect: the expected, none given'
+    """
+    kinds = {e["word"]: e.get("kind") for e in expected}
+    for g in given:
+        if g["word"] in kinds and g.get("kind") != kinds[g["word"]]:
+            return f"{g['word']}: kind {kinds[g['word']]} expected, {g.get('kind')} given"
+    want, got = ([s["word"] for s in side if s.get("autocorrect")] for side in (expected, given))
+    if want != got:
+        return (
+            f"autocorrect: {', '.join(want) or 'none'} expected, {', '.join(got) or 'none'} given"
+        )
     return None
 
 

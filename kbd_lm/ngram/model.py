@@ -503,7 +503,10 @@ class KneserNeyTrigram:
         ws = np.unique(np.concatenate(cands))
         scores = self._scores(u, v, ws)
         best = np.lexsort((ws, -scores))[:k]
-        return [Suggestion(self.vocab[int(ws[i]) - N_SPECIAL], math.exp(scores[i])) for i in best]
+        kind = "next" if partial is None else "completion"
+        return [
+            Suggestion(self.vocab[int(ws[i]) - N_SPECIAL], math.exp(scores[i]), kind) for i in best
+        ]
 
     def knows(self, word: str) -> bool:
         """True if ``word`` (any case) is in the vocabulary, i.e. not scored as ``<unk>``."""

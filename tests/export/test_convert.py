@@ -233,6 +233,7 @@ def test_a_bundle_can_ship_an_interpolated_ngram(tiny_checkpoint, tmp_path):
         "tokenizer.model",
         "ngram.kn3",
         "lexicon.txt.gz",
+        "typing.json",
     ]
     assert manifest["total_bytes"] == sum(
         manifest["files"][n]["bytes"] for n in manifest["shipped_files"]
@@ -299,6 +300,8 @@ def test_the_vectors_carry_each_runtimes_tolerance_as_measured(hinted_bundle, tm
     manifest = json.loads((hinted_bundle / "manifest.json").read_text())
     assert any(k.startswith("tflite-runtime 2.14") for k in manifest["runtimes_verified"])
     header, cases = read_vectors(hinted_bundle / FILE)
+    typos = [c for c in cases if c.get("correct")]  # conformance version 5: typo cases too
+    assert header["version"] == 5 and len(typos) >= 20 and any(c.get("taps") for c in typos)
     tolerances = header["tolerances"]
     assert set(tolerances) == {"litert", "tflite-runtime"}
     assert tolerances["litert"] == {**runtime_tolerance(0.0), "version": runtime_version("litert")}
@@ -365,6 +368,7 @@ def test_an_ngram_of_what_the_budget_leaves_fits_it(
         "ngram.kn3",
         "lexicon.txt.gz",
         "blocklist.txt",
+        "typing.json",
     )
     assert manifest.shipped_bytes - others == manifest.ngram.bytes <= 8_000
     assert manifest.ngram.bytes > 4_000  # pruned to the budget, not a token n-gram

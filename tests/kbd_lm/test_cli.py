@@ -35,6 +35,17 @@ def test_suggest_prints_words_without_importing_tensorflow(tiny_bundle):
     assert "much" in second
 
 
+def test_suggest_corrects_on_request_and_marks_the_autocorrection(tiny_bundle):
+    out = run("-m", "kbd_lm", "suggest", "--bundle", str(tiny_bundle), "see you tomorow")
+    plain = out.stdout.strip()
+    assert out.returncode == 0 and "tomorrow " not in plain and "*" not in plain
+    out = run(
+        "-m", "kbd_lm", "suggest", "--bundle", str(tiny_bundle), "--correct", "see you tomorow"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("'see you tomorow' -> *tomorrow (")
+
+
 def test_errors_are_one_clear_line_and_exit_2(tmp_path):
     out = run("-m", "kbd_lm.cli", "suggest", "--bundle", str(tmp_path / "none"), "hi")
     assert out.returncode == 2 and "bundle folder not found" in out.stderr

@@ -5,6 +5,7 @@ The load test itself (``python -m kbd_lm.export.bench.loadtest``) is not part of
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import httpx
@@ -21,6 +22,7 @@ from kbd_lm.export.bench.loadtest import (
     out_paths,
     parse_rates,
     run_stage,
+    write_wrk_bodies,
 )
 
 TEXTS = [key.text for sentence in SENTENCES for key in keystrokes(sentence)]
@@ -90,3 +92,23 @@ def test_a_short_stage_against_the_real_server(tiny_bundle, tmp_path):
     assert "| 30 | 30 | 30 | 0 |" in md and "**30 requests/s**" in md
     assert "percentiles: linear interpolation" in md
     json.dumps(report)  # serialisable as written
+
+
+def test_wrk_bodies_are_every_test_prefix_in_a_seeded_shuffled_order(tiny_bundle, tmp_path):
+    from kbd_lm.export.bench.closedloop import test_split_prefixes
+
+    typed = test_split_prefixes(tiny_bundle, None, tmp_path / "cache", 20_000)
+    files = []
+    for name in ("a.jsonl", "b.jsonl"):
+        args = argparse.Namespace(
+            bundle=tiny_bundle,
+            corpus=None,
+            cache_dir=tmp_path / "cache",
+            wrk_bodies=tmp_path / name,
+        )
+        assert write_wrk_bodies(args) == 0
+        files.append([json.loads(line) for line in args.wrk_bodies.read_text().splitlines()])
+    assert files[0] == files[1]  # seeded
+    texts = [body["text"] for body in files[0]]
+    assert {body["k"] for body in files[0]} == {3}
+    assert sorted(texts) == sorted(typed) and texts != typed  # the same prefixes, not in order

@@ -55,6 +55,7 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
         *QUICK[:-1],
         "history_units=2",
         "suggest_p99_ms=0",
+        "correct_p99_ms=0",
         "cold_start_ms=0",
         "peak_rss_mb=0",
     )
@@ -78,6 +79,8 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
         "suggest_next_word",
         "suggest_completion",
         "suggest_new_field",
+        "correct_noisy",
+        "correct_exact",
         "step_batch1",
         "step_beam",
         "ngram_next_word",
@@ -99,6 +102,7 @@ def test_bench_runs_on_tiny_bundle(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert sizes["shipped_bytes"] == manifest["total_bytes"]  # as the manifest counts it
     shipped = ["model.tflite", "tokenizer.model", "lexicon.txt.gz", "blocklist.txt"]
+    shipped += ["typing.json"]
     assert sizes["shipped_files"] == manifest["shipped_files"] == shipped
     assert sizes["shipped_bytes"] == sum(sizes["files"][name] for name in shipped)
     assert setup["child"] == "fresh process: python -m kbd_lm.export.bench.child"
@@ -145,7 +149,8 @@ def _check_browser_latency(report: dict, markdown: str) -> None:
 def test_budget_violation_exits_nonzero(tiny_bundle, tiny_corpus_dir, cache_dir, tmp_path):
     profile = tmp_path / "impossible.toml"
     profile.write_text(
-        'name = "impossible"\nsuggest_p99_ms = 0.001\ncold_start_ms = 0.001\n'
+        'name = "impossible"\nsuggest_p99_ms = 0.001\ncorrect_p99_ms = 0.001\n'
+        "cold_start_ms = 0.001\n"
         "peak_rss_mb = 0.001\nbundle_bytes = 1\n"
     )
     out = tmp_path / "out"
@@ -159,6 +164,7 @@ def test_budget_violation_exits_nonzero(tiny_bundle, tiny_corpus_dir, cache_dir,
     assert {
         "suggest_next_word_p99",
         "suggest_completion_p99",
+        "correct_noisy_p99",
         "cold_start",
         "peak_rss",
         "bundle_bytes",

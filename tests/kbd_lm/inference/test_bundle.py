@@ -42,7 +42,7 @@ def test_round_trip(tmp_path):
     assert back == m
     assert B.Bundle.load(tmp_path).manifest == m
     doc = json.loads((tmp_path / B.MANIFEST_FILE).read_text())
-    assert doc["format"] == B.FORMAT_NAME and doc["format_version"] == B.FORMAT_VERSION == 3
+    assert doc["format"] == B.FORMAT_NAME and doc["format_version"] == B.FORMAT_VERSION == 4
     assert doc["files"]["ops.txt"] == {"bytes": 5, "sha256": back.files["ops.txt"].sha256,
                                        "shipped": False, "role": "ops"}  # fmt: skip
     assert doc["decoding"]["beam_width"] == 8 and doc["decoding"]["batch_sizes"] == [1, 2, 4, 8]
@@ -78,11 +78,11 @@ def test_a_version_1_manifest_still_loads():
     assert m.model_name == "CIFG 64" and m.quantization == "dynamic"
     assert m.tokenizer.special_ids == {"pad": 0, "unk": 1, "bos": 2, "eos": 3}
     # written back, it is a version-3 document that reads to the same manifest
-    assert m["format_version"] == 3 and "lstm_weight" not in m["ngram"]
+    assert m["format_version"] == 4 and "lstm_weight" not in m["ngram"]
     assert B.Manifest.from_json(m.to_json()) == m
 
 
-@pytest.mark.parametrize("version", [0, 4, 99, "1", None, True])
+@pytest.mark.parametrize("version", [0, 5, 99, "1", None, True])
 def test_unsupported_versions_are_refused_naming_the_version(tmp_path, version):
     doc = json.loads(V1_MANIFEST.read_text())
     doc["format_version"] = version
@@ -109,9 +109,9 @@ def test_a_malformed_version_1_manifest_is_a_bundle_error(tmp_path, edit):
 
 def test_older_and_newer_versions_say_what_to_do(tmp_path):
     doc = json.loads(V1_MANIFEST.read_text())
-    for version, advice in ((0, "re-export it"), (4, "upgrade kbd-lm")):
+    for version, advice in ((0, "re-export it"), (5, "upgrade kbd-lm")):
         doc["format_version"] = version
-        with pytest.raises(B.BundleError, match=f"reads versions 1 to 3; {advice}"):
+        with pytest.raises(B.BundleError, match=f"reads versions 1 to 4; {advice}"):
             B.Manifest.from_json(doc)
 
 
@@ -132,6 +132,7 @@ def test_older_and_newer_versions_say_what_to_do(tmp_path):
         (lambda d: d["decoding"].update(batch_sizes=[2, 4]), "include 1"),
         (lambda d: d["decoding"].update(min_ratio="1e-4"), "min_ratio: expected float"),
         (lambda d: d["decoding"].update(colour=1), "unknown key"),
+        (lambda d: d.update(read_version=3), "unknown key read_version"),
     ],
 )
 def test_a_wrong_manifest_is_refused_with_the_problem_named(tmp_path, edit, message):
@@ -249,7 +250,7 @@ def test_a_version_2_manifest_loads_with_the_decoding_of_then():
         "train_config.toml": "train_config",
         "ngram.kn3": "ngram",
     }
-    assert m["format_version"] == 3 and B.Manifest.from_json(m.to_json()) == m
+    assert m["format_version"] == 4 and B.Manifest.from_json(m.to_json()) == m
 
 
 def test_the_file_table_decides_roles_and_shipping(tmp_path):
@@ -289,3 +290,67 @@ def test_decoding_follows_the_fixed_batches_and_bounds_the_beam():
     for wrong in (17, 0):
         with pytest.raises(ValueError, match=f"beam width of {wrong} .* whose beam width is 16"):
             spec.check_beam_width(wrong)
+
+
+def _copy(tiny_bundle, folder, *, version=B.FORMAT_VERSION, typing=None):
+    """A copy of the tiny bundle of format ``version``, with ``typing`` (a document) as its
+    typing.json, or none when ``typing`` is None."""
+    shutil.copytree(tiny_bundle, folder)
+    manifest = B.read(folder)
+    files = {n: e for n, e in manifest.files.items() if n != B.TYPING_FILE}
+    manifest = dataclasses.replace(manifest, files=files)
+    (folder / B.TYPING_FILE).unlink()
+    if typing is not None:
+        (folder / B.TYPING_FILE).write_text(json.dumps(typing))
+        manifest = manifest.with_file(folder, B.TYPING_FILE)
+    doc = manifest.to_json()
+    doc["format_version"] = version
+    (folder / B.MANIFEST_FILE).write_text(json.dumps(doc))
+    return folder
+
+
+def test_export_ships_the_typing_file_and_the_bundle_reads_it(tiny_bundle):
+    from kbd_lm.typing.spec import TypingSpec
+
+    bundle = B.Bundle.load(tiny_bundle)
+    entry = bundle.manifest.files[B.TYPING_FILE]
+    assert (
+        entry.shipped and entry.role == "typing" and B.TYPING_FILE in bundle.manifest.shipped_files
+    )
+    assert entry.bytes == (tiny_bundle / B.TYPING_FILE).stat().st_size == 1038
+    assert bundle.typing() == TypingSpec()
+    assert [layout.name for layout in bundle.typing().layouts] == [
+        "qwerty",
+        "azerty",
+        "qwertz",
+        "dvorak",
+    ]
+
+
+def test_an_older_format_bundle_loads_with_the_typing_defaults(tiny_bundle, tmp_path):
+    """Format 3 (0.9.0) had no typing.json: the values then built in. Format 4 without the
+    file: no typing channel (the predictor does not correct)."""
+    from kbd_lm.typing.spec import TypingSpec
+
+    old = B.Bundle.load(_copy(tiny_bundle, tmp_path / "v3", version=3))
+    assert old.manifest.read_version == 3 and old.manifest["format_version"] == 4
+    assert old.typing() == TypingSpec()
+    assert B.read(tiny_bundle).read_version == 4
+    assert B.Bundle.load(_copy(tiny_bundle, tmp_path / "v4")).typing() is None
+
+
+def test_a_damaged_or_missing_typing_file_is_an_error_naming_file_and_field(tiny_bundle, tmp_path):
+    from kbd_lm.typing.spec import TypingSpec
+
+    doc = TypingSpec().to_json()
+    del doc["channel"]["omission"]
+    folder = _copy(tiny_bundle, tmp_path / "field", typing=doc)
+    with pytest.raises(B.BundleError, match=r"typing.json: channel.omission: missing"):
+        B.Bundle.load(folder).typing()
+    (folder / B.TYPING_FILE).unlink()  # listed in the manifest, gone from the folder
+    with pytest.raises(B.BundleError, match=r"typing.json: missing file listed in the manifest"):
+        B.Bundle.load(folder)
+    changed = _copy(tiny_bundle, tmp_path / "bytes", typing=TypingSpec().to_json())
+    (changed / B.TYPING_FILE).write_text(json.dumps({**TypingSpec().to_json(), "version": 2}))
+    with pytest.raises(B.BundleError, match=r"typing.json: (size|wrong checksum)"):
+        B.Bundle.load(changed)

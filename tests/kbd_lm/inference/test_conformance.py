@@ -233,3 +233,104 @@ def test_a_wrong_vectors_file_is_an_error_naming_the_line(tmp_path, text, messag
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         C.read_vectors(path)
+
+
+def test_typo_cases_are_suggested_with_correction_and_carry_kinds(tiny_bundle):
+    """Conformance version 5: slips of each kind, letters only and with taps, on several
+    layouts; their suggestions carry kind and autocorrect; they pass in LiteRT (the CLI test
+    above runs every case; tests/export/test_convert.py runs them in tflite-runtime 2.14)."""
+    header, cases = C.read_vectors(tiny_bundle / C.FILE)
+    assert header["version"] == C.VERSION == 5
+    typos = [c for c in cases if c.get("correct")]
+    kinds = {c["kind"] for c in typos}
+    assert {"typo_omission", "typo_correct", "typo_manners", "typo_units", "typo_taps"} <= kinds
+    assert {c["layout"] for c in typos} >= {"qwerty", "azerty", "qwertz"}
+    assert len(typos) >= 20 and all(c["kind"].startswith("typo_") for c in typos)
+    for case in typos:
+        assert all(
+            {"word", "probability", "kind", "autocorrect"} == set(s) for s in case["suggestions"]
+        )
+        assert sum(s["autocorrect"] for s in case["suggestions"]) <= 1
+        assert not any(s["autocorrect"] for s in case["suggestions"][1:])
+        if case.get("taps"):
+            assert len(case["taps"]) == len(case["partial"])
+    by_text = {c["text"]: c for c in typos}
+    if "see you tomorow" in by_text:  # not on a threshold for this model
+        top = by_text["see you tomorow"]["suggestions"][0]
+        assert top == {**top, "word": "tomorrow", "kind": "correction", "autocorrect": True}
+    assert not any(s["kind"] == "correction" for s in by_text["at 5pm"]["suggestions"])
+    assert any(s["kind"] == "correction" for c in typos for s in c["suggestions"])
+    assert any(s["autocorrect"] for c in typos for s in c["suggestions"])
+    # the plain cases carry no marks (versions 1 to 4 read the same)
+    assert all(set(s) == {"word", "probability"} for c in cases if not c.get("correct")
+               for s in c["suggestions"])  # fmt: skip
+
+
+def test_marks_must_agree_and_skipped_cases_are_counted_apart():
+    e = [
+        {"word": "the", "probability": 0.6, "kind": "correction", "autocorrect": True},
+        {"word": "then", "probability": 0.3, "kind": "completion", "autocorrect": False},
+    ]
+    assert T.compare(e, [dict(s) for s in e]) is None
+    flipped = [{**e[0], "autocorrect": False}, e[1]]
+    assert T.compare(e, flipped) == "autocorrect: the expected, none given"
+    other = [e[0], {**e[1], "kind": "correction"}]
+    assert T.compare(e, other) == "then: kind completion expected, correction given"
+    cases = [{"id": 0, "kind": "typo_units", "context_ids": [2], "suggestions": e},
+             {"id": 1, "kind": "next_word", "context_ids": [2], "suggestions": []}]  # fmt: skip
+    report = C.compare_results(
+        cases, [{"id": 1, "ids": [2], "suggestions": []}], skipped=[0], skip_reason="no typos"
+    )
+    assert report.passed and (report.cases, report.skipped) == (1, 1)
+    assert report.summary().endswith("; 1 skipped: no typos")
+    assert not C.compare_results(cases, [{"id": 1, "ids": [2], "suggestions": []}]).passed
+
+
+def test_typo_cases_on_a_threshold_are_left_out():
+    """A case whose autocorrect would flip with the margin moved half a nat is no vector."""
+    from types import SimpleNamespace
+
+    from kbd_lm.typing.spec import TypingSpec
+
+    predictor = SimpleNamespace(typing=TypingSpec())
+    gaps = {"far": 5.0, "near": 2.2}  # best whole word over the typed letters, in nats
+
+    def run(p, cases):
+        return [
+            {"suggestions": [{"word": "w", "kind": "correction",
+                              "autocorrect": gaps[c["text"]] > p.typing.autocorrect_margin}]}
+            for c in cases
+        ]  # fmt: skip
+
+    cases = [{"text": "far"}, {"text": "near"}]
+    assert C.stable_typo_cases(predictor, cases, run) == [{"text": "far"}]
+    assert predictor.typing == TypingSpec()  # put back
+    units = ["see you later tomorrow", "thank you so much for that"]
+    made = C.typo_cases(units, TypingSpec(), seed=1, per_kind=4)
+    assert made == C.typo_cases(units, TypingSpec(), seed=1, per_kind=4)  # seeded
+    assert sum(c["kind"] == "typo_taps" for c in made) == 4
+    assert all(c["correct"] and c["layout"] for c in made)
+
+
+def test_generated_typo_cases_a_runtime_answers_beyond_the_caps_are_left_out():
+    """A drawn typo case off by more than MAX_REL in a verified runtime is no vector; one
+    within the caps is kept, and so is every hand-written case (then judged as any other)."""
+
+    def answer(p: float) -> list[dict]:
+        return [{"word": "the", "probability": p, "kind": "correction", "autocorrect": False}]
+
+    cases = [
+        {"id": 0, "kind": "typo_units", "suggestions": answer(0.30)},
+        {"id": 1, "kind": "typo_taps", "suggestions": answer(0.30)},
+        {"id": 2, "kind": "typo_omission", "suggestions": answer(0.30)},
+        {"id": 3, "kind": "next_word", "suggestions": answer(0.30)},
+    ]
+    far = 0.30 * (1 + 2 * T.MAX_REL)
+    given = {"tflite-runtime": [
+        {"id": 0, "suggestions": answer(far)},
+        {"id": 1, "suggestions": answer(0.30 * (1 + T.MAX_REL / 2))},
+        {"id": 2, "suggestions": answer(far)},
+        {"id": 3, "suggestions": answer(far)},
+    ]}  # fmt: skip
+    assert [c["id"] for c in C.agreed_cases(cases, given)] == [1, 2, 3]
+    assert C.agreed_cases(cases, {}) == cases  # no runtime verified: nothing to disagree

@@ -230,6 +230,15 @@ def test_next_word_logprob_agrees_with_suggest(predictor):
     assert math.isfinite(predictor.next_word_logprob("", "qwxz"))
 
 
+def test_next_word_logprobs_of_many_words_are_each_words(predictor):
+    # more casing variants than a step has rows: the model runs on them in several steps
+    words = ["you", "Tomorrow", "zebra", "qwxz", "I'm", "later", "hello", "the", "iPhone"]
+    together = predictor.next_word_logprobs("thank you so ", words)
+    alone = [predictor.next_word_logprob("thank you so ", w) for w in words]
+    assert together == pytest.approx(alone, abs=1e-5)  # (another batch size: float noise)
+    assert predictor.next_word_logprobs("thank you so ", []) == []
+
+
 def test_tflite_runtime_runs_the_bundle_without_tensorflow_and_agrees_on_the_best_word(
     tiny_bundle, predictor
 ):

@@ -1,0 +1,186 @@
+"""Typo-tolerant suggestions for a partial word: the model's prior times the touch channel.
+
+``Predictor.suggest(text, correct=True)`` hands the partial word here. The hypotheses:
+
+- the model's **completions** of the typed letters (``suggest``'s words without correction,
+  the word list mixed in), prior = their probability;
+- **corrections**: words of the bundle's word list that the typed letters could be a
+  mistyping of (:meth:`~kbd_lm.typing.candidates.WordTrie.walk`, within the channel's edit
+  budget), the :data:`CANDIDATES` best by the list's counts times the channel, each then
+  scored by the model: prior = ``Predictor.next_word_logprob(context, word)``;
+- the **typed letters as a whole word** (the model can score any string), which is never
+  suggested but competes: a correctly typed word the list lacks (a name) keeps the letters.
+
+Each suggestion's score is ``log prior + log P(typed letters | start of the word)`` (the
+channel of :mod:`kbd_lm.typing.channel`, ``prefix=True``: the user may still be typing); the
+suggestions are the ``k`` best, with probabilities normalised over all the hypotheses. A
+completion the word list lacks needs :data:`UNLISTED_MIN` of that probability.
+
+**Autocorrect** (what space commits) is decided on whole words: the hypothesis with the best
+``log prior + log P(typed letters | the whole word)`` is put first and marked
+``autocorrect`` when it is not the typed letters and beats them by :data:`AUTOCORRECT_MARGIN`.
+
+Manners: a token with a digit, "@", "/", "." or ":" before the partial word (an address, a
+time, a mention) is not corrected; corrections keep the typed case of the first letter (all
+capitals when every typed letter is one); blocked words are never proposed.
+
+>>> fix = Corrections(Lexicon({"tomorrow": 50, "the": 900}))                  # doctest: +SKIP
+>>> fix.suggest("tomorow", exact=[], prior=lambda w: -3.0, k=3, layout=LAYOUTS["qwerty"])
+...                                                                          # doctest: +SKIP
+[Suggestion(word='tomorrow', probability=0.97, kind='correction', autocorrect=True)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from kbd_lm.inference.lexicon import Lexicon
+from kbd_lm.inference.suggestion import Suggestion
+from kbd_lm.typing.candidates import WordTrie
+from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
+from kbd_lm.typing.layouts import Layout
+
+# The thresholds' defaults; a bundle's own are in its typing.json (kbd_lm.typing.spec).
+from kbd_lm.typing.spec import AUTOCORRECT_MARGIN, UNLISTED_MIN
+
+# Corrections from the word list scored by the model per call (each costs a few model steps).
+CANDIDATES = 8
+# What may stand before the partial word in its whitespace-separated token: opening quotes
+# and brackets. Anything else there (a digit, "@", "/", ".", ":") is an address, a time,
+# a mention...: not corrected.
+OPENERS = "\"'([{"
+
+
+def correctable(text: str, partial: str) -> bool:
+    """True if the partial word at the end of ``text`` may be corrected: letters only, and its
+    token holds nothing but opening quotes or brackets before it.
+
+    >>> correctable("see you tomorow", "tomorow"), correctable("at 5pm", "pm")
+    (True, False)
+    >>> correctable("mail me@exampl", "exampl"), correctable('he said "helo', "helo")
+    (False, True)
+    """
+    if not partial or any(ch.isdigit() for ch in partial):
+        return False
+    token = text.rstrip().rsplit(maxsplit=1)[-1] if text.strip() else ""
+    return token.endswith(partial) and all(ch in OPENERS for ch in token[: -len(partial)])
+
+
+def typed_case(word: str, typed: str) -> str:
+    """``word`` in the case of what was typed: all capitals when more than one letter was
+    typed and all were capitals, else its first letter capitalised when the typed one was.
+
+    >>> typed_case("tomorrow", "Tomorow"), typed_case("tomorrow", "TOMOROW")
+    ('Tomorrow', 'TOMORROW')
+    >>> typed_case("I'm", "im")
+    "I'm"
+    """
+    if len(typed) > 1 and typed.isupper():
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+@dataclass
+class _Hypothesis:
+    word: str
+    kind: str
+    prior: float  # log P(word, then a boundary | context)
+    prefix: float  # log P(typed letters | start of the word)
+    whole: float  # log P(typed letters | the whole word)
+
+
+class Corrections:
+    """Corrections over one word list (the trie is built once), one set of channel
+    parameters and thresholds (a bundle's: :class:`kbd_lm.typing.spec.TypingSpec`)."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        params: ChannelParams | None = None,
+        autocorrect_margin: float = AUTOCORRECT_MARGIN,
+        unlisted_min: float = UNLISTED_MIN,
+    ) -> None:
+        self.lexicon = lexicon
+        self.trie = WordTrie(lexicon.items())
+        self.params = params or ChannelParams()
+        self.autocorrect_margin, self.unlisted_min = autocorrect_margin, unlisted_min
+
+    def suggest(
+        self,
+        partial: str,
+        *,
+        exact: list[tuple[str, float]],
+        prior: Callable[[str], float],
+        k: int,
+        layout: Layout,
+        taps: Sequence[Tap | None] | None = None,
+        blocked: Callable[[str], bool] | None = None,
+        prepare: Callable[[Sequence[str]], None] | None = None,
+    ) -> list[Suggestion]:
+        """The ``k`` best suggestions for the typed ``partial`` (see the module docstring).
+
+        ``exact``: the completions without correction, (word, probability) best first;
+        ``prior(word)``: log P(word, then a boundary | context); ``blocked(word)``: true for
+        a word never to propose; ``prepare(words)``, if given, is told every word whose
+        prior will be asked before the first is (a model scores them together).
+        """
+        typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
+        want = partial.lower()
+
+        def skip(word: str) -> bool:  # the completions are the model's
+            return word.lower().startswith(want) or bool(blocked and blocked(word))
+
+        hyps: dict[str, _Hypothesis] = {}
+        for word, p in exact:
+            if p > 0 and word.lower() not in hyps:
+                hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
+        # the likelihoods of the typed letters (the walk's floor) and of the completions,
+        # computed together; the corrections' after the walk
+        both = typed.likelihoods_many([partial] + [h.word for h in hyps.values()])
+        own_whole = both[0][0]
+        for h, (whole, prefix) in zip(hyps.values(), both[1:], strict=True):
+            h.whole, h.prefix = whole, prefix
+        found = self.trie.walk(typed, CANDIDATES, skip, completions=False, own=own_whole)
+        found = sorted(found.values(), key=lambda f: -(math.log(f.count) + max(f.whole, f.prefix)))
+        if prepare is not None:
+            prepare([f.word for f in found[:CANDIDATES]] + [partial])
+        fixes = [
+            _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0) for f in found[:CANDIDATES]
+        ]
+        # their likelihoods in full (the walk may stop before a candidate's own node)
+        for h, (whole, prefix) in zip(
+            fixes, typed.likelihoods_many([h.word for h in fixes]), strict=True
+        ):
+            h.whole, h.prefix = whole, prefix
+            hyps[h.word.lower()] = h
+        as_typed = prior(partial) + own_whole
+        ranked = sorted(hyps.values(), key=lambda h: -(h.prior + h.prefix))
+        scores = [h.prior + h.prefix for h in ranked] + [as_typed]
+        top = max(scores)
+        total = top + math.log(sum(math.exp(s - top) for s in scores))
+        best = max(ranked, key=lambda h: h.prior + h.whole, default=None)
+        auto = best is not None and best.prior + best.whole - as_typed > self.autocorrect_margin
+        if auto:
+            ranked.remove(best)
+            ranked.insert(0, best)
+        out = []
+        for h in ranked:
+            prob = math.exp(h.prior + h.prefix - total)
+            if (
+                h.kind == "completion"
+                and prob < self.unlisted_min
+                and not self.lexicon.count(h.word)
+            ):
+                continue  # a made-up spelling, most likely
+            if h.kind == "completion":
+                word = partial + h.word[len(partial) :]  # keep what the user typed
+            else:
+                word = typed_case(h.word, partial)
+            out.append(Suggestion(word, prob, h.kind, auto and not out))
+            if len(out) == k:
+                break
+        return out

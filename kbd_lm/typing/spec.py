@@ -1,0 +1,189 @@
+"""The typing channel a bundle carries: ``typing.json``, written and read here only.
+
+Every decoder that corrects typing reads the same layouts, channel parameters and
+thresholds from the bundle (docs/decoding.md, section 11; docs/bundle.md), never copies of
+its own. Export writes :meth:`TypingSpec.save` of the values below; the Python predictor
+reads them with :meth:`kbd_lm.inference.bundle.Bundle.typing`. The file::
+
+    {"format": "kbd-lm-typing", "version": 1,
+     "layouts": [{"format": "kbd-lm-layout", "version": 1, "name": "qwerty",
+                  "key_width": 1.0, "key_height": 1.0,
+                  "rows": [{"keys": "qwertyuiop", "offset": 0.0}, ...]}, ...],
+     "channel": {"touch_spread": 0.25, "omission": 0.01, "insertion": 0.005,
+                 "doubled": 0.005, "transposition": 0.005, "missing_apostrophe": 0.3},
+     "correction": {"autocorrect_margin": 2.0, "unlisted_min": 0.05}}
+
+``layouts``: each in the layout format of :mod:`kbd_lm.typing.layouts` (rows of keys and
+their offsets, key sizes in key units: the key centres follow from them); ``channel``: every
+field of :class:`~kbd_lm.typing.channel.ChannelParams`; ``correction``: the thresholds of
+:mod:`kbd_lm.inference.correction`. Every field is required: a file that lacks one, or holds
+one more, is refused with :class:`TypingError` naming the file and the field.
+
+>>> import tempfile; path = Path(tempfile.mkdtemp()) / FILE
+>>> TypingSpec().save(path)
+>>> back = TypingSpec.load(path)
+>>> back == TypingSpec(), back.layout("azerty").centre("a")
+(True, (0.5, 0.5))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.typing.channel import ChannelParams
+from kbd_lm.typing.layouts import LAYOUTS, Layout, LayoutError
+
+FILE = "typing.json"
+FORMAT = "kbd-lm-typing"
+VERSION = 1
+
+# nats by which the best whole word must beat the typed letters (as a word) to be committed
+# by space. 0.9.0's first value (e^2: 7 times likelier), to be tuned on the validation splits
+# so that correctly typed words are almost never replaced.
+AUTOCORRECT_MARGIN = 2.0
+# A completion the word list lacks (mostly a made-up spelling: "tomw" for "tom") is shown only
+# with at least this probability: 0.9.0's first value, to be tuned on the validation splits.
+UNLISTED_MIN = 0.05
+
+
+class TypingError(ValueError):
+    """A ``typing.json`` that is not in the format above; the message names file and field."""
+
+
+@dataclass(frozen=True)
+class TypingSpec:
+    """The layouts, the channel's parameters and the correction's thresholds of a bundle."""
+
+    layouts: tuple[Layout, ...] = tuple(LAYOUTS.values())
+    channel: ChannelParams = field(default_factory=ChannelParams)
+    autocorrect_margin: float = AUTOCORRECT_MARGIN  # nats
+    unlisted_min: float = UNLISTED_MIN  # a probability
+
+    def layout(self, name: str) -> Layout:
+        """The layout ``name``; a ValueError lists the names for any other.
+
+        >>> TypingSpec().layout("colemak")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown layout 'colemak': use one of qwerty, azerty, qwertz, dvorak
+        """
+        for layout in self.layouts:
+            if layout.name == name:
+                return layout
+        names = ", ".join(layout.name for layout in self.layouts)
+        raise ValueError(f"unknown layout {name!r}: use one of {names}")
+
+    # ------------------------------------------------------------------ the format
+
+    def to_json(self) -> dict:
+        """The JSON document of ``typing.json`` (the module docstring's format)."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "layouts": [layout.to_dict() for layout in self.layouts],
+            "channel": self.channel.to_dict(),
+            "correction": {
+                "autocorrect_margin": self.autocorrect_margin,
+                "unlisted_min": self.unlisted_min,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, doc: object, source: str = FILE) -> TypingSpec:
+        """Check and parse :meth:`to_json`'s document; :class:`TypingError` names ``source``
+        and the field otherwise.
+
+        >>> doc = TypingSpec().to_json(); del doc["channel"]["omission"]
+        >>> TypingSpec.from_json(doc)
+        Traceback (most recent call last):
+        ...
+        kbd_lm.typing.spec.TypingError: typing.json: channel.omission: missing
+        """
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise TypingError(f"{source}: not a {FORMAT} file")
+        if doc.get("version") != VERSION:
+            raise TypingError(
+                f"{source}: {FORMAT} version {doc.get('version')!r} is not supported "
+                f"(this kbd-lm reads version {VERSION}; upgrade kbd-lm)"
+            )
+        _keys(doc, {"format", "version", "layouts", "channel", "correction"}, source, "")
+        layouts = doc["layouts"]
+        if not isinstance(layouts, list) or not layouts:
+            raise TypingError(f"{source}: layouts: expected a non-empty list")
+        parsed = []
+        for i, layout in enumerate(layouts):
+            try:
+                parsed.append(Layout.from_dict(layout))
+            except LayoutError as err:
+                raise TypingError(f"{source}: layouts[{i}]: {err}") from None
+        if len({layout.name for layout in parsed}) != len(parsed):
+            raise TypingError(f"{source}: layouts: two layouts have the same name")
+        channel = _numbers(doc["channel"], ChannelParams, source, "channel")
+        try:
+            params = ChannelParams(**channel)
+        except ValueError as err:  # "channel: omission must be a probability ..."
+            raise TypingError(f"{source}: {err}") from None
+        correction = _numbers(doc["correction"], _Correction, source, "correction")
+        if not 0 <= correction["unlisted_min"] < 1:
+            raise TypingError(f"{source}: correction.unlisted_min: must be in [0, 1)")
+        return cls(tuple(parsed), params, **correction)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``typing.json`` at ``path`` atomically (compact JSON: it ships to phones)."""
+        text = json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+        atomic_write_text(Path(path), text + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TypingSpec:
+        """Read a ``typing.json``; :class:`TypingError` (naming the path) if it is not one."""
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TypingError(f"{path}: missing file") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise TypingError(f"{path}: not valid JSON ({err})") from None
+        return cls.from_json(doc, str(path))
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """The ``correction`` section's fields (:class:`TypingSpec`'s thresholds)."""
+
+    autocorrect_margin: float
+    unlisted_min: float
+
+
+def _keys(doc: object, names: set[str], source: str, where: str) -> None:
+    """Every key of ``names`` in ``doc`` and no other, else a :class:`TypingError`."""
+    if not isinstance(doc, dict):
+        raise TypingError(f"{source}: {where}: expected an object")
+    prefix = f"{where}." if where else ""
+    missing, unknown = sorted(names - set(doc)), sorted(set(doc) - names)
+    if missing:
+        raise TypingError(f"{source}: {prefix}{missing[0]}: missing")
+    if unknown:
+        raise TypingError(f"{source}: {prefix}{unknown[0]}: unknown field")
+
+
+def _numbers(doc: object, cls: type, source: str, where: str) -> dict[str, float]:
+    """The section ``where`` of ``doc``: exactly ``cls``'s fields, each a finite number."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    _keys(doc, names, source, where)
+    out = {}
+    for name in sorted(names):
+        value = doc[name]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise TypingError(f"{source}: {where}.{name}: {value!r} is not a number")
+        out[name] = float(value)
+    return out

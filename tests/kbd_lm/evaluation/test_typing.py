@@ -1,0 +1,136 @@
+"""``kbd-lm eval --typing``: simulated touch typing per kind, correctors as columns."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from kbd_lm.cli import main
+from kbd_lm.corpora.mixtures import MIXTURES, Mixture
+from kbd_lm.evaluation.typing import (
+    NONE,
+    PREDICTOR,
+    PREDICTOR_TAPS,
+    SYMSPELL_BUNDLE,
+    SYMSPELL_OWN,
+    NoCorrection,
+    SymSpellCorrector,
+    TypingEvalConfig,
+    default_correctors,
+    format_typing,
+    run_typing_eval,
+    type_words,
+)
+from kbd_lm.text.normalization import WORD_RE
+from kbd_lm.typing.channel import ChannelParams
+from kbd_lm.typing.layouts import LAYOUTS
+from tests.conftest import make_lines
+
+
+@pytest.fixture
+def typing_mixture(monkeypatch, tmp_path):
+    """Two plain-text kinds registered as the mixture ``typmix``; (config, their lines)."""
+    sources = {"chat": make_lines(400, 21), "notes": make_lines(400, 22)}
+    paths = []
+    for name, lines in sources.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        paths.append(str(folder))
+    monkeypatch.setitem(MIXTURES, "typmix", Mixture("typmix", dict.fromkeys(paths, 0.5)))
+    config = TypingEvalConfig(
+        mixture="typmix",
+        max_words=150,
+        bootstrap=50,
+        spreads=(0.2, 0.35),
+        cache_dir=str(tmp_path / "data"),
+    )
+    return config, [line for lines in sources.values() for line in lines]
+
+
+def test_symspellpy_with_its_own_dictionary_fixes_common_typos():
+    fix = SymSpellCorrector.own_dictionary()
+    assert fix.correct("see you ", "tomorow", []) == "tomorrow"
+    assert fix.correct("", "Tomorow", []) == "Tomorrow"  # the typed case is kept
+    assert fix.correct("", "the", []) == "the"  # a word of the dictionary stays
+    assert fix.correct("", "", []) == ""
+
+
+def test_every_corrector_sees_the_same_typed_letters(typing_mixture, tmp_path):
+    config, lines = typing_mixture
+    vocabulary = Counter(m.group(0).lower() for line in lines for m in WORD_RE.finditer(line))
+    correctors = {
+        NONE: NoCorrection(),
+        "symspell (the text's words)": SymSpellCorrector(vocabulary.items()),
+    }
+    report = run_typing_eval(config, correctors, tmp_path / "out")
+
+    rows = report["rows"]
+    assert [(r["spread"], r["kind"]) for r in rows] == [
+        (s, k) for s in (0.2, 0.35) for k in ("chat", "notes", "macro")
+    ]
+    for row in rows:
+        none = row["correctors"][NONE]
+        assert none["gain"] == (0.0, 0.0, 0.0) and none["false_correction"] == (0.0, 0.0, 0.0)
+        if row["kind"] != "macro":
+            assert row["words"] >= 150 and 0 < row["typos"] < row["words"]
+            assert none["accuracy"][0] == pytest.approx(1 - row["typos"] / row["words"])
+    # More spread, more typos; a dictionary that holds every word fixes many of them.
+    by = {(r["spread"], r["kind"]): r for r in rows}
+    assert by[(0.35, "chat")]["typos"] > by[(0.2, "chat")]["typos"]
+    gain, lo, hi = by[(0.35, "macro")]["correctors"]["symspell (the text's words)"]["gain"]
+    assert lo > 0.05 and lo <= gain <= hi
+    text = (tmp_path / "out" / "eval-typing.md").read_text()
+    assert text == format_typing(report) and "| 0.35 | macro |" in text
+
+    # One corrector and one spread fewer: the same typed letters, the same figures.
+    fewer = dataclasses.replace(config, spreads=(0.35,))
+    again = run_typing_eval(fewer, {NONE: NoCorrection()}, tmp_path / "again")
+    for a, b in zip(report["rows"][3:], again["rows"], strict=True):
+        assert a["typos"] == b["typos"] and a["correctors"][NONE] == b["correctors"][NONE]
+
+
+def test_type_words_gives_each_word_its_context_and_taps():
+    rng = np.random.default_rng(0)
+    params = ChannelParams(touch_spread=0.01, omission=0, insertion=0, doubled=0, transposition=0)
+    words = type_words(["Hi, you there", "ok"], rng, layout=LAYOUTS["qwerty"], params=params)
+    assert [(w["unit"], w["context"], w["word"], w["typed"]) for w in words] == [
+        (0, "", "Hi", "Hi"),
+        (0, "Hi, ", "you", "you"),
+        (0, "Hi, you ", "there", "there"),
+        (1, "", "ok", "ok"),
+    ]
+    assert all(len(w["taps"]) == len(w["typed"]) for w in words)
+
+
+def test_the_bundle_word_list_and_the_predictor_are_columns(tiny_bundle):
+    correctors = default_correctors(TypingEvalConfig(), tiny_bundle)
+    assert list(correctors) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE, PREDICTOR]
+    assert list(default_correctors(TypingEvalConfig(), None)) == [NONE, SYMSPELL_OWN]
+    no_model = default_correctors(TypingEvalConfig(predictor=False), tiny_bundle)
+    assert list(no_model) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE]
+    with_taps = default_correctors(TypingEvalConfig(taps=True), tiny_bundle)
+    assert list(with_taps)[-2:] == [PREDICTOR, PREDICTOR_TAPS]
+    q = LAYOUTS["qwerty"]
+    taps = [q.centre(c) for c in "tomorow"]
+    assert with_taps[PREDICTOR_TAPS].correct("see you ", "tomorow", taps) == "tomorrow"
+    # the predictor's column commits its autocorrection, else the typed letters
+    fix = correctors[PREDICTOR]
+    assert fix.correct("see you ", "tomorow", [None] * 7) == "tomorrow"
+    assert fix.correct("see you ", "Tomorow", [None] * 7) == "Tomorrow"
+    assert fix.correct("at ", "5pm", [None] * 3) == "5pm"
+    assert fix.correct("see you ", "", []) == ""
+
+
+def test_the_command_prints_and_writes_the_table(typing_mixture, tmp_path, capsys):
+    config, _ = typing_mixture
+    out = tmp_path / "cli"
+    argv = ["eval", "--typing", "--bundle", "", "--limit", "60", "--out", str(out)]
+    argv += ["mixture=typmix", "bootstrap=20", "spreads=[0.25]", f"cache_dir={config.cache_dir}"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| 0.25 | chat |" in printed and SYMSPELL_OWN in printed
+    assert (out / "eval-typing.json").is_file() and (out / "eval-typing.md").is_file()
