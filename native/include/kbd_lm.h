@@ -29,7 +29,7 @@
  * A history (kbd_lm_history_*) belongs to one user and has a lock of its own: calls on it,
  * and a kbd_lm_suggest that mixes it, run one at a time.
  *
- * Not implemented in 0.9.0's native decoder (declared so that callers can be written against
+ * Not implemented in 0.10.0's native decoder (declared so that callers can be written against
  * the final interface; they return KBD_LM_ERR_NOT_IMPLEMENTED and say so in the message):
  * typo correction (kbd_lm_suggest_options.correction), and bundles with an n-gram
  * (manifest "ngram"), which kbd_lm_open refuses with that code.
@@ -107,8 +107,9 @@ KBD_LM_API const char* kbd_lm_last_error(void);
 /* A status code's name ("KBD_LM_ERR_BUNDLE"). */
 KBD_LM_API const char* kbd_lm_status_name(kbd_lm_status status);
 
-/* Load and verify a bundle folder: manifest.json (format 3), the size and sha256 of every
- * file it lists, tokenizer.json, the model's signatures. What cannot be read is refused with
+/* Load and verify a bundle folder: manifest.json (format 3 or 4), the size and sha256 of
+ * every file it lists (typing.json of format 4 too, which is not read: no correction yet),
+ * tokenizer.json, the model's signatures. What cannot be read is refused with
  * KBD_LM_ERR_BUNDLE and a message naming the file and field. */
 KBD_LM_API kbd_lm_status kbd_lm_open(const char* bundle_dir, kbd_lm_predictor** out);
 KBD_LM_API void kbd_lm_free(kbd_lm_predictor* predictor); /* NULL is allowed */

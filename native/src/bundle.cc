@@ -16,7 +16,9 @@ namespace {
 
 const char* kManifest = "manifest.json";
 // The roles whose files the native decoder reads (docs/decoding.md section 0). It reads
-// tokenizer.json, not tokenizer.model (see docs/native.md, "The tokenizer").
+// tokenizer.json, not tokenizer.model (see docs/native.md, "The tokenizer"). Every listed
+// file is checked (size, sha256), read or not: typing.json (role "typing", format 4) too,
+// which this decoder does not read, as it does not correct typing.
 const char* kRequiredRoles[] = {"model", "tokenizer_json"};
 
 // The field `key` of `obj` with the JSON type `want` checks, or a bundle error naming it.
@@ -148,12 +150,13 @@ Bundle Bundle::load(const std::string& dir) {
   if (!m.is_object() || !m.contains("format") || m["format"] != "kbd-lm-bundle")
     throw bundle_error(path + ": field 'format' is not \"kbd-lm-bundle\"");
   long long version = int_field(m, path, "format_version", 0);
-  if (version != kBundleFormatVersion)
+  if (version < kMinBundleFormatVersion || version > kBundleFormatVersion)
     throw bundle_error(path + ": format_version " + std::to_string(version) +
-                       " is not read by the native decoder, which reads version " +
+                       " is not read by the native decoder, which reads versions " +
+                       std::to_string(kMinBundleFormatVersion) + " to " +
                        std::to_string(kBundleFormatVersion) +
-                       (version < kBundleFormatVersion ? " (re-export the bundle)"
-                                                       : " (upgrade kbd-lm)"));
+                       (version < kMinBundleFormatVersion ? " (re-export the bundle)"
+                                                          : " (upgrade kbd-lm)"));
   b.files = read_files(m);
   for (const char* role : kRequiredRoles)
     if (b.path_of(role).empty())

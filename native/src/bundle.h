@@ -1,5 +1,5 @@
-// A bundle folder as the native decoder reads it (docs/bundle.md): manifest.json of format 3,
-// every file it lists checked against its size and sha256, files found by role.
+// A bundle folder as the native decoder reads it (docs/bundle.md): manifest.json of format 3
+// or 4, every file it lists checked against its size and sha256, files found by role.
 //
 //   Bundle b = Bundle::load("dist/bundle");   // throws kbd::Error (KBD_LM_ERR_BUNDLE)
 //   b.path_of("model")                        // "dist/bundle/model.tflite"
@@ -52,8 +52,11 @@ struct Bundle {
   std::string path_of(const std::string& role) const;
 };
 
-// The format version this decoder reads (kbd_lm/inference/bundle.py FORMAT_VERSION).
-constexpr int kBundleFormatVersion = 3;
+// The format versions this decoder reads: 3 up to kbd_lm/inference/bundle.py's FORMAT_VERSION.
+// Format 4 adds only the file role "typing" (typing.json, the typing channel of correction),
+// which is checked like every listed file and not read: this decoder does not correct.
+constexpr int kMinBundleFormatVersion = 3;
+constexpr int kBundleFormatVersion = 4;
 // The LiteRT version the library is built for (CMake checks the wheel): a bundle whose
 // min_runtime_version is newer is refused.
 constexpr const char* kRuntimeVersion = "2.3.0";

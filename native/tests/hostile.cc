@@ -201,6 +201,23 @@ void damaged(const fs::path& bundle, const fs::path& work, const std::string& wh
   kbd_lm_free(p);
 }
 
+// A copy of the bundle changed by `change` still opens and suggests.
+void opens(const fs::path& bundle, const fs::path& work, const std::string& what,
+           const std::function<void(const fs::path&)>& change) {
+  fs::remove_all(work);
+  fs::copy(bundle, work);
+  change(work);
+  kbd_lm_predictor* p = nullptr;
+  kbd_lm_status st = kbd_lm_open(work.c_str(), &p);
+  expect(st == KBD_LM_OK, what + ": status " + kbd_lm_status_name(st) + " (" +
+                              kbd_lm_last_error() + ")");
+  kbd_lm_suggestions* s = nullptr;
+  if (p) expect(kbd_lm_suggest(p, "see yo", 6, 3, nullptr, &s) == KBD_LM_OK && s->count > 0,
+                what + ": no suggestions");
+  kbd_lm_suggestions_free(s);
+  kbd_lm_free(p);
+}
+
 void damaged_bundles(const fs::path& bundle) {
   fs::path work = fs::temp_directory_path() / ("kbd_lm_hostile_" + std::to_string(getpid()));
   const kbd_lm_status B = KBD_LM_ERR_BUNDLE;
@@ -210,9 +227,20 @@ void damaged_bundles(const fs::path& bundle) {
     std::string m = read_file(d / "manifest.json");
     write_file(d / "manifest.json", m.substr(0, m.size() / 2));
   });
-  for (int v : {2, 4})
+  for (int v : {2, 5})
     damaged(bundle, work, "format_version " + std::to_string(v), B, "format_version",
             [v](const fs::path& d) { edit_manifest(d, [v](json& m) { m["format_version"] = v; }); });
+  // typing.json (format 4) is not read, but checked like every listed file
+  const bool typing = fs::exists(bundle / "typing.json");  // (a format-3 bundle has none)
+  if (typing) {
+    damaged(bundle, work, "typing.json byte flipped", B, "typing.json", [](const fs::path& d) {
+      std::string b = read_file(d / "typing.json");
+      b[b.size() / 2] ^= 0x40;
+      write_file(d / "typing.json", b);
+    });
+    damaged(bundle, work, "typing.json missing", B, "typing.json",
+            [](const fs::path& d) { fs::remove(d / "typing.json"); });
+  }
   damaged(bundle, work, "no sha256", B, "files.model.tflite", [](const fs::path& d) {
     edit_manifest(d, [](json& m) { m["files"]["model.tflite"].erase("sha256"); });
   });
@@ -233,7 +261,9 @@ void damaged_bundles(const fs::path& bundle) {
     write_file(d / "model.tflite", read_file(d / "model.tflite").substr(0, 4096));
   });
   // LiteRT does not verify the flatbuffer: the library checks it (src/tflite_check.cc)
-  for (size_t cut : {4096, 600000, 1226000})
+  // cut early, in the middle and 240 bytes before the end, whatever the model's size
+  const size_t model_bytes = fs::file_size(bundle / "model.tflite");
+  for (size_t cut : {size_t{4096}, model_bytes / 2, model_bytes - 240})
     damaged(bundle, work, "model cut, checksum updated", B, "model.tflite", [cut](const fs::path& d) {
       replace_listed(d, "model.tflite", read_file(d / "model.tflite").substr(0, cut));
     });
@@ -259,6 +289,23 @@ void damaged_bundles(const fs::path& bundle) {
   damaged(bundle, work, "n-gram", KBD_LM_ERR_NOT_IMPLEMENTED, "ngram", [](const fs::path& d) {
     edit_manifest(d, [](json& m) { m["ngram"] = {{"file", "ngram.kn3"}}; });
   });
+  // what a decoder without correction reads alike: format 3 (no typing.json), format 4
+  // without typing.json, and a typing.json it does not parse (checksum updated)
+  auto unlist_typing = [](const fs::path& d) {
+    fs::remove(d / "typing.json");
+    edit_manifest(d, [](json& m) { m["files"].erase("typing.json"); });
+  };
+  opens(bundle, work, "format 3", [&](const fs::path& d) {
+    unlist_typing(d);
+    edit_manifest(d, [](json& m) { m["format_version"] = 3; });
+  });
+  opens(bundle, work, "format 4 without typing.json", [&](const fs::path& d) {
+    unlist_typing(d);
+    edit_manifest(d, [](json& m) { m["format_version"] = 4; });
+  });
+  if (typing)
+    opens(bundle, work, "typing.json not JSON, checksum updated",
+          [](const fs::path& d) { replace_listed(d, "typing.json", "{\"layouts\": ["); });
   // random damage inside tokenizer.json and model.tflite (checksums updated): refused or
   // read, never a crash
   std::mt19937 rng(7);

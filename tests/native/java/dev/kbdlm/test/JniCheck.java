@@ -24,12 +24,16 @@ import java.util.Map;
  *
  * Opens BUNDLE, checks errors, kinds, the history (learn, suggest, forget, save, load) and
  * every case of BUNDLE's conformance.jsonl (context ids equal; suggestions judged by
- * Conformance.compare with the header's LiteRT tolerance); writes the input ids and
+ * Conformance.compare with the header's LiteRT tolerance) but the typo cases, which it skips
+ * and counts (the native core does not correct yet); writes the input ids and
  * suggestions of every text in TEXTS.json (a JSON list) to OUT.json for the test to compare
  * with Python's. Prints one line per check; exit status 1 when one failed.
  */
 public final class JniCheck {
   private static int failed = 0;
+  // Why the typo cases are not run (the native core's conformance runners say the same).
+  private static final String SKIP_REASON =
+      "typo cases (conformance version 5): the native core does not correct yet";
 
   private static void check(boolean ok, String what) {
     System.out.println((ok ? "ok   " : "FAIL ") + what);
@@ -135,10 +139,14 @@ public final class JniCheck {
         ? (Map<String, Object>) tols.get("litert")
         : (Map<String, Object>) header.get("tolerance");
     double rel = (Double) tol.get("rel"), abs = (Double) tol.get("abs");
-    int cases = 0, idsOk = 0, wordsOk = 0, shown = 0;
+    int cases = 0, idsOk = 0, wordsOk = 0, shown = 0, skipped = 0;
     for (String line : lines.subList(1, lines.size())) {
       if (line.isEmpty()) continue;
       Map<String, Object> c = (Map<String, Object>) Json.parse(line);
+      if (Boolean.TRUE.equals(c.get("correct"))) {
+        skipped++; // a typo case (conformance version 5): suggested with correction
+        continue;
+      }
       cases++;
       String why = conformanceCase(p, c, rel, abs);
       boolean ids = why == null || !why.startsWith("context ids");
@@ -149,6 +157,7 @@ public final class JniCheck {
     check(cases > 0 && idsOk == cases && wordsOk == cases, String.format(
         "conformance through JNI: %d cases, context ids %d/%d, suggestions %d/%d; tolerance rel"
             + " %s abs %s (litert)", cases, idsOk, cases, wordsOk, cases, rel, abs));
+    System.out.println("     " + skipped + " skipped: " + SKIP_REASON);
   }
 
   // null when the case passes, else why not
