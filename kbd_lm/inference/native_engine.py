@@ -29,7 +29,7 @@ from pathlib import Path
 
 from kbd_lm.common.fsutil import atomic_write_bytes
 from kbd_lm.inference.bundle import BundleError
-from kbd_lm.inference.suggestion import Suggestion
+from kbd_lm.inference.suggestion import KINDS, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class NativeError(RuntimeError):
 
 
 class _Suggestion(ctypes.Structure):
-    # kind: kbd_lm_kind (0 next, 1 completion, 2 correction); Suggestion does not hold it yet
+    # kind: kbd_lm_kind (0 next, 1 completion, 2 correction), the order of suggestion.KINDS
     _fields_ = [("word", ctypes.c_char_p), ("probability", ctypes.c_double), ("kind", ctypes.c_int)]
 
 
@@ -320,16 +320,26 @@ class NativePredictor:
         return history
 
     def suggest(
-        self, text: str, k: int = 3, history: NativeHistory | None = None, hint: str | None = None
+        self,
+        text: str,
+        k: int = 3,
+        history: NativeHistory | None = None,
+        hint: str | None = None,
+        correct: bool = False,
+        layout: str | None = None,
+        taps: object = None,
     ) -> list[Suggestion]:
         """Up to ``k`` words, best first, for the text before the cursor (as
-        :meth:`Predictor.suggest <kbd_lm.inference.predictor.Predictor.suggest>`)."""
+        :meth:`Predictor.suggest <kbd_lm.inference.predictor.Predictor.suggest>`, each with
+        its ``kind``). ``correct=True`` raises ``NotImplementedError``: the native core does
+        not correct yet (the library answers ``KBD_LM_ERR_NOT_IMPLEMENTED``); ``layout`` and
+        ``taps`` only go with it."""
         if history is not None and not isinstance(history, NativeHistory):
             raise TypeError(
                 f"the native engine mixes a NativeHistory (predictor.new_history()), not a "
                 f"{type(history).__name__}: pass its bytes to history_from_bytes()"
             )
-        options = _Options(None if hint is None else _utf8(hint), None, 0)
+        options = _Options(None if hint is None else _utf8(hint), None, int(bool(correct)))
         if history is not None:
             options.history = history._handle
         data = _utf8(text)
@@ -340,10 +350,8 @@ class NativePredictor:
         _check(self._lib, status, "suggest")
         try:
             got = out.contents
-            return [
-                Suggestion(got.items[i].word.decode("utf-8"), got.items[i].probability)
-                for i in range(got.count)
-            ]
+            items = [got.items[i] for i in range(got.count)]
+            return [Suggestion(s.word.decode("utf-8"), s.probability, KINDS[s.kind]) for s in items]
         finally:
             self._lib.kbd_lm_suggestions_free(out)
 

@@ -69,6 +69,7 @@ def test_suggestions_equal_the_python_predictors_in_one_process(native, tiny_bun
             assert all(isinstance(s, Suggestion) for s in got)
             want = python.suggest(text, k=k)
             assert [s.word for s in got] == [s.word for s in want], text
+            assert [s.kind for s in got] == [s.kind for s in want], text
             as_dicts = [
                 [{"word": s.word, "probability": s.probability} for s in x] for x in (want, got)
             ]
@@ -195,6 +196,17 @@ def test_cli_conformance_and_suggest_with_the_native_engine(native_library, tiny
     assert r.returncode == 0, r.stderr
     want = Predictor.load(tiny_bundle).suggest("see yo")
     assert r.stdout.startswith(f"'see yo' -> {want[0].word} (")
+
+
+def test_typo_correction_is_refused_by_the_native_engine(native, native_library, tiny_bundle):
+    # The native core does not correct yet: the library answers KBD_LM_ERR_NOT_IMPLEMENTED.
+    with pytest.raises(NotImplementedError, match="typo correction is not implemented"):
+        native.suggest("see yo", correct=True, layout="qwerty")
+    assert {s.kind for s in native.suggest("see yo")} == {"completion"}
+    args = ["suggest", "--bundle", str(tiny_bundle), "--engine", "native", "--correct", "see yo"]
+    r = run_cli(*args, lib=native_library)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "--engine native does not correct typing yet" in r.stderr
 
 
 def test_cli_without_the_library_exits_2_naming_it(tiny_bundle, tmp_path):
