@@ -37,7 +37,14 @@ from kbd_lm.serve import openapi, users
 from kbd_lm.serve.access_log import AccessLog
 from kbd_lm.serve.admission import Admission
 from kbd_lm.serve.auth import ApiKeyGuard, parse_keys
-from kbd_lm.serve.deps import get_bundle, get_metrics, get_pool, get_settings, get_store
+from kbd_lm.serve.deps import (
+    get_bundle,
+    get_metrics,
+    get_pool,
+    get_settings,
+    get_store,
+    get_typing,
+)
 from kbd_lm.serve.errors import add_error_handlers
 from kbd_lm.serve.metrics import Metrics
 from kbd_lm.serve.middleware import BodyGuard, RequestMetrics, StartupErrorMessage
@@ -47,7 +54,15 @@ from kbd_lm.serve.routes import users as user_routes
 from kbd_lm.serve.settings import ServeSettings
 
 # The dependencies, importable from here too: the keys of app.dependency_overrides.
-__all__ = ["create_app", "get_bundle", "get_metrics", "get_pool", "get_settings", "get_store"]
+__all__ = [
+    "create_app",
+    "get_bundle",
+    "get_metrics",
+    "get_pool",
+    "get_settings",
+    "get_store",
+    "get_typing",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +93,8 @@ async def lifespan(app: FastAPI):
     except NativeLibraryError as err:  # engine "native" without libkbd_lm.so: no fallback
         app.state.startup_error = f"cannot start the native engine: {err}"
         raise
+    # The layouts that requests may name (read once; the predictors read the same file).
+    app.state.typing = bundle.typing()
     app.state.bundle, app.state.pool = bundle, pool
     metrics.watch_pool(pool)
     log.info("serving %s from %s with %d predictor(s)", pool.model_id, bundle.path, pool.size)
@@ -125,6 +142,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics(process=True)  # one server process: its CPU and memory
     app.state.pool = None
+    app.state.typing = None  # the bundle's typing spec, once the lifespan loaded it
     app.state.user_host_check = not api_keys
     # Before any route: a request for a user route that is off still gets an access log
     # line, and its path holds a user id (and, for a forgotten word, the word).

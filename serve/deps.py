@@ -21,6 +21,7 @@ from kbd_lm.serve.history_store import HistoryStore
 from kbd_lm.serve.metrics import Metrics
 from kbd_lm.serve.pool import PredictorPool
 from kbd_lm.serve.settings import ServeSettings
+from kbd_lm.typing.spec import TypingSpec
 
 
 async def get_settings(request: Request) -> ServeSettings:
@@ -49,6 +50,14 @@ async def get_pool(request: Request) -> PredictorPool:
     return pool
 
 
+async def get_typing(request: Request) -> TypingSpec | None:
+    """The loaded bundle's typing spec (layouts, channel: ``typing.json``); None for a bundle
+    that does not correct. 503 ``unavailable`` before start-up completes."""
+    if getattr(request.app.state, "bundle", None) is None:
+        raise StarletteHTTPException(503, "the model is not loaded")
+    return request.app.state.typing
+
+
 async def get_store(request: Request) -> HistoryStore | None:
     """The users' history store, or None when user histories are off on this server."""
     return getattr(request.app.state, "history_store", None)
@@ -70,5 +79,6 @@ Settings = Annotated[ServeSettings, Depends(get_settings)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 LoadedBundle = Annotated[Bundle, Depends(get_bundle)]
 Pool = Annotated[PredictorPool, Depends(get_pool)]
+Typing = Annotated[TypingSpec | None, Depends(get_typing)]
 MaybeStore = Annotated[HistoryStore | None, Depends(get_store)]
 Store = Annotated[HistoryStore, Depends(require_store)]

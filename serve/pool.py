@@ -41,6 +41,7 @@ import anyio.to_thread
 
 from kbd_lm.inference.bundle import Bundle
 from kbd_lm.inference.suggestion import Suggester, Suggestion
+from kbd_lm.typing.layouts import DEFAULT_LAYOUT
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,17 @@ class NativeSuggester:
         # UserHistory -> NativeHistory; an entry goes when the store drops its history
         self._histories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def suggest(self, text: str, k: int = 3, history=None, hint: str | None = None):
+    def suggest(self, text: str, k: int = 3, history=None, hint: str | None = None, **correction):
+        # ``correction``: correct, layout, taps as Predictor.suggest takes them; the native
+        # core raises NotImplementedError for correct=True (the route refuses it with a 422
+        # before it gets here).
         native = None
         if history is not None:
             native = self._histories.get(history)
             if native is None:
                 native = self.predictor.history_from_bytes(history.to_bytes())
                 self._histories[history] = native
-        return self.predictor.suggest(text, k, history=native, hint=hint)
+        return self.predictor.suggest(text, k, history=native, hint=hint, **correction)
 
 
 class PoolBusyError(Exception):
@@ -203,19 +207,31 @@ class PredictorPool:
             self.on_available(len(self._free))
 
     async def suggest(
-        self, text: str, k: int = 3, history=None, waited: float = 0.0, hint: str | None = None
+        self,
+        text: str,
+        k: int = 3,
+        history=None,
+        waited: float = 0.0,
+        hint: str | None = None,
+        correct: bool = False,
+        layout: str = DEFAULT_LAYOUT,
+        taps: Sequence[tuple[float, float]] | None = None,
     ) -> list[Suggestion]:
         """Borrow a free suggester, run ``suggest(text, k)`` on the loop or in a worker thread
         (``executor``), return its suggestions.
 
         ``history``, ``hint``: a user's history and a field hint, passed on as
-        ``suggest(text, k, history=..., hint=...)`` when given.
+        ``suggest(text, k, history=..., hint=...)`` when given; ``correct``, ``layout`` and
+        ``taps`` (typo correction) as ``suggest(..., correct=True, layout=..., taps=...)``
+        when ``correct`` is true (without it the call is the same as before correction).
         Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds
         (less ``waited``, as :meth:`borrow`).
         """
         extra = {"history": history} if history is not None else {}
         if hint is not None:
             extra["hint"] = hint
+        if correct:
+            extra.update(correct=True, layout=layout, taps=taps)
         if self.executor == "loop":
             return await self._on_loop(lambda p: p.suggest(text, k, **extra), waited)
         async with self.borrow(waited) as suggester:

@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from kbd_lm.inference.suggestion import KINDS
+from kbd_lm.typing.layouts import DEFAULT_LAYOUT
+
 MAX_K = 10
 # A user id: an opaque, URL-safe string the client chose (RFC 3986 unreserved characters).
 USER_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"
@@ -46,7 +49,29 @@ PREDICT_EXAMPLES = {
         "summary": "Empty text: capitalised sentence starters",
         "value": {"text": "", "k": 5},
     },
+    "correction": {
+        "summary": "Typo correction of the partial word (off unless asked for)",
+        "value": {"text": "see you tomorow", "k": 3, "correct": True},
+    },
+    "correction with taps": {
+        "summary": "Typo correction with the touch points of the letters typed",
+        "value": {
+            "text": "see you tom",
+            "k": 3,
+            "correct": True,
+            "layout": "qwerty",
+            # near the centres of t (4.5, 0.5), o (8.5, 0.5) and m (8.0, 2.5) on QWERTY
+            "taps": [[4.6, 0.4], [8.5, 0.6], [7.9, 2.5]],
+        },
+    },
 }
+
+# One coordinate of a touch point, in key units (kbd_lm.typing.layouts): finite, at least 0
+# (the layout's left and top edges); the right and bottom edges are the layout's, checked by
+# the route (kbd_lm.serve.routes.predict.check_correction).
+Coordinate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# One touch point: [x, y].
+Tap = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]
 
 
 class PredictRequest(BaseModel):
@@ -91,13 +116,51 @@ class PredictRequest(BaseModel):
         "that kind of text (GET /v1/model: tokenizer.hints); other bundles ignore it.",
         examples=["message"],
     )
+    correct: bool = Field(
+        False,
+        description="Typo correction: inside a word, also suggest the words the typed letters "
+        "may be a mistyping of on the keyboard `layout` (the model's probability times a "
+        "touch-typing channel, docs/decoding.md). Off by default: the answer is then exactly "
+        "that of a request without these fields. A bundle without `typing.json` does not "
+        "correct: `true` is a 422 there.",
+    )
+    layout: str = Field(
+        DEFAULT_LAYOUT,
+        max_length=64,
+        description="The keyboard layout typed on: one of the bundle's layouts (its "
+        "`typing.json`, GET /v1/bundle/typing.json; the default export has qwerty, azerty, "
+        "qwertz and dvorak). Another name is a 422 that lists them.",
+        examples=["qwerty"],
+    )
+    taps: list[Tap] | None = Field(
+        None,
+        description="Optional touch points, with `correct: true` only: one [x, y] per "
+        "character of the partial word being typed (the characters after the last space or "
+        "punctuation, as the predictor splits the text: none after a space), in key units of "
+        "`layout` (a key is 1 x 1, x from the left edge, y from the top of the first letter "
+        "row), finite and within the layout. The channel then uses them instead of the key "
+        "centres. Never logged or stored.",
+        examples=[[[4.6, 0.4], [8.5, 0.6], [7.9, 2.5]]],
+    )
 
 
 class SuggestionOut(BaseModel):
-    """One suggested word and its probability under the model (best first in a list)."""
+    """One suggested word and its probability under the model (best first in a list), what
+    kind of suggestion it is and whether space commits it in place of the typed letters."""
 
     word: str = Field(examples=["later"])
     probability: float = Field(ge=0, le=1, examples=[0.127])
+    kind: Literal[KINDS] = Field(  # "next", "completion", "correction" (Suggestion's kinds)
+        description="`next`: the next word (after a space or punctuation); `completion`: a "
+        "completion of the typed letters; `correction`: a word the typed letters are likely "
+        "a mistyping of (only with `correct: true`).",
+        examples=["next"],
+    )
+    autocorrect: bool = Field(
+        description="True on at most one suggestion, the first, with `correct: true`: the "
+        "word space commits in place of the typed letters. Always false without correction.",
+        examples=[False],
+    )
 
 
 class PredictResponse(BaseModel):
@@ -117,9 +180,24 @@ class PredictResponse(BaseModel):
             "examples": [
                 {
                     "suggestions": [
-                        {"word": "later", "probability": 0.127},
-                        {"word": "tomorrow", "probability": 0.088},
-                        {"word": "soon", "probability": 0.061},
+                        {
+                            "word": "later",
+                            "probability": 0.127,
+                            "kind": "next",
+                            "autocorrect": False,
+                        },
+                        {
+                            "word": "tomorrow",
+                            "probability": 0.088,
+                            "kind": "next",
+                            "autocorrect": False,
+                        },
+                        {
+                            "word": "soon",
+                            "probability": 0.061,
+                            "kind": "next",
+                            "autocorrect": False,
+                        },
                     ],
                     "model": EXAMPLE_MODEL_ID,
                     "elapsed_ms": 0.61,

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
+from kbd_lm.common.stats import percentiles
 from kbd_lm.evaluation.typing import type_words
 from kbd_lm.typing.channel import ChannelParams
 from kbd_lm.typing.layouts import Layout, get_layout
@@ -84,12 +84,6 @@ def time_calls(predictor, texts: list[str], *, correct: bool, k: int = 3) -> lis
     return out
 
 
-def percentiles(ms: list[float]) -> tuple[float, float]:
-    """(p50, p99) of ``ms``."""
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return statistics.median(ms), cuts[98]
-
-
 def main(argv: list[str] | None = None) -> int:
     from kbd_lm.dataset.corpus import prepare_mixture
     from kbd_lm.evaluation.kinds import kinds_of
@@ -119,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         ("noisy, no correct", noisy, False),
         ("exact, no correct", exact, False),
     ):
-        p50, p99 = percentiles(time_calls(predictor, texts, correct=correct))
+        cut = percentiles(time_calls(predictor, texts, correct=correct))
+        p50, p99 = cut["p50"], cut["p99"]
         print(f"{name:18} {len(texts)} calls: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     return 0
 

@@ -477,14 +477,10 @@ def agreed_cases(cases: list[dict], results: dict[str, list[dict]]) -> list[dict
     return kept
 
 
-def measure_runtime(
-    bundle_dir: Path, cases: list[dict], runtime: str, results: list[dict] | None = None
-) -> dict:
-    """The header's ``tolerances`` entry for ``runtime``: its ``results`` for ``cases`` (run
-    now by :func:`runtime_results` if not given) compared by :func:`measure`. Raises
-    :class:`ToleranceError` beyond the cap, naming the worst case."""
-    if results is None:
-        results = runtime_results(bundle_dir, cases, runtime)
+def measure_runtime(cases: list[dict], results: list[dict], runtime: str) -> dict:
+    """The header's ``tolerances`` entry for ``runtime``: its ``results`` for ``cases``
+    (:func:`runtime_results`) compared by :func:`measure`. Raises :class:`ToleranceError`
+    beyond the cap, naming the worst case."""
     name = f"{runtime} {runtime_version(runtime)}"
     by_id = {r["id"]: r for r in results}
     for case in cases:  # kinds and the autocorrect word: no tolerance makes them agree
@@ -540,7 +536,7 @@ def write_into_bundle(
     kept = {case["id"] for case in cases}
     for runtime in runtimes:
         answered = [r for r in results[runtime] if r["id"] in kept]
-        tolerances[runtime] = measure_runtime(bundle.path, cases, runtime, answered)
+        tolerances[runtime] = measure_runtime(cases, answered, runtime)
     write_vectors(predictor, cases, bundle.path / FILE, tolerances)
     manifest = bundle.manifest.with_file(bundle.path, FILE)
     write(bundle.path, manifest)

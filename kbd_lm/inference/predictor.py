@@ -101,6 +101,31 @@ def keep_end(text: str, max_chars: int, decoding: DecodingSpec = _DEFAULT_DECODI
     return text[cut:] if cut < len(text) else text[-max_chars:]
 
 
+def split_text(
+    text: str, decoding: DecodingSpec = _DEFAULT_DECODING, start: int | None = None
+) -> tuple[str, str]:
+    """(context before the word being typed, the partial word) of normalised text: what
+    ``Predictor.suggest`` reads (``decoding``: the bundle's, as the predictor's).
+
+    Only the text from :func:`context_start` on is read (from ``start`` if given), less
+    its first, possibly cut, word (docs/decoding.md, section 2).
+
+    >>> split_text("see you tom"), split_text("see you "), split_text("ok.")
+    (('see you', 'tom'), ('see you', ''), ('ok.', ''))
+    """
+    text = text or ""
+    start = context_start(len(text), decoding) if start is None else start
+    text = normalize_prefix(text[start:])
+    if start:
+        text = text[text.find(" ") + 1 :]  # (all of it when there is no space)
+    if not text or text[-1] == " ":
+        return text.rstrip(), ""
+    m = PARTIAL_WORD_RE.search(text)
+    if m is None:  # ends in punctuation or a symbol: the next word comes after it
+        return text, ""
+    return text[: m.start()].rstrip(), m.group(0)
+
+
 def _default_case(word: str) -> str:
     """Casing for a word only the (lowercase) n-gram proposed: "i" and "i'm" become "I"."""
     return "I" + word[1:] if word == "i" or word.startswith("i'") else word
@@ -430,12 +455,10 @@ class Predictor:
         for at in range(0, len(order), self.beam_width):
             rows = order[at : at + self.beam_width]
             done[rows] = self._run_pieces(ctx, [seqs[r] for r in rows])
-        out = np.full(len(words), -np.inf)
-        for i in range(len(words)):
-            mine = done[[r for r, o in enumerate(owner) if o == i]]
-            if len(mine):
-                out[i] = _logsumexp(mine)
-        return [float(x) for x in out]
+        rows_of: list[list[int]] = [[] for _ in words]  # each word's variants' rows
+        for r, i in enumerate(owner):
+            rows_of[i].append(r)
+        return [float(_logsumexp(done[rows])) if rows else -math.inf for rows in rows_of]
 
     def _run_pieces(self, ctx: Context, seqs: list[list[int]]) -> np.ndarray:
         """log P(pieces, then a boundary | ctx) of each of ``seqs`` (at most a beam's rows),
@@ -463,22 +486,8 @@ class Predictor:
     # ------------------------------------------------------------------ context
 
     def _split(self, text: str, start: int | None = None) -> tuple[str, str]:
-        """(context before the word being typed, the partial word) of normalised text.
-
-        Only the text from :func:`context_start` on is read (from ``start`` if given), less
-        its first, possibly cut, word (docs/decoding.md, section 2).
-        """
-        text = text or ""
-        start = context_start(len(text), self.decoding) if start is None else start
-        text = normalize_prefix(text[start:])
-        if start:
-            text = text[text.find(" ") + 1 :]  # (all of it when there is no space)
-        if not text or text[-1] == " ":
-            return text.rstrip(), ""
-        m = PARTIAL_WORD_RE.search(text)
-        if m is None:  # ends in punctuation or a symbol: the next word comes after it
-            return text, ""
-        return text[: m.start()].rstrip(), m.group(0)
+        """:func:`split_text` with this bundle's decoding spec."""
+        return split_text(text, self.decoding, start)
 
     def _prepare_next_start(self, text: str, hint_id: int | None) -> None:
         """Run the context the text will have once its start moves on (``context_stride``

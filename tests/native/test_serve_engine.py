@@ -59,6 +59,20 @@ def test_the_native_engine_serves_the_python_engines_answers(
     assert "Zorblaxia" not in [s["word"] for s in got[-2]["suggestions"]]
 
 
+def test_the_native_engine_refuses_correction_with_a_422(native_library, tiny_bundle, monkeypatch):
+    monkeypatch.setenv(LIB_ENV, str(native_library))
+    app = create_app(settings=ServeSettings(bundle=tiny_bundle, engine="native", pool_size=1))
+    with TestClient(app) as http:
+        r = http.post("/v1/predict-next", json={"text": "see yuo", "correct": True})
+        assert r.status_code == 422, r.text
+        (detail,) = r.json()["details"]
+        assert detail["type"] == "engine_does_not_correct"
+        assert detail["loc"] == ["body", "correct"]
+        assert "yuo" not in r.text  # the message never quotes the text
+        r = http.post("/v1/predict-next", json={"text": "see yo", "correct": False})
+        assert r.status_code == 200 and r.json()["suggestions"][0]["kind"] == "completion"
+
+
 def test_a_missing_library_stops_start_up_naming_the_file(tiny_bundle, tmp_path, monkeypatch):
     missing = tmp_path / "nowhere" / "libkbd_lm.so"
     monkeypatch.setenv(LIB_ENV, str(missing))

@@ -93,3 +93,52 @@ def test_odd_user_paths_are_redacted_whole():
     )
     assert _redact(f"POST /v1/users/{USER}/learn") == "POST /v1/users/{user}/learn"
     assert _redact(f"DELETE /v1/users/{USER}") == "DELETE /v1/users/{user}"
+
+
+# A partial word of made-up letters, and touch points on the QWERTY layout (10 x 3 key units)
+# whose seven decimals no line holds by chance (DECIMALS: each of them, however formatted).
+TYPED = "Zorbulax"
+TAPS = [[round(i + 0.2345678, 7), 0.8765432] for i in range(1, len(TYPED) + 1)]
+OFF_LAYOUT = [12.3456789, 0.8765432]
+DECIMALS = ["2345678", "8765432", "3456789"]
+
+
+def test_typed_letters_and_taps_are_never_logged(tiny_bundle, tmp_path):
+    """A real server at log level debug, with its access log: correction requests with taps,
+    answered and refused, leave neither the text nor a touch point in the logs or metrics."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("KBD_LM_")}
+    env["KBD_LM_HISTORY_DB"] = str(tmp_path / "h.sqlite3")
+    cmd = [sys.executable, "-m", "kbd_lm.serve", "--bundle", str(tiny_bundle)]
+    cmd += ["--port", str(port), "--log-level", "debug", "--pool-size", "1"]
+    server = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    text = f"see you {TYPED}"
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            for _ in range(300):
+                try:
+                    if c.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+            body = {"text": text, "correct": True, "layout": "qwerty", "taps": TAPS}
+            assert c.post("/v1/predict-next", json=body).status_code == 200
+            refused = [
+                {**body, "taps": TAPS[:-1]},  # one tap short
+                {**body, "taps": [*TAPS[:-1], OFF_LAYOUT]},
+                {**body, "correct": False},  # taps without correction
+                {**body, "layout": "zorbulax"},
+            ]
+            for wrong in refused:
+                assert c.post("/v1/predict-next", json=wrong).status_code == 422
+            metrics = c.get("/metrics").text
+    finally:
+        server.terminate()
+        logs = server.communicate(timeout=30)[0].decode("utf-8", "replace")
+    assert "POST /v1/predict-next" in logs and '" 422' in logs  # the access log ran
+    for secret in [TYPED, TYPED.lower(), "see you", *DECIMALS]:
+        assert secret not in logs, secret
+        assert secret not in metrics, secret

@@ -44,6 +44,15 @@ BODIES = [
     b'{"text": "see you ", "k": 2, "locale": "en-GB", "app": {"version": 7}}',
     b'{"text": 5}',
     b'{"k": 2}',
+    # Typo correction: the schema decides these (the taps' count and right and bottom bounds
+    # depend on the text and the layout: tests/serve/test_correction.py).
+    b'{"text": "see you tom", "correct": true}',
+    b'{"text": "see you tom", "correct": "true"}',
+    b'{"text": "see you tom", "correct": true, "taps": [[4.5, 0.5], [8.5, 0.5], [8, 2.5]]}',
+    b'{"text": "see you tom", "correct": true, "taps": [[4.5, 0.5], [8.5, 0.5], [8, -2.5]]}',
+    b'{"text": "see you tom", "correct": true, "taps": [[4.5, 0.5], [8.5, 0.5], [8]]}',
+    b'{"text": "see you tom", "correct": true, "taps": null}',
+    b'{"text": "see you ", "correct": false, "layout": "qwerty"}',
 ]
 
 
