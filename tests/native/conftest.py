@@ -21,17 +21,30 @@ import pytest
 from kbd_lm.inference.native_engine import BUILT_LIB, LIB_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
-# The Debian packages the library's build needs (Makefile's NATIVE_DEBS, less the test-only
-# libgtest-dev and binutils).
-DEBS = ("cmake", "g++", "nlohmann-json3-dev", "zlib1g-dev")
+# The Debian packages of the native build and tests, each with what needs it (build, test,
+# jni): the list the Makefile installs from.
+PACKAGES = ROOT / "native" / "debian-packages.txt"
 BUILD_TIMEOUT = 900  # seconds; a build from nothing takes about 25 s on 2 x86-64 cores
 
 
-def _missing_debs() -> list[str]:
+def debian_packages(*roles: str) -> list[str]:
+    """The packages of ``native/debian-packages.txt`` needed for ``roles``, e.g.
+    ``debian_packages("build")`` -> ``['cmake', 'g++', 'nlohmann-json3-dev', 'zlib1g-dev']``."""
+    out = []
+    for line in PACKAGES.read_text().splitlines():
+        fields = line.split("#")[0].split()
+        if fields and fields[1] in roles:
+            out.append(fields[0])
+    return out
+
+
+def missing_debs(*roles: str) -> list[str]:
+    """The packages for ``roles`` that dpkg does not have installed (``build`` if none given)."""
+    roles = roles or ("build",)
     if shutil.which("dpkg-query") is None:  # not Debian: let CMake say what it lacks
         return [tool for tool in ("cmake", "g++") if shutil.which(tool) is None]
     missing = []
-    for deb in DEBS:
+    for deb in debian_packages(*roles):
         r = subprocess.run(
             ["dpkg-query", "-W", "-f=${Status}", deb], capture_output=True, text=True
         )
@@ -40,14 +53,15 @@ def _missing_debs() -> list[str]:
     return missing
 
 
-def _need(why: str) -> None:
+def need(why: str) -> None:
     """Skip, or with ``CI=true`` fail: something the native tests need is missing."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI needs the native tests: {why}")
     pytest.skip(why)
 
 
-def _run(cmd: list[str]) -> None:
+def run_checked(cmd: list[str]) -> None:
+    """Run ``cmd`` in the repository; fail the test with its output's end if it fails."""
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     if r.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
@@ -61,20 +75,24 @@ def native_library() -> Path:
         if not Path(given).is_file():
             pytest.fail(f"{LIB_ENV}={given}: no such file")
         return Path(given).resolve()
-    _configure()
-    _run(["cmake", "--build", str(ROOT / BUILT_LIB.parent), "--target", "kbd_lm", "-j2"])
+    configure()
+    run_checked(["cmake", "--build", str(ROOT / BUILT_LIB.parent), "--target", "kbd_lm", "-j2"])
     return ROOT / BUILT_LIB
 
 
-def _configure() -> None:
-    missing = _missing_debs()
+def configure(build: Path | None = None, *options: str) -> Path:
+    """Configure ``build`` (default ``native/build``) with this virtualenv's LiteRT, the JDK if
+    there is one, and CMake ``options`` (``-DKBD_LM_BUNDLE=...``); return the folder."""
+    missing = missing_debs("build")
     if missing:
-        _need(f"the native build needs: sudo apt-get install {' '.join(missing)}")
+        need(f"the native build needs: sudo apt-get install {' '.join(missing)}")
+    build = build or ROOT / BUILT_LIB.parent
     venv = Path(sys.prefix)  # the virtualenv whose ai-edge-litert wheel holds libLiteRt.so
     jdk = [f"-DKBD_LM_JDK={_jdk()}"] if _jdk() else []
-    _run(
-        ["cmake", "-S", "native", "-B", str(ROOT / BUILT_LIB.parent), f"-DKBD_LM_VENV={venv}"] + jdk
+    run_checked(
+        ["cmake", "-S", "native", "-B", str(build), f"-DKBD_LM_VENV={venv}", *jdk, *options]
     )
+    return build
 
 
 def _jdk() -> Path | None:
@@ -95,8 +113,8 @@ def jni_library() -> tuple[Path, Path]:
     """(``native/build/libkbd_lm_jni.so``, the JDK's home), built against that JDK."""
     jdk = _jdk()
     if jdk is None:
-        _need("the JNI test needs a JDK: sudo apt-get install openjdk-17-jdk-headless")
-    _configure()
+        need("the JNI test needs a JDK: sudo apt-get install openjdk-17-jdk-headless")
+    configure()
     build = ROOT / BUILT_LIB.parent
-    _run(["cmake", "--build", str(build), "--target", "kbd_lm_jni", "-j2"])
+    run_checked(["cmake", "--build", str(build), "--target", "kbd_lm_jni", "-j2"])
     return build / "libkbd_lm_jni.so", jdk
