@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 
 #include "error.h"
@@ -36,7 +38,11 @@ void check(LiteRtStatus status, const char* call, const std::string& path) {
                                       status_name(static_cast<int>(status)) + ")");
 }
 
+std::atomic<uint64_t> run_ns{0};  // model_run_nanoseconds()
+
 }  // namespace
+
+uint64_t model_run_nanoseconds() { return run_ns.load(std::memory_order_relaxed); }
 
 // Inputs ids, h, c and outputs logprobs (not for advance), h_out, c_out, in the signature's
 // own positional order (which differs between runtimes: always found by name).
@@ -204,9 +210,15 @@ void Model::run(Signature& sig, const int32_t* ids, const float* h, const float*
   write(sig.inputs[sig.in_ids], ids, b * 4, path_);
   write(sig.inputs[sig.in_h], h, b * p_ * 4, path_);
   write(sig.inputs[sig.in_c], c, b * n_ * 4, path_);
-  check(LiteRtRunCompiledModel(compiled_, sig.index, sig.inputs.size(), sig.inputs.data(),
-                               sig.outputs.size(), sig.outputs.data()),
-        "RunCompiledModel", path_);
+  const auto started = std::chrono::steady_clock::now();
+  const LiteRtStatus status = LiteRtRunCompiledModel(
+      compiled_, sig.index, sig.inputs.size(), sig.inputs.data(), sig.outputs.size(),
+      sig.outputs.data());
+  run_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count(),
+                   std::memory_order_relaxed);
+  check(status, "RunCompiledModel", path_);
   if (logp) read(sig.outputs[sig.out_logp], logp, b * v_, path_);
   read(sig.outputs[sig.out_h], h_out, b * p_, path_);
   read(sig.outputs[sig.out_c], c_out, b * n_, path_);

@@ -16,6 +16,11 @@
 
 namespace kbd {
 
+// Nanoseconds this process has spent in LiteRtRunCompiledModel, every Model and thread
+// together (a relaxed atomic: about 20 ns a run). The replay bench
+// (tools/replay_bench.cc) subtracts it from a suggestion's time: the decoder's own share.
+uint64_t model_run_nanoseconds();
+
 class Model {
  public:
   explicit Model(const Bundle& bundle);
