@@ -18,7 +18,8 @@ STAMP  := $(VENV)/.installed-stamp
 ##   BUNDLE=dist/bundle  bundle folder that export writes and eval, bench, serve, loadtest read
 ##   COMPARE=         more bundles in eval's table, NAME=DIR or DIR (default: those of
 ##                    dist/chitchat and dist/broad that exist)
-##   PROFILE=default  bench's phone profile (export/bench/budgets/NAME.toml)
+##   PROFILE=default  bench's phone profile (export/bench/budgets/NAME.toml); native: the
+##                    native decoder beside the Python one
 ##   HOST=127.0.0.1 PORT=8000  where serve listens
 ##   RESUME=1         train: continue an interrupted run from its last checkpoint
 ##   TRAIN_WORKERS=1  train: N local worker processes (multi_worker strategy)
@@ -61,7 +62,8 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := venv
-.PHONY: help venv corpora jsdeps train export eval bench serve loadtest test lint format clean
+.PHONY: help venv corpora jsdeps train export eval bench serve loadtest test lint format clean \
+	native native-deps native-test native-sanitize
 
 help: ## list the targets and variables
 	@echo "usage: make TARGET... [VAR=value...]"
@@ -91,6 +93,46 @@ jsdeps: $(JSDEPS) ## fetch LiteRT.js for the browser predictor
 BIOME       := $(BIN)/python -m kbd_lm.serve.jslint
 BIOME_CHECK := $(BIOME) check --error-on-warnings
 
+# The native decoder (native/, docs/native.md): Debian's compiler, CMake and libraries, LiteRT
+# from the virtualenv's ai-edge-litert wheel (2.3.*, checked when CMake configures). The Debian
+# packages are listed once, in native/debian-packages.txt (tests/native/conftest.py reads it
+# too): run as root, `make native` installs the missing ones with apt-get; otherwise it names
+# the command. The JDK's headers build the JNI binding native/build/libkbd_lm_jni.so
+# (dev.kbdlm.KbdPredictor).
+NATIVE_DEBS  := $(shell awk '!/^\#/ && NF { print $$1 }' native/debian-packages.txt)
+NATIVE_BUILD := native/build
+NATIVE_LIB   := $(NATIVE_BUILD)/libkbd_lm.so
+
+native-deps: ## install the native build's Debian packages (as root), or name the command
+	@missing=$$(for p in $(NATIVE_DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
+		|| echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing" $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "the native build needs: sudo apt-get install" $$missing; exit 1; \
+		fi; \
+	fi
+
+native: $(STAMP) native-deps ## build native/build/libkbd_lm.so (no libpython) and its JNI glue libkbd_lm_jni.so
+	nice -n 10 cmake -S native -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release \
+		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE))
+	nice -n 10 cmake --build $(NATIVE_BUILD) -j2
+	cmake -DLIB=$(NATIVE_LIB) -P native/tests/needs.cmake
+
+native-test: native ## the native decoder's ctest: unit tests and BUNDLE's conformance vectors
+	nice -n 10 ctest --test-dir $(NATIVE_BUILD) --output-on-failure
+
+native-sanitize: native ## the native ctest built with AddressSanitizer + UBSan (native/build-sanitize)
+	nice -n 10 cmake -S native -B native/build-sanitize -DKBD_LM_SANITIZE=ON \
+		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE))
+	nice -n 10 cmake --build native/build-sanitize -j2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		nice -n 10 ctest --test-dir native/build-sanitize --output-on-failure
+
 corpora: $(STAMP) ## fetch (sha256-checked) and prepare every corpus mixture, print a summary
 	$(BIN)/kbd-lm corpora $(CORPORA_ARGS)
 
@@ -110,7 +152,8 @@ eval: $(STAMP) ## keyboard metrics per kind of text, then the personal-history e
 		$(EVAL_ARGS)
 	$(BIN)/kbd-lm eval --adaptive --bundle $(BUNDLE) $(ADAPTIVE_ARGS)
 
-bench: $(STAMP) ## latency, memory and size of BUNDLE under the phone profile PROFILE
+# PROFILE=native times the native decoder beside the Python one: it needs `make native`.
+bench: $(STAMP) $(if $(filter native,$(PROFILE)),native) ## latency, memory and size of BUNDLE under the phone profile PROFILE
 	$(BIN)/kbd-lm bench --bundle $(BUNDLE) --profile $(PROFILE) $(BENCH_ARGS)
 
 serve: $(STAMP) $(JSDEPS) ## the HTTP server and demo page on BUNDLE at HOST:PORT
@@ -120,10 +163,16 @@ serve: $(STAMP) $(JSDEPS) ## the HTTP server and demo page on BUNDLE at HOST:POR
 loadtest: $(STAMP) ## open-loop HTTP load test of the server on BUNDLE
 	$(BIN)/kbd-lm loadtest --bundle $(BUNDLE) $(LOADTEST_ARGS)
 
-test: $(STAMP) $(JSDEPS) ## ruff, import contracts, Biome on the browser JS, then pytest
+# The native library is built before pytest (tests/native/ runs its ctest executables, the
+# sanitized build's too, the Python engine and the JNI binding). A build that cannot run (no
+# compiler or package, not root) does not stop `make test`: the native tests then skip naming
+# what to install, or with CI=true fail.
+test: $(STAMP) $(JSDEPS) ## ruff, import contracts, Biome on the browser JS, the native build, then pytest
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIOME_CHECK)
+	@$(MAKE) --no-print-directory native \
+		|| echo "make test: the native build did not run; the native tests will $(if $(filter 1 true yes,$(CI)),fail,skip)"
 	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP) ## ruff and Biome (lint and format check), import contracts

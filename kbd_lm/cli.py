@@ -10,6 +10,7 @@
     kbd-lm loadtest --bundle dist/bundle --rates 50,100,200
     kbd-lm suggest --bundle dist/bundle "see you "
     kbd-lm conformance --bundle dist/bundle --runtime tflite-runtime
+    kbd-lm conformance --bundle dist/bundle --engine native
 
 ``train``, ``eval``, ``suggest`` and ``conformance`` are defined here; ``corpora``,
 ``export``, ``bench``, ``serve`` and ``loadtest`` hand their arguments to the ``main(argv)`` of
@@ -127,7 +128,7 @@ def _train(args) -> int:
 def _suggest(args) -> int:
     from kbd_lm.inference.predictor import Predictor
 
-    predictor = Predictor.load(args.bundle, runtime=args.runtime)
+    predictor = Predictor.load(args.bundle, runtime=args.runtime, engine=args.engine)
     for text in args.text:
         t = time.perf_counter()
         suggestions = predictor.suggest(
@@ -225,12 +226,18 @@ def _add_delegated(sub, name: str) -> None:
 
 
 def _conformance(args) -> int:
-    from kbd_lm.inference.conformance import check_bundle
+    if args.engine == "native":
+        from kbd_lm.inference.native_engine import check_native
 
-    report = check_bundle(Path(args.bundle), args.runtime)
+        report, library = check_native(Path(args.bundle))
+        where = f"native {library}"
+    else:
+        from kbd_lm.inference.conformance import check_bundle
+
+        report, where = check_bundle(Path(args.bundle), args.runtime), args.runtime
     for f in report.failures:
         print(f"case {f['id']} ({f['kind']}): {f['reason']}")
-    print(f"{report.summary()} [{args.runtime}]")
+    print(f"{report.summary()} [{where}]")
     return 0 if report.passed else 1
 
 
@@ -295,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", default="dist/bundle")
     p.add_argument("--runtime", default="litert", choices=["litert", "tflite-runtime"])
     p.add_argument("-k", type=int, default=3)
+    _add_engine(p)
     p.add_argument(
         "--hint", choices=HINTS, help="the kind of text field (bundles trained with hints)"
     )
@@ -310,8 +318,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("conformance", help="check the predictor against the bundle's vectors")
     p.add_argument("--bundle", default="dist/bundle")
     p.add_argument("--runtime", default="litert", choices=["litert", "tflite-runtime"])
+    _add_engine(p)
     p.set_defaults(func=_conformance)
     return parser
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        default="python",
+        choices=["python", "native"],
+        help="python (the reference) or native (libkbd_lm.so: make native, or KBD_LM_NATIVE_LIB)",
+    )
 
 
 def _delegate(module: str, argv: list[str]) -> int:
@@ -329,8 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     module = getattr(args, "module", None)
     if rest and module is None:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if getattr(args, "engine", None) == "native" and args.runtime != "litert":
+        parser.error("--engine native runs on LiteRT: --runtime litert only")
+    if getattr(args, "engine", None) == "native" and getattr(args, "correct", False):
+        parser.error("--engine native does not correct typing yet: --correct needs --engine python")
     from kbd_lm.common.config import ConfigError
     from kbd_lm.inference.bundle import BundleError
+    from kbd_lm.inference.native_engine import NativeLibraryError
 
     log = logging.getLogger("kbd_lm")
     try:
@@ -348,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             f"pip install 'kbd-lm[{extra}]'\n"
         )
         return 2
-    except (ConfigError, BundleError, FileNotFoundError) as err:
+    except (ConfigError, BundleError, FileNotFoundError, NativeLibraryError) as err:
         log.error("%s", err)
         return 2
     except KeyboardInterrupt:

@@ -36,6 +36,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--pool-size", type=int, help="predictors in threads (default 2)")
     p.add_argument("--num-threads", type=int, help="threads per interpreter (default 1)")
     p.add_argument("--runtime", choices=["litert", "tflite-runtime"], help="TFLite runtime")
+    p.add_argument(
+        "--engine",
+        choices=["python", "native"],
+        help="the decoder: python (default) or native (libkbd_lm.so, make native)",
+    )
     p.add_argument("--max-body-bytes", type=int, help="largest request body (default 16384)")
     p.add_argument("--max-text-chars", type=int, help="characters of text used (default 1000)")
     p.add_argument(

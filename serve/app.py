@@ -32,6 +32,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from kbd_lm.inference.bundle import Bundle, BundleError
+from kbd_lm.inference.native_engine import NativeLibraryError
 from kbd_lm.serve import openapi, users
 from kbd_lm.serve.access_log import AccessLog
 from kbd_lm.serve.admission import Admission
@@ -83,10 +84,14 @@ async def lifespan(app: FastAPI):
             beam_width=settings.beam_width,
             num_threads=settings.num_threads,
             queue_wait=settings.queue_wait_ms / 1000,
+            engine=settings.engine,
         )
     except BundleError as err:
         # The server logs this line instead of a traceback (see StartupErrorMessage).
         app.state.startup_error = f"cannot serve the bundle: {err}"
+        raise
+    except NativeLibraryError as err:  # engine "native" without libkbd_lm.so: no fallback
+        app.state.startup_error = f"cannot start the native engine: {err}"
         raise
     # The layouts that requests may name (read once; the predictors read the same file).
     app.state.typing = bundle.typing()

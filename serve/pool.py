@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -50,6 +51,34 @@ EXECUTORS = ("loop", "threads")  # where suggest runs (see the module docstring)
 # suggestions (about 1.5 ms each for the default model on a 2.6 GHz AMD EPYC), so that the
 # loop's turn is paid per few answers, not per answer, and no read waits longer than this.
 LOOP_SLICE_S = 0.005
+
+
+class NativeSuggester:
+    """A :class:`~kbd_lm.inference.native_engine.NativePredictor` as the server's suggester:
+    the history store's :class:`~kbd_lm.history.user_history.UserHistory` is read into the
+    library's history (its file's bytes) once and kept while the store keeps that object (the
+    store hands out a new object for every version and never changes one it handed out).
+
+    >>> NativeSuggester(NativePredictor.load("dist/bundle")).suggest("see yo", 3)  # doctest: +SKIP
+    [Suggestion(word='you', probability=0.81), ...]
+    """
+
+    def __init__(self, predictor) -> None:
+        self.predictor = predictor
+        # UserHistory -> NativeHistory; an entry goes when the store drops its history
+        self._histories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def suggest(self, text: str, k: int = 3, history=None, hint: str | None = None, **correction):
+        # ``correction``: correct, layout, taps as Predictor.suggest takes them; the native
+        # core raises NotImplementedError for correct=True (the route refuses it with a 422
+        # before it gets here).
+        native = None
+        if history is not None:
+            native = self._histories.get(history)
+            if native is None:
+                native = self.predictor.history_from_bytes(history.to_bytes())
+                self._histories[history] = native
+        return self.predictor.suggest(text, k, history=native, hint=hint, **correction)
 
 
 class PoolBusyError(Exception):
@@ -102,23 +131,34 @@ class PredictorPool:
         beam_width: int | None = None,
         num_threads: int = 1,
         queue_wait: float = QUEUE_WAIT_S,
+        engine: str = "python",
     ) -> PredictorPool:
         """``size`` predictors over one verified bundle (one interpreter set each), with the
-        bundle's beam width or a narrower ``beam_width``.
+        bundle's beam width or a narrower ``beam_width``. ``engine="native"``: predictors of
+        the native library (:class:`NativeSuggester`; ``runtime``, ``beam_width`` and
+        ``num_threads`` are the bundle's and LiteRT's).
 
         Raises :class:`~kbd_lm.inference.bundle.BundleError` if the runtime is too old for the
-        bundle or ``beam_width`` is wider than the bundle's (the message names both).
+        bundle or ``beam_width`` is wider than the bundle's (the message names both), and
+        :class:`~kbd_lm.inference.native_engine.NativeLibraryError` naming the library's file
+        when the native engine has none.
         """
         from kbd_lm.inference.predictor import Predictor
 
         started = time.perf_counter()
-        predictors = [
-            Predictor(bundle, runtime=runtime, beam_width=beam_width, num_threads=num_threads)
-            for _ in range(size)
-        ]
+        if engine == "native":
+            from kbd_lm.inference.native_engine import NativePredictor
+
+            predictors = [NativeSuggester(NativePredictor.load(bundle.path)) for _ in range(size)]
+        else:
+            predictors = [
+                Predictor(bundle, runtime=runtime, beam_width=beam_width, num_threads=num_threads)
+                for _ in range(size)
+            ]
         log.info(
-            "loaded %d predictor(s) for %s in %.0f ms",
+            "loaded %d %s predictor(s) for %s in %.0f ms",
             size,
+            engine,
             bundle.bundle_id,
             (time.perf_counter() - started) * 1000,
         )

@@ -58,6 +58,11 @@ class ServeSettings(BaseSettings):
         "decoding.beam_width), which a setting may only lower",
     )
     runtime: Literal["litert", "tflite-runtime"] = Field("litert", description="TFLite runtime")
+    engine: Literal["python", "native"] = Field(
+        "python",
+        description="the decoder: the Python predictor, or the native library libkbd_lm.so "
+        "(make native; KBD_LM_NATIVE_LIB names another), on LiteRT with the bundle's settings",
+    )
     max_body_bytes: int = Field(
         16_384, ge=64, le=16 * 1024 * 1024, description="largest request body accepted (bytes)"
     )
@@ -113,6 +118,23 @@ class ServeSettings(BaseSettings):
                 f"pool_size {self.pool_size} (KBD_LM_POOL_SIZE, --pool-size) needs executor "
                 "'threads' (KBD_LM_EXECUTOR, --executor): executor 'loop' runs one predictor"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _native_runs_the_bundles_settings(self):
+        # The native engine runs LiteRT with the bundle's beam width (never a fallback to the
+        # Python predictor): a setting it cannot honour is refused at start-up.
+        if self.engine == "native":
+            if self.runtime != "litert":
+                raise ValueError(
+                    f"engine 'native' (KBD_LM_ENGINE, --engine) runs on LiteRT: runtime "
+                    f"{self.runtime!r} (KBD_LM_RUNTIME) cannot be used with it"
+                )
+            if self.beam_width is not None:
+                raise ValueError(
+                    "engine 'native' (KBD_LM_ENGINE, --engine) runs the bundle's beam width: "
+                    "leave beam_width (KBD_LM_BEAM_WIDTH) unset"
+                )
         return self
 
     @field_validator("cors_origins", mode="before")

@@ -31,7 +31,7 @@ SOURCES = {
 # Fetched, git-ignored folders that are not sources (LiteRT.js from `make jsdeps`).
 FETCHED = ("vendor",)
 BASE_REQUIREMENTS = {"numpy", "sentencepiece", "ai-edge-litert"}
-EXTRAS = {"train", "serve", "bench", "tflite-runtime", "eval", "dev"}
+EXTRAS = {"train", "serve", "bench", "tflite-runtime", "eval", "native", "dev"}
 
 pytestmark = pytest.mark.slow
 

@@ -55,6 +55,11 @@ class BudgetConfig:
     baseline: bool = True
     baseline_bytes: int = 1_500_000
     history_units: int = 80  # chitchat test messages typed with a full personal history; 0 = off
+    # "native": time libkbd_lm.so beside the Python predictor (export/bench/native.py) under
+    # the native_* limits instead of the phone budget (budgets/native.toml)
+    engine: Literal["python", "native"] = "python"
+    native_completion_p99_ms: float = 0.0
+    native_cold_start_ms: float = 0.0
 
     @property
     def slowdown(self) -> float:

@@ -467,6 +467,8 @@ def _bench(args: argparse.Namespace) -> int:
     """Measure, write and print the report; 0 when every limit holds, else 1."""
     overrides = list(args.overrides) + (["baseline=false"] if args.no_baseline else [])
     profile = load_profile(args.profile, overrides)
+    if profile.engine == "native":
+        return _native(args, profile)
     report, samples = run_bench(args.bundle, profile, args.corpus, args.cache_dir)
     out_dir = args.out if args.out is not None else Path(args.bundle).resolve().parent
     paths = write_outputs(report, samples, out_dir)
@@ -488,6 +490,33 @@ def _bench(args: argparse.Namespace) -> int:
         f"{', '.join(failed)})",
         report["seconds"],
         profile.name,
+        ", ".join(str(p) for p in paths),
+    )
+    return EXIT_PASS if report["passed"] else EXIT_LIMIT
+
+
+def _native(args: argparse.Namespace, profile: BudgetConfig) -> int:
+    """The native profile (:mod:`.native`): both engines on the same keystrokes; 0 when the
+    native limits hold, else 1."""
+    from kbd_lm.export.bench.native import (
+        format_native_report,
+        run_native_bench,
+        write_native_outputs,
+    )
+    from kbd_lm.inference.bundle import Bundle
+
+    bundle = Bundle.load(args.bundle)
+    notes: list[str] = []
+    prepared = _prepare_corpus(bundle.manifest, args.corpus, Path(args.cache_dir), notes)
+    plan = _replay_plan(prepared, profile, notes)
+    report, samples = run_native_bench(bundle, profile, plan, notes)
+    out_dir = args.out if args.out is not None else Path(args.bundle).resolve().parent
+    paths = write_native_outputs(report, samples, Path(out_dir))
+    print(format_native_report(report), end="")
+    log.info(
+        "bench %s in %.0f s: wrote %s",
+        "PASSED" if report["passed"] else "FAILED",
+        report["seconds"],
         ", ".join(str(p) for p in paths),
     )
     return EXIT_PASS if report["passed"] else EXIT_LIMIT

@@ -60,6 +60,9 @@ PREPARE_PIECES = 8  # pieces of the next start's context run per call, at most
 # and, in a text longer than context_stride, for the next start's too (_prepare_next_start);
 # every letter of a word asks for the same ones, so four hold this word's and the last word's.
 IDS_CACHE_SIZE = 4
+# Who answers: this module ("python", the reference) or the native decoder (libkbd_lm.so,
+# kbd_lm.inference.native_engine).
+ENGINES = ("python", "native")
 MIX_CANDIDATES = 8  # with an n-gram in the bundle: candidates taken from each model
 # With correction on: the completions of the typed letters that corrections compete with.
 CORRECTION_CANDIDATES = 8
@@ -206,8 +209,30 @@ class Predictor:
         self._priors: tuple[tuple, dict[str, float]] = ((), {})
 
     @classmethod
-    def load(cls, bundle_dir: str | Path, runtime: Runtime = "litert", **kwargs) -> Predictor:
-        """Load and verify a bundle folder (see :class:`kbd_lm.inference.bundle.Bundle`)."""
+    def load(
+        cls, bundle_dir: str | Path, runtime: Runtime = "litert", engine: str = "python", **kwargs
+    ):
+        """Load and verify a bundle folder (see :class:`kbd_lm.inference.bundle.Bundle`).
+
+        ``engine="native"`` answers from the native decoder instead (``libkbd_lm.so``, on
+        LiteRT): a :class:`~kbd_lm.inference.native_engine.NativePredictor`, whose ``suggest``
+        returns the same suggestions; it never falls back to Python (a missing library is a
+        :class:`~kbd_lm.inference.native_engine.NativeLibraryError` naming the file).
+
+        >>> Predictor.load("dist/bundle", engine="native").suggest("see you ")  # doctest: +SKIP
+        [Suggestion(word='tomorrow', probability=0.21), ...]
+        """
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+        if engine == "native":
+            from kbd_lm.inference.native_engine import NativePredictor
+
+            if runtime != "litert" or kwargs:  # (beam_width, num_threads, ...: the bundle's)
+                raise ValueError(
+                    f"the native engine runs LiteRT with the bundle's settings: runtime="
+                    f"{runtime!r} and {sorted(kwargs)} are for the Python engine"
+                )
+            return NativePredictor.load(bundle_dir)
         return cls(Bundle.load(bundle_dir), runtime=runtime, **kwargs)
 
     # ------------------------------------------------------------------ public API

@@ -11,7 +11,11 @@ from kbd_lm.export import bench
 def test_shipped_profiles_load():
     names = bench.profile_names()
     assert {"default", "phone-a76", "phone-a55"} <= set(names)
+    assert "native" in names
     profiles = {name: bench.load_profile(name) for name in names}
+    native = profiles.pop("native")  # the native decoder beside Python, not a phone budget
+    assert native.engine == "native" and all(p.engine == "python" for p in profiles.values())
+    assert (native.native_completion_p99_ms, native.native_cold_start_ms) == (0.5, 30.0)
     for p in profiles.values():
         assert p.slowdown > 1 and p.score_source
         assert (p.suggest_p99_ms, p.cold_start_ms, p.peak_rss_mb, p.bundle_bytes) == (

@@ -1,0 +1,36 @@
+// The bundle's word list (lexicon.txt.gz; docs/decoding.md section 6,
+// kbd_lm/inference/lexicon.py) and its mix into completions.
+//
+//   Lexicon lex = Lexicon::load("dist/bundle/lexicon.txt.gz", rules);
+//   words = mix_lexicon(words, lex, U"micro");
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "search.h"
+
+namespace kbd {
+
+class Lexicon {
+ public:
+  // gzip of "kbd-lm-lexicon 1" then "word<TAB>count" lines; a damaged file throws a bundle
+  // error naming the file and line.
+  static Lexicon load(const std::string& path);
+  // the n most frequent words starting with `prefix` (any case; equal counts: in code point
+  // order of their lowercase)
+  std::vector<std::pair<std::u32string, long long>> completions(const std::u32string& prefix,
+                                                                size_t n) const;
+  long long count(const std::u32string& word) const;  // any case; 0 if not listed
+
+ private:
+  std::vector<std::u32string> keys_;  // lowercase, sorted
+  std::vector<std::pair<std::u32string, long long>> entries_;  // in keys_' order
+};
+
+// Completions of `partial` from the search's words (best first) and the word list.
+Words mix_lexicon(const Words& words, const Lexicon& lexicon, const std::u32string& partial);
+
+}  // namespace kbd

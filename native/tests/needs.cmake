@@ -1,0 +1,31 @@
+# The shared libraries libkbd_lm.so needs (readelf -d): no libpython, nothing outside the C
+# and C++ runtimes, zlib and LiteRT. An app loads it without Python.
+#
+#   cmake -DLIB=native/build/libkbd_lm.so -P native/tests/needs.cmake
+if(NOT LIB OR NOT EXISTS "${LIB}")
+  message(FATAL_ERROR "no library at LIB=${LIB}")
+endif()
+execute_process(COMMAND readelf -d "${LIB}" OUTPUT_VARIABLE dynamic RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "readelf -d ${LIB} failed")
+endif()
+string(REGEX MATCHALL "\\(NEEDED\\)[^\n]*\\[([^]]+)\\]" lines "${dynamic}")
+set(needed "")
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE ".*\\[([^]]+)\\]" "\\1" name "${line}")
+  list(APPEND needed "${name}")
+endforeach()
+if(NOT needed)
+  message(FATAL_ERROR "readelf -d ${LIB}: no NEEDED entries found")
+endif()
+# what the library may need: LiteRT, zlib, the C++ and C runtimes
+set(allowed "^(libLiteRt\\.so|libz\\.so\\.1|libstdc\\+\\+\\.so\\.6|libm\\.so\\.6|libgcc_s\\.so\\.1|libc\\.so\\.6|ld-linux-x86-64\\.so\\.2)$")
+foreach(name IN LISTS needed)
+  if(name MATCHES "python")
+    message(FATAL_ERROR "${LIB} needs ${name}: the native library must not link Python")
+  endif()
+  if(NOT name MATCHES "${allowed}")
+    message(FATAL_ERROR "${LIB} needs ${name}, outside LiteRT, zlib and the C/C++ runtimes")
+  endif()
+endforeach()
+message(STATUS "${LIB} needs: ${needed} (no libpython)")
