@@ -188,12 +188,8 @@ def _eval_kinds(args) -> int:
 
 def _eval_typing(args) -> int:
     from kbd_lm.common.config import load_config
-    from kbd_lm.evaluation.typing import (
-        TypingEvalConfig,
-        default_correctors,
-        format_typing,
-        run_typing_eval,
-    )
+    from kbd_lm.evaluation.correctors import default_correctors
+    from kbd_lm.evaluation.typing import TypingEvalConfig, format_typing, run_typing_eval
     from kbd_lm.inference.bundle import reports_dir
 
     limit = [f"max_words={args.limit}"] if args.limit else []
