@@ -274,7 +274,12 @@ def _ratio(sums: np.ndarray) -> float:
     return float(sums[:, 0].sum() / max(sums[:, 1].sum(), 1))
 
 
-def _ci(x: Sequence[float] | None, scale: float = 100.0, sign: str = "") -> str:
+def percent_ci(x: Sequence[float] | None, scale: float = 100.0, sign: str = "") -> str:
+    """(value, low, high) as "value [low, high]" in percent; "-" for None.
+
+    >>> percent_ci((0.5, 0.25, 0.75)), percent_ci((0.01, -0.02, 0.04), sign="+")
+    ('50.0 [25.0, 75.0]', '+1.0 [-2.0, +4.0]')
+    """
     if x is None:
         return "-"
     value, lo, hi = (v * scale for v in x)
@@ -302,9 +307,9 @@ def format_typing(report: dict) -> str:
         for name, fig in row["correctors"].items():
             out.append(
                 f"| {row['spread']:g} | {row['kind']} | {words} | {typos} | {name} "
-                f"| {_ci(fig['accuracy'])} | {_ci(fig['gain'], sign='+')} "
-                f"| {_ci(fig['false_correction'])} | {_ci(fig.get('top3'))} "
-                f"| {_ci(fig.get('ksr'))} |"
+                f"| {percent_ci(fig['accuracy'])} | {percent_ci(fig['gain'], sign='+')} "
+                f"| {percent_ci(fig['false_correction'])} | {percent_ci(fig.get('top3'))} "
+                f"| {percent_ci(fig.get('ksr'))} |"
             )
     versus = [row for row in report["rows"] if "versus_best" in row]
     if versus:
@@ -322,7 +327,7 @@ def format_typing(report: dict) -> str:
             v = row["versus_best"]
             out.append(
                 f"| {row['spread']:g} | {row['kind']} | {v['best']} "
-                f"| {_ci(v['difference'], sign='+')} | {'yes' if v['leads'] else 'no'} "
-                f"| {_ci(v['false_correction'])} | {'yes' if v['false_ok'] else 'no'} |"
+                f"| {percent_ci(v['difference'], sign='+')} | {'yes' if v['leads'] else 'no'} "
+                f"| {percent_ci(v['false_correction'])} | {'yes' if v['false_ok'] else 'no'} |"
             )
     return "\n".join(out) + "\n"

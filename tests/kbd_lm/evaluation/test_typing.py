@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 
 import numpy as np
@@ -194,3 +195,21 @@ def test_the_command_prints_and_writes_the_table(typing_mixture, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "| 0.25 | chat |" in printed and SYMSPELL_OWN in printed
     assert (out / "eval-typing.json").is_file() and (out / "eval-typing.md").is_file()
+
+
+def test_the_margin_sweep_runs_on_the_valid_split(typing_mixture, tiny_bundle, tmp_path, capsys):
+    config, _ = typing_mixture
+    out = tmp_path / "tune"
+    argv = ["eval", "--typing", "--tune", "--bundle", str(tiny_bundle), "--limit", "60"]
+    argv += ["--out", str(out), "mixture=typmix", "bootstrap=20", "margins=[0, 50]"]
+    argv += ["tune_spreads=[0.35]", f"cache_dir={config.cache_dir}"]
+    assert main(argv) == 0
+    report = json.loads((out / "eval-typing-tune.json").read_text())
+    assert report["config"]["split"] == "valid"
+    assert [(r["margin"], r["spread"]) for r in report["rows"]] == [(0, 0.35), (50, 0.35)]
+    eager, never = report["rows"]
+    # 50 nats: space never replaces the letters; 0: it corrects, right or wrong
+    assert never["false_correction"] == [0.0, 0.0, 0.0] and never["worst_false_correction"] == 0
+    assert eager["accuracy"][0] > never["accuracy"][0]
+    assert report["candidate"] in (0, 50)
+    assert "| 50 | 0.35 |" in capsys.readouterr().out
