@@ -264,9 +264,8 @@ def _score_kinds(config: KindsEvalConfig, mixture, systems, sizes, identities):
     :func:`kbd_lm.evaluation.metrics.evaluate_system`, for the paired differences.
     """
     cache = Path(config.cache_dir)
-    code = _code_fingerprint(
-        SCORING_MODULES
-    )  # once per run: the scoring modules do not change during it
+    # once per run: the scoring modules do not change during it
+    code = _code_fingerprint(SCORING_MODULES)
     rows: dict[str, dict] = {}
     records: dict[str, dict[str, list]] = {name: {} for name in systems}
     for kind, sources in kinds_of(mixture.sources).items():
