@@ -296,11 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit", type=int, default=None, metavar="N", help="with --typing: words per kind"
     )
-    p.add_argument(
-        "--tune",
-        action="store_true",
-        help="with --typing: sweep autocorrect_margin on the valid split",
-    )
+    p.add_argument("--tune", action="store_true", help="with --typing: sweep autocorrect_margin")
     p.add_argument("--adaptive", action="store_true", help="personal history: static vs adaptive")
     p.add_argument("--tune-history", action="store_true", help="choose history weights (valid)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
