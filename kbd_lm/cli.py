@@ -189,18 +189,31 @@ def _eval_kinds(args) -> int:
 
 def _eval_typing(args) -> int:
     from kbd_lm.common.config import load_config
-    from kbd_lm.evaluation.typing import (
-        TypingEvalConfig,
-        default_correctors,
-        format_typing,
-        run_typing_eval,
-    )
+    from kbd_lm.evaluation.correctors import default_correctors
+    from kbd_lm.evaluation.typing import TypingEvalConfig, format_typing, run_typing_eval
     from kbd_lm.inference.bundle import reports_dir
 
     limit = [f"max_words={args.limit}"] if args.limit else []
-    cfg = load_config(TypingEvalConfig, "eval", args.preset or "typing", [*args.overrides, *limit])
+    # --tune: the valid split unless an override names another
+    split = (
+        ['split="valid"']
+        if args.tune and not any(o.startswith("split=") for o in args.overrides)
+        else []
+    )
+    cfg = load_config(
+        TypingEvalConfig, "eval", args.preset or "typing", [*split, *args.overrides, *limit]
+    )
     bundle = Path(args.bundle) if args.bundle else None
     out = Path(args.out) if args.out else (reports_dir(bundle) if bundle else Path("dist"))
+    if args.tune:  # autocorrect_margin swept (kbd_lm.evaluation.typing_tune)
+        from kbd_lm.evaluation.typing_tune import format_sweep, run_margin_sweep
+
+        if bundle is None:
+            raise SystemExit("eval --typing --tune: needs a bundle (--bundle DIR)")
+        report = run_margin_sweep(cfg, bundle, out)
+        print(format_sweep(report))
+        print(f"wrote {out / 'eval-typing-tune.json'} and {out / 'eval-typing-tune.md'}")
+        return 0
     report = run_typing_eval(cfg, default_correctors(cfg, bundle), out)
     print(format_typing(report))
     print(f"wrote {out / 'eval-typing.json'} and {out / 'eval-typing.md'}")
@@ -290,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit", type=int, default=None, metavar="N", help="with --typing: words per kind"
     )
+    p.add_argument("--tune", action="store_true", help="with --typing: sweep autocorrect_margin")
     p.add_argument("--adaptive", action="store_true", help="personal history: static vs adaptive")
     p.add_argument("--tune-history", action="store_true", help="choose history weights (valid)")
     p.add_argument("overrides", nargs="*", metavar="key=value")

@@ -18,6 +18,14 @@ hint``, each row with the hint an app would send for that kind of text (:func:`k
 and as ``NAME`` without any. The hinted one comes first, so the differences show what the
 hint buys.
 
+With ``correct`` (``kbd-lm eval --kinds correct=true``) the first system (the first bundle,
+with hints when it reads them) is scored once more with typo correction on
+(``Predictor.suggest(correct=True)``) as ``NAME, correction on``, on the same exactly typed
+words, and the report gains the paired differences of correction on minus off per kind
+(``report["correction"]``): exact typing must not lose top-3 or keystroke savings. (Top-1
+and top-3 are next words after a space, where nothing is corrected; correction acts on the
+completions inside a word, hence on KSR.)
+
 Each system's figures and per-word records on each row are kept under
 ``<cache_dir>/eval-cache/`` (keyed by the system's files, the sampled units and the source of
 the package): running ``make eval`` again after training one more bundle scores only that
@@ -62,6 +70,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 METRICS = ("top1", "top3", "ksr")
 HINTED = ", field hint"  # the name suffix of a bundle scored with each row's hint
+CORRECTED = ", correction on"  # the name suffix of the first system with typo correction on
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class KindsEvalConfig:
     seed: int = 0
     bootstrap: int = 1000
     ngram_budget_bytes: int = 1_500_000
+    correct: bool = False  # the first system once more with typo correction on
     cache_dir: str = "data"
 
 
@@ -99,16 +109,17 @@ def kind_hint(sources) -> str | None:
 
 
 class Hinted:
-    """A predictor that sends one field hint with every call (a keyboard in one kind of field).
+    """A predictor that sends one field hint with every call (a keyboard in one kind of field),
+    with typo correction on when ``correct``.
 
     >>> Hinted(predictor, "email").suggest("Dear ")  # doctest: +SKIP
     """
 
-    def __init__(self, predictor, hint: str | None) -> None:
-        self.predictor, self.hint = predictor, hint
+    def __init__(self, predictor, hint: str | None, correct: bool = False) -> None:
+        self.predictor, self.hint, self.correct = predictor, hint, correct
 
     def suggest(self, text: str, k: int = 3):
-        return self.predictor.suggest(text, k, hint=self.hint)
+        return self.predictor.suggest(text, k, hint=self.hint, correct=self.correct)
 
     def next_word_logprob(self, text: str, word: str) -> float:
         return self.predictor.next_word_logprob(text, word, hint=self.hint)
@@ -169,6 +180,7 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
     mixture = prepare_mixture(config.mixture, Path(config.cache_dir))
     rows, records = _score_kinds(config, mixture, systems, sizes, identities)
     names = list(systems)
+    compared = [n for n in names if not n.endswith(CORRECTED)]
     macro = {
         name: {
             m: float(np.mean([rows[k]["systems"][name][m] for k in rows]))
@@ -181,9 +193,17 @@ def run_kinds_eval(config: KindsEvalConfig, bundles: Mapping[str, Path], out_dir
         "bundles": {name: str(path) for name, path in bundles.items()},
         "rows": rows,
         "macro": macro,
-        "differences": {"of": names[0], "against": _differences(config, rows, records, names)},
+        "differences": {
+            "of": names[0],
+            "against": _differences(config, rows, records, names[0], compared[1:]),
+        },
         "seconds": time.monotonic() - t0,
     }
+    corrected = [n for n in names if n.endswith(CORRECTED)]
+    if corrected:  # correction on minus off, the same system
+        on, off = corrected[0], corrected[0].removesuffix(CORRECTED)
+        diff = _differences(config, rows, records, on, [off])[off]
+        report["correction"] = {"on": on, "off": off, "difference": diff}
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "eval-kinds.json", json.dumps(report, indent=2, default=str) + "\n")
     text = format_kinds(report)
@@ -212,8 +232,14 @@ def _kinds_systems(
         if predictor.hints:
             systems[name + HINTED] = predictor
         systems[name] = predictor
+    if config.correct:  # the first system again, correcting (kbd_lm.inference.correction)
+        first = next(iter(systems))
+        systems[first + CORRECTED] = systems[first]
     sizes = {name: int(p.bundle.manifest["total_bytes"]) for name, p in systems.items()}
     identities = {name: _bundle_identity(p.bundle.manifest) for name, p in systems.items()}
+    for name in identities:
+        if name.endswith(CORRECTED):
+            identities[name] += f" correct:{_code_fingerprint(CORRECTION_MODULES)[:16]}"
     baseline = ngram_baseline(
         prepare(config.ngram_mixture, cache), config.ngram_budget_bytes, cache
     )
@@ -238,7 +264,8 @@ def _score_kinds(config: KindsEvalConfig, mixture, systems, sizes, identities):
     :func:`kbd_lm.evaluation.metrics.evaluate_system`, for the paired differences.
     """
     cache = Path(config.cache_dir)
-    code = _code_fingerprint()  # once per run: the scoring modules do not change during it
+    # once per run: the scoring modules do not change during it
+    code = _code_fingerprint(SCORING_MODULES)
     rows: dict[str, dict] = {}
     records: dict[str, dict[str, list]] = {name: {} for name in systems}
     for kind, sources in kinds_of(mixture.sources).items():
@@ -256,8 +283,10 @@ def _score_kinds(config: KindsEvalConfig, mixture, systems, sizes, identities):
         }
         for name, system in systems.items():
             identity = identities[name]
-            if name.endswith(HINTED):
-                system, identity = Hinted(system, hint), f"{identity} hint:{hint}"
+            corrected, base = name.endswith(CORRECTED), name.removesuffix(CORRECTED)
+            if base.endswith(HINTED) or corrected:
+                h = hint if base.endswith(HINTED) else None
+                system, identity = Hinted(system, h, corrected), f"{identity} hint:{h}"
             key = _cache_key(identity, code, sample)
             result, recs = _evaluate_cached(
                 cache / "eval-cache" / f"{key}.json", system, sample, f"{kind} / {name}"
@@ -267,10 +296,9 @@ def _score_kinds(config: KindsEvalConfig, mixture, systems, sizes, identities):
     return rows, records
 
 
-def _differences(config: KindsEvalConfig, rows, records, names) -> dict[str, dict]:
-    """The paired differences of the first system against every other one: other -> metric
+def _differences(config: KindsEvalConfig, rows, records, first: str, others) -> dict:
+    """The paired differences of system ``first`` against each of ``others``: other -> metric
     -> kind (and ``"macro"``) -> (difference, low, high) (:func:`paired_interval`)."""
-    first = names[0]
     # The units of every kind, one after the other: kind k's are groups[k].
     offsets, total = {}, 0
     for kind in rows:
@@ -278,7 +306,7 @@ def _differences(config: KindsEvalConfig, rows, records, names) -> dict[str, dic
         total += rows[kind]["units"]
     groups = [np.arange(*offsets[k]) for k in rows]
     diffs: dict[str, dict] = {}
-    for other in names[1:]:
+    for other in others:
         diffs[other] = {}
         for metric in METRICS:
             a, b = [
@@ -318,11 +346,21 @@ SCORING_MODULES = (
 )
 
 
-def _code_fingerprint() -> str:
+# What typo correction adds to them (the system with correction on only).
+CORRECTION_MODULES = (
+    "kbd_lm.inference.correction",
+    "kbd_lm.typing.candidates",
+    "kbd_lm.typing.channel",
+    "kbd_lm.typing.layouts",
+    "kbd_lm.typing.spec",
+)
+
+
+def _code_fingerprint(modules: tuple[str, ...]) -> str:
     import importlib.util
 
     digest = hashlib.sha256()
-    for name in SCORING_MODULES:
+    for name in modules:
         digest.update(Path(importlib.util.find_spec(name).origin).read_bytes())
     return digest.hexdigest()
 
@@ -385,4 +423,12 @@ def format_kinds(report: dict) -> str:
         for metric, per in by_metric.items():
             cells = [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in per.values()]
             out.append(f"| {other} | {metric} | " + " | ".join(cells) + " |")
+    if "correction" in report:
+        c = report["correction"]
+        out += ["", f"Correction on minus off, **{c['off']}** (paired bootstrap, 95%):", ""]
+        out += ["| metric | " + " | ".join([*rows, "macro"]) + " |"]
+        out += ["|---|" + "---|" * (len(rows) + 1)]
+        for metric, per in c["difference"].items():
+            cells = [f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for d, lo, hi in per.values()]
+            out.append(f"| {metric} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"

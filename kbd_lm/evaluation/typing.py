@@ -4,28 +4,39 @@ Each kind's test split (the units of :mod:`kbd_lm.evaluation.kinds`, sampled the
 typed word by word by the touch-typing simulator (:mod:`kbd_lm.typing.simulate`: touches
 drawn around the intended keys with a spread in key widths, plus omissions, insertions,
 doubled letters, swaps and left-out apostrophes at the rates of
-:class:`~kbd_lm.typing.channel.ChannelParams`), once per spread. Every corrector sees the
-same typed letters and taps, so the differences are paired. A corrector gets the text before
-the word as the user meant it (a keyboard sends the corrected text as context once a word is
-committed) and the word's typed letters, and returns the word that space commits.
+:class:`~kbd_lm.typing.channel.ChannelParams`), once per spread. Every corrector
+(:mod:`kbd_lm.evaluation.correctors`) sees the same typed letters and taps, so the
+differences are paired. A corrector gets the text before the word as the user meant it (a
+keyboard sends the corrected text as context once a word is committed) and the word's typed
+letters, and returns the word that space commits and the words of its strip.
 
-Per kind, spread and corrector:
+Per kind, spread and corrector, each with a 95% bootstrap interval over units:
 
 - **word accuracy**: the committed word equals the intended one (lowercased, as
-  :mod:`kbd_lm.evaluation.metrics` compares words); with its difference from leaving the
-  letters as typed, and a 95% paired-bootstrap interval over units;
-- **false corrections**: of the words typed exactly right, the share the corrector changed
-  (with its 95% bootstrap interval); correct words that a word list lacks (names) count.
+  :mod:`kbd_lm.evaluation.metrics` compares words); with its paired difference (**gain**)
+  from leaving the letters as typed;
+- **false corrections**: of the words typed exactly right, the share the corrector changed;
+  correct words that a word list lacks (names) count;
+- **top-3**: after the whole word is typed, the intended word is one of the strip's
+  :data:`~kbd_lm.evaluation.correctors.STRIP` words (correction on) or is the typed letters
+  themselves (the keyboard shows them already: the strip never repeats them,
+  docs/decoding.md section 6). symspellpy's strip is its 3 closest words; ``none`` has none;
+- **noisy KSR** (keystroke savings with noisy typing), for correctors whose strip completes
+  words: the word's typed letters are entered one at a time; when the intended word is in
+  the strip after ``j`` of them (``j = 0``: the next-word strip), the user taps it and the
+  word costs ``j + 1`` keys (the tap adds the space); a word not offered before its last
+  typed letter costs ``len(word) + 1``, as if typed in full. KSR = 1 - keys / (sum over
+  words of ``len(word) + 1``), as :mod:`kbd_lm.evaluation.metrics` counts it for exact typing.
 
-The correctors: ``none`` (the letters as typed); ``symspellpy`` (edit distance
-``max_edit``) with its own English dictionary (``frequency_dictionary_en_82_765.txt``, in the
-symspellpy wheel); symspellpy over the bundle's word list and counts; the bundle's own
-correction (:class:`PredictorCorrector`: the model's prior times the touch channel). Any
-object with a ``correct(context, typed, taps) -> str`` method is one more column
-(:class:`Corrector`).
+Then, per spread and kind (and macro), the bundle's accuracy minus that of the best of the
+baselines (:data:`~kbd_lm.evaluation.correctors.BASELINES` present: symspellpy with its own
+dictionary, with the bundle's word list, the n-gram with the touch channel; the best on
+that kind by accuracy), with its paired interval, and whether the bundle's false-correction
+rate is at most :data:`MAX_FALSE_CORRECTION`.
 
 >>> config = TypingEvalConfig(max_words=300)                      # doctest: +SKIP
->>> report = run_typing_eval(config, default_correctors(config, "dist/bundle"), Path("out"))
+>>> correctors = default_correctors(config, "dist/bundle")      # doctest: +SKIP
+>>> report = run_typing_eval(config, correctors, Path("out"))
 ...                                                               # doctest: +SKIP
 """
 
@@ -36,31 +47,27 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from kbd_lm.common.fsutil import atomic_write_text
+from kbd_lm.evaluation.correctors import BASELINES, PREDICTOR, Corrector
 from kbd_lm.evaluation.keystrokes import typed_words
-from kbd_lm.evaluation.kinds import kinds_of, paired_interval
+from kbd_lm.evaluation.kinds import KindsEvalConfig, kinds_of, paired_interval
 from kbd_lm.evaluation.metrics import count_words, sample_words
-from kbd_lm.text.normalization import PARTIAL_WORD_RE
-from kbd_lm.typing.channel import ChannelParams, Tap
+from kbd_lm.typing.channel import ChannelParams
 from kbd_lm.typing.layouts import get_layout
 from kbd_lm.typing.simulate import simulate
 
 log = logging.getLogger(__name__)
 
-NONE = "none (as typed)"
-SYMSPELL_OWN = "symspellpy (own 82k dictionary)"
-SYMSPELL_BUNDLE = "symspellpy (bundle word list)"
-PREDICTOR = "bundle (model prior x touch channel)"
-PREDICTOR_TAPS = "bundle (model prior x touch channel), with taps"
-# The dictionary shipped inside the symspellpy wheel (82,765 English words with counts).
-SYMSPELL_DICTIONARY = "frequency_dictionary_en_82_765.txt"
+# The bundle's false-correction rate must stay at or below this (1% of correctly typed words).
+MAX_FALSE_CORRECTION = 0.01
+# How far the bundle's accuracy must lead the best baseline, in accuracy (3 points).
+MIN_LEAD = 0.03
 
 
 @dataclass(frozen=True)
@@ -77,114 +84,37 @@ class TypingEvalConfig:
     max_edit: int = 2  # symspellpy's edit distance
     predictor: bool = True  # the bundle's own correction (Predictor.suggest(correct=True))
     taps: bool = False  # one more column: the bundle's correction given the touch points too
+    ngram: bool = True  # the n-gram with the touch channel (correctors.NgramCorrector)
+    # Without an n-gram in the bundle: the size-matched trigram of `kbd-lm eval --kinds`.
+    ngram_mixture: str = KindsEvalConfig.ngram_mixture
+    ngram_budget_bytes: int = KindsEvalConfig.ngram_budget_bytes
+    keystrokes: bool = True  # the noisy KSR (a strip per typed letter: the slow part)
+    # `--tune` (kbd_lm.evaluation.typing_tune): autocorrect_margin values and spreads swept
+    margins: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)
+    tune_spreads: tuple[float, ...] = (0.25, 0.35)
     cache_dir: str = "data"
 
 
-class Corrector(Protocol):
-    """What space commits for a typed word: ``correct(context, typed, taps) -> word``."""
+def sample_kinds(config: TypingEvalConfig) -> dict[str, list[str]]:
+    """Each kind's sampled units of ``config.split`` (:func:`metrics.sample_words`)."""
+    from kbd_lm.dataset.corpus import prepare_mixture
 
-    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str: ...
-
-
-class NoCorrection:
-    """The letters as typed."""
-
-    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
-        return typed
-
-
-class SymSpellCorrector:
-    """symspellpy's closest word (edit distance at most ``max_edit``, the most frequent among
-    the closest), in the typed casing; the typed letters when no word is that close.
-
-    >>> fix = SymSpellCorrector([("tomorrow", 50), ("the", 900)])
-    >>> fix.correct("see you ", "Tomorow", []), fix.correct("", "xqzv", [])
-    ('Tomorrow', 'xqzv')
-    """
-
-    def __init__(self, counts: Iterable[tuple[str, int]], max_edit: int = 2) -> None:
-        from symspellpy import SymSpell
-
-        self.max_edit = max_edit
-        self.sym = SymSpell(max_dictionary_edit_distance=max_edit)
-        for word, count in counts:
-            self.sym.create_dictionary_entry(word.lower(), int(count))
-
-    @classmethod
-    def own_dictionary(cls, max_edit: int = 2) -> SymSpellCorrector:
-        """Over symspellpy's own English dictionary (in its wheel)."""
-        import importlib.resources
-
-        path = importlib.resources.files("symspellpy") / SYMSPELL_DICTIONARY
-        counts = (line.split() for line in path.read_text(encoding="utf-8").splitlines())
-        return cls(((w, int(n)) for w, n in counts), max_edit)
-
-    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
-        from symspellpy import Verbosity
-
-        if not typed:  # every letter left out: nothing to look up
-            return typed
-        found = self.sym.lookup(
-            typed,
-            Verbosity.TOP,
-            max_edit_distance=self.max_edit,
-            include_unknown=True,
-            transfer_casing=True,
-        )
-        return found[0].term if found else typed
+    mixture = prepare_mixture(config.mixture, Path(config.cache_dir))
+    samples = {}
+    for kind, sources in kinds_of(mixture.sources).items():
+        units = [u for s in sources for u in mixture.sources[s].units(config.split)]
+        samples[kind] = sample_words(units, config.max_words, config.seed)
+    return samples
 
 
-class PredictorCorrector:
-    """What space commits with the bundle's correction on: the first suggestion of
-    ``Predictor.suggest(context + typed, correct=True)`` when it is marked ``autocorrect``,
-    else the typed letters. With ``taps``, the touch points go along (without field hints).
-    """
-
-    def __init__(self, predictor, layout: str, taps: bool = False) -> None:
-        self.predictor, self.layout, self.taps = predictor, layout, taps
-
-    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
-        m = PARTIAL_WORD_RE.search(typed)
-        if m is None:  # nothing the predictor reads as a word being typed
-            return typed
-        partial = m.group(0)
-        suggestions = self.predictor.suggest(
-            context + typed,
-            k=3,
-            correct=True,
-            layout=self.layout,
-            taps=taps[m.start() :] if self.taps else None,
-        )
-        if suggestions and suggestions[0].autocorrect:
-            return typed[: len(typed) - len(partial)] + suggestions[0].word
-        return typed
-
-
-def default_correctors(config: TypingEvalConfig, bundle: str | Path | None) -> dict:
-    """The correctors, name -> corrector: as typed, symspellpy with its own dictionary, and
-    with a bundle that has a word list, symspellpy over the bundle's words and (with
-    ``config.predictor``) the bundle's own correction, from the letters and (with
-    ``config.taps``) from the letters and their touch points."""
-    correctors: dict[str, Corrector] = {
-        NONE: NoCorrection(),
-        SYMSPELL_OWN: SymSpellCorrector.own_dictionary(config.max_edit),
-    }
-    if bundle is not None:
-        from kbd_lm.inference.bundle import LEXICON_FILE, Bundle
-        from kbd_lm.inference.lexicon import Lexicon
-
-        loaded = Bundle.load(bundle)
-        if LEXICON_FILE in loaded.manifest.files:
-            lexicon = Lexicon.load(loaded.path / LEXICON_FILE)
-            correctors[SYMSPELL_BUNDLE] = SymSpellCorrector(lexicon.items(), config.max_edit)
-            if config.predictor:
-                from kbd_lm.inference.predictor import Predictor
-
-                predictor = Predictor(loaded)
-                correctors[PREDICTOR] = PredictorCorrector(predictor, config.layout)
-                if config.taps:
-                    correctors[PREDICTOR_TAPS] = PredictorCorrector(predictor, config.layout, True)
-    return correctors
+def type_kind(config: TypingEvalConfig, spread: float, kind: str, units: list[str]) -> list:
+    """:func:`type_words` of one kind at one spread, from one random stream per (seed,
+    spread, kind), keyed by their values: another corrector, kind or list of spreads changes
+    no typed letter."""
+    key = [config.seed, round(spread * 1000), zlib.crc32(kind.encode())]
+    params = ChannelParams(touch_spread=spread)
+    layout = get_layout(config.layout)
+    return type_words(units, np.random.default_rng(key), layout=layout, params=params)
 
 
 def type_words(
@@ -208,68 +138,85 @@ def type_words(
     return out
 
 
-def score_corrector(corrector: Corrector, words: list[dict]) -> list[tuple[bool, bool]]:
-    """Per typed word (:func:`type_words`): (the committed word is the intended one, the
-    committed word differs from the typed letters)."""
+def score_corrector(corrector: Corrector, words: list[dict], strip: bool = True) -> list[dict]:
+    """Per typed word (:func:`type_words`): ``ok`` (the committed word is the intended one),
+    ``changed`` (it differs from the typed letters) and, with ``strip``, ``found`` (top-3,
+    module docstring) and ``keys`` (noisy KSR; None for a corrector that does not complete)."""
     out = []
     for w in words:
-        committed = corrector.correct(w["context"], w["typed"], w["taps"]).lower()
-        out.append((committed == w["word"].lower(), committed != w["typed"].lower()))
+        context, typed, taps = w["context"], w["typed"], w["taps"]
+        target = w["word"].lower()
+        committed = corrector.correct(context, typed, taps).lower()
+        scored = {"ok": committed == target, "changed": committed != typed.lower()}
+        if strip:
+            offered = [s.lower() for s in corrector.strip(context, typed, taps)]
+            scored["found"] = target in offered or typed.lower() == target
+            scored["keys"] = noisy_keys(corrector, w) if corrector.completes else None
+        out.append(scored)
     return out
 
 
-def _unit_sums(words: list[dict], scored, n_units: int) -> dict[str, np.ndarray]:
-    """Per unit (numerator, denominator) of word accuracy and of false corrections."""
-    acc, false = np.zeros((n_units, 2)), np.zeros((n_units, 2))
-    for w, (ok, changed) in zip(words, scored, strict=True):
-        acc[w["unit"]] += (ok, 1)
+def noisy_keys(corrector: Corrector, w: dict) -> int:
+    """Keys the typed word ``w`` costs with ``corrector``'s strip (noisy KSR, module
+    docstring): ``j + 1`` when the intended word is offered after ``j`` typed letters."""
+    target = w["word"].lower()
+    for j in range(len(w["typed"])):
+        offered = corrector.strip(w["context"], w["typed"][:j], w["taps"][:j])
+        if target in (s.lower() for s in offered):
+            return j + 1
+    return len(w["word"]) + 1
+
+
+def unit_sums(words: list[dict], scored: list[dict], n_units: int) -> dict[str, np.ndarray]:
+    """Per unit (numerator, denominator) of every metric :func:`score_corrector` scored."""
+    sums = {m: np.zeros((n_units, 2)) for m in ("accuracy", "false_correction", "top3", "ksr")}
+    for w, s in zip(words, scored, strict=True):
+        u = w["unit"]
+        sums["accuracy"][u] += (s["ok"], 1)
         if w["typed"].lower() == w["word"].lower():
-            false[w["unit"]] += (changed, 1)
-    return {"accuracy": acc, "false_correction": false}
+            sums["false_correction"][u] += (s["changed"], 1)
+        if "found" in s:
+            sums["top3"][u] += (s["found"], 1)
+        if s.get("keys") is not None:
+            full = len(w["word"]) + 1
+            sums["ksr"][u] += (full - s["keys"], full)
+    return sums
 
 
 def run_typing_eval(
     config: TypingEvalConfig, correctors: Mapping[str, Corrector], out_dir: Path
 ) -> dict:
     """Type each kind's sample at each spread, score ``correctors`` (name -> corrector, the
-    first is the reference of the differences, normally :class:`NoCorrection`), write
-    ``eval-typing.json`` and ``eval-typing.md`` into ``out_dir`` and return the report."""
-    from kbd_lm.dataset.corpus import prepare_mixture
-
+    first is the reference of the differences, normally ``none``), write ``eval-typing.json``
+    and ``eval-typing.md`` into ``out_dir`` and return the report."""
     t0 = time.monotonic()
-    layout = get_layout(config.layout)
-    mixture = prepare_mixture(config.mixture, Path(config.cache_dir))
-    samples = {}
-    for kind, sources in kinds_of(mixture.sources).items():
-        units = [u for s in sources for u in mixture.sources[s].units(config.split)]
-        samples[kind] = sample_words(units, config.max_words, config.seed)
-    rows = []
+    samples = sample_kinds(config)
+    rows, timing = [], {name: 0.0 for name in correctors}
+    names = list(correctors)
     for spread in config.spreads:
-        params = ChannelParams(touch_spread=spread)
-        sums: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in correctors}
+        sums: dict[str, dict[str, dict]] = {name: {} for name in correctors}
         for kind, units in samples.items():
-            # One stream per (seed, spread, kind), keyed by their values: another corrector,
-            # kind or list of spreads changes no typed letter.
-            key = [config.seed, round(spread * 1000), zlib.crc32(kind.encode())]
-            rng = np.random.default_rng(key)
-            words = type_words(units, rng, layout=layout, params=params)
+            words = type_kind(config, spread, kind, units)
             for name, corrector in correctors.items():
                 t = time.monotonic()
-                scored = score_corrector(corrector, words)
-                sums[name][kind] = _unit_sums(words, scored, len(units))
+                scored = score_corrector(corrector, words, config.keystrokes)
+                sums[name][kind] = unit_sums(words, scored, len(units))
+                timing[name] += time.monotonic() - t
                 log.info("spread %g, %s, %s: %.1f s", spread, kind, name, time.monotonic() - t)
             typos = sum(w["typed"].lower() != w["word"].lower() for w in words)
             rows.append({"spread": spread, "kind": kind, "words": len(words), "typos": typos})
-        _figures(config, rows[-len(samples) :], sums, list(correctors))
         rows.append({"spread": spread, "kind": "macro", "words": None, "typos": None})
-        _figures(config, rows[-1:], sums, list(correctors), macro=True)
+        for row in rows[-len(samples) - 1 :]:
+            kinds = list(samples) if row["kind"] == "macro" else [row["kind"]]
+            _figures(config, row, sums, names, kinds, correctors)
     report = {
         "config": dataclasses.asdict(config),
         "channel": ChannelParams().to_dict(),
-        "correctors": list(correctors),
+        "correctors": names,
         "units": {kind: len(units) for kind, units in samples.items()},
         "words": {kind: sum(count_words(u) for u in units) for kind, units in samples.items()},
         "rows": rows,
+        "corrector_seconds": {name: round(s, 1) for name, s in timing.items()},
         "seconds": time.monotonic() - t0,
     }
     out_dir = Path(out_dir)
@@ -278,50 +225,81 @@ def run_typing_eval(
     return report
 
 
-def _figures(config, rows: list[dict], sums, names: list[str], macro: bool = False) -> None:
-    """Fill each row (one kind, or the macro average over the kinds of ``sums``) with every
-    corrector's accuracy and false corrections, and the accuracy difference from the first
-    corrector, each (value, low, high) at 95%."""
-    first = names[0]
-    for row in rows:
-        kinds = list(sums[first]) if macro else [row["kind"]]
-        offsets = np.cumsum([0] + [len(sums[first][k]["accuracy"]) for k in kinds])
-        groups = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(kinds))]
+def _figures(config, row: dict, sums, names: list[str], kinds: list[str], correctors) -> None:
+    """Fill ``row`` (one kind, or the macro average over ``kinds``) with every corrector's
+    figures, each (value, low, high) at 95%: accuracy, its gain over the first corrector,
+    false corrections, top-3 and (for correctors that complete words) noisy KSR; and the
+    bundle against the best baseline (``row["versus_best"]``)."""
+    offsets = np.cumsum([0] + [len(sums[names[0]][k]["accuracy"]) for k in kinds])
+    groups = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(kinds))]
+    zero = np.column_stack([np.zeros(offsets[-1]), np.ones(offsets[-1])])
 
-        def stacked(name: str, metric: str, kinds=kinds) -> np.ndarray:
-            return np.concatenate([sums[name][k][metric] for k in kinds])
+    def stacked(who: str | list[str], metric: str) -> np.ndarray:
+        # who: a corrector, or one per kind (the best baseline differs per kind)
+        who = [who] * len(kinds) if isinstance(who, str) else who
+        return np.concatenate([sums[n][k][metric] for n, k in zip(who, kinds, strict=True)])
 
-        zero = np.column_stack([np.zeros(offsets[-1]), np.ones(offsets[-1])])
-        row["correctors"] = {}
-        for name in names:
-            acc, false = stacked(name, "accuracy"), stacked(name, "false_correction")
-            row["correctors"][name] = {
-                "accuracy": paired_interval(acc, zero, groups, config.bootstrap, config.seed),
-                "gain": paired_interval(
-                    acc, stacked(first, "accuracy"), groups, config.bootstrap, config.seed
-                ),
-                "false_correction": paired_interval(
-                    false, zero, groups, config.bootstrap, config.seed
-                ),
-            }
+    def interval(a: np.ndarray, b: np.ndarray = zero) -> tuple[float, float, float]:
+        return paired_interval(a, b, groups, config.bootstrap, config.seed)
+
+    row["correctors"] = {}
+    for name in names:
+        fig = {
+            "accuracy": interval(stacked(name, "accuracy")),
+            "gain": interval(stacked(name, "accuracy"), stacked(names[0], "accuracy")),
+            "false_correction": interval(stacked(name, "false_correction")),
+        }
+        if config.keystrokes:
+            fig["top3"] = interval(stacked(name, "top3"))
+            completes = correctors[name].completes
+            fig["ksr"] = interval(stacked(name, "ksr")) if completes else None
+        row["correctors"][name] = fig
+    baselines = [b for b in BASELINES if b in sums]
+    if PREDICTOR not in sums or not baselines:
+        return
+    # the best baseline on each kind, by its accuracy there
+    best = [max(baselines, key=lambda b, k=k: _ratio(sums[b][k]["accuracy"])) for k in kinds]
+    false = row["correctors"][PREDICTOR]["false_correction"]
+    lead = interval(stacked(PREDICTOR, "accuracy"), stacked(best, "accuracy"))
+    row["versus_best"] = {
+        "best": best[0] if len(kinds) == 1 else "best per kind",
+        "difference": lead,
+        "leads": lead[0] >= MIN_LEAD,
+        "false_correction": false,
+        "false_ok": false[0] <= MAX_FALSE_CORRECTION,
+    }
 
 
-def _ci(x: Sequence[float], scale: float = 100.0, sign: str = "") -> str:
+def _ratio(sums: np.ndarray) -> float:
+    return float(sums[:, 0].sum() / max(sums[:, 1].sum(), 1))
+
+
+def percent_ci(x: Sequence[float] | None, scale: float = 100.0, sign: str = "") -> str:
+    """(value, low, high) as "value [low, high]" in percent; "-" for None.
+
+    >>> percent_ci((0.5, 0.25, 0.75)), percent_ci((0.01, -0.02, 0.04), sign="+")
+    ('50.0 [25.0, 75.0]', '+1.0 [-2.0, +4.0]')
+    """
+    if x is None:
+        return "-"
     value, lo, hi = (v * scale for v in x)
     return f"{value:{sign}.1f} [{lo:{sign}.1f}, {hi:{sign}.1f}]"
 
 
 def format_typing(report: dict) -> str:
     """Markdown: per spread, kind and corrector the word accuracy, its gain over the letters
-    as typed and the false-correction rate, in percent with 95% intervals."""
+    as typed, the false-correction rate, top-3 and noisy KSR, in percent with 95%
+    intervals; then the bundle against the best baseline per spread and kind."""
     first = report["correctors"][0]
     out = [
         f"Simulated touch typing ({report['config']['layout']}), word accuracy after space, "
-        f"in %; gain over {first!r}; false corrections: % of correctly typed words changed "
-        "(95% bootstrap intervals over units).",
+        f"in %; gain over {first!r}; false corrections: % of correctly typed words changed; "
+        "top-3: the intended word in the strip after the whole word (or typed exactly); "
+        "noisy KSR: keystroke savings (95% bootstrap intervals over units).",
         "",
-        "| spread | kind | words | typos % | corrector | accuracy | gain | false corrections |",
-        "|---|---|---|---|---|---|---|---|",
+        "| spread | kind | words | typos % | corrector | accuracy | gain | false corrections "
+        "| top-3 | noisy KSR |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         words = "" if row["words"] is None else f"{row['words']:,}"
@@ -329,7 +307,27 @@ def format_typing(report: dict) -> str:
         for name, fig in row["correctors"].items():
             out.append(
                 f"| {row['spread']:g} | {row['kind']} | {words} | {typos} | {name} "
-                f"| {_ci(fig['accuracy'])} | {_ci(fig['gain'], sign='+')} "
-                f"| {_ci(fig['false_correction'])} |"
+                f"| {percent_ci(fig['accuracy'])} | {percent_ci(fig['gain'], sign='+')} "
+                f"| {percent_ci(fig['false_correction'])} | {percent_ci(fig.get('top3'))} "
+                f"| {percent_ci(fig.get('ksr'))} |"
+            )
+    versus = [row for row in report["rows"] if "versus_best" in row]
+    if versus:
+        out += [
+            "",
+            f"{PREDICTOR} against the best baseline on each kind (by accuracy), in points "
+            f"(paired, 95%); leads: by at least {100 * MIN_LEAD:g} points; false corrections "
+            f"at most {100 * MAX_FALSE_CORRECTION:g}%.",
+            "",
+            "| spread | kind | best baseline | accuracy difference | leads "
+            "| false corrections | at most 1% |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in versus:
+            v = row["versus_best"]
+            out.append(
+                f"| {row['spread']:g} | {row['kind']} | {v['best']} "
+                f"| {percent_ci(v['difference'], sign='+')} | {'yes' if v['leads'] else 'no'} "
+                f"| {percent_ci(v['false_correction'])} | {'yes' if v['false_ok'] else 'no'} |"
             )
     return "\n".join(out) + "\n"

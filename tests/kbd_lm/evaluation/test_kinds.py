@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from kbd_lm.corpora.mixtures import MIXTURES, Mixture
-from kbd_lm.evaluation.kinds import KindsEvalConfig, format_kinds, paired_interval, run_kinds_eval
+from kbd_lm.evaluation.kinds import (
+    CORRECTED,
+    KindsEvalConfig,
+    format_kinds,
+    paired_interval,
+    run_kinds_eval,
+)
 from tests.conftest import make_lines
 
 
@@ -101,3 +109,24 @@ def test_a_hinted_bundle_is_scored_with_each_rows_hint_and_without(
     assert [chat["hinted, field hint"][m] for m in same] == [chat["hinted"][m] for m in same]
     d, lo, hi = report["differences"]["against"]["hinted"]["ksr"]["mail"]
     assert lo <= d <= hi
+
+
+def test_correction_on_is_a_second_system_with_its_paired_difference(
+    tiny_bundle, tmp_path, monkeypatch
+):
+    lines = {"chat": make_lines(400, 13)}
+    _, cfg = _mixture(monkeypatch, tmp_path, "corrmix", lines, 40)
+    cfg = dataclasses.replace(cfg, correct=True)
+    report = run_kinds_eval(cfg, {"tiny": tiny_bundle}, tmp_path)
+
+    systems = report["rows"]["chat"]["systems"]
+    assert list(systems)[:2] == ["tiny", "tiny" + CORRECTED]
+    # the differences of the first system leave the corrected one out; it has its own
+    assert "tiny" + CORRECTED not in report["differences"]["against"]
+    c = report["correction"]
+    assert (c["on"], c["off"]) == ("tiny" + CORRECTED, "tiny")
+    for metric in ("top1", "top3", "ksr"):
+        d, lo, hi = c["difference"][metric]["macro"]
+        assert lo <= d <= hi
+        assert d == pytest.approx(systems[c["on"]][metric] - systems["tiny"][metric])
+    assert "Correction on minus off" in (tmp_path / "eval-kinds.md").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 
 from kbd_lm.cli import main
 from kbd_lm.corpora.mixtures import MIXTURES, Mixture
-from kbd_lm.evaluation.typing import (
+from kbd_lm.evaluation.correctors import (
+    NGRAM,
     NONE,
     PREDICTOR,
     PREDICTOR_TAPS,
@@ -18,11 +20,16 @@ from kbd_lm.evaluation.typing import (
     SYMSPELL_OWN,
     NoCorrection,
     SymSpellCorrector,
-    TypingEvalConfig,
     default_correctors,
+)
+from kbd_lm.evaluation.typing import (
+    TypingEvalConfig,
     format_typing,
+    noisy_keys,
     run_typing_eval,
+    score_corrector,
     type_words,
+    unit_sums,
 )
 from kbd_lm.text.normalization import WORD_RE
 from kbd_lm.typing.channel import ChannelParams
@@ -64,7 +71,9 @@ def test_every_corrector_sees_the_same_typed_letters(typing_mixture, tmp_path):
     vocabulary = Counter(m.group(0).lower() for line in lines for m in WORD_RE.finditer(line))
     correctors = {
         NONE: NoCorrection(),
-        "symspell (the text's words)": SymSpellCorrector(vocabulary.items()),
+        # the text's own words; the bundle's column here, against an as-typed "baseline"
+        PREDICTOR: SymSpellCorrector(vocabulary.items()),
+        SYMSPELL_BUNDLE: NoCorrection(),
     }
     report = run_typing_eval(config, correctors, tmp_path / "out")
 
@@ -81,10 +90,18 @@ def test_every_corrector_sees_the_same_typed_letters(typing_mixture, tmp_path):
     # More spread, more typos; a dictionary that holds every word fixes many of them.
     by = {(r["spread"], r["kind"]): r for r in rows}
     assert by[(0.35, "chat")]["typos"] > by[(0.2, "chat")]["typos"]
-    gain, lo, hi = by[(0.35, "macro")]["correctors"]["symspell (the text's words)"]["gain"]
+    gain, lo, hi = by[(0.35, "macro")]["correctors"][PREDICTOR]["gain"]
     assert lo > 0.05 and lo <= gain <= hi
+    # against the best baseline (the letters as typed here): the same paired difference
+    versus = by[(0.35, "macro")]["versus_best"]
+    assert versus["difference"] == (gain, lo, hi) and versus["leads"]
+    assert by[(0.35, "chat")]["versus_best"]["best"] == SYMSPELL_BUNDLE
+    # symspellpy's strip does not complete words: top-3 but no noisy KSR
+    fig = by[(0.35, "chat")]["correctors"][PREDICTOR]
+    assert fig["ksr"] is None and fig["top3"][0] >= fig["accuracy"][0]
     text = (tmp_path / "out" / "eval-typing.md").read_text()
     assert text == format_typing(report) and "| 0.35 | macro |" in text
+    assert "| 0.35 | macro | best per kind |" in text
 
     # One corrector and one spread fewer: the same typed letters, the same figures.
     fewer = dataclasses.replace(config, spreads=(0.35,))
@@ -106,23 +123,67 @@ def test_type_words_gives_each_word_its_context_and_taps():
     assert all(len(w["taps"]) == len(w["typed"]) for w in words)
 
 
-def test_the_bundle_word_list_and_the_predictor_are_columns(tiny_bundle):
-    correctors = default_correctors(TypingEvalConfig(), tiny_bundle)
-    assert list(correctors) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE, PREDICTOR]
-    assert list(default_correctors(TypingEvalConfig(), None)) == [NONE, SYMSPELL_OWN]
-    no_model = default_correctors(TypingEvalConfig(predictor=False), tiny_bundle)
-    assert list(no_model) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE]
-    with_taps = default_correctors(TypingEvalConfig(taps=True), tiny_bundle)
-    assert list(with_taps)[-2:] == [PREDICTOR, PREDICTOR_TAPS]
+def test_the_bundle_word_list_the_ngram_and_the_predictor_are_columns(
+    tiny_bundle, tiny_corpus_dir, tmp_path
+):
+    # a bundle without an n-gram: the baseline trigram of ngram_mixture, trained and cached
+    config = TypingEvalConfig(ngram_mixture=str(tiny_corpus_dir), cache_dir=str(tmp_path))
+    correctors = default_correctors(config, tiny_bundle)
+    assert list(correctors) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE, NGRAM, PREDICTOR]
+    assert list(tmp_path.glob("ngram-*.kn3"))
+    assert list(default_correctors(config, None)) == [NONE, SYMSPELL_OWN]
+    no_model = default_correctors(dataclasses.replace(config, predictor=False), tiny_bundle)
+    assert list(no_model) == [NONE, SYMSPELL_OWN, SYMSPELL_BUNDLE, NGRAM]
+    with_taps = default_correctors(dataclasses.replace(config, taps=True, ngram=False), tiny_bundle)
+    assert list(with_taps)[-3:] == [SYMSPELL_BUNDLE, PREDICTOR, PREDICTOR_TAPS]
     q = LAYOUTS["qwerty"]
     taps = [q.centre(c) for c in "tomorow"]
     assert with_taps[PREDICTOR_TAPS].correct("see you ", "tomorow", taps) == "tomorrow"
-    # the predictor's column commits its autocorrection, else the typed letters
-    fix = correctors[PREDICTOR]
-    assert fix.correct("see you ", "tomorow", [None] * 7) == "tomorrow"
-    assert fix.correct("see you ", "Tomorow", [None] * 7) == "Tomorrow"
-    assert fix.correct("at ", "5pm", [None] * 3) == "5pm"
-    assert fix.correct("see you ", "", []) == ""
+    # the predictor's and the n-gram's columns commit their autocorrection, else the letters
+    for name in (PREDICTOR, NGRAM):
+        fix = correctors[name]
+        assert fix.completes
+        assert fix.correct("see you ", "tomorow", [None] * 7) == "tomorrow", name
+        assert fix.correct("see you ", "Tomorow", [None] * 7) == "Tomorrow", name
+        assert fix.correct("see you ", "soon", [None] * 4) == "soon", name
+        assert fix.correct("at ", "5pm", [None] * 3) == "5pm", name
+        assert fix.correct("see you ", "", []) == "", name
+        # the strip: next words after a space, completions and corrections inside a word
+        assert "tomorrow" in fix.strip("see you ", "tomo", [None] * 4), name
+        assert "tomorrow" in fix.strip("see you ", "tomorow", [None] * 7), name
+        assert len(fix.strip("see you ", "", [])) == 3, name
+
+
+def test_top3_and_noisy_keystrokes_follow_the_strip():
+    class Strip:  # offers "tomorrow" once "t" is typed (or when a "to" was typed in full)
+        completes = True
+
+        def correct(self, context, typed, taps):
+            return typed
+
+        def strip(self, context, typed, taps):
+            return ["Tomorrow", "the", "to"] if typed[:1] == "t" else ["a", "b", "c"]
+
+    words = [
+        {"unit": 0, "context": "", "word": "tomorrow", "typed": "tomorow", "taps": [None] * 7},
+        {"unit": 0, "context": "", "word": "to", "typed": "to", "taps": [None] * 2},
+        {"unit": 0, "context": "", "word": "xylo", "typed": "xylp", "taps": [None] * 4},
+    ]
+    scored = score_corrector(Strip(), words)
+    assert [(s["ok"], s["found"], s["keys"]) for s in scored] == [
+        (False, True, 2),  # offered after one letter: a letter and a tap
+        (True, True, 2),
+        (False, False, 5),  # never offered: the whole word and space
+    ]
+    assert noisy_keys(Strip(), words[0]) == 2
+    sums = unit_sums(words, scored, 1)
+    assert sums["top3"].tolist() == [[2, 3]] and sums["ksr"].tolist() == [[7 + 1 + 0, 9 + 3 + 5]]
+    assert score_corrector(NoCorrection(), words)[1] == {
+        "ok": True,
+        "changed": False,
+        "found": True,  # typed exactly: the keyboard shows the letters
+        "keys": None,  # no strip that completes words
+    }
 
 
 def test_the_command_prints_and_writes_the_table(typing_mixture, tmp_path, capsys):
@@ -134,3 +195,21 @@ def test_the_command_prints_and_writes_the_table(typing_mixture, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "| 0.25 | chat |" in printed and SYMSPELL_OWN in printed
     assert (out / "eval-typing.json").is_file() and (out / "eval-typing.md").is_file()
+
+
+def test_the_margin_sweep_runs_on_the_valid_split(typing_mixture, tiny_bundle, tmp_path, capsys):
+    config, _ = typing_mixture
+    out = tmp_path / "tune"
+    argv = ["eval", "--typing", "--tune", "--bundle", str(tiny_bundle), "--limit", "60"]
+    argv += ["--out", str(out), "mixture=typmix", "bootstrap=20", "margins=[0, 50]"]
+    argv += ["tune_spreads=[0.35]", f"cache_dir={config.cache_dir}"]
+    assert main(argv) == 0
+    report = json.loads((out / "eval-typing-tune.json").read_text())
+    assert report["config"]["split"] == "valid"
+    assert [(r["margin"], r["spread"]) for r in report["rows"]] == [(0, 0.35), (50, 0.35)]
+    eager, never = report["rows"]
+    # 50 nats: space never replaces the letters; 0: it corrects, right or wrong
+    assert never["false_correction"] == [0.0, 0.0, 0.0] and never["worst_false_correction"] == 0
+    assert eager["accuracy"][0] > never["accuracy"][0]
+    assert report["candidate"] in (0, 50)
+    assert "| 50 | 0.35 |" in capsys.readouterr().out
