@@ -262,12 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="`kbd-lm COMMAND --help` shows a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="debug logging (train, eval, suggest, conformance)",
-    )
+    verbose = "debug logging (train, eval, suggest, conformance)"
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_delegated(sub, "corpora")
 
