@@ -54,13 +54,14 @@ UNLISTED_MIN = 0.05
 # The autocorrection's strip score over the strip's first, at least: below it the typed letters
 # are more likely the start of another word than a mistyping of this one, and space keeps them
 # ("see you tomo": *too* sits at 1.2e-3 of *tomorrow*). Chosen on the validation splits with
-# the default bundle of 0.10.0.dev0 (docs/results.md, "Typo correction: the thresholds"): 0.3
-# keeps exact typing's top-3 within 0.2 points of no correction, for 0.7 points of accuracy
-# after space against 0.01.
+# the default bundle of 0.10.0.dev0 (docs/results.md, "The strip ratio and the completion
+# bonus"): 0.3 keeps top-3 inside exactly typed words within 0.2 points of no correction, for
+# 0.7 points of accuracy after space against 0.01.
 AUTOCORRECT_STRIP_RATIO = 0.3
 # nats added to the strip score of a completion of the letters as typed: a correctly typed word
 # keeps its completions ahead of corrections that the prior alone would put first. Chosen with
-# the ratio above: 0 costs exact typing 2.1 points of top-3, 6 costs 0.2 (10 no better).
+# the ratio above: without it, top-3 inside exactly typed words fell 2.1 points below no
+# correction; 10 nats was no better than 6.
 COMPLETION_BONUS = 6.0
 
 
