@@ -294,7 +294,7 @@ class ModelInfo(BaseModel):
                         "blocklist.txt",
                         "typing.json",
                     ],
-                    "total_bytes": 1496429,
+                    "total_bytes": 1496482,
                     "decoding": {
                         "beam_width": 8,
                         "batch_sizes": [1, 2, 4, 8],
