@@ -124,6 +124,7 @@ _SIGNATURES = {
         ctypes.c_int,
     ),
     "kbd_lm_suggestions_free": ([ctypes.POINTER(_Suggestions)], None),
+    "kbd_lm_clear_cache": ([_P], ctypes.c_int),
     "kbd_lm_decode_input": (
         [_P, _S, _SZ, _S, ctypes.POINTER(ctypes.POINTER(_Input))],
         ctypes.c_int,
@@ -393,6 +394,11 @@ class NativePredictor:
             ]
         finally:
             self._lib.kbd_lm_suggestions_free(out)
+
+    def clear_cache(self) -> None:
+        """Forget every cached context state, model row and correction prior (as
+        :meth:`Predictor.clear_cache <kbd_lm.inference.predictor.Predictor.clear_cache>`)."""
+        _check(self._lib, self._lib.kbd_lm_clear_cache(self._handle), "clear_cache")
 
     def decode_input(self, text: str, hint: str | None = None) -> tuple[str, str, list[int]]:
         """(context, partial word, model input ids) of the text before the cursor."""

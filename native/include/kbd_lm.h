@@ -149,6 +149,11 @@ KBD_LM_API kbd_lm_status kbd_lm_suggest_typing(kbd_lm_predictor* predictor, cons
                                                kbd_lm_suggestions** out);
 KBD_LM_API void kbd_lm_suggestions_free(kbd_lm_suggestions* suggestions);
 
+/* Forget every cached context state, model row and correction prior: the next call starts as
+ * in a new text field (answers do not change, only their time; for timing from a known
+ * state). */
+KBD_LM_API kbd_lm_status kbd_lm_clear_cache(kbd_lm_predictor* predictor);
+
 /* The context, partial word and model input ids of a text (hint: as in the options). */
 KBD_LM_API kbd_lm_status kbd_lm_decode_input(kbd_lm_predictor* predictor, const char* text,
                                              size_t text_len, const char* hint,

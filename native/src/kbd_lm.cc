@@ -179,6 +179,14 @@ kbd_lm_status kbd_lm_suggest_typing(kbd_lm_predictor* predictor, const char* tex
   });
 }
 
+kbd_lm_status kbd_lm_clear_cache(kbd_lm_predictor* predictor) {
+  if (!predictor) return fail(KBD_LM_ERR_ARGUMENT, "predictor must not be NULL");
+  return guarded([&] {
+    std::lock_guard<std::mutex> hold(predictor->lock);
+    predictor->impl->clear_cache();
+  });
+}
+
 void kbd_lm_suggestions_free(kbd_lm_suggestions* suggestions) {
   if (!suggestions) return;
   for (size_t i = 0; i < suggestions->count; i++)

@@ -53,6 +53,9 @@ class Predictor {
   std::vector<double> word_logprobs(const std::u32string& context,
                                     const std::vector<std::u32string>& words, int hint);
   bool corrects() const { return typing_ != nullptr && lexicon_ != nullptr; }
+  // forget every cached context state, row and prior: the next call starts as in a new text
+  // field (Predictor.clear_cache)
+  void clear_cache();
   Input decode_input(const std::u32string& text, const char* hint) const;
 
   Blocklist& blocklist() { return blocklist_; }
@@ -67,6 +70,9 @@ class Predictor {
   // words left out; *context and *partial: the text's split
   Words ranked_words(const std::u32string& text, size_t n, int hint, const History* history,
                      std::u32string* context, std::u32string* partial);
+  // word_logprobs of `words` after `context`, those of earlier calls in the same context kept
+  std::vector<double> priors(const std::u32string& context,
+                             const std::vector<std::u32string>& words, int hint);
   // log P(pieces, then a boundary | ctx) of each of `seqs` (at most the largest batch)
   std::vector<double> run_pieces(const Context& ctx, const std::vector<std::vector<int32_t>>& seqs);
 
@@ -80,6 +86,9 @@ class Predictor {
   Blocklist blocklist_;
   std::unique_ptr<TypingSpec> typing_;         // typing.json; none: no correction
   std::unique_ptr<Corrections> corrections_;  // the word list's trie, built on first use
+  // the priors of correction for one (hint, context): word -> log P(word, then a boundary),
+  // kept while the keystrokes of a word ask for the same candidates (predictor.py's _priors)
+  std::pair<std::pair<int, std::u32string>, std::map<std::u32string, double>> priors_;
   // model input ids -> the state after them, least recently used first (decoding.context_cache)
   std::list<std::pair<std::vector<int32_t>, Context>> cache_;
   std::map<std::vector<int32_t>, std::list<std::pair<std::vector<int32_t>, Context>>::iterator>

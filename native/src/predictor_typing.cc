@@ -44,9 +44,7 @@ std::vector<Suggested> Predictor::suggest(const std::u32string& text, int k, con
     if (!corrections_) corrections_ = std::make_unique<Corrections>(*lexicon_);
     CorrectionRequest req;
     req.exact = &words;
-    req.prior = [&](const std::vector<std::u32string>& ws) {
-      return word_logprobs(context, ws, hint_);
-    };
+    req.prior = [&](const std::vector<std::u32string>& ws) { return priors(context, ws, hint_); };
     req.k = static_cast<size_t>(k);
     req.layout = &typing_->layout(typing.layout);
     req.taps = typing.taps;
@@ -68,6 +66,29 @@ std::vector<Suggested> Predictor::suggest(const std::u32string& text, int k, con
     out.push_back({shown, prob, partial.empty() ? KBD_LM_KIND_NEXT : KBD_LM_KIND_COMPLETION});
   }
   return out;
+}
+
+std::vector<double> Predictor::priors(const std::u32string& context,
+                                      const std::vector<std::u32string>& words, int hint) {
+  if (priors_.first != std::make_pair(hint, context)) priors_ = {{hint, context}, {}};
+  std::map<std::u32string, double>& known = priors_.second;
+  std::vector<std::u32string> missing;  // the model runs on them together
+  for (const auto& w : words)
+    if (!known.count(w) && std::find(missing.begin(), missing.end(), w) == missing.end())
+      missing.push_back(w);
+  if (!missing.empty()) {
+    std::vector<double> values = word_logprobs(context, missing, hint);
+    for (size_t i = 0; i < missing.size(); i++) known[missing[i]] = values[i];
+  }
+  std::vector<double> out;
+  for (const auto& w : words) out.push_back(known.at(w));
+  return out;
+}
+
+void Predictor::clear_cache() {
+  cache_.clear(), cached_.clear(), ids_cache_.clear();
+  search_->clear_rows();
+  priors_ = {};
 }
 
 std::vector<double> Predictor::word_logprobs(const std::u32string& text,

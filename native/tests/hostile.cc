@@ -112,6 +112,8 @@ void arguments(kbd_lm_predictor* p) {
   expect(kbd_lm_blocklist_add(p, "\xff") == KBD_LM_ERR_ARGUMENT, "invalid blocklist entry");
   kbd_lm_history* h = nullptr;
   expect(kbd_lm_history_create(nullptr, &h) == KBD_LM_ERR_ARGUMENT && !h, "NULL predictor");
+  expect(kbd_lm_clear_cache(nullptr) == KBD_LM_ERR_ARGUMENT, "clear_cache of NULL");
+  expect(kbd_lm_clear_cache(p) == KBD_LM_OK, "clear_cache");
   kbd_lm_predictor* none = nullptr;
   expect(kbd_lm_open(nullptr, &none) == KBD_LM_ERR_ARGUMENT, "NULL bundle dir");
 }
