@@ -359,8 +359,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if getattr(args, "engine", None) == "native" and args.runtime != "litert":
         parser.error("--engine native runs on LiteRT: --runtime litert only")
-    if getattr(args, "engine", None) == "native" and getattr(args, "correct", False):
-        parser.error("--engine native does not correct typing yet: --correct needs --engine python")
     from kbd_lm.common.config import ConfigError
     from kbd_lm.inference.bundle import BundleError
     from kbd_lm.inference.native_engine import NativeLibraryError

@@ -69,9 +69,8 @@ class NativeSuggester:
         self._histories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def suggest(self, text: str, k: int = 3, history=None, hint: str | None = None, **correction):
-        # ``correction``: correct, layout, taps as Predictor.suggest takes them; the native
-        # core raises NotImplementedError for correct=True (the route refuses it with a 422
-        # before it gets here).
+        # ``correction``: correct, layout, taps as Predictor.suggest takes them (the route
+        # checked them against the bundle's typing.json)
         native = None
         if history is not None:
             native = self._histories.get(history)

@@ -207,7 +207,9 @@ def run_native_bench(bundle, profile: BudgetConfig, plan: dict, notes: list[str]
         "calls": profile.calls,
         "warmup": profile.warmup,
         **{key: plan[key] for key in ("warm", "texts", "kinds", "drafts", "warm_drafts")},
-        "noisy": [],  # no correction: the native core does not correct
+        # no noisy keystrokes in this profile: python -m kbd_lm.export.bench.typos --engine
+        # native times correction on them
+        "noisy": [],
         "exact": [],
         "ngram": None,
         "history": None,

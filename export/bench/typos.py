@@ -8,6 +8,7 @@ same with the intended letters. :func:`time_calls` times ``Predictor.suggest`` o
 typing order (each keystroke finds the caches its predecessor left, as on a keyboard).
 
     python -m kbd_lm.export.bench.typos --bundle dist/bundle --calls 400 --spread 0.35
+    python -m kbd_lm.export.bench.typos --engine native      # libkbd_lm.so (make native)
 
 >>> import numpy as np
 >>> from kbd_lm.typing.layouts import LAYOUTS
@@ -97,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spread", type=float, default=SPREAD)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache-dir", default="data")
+    ap.add_argument(
+        "--engine",
+        choices=("python", "native"),
+        default="python",
+        help="the Python predictor or the native decoder (Predictor.load's engine)",
+    )
     args = ap.parse_args(argv)
     mixture = prepare_mixture("broad", Path(args.cache_dir))
     sources = kinds_of(mixture.sources)[args.kind]
@@ -105,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     noisy, exact = noisy_keystrokes(
         units, args.calls, args.spread, args.seed, layout=get_layout("qwerty")
     )
-    predictor = Predictor.load(args.bundle)
+    predictor = Predictor.load(args.bundle, engine=args.engine)
+    print(f"engine {args.engine}, {args.kind}, spread {args.spread}")
     time_calls(predictor, exact[:50], correct=True)  # warm-up: the trie, the interpreter
     for name, texts, correct in (
         ("noisy, correct", noisy, True),

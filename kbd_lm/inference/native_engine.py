@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import math
 import os
 import re
 import threading
@@ -37,9 +38,6 @@ LIB_ENV = "KBD_LM_NATIVE_LIB"  # a path to libkbd_lm.so, overriding the build fo
 # Where `make native` writes the library (Makefile's NATIVE_LIB), from the source tree's root.
 BUILT_LIB = Path("native") / "build" / "libkbd_lm.so"
 _ROOT = Path(__file__).resolve().parents[2]  # kbd_lm/inference/ -> the source tree
-
-# Why run_native leaves out the typo cases (conformance version 5): the Report prints it.
-SKIP_REASON = "typo cases (conformance version 5): the native core does not correct yet"
 
 # kbd_lm_status (kbd_lm.h)
 OK, ERR_ARGUMENT, ERR_BUNDLE, ERR_NOT_IMPLEMENTED = 0, 1, 2, 5
@@ -60,7 +58,12 @@ class _Suggestion(ctypes.Structure):
 
 
 class _Suggestions(ctypes.Structure):
-    _fields_ = [("count", ctypes.c_size_t), ("items", ctypes.POINTER(_Suggestion))]
+    # autocorrect: 1 when items[0] is what space commits
+    _fields_ = [
+        ("count", ctypes.c_size_t),
+        ("items", ctypes.POINTER(_Suggestion)),
+        ("autocorrect", ctypes.c_int),
+    ]
 
 
 class _Options(ctypes.Structure):
@@ -68,6 +71,15 @@ class _Options(ctypes.Structure):
         ("hint", ctypes.c_char_p),
         ("history", ctypes.c_void_p),
         ("correction", ctypes.c_int),
+    ]
+
+
+class _Typing(ctypes.Structure):
+    # taps: 2 * tap_count doubles, x and y per letter (NaN, NaN: none for that letter)
+    _fields_ = [
+        ("layout", ctypes.c_char_p),
+        ("taps", ctypes.POINTER(ctypes.c_double)),
+        ("tap_count", ctypes.c_size_t),
     ]
 
 
@@ -99,7 +111,20 @@ _SIGNATURES = {
         ],
         ctypes.c_int,
     ),
+    "kbd_lm_suggest_typing": (
+        [
+            _P,
+            _S,
+            _SZ,
+            ctypes.c_int,
+            ctypes.POINTER(_Options),
+            ctypes.POINTER(_Typing),
+            ctypes.POINTER(ctypes.POINTER(_Suggestions)),
+        ],
+        ctypes.c_int,
+    ),
     "kbd_lm_suggestions_free": ([ctypes.POINTER(_Suggestions)], None),
+    "kbd_lm_clear_cache": ([_P], ctypes.c_int),
     "kbd_lm_decode_input": (
         [_P, _S, _SZ, _S, ctypes.POINTER(ctypes.POINTER(_Input))],
         ctypes.c_int,
@@ -331,9 +356,10 @@ class NativePredictor:
     ) -> list[Suggestion]:
         """Up to ``k`` words, best first, for the text before the cursor (as
         :meth:`Predictor.suggest <kbd_lm.inference.predictor.Predictor.suggest>`, each with
-        its ``kind``). ``correct=True`` raises ``NotImplementedError``: the native core does
-        not correct yet (the library answers ``KBD_LM_ERR_NOT_IMPLEMENTED``); ``layout`` and
-        ``taps`` only go with it."""
+        its ``kind`` and ``autocorrect``). ``correct=True``: typo correction on the keyboard
+        ``layout`` (None: "qwerty"), with the touch points ``taps`` ((x, y) in key units or
+        None, one per letter of the partial word) when given; a bad layout or taps is a
+        ValueError."""
         if history is not None and not isinstance(history, NativeHistory):
             raise TypeError(
                 f"the native engine mixes a NativeHistory (predictor.new_history()), not a "
@@ -343,17 +369,36 @@ class NativePredictor:
         if history is not None:
             options.history = history._handle
         data = _utf8(text)
+        typing = _typing(layout, taps)
         out = ctypes.POINTER(_Suggestions)()
-        status = self._lib.kbd_lm_suggest(
-            self._handle, data, len(data), k, ctypes.byref(options), ctypes.byref(out)
+        status = self._lib.kbd_lm_suggest_typing(
+            self._handle,
+            data,
+            len(data),
+            k,
+            ctypes.byref(options),
+            ctypes.byref(typing),
+            ctypes.byref(out),
         )
         _check(self._lib, status, "suggest")
         try:
             got = out.contents
-            items = [got.items[i] for i in range(got.count)]
-            return [Suggestion(s.word.decode("utf-8"), s.probability, KINDS[s.kind]) for s in items]
+            return [
+                Suggestion(
+                    s.word.decode("utf-8"),
+                    s.probability,
+                    KINDS[s.kind],
+                    autocorrect=bool(got.autocorrect) and i == 0,
+                )
+                for i, s in enumerate(got.items[j] for j in range(got.count))
+            ]
         finally:
             self._lib.kbd_lm_suggestions_free(out)
+
+    def clear_cache(self) -> None:
+        """Forget every cached context state, model row and correction prior (as
+        :meth:`Predictor.clear_cache <kbd_lm.inference.predictor.Predictor.clear_cache>`)."""
+        _check(self._lib, self._lib.kbd_lm_clear_cache(self._handle), "clear_cache")
 
     def decode_input(self, text: str, hint: str | None = None) -> tuple[str, str, list[int]]:
         """(context, partial word, model input ids) of the text before the cursor."""
@@ -385,17 +430,34 @@ class NativePredictor:
         _check(self._lib, status, "blocklist")
 
 
+def _typing(layout: str | None, taps) -> _Typing:
+    """The C struct of a call's keyboard: ``taps`` a sequence of (x, y) or None per letter.
+
+    >>> t = _typing("azerty", [(0.5, 1.5), None]); (t.layout, t.tap_count, t.taps[1], t.taps[2])
+    (b'azerty', 2, 1.5, nan)
+    """
+    typing = _Typing(None if layout is None else _utf8(layout), None, 0)
+    if taps is not None:
+        flat = []
+        for tap in taps:
+            flat.extend((math.nan, math.nan) if tap is None else (float(tap[0]), float(tap[1])))
+        typing.taps = (ctypes.c_double * len(flat))(*flat)
+        typing.tap_count = len(flat) // 2
+    return typing
+
+
 def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
     """The native engine's results on conformance ``cases``, in the form
     :func:`~kbd_lm.inference.conformance.compare_results` reads: as
     :func:`~kbd_lm.inference.conformance.run_python`, with a :class:`NativeHistory` for a
-    case that learns and the library's blocklist for one that adds to it. Typo cases
-    (``"correct": true``) are not run: the native core does not correct yet
-    (:func:`typo_case_ids` lists them, :data:`SKIP_REASON` says why)."""
+    case that learns and the library's blocklist for one that adds to it; a typo case
+    (``"correct": true``) with correction on its layout and taps, its kinds and
+    autocorrection in the results."""
     results = []
     for case in cases:
+        typing = {}  # a typo case (version 5): suggested with correction
         if case.get("correct"):
-            continue
+            typing = {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
         hint = case.get("hint")
         context, partial, ids = predictor.decode_input(case["text"], hint=hint)
         history = None
@@ -407,7 +469,7 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
         for entry in added:
             predictor.block(entry)
         try:
-            got = predictor.suggest(case["text"], k=case["k"], history=history, hint=hint)
+            got = predictor.suggest(case["text"], k=case["k"], history=history, hint=hint, **typing)
         finally:
             for entry in added:
                 predictor.unblock(entry)
@@ -419,7 +481,7 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
                 "context": context,
                 "partial": partial,
                 "ids": ids,
-                "suggestions": [{"word": s.word, "probability": s.probability} for s in got],
+                "suggestions": [_result(s, bool(typing)) for s in got],
             }
         )
     return results
@@ -428,8 +490,7 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
 def check_native(bundle_dir: str | Path, library: str | Path | None = None):
     """Run the native engine on every conformance vector of ``bundle_dir``: (the
     :class:`~kbd_lm.inference.conformance.Report`, the library's path). Compared with the
-    tolerance of the ``litert`` runtime, which the library runs on; the typo cases are
-    counted as skipped (``report.skipped``, ``report.skip_reason``)."""
+    tolerance of the ``litert`` runtime, which the library runs on; typo cases too."""
     from kbd_lm.inference.bundle import CONFORMANCE_FILE
     from kbd_lm.inference.conformance import compare_results, read_vectors
     from kbd_lm.inference.tolerance import tolerance_for
@@ -441,15 +502,12 @@ def check_native(bundle_dir: str | Path, library: str | Path | None = None):
     header, cases = read_vectors(path)
     results = run_native(predictor, cases)
     tol = tolerance_for(header, "litert")
-    skipped = typo_case_ids(cases)
-    report = compare_results(cases, results, tol, skipped=skipped, skip_reason=SKIP_REASON)
-    return report, predictor.library
+    return compare_results(cases, results, tol), predictor.library
 
 
-def typo_case_ids(cases: list[dict]) -> list[int]:
-    """The ids of the typo cases among conformance ``cases``, which the native engine skips.
-
-    >>> typo_case_ids([{"id": 0}, {"id": 1, "correct": True}])
-    [1]
-    """
-    return [case["id"] for case in cases if case.get("correct")]
+def _result(s: Suggestion, typo: bool) -> dict:
+    """A suggestion as conformance results hold it (a typo case's with its kind)."""
+    out = {"word": s.word, "probability": s.probability}
+    if typo:
+        out.update(kind=s.kind, autocorrect=s.autocorrect)
+    return out

@@ -1,6 +1,7 @@
 /* kbd_lm.h: the C interface of kbd-lm's native decoder (libkbd_lm.so).
  *
- * Next-word and completion suggestions from a kbd-lm bundle folder, as docs/decoding.md
+ * Next-word, completion and typo correction suggestions from a kbd-lm bundle folder, as
+ * docs/decoding.md
  * specifies them and kbd_lm.Predictor answers them. The model runs on LiteRT's C API
  * (libLiteRt.so of ai-edge-litert 2.3).
  *
@@ -29,10 +30,8 @@
  * A history (kbd_lm_history_*) belongs to one user and has a lock of its own: calls on it,
  * and a kbd_lm_suggest that mixes it, run one at a time.
  *
- * Not implemented in 0.10.0's native decoder (declared so that callers can be written against
- * the final interface; they return KBD_LM_ERR_NOT_IMPLEMENTED and say so in the message):
- * typo correction (kbd_lm_suggest_options.correction), and bundles with an n-gram
- * (manifest "ngram"), which kbd_lm_open refuses with that code.
+ * Not implemented in 0.10.0's native decoder: bundles with an n-gram (manifest "ngram"), which
+ * kbd_lm_open refuses with KBD_LM_ERR_NOT_IMPLEMENTED, saying so in the message.
  */
 #ifndef KBD_LM_H_
 #define KBD_LM_H_
@@ -64,7 +63,7 @@ typedef struct kbd_lm_predictor kbd_lm_predictor;
 typedef struct kbd_lm_history kbd_lm_history;
 
 /* What a suggestion is: the next word (nothing typed of it yet), a completion of the typed
- * letters, or a correction of them (typo correction, a later version). */
+ * letters, or a correction of them (typo correction, docs/decoding.md section 11). */
 typedef enum kbd_lm_kind {
   KBD_LM_KIND_NEXT = 0,
   KBD_LM_KIND_COMPLETION = 1,
@@ -80,6 +79,10 @@ typedef struct kbd_lm_suggestion {
 typedef struct kbd_lm_suggestions {
   size_t count;
   kbd_lm_suggestion* items; /* best first */
+  /* 1: items[0] is an autocorrection, what space commits (only ever the first; only with
+   * correction on); 0: none. (Added in 0.10.0 after the other fields: the struct is
+   * allocated by the library, so callers built against 0.9.0's header still read it.) */
+  int autocorrect;
 } kbd_lm_suggestions;
 
 typedef struct kbd_lm_suggest_options {
@@ -88,8 +91,25 @@ typedef struct kbd_lm_suggest_options {
    * not trained with reads as none. */
   const char* hint;
   kbd_lm_history* history;       /* NULL, or the user's history, mixed in (section 9.2) */
-  int correction;                /* 0 (not 0: KBD_LM_ERR_NOT_IMPLEMENTED) */
+  /* not 0: typo correction of the partial word (docs/decoding.md section 11) on the layout
+   * and touch points of kbd_lm_suggest_typing (kbd_lm_suggest: "qwerty", no touch points).
+   * A bundle without typing.json (or without a word list) does not correct: the answers are
+   * those with 0. */
+  int correction;
 } kbd_lm_suggest_options;
+
+/* The keyboard of a corrected call (kbd_lm_suggest_typing). */
+typedef struct kbd_lm_typing {
+  /* one of the bundle's typing.json layouts ("qwerty", "azerty", "qwertz", "dvorak" in
+   * kbd-lm's bundles), or NULL for "qwerty"; another name is KBD_LM_ERR_ARGUMENT */
+  const char* layout;
+  /* NULL, or 2 * tap_count doubles: x, y in key units of the touch point of each letter of
+   * the partial word (x from the left of the layout, y from its top row down); NaN, NaN for
+   * a letter without one. A count that is not the partial word's number of code points, or
+   * an infinite coordinate, is KBD_LM_ERR_ARGUMENT. */
+  const double* taps;
+  size_t tap_count;
+} kbd_lm_typing;
 
 /* What the decoder reads of a text (docs/decoding.md sections 2 and 3), for checking a port. */
 typedef struct kbd_lm_input {
@@ -108,8 +128,8 @@ KBD_LM_API const char* kbd_lm_last_error(void);
 KBD_LM_API const char* kbd_lm_status_name(kbd_lm_status status);
 
 /* Load and verify a bundle folder: manifest.json (format 3 or 4), the size and sha256 of
- * every file it lists (typing.json of format 4 too, which is not read: no correction yet),
- * tokenizer.json, the model's signatures. What cannot be read is refused with
+ * every file it lists, tokenizer.json, typing.json when listed (format 4), the model's
+ * signatures. What cannot be read is refused with
  * KBD_LM_ERR_BUNDLE and a message naming the file and field. */
 KBD_LM_API kbd_lm_status kbd_lm_open(const char* bundle_dir, kbd_lm_predictor** out);
 KBD_LM_API void kbd_lm_free(kbd_lm_predictor* predictor); /* NULL is allowed */
@@ -120,7 +140,19 @@ KBD_LM_API kbd_lm_status kbd_lm_suggest(kbd_lm_predictor* predictor, const char*
                                         size_t text_len, int k,
                                         const kbd_lm_suggest_options* options,
                                         kbd_lm_suggestions** out);
+/* kbd_lm_suggest with the keyboard of typo correction (typing may be NULL: "qwerty", no
+ * touch points); correction is on when options->correction is not 0. */
+KBD_LM_API kbd_lm_status kbd_lm_suggest_typing(kbd_lm_predictor* predictor, const char* text,
+                                               size_t text_len, int k,
+                                               const kbd_lm_suggest_options* options,
+                                               const kbd_lm_typing* typing,
+                                               kbd_lm_suggestions** out);
 KBD_LM_API void kbd_lm_suggestions_free(kbd_lm_suggestions* suggestions);
+
+/* Forget every cached context state, model row and correction prior: the next call starts as
+ * in a new text field (answers do not change, only their time; for timing from a known
+ * state). */
+KBD_LM_API kbd_lm_status kbd_lm_clear_cache(kbd_lm_predictor* predictor);
 
 /* The context, partial word and model input ids of a text (hint: as in the options). */
 KBD_LM_API kbd_lm_status kbd_lm_decode_input(kbd_lm_predictor* predictor, const char* text,

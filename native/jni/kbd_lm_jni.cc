@@ -160,7 +160,8 @@ jobjectArray suggestions_array(JNIEnv* env, const kbd_lm_suggestions* s) {
     java_check(env);
     jobject item = env->NewObject(suggestion_class, suggestion_init, word,
                                   static_cast<jdouble>(s->items[i].probability),
-                                  static_cast<jint>(s->items[i].kind));
+                                  static_cast<jint>(s->items[i].kind),
+                                  static_cast<jboolean>(i == 0 && s->autocorrect));
     java_check(env);
     env->SetObjectArrayElement(out, static_cast<jsize>(i), item);
     env->DeleteLocalRef(item);
@@ -193,7 +194,7 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   suggestion_class = global("dev/kbdlm/Suggestion");
   if (!exception_class || !suggestion_class) return JNI_ERR;
   exception_init = env->GetMethodID(exception_class, "<init>", "(ILjava/lang/String;)V");
-  suggestion_init = env->GetMethodID(suggestion_class, "<init>", "(Ljava/lang/String;DI)V");
+  suggestion_init = env->GetMethodID(suggestion_class, "<init>", "(Ljava/lang/String;DIZ)V");
   if (!exception_init || !suggestion_init) return JNI_ERR;
   return JNI_VERSION_1_6;
 }
@@ -216,14 +217,27 @@ JNIEXPORT void JNICALL Java_dev_kbdlm_KbdPredictor_nativeFree(JNIEnv*, jclass, j
 }
 
 JNIEXPORT jobjectArray JNICALL Java_dev_kbdlm_KbdPredictor_nativeSuggest(
-    JNIEnv* env, jclass, jlong p, jstring text, jint k, jstring hint, jlong history) {
+    JNIEnv* env, jclass, jlong p, jstring text, jint k, jstring hint, jlong history,
+    jboolean correct, jstring layout, jdoubleArray taps) {
   return guarded(env, jobjectArray{nullptr}, [&] {
     std::string t = utf8(env, text);
-    OptionalString h(env, hint);
-    kbd_lm_suggest_options options = {h.c_str(), from_handle<kbd_lm_history>(history), 0};
+    OptionalString h(env, hint), l(env, layout);
+    std::vector<double> xy;  // x, y per letter
+    if (taps) {
+      xy.resize(static_cast<size_t>(env->GetArrayLength(taps)));
+      env->GetDoubleArrayRegion(taps, 0, static_cast<jsize>(xy.size()), xy.data());
+      java_check(env);
+      if (xy.size() % 2) {
+        throw_status(env, KBD_LM_ERR_ARGUMENT, "taps: an odd number of coordinates (x, y each)");
+        throw JavaThrown{};
+      }
+    }
+    kbd_lm_suggest_options options = {h.c_str(), from_handle<kbd_lm_history>(history),
+                                      correct ? 1 : 0};
+    kbd_lm_typing typing = {l.c_str(), xy.empty() ? nullptr : xy.data(), xy.size() / 2};
     SuggestionsHold hold;
-    check(env, kbd_lm_suggest(from_handle<kbd_lm_predictor>(p), t.data(), t.size(), k,
-                              &options, &hold.s));
+    check(env, kbd_lm_suggest_typing(from_handle<kbd_lm_predictor>(p), t.data(), t.size(), k,
+                                     &options, &typing, &hold.s));
     return suggestions_array(env, hold.s);
   });
 }

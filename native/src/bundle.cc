@@ -17,8 +17,8 @@ namespace {
 const char* kManifest = "manifest.json";
 // The roles whose files the native decoder reads (docs/decoding.md section 0). It reads
 // tokenizer.json, not tokenizer.model (see docs/native.md, "The tokenizer"). Every listed
-// file is checked (size, sha256), read or not: typing.json (role "typing", format 4) too,
-// which this decoder does not read, as it does not correct typing.
+// file is checked (size, sha256), read or not; typing.json (role "typing", format 4) is read
+// by the predictor when listed (typing.h): without it, no typo correction.
 const char* kRequiredRoles[] = {"model", "tokenizer_json"};
 
 // The field `key` of `obj` with the JSON type `want` checks, or a bundle error naming it.

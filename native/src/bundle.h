@@ -53,8 +53,8 @@ struct Bundle {
 };
 
 // The format versions this decoder reads: 3 up to kbd_lm/inference/bundle.py's FORMAT_VERSION.
-// Format 4 adds only the file role "typing" (typing.json, the typing channel of correction),
-// which is checked like every listed file and not read: this decoder does not correct.
+// Format 4 adds only the file role "typing" (typing.json, the typing channel of correction,
+// read by typing.h).
 constexpr int kMinBundleFormatVersion = 3;
 constexpr int kBundleFormatVersion = 4;
 // The LiteRT version the library is built for (CMake checks the wheel): a bundle whose

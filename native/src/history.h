@@ -77,6 +77,11 @@ class History {
   size_t learn(const std::u32string& text, const std::string& field);  // words learned
   bool forget(const std::u32string& word);
   size_t size() const { return entries_; }
+  // the user has typed `word` (lowercase) as a word: Python's `word in following(())[0]`
+  bool knows(const std::u32string& word) const {
+    const auto* words = next_.find(Words32{});
+    return words && words->find(word);
+  }
 
   std::string to_bytes() const;  // the file: header, entries, checksum line
   // reads the file format; a damaged file is an Error (KBD_LM_ERR_ARGUMENT) naming `name`,

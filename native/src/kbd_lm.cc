@@ -2,6 +2,7 @@
 // lock, and every exception turned into a status and the thread's last error message.
 #include "kbd_lm.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -72,10 +73,50 @@ char* copy_string(const std::string& s) {
   return out;
 }
 
-kbd_lm_status not_implemented(const char* what) {
-  return fail(KBD_LM_ERR_NOT_IMPLEMENTED,
-              std::string(what) + " is not implemented in the native decoder yet");
+// The typing options of a call: correction from options, layout and taps from typing.
+kbd::TypingOptions typing_arg(const kbd_lm_suggest_options* options, const kbd_lm_typing* typing) {
+  kbd::TypingOptions out;
+  out.correct = options && options->correction;
+  if (!typing) return out;
+  if (typing->layout) out.layout = typing->layout;
+  if (typing->tap_count && !typing->taps)
+    throw kbd::Error(KBD_LM_ERR_ARGUMENT, "typing.taps is NULL with a tap_count");
+  for (size_t i = 0; i < typing->tap_count; i++) {
+    const double x = typing->taps[2 * i], y = typing->taps[2 * i + 1];
+    kbd::Tap tap{x, y, !(std::isnan(x) && std::isnan(y))};
+    if (tap.has && !(std::isfinite(x) && std::isfinite(y)))
+      throw kbd::Error(KBD_LM_ERR_ARGUMENT, "typing.taps[" + std::to_string(i) +
+                                                "]: coordinates must be finite (NaN, NaN: none)");
+    out.taps.push_back(tap);
+  }
+  return out;
 }
+
+// The C result of suggest's words (freed with kbd_lm_suggestions_free).
+kbd_lm_suggestions* suggestions_of(const std::vector<kbd::Suggested>& words) {
+  auto* s = static_cast<kbd_lm_suggestions*>(std::calloc(1, sizeof(kbd_lm_suggestions)));
+  if (!s) throw std::bad_alloc();
+  s->items = static_cast<kbd_lm_suggestion*>(
+      std::calloc(words.size() ? words.size() : 1, sizeof(kbd_lm_suggestion)));
+  if (!s->items) {
+    std::free(s);
+    throw std::bad_alloc();
+  }
+  try {
+    for (const auto& w : words) {
+      s->items[s->count].word = copy_string(kbd::encode_utf8(w.word));
+      s->items[s->count].probability = w.probability;
+      s->items[s->count].kind = w.kind;
+      s->count++;
+    }
+  } catch (...) {
+    kbd_lm_suggestions_free(s);
+    throw;
+  }
+  s->autocorrect = !words.empty() && words[0].autocorrect;
+  return s;
+}
+
 
 }  // namespace
 
@@ -113,41 +154,36 @@ void kbd_lm_free(kbd_lm_predictor* predictor) { delete predictor; }
 kbd_lm_status kbd_lm_suggest(kbd_lm_predictor* predictor, const char* text, size_t text_len,
                              int k, const kbd_lm_suggest_options* options,
                              kbd_lm_suggestions** out) {
+  return kbd_lm_suggest_typing(predictor, text, text_len, k, options, nullptr, out);
+}
+
+kbd_lm_status kbd_lm_suggest_typing(kbd_lm_predictor* predictor, const char* text,
+                                    size_t text_len, int k,
+                                    const kbd_lm_suggest_options* options,
+                                    const kbd_lm_typing* typing, kbd_lm_suggestions** out) {
   if (!predictor || !out) return fail(KBD_LM_ERR_ARGUMENT, "predictor and out must not be NULL");
   *out = nullptr;
-  if (options && options->correction) return not_implemented("typo correction");
   return guarded([&] {
     std::u32string t = text_arg(text, text_len);
-    kbd::Words words;
-    bool completion = false;
+    kbd::TypingOptions typed = typing_arg(options, typing);
+    std::vector<kbd::Suggested> words;
     {
       kbd_lm_history* history = options ? options->history : nullptr;
       std::lock_guard<std::mutex> hold(predictor->lock);  // (always predictor, then history)
       std::unique_lock<std::mutex> hold_history;
       if (history) hold_history = std::unique_lock<std::mutex>(history->lock);
       words = predictor->impl->suggest(t, k, options ? options->hint : nullptr,
-                                       history ? history->impl.get() : nullptr, &completion);
+                                       history ? history->impl.get() : nullptr, typed);
     }
-    auto* s = static_cast<kbd_lm_suggestions*>(std::calloc(1, sizeof(kbd_lm_suggestions)));
-    if (!s) throw std::bad_alloc();
-    s->items = static_cast<kbd_lm_suggestion*>(
-        std::calloc(words.size() ? words.size() : 1, sizeof(kbd_lm_suggestion)));
-    if (!s->items) {
-      std::free(s);
-      throw std::bad_alloc();
-    }
-    try {
-      for (const auto& [word, prob] : words) {
-        s->items[s->count].word = copy_string(kbd::encode_utf8(word));
-        s->items[s->count].probability = prob;
-        s->items[s->count].kind = completion ? KBD_LM_KIND_COMPLETION : KBD_LM_KIND_NEXT;
-        s->count++;
-      }
-    } catch (...) {
-      kbd_lm_suggestions_free(s);
-      throw;
-    }
-    *out = s;
+    *out = suggestions_of(words);
+  });
+}
+
+kbd_lm_status kbd_lm_clear_cache(kbd_lm_predictor* predictor) {
+  if (!predictor) return fail(KBD_LM_ERR_ARGUMENT, "predictor must not be NULL");
+  return guarded([&] {
+    std::lock_guard<std::mutex> hold(predictor->lock);
+    predictor->impl->clear_cache();
   });
 }
 

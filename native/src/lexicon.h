@@ -24,6 +24,8 @@ class Lexicon {
   std::vector<std::pair<std::u32string, long long>> completions(const std::u32string& prefix,
                                                                 size_t n) const;
   long long count(const std::u32string& word) const;  // any case; 0 if not listed
+  // (word, count) in the order of their lowercase (typing correction's trie reads them)
+  const std::vector<std::pair<std::u32string, long long>>& entries() const { return entries_; }
 
  private:
   std::vector<std::u32string> keys_;  // lowercase, sorted

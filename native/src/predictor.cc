@@ -1,5 +1,6 @@
 #include "predictor.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -47,6 +48,8 @@ Predictor::Predictor(const std::string& bundle_dir) : bundle_(Bundle::load(bundl
   if (!lexicon.empty()) lexicon_ = std::make_unique<Lexicon>(Lexicon::load(lexicon));
   std::string blocklist = bundle_.path_of("blocklist");
   if (!blocklist.empty()) blocklist_ = Blocklist::load(blocklist, *rules_);
+  std::string typing = bundle_.path_of("typing");
+  if (!typing.empty()) typing_ = std::make_unique<TypingSpec>(TypingSpec::load(typing));
 }
 
 int Predictor::hint_id(const char* hint) const {
@@ -121,33 +124,23 @@ Input Predictor::decode_input(const std::u32string& text, const char* hint) cons
   return in;
 }
 
-Words Predictor::suggest(const std::u32string& text, int k, const char* hint,
-                         const History* history, bool* completion) {
-  int hint_ = hint_id(hint);  // (checked even for k = 0)
-  if (k <= 0) return {};
-  auto [context, partial] = rules_->split(text, bundle_.decoding);
-  if (completion) *completion = !partial.empty();
-  const Context& ctx = context_state(ids(context, hint_));
-  const std::u32string& before = context;
+Words Predictor::ranked_words(const std::u32string& text, size_t n, int hint,
+                              const History* history, std::u32string* context,
+                              std::u32string* partial) {
+  std::tie(*context, *partial) = rules_->split(text, bundle_.decoding);
+  const Context& ctx = context_state(ids(*context, hint));
+  const std::u32string& before = *context;
   Blocked blocked;
   if (blocklist_.enabled)
     blocked = [&](const std::u32string& w) { return blocklist_.blocks(w, before, *rules_); };
-  Words words = search_->words(ctx, partial, static_cast<size_t>(k), blocked);
-  if (lexicon_) words = mix_lexicon(words, *lexicon_, partial);
-  if (history) words = history->mix(words, context, partial);
-  bool at_start = rules_->at_sentence_start(context);
-  Words out;
-  for (auto& [word, prob] : words) {
-    if (static_cast<int>(out.size()) == k) break;
-    if (blocked && blocked(word)) continue;  // the word list or history may bring one
-    std::u32string shown = word;
-    if (!partial.empty())
-      shown = partial + word.substr(std::min(partial.size(), word.size()));  // as typed
-    else if (at_start && !word.empty())
-      shown = upper(word.substr(0, 1)) + word.substr(1);
-    out.emplace_back(shown, prob);
-  }
-  return out;
+  Words words = search_->words(ctx, *partial, n, blocked);
+  if (lexicon_) words = mix_lexicon(words, *lexicon_, *partial);
+  if (history) words = history->mix(words, *context, *partial);
+  if (blocked)  // the word list or history may bring one
+    words.erase(std::remove_if(words.begin(), words.end(),
+                               [&](const auto& w) { return blocked(w.first); }),
+                words.end());
+  return words;
 }
 
 }  // namespace kbd

@@ -2,10 +2,11 @@
 // the C interface: context ids equal, suggestions the same answer within the tolerance of
 // the LiteRT runtime (kbd_lm_compare, which judges as kbd_lm/inference/tolerance.py's
 // compare does). A case with `learn` learns its messages into a new history first and
-// suggests with it. Typo cases (`"correct": true`, conformance version 5) are skipped and
-// counted apart: the native core does not correct yet (docs/decoding.md section 11).
+// suggests with it. A typo case (`"correct": true`, conformance version 5) suggests with
+// correction on its layout and taps (docs/decoding.md section 11); its kinds and
+// autocorrection must be the same exactly.
 //
-//   kbd_lm_conformance BUNDLE_DIR [--only hint|blocklist_add|learn|plain]
+//   kbd_lm_conformance BUNDLE_DIR [--only hint|blocklist_add|learn|correct|plain]
 //
 // Exit status 0 when every case passes (and there was one).
 #include <cmath>
@@ -32,6 +33,23 @@ struct Outcome {
   std::string why;
 };
 
+// Why the kinds or the autocorrection of a typo case's answer are not those expected ("": they
+// are); the words were compared before.
+std::string kinds_differ(const json& expected, const kbd_lm_suggestions& given) {
+  const char* names[] = {"next", "completion", "correction"};
+  for (size_t i = 0; i < expected.size() && i < given.count; i++) {
+    const std::string want = expected[i].value("kind", "");
+    if (expected[i]["word"] == given.items[i].word && want != names[given.items[i].kind])
+      return "kind of " + want + " " + expected[i]["word"].get<std::string>() + ": " +
+             names[given.items[i].kind];
+  }
+  const bool want_auto = !expected.empty() && expected[0].value("autocorrect", false);
+  if (want_auto != (given.autocorrect != 0))
+    return std::string("autocorrect ") + (want_auto ? "expected" : "not expected") + " on " +
+           (given.count ? given.items[0].word : "(none)");
+  return "";
+}
+
 // One case through the C interface.
 Outcome run_case(kbd_lm_predictor* p, const json& c, Tolerance tol) {
   Outcome out;
@@ -54,12 +72,18 @@ Outcome run_case(kbd_lm_predictor* p, const json& c, Tolerance tol) {
         out.why = std::string("learn: ") + kbd_lm_last_error();
     }
   }
-  kbd_lm_suggest_options opts = {hint, history, 0};
+  kbd_lm_suggest_options opts = {hint, history, c.value("correct", false) ? 1 : 0};
+  const std::string layout = c.value("layout", "qwerty");
+  std::vector<double> taps;  // x, y per letter; NaN, NaN for a letter without a tap
+  if (c.contains("taps"))
+    for (const auto& t : c["taps"])
+      for (int i = 0; i < 2; i++) taps.push_back(t.is_null() ? NAN : t[i].get<double>());
+  kbd_lm_typing typing = {layout.c_str(), taps.empty() ? nullptr : taps.data(), taps.size() / 2};
   if (!out.why.empty()) {
   } else if (kbd_lm_decode_input(p, text.data(), text.size(), hint, &in) != KBD_LM_OK) {
     out.why = std::string("decode_input: ") + kbd_lm_last_error();
-  } else if (kbd_lm_suggest(p, text.data(), text.size(), c["k"].get<int>(), &opts, &s) !=
-             KBD_LM_OK) {
+  } else if (kbd_lm_suggest_typing(p, text.data(), text.size(), c["k"].get<int>(), &opts,
+                                   &typing, &s) != KBD_LM_OK) {
     out.why = std::string("suggest: ") + kbd_lm_last_error();
   } else {
     std::vector<int32_t> ids(in->ids, in->ids + in->count);
@@ -75,6 +99,11 @@ Outcome run_case(kbd_lm_predictor* p, const json& c, Tolerance tol) {
     out.words_ok = kbd_lm_compare(expected.data(), expected.size(), s->items, s->count, tol.rel,
                                   tol.abs, diff, sizeof diff);
     if (!out.words_ok) out.why += (out.why.empty() ? "" : "; ") + std::string(diff);
+    if (out.words_ok && opts.correction) {
+      std::string why = kinds_differ(c["suggestions"], *s);
+      out.words_ok = why.empty();
+      if (!out.words_ok) out.why += (out.why.empty() ? "" : "; ") + why;
+    }
   }
   kbd_lm_input_free(in);
   kbd_lm_suggestions_free(s);
@@ -83,17 +112,14 @@ Outcome run_case(kbd_lm_predictor* p, const json& c, Tolerance tol) {
   return out;
 }
 
-// Why typo cases are not run (printed with their count).
-const char* kSkipReason =
-    "typo cases (conformance version 5): the native core does not correct yet";
-
-// A typo case: suggested with typing correction, which this decoder does not do.
+// A typo case: suggested with typing correction.
 bool typo_case(const json& c) { return c.value("correct", false); }
 
-// Which cases a run takes: all, those with a field hint, with blocklist_add or learn, or
-// none of these and no typo case (plain).
+// Which cases a run takes: all, those with a field hint, with blocklist_add, learn or
+// correct, or none of these (plain).
 bool selected(const json& c, const std::string& only) {
   if (only.empty()) return true;
+  if (only == "correct") return typo_case(c);
   if (only == "plain")
     return !c.contains("hint") && !c.contains("blocklist_add") && !c.contains("learn") &&
            !typo_case(c);
@@ -106,7 +132,7 @@ int main(int argc, char** argv) {
   std::string only;
   if (argc == 4 && std::string(argv[2]) == "--only") only = argv[3];
   if ((argc != 2 && argc != 4) || (argc == 4 && only.empty())) {
-    std::fprintf(stderr, "usage: %s BUNDLE_DIR [--only hint|blocklist_add|learn|plain]\n",
+    std::fprintf(stderr, "usage: %s BUNDLE_DIR [--only hint|blocklist_add|learn|correct|plain]\n",
                  argv[0]);
     return 2;
   }
@@ -129,16 +155,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kbd_lm_open: %s\n", kbd_lm_last_error());
     return 1;
   }
-  int cases = 0, ids_ok = 0, words_ok = 0, shown = 0, skipped = 0;
+  int cases = 0, ids_ok = 0, words_ok = 0, shown = 0, typo = 0;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     json c = json::parse(line);
     if (!selected(c, only)) continue;
-    if (typo_case(c)) {
-      skipped++;
-      continue;
-    }
-    cases++;
+    cases++, typo += typo_case(c);
     Outcome o = run_case(p, c, tol);
     ids_ok += o.ids_ok, words_ok += o.words_ok;
     if (!o.why.empty() && shown++ < 30)
@@ -150,6 +172,6 @@ int main(int argc, char** argv) {
               "rel %g abs %g (litert); libkbd_lm %s\n",
               dir.c_str(), only.empty() ? "" : (" --only " + only).c_str(), cases, ids_ok, cases,
               words_ok, cases, tol.rel, tol.abs, kbd_lm_version());
-  if (skipped) std::printf("%d skipped: %s\n", skipped, kSkipReason);
+  std::printf("%d of them typo cases (correction on)\n", typo);
   return cases > 0 && ids_ok == cases && words_ok == cases ? 0 : 1;
 }

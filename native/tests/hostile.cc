@@ -61,6 +61,35 @@ void suggest(kbd_lm_predictor* p, const char* text, size_t len, int k,
   check_answer(st, s, k, valid_utf8, what);
 }
 
+// Typo correction's layout and taps: what is refused, and what an answer looks like.
+void typing_arguments(kbd_lm_predictor* p) {
+  kbd_lm_suggest_options on = {nullptr, nullptr, 1};
+  kbd_lm_suggestions* s = nullptr;
+  kbd_lm_typing colemak = {"colemak", nullptr, 0};
+  kbd_lm_status st = kbd_lm_suggest_typing(p, "see yo", 6, 3, &on, &colemak, &s);
+  // (a bundle without typing.json does not correct, so reads no layout)
+  expect(st == KBD_LM_ERR_ARGUMENT ? std::strstr(kbd_lm_last_error(), "colemak") != nullptr
+                                   : st == KBD_LM_OK,
+         std::string("unknown layout: ") + kbd_lm_last_error());
+  kbd_lm_suggestions_free(s), s = nullptr;
+  const double taps[] = {0.5, 0.5, 1.5, 0.5, 2.5, 0.5};
+  kbd_lm_typing three = {nullptr, taps, 3};
+  st = kbd_lm_suggest_typing(p, "see yo", 6, 3, &on, &three, &s);
+  expect(st == KBD_LM_ERR_ARGUMENT || st == KBD_LM_OK, "3 taps for 2 letters");
+  kbd_lm_suggestions_free(s), s = nullptr;
+  const double inf[] = {INFINITY, 0.5, 0.5, 0.5};
+  kbd_lm_typing infinite = {nullptr, inf, 2};
+  expect(kbd_lm_suggest_typing(p, "see yo", 6, 3, &on, &infinite, &s) == KBD_LM_ERR_ARGUMENT,
+         "an infinite tap");
+  kbd_lm_typing null_taps = {nullptr, nullptr, 2};
+  expect(kbd_lm_suggest_typing(p, "see yo", 6, 3, &on, &null_taps, &s) == KBD_LM_ERR_ARGUMENT,
+         "NULL taps with a count");
+  const double far[] = {-1e300, 1e300, NAN, NAN};  // far off the keys, and no tap
+  kbd_lm_typing off = {nullptr, far, 2};
+  st = kbd_lm_suggest_typing(p, "see yo", 6, 3, &on, &off, &s);
+  check_answer(st, s, 3, true, "taps off the layout");
+}
+
 void arguments(kbd_lm_predictor* p) {
   kbd_lm_suggestions* s = nullptr;
   expect(kbd_lm_suggest(nullptr, "a", 1, 3, nullptr, &s) == KBD_LM_ERR_ARGUMENT, "NULL predictor");
@@ -72,8 +101,8 @@ void arguments(kbd_lm_predictor* p) {
              std::strstr(kbd_lm_last_error(), "sms"),
          "unknown hint");
   kbd_lm_suggest_options correction = {nullptr, nullptr, 1};
-  expect(kbd_lm_suggest(p, "a", 1, 3, &correction, &s) == KBD_LM_ERR_NOT_IMPLEMENTED,
-         "correction");
+  suggest(p, "a", 1, 3, &correction, true, "correction");
+  typing_arguments(p);
   for (int k : {0, -7}) suggest(p, "see you ", 8, k, nullptr, true, "k <= 0");
   suggest(p, "see yo", 6, 1000, nullptr, true, "k = 1000");
   const char* invalid[] = {"\xff", "ab\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
@@ -83,6 +112,8 @@ void arguments(kbd_lm_predictor* p) {
   expect(kbd_lm_blocklist_add(p, "\xff") == KBD_LM_ERR_ARGUMENT, "invalid blocklist entry");
   kbd_lm_history* h = nullptr;
   expect(kbd_lm_history_create(nullptr, &h) == KBD_LM_ERR_ARGUMENT && !h, "NULL predictor");
+  expect(kbd_lm_clear_cache(nullptr) == KBD_LM_ERR_ARGUMENT, "clear_cache of NULL");
+  expect(kbd_lm_clear_cache(p) == KBD_LM_OK, "clear_cache");
   kbd_lm_predictor* none = nullptr;
   expect(kbd_lm_open(nullptr, &none) == KBD_LM_ERR_ARGUMENT, "NULL bundle dir");
 }
@@ -123,7 +154,8 @@ void random_texts(kbd_lm_predictor* p, int count, size_t max_tokens, size_t shor
     }
     int k = static_cast<int>(rng() % 12) - 1;
     const char* hints[] = {nullptr, "message", "email", "prose"};
-    kbd_lm_suggest_options opts = {hints[rng() % 4], rng() % 2 ? history : nullptr, 0};
+    kbd_lm_suggest_options opts = {hints[rng() % 4], rng() % 2 ? history : nullptr,
+                                   static_cast<int>(rng() % 2)};
     const char* fields[] = {"text", "text", "password", nullptr};
     kbd_lm_status learned = kbd_lm_history_learn(history, text.data(), text.size(),
                                                  fields[rng() % 4], nullptr);
@@ -218,6 +250,34 @@ void opens(const fs::path& bundle, const fs::path& work, const std::string& what
   kbd_lm_free(p);
 }
 
+// typing.json damaged inside (checksum updated): refused, naming the file and the field.
+void damaged_typing(const fs::path& bundle, const fs::path& work) {
+  const kbd_lm_status B = KBD_LM_ERR_BUNDLE;
+  const json good = json::parse(read_file(bundle / "typing.json"));
+  auto with = [&](const std::function<void(json&)>& edit) {
+    return [edit, good](const fs::path& d) {
+      json t = good;
+      edit(t);
+      replace_listed(d, "typing.json", t.dump());
+    };
+  };
+  damaged(bundle, work, "typing.json not JSON", B, "typing.json",
+          [](const fs::path& d) { replace_listed(d, "typing.json", "{\"layouts\": ["); });
+  damaged(bundle, work, "typing.json version", B, "version", with([](json& t) { t["version"] = 9; }));
+  damaged(bundle, work, "typing.json spread", B, "channel.touch_spread",
+          with([](json& t) { t["channel"]["touch_spread"] = "wide"; }));
+  damaged(bundle, work, "typing.json no margin", B, "correction.autocorrect_margin",
+          with([](json& t) { t["correction"].erase("autocorrect_margin"); }));
+  damaged(bundle, work, "typing.json no layouts", B, "layouts",
+          with([](json& t) { t["layouts"] = json::array(); }));
+  damaged(bundle, work, "typing.json row keys", B, "rows",
+          with([](json& t) { t["layouts"][0]["rows"][0]["keys"] = 5; }));
+  damaged(bundle, work, "typing.json layout format", B, "layout",
+          with([](json& t) { t["layouts"][0]["format"] = "x"; }));
+  damaged(bundle, work, "typing.json key width", B, "key_width",
+          with([](json& t) { t["layouts"][0]["key_width"] = 0; }));
+}
+
 void damaged_bundles(const fs::path& bundle) {
   fs::path work = fs::temp_directory_path() / ("kbd_lm_hostile_" + std::to_string(getpid()));
   const kbd_lm_status B = KBD_LM_ERR_BUNDLE;
@@ -230,7 +290,7 @@ void damaged_bundles(const fs::path& bundle) {
   for (int v : {2, 5})
     damaged(bundle, work, "format_version " + std::to_string(v), B, "format_version",
             [v](const fs::path& d) { edit_manifest(d, [v](json& m) { m["format_version"] = v; }); });
-  // typing.json (format 4) is not read, but checked like every listed file
+  // typing.json (format 4) is checked like every listed file
   const bool typing = fs::exists(bundle / "typing.json");  // (a format-3 bundle has none)
   if (typing) {
     damaged(bundle, work, "typing.json byte flipped", B, "typing.json", [](const fs::path& d) {
@@ -289,8 +349,7 @@ void damaged_bundles(const fs::path& bundle) {
   damaged(bundle, work, "n-gram", KBD_LM_ERR_NOT_IMPLEMENTED, "ngram", [](const fs::path& d) {
     edit_manifest(d, [](json& m) { m["ngram"] = {{"file", "ngram.kn3"}}; });
   });
-  // what a decoder without correction reads alike: format 3 (no typing.json), format 4
-  // without typing.json, and a typing.json it does not parse (checksum updated)
+  // a bundle that does not correct: format 3 (no typing.json), format 4 without typing.json
   auto unlist_typing = [](const fs::path& d) {
     fs::remove(d / "typing.json");
     edit_manifest(d, [](json& m) { m["files"].erase("typing.json"); });
@@ -303,9 +362,7 @@ void damaged_bundles(const fs::path& bundle) {
     unlist_typing(d);
     edit_manifest(d, [](json& m) { m["format_version"] = 4; });
   });
-  if (typing)
-    opens(bundle, work, "typing.json not JSON, checksum updated",
-          [](const fs::path& d) { replace_listed(d, "typing.json", "{\"layouts\": ["); });
+  if (typing) damaged_typing(bundle, work);
   // random damage inside tokenizer.json and model.tflite (checksums updated): refused or
   // read, never a crash
   std::mt19937 rng(7);

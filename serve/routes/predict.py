@@ -115,15 +115,6 @@ async def predict_next(
     """
     started = time.perf_counter()
     text = keep_end(body.text, cfg.max_text_chars)
-    if body.correct and cfg.engine == "native":
-        # The native decoder does not correct yet (docs/native.md): refused, never answered
-        # by Python instead.
-        raise _invalid(
-            "correct",
-            "engine_does_not_correct",
-            "this server runs the native engine, which does not correct yet: send "
-            '"correct": false or leave it out',
-        )
     check_correction(body, text, bundle.manifest.decoding, typing)
     # Time spent in the server before this point (a busy event loop) counts as waiting.
     waited = started - getattr(request.state, "arrived", started)

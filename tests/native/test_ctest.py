@@ -34,6 +34,7 @@ TESTS = {
     "conformance_hints",
     "conformance_blocklist",
     "conformance_history",
+    "conformance_typos",
     "threads",
     "hostile",
     "history",

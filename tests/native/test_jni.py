@@ -3,9 +3,9 @@ and the check beside this file (java/dev/kbdlm/test/JniCheck.java) compiled with
 ``javac`` and run on its ``java`` with PATH holding only the JDK's bin and PYTHONPATH empty.
 The check opens the bundle, suggests, learns a word and sees it suggested, saves and loads
 the history, runs every conformance case of the bundle (ids exact, suggestions judged by
-kbd_lm_compare with the header's LiteRT tolerance) but the typo cases, which it skips and
-counts (the native core does not correct yet), and writes its answers for the texts
-below, which must be the Python predictor's."""
+kbd_lm_compare with the header's LiteRT tolerance), the typo cases with correction (kinds and
+autocorrection exact), and writes its answers for the texts below, which must be the Python
+predictor's."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import pytest
 
 from kbd_lm.inference.bundle import CONFORMANCE_FILE
 from kbd_lm.inference.conformance import read_vectors
-from kbd_lm.inference.native_engine import SKIP_REASON
 from kbd_lm.inference.predictor import Predictor
 from kbd_lm.inference.tolerance import compare, tolerance_for
 
@@ -71,12 +70,12 @@ def test_kbd_predictor_on_the_jvm(request, jni_library, java_classes, bundle, tm
     assert "all checks passed" in r.stdout
     assert "ok   the learned word is suggested" in r.stdout
     header, cases = read_vectors(folder / CONFORMANCE_FILE)
-    typos = sum(1 for c in cases if c.get("correct"))  # skipped: the core does not correct
-    n = len(cases) - typos
+    typos = sum(1 for c in cases if c.get("correct"))  # run with correction
+    n = len(cases)
     assert n > 100 and any(c.get("hint") for c in cases) and any(c.get("learn") for c in cases)
     line = f"conformance through JNI: {n} cases, context ids {n}/{n}, suggestions {n}/{n}"
     assert f"ok   {line}" in r.stdout
-    assert typos > 0 and f"     {typos} skipped: {SKIP_REASON}\n" in r.stdout
+    assert typos > 0 and f"     {typos} of them typo cases (correction on)\n" in r.stdout
 
     python = Predictor.load(folder)
     tol = tolerance_for(header, "litert")

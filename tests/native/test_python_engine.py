@@ -1,7 +1,7 @@
 """The Python engine on the native decoder (kbd_lm.inference.native_engine): every conformance
 vector of the tiny bundles through ``libkbd_lm.so`` (ids exact, probabilities within the
-bundle's LiteRT tolerance) but the typo cases, which are skipped and counted (the native core
-does not correct yet), the same answers as the Python predictor in one process, the
+bundle's LiteRT tolerance), typo cases included (kinds and autocorrection exact), the same
+answers as the Python predictor in one process, with and without typo correction, the
 native history, the errors, the CLI."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from kbd_lm.inference.bundle import CONFORMANCE_FILE, BundleError
 from kbd_lm.inference.conformance import read_vectors
 from kbd_lm.inference.native_engine import (
     LIB_ENV,
-    SKIP_REASON,
     NativeHistory,
     NativeLibraryError,
     NativePredictor,
@@ -44,13 +43,12 @@ def test_every_conformance_vector_through_the_python_engine(request, native_libr
     _, cases = read_vectors(folder / CONFORMANCE_FILE)
     report, library = check_native(folder, native_library)
     assert library == native_library
-    # the typo cases (conformance version 5) are skipped, counted apart with the reason
+    # the typo cases (conformance version 5) run too, with correction
     typos = [c for c in cases if c.get("correct")]
     assert typos and all(c["kind"].startswith("typo_") for c in typos)
-    assert report.skipped == len(typos)
-    assert report.skip_reason == SKIP_REASON
-    assert "the native core does not correct yet" in report.summary()
-    assert report.cases == len(cases) - len(typos) > 100
+    assert any(c.get("taps") for c in typos)
+    assert report.skipped == 0
+    assert report.cases == len(cases) > 100
     kinds = {c["kind"] for c in cases}  # the vectors hold every sort of case
     assert {"history_units", "blocklist_word", "completion_3"} <= kinds
     assert any(c.get("hint") for c in cases)
@@ -182,13 +180,12 @@ def test_cli_conformance_and_suggest_with_the_native_engine(native_library, tiny
     )
     assert r.returncode == 0, r.stdout + r.stderr
     _, cases = read_vectors(tiny_bundle / CONFORMANCE_FILE)
-    typos = sum(1 for c in cases if c.get("correct"))
-    n = len(cases) - typos
+    assert any(c.get("correct") for c in cases)  # typo cases among them, run
+    n = len(cases)
     last = r.stdout.strip().splitlines()[-1]
-    assert typos > 0
     assert last == (
-        f"{n} cases: context ids {n} match, 0 differ; suggestions {n} match, 0 differ; "
-        f"{typos} skipped: {SKIP_REASON} [native {native_library}]"
+        f"{n} cases: context ids {n} match, 0 differ; suggestions {n} match, 0 differ "
+        f"[native {native_library}]"
     )
     r = run_cli(
         "suggest", "--bundle", str(tiny_bundle), "--engine", "native", "see yo", lib=native_library
@@ -198,15 +195,56 @@ def test_cli_conformance_and_suggest_with_the_native_engine(native_library, tiny
     assert r.stdout.startswith(f"'see yo' -> {want[0].word} (")
 
 
-def test_typo_correction_is_refused_by_the_native_engine(native, native_library, tiny_bundle):
-    # The native core does not correct yet: the library answers KBD_LM_ERR_NOT_IMPLEMENTED.
-    with pytest.raises(NotImplementedError, match="typo correction is not implemented"):
-        native.suggest("see yo", correct=True, layout="qwerty")
-    assert {s.kind for s in native.suggest("see yo")} == {"completion"}
-    args = ["suggest", "--bundle", str(tiny_bundle), "--engine", "native", "--correct", "see yo"]
-    r = run_cli(*args, lib=native_library)
-    assert r.returncode == 2 and r.stdout == ""
-    assert "--engine native does not correct typing yet" in r.stderr
+# (text, layout, taps): typo correction's sorts of case, as the conformance typo kinds
+TYPO_TEXTS = [
+    ("see you tomorow", "qwerty", None),
+    ("how are yuo", "qwerty", None),
+    ("rhe", "qwerty", None),
+    ("See you Tomorow", "azerty", None),
+    ("I dont", "qwertz", None),
+    ("at 5pm", "qwerty", None),
+    ("see you to", "dvorak", None),
+    ("what is your drry", "qwertz", [(2.77, 1.47), (3.57, 0.15), None, (0.99, 2.3)]),
+]
+
+
+def test_typo_correction_as_the_python_predictor(native, native_library, tiny_bundle):
+    python = Predictor.load(tiny_bundle)
+    header, _ = read_vectors(tiny_bundle / CONFORMANCE_FILE)
+    tol = tolerance_for(header, "litert")
+    for text, layout, taps in TYPO_TEXTS:
+        want = python.suggest(text, 3, correct=True, layout=layout, taps=taps)
+        got = native.suggest(text, 3, correct=True, layout=layout, taps=taps)
+        assert [(s.word, s.kind, s.autocorrect) for s in got] == [
+            (s.word, s.kind, s.autocorrect) for s in want
+        ], text
+        as_dicts = [
+            [{"word": s.word, "probability": s.probability} for s in x] for x in (want, got)
+        ]
+        assert compare(*as_dicts, tol) is None, text
+    # what the keyboard gets wrong is refused as the Python predictor refuses it
+    with pytest.raises(ValueError, match="colemak"):
+        native.suggest("see yo", correct=True, layout="colemak")
+    with pytest.raises(ValueError, match="3 taps for 2 typed letters"):
+        native.suggest("see yo", correct=True, taps=[(0.5, 0.5)] * 3)
+    args = ["suggest", "--bundle", str(tiny_bundle), "--correct", "see you tomorow"]
+    r = run_cli(*args, "--engine", "native", lib=native_library)
+    r_python = run_cli(*args, lib=native_library)
+    assert r.returncode == 0 and r_python.returncode == 0, r.stderr + r_python.stderr
+
+    # "'see you tomorow' -> *tomorrow (0.999)  tomorrow's (0.001)  ...   [35.08 ms]"
+    def words(out: str) -> list[str]:
+        strip = out.split(" -> ")[1].split("   [")[0]
+        return [w.split(" (")[0] for w in strip.split("  ")]
+
+    assert words(r.stdout) == words(r_python.stdout)
+    assert words(r.stdout)[0].startswith("*") == want_auto(python, "see you tomorow")
+
+
+def want_auto(python: Predictor, text: str) -> bool:
+    """Whether the Python predictor autocorrects ``text`` (qwerty, no taps)."""
+    got = python.suggest(text, 3, correct=True)
+    return bool(got) and got[0].autocorrect
 
 
 def test_cli_without_the_library_exits_2_naming_it(tiny_bundle, tmp_path):

@@ -59,18 +59,30 @@ def test_the_native_engine_serves_the_python_engines_answers(
     assert "Zorblaxia" not in [s["word"] for s in got[-2]["suggestions"]]
 
 
-def test_the_native_engine_refuses_correction_with_a_422(native_library, tiny_bundle, monkeypatch):
+def test_the_native_engine_corrects_as_the_python_engine(native_library, tiny_bundle, monkeypatch):
     monkeypatch.setenv(LIB_ENV, str(native_library))
-    app = create_app(settings=ServeSettings(bundle=tiny_bundle, engine="native", pool_size=1))
-    with TestClient(app) as http:
-        r = http.post("/v1/predict-next", json={"text": "see yuo", "correct": True})
-        assert r.status_code == 422, r.text
-        (detail,) = r.json()["details"]
-        assert detail["type"] == "engine_does_not_correct"
-        assert detail["loc"] == ["body", "correct"]
-        assert "yuo" not in r.text  # the message never quotes the text
-        r = http.post("/v1/predict-next", json={"text": "see yo", "correct": False})
-        assert r.status_code == 200 and r.json()["suggestions"][0]["kind"] == "completion"
+    bodies = [
+        {"text": "see yuo", "correct": True},
+        {"text": "see you tomorow", "correct": True, "layout": "azerty"},
+        {"text": "how are yoi", "correct": True, "taps": [[5.6, 0.5], [8.4, 0.6], [7.5, 0.4]]},
+    ]
+    answers = {}
+    for engine in ("python", "native"):
+        settings = ServeSettings(bundle=tiny_bundle, engine=engine, pool_size=1)
+        with TestClient(create_app(settings=settings)) as http:
+            answers[engine] = [http.post("/v1/predict-next", json=b).json() for b in bodies]
+            # the route's checks hold for both engines
+            r = http.post(
+                "/v1/predict-next", json={"text": "see yuo", "correct": True, "layout": "colemak"}
+            )
+            assert r.status_code == 422 and r.json()["details"][0]["type"] == "unknown_layout"
+    header, _ = read_vectors(tiny_bundle / CONFORMANCE_FILE)
+    tol = tolerance_for(header, "litert")
+    for want, got in zip(answers["python"], answers["native"], strict=True):
+        shape = [(s["word"], s["kind"], s["autocorrect"]) for s in want["suggestions"]]
+        assert [(s["word"], s["kind"], s["autocorrect"]) for s in got["suggestions"]] == shape
+        assert any(kind == "correction" for _, kind, _ in shape)
+        assert compare(want["suggestions"], got["suggestions"], tol) is None
 
 
 def test_a_missing_library_stops_start_up_naming_the_file(tiny_bundle, tmp_path, monkeypatch):

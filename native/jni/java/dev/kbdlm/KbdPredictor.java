@@ -3,7 +3,7 @@ package dev.kbdlm;
 import java.util.Objects;
 
 /**
- * Next-word and completion suggestions from a kbd-lm bundle folder, through the native
+ * Next-word, completion and typo correction suggestions from a kbd-lm bundle folder, through the native
  * decoder (libkbd_lm.so, native/include/kbd_lm.h) and its JNI glue (libkbd_lm_jni.so).
  *
  * <pre>{@code
@@ -57,14 +57,27 @@ public final class KbdPredictor implements AutoCloseable {
 
   /** As {@link #suggest(String, int, String)}, mixing in the user's history (may be null). */
   public Suggestion[] suggest(String text, int k, String hint, KbdHistory history) {
+    return suggest(text, k, hint, history, false, null, null);
+  }
+
+  /**
+   * As {@link #suggest(String, int, String, KbdHistory)} with typo correction of the partial
+   * word (docs/decoding.md section 11) when {@code correct}: on the keyboard {@code layout}
+   * (one of the bundle's typing.json layouts; null: "qwerty"), with the touch points
+   * {@code taps} when not null: x, y in key units for each letter of the partial word (NaN,
+   * NaN for a letter without one). A bad layout or taps is KbdLmException ARGUMENT. The first
+   * suggestion's {@code autocorrect} says whether space commits it.
+   */
+  public Suggestion[] suggest(String text, int k, String hint, KbdHistory history,
+      boolean correct, String layout, double[] taps) {
     Objects.requireNonNull(text, "text");
     synchronized (this) {
       long p = live();
       if (history == null) {
-        return nativeSuggest(p, text, k, hint, 0);
+        return nativeSuggest(p, text, k, hint, 0, correct, layout, taps);
       }
       synchronized (history) { // (always the predictor, then the history, as the library)
-        return nativeSuggest(p, text, k, hint, history.live());
+        return nativeSuggest(p, text, k, hint, history.live(), correct, layout, taps);
       }
     }
   }
@@ -124,8 +137,8 @@ public final class KbdPredictor implements AutoCloseable {
 
   private static native void nativeFree(long p);
 
-  private static native Suggestion[] nativeSuggest(
-      long p, String text, int k, String hint, long history);
+  private static native Suggestion[] nativeSuggest(long p, String text, int k, String hint,
+      long history, boolean correct, String layout, double[] taps);
 
   private static native int[] nativeInputIds(long p, String text, String hint);
 

@@ -24,16 +24,13 @@ import java.util.Map;
  *
  * Opens BUNDLE, checks errors, kinds, the history (learn, suggest, forget, save, load) and
  * every case of BUNDLE's conformance.jsonl (context ids equal; suggestions judged by
- * Conformance.compare with the header's LiteRT tolerance) but the typo cases, which it skips
- * and counts (the native core does not correct yet); writes the input ids and
+ * Conformance.compare with the header's LiteRT tolerance), typo cases with correction on
+ * their layout and taps (kinds and autocorrection exact); writes the input ids and
  * suggestions of every text in TEXTS.json (a JSON list) to OUT.json for the test to compare
  * with Python's. Prints one line per check; exit status 1 when one failed.
  */
 public final class JniCheck {
   private static int failed = 0;
-  // Why the typo cases are not run (the native core's conformance runners say the same).
-  private static final String SKIP_REASON =
-      "typo cases (conformance version 5): the native core does not correct yet";
 
   private static void check(boolean ok, String what) {
     System.out.println((ok ? "ok   " : "FAIL ") + what);
@@ -139,15 +136,12 @@ public final class JniCheck {
         ? (Map<String, Object>) tols.get("litert")
         : (Map<String, Object>) header.get("tolerance");
     double rel = (Double) tol.get("rel"), abs = (Double) tol.get("abs");
-    int cases = 0, idsOk = 0, wordsOk = 0, shown = 0, skipped = 0;
+    int cases = 0, idsOk = 0, wordsOk = 0, shown = 0, typos = 0;
     for (String line : lines.subList(1, lines.size())) {
       if (line.isEmpty()) continue;
       Map<String, Object> c = (Map<String, Object>) Json.parse(line);
-      if (Boolean.TRUE.equals(c.get("correct"))) {
-        skipped++; // a typo case (conformance version 5): suggested with correction
-        continue;
-      }
       cases++;
+      typos += Boolean.TRUE.equals(c.get("correct")) ? 1 : 0;
       String why = conformanceCase(p, c, rel, abs);
       boolean ids = why == null || !why.startsWith("context ids");
       idsOk += ids ? 1 : 0;
@@ -157,7 +151,33 @@ public final class JniCheck {
     check(cases > 0 && idsOk == cases && wordsOk == cases, String.format(
         "conformance through JNI: %d cases, context ids %d/%d, suggestions %d/%d; tolerance rel"
             + " %s abs %s (litert)", cases, idsOk, cases, wordsOk, cases, rel, abs));
-    System.out.println("     " + skipped + " skipped: " + SKIP_REASON);
+    System.out.println("     " + typos + " of them typo cases (correction on)");
+  }
+
+  // A typo case's taps (a list of [x, y] or null) as x, y per letter, NaN for none; null if none.
+  @SuppressWarnings("unchecked")
+  private static double[] taps(Object taps) {
+    if (taps == null) return null;
+    List<Object> list = (List<Object>) taps;
+    double[] out = new double[2 * list.size()];
+    for (int i = 0; i < list.size(); i++) {
+      List<Object> xy = (List<Object>) list.get(i);
+      out[2 * i] = xy == null ? Double.NaN : (Double) xy.get(0);
+      out[2 * i + 1] = xy == null ? Double.NaN : (Double) xy.get(1);
+    }
+    return out;
+  }
+
+  // A typo case's kinds and autocorrection, which must be exact: null when they are.
+  private static String kindsDiffer(Suggestion[] expected, Suggestion[] given) {
+    for (int i = 0; i < Math.min(expected.length, given.length); i++) {
+      if (expected[i].word.equals(given[i].word) && expected[i].kind != given[i].kind) {
+        return "kind of " + expected[i].word + ": " + given[i].kind;
+      }
+    }
+    boolean want = expected.length > 0 && expected[0].autocorrect;
+    boolean got = given.length > 0 && given[0].autocorrect;
+    return want == got ? null : "autocorrect " + got + ", expected " + want;
   }
 
   // null when the case passes, else why not
@@ -180,18 +200,23 @@ public final class JniCheck {
       int[] ids = p.inputIds(text, hint);
       List<Object> want = (List<Object>) c.get("context_ids");
       int[] wantIds = want.stream().mapToInt(x -> ((Double) x).intValue()).toArray();
-      Suggestion[] given = p.suggest(text, k, hint, h);
+      boolean correct = Boolean.TRUE.equals(c.get("correct"));
+      Suggestion[] given =
+          p.suggest(text, k, hint, h, correct, (String) c.get("layout"), taps(c.get("taps")));
       List<Object> exp = (List<Object>) c.get("suggestions");
       Suggestion[] expected = new Suggestion[exp.size()];
       for (int i = 0; i < expected.length; i++) {
         Map<String, Object> w = (Map<String, Object>) exp.get(i);
+        String kind = (String) w.getOrDefault("kind", "next");
         expected[i] = new Suggestion((String) w.get("word"), (Double) w.get("probability"),
-            Suggestion.Kind.NEXT);
+            Suggestion.Kind.valueOf(kind.toUpperCase()),
+            Boolean.TRUE.equals(w.get("autocorrect")));
       }
       if (!Arrays.equals(ids, wantIds)) {
         return "context ids " + Arrays.toString(ids) + " != " + Arrays.toString(wantIds);
       }
-      return Conformance.compare(expected, given, rel, abs);
+      String why = Conformance.compare(expected, given, rel, abs);
+      return why != null || !correct ? why : kindsDiffer(expected, given);
     } catch (KbdLmException e) {
       return "context ids and suggestions not read: " + e;
     } finally {
