@@ -100,12 +100,13 @@ def test_past_saturation_every_answer_is_a_200_or_a_503_in_time(slow_bundle):
         for code in (200, 503)
     }
     # The slack covers the suggestion in flight and scheduling on two cores that the load
-    # generator shares: 50 ms was exceeded once in four clean runs (174 ms); a request that
-    # waited for a predictor past its queue wait would take seconds. A refusal past the
+    # generator shares: 50 ms was exceeded once in four clean runs (174 ms), 100 ms once in
+    # five (303 ms, 2026-12-08, 2-core AMD EPYC); a request that waited for a predictor past
+    # its queue wait would take seconds. A refusal past the
     # pacer's rate is held REFUSAL_HOLD_S (+5%) on purpose (kbd_lm.serve.admission), and its
     # time also holds the event loop's delays while it runs suggestions (a refusal took
     # 1,038 ms once on a 2-core AMD EPYC with the generator on the same cores).
-    assert slowest[200] <= QUEUE_WAIT_MS + 100, (
+    assert slowest[200] <= QUEUE_WAIT_MS + 400, (
         f"{rate:.0f} rps ({service_ms:.1f} ms a suggestion): {statuses}, slowest {slowest}"
     )
     assert slowest[503] <= REFUSAL_HOLD_S * 1.05 * 1000 + 400, (
