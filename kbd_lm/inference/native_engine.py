@@ -18,7 +18,6 @@ the library, :func:`load_library` raises :class:`NativeLibraryError` naming the 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import logging
 import math
@@ -28,7 +27,7 @@ import threading
 import weakref
 from pathlib import Path
 
-from kbd_lm.common.fsutil import atomic_write_bytes
+from kbd_lm.history.user_history import save_history_file
 from kbd_lm.inference.bundle import BundleError
 from kbd_lm.inference.suggestion import KINDS, Suggestion
 
@@ -263,12 +262,7 @@ class NativeHistory:
     def save(self, path: str | os.PathLike) -> None:
         """Write the history to ``path`` atomically, as ``UserHistory.save`` does (a damaged
         file it replaces is kept aside as ``<name>.damaged``)."""
-        path = Path(path)
-        if self.load_error is not None and path.exists():
-            with contextlib.suppress(OSError):
-                os.replace(path, path.with_name(path.name + ".damaged"))
-            self.load_error = None
-        atomic_write_bytes(path, self.to_bytes())
+        save_history_file(self, path)
 
     def close(self) -> None:
         """Free the native history now (else when it is garbage collected)."""
