@@ -447,13 +447,13 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
     case that learns and the library's blocklist for one that adds to it; a typo case
     (``"correct": true``) with correction on its layout and taps, its kinds and
     autocorrection in the results."""
+    from kbd_lm.inference.conformance import case_result, case_typing
+
     results = []
     for case in cases:
-        typing = {}  # a typo case (version 5): suggested with correction
-        if case.get("correct"):
-            typing = {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
+        typing = case_typing(case)
         hint = case.get("hint")
-        context, partial, ids = predictor.decode_input(case["text"], hint=hint)
+        decoded = predictor.decode_input(case["text"], hint=hint)
         history = None
         if case.get("learn"):
             history = predictor.new_history()
@@ -469,15 +469,7 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
                 predictor.unblock(entry)
             if history is not None:
                 history.close()
-        results.append(
-            {
-                "id": case["id"],
-                "context": context,
-                "partial": partial,
-                "ids": ids,
-                "suggestions": [_result(s, bool(typing)) for s in got],
-            }
-        )
+        results.append(case_result(case, decoded, got))
     return results
 
 
@@ -497,11 +489,3 @@ def check_native(bundle_dir: str | Path, library: str | Path | None = None):
     results = run_native(predictor, cases)
     tol = tolerance_for(header, "litert")
     return compare_results(cases, results, tol), predictor.library
-
-
-def _result(s: Suggestion, typo: bool) -> dict:
-    """A suggestion as conformance results hold it (a typo case's with its kind)."""
-    out = {"word": s.word, "probability": s.probability}
-    if typo:
-        out.update(kind=s.kind, autocorrect=s.autocorrect)
-    return out
