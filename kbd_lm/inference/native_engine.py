@@ -293,7 +293,7 @@ class NativePredictor:
 
     @property
     def version(self) -> str:
-        """The library's version ("0.9.0")."""
+        """The library's version, pyproject.toml's (for example "0.10.0.dev0")."""
         return self._lib.kbd_lm_version().decode()
 
     def close(self) -> None:
