@@ -222,7 +222,8 @@ class PredictorPool:
         ``history``, ``hint``: a user's history and a field hint, passed on as
         ``suggest(text, k, history=..., hint=...)`` when given; ``correct``, ``layout`` and
         ``taps`` (typo correction) as ``suggest(..., correct=True, layout=..., taps=...)``
-        when ``correct`` is true (without it the call is the same as before correction).
+        when ``correct`` is true (without it, the call carries no correction argument at all,
+        as a suggester that does not correct takes it).
         Raises :class:`PoolBusyError` when none is free within ``queue_wait`` seconds
         (less ``waited``, as :meth:`borrow`).
         """

@@ -52,3 +52,27 @@ def test_no_function_is_over_80_lines():
 def test_the_library_lives_in_rooms():
     top = sorted(p.name for p in (ROOT / "kbd_lm").glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+# The repository's top level as the design fixes it (README.md "Layout"), besides the files
+# every project has (README, CHANGELOG, LICENSE, biome.json for the JS check; dot files).
+TOP_LEVEL = {"kbd_lm", "export", "serve", "corpora", "tests", "docs", "native"}
+TOP_LEVEL_FILES = {
+    "Makefile",
+    "pyproject.toml",
+    "README.md",
+    "CHANGELOG.md",
+    "LICENSE",
+    "biome.json",
+}
+
+
+def test_the_top_level_holds_the_designed_folders_only():
+    import subprocess
+
+    r = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    tracked = {line.split("/")[0] for line in r.stdout.splitlines()}
+    folders = {name for name in tracked if (ROOT / name).is_dir() and not name.startswith(".")}
+    files = {name for name in tracked if (ROOT / name).is_file() and not name.startswith(".")}
+    assert folders == TOP_LEVEL, folders ^ TOP_LEVEL
+    assert files == TOP_LEVEL_FILES, files ^ TOP_LEVEL_FILES

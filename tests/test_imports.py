@@ -16,8 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-# What the contracts read: the package's folders, the contract type and the configuration.
-SOURCES = ("kbd_lm", "export", "serve", "corpora", "tools")
+# What the contracts read: the package's folders, the contract type's module (tests/) and the
+# configuration.
+SOURCES = ("kbd_lm", "export", "serve", "corpora")
+CONTRACT_TYPE = Path("tests") / "import_graph.py"
 FIRST = "inference, text, history, ngram, common and typing import neither TensorFlow"
 SECOND = "only kbd_lm.cli reaches export and serve"
 
@@ -40,6 +42,8 @@ def pristine(tmp_path_factory) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "vendor")
     for folder in SOURCES:
         shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
+    (root / CONTRACT_TYPE).parent.mkdir()
+    shutil.copy2(ROOT / CONTRACT_TYPE, root / CONTRACT_TYPE)
     shutil.copy2(ROOT / "pyproject.toml", root / "pyproject.toml")
     return root
 
@@ -100,7 +104,7 @@ def test_the_stock_graph_misses_the_package_dir_folders():
     """Why the contract type exists: grimp's graph of kbd_lm/ alone has no kbd_lm.export."""
     code = (
         "import grimp, sys; from pathlib import Path; sys.path.insert(0, '.');"
-        "from tools.import_graph import installed_graph;"
+        "from tests.import_graph import installed_graph;"
         "stock = grimp.build_graph('kbd_lm', cache_dir=None);"
         "full = installed_graph(Path.cwd(), False);"
         "print(sum(m.startswith(('kbd_lm.export', 'kbd_lm.serve', 'kbd_lm.corpora'))"

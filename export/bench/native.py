@@ -62,7 +62,9 @@ def _pinned(core: int):
     return lambda: os.sched_setaffinity(0, {core})
 
 
-def _run_tool(args: list[str], core: int) -> str:
+def _run_tool(args: list, core: int) -> str:
+    """Run the replay tool's command line ``args`` (paths allowed) pinned to ``core``; its
+    standard output. RuntimeError with the tool's standard error when it fails."""
     r = subprocess.run(
         [str(a) for a in args],
         capture_output=True,
@@ -116,6 +118,8 @@ def stripped_bytes(lib: Path) -> int | None:
 
 
 def _ms(row: dict) -> dict:
+    """The figures of a :func:`~kbd_lm.export.bench.summary.latency_summary` row the report
+    keeps: n, p50, p90, p99, max and mean (ms)."""
     return {p: row[p] for p in ("n", "p50", "p90", "p99", "max", "mean")}
 
 
@@ -283,6 +287,13 @@ def _notes(native: dict, profile: BudgetConfig, python_cpu_share: float) -> list
 
 
 def _row(name: str, py: float | None, nat: float | None, unit: str, digits: int = 3) -> str:
+    """One Markdown row: the figure ``name``, Python's and the native value ("-" for None),
+    the unit and Python's value over the native one.
+
+    >>> _row("cold start", 120.0, 30.0, "ms", 1)
+    '| cold start | 120.0 | 30.0 | ms | 4.00x |'
+    """
+
     def fmt(v):
         return "-" if v is None else f"{v:,.{digits}f}"
 
@@ -341,10 +352,11 @@ def format_native_report(report: dict) -> str:
         ),
     ]
     lib = nat["library"]
+    stripped = lib["stripped_bytes"]  # None: no strip (binutils) to measure it with
+    stripped = "not measured" if stripped is None else f"{stripped:,} bytes"
     lines += [
         "",
-        f"Library: {lib['path']}, {lib['bytes']:,} bytes, stripped "
-        f"{lib['stripped_bytes'] or 0:,} bytes.",
+        f"Library: {lib['path']}, {lib['bytes']:,} bytes, stripped {stripped}.",
         "",
         "Native, where the time goes (ms):",
         "",

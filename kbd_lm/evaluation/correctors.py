@@ -133,14 +133,29 @@ class SymSpellCorrector:
         return [f.term for f in found[:STRIP]]  # (sorted by distance, then count)
 
 
-class PredictorCorrector:
+class _StripCorrector:
+    """A corrector that answers both questions from one list of suggestions per typed word
+    (``suggestions(context, typed, taps)``, which the subclass defines): space commits the
+    first when it is marked ``autocorrect``, and the strip is their words."""
+
+    completes = True
+
+    def suggestions(self, context: str, typed: str, taps) -> list[Suggestion]:
+        raise NotImplementedError
+
+    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
+        return _committed(typed, self.suggestions(context, typed, taps))
+
+    def strip(self, context: str, typed: str, taps: Sequence[Tap | None]) -> list[str]:
+        return [s.word for s in self.suggestions(context, typed, taps)]
+
+
+class PredictorCorrector(_StripCorrector):
     """What space commits with the bundle's correction on: the first suggestion of
     ``Predictor.suggest(context + typed, correct=True)`` when it is marked ``autocorrect``,
     else the typed letters; the strip is those suggestions. With ``taps``, the touch points
     go along (without field hints).
     """
-
-    completes = True
 
     def __init__(self, predictor, layout: str, taps: bool = False) -> None:
         self.predictor, self.layout, self.taps = predictor, layout, taps
@@ -162,14 +177,8 @@ class PredictorCorrector:
             self._last = (key, found)
         return self._last[1]
 
-    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
-        return _committed(typed, self.suggestions(context, typed, taps))
 
-    def strip(self, context: str, typed: str, taps: Sequence[Tap | None]) -> list[str]:
-        return [s.word for s in self.suggestions(context, typed, taps)]
-
-
-class NgramCorrector:
+class NgramCorrector(_StripCorrector):
     """The predictor's correction with an n-gram as the prior: the same
     :class:`~kbd_lm.inference.correction.Corrections` over the bundle's word list, channel
     parameters and thresholds (``spec``, a :class:`~kbd_lm.typing.spec.TypingSpec`), given
@@ -178,8 +187,6 @@ class NgramCorrector:
     are never proposed, as in the predictor; letters that are not correctable
     (:func:`~kbd_lm.inference.correction.correctable`) get the n-gram's plain suggestions.
     """
-
-    completes = True
 
     def __init__(self, ngram, lexicon, spec, layout: str, blocklist=None) -> None:
         from kbd_lm.inference.correction import Corrections
@@ -234,12 +241,6 @@ class NgramCorrector:
             )
         self._last = (key, found)
         return found
-
-    def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
-        return _committed(typed, self.suggestions(context, typed, taps))
-
-    def strip(self, context: str, typed: str, taps: Sequence[Tap | None]) -> list[str]:
-        return [s.word for s in self.suggestions(context, typed, taps)]
 
 
 def _committed(typed: str, suggestions: list[Suggestion]) -> str:

@@ -7,8 +7,9 @@ Space commits a correction when the best whole word beats the typed letters by
 simulator) at each of ``config.tune_spreads`` and scores the bundle's correction with each
 of ``config.margins`` in its place: per margin and spread, macro word accuracy and macro
 false corrections with 95% bootstrap intervals over units, and the largest false-correction
-rate of any kind. It names the smallest margin whose false corrections are at most 1% on
-every kind at every spread swept (the candidate default); export writes the default of
+rate of any kind. It names the smallest margin whose false corrections are at most
+:data:`~kbd_lm.evaluation.typing.MAX_FALSE_CORRECTION` (1%) on every kind at every spread
+swept (the candidate default); export writes the default of
 :data:`kbd_lm.typing.spec.AUTOCORRECT_MARGIN` into every bundle's ``typing.json``.
 
 >>> config = TypingEvalConfig(split="valid", max_words=300)           # doctest: +SKIP
@@ -34,8 +35,10 @@ from kbd_lm.evaluation.typing import (
     MAX_FALSE_CORRECTION,
     TypingEvalConfig,
     percent_ci,
+    ratio,
     sample_kinds,
     type_kind,
+    unit_groups,
     unit_sums,
 )
 
@@ -103,18 +106,13 @@ def _sweep_row(config: TypingEvalConfig, margin: float, spread: float, sums: dic
     """One margin at one spread: macro accuracy and false corrections (value, low, high),
     and each kind's false-correction rate."""
     kinds = list(sums)
-    offsets = np.cumsum([0] + [len(sums[k]["accuracy"]) for k in kinds])
-    groups = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(kinds))]
-    zero = np.column_stack([np.zeros(offsets[-1]), np.ones(offsets[-1])])
+    groups, zero = unit_groups([len(sums[k]["accuracy"]) for k in kinds])
 
     def macro(metric: str) -> tuple[float, float, float]:
         a = np.concatenate([sums[k][metric] for k in kinds])
         return paired_interval(a, zero, groups, config.bootstrap, config.seed)
 
-    false = {
-        k: float(s["false_correction"][:, 0].sum() / max(s["false_correction"][:, 1].sum(), 1))
-        for k, s in sums.items()
-    }
+    false = {k: ratio(s["false_correction"]) for k, s in sums.items()}
     return {
         "margin": margin,
         "spread": spread,

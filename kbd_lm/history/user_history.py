@@ -311,13 +311,8 @@ class UserHistory:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the history to ``path`` atomically (a damaged file it replaces is kept aside
-        as ``<name>.damaged``)."""
-        path = Path(path)
-        if self.load_error is not None and path.exists():
-            with contextlib.suppress(OSError):
-                os.replace(path, path.with_name(path.name + ".damaged"))
-            self.load_error = None
-        atomic_write_bytes(path, self.to_bytes())
+        as ``<name>.damaged``): :func:`save_history_file`."""
+        save_history_file(self, path)
 
     @classmethod
     def load(
@@ -456,6 +451,21 @@ class UserHistory:
             self._add(ctx, key, count)
         self._top = None
         self._enforce_bounds()
+
+
+def save_history_file(history, path: str | os.PathLike) -> None:
+    """Write ``history.to_bytes()`` to ``path`` atomically; ``history`` a :class:`UserHistory`
+    or a :class:`~kbd_lm.inference.native_engine.NativeHistory` (the same file format).
+
+    When the file at ``path`` could not be read as ``history`` was loaded (its ``load_error``
+    is set), that file is first kept aside as ``<name>.damaged`` and ``load_error`` cleared.
+    """
+    path = Path(path)
+    if history.load_error is not None and path.exists():
+        with contextlib.suppress(OSError):
+            os.replace(path, path.with_name(path.name + ".damaged"))
+        history.load_error = None
+    atomic_write_bytes(path, history.to_bytes())
 
 
 def _parse(data: bytes, name: str, max_order: int) -> list[tuple[float, list[str]]]:

@@ -338,32 +338,55 @@ def run_python(predictor, cases: list[dict]) -> list[dict]:
     progress = Progress("conformance cases", total=len(cases), logger=log)
     for case in cases:
         hint = case.get("hint")
-        context, partial, ids = predictor.decode_input(case["text"], hint=hint)
+        decoded = predictor.decode_input(case["text"], hint=hint)
         history = None
         if case.get("learn"):
             history = UserHistory()
             for message in case["learn"]:
                 history.learn(message["text"], message.get("field", "text"))
-        typing = {}  # a typo case (version 5): suggested with correction
-        if case.get("correct"):
-            typing = {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
+        typing = case_typing(case)
         with _blocking(predictor, case.get("blocklist_add")):
             got = predictor.suggest(case["text"], case["k"], history, hint, **typing)
-        suggestions = [{"word": s.word, "probability": s.probability} for s in got]
-        if typing:
-            for s, one in zip(suggestions, got, strict=True):
-                s.update(kind=one.kind, autocorrect=one.autocorrect)
-        results.append(
-            {
-                "id": case["id"],
-                "context": context,
-                "partial": partial,
-                "ids": ids,
-                "suggestions": suggestions,
-            }
-        )
+        results.append(case_result(case, decoded, got))
         progress.update()
     return results
+
+
+def case_typing(case: dict) -> dict:
+    """The keyword arguments of ``suggest`` for ``case``: none, or for a typo case (version 5)
+    correction on the case's layout with its taps.
+
+    >>> case_typing({"text": "see yo"}), case_typing({"correct": True, "layout": "qwerty"})
+    ({}, {'correct': True, 'layout': 'qwerty', 'taps': None})
+    """
+    if not case.get("correct"):
+        return {}
+    return {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
+
+
+def case_result(case: dict, decoded: tuple[str, str, list[int]], got: list) -> dict:
+    """One result as :func:`compare_results` reads it: ``case``'s id, ``decoded`` (context,
+    partial word, model input ids, as ``decode_input`` returns them) and the suggestions
+    ``got`` (a typo case's with their ``kind`` and ``autocorrect``).
+
+    >>> from kbd_lm.inference.suggestion import Suggestion
+    >>> got = [Suggestion("you", 0.91, "completion")]
+    >>> case_result({"id": 7}, ("see", "yo", [2, 517]), got)["suggestions"]
+    [{'word': 'you', 'probability': 0.91}]
+    """
+    suggestions = []
+    for s in got:
+        suggestions.append({"word": s.word, "probability": s.probability})
+        if case.get("correct"):
+            suggestions[-1].update(kind=s.kind, autocorrect=s.autocorrect)
+    context, partial, ids = decoded
+    return {
+        "id": case["id"],
+        "context": context,
+        "partial": partial,
+        "ids": ids,
+        "suggestions": suggestions,
+    }
 
 
 @contextmanager

@@ -18,7 +18,6 @@ the library, :func:`load_library` raises :class:`NativeLibraryError` naming the 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import logging
 import math
@@ -28,7 +27,7 @@ import threading
 import weakref
 from pathlib import Path
 
-from kbd_lm.common.fsutil import atomic_write_bytes
+from kbd_lm.history.user_history import save_history_file
 from kbd_lm.inference.bundle import BundleError
 from kbd_lm.inference.suggestion import KINDS, Suggestion
 
@@ -263,12 +262,7 @@ class NativeHistory:
     def save(self, path: str | os.PathLike) -> None:
         """Write the history to ``path`` atomically, as ``UserHistory.save`` does (a damaged
         file it replaces is kept aside as ``<name>.damaged``)."""
-        path = Path(path)
-        if self.load_error is not None and path.exists():
-            with contextlib.suppress(OSError):
-                os.replace(path, path.with_name(path.name + ".damaged"))
-            self.load_error = None
-        atomic_write_bytes(path, self.to_bytes())
+        save_history_file(self, path)
 
     def close(self) -> None:
         """Free the native history now (else when it is garbage collected)."""
@@ -299,7 +293,7 @@ class NativePredictor:
 
     @property
     def version(self) -> str:
-        """The library's version ("0.9.0")."""
+        """The library's version, pyproject.toml's (for example "0.10.0.dev0")."""
         return self._lib.kbd_lm_version().decode()
 
     def close(self) -> None:
@@ -453,13 +447,13 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
     case that learns and the library's blocklist for one that adds to it; a typo case
     (``"correct": true``) with correction on its layout and taps, its kinds and
     autocorrection in the results."""
+    from kbd_lm.inference.conformance import case_result, case_typing
+
     results = []
     for case in cases:
-        typing = {}  # a typo case (version 5): suggested with correction
-        if case.get("correct"):
-            typing = {"correct": True, "layout": case["layout"], "taps": case.get("taps")}
+        typing = case_typing(case)
         hint = case.get("hint")
-        context, partial, ids = predictor.decode_input(case["text"], hint=hint)
+        decoded = predictor.decode_input(case["text"], hint=hint)
         history = None
         if case.get("learn"):
             history = predictor.new_history()
@@ -475,15 +469,7 @@ def run_native(predictor: NativePredictor, cases: list[dict]) -> list[dict]:
                 predictor.unblock(entry)
             if history is not None:
                 history.close()
-        results.append(
-            {
-                "id": case["id"],
-                "context": context,
-                "partial": partial,
-                "ids": ids,
-                "suggestions": [_result(s, bool(typing)) for s in got],
-            }
-        )
+        results.append(case_result(case, decoded, got))
     return results
 
 
@@ -503,11 +489,3 @@ def check_native(bundle_dir: str | Path, library: str | Path | None = None):
     results = run_native(predictor, cases)
     tol = tolerance_for(header, "litert")
     return compare_results(cases, results, tol), predictor.library
-
-
-def _result(s: Suggestion, typo: bool) -> dict:
-    """A suggestion as conformance results hold it (a typo case's with its kind)."""
-    out = {"word": s.word, "probability": s.probability}
-    if typo:
-        out.update(kind=s.kind, autocorrect=s.autocorrect)
-    return out

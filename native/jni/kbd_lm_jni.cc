@@ -109,7 +109,9 @@ std::string utf8(JNIEnv* env, jstring s) {
   return out;
 }
 
-// A nullable Java string argument (a hint, a field): "" and `null` are both NULL for C.
+// A nullable Java string argument (a hint, a layout, a field): `null` is NULL for C; any
+// other string, "" included, is its UTF-8 (an empty hint is then refused as the Python
+// predictor refuses it).
 struct OptionalString {
   std::string text;
   bool given = false;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -20,18 +21,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_logs_and_metrics_name_routes_by_template(tiny_bundle, tmp_path):
+@contextlib.contextmanager
+def debug_server(bundle, tmp_path):
+    """Runs `python -m kbd_lm.serve` on `bundle` at log level debug (access log on, one worker,
+    no KBD_LM_* settings from the environment but a history database in `tmp_path`).
+
+    Yields (client, out): an httpx client on the ready server, and a dict whose "logs" holds the
+    server's whole output (stdout and stderr) once the block has ended and the server stopped.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("KBD_LM_")}
     env["KBD_LM_HISTORY_DB"] = str(tmp_path / "h.sqlite3")
-    cmd = [sys.executable, "-m", "kbd_lm.serve", "--bundle", str(tiny_bundle)]
+    cmd = [sys.executable, "-m", "kbd_lm.serve", "--bundle", str(bundle)]
     cmd += ["--port", str(port), "--log-level", "debug", "--pool-size", "1"]
     server = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
     )
-    base = f"http://127.0.0.1:{port}"
+    out = {}
     try:
-        with httpx.Client(base_url=base, timeout=30) as c:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
             for _ in range(300):
                 try:
                     if c.get("/readyz").status_code == 200:
@@ -39,18 +47,24 @@ def test_logs_and_metrics_name_routes_by_template(tiny_bundle, tmp_path):
                 except httpx.TransportError:
                     pass
                 time.sleep(0.2)
-            r = c.post(f"/v1/users/{USER}/learn", json={"text": f"dinner with {WORD} at 8"})
-            assert r.json() == {"learned_words": 5}
-            r = c.post("/v1/predict-next", json={"text": "dinner with ", "user": USER})
-            assert r.json()["suggestions"][0]["word"] == WORD
-            assert WORD in c.get(f"/v1/users/{USER}/history?limit=5").text
-            assert c.post(f"/v1/users/{USER}/learn", json={"text": 7}).status_code == 422
-            assert c.delete(f"/v1/users/{USER}/words/{WORD}").json() == {"forgotten": True}
-            assert c.delete(f"/v1/users/{USER}").status_code == 204
-            metrics = c.get("/metrics").text
+            yield c, out
     finally:
         server.terminate()
-        logs = server.communicate(timeout=30)[0].decode("utf-8", "replace")
+        out["logs"] = server.communicate(timeout=30)[0].decode("utf-8", "replace")
+
+
+def test_logs_and_metrics_name_routes_by_template(tiny_bundle, tmp_path):
+    with debug_server(tiny_bundle, tmp_path) as (c, out):
+        r = c.post(f"/v1/users/{USER}/learn", json={"text": f"dinner with {WORD} at 8"})
+        assert r.json() == {"learned_words": 5}
+        r = c.post("/v1/predict-next", json={"text": "dinner with ", "user": USER})
+        assert r.json()["suggestions"][0]["word"] == WORD
+        assert WORD in c.get(f"/v1/users/{USER}/history?limit=5").text
+        assert c.post(f"/v1/users/{USER}/learn", json={"text": 7}).status_code == 422
+        assert c.delete(f"/v1/users/{USER}/words/{WORD}").json() == {"forgotten": True}
+        assert c.delete(f"/v1/users/{USER}").status_code == 204
+        metrics = c.get("/metrics").text
+    logs = out["logs"]
     for secret in (USER, USER.lower(), WORD, WORD.lower(), "dinner with"):
         assert secret not in logs, secret
         assert secret not in metrics, secret
@@ -106,38 +120,20 @@ DECIMALS = ["2345678", "8765432", "3456789"]
 def test_typed_letters_and_taps_are_never_logged(tiny_bundle, tmp_path):
     """A real server at log level debug, with its access log: correction requests with taps,
     answered and refused, leave neither the text nor a touch point in the logs or metrics."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("KBD_LM_")}
-    env["KBD_LM_HISTORY_DB"] = str(tmp_path / "h.sqlite3")
-    cmd = [sys.executable, "-m", "kbd_lm.serve", "--bundle", str(tiny_bundle)]
-    cmd += ["--port", str(port), "--log-level", "debug", "--pool-size", "1"]
-    server = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-    )
     text = f"see you {TYPED}"
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            for _ in range(300):
-                try:
-                    if c.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-            body = {"text": text, "correct": True, "layout": "qwerty", "taps": TAPS}
-            assert c.post("/v1/predict-next", json=body).status_code == 200
-            refused = [
-                {**body, "taps": TAPS[:-1]},  # one tap short
-                {**body, "taps": [*TAPS[:-1], OFF_LAYOUT]},
-                {**body, "correct": False},  # taps without correction
-                {**body, "layout": "zorbulax"},
-            ]
-            for wrong in refused:
-                assert c.post("/v1/predict-next", json=wrong).status_code == 422
-            metrics = c.get("/metrics").text
-    finally:
-        server.terminate()
-        logs = server.communicate(timeout=30)[0].decode("utf-8", "replace")
+    with debug_server(tiny_bundle, tmp_path) as (c, out):
+        body = {"text": text, "correct": True, "layout": "qwerty", "taps": TAPS}
+        assert c.post("/v1/predict-next", json=body).status_code == 200
+        refused = [
+            {**body, "taps": TAPS[:-1]},  # one tap short
+            {**body, "taps": [*TAPS[:-1], OFF_LAYOUT]},
+            {**body, "correct": False},  # taps without correction
+            {**body, "layout": "zorbulax"},
+        ]
+        for wrong in refused:
+            assert c.post("/v1/predict-next", json=wrong).status_code == 422
+        metrics = c.get("/metrics").text
+    logs = out["logs"]
     assert "POST /v1/predict-next" in logs and '" 422' in logs  # the access log ran
     for secret in [TYPED, TYPED.lower(), "see you", *DECIMALS]:
         assert secret not in logs, secret

@@ -126,11 +126,16 @@ export class Corrections {
 
 const hyp = (word, kind, prior) => ({word, kind, prior, prefix: 0, whole: 0});
 
-// log sum exp of `scores` (not empty), without overflow: correction.py's _logsumexp.
-function logSumExp(scores) {
-  const top = Math.max(...scores);
+/**
+ * log sum exp of `values` without overflow (the largest taken out first), as correction.py's
+ * _logsumexp on finite values; -Infinity for none, or when every value is -Infinity.
+ *   logSumExp([Math.log(1), Math.log(3)]) === Math.log(4)
+ */
+export function logSumExp(values) {
+  const top = Math.max(...values);
+  if (top === -Infinity) return top;
   let sum = 0;
-  for (const s of scores) sum += Math.exp(s - top);
+  for (const v of values) sum += Math.exp(v - top);
   return top + Math.log(sum);
 }
 

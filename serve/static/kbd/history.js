@@ -348,6 +348,14 @@ export class UserHistory {
     return node?.kids.size ? [node.kids, node.total] : [new Map(), 0];
   }
 
+  /**
+   * True if the history learned `word` (any case): one of the words it counts, whatever
+   * came before them. The predictor never autocorrects such a partial word (spec 11.3).
+   */
+  knows(word) {
+    return this.following([])[0].has(word.toLowerCase());
+  }
+
   /** Up to n words most often seen after `ctx` (starting with `prefix`); ties: first learned. */
   bestFollowing(ctx, n, prefix = "") {
     const kids = this._next.get(ctxKey(ctx))?.kids ?? new Map();

@@ -73,11 +73,6 @@ function store(h) {
   return saving;
 }
 
-/** True if history `h` learned `word` (any case): a word of its unigram counts. */
-function knows(h, word) {
-  return h.following([])[0].has(word.toLowerCase());
-}
-
 window.kbdOnDevice = {
   /**
    * [{word, probability, kind, autocorrect}]: the strip for `text`, typing corrected; no
@@ -96,7 +91,7 @@ window.kbdOnDevice = {
 
   /** True if the history learned `word` (any case). */
   async knows(word) {
-    return knows(await userHistory(), word);
+    return (await userHistory()).knows(word);
   },
 
   /** Learn a sent message into the history, then store it; returns the words learned. */

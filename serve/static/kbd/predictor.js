@@ -362,7 +362,7 @@ export class Predictor {
         taps: typing.taps,
         blocked,
         // a word the history learned is never autocorrected (the user undid its correction)
-        learned: Boolean(history?.following([])[0].has(partial.toLowerCase())),
+        learned: Boolean(history?.knows(partial)),
       });
     }
     const atStart = this.rules.atSentenceStart(context);

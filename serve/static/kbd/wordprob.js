@@ -4,16 +4,8 @@
 //
 //   await wordLogprobs(predictor, "see you", ["soon", "later"], null);  // [-3.1, -2.7]
 
+import {logSumExp} from "./correction.js";
 import {lastCodePoint, splitText} from "./text.js";
-
-/** Log of the sum of exp over `values` (-Infinity for none), as numpy's max-shifted form. */
-function logSumExp(values) {
-  const m = Math.max(...values);
-  if (m === -Infinity) return m;
-  let s = 0;
-  for (const v of values) s += Math.exp(v - m);
-  return m + Math.log(s);
-}
 
 /**
  * The model's log P(word | text) of each of `words`, case-insensitive (the word, its lowercase

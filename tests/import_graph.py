@@ -9,8 +9,9 @@ instead: a temporary folder whose ``kbd_lm/`` links to each entry of kbd_lm/ and
 package-dir folder under its import name (grimp follows links), read from pyproject.toml.
 
 pyproject.toml's ``[tool.importlinter]`` names :class:`ForbiddenContract` as a contract type;
-``lint-imports`` at the repository root imports this module from there (it puts the current
-folder on the import path).
+``lint-imports`` at the repository root imports this module from there as
+``tests.import_graph`` (it puts the current folder on the import path; tests/ is a namespace
+package). A development tool: it needs import-linter, and the installed package leaves it out.
 
 >>> sorted(package_dirs(Path(__file__).parents[1]).items())[:2]
 [('kbd_lm', 'kbd_lm'), ('kbd_lm.corpora', 'corpora')]
