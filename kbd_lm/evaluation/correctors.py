@@ -9,7 +9,9 @@ A corrector gets the text before the word as the user meant it and the word's ty
   offers for ``context + typed``; with ``typed`` empty, the next words after ``context``.
 
 ``completes`` is true for a corrector whose strip offers words before they are typed in full
-(the keystroke savings are measured for those only).
+(the keystroke savings are measured for those only). A corrector that ranks hypotheses
+(the n-gram's and the bundle's) also has ``reach(context, typed, taps) -> list[str]``: its
+:data:`REACH` best words, the ones any ranking of its hypotheses could commit (the ceiling).
 
 The correctors, as columns of the table:
 
@@ -52,6 +54,10 @@ BASELINES = (SYMSPELL_OWN, SYMSPELL_BUNDLE, NGRAM)  # what the bundle must beat
 # The dictionary shipped inside the symspellpy wheel (82,765 English words with counts).
 SYMSPELL_DICTIONARY = "frequency_dictionary_en_82_765.txt"
 STRIP = 3  # the suggestion strip's words (a phone keyboard shows three)
+# How many suggestions the ceiling reads (``reach``): with correction on, the predictor
+# weighs 8 completions (predictor.CORRECTION_CANDIDATES) and 8 corrections
+# (correction.CANDIDATES); 16 asks for all of them (and a few more completions).
+REACH = 16
 # The n-gram's prior of a word it does not know: P(<unk> | context) times a spelling model
 # in which each of 26 letters and the end of the word is equally likely (ln 1/27 per
 # letter). Without it a misspelling, unknown to the n-gram, would get the whole <unk> mass
@@ -135,12 +141,13 @@ class SymSpellCorrector:
 
 class _StripCorrector:
     """A corrector that answers both questions from one list of suggestions per typed word
-    (``suggestions(context, typed, taps)``, which the subclass defines): space commits the
-    first when it is marked ``autocorrect``, and the strip is their words."""
+    (``suggestions(context, typed, taps, k)``, which the subclass defines): space commits the
+    first when it is marked ``autocorrect``, the strip is their words and ``reach`` the
+    words of a longer list (module docstring)."""
 
     completes = True
 
-    def suggestions(self, context: str, typed: str, taps) -> list[Suggestion]:
+    def suggestions(self, context: str, typed: str, taps, k: int = STRIP) -> list[Suggestion]:
         raise NotImplementedError
 
     def correct(self, context: str, typed: str, taps: Sequence[Tap | None]) -> str:
@@ -148,6 +155,9 @@ class _StripCorrector:
 
     def strip(self, context: str, typed: str, taps: Sequence[Tap | None]) -> list[str]:
         return [s.word for s in self.suggestions(context, typed, taps)]
+
+    def reach(self, context: str, typed: str, taps: Sequence[Tap | None]) -> list[str]:
+        return [s.word for s in self.suggestions(context, typed, taps, REACH)]
 
 
 class PredictorCorrector(_StripCorrector):
@@ -161,15 +171,15 @@ class PredictorCorrector(_StripCorrector):
         self.predictor, self.layout, self.taps = predictor, layout, taps
         self._last: tuple = (None, [])  # correct() and strip() of one word ask once
 
-    def suggestions(self, context: str, typed: str, taps) -> list[Suggestion]:
-        """``Predictor.suggest(context + typed, k=3, correct=True)`` (the last one kept)."""
-        key = (context, typed, tuple(taps) if self.taps else None, self.predictor.typing)
+    def suggestions(self, context: str, typed: str, taps, k: int = STRIP) -> list[Suggestion]:
+        """``Predictor.suggest(context + typed, k=k, correct=True)`` (the last one kept)."""
+        key = (context, typed, tuple(taps) if self.taps else None, self.predictor.typing, k)
         if self._last[0] != key:
             m = PARTIAL_WORD_RE.search(typed)
             start = m.start() if m else len(typed)
             found = self.predictor.suggest(
                 context + typed,
-                k=STRIP,
+                k=k,
                 correct=True,
                 layout=self.layout,
                 taps=list(taps[start:]) if self.taps and m else None,
@@ -209,21 +219,22 @@ class NgramCorrector(_StripCorrector):
         unk = self.ngram.next_word_logprob(before, "<unk>")
         return unk + len(word) * UNKNOWN_LETTER_LOGPROB
 
-    def suggestions(self, context: str, typed: str, taps) -> list[Suggestion]:
+    def suggestions(self, context: str, typed: str, taps, k: int = STRIP) -> list[Suggestion]:
+        """The n-gram's ``k`` best suggestions with correction (the last ones kept)."""
         from kbd_lm.inference.correction import correctable
         from kbd_lm.inference.predictor import CORRECTION_CANDIDATES
 
-        key = (context, typed)
+        key = (context, typed, k)
         if self._last[0] == key:
             return self._last[1]
         text = context + typed
         m = PARTIAL_WORD_RE.search(typed)
         if m is None or not correctable(text, m.group(0)):
-            found = self.ngram.suggest(text, k=STRIP)
+            found = self.ngram.suggest(text, k=k)
         else:
             partial = m.group(0)
             before = text[: len(text) - len(partial)]
-            exact = self.ngram.suggest(text, k=CORRECTION_CANDIDATES)
+            exact = self.ngram.suggest(text, k=max(k, CORRECTION_CANDIDATES))
             blocked = None
             if self.blocklist is not None and self.blocklist.enabled:
                 exact = [s for s in exact if not self.blocklist.blocks(s.word, before)]
@@ -235,7 +246,7 @@ class NgramCorrector(_StripCorrector):
                 partial,
                 exact=[(s.word, s.probability) for s in exact],
                 prior=lambda word: self.prior(before, word),
-                k=STRIP,
+                k=k,
                 layout=self.layout,
                 blocked=blocked,
             )

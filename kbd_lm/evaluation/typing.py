@@ -28,11 +28,18 @@ Per kind, spread and corrector, each with a 95% bootstrap interval over units:
   typed letter costs ``len(word) + 1``, as if typed in full. KSR = 1 - keys / (sum over
   words of ``len(word) + 1``), as :mod:`kbd_lm.evaluation.metrics` counts it for exact typing.
 
+- **ceiling**, for correctors that rank hypotheses (the n-gram's and the bundle's): the
+  intended word is among their
+  :data:`~kbd_lm.evaluation.correctors.REACH` best words for the whole typed word, or is
+  typed exactly. No ranking of the same hypotheses commits the intended word more often:
+  it bounds the accuracy that a better prior alone could reach.
+
 Then, per spread and kind (and macro), the bundle's accuracy minus that of the best of the
 baselines (:data:`~kbd_lm.evaluation.correctors.BASELINES` present: symspellpy with its own
 dictionary, with the bundle's word list, the n-gram with the touch channel; the best on
 that kind by accuracy), with its paired interval, and whether the bundle's false-correction
-rate is at most :data:`MAX_FALSE_CORRECTION`.
+rate is at most :data:`MAX_FALSE_CORRECTION`; beside it, the accuracy that a lead of
+:data:`MIN_LEAD` needs and the bundle's ceiling.
 
 >>> config = TypingEvalConfig(max_words=300)                      # doctest: +SKIP
 >>> correctors = default_correctors(config, "dist/bundle")      # doctest: +SKIP
@@ -53,7 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from kbd_lm.common.fsutil import atomic_write_text
-from kbd_lm.evaluation.correctors import BASELINES, PREDICTOR, Corrector
+from kbd_lm.evaluation.correctors import BASELINES, PREDICTOR, REACH, Corrector
 from kbd_lm.evaluation.keystrokes import typed_words
 from kbd_lm.evaluation.kinds import KindsEvalConfig, kinds_of, paired_interval
 from kbd_lm.evaluation.metrics import count_words, sample_words
@@ -141,7 +148,8 @@ def type_words(
 def score_corrector(corrector: Corrector, words: list[dict], strip: bool = True) -> list[dict]:
     """Per typed word (:func:`type_words`): ``ok`` (the committed word is the intended one),
     ``changed`` (it differs from the typed letters) and, with ``strip``, ``found`` (top-3,
-    module docstring) and ``keys`` (noisy KSR; None for a corrector that does not complete)."""
+    module docstring), ``reach`` (the ceiling, for a corrector with ``reach``) and ``keys``
+    (noisy KSR; None for a corrector that does not complete)."""
     out = []
     for w in words:
         context, typed, taps = w["context"], w["typed"], w["taps"]
@@ -151,6 +159,9 @@ def score_corrector(corrector: Corrector, words: list[dict], strip: bool = True)
         if strip:
             offered = [s.lower() for s in corrector.strip(context, typed, taps)]
             scored["found"] = target in offered or typed.lower() == target
+            if hasattr(corrector, "reach"):
+                reach = [s.lower() for s in corrector.reach(context, typed, taps)]
+                scored["reach"] = target in reach or typed.lower() == target
             scored["keys"] = noisy_keys(corrector, w) if corrector.completes else None
         out.append(scored)
     return out
@@ -169,7 +180,8 @@ def noisy_keys(corrector: Corrector, w: dict) -> int:
 
 def unit_sums(words: list[dict], scored: list[dict], n_units: int) -> dict[str, np.ndarray]:
     """Per unit (numerator, denominator) of every metric :func:`score_corrector` scored."""
-    sums = {m: np.zeros((n_units, 2)) for m in ("accuracy", "false_correction", "top3", "ksr")}
+    metrics = ("accuracy", "false_correction", "top3", "reach", "ksr")
+    sums = {m: np.zeros((n_units, 2)) for m in metrics}
     for w, s in zip(words, scored, strict=True):
         u = w["unit"]
         sums["accuracy"][u] += (s["ok"], 1)
@@ -177,6 +189,8 @@ def unit_sums(words: list[dict], scored: list[dict], n_units: int) -> dict[str, 
             sums["false_correction"][u] += (s["changed"], 1)
         if "found" in s:
             sums["top3"][u] += (s["found"], 1)
+        if "reach" in s:
+            sums["reach"][u] += (s["reach"], 1)
         if s.get("keys") is not None:
             full = len(w["word"]) + 1
             sums["ksr"][u] += (full - s["keys"], full)
@@ -249,6 +263,8 @@ def _figures(config, row: dict, sums, names: list[str], kinds: list[str], correc
         }
         if config.keystrokes:
             fig["top3"] = interval(stacked(name, "top3"))
+            ranks = hasattr(correctors[name], "reach")
+            fig["ceiling"] = interval(stacked(name, "reach")) if ranks else None
             completes = correctors[name].completes
             fig["ksr"] = interval(stacked(name, "ksr")) if completes else None
         row["correctors"][name] = fig
@@ -259,10 +275,13 @@ def _figures(config, row: dict, sums, names: list[str], kinds: list[str], correc
     best = [max(baselines, key=lambda b, k=k: ratio(sums[b][k]["accuracy"])) for k in kinds]
     false = row["correctors"][PREDICTOR]["false_correction"]
     lead = interval(stacked(PREDICTOR, "accuracy"), stacked(best, "accuracy"))
+    best_accuracy = [ratio(sums[b][k]["accuracy"]) for b, k in zip(best, kinds, strict=True)]
     row["versus_best"] = {
         "best": best[0] if len(kinds) == 1 else "best per kind",
         "difference": lead,
         "leads": lead[0] >= MIN_LEAD,
+        "needed": float(np.mean(best_accuracy)) + MIN_LEAD,  # what a lead of MIN_LEAD needs
+        "ceiling": row["correctors"][PREDICTOR].get("ceiling"),
         "false_correction": false,
         "false_ok": false[0] <= MAX_FALSE_CORRECTION,
     }
@@ -291,6 +310,18 @@ def ratio(sums: np.ndarray) -> float:
     return float(sums[:, 0].sum() / max(sums[:, 1].sum(), 1))
 
 
+def _needed(versus: dict) -> str:
+    """ "needed / ceiling" in percent (the ceiling's point value; "-" when not measured).
+
+    >>> _needed({"needed": 0.957, "ceiling": (0.95, 0.93, 0.97)})
+    '95.7 / 95.0'
+    """
+    ceiling = versus.get("ceiling")
+    return f"{100 * versus['needed']:.1f} / " + (
+        "-" if ceiling is None else f"{100 * ceiling[0]:.1f}"
+    )
+
+
 def percent_ci(x: Sequence[float] | None, scale: float = 100.0, sign: str = "") -> str:
     """(value, low, high) as "value [low, high]" in percent; "-" for None.
 
@@ -312,11 +343,12 @@ def format_typing(report: dict) -> str:
         f"Simulated touch typing ({report['config']['layout']}), word accuracy after space, "
         f"in %; gain over {first!r}; false corrections: % of correctly typed words changed; "
         "top-3: the intended word in the strip after the whole word (or typed exactly); "
+        f"ceiling: the intended word among the corrector's {REACH} best (or typed exactly); "
         "noisy KSR: keystroke savings (95% bootstrap intervals over units).",
         "",
         "| spread | kind | words | typos % | corrector | accuracy | gain | false corrections "
-        "| top-3 | noisy KSR |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| top-3 | ceiling | noisy KSR |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         words = "" if row["words"] is None else f"{row['words']:,}"
@@ -326,7 +358,7 @@ def format_typing(report: dict) -> str:
                 f"| {row['spread']:g} | {row['kind']} | {words} | {typos} | {name} "
                 f"| {percent_ci(fig['accuracy'])} | {percent_ci(fig['gain'], sign='+')} "
                 f"| {percent_ci(fig['false_correction'])} | {percent_ci(fig.get('top3'))} "
-                f"| {percent_ci(fig.get('ksr'))} |"
+                f"| {percent_ci(fig.get('ceiling'))} | {percent_ci(fig.get('ksr'))} |"
             )
     versus = [row for row in report["rows"] if "versus_best" in row]
     if versus:
@@ -334,17 +366,19 @@ def format_typing(report: dict) -> str:
             "",
             f"{PREDICTOR} against the best baseline on each kind (by accuracy), in points "
             f"(paired, 95%); leads: by at least {100 * MIN_LEAD:g} points; false corrections "
-            f"at most {100 * MAX_FALSE_CORRECTION:g}%.",
+            f"at most {100 * MAX_FALSE_CORRECTION:g}%; needed: the accuracy such a lead needs, "
+            f"beside {PREDICTOR}'s ceiling.",
             "",
             "| spread | kind | best baseline | accuracy difference | leads "
-            f"| false corrections | at most {100 * MAX_FALSE_CORRECTION:g}% |",
-            "|---|---|---|---|---|---|---|",
+            f"| needed / ceiling | false corrections | at most {100 * MAX_FALSE_CORRECTION:g}% |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in versus:
             v = row["versus_best"]
             out.append(
                 f"| {row['spread']:g} | {row['kind']} | {v['best']} "
                 f"| {percent_ci(v['difference'], sign='+')} | {'yes' if v['leads'] else 'no'} "
+                f"| {_needed(v)} "
                 f"| {percent_ci(v['false_correction'])} | {'yes' if v['false_ok'] else 'no'} |"
             )
     return "\n".join(out) + "\n"

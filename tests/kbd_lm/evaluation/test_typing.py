@@ -95,10 +95,15 @@ def test_every_corrector_sees_the_same_typed_letters(typing_mixture, tmp_path):
     # against the best baseline (the letters as typed here): the same paired difference
     versus = by[(0.35, "macro")]["versus_best"]
     assert versus["difference"] == (gain, lo, hi) and versus["leads"]
+    # what a 3-point lead needs: the baseline's accuracy (as typed here) + 3 points; symspellpy
+    # ranks no hypotheses, so there is no ceiling
+    as_typed = by[(0.35, "macro")]["correctors"][SYMSPELL_BUNDLE]["accuracy"][0]
+    assert versus["needed"] == pytest.approx(as_typed + 0.03) and versus["ceiling"] is None
     assert by[(0.35, "chat")]["versus_best"]["best"] == SYMSPELL_BUNDLE
     # symspellpy's strip does not complete words: top-3 but no noisy KSR
     fig = by[(0.35, "chat")]["correctors"][PREDICTOR]
     assert fig["ksr"] is None and fig["top3"][0] >= fig["accuracy"][0]
+    assert fig["ceiling"] is None
     text = (tmp_path / "out" / "eval-typing.md").read_text()
     assert text == format_typing(report) and "| 0.35 | macro |" in text
     assert "| 0.35 | macro | best per kind |" in text
@@ -152,6 +157,12 @@ def test_the_bundle_word_list_the_ngram_and_the_predictor_are_columns(
         assert "tomorrow" in fix.strip("see you ", "tomo", [None] * 4), name
         assert "tomorrow" in fix.strip("see you ", "tomorow", [None] * 7), name
         assert len(fix.strip("see you ", "", [])) == 3, name
+        # the ceiling's words: every hypothesis, the strip's among them
+        for typed in ("tomorow", "to"):
+            reach = fix.reach("see you ", typed, [None] * len(typed))
+            assert len(reach) <= 16 and "tomorrow" in reach, name
+            assert set(fix.strip("see you ", typed, [None] * len(typed))) <= set(reach), name
+        assert len(fix.reach("see you ", "to", [None] * 2)) > 3, name
 
 
 def test_top3_and_noisy_keystrokes_follow_the_strip():
@@ -164,20 +175,24 @@ def test_top3_and_noisy_keystrokes_follow_the_strip():
         def strip(self, context, typed, taps):
             return ["Tomorrow", "the", "to"] if typed[:1] == "t" else ["a", "b", "c"]
 
+        def reach(self, context, typed, taps):
+            return self.strip(context, typed, taps) + ["xylo"]
+
     words = [
         {"unit": 0, "context": "", "word": "tomorrow", "typed": "tomorow", "taps": [None] * 7},
         {"unit": 0, "context": "", "word": "to", "typed": "to", "taps": [None] * 2},
         {"unit": 0, "context": "", "word": "xylo", "typed": "xylp", "taps": [None] * 4},
     ]
     scored = score_corrector(Strip(), words)
-    assert [(s["ok"], s["found"], s["keys"]) for s in scored] == [
-        (False, True, 2),  # offered after one letter: a letter and a tap
-        (True, True, 2),
-        (False, False, 5),  # never offered: the whole word and space
+    assert [(s["ok"], s["found"], s["reach"], s["keys"]) for s in scored] == [
+        (False, True, True, 2),  # offered after one letter: a letter and a tap
+        (True, True, True, 2),
+        (False, False, True, 5),  # never offered: the whole word and space; in the ceiling
     ]
     assert noisy_keys(Strip(), words[0]) == 2
     sums = unit_sums(words, scored, 1)
     assert sums["top3"].tolist() == [[2, 3]] and sums["ksr"].tolist() == [[7 + 1 + 0, 9 + 3 + 5]]
+    assert sums["reach"].tolist() == [[3, 3]]
     assert score_corrector(NoCorrection(), words)[1] == {
         "ok": True,
         "changed": False,
