@@ -8,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <numeric>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +38,8 @@ struct Section {
   std::string dtype;
   size_t count = 0;
   const unsigned char* data = nullptr;
+  size_t item = 0;        // bytes an entry (item_bytes)
+  bool floating = false;  // <f2 or <f4 (is_float)
 };
 
 size_t item_bytes(const std::string& dtype) {  // 0: a dtype pack() never writes
@@ -72,12 +73,12 @@ float half_to_float(uint16_t h) {  // IEEE binary16 -> binary32, exactly as nump
 }
 
 uint32_t id_at(const Section& s, size_t i) {
-  const size_t n = item_bytes(s.dtype);
-  return le(s.data + i * n, n);
+  const unsigned char* p = s.data + i * s.item;
+  return s.item == 1 ? p[0] : s.item == 2 ? le(p, 2) : le(p, 4);
 }
 
 float float_at(const Section& s, size_t i) {
-  if (s.dtype == "<f2") return half_to_float(static_cast<uint16_t>(le(s.data + 2 * i, 2)));
+  if (s.item == 2) return half_to_float(static_cast<uint16_t>(le(s.data + 2 * i, 2)));
   uint32_t bits = le(s.data + 4 * i, 4);
   float f;
   std::memcpy(&f, &bits, sizeof f);
@@ -124,11 +125,13 @@ Error table_error(const std::string& path, const std::string& field, const std::
 }
 
 std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);  // (at the end: its size)
   if (!in) throw bundle_error(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string out(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(&out[0], static_cast<std::streamsize>(out.size())))
+    throw bundle_error(path + ": cannot be read");
+  return out;
 }
 
 // numpy's logaddexp: log(exp(x) + exp(y)), exact for equal arguments and infinities
@@ -190,7 +193,7 @@ Ngram::Ngram(const std::string& blob, const std::string& path) {
     if (!item) throw fail("section " + name, "dtype " + dtype + " is not one the file uses");
     const uint64_t count = s[2].get<uint64_t>();
     if (count > (blob.size() - offset) / item) throw fail("section " + name, "past the end");
-    sec[name] = {dtype, static_cast<size_t>(count), bytes + offset};
+    sec[name] = {dtype, static_cast<size_t>(count), bytes + offset, item, is_float(dtype)};
     offset += count * item;
   }
   for (const char* name : {"p1", "bo1", "n1", "w2", "p2", "bo2", "n2", "w3", "p3"})
@@ -220,19 +223,21 @@ std::vector<float> Ngram::Reader::values(const std::map<std::string, Section>& s
   std::vector<float> out(s.count);
   auto book = sec.find("book_" + name);
   if (book == sec.end()) {
-    if (!is_float(s.dtype))
+    if (!s.floating)
       throw table_error(path, "section " + name, s.dtype + " codes without a codebook");
     for (size_t i = 0; i < s.count; i++) out[i] = float_at(s, i);
   } else {
     const Section& b = book->second;
-    if (!is_float(b.dtype) || is_float(s.dtype))
+    if (!b.floating || s.floating)
       throw table_error(path, "section book_" + name, "not a float codebook of integer codes");
+    std::vector<float> entries(b.count);
+    for (size_t i = 0; i < b.count; i++) entries[i] = float_at(b, i);
     for (size_t i = 0; i < s.count; i++) {
       const uint32_t code = id_at(s, i);
       if (code >= b.count)
         throw table_error(path, "section " + name,
                           "code " + std::to_string(code) + " past its codebook");
-      out[i] = float_at(b, code);
+      out[i] = entries[code];
     }
   }
   // NaN and +inf are no log-probabilities (NaN would leave the rankings without an order)
@@ -247,7 +252,7 @@ void Ngram::Reader::tables(Ngram& g, const std::map<std::string, Section>& sec,
   const size_t V = g.size();
   auto ids = [&](const char* name) {
     const Section& s = sec.at(name);
-    if (is_float(s.dtype)) throw table_error(path, std::string("section ") + name, "not integers");
+    if (s.floating) throw table_error(path, std::string("section ") + name, "not integers");
     std::vector<uint32_t> out(s.count);
     for (size_t i = 0; i < s.count; i++) out[i] = id_at(s, i);
     return out;
