@@ -6,7 +6,10 @@ n-gram mixed in, the native history, the errors, the CLI."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kbd_lm.history.user_history import UserHistory
-from kbd_lm.inference.bundle import CONFORMANCE_FILE, BundleError
+from kbd_lm.inference.bundle import CONFORMANCE_FILE, NGRAM_FILE, BundleError
 from kbd_lm.inference.conformance import read_vectors
 from kbd_lm.inference.native_engine import (
     LIB_ENV,
@@ -326,3 +329,24 @@ def test_the_ngram_mix_as_the_python_predictor(native_library, ngram_bundle):
         t for t in texts if compare(_dicts(python.suggest(t, 3)), _dicts(native.suggest(t, 3)), tol)
     ]
     assert len(apart) >= len(texts) // 2, apart
+
+
+def test_a_damaged_ngram_is_refused_as_the_python_predictor_refuses_it(
+    native_library, ngram_bundle, tmp_path
+):
+    """Another file version, its checksum rewritten: a BundleError naming the file in both
+    engines, and the header's field natively."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ngram_bundle, bundle)
+    blob = (bundle / NGRAM_FILE).read_bytes()
+    assert b'"version":1,' in blob
+    blob = blob.replace(b'"version":1,', b'"version":2,', 1)
+    (bundle / NGRAM_FILE).write_bytes(blob)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][NGRAM_FILE]["sha256"] = hashlib.sha256(blob).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(BundleError, match="ngram.kn3: not a readable .* version 2"):
+        Predictor.load(bundle)
+    field = "ngram.kn3: not a readable Kneser-Ney model file: header.version: .* version 2"
+    with pytest.raises(BundleError, match=field):
+        NativePredictor.load(bundle, native_library)
