@@ -319,7 +319,7 @@ def test_the_ngram_mix_as_the_python_predictor(native_library, ngram_bundle):
             assert all(
                 marks.get(s.word, (s.kind, s.autocorrect)) == (s.kind, s.autocorrect) for s in got
             ), (text, k, correct)
-    # the n-gram's own words reach the answers ("I" cased as Python cases a word only it has)
+    # a next word: the same words in the same order (no two of them tie)
     assert [s.word for s in native.suggest("see you ", k=3)] == [
         s.word for s in python.suggest("see you ", k=3)
     ]
