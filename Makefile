@@ -16,6 +16,8 @@ STAMP  := $(VENV)/.installed-stamp
 ##   PRESET=default   training preset (kbd_lm/configs/train/NAME.toml or a TOML path)
 ##   CKPT=runs/PRESET checkpoint folder that train writes and export reads
 ##   BUNDLE=dist/bundle  bundle folder that export writes and eval, bench, serve, loadtest read
+##   NGRAM_BUNDLE=    native, native-sanitize: a bundle with an n-gram whose vectors and
+##                    damaged n-gram the ctest runs too (export with ngram_bytes)
 ##   COMPARE=         more bundles in eval's table, NAME=DIR or DIR (default: those of
 ##                    dist/chitchat and dist/broad that exist)
 ##   PROFILE=default  bench's phone profile (export/bench/budgets/NAME.toml); native: the
@@ -32,6 +34,7 @@ CORPUS  ?=
 PRESET  ?= default
 CKPT    ?= runs/$(PRESET)
 BUNDLE  ?= dist/bundle
+NGRAM_BUNDLE ?=
 PROFILE ?= default
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
@@ -123,7 +126,8 @@ native: $(STAMP) native-deps ## build native/build/libkbd_lm.so (no libpython) a
 	$(BIN)/python native/tools/gen_history_golden.py > native/tests/data/history_golden.jsonl.tmp
 	mv native/tests/data/history_golden.jsonl.tmp native/tests/data/history_golden.jsonl
 	nice -n 10 cmake -S native -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release \
-		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE))
+		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE)) \
+		-DKBD_LM_NGRAM_BUNDLE=$(if $(NGRAM_BUNDLE),$(abspath $(NGRAM_BUNDLE)))
 	nice -n 10 cmake --build $(NATIVE_BUILD) -j2
 	cmake -DLIB=$(NATIVE_LIB) -P native/tests/needs.cmake
 
@@ -132,7 +136,8 @@ native-test: native ## the native decoder's ctest: unit tests and BUNDLE's confo
 
 native-sanitize: native ## the native ctest built with AddressSanitizer + UBSan (native/build-sanitize)
 	nice -n 10 cmake -S native -B native/build-sanitize -DKBD_LM_SANITIZE=ON \
-		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE))
+		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE)) \
+		-DKBD_LM_NGRAM_BUNDLE=$(if $(NGRAM_BUNDLE),$(abspath $(NGRAM_BUNDLE)))
 	nice -n 10 cmake --build native/build-sanitize -j2
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		nice -n 10 ctest --test-dir native/build-sanitize --output-on-failure

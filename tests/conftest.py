@@ -137,6 +137,35 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
     return export(tiny_checkpoint, cfg)
 
 
+@pytest.fixture(scope="session")
+def ngram_bundle(tiny_checkpoint, tmp_path_factory, registry_cache) -> Path:
+    """The tiny model exported with a Kneser-Ney trigram of at most 30,000 bytes mixed in
+    (``neural_weight`` 0.6; docs/decoding.md section 8), its conformance vectors written by
+    the Python predictor with the n-gram: what the native decoder's n-gram mix is checked on.
+    """
+    from kbd_lm.common.config import load_config
+    from kbd_lm.export.convert import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("ngram-dist") / "bundle"
+    cfg = load_config(
+        ExportConfig,
+        "export",
+        "default",
+        [
+            f'out_dir="{out}"',
+            "compare_presets=false",
+            "max_model_bytes=0",
+            "latency_calls=50",
+            "agreement_contexts=32",
+            "verify_tflite_runtime=false",
+            "ngram_bytes=30000",
+            "neural_weight=0.6",
+            f'blocklist_cache="{registry_cache}"',
+        ],
+    )
+    return export(tiny_checkpoint, cfg)
+
+
 def make_mails(n: int, seed: int = 1) -> list[str]:
     """E-mail-like lines: they open with "Dear" or "Please", which chat lines never do."""
     rng = random.Random(seed)

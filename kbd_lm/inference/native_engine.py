@@ -277,7 +277,7 @@ class NativePredictor:
     def __init__(self, bundle_dir: str | Path, library: str | Path | None = None) -> None:
         """Open ``bundle_dir`` with the library (``library``, else :func:`library_path`).
         Raises NativeLibraryError without the library, BundleError for a bundle it refuses
-        (a bundle with an n-gram is NotImplementedError)."""
+        (a damaged n-gram file included, naming it and the field)."""
         self._lib, self.library = load_library(library)
         self.path = Path(bundle_dir)
         handle = ctypes.c_void_p()

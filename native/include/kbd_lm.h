@@ -30,8 +30,9 @@
  * A history (kbd_lm_history_*) belongs to one user and has a lock of its own: calls on it,
  * and a kbd_lm_suggest that mixes it, run one at a time.
  *
- * Not implemented in 0.10.0's native decoder: bundles with an n-gram (manifest "ngram"), which
- * kbd_lm_open refuses with KBD_LM_ERR_NOT_IMPLEMENTED, saying so in the message.
+ * A bundle with an n-gram (manifest "ngram", docs/decoding.md section 8) is mixed in as the
+ * Python predictor mixes it (0.10.0; before, kbd_lm_open refused it). No function of 0.10.0
+ * returns KBD_LM_ERR_NOT_IMPLEMENTED: the code is kept for what later bundles may add.
  */
 #ifndef KBD_LM_H_
 #define KBD_LM_H_
@@ -55,7 +56,7 @@ typedef enum kbd_lm_status {
   KBD_LM_ERR_BUNDLE = 2,          /* the bundle is missing, damaged or of another version */
   KBD_LM_ERR_RUNTIME = 3,         /* LiteRT failed (its status is in the message) */
   KBD_LM_ERR_MEMORY = 4,          /* out of memory */
-  KBD_LM_ERR_NOT_IMPLEMENTED = 5, /* see the list above */
+  KBD_LM_ERR_NOT_IMPLEMENTED = 5, /* not in this version of the decoder (none in 0.10.0) */
   KBD_LM_ERR_INTERNAL = 6         /* a bug: please report the message */
 } kbd_lm_status;
 

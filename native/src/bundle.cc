@@ -180,9 +180,6 @@ Bundle Bundle::load(const std::string& dir) {
       b.hints[name] = id.get<int>();
     }
   }
-  if (m.contains("ngram") && !m["ngram"].is_null())
-    throw Error(KBD_LM_ERR_NOT_IMPLEMENTED,
-                path + ": field 'ngram': the native decoder does not mix an n-gram yet");
   if (m.contains("min_runtime_version")) {
     const json& v = m["min_runtime_version"];
     if (!v.is_string()) throw bundle_error(path + ": field 'min_runtime_version' not a string");

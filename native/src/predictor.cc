@@ -50,6 +50,7 @@ Predictor::Predictor(const std::string& bundle_dir) : bundle_(Bundle::load(bundl
   if (!blocklist.empty()) blocklist_ = Blocklist::load(blocklist, *rules_);
   std::string typing = bundle_.path_of("typing");
   if (!typing.empty()) typing_ = std::make_unique<TypingSpec>(TypingSpec::load(typing));
+  ngram_ = NgramMix::load(bundle_);  // (nullptr without one)
 }
 
 int Predictor::hint_id(const char* hint) const {
@@ -133,8 +134,10 @@ Words Predictor::ranked_words(const std::u32string& text, size_t n, int hint,
   Blocked blocked;
   if (blocklist_.enabled)
     blocked = [&](const std::u32string& w) { return blocklist_.blocks(w, before, *rules_); };
+  if (ngram_) n = std::max(n, NgramMix::kCandidates);  // the n-gram mix's candidates
   Words words = search_->words(ctx, *partial, n, blocked);
   if (lexicon_) words = mix_lexicon(words, *lexicon_, *partial);
+  if (ngram_) words = ngram_->mix(words, text, *rules_);
   if (history) words = history->mix(words, *context, *partial);
   if (blocked)  // the word list or history may bring one
     words.erase(std::remove_if(words.begin(), words.end(),

@@ -1,7 +1,7 @@
-// Suggestions from a bundle: the pipeline of docs/decoding.md section 9 without the n-gram
+// Suggestions from a bundle: the pipeline of docs/decoding.md section 9
 // (kbd_lm/inference/predictor.py): split, the model's context state, the word search, the
-// word list, the history, the blocklist, casing; and the typing correction of section 11
-// (predictor_typing.cc).
+// word list, the n-gram (ngram.cc), the history, the blocklist, casing; and the typing
+// correction of section 11 (predictor_typing.cc).
 //
 //   Predictor p("dist/bundle");
 //   p.suggest(U"see you ", 3, nullptr, nullptr, {})   // {{U"later", 0.03, ...}, ...}
@@ -20,6 +20,7 @@
 #include "history.h"
 #include "lexicon.h"
 #include "model.h"
+#include "ngram.h"
 #include "search.h"
 #include "text.h"
 #include "tokenizer.h"
@@ -86,6 +87,7 @@ class Predictor {
   Blocklist blocklist_;
   std::unique_ptr<TypingSpec> typing_;         // typing.json; none: no correction
   std::unique_ptr<Corrections> corrections_;  // the word list's trie, built on first use
+  std::unique_ptr<NgramMix> ngram_;            // the manifest's "ngram"; none: no mix
   // the priors of correction for one (hint, context): word -> log P(word, then a boundary),
   // kept while the keystrokes of a word ask for the same candidates (predictor.py's _priors)
   std::pair<std::pair<int, std::u32string>, std::map<std::u32string, double>> priors_;

@@ -130,6 +130,7 @@ std::vector<double> Predictor::word_logprobs(const std::u32string& text,
   for (size_t r = 0; r < owner.size(); r++) rows_of[owner[r]].push_back(done[r]);
   std::vector<double> out;
   for (const auto& values : rows_of) out.push_back(logsumexp(values));
+  if (ngram_) ngram_->interpolate(text, words, &out, *rules_);  // the n-gram's share
   return out;
 }
 

@@ -41,6 +41,8 @@ class TextRules {
   // the context is empty or ends a sentence (sentences.at_sentence_start)
   bool at_sentence_start(const std::u32string& context) const;
   std::u32string rstrip(const std::u32string& s) const;  // str.rstrip()
+  // start of the partial word at the end of t (PARTIAL_WORD_RE.search), or -1
+  long partial_start(const std::u32string& t) const;
 
   const std::string& unicode_version() const { return unicode_version_; }
   const std::u32string& sentence_end() const { return sentence_end_; }  // ".!?"
@@ -48,8 +50,6 @@ class TextRules {
  private:
   using Ranges = std::vector<std::pair<uint32_t, uint32_t>>;
   static bool in(const Ranges& ranges, char32_t cp);
-  // start of the partial word at the end of t (PARTIAL_WORD_RE), or -1
-  long partial_start(const std::u32string& t) const;
   size_t word_end(const std::u32string& s, size_t i) const;  // end of a WORD_RE match at i
 
   Ranges drop_, alnum_;

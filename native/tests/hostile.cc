@@ -1,9 +1,11 @@
 // Hostile and random input through the C interface: NULL arguments, invalid UTF-8, unknown
 // hints, random text of every script and length (up to 100,000 code points), and damaged
-// bundle folders (each refused with KBD_LM_ERR_BUNDLE naming the file, none crashing). Built
-// with AddressSanitizer and UndefinedBehaviorSanitizer by `make native-sanitize`.
+// bundle folders (each refused with KBD_LM_ERR_BUNDLE naming the file, none crashing). With a
+// bundle that mixes in an n-gram (docs/decoding.md section 8): random text through its mix,
+// and its n-gram file and manifest entry damaged. Built with AddressSanitizer and
+// UndefinedBehaviorSanitizer by `make native-sanitize`.
 //
-//   kbd_lm_hostile BUNDLE_DIR [RANDOM_TEXTS]
+//   kbd_lm_hostile BUNDLE_DIR [RANDOM_TEXTS [NGRAM_BUNDLE_DIR]]
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "kbd_lm.h"
 #include "sha256.h"
@@ -346,8 +349,10 @@ void damaged_bundles(const fs::path& bundle) {
   damaged(bundle, work, "beam wider than batches", B, "beam_width", [](const fs::path& d) {
     edit_manifest(d, [](json& m) { m["decoding"]["beam_width"] = 16; });
   });
-  damaged(bundle, work, "n-gram", KBD_LM_ERR_NOT_IMPLEMENTED, "ngram", [](const fs::path& d) {
-    edit_manifest(d, [](json& m) { m["ngram"] = {{"file", "ngram.kn3"}}; });
+  damaged(bundle, work, "n-gram without its file", B, "ngram", [](const fs::path& d) {
+    edit_manifest(d, [](json& m) {
+      m["ngram"] = {{"file", "ngram.kn3"}, {"type", "kneser-ney-trigram"}, {"neural_weight", 0.5}};
+    });
   });
   // a bundle that does not correct: format 3 (no typing.json), format 4 without typing.json
   auto unlist_typing = [](const fs::path& d) {
@@ -396,11 +401,228 @@ void damaged_bundles(const fs::path& bundle) {
   fs::remove_all(work);
 }
 
+// ---- the n-gram (ngram.kn3, kbd_lm/ngram/file.py's layout): damaged inside, checksum updated
+
+// The file's parts: magic, a uint32 header length and JSON header, the zlib vocabulary, then
+// the sections the header lists, in order.
+struct Kn3 {
+  json header;
+  std::string vocab;                    // zlib-compressed
+  std::vector<std::string> sections;    // the bytes of each, in the header's order
+};
+
+size_t item_bytes(const std::string& dtype) { return dtype == "|u1" ? 1 : dtype[2] - '0'; }
+
+Kn3 kn3_parse(const std::string& b) {
+  uint32_t n = 0;
+  std::memcpy(&n, b.data() + 8, 4);  // (little-endian, as x86-64)
+  Kn3 f;
+  f.header = json::parse(b.substr(12, n));
+  size_t at = 12 + n;
+  f.vocab = b.substr(at, f.header["vocab_zlib_bytes"].get<size_t>());
+  at += f.vocab.size();
+  for (const json& s : f.header["sections"]) {
+    size_t bytes = s[2].get<size_t>() * item_bytes(s[1]);
+    f.sections.push_back(b.substr(at, bytes));
+    at += bytes;
+  }
+  return f;
+}
+
+std::string kn3_pack(const Kn3& f) {
+  std::string head = f.header.dump();
+  uint32_t n = static_cast<uint32_t>(head.size());
+  std::string out("KBDKN3\0\1", 8);
+  out.append(reinterpret_cast<const char*>(&n), 4);
+  out += head + f.vocab;
+  for (const auto& s : f.sections) out += s;
+  return out;
+}
+
+int section_index(const Kn3& f, const std::string& name) {
+  for (size_t i = 0; i < f.header["sections"].size(); i++)
+    if (f.header["sections"][i][0] == name) return static_cast<int>(i);
+  return -1;
+}
+
+// the uint16 or uint32 id at i of an id section
+uint32_t id_get(const Kn3& f, int sec, size_t i) {
+  uint32_t v = 0;
+  size_t n = item_bytes(f.header["sections"][sec][1]);
+  std::memcpy(&v, f.sections[sec].data() + i * n, n);
+  return v;
+}
+
+void id_set(Kn3& f, int sec, size_t i, uint32_t v) {
+  size_t n = item_bytes(f.header["sections"][sec][1]);
+  std::memcpy(&f.sections[sec][i * n], &v, n);
+}
+
+std::string zlib_compress(const std::string& text) {
+  uLongf size = compressBound(text.size());
+  std::string out(size, '\0');
+  compress(reinterpret_cast<Bytef*>(&out[0]), &size, reinterpret_cast<const Bytef*>(text.data()),
+           text.size());
+  out.resize(size);
+  return out;
+}
+
+void damaged_ngram_file(const fs::path& bundle, const fs::path& work) {
+  const kbd_lm_status B = KBD_LM_ERR_BUNDLE;
+  const std::string good = read_file(bundle / "ngram.kn3");
+  const std::string why = "ngram.kn3: not a readable Kneser-Ney model file: ";
+  auto raw = [&](const std::string& what, const std::string& field,
+                 const std::function<std::string(std::string)>& change) {
+    damaged(bundle, work, "ngram.kn3 " + what, B, why + field,
+            [&](const fs::path& d) { replace_listed(d, "ngram.kn3", change(good)); });
+  };
+  auto parts = [&](const std::string& what, const std::string& field,
+                   const std::function<void(Kn3&)>& change) {
+    raw(what, field, [&](std::string b) {
+      Kn3 f = kn3_parse(b);
+      change(f);
+      return kn3_pack(f);
+    });
+  };
+  // the good file repacked (its header's keys now sorted) still opens: the damage is all
+  opens(bundle, work, "ngram.kn3 repacked", [&](const fs::path& d) {
+    replace_listed(d, "ngram.kn3", kn3_pack(kn3_parse(good)));
+  });
+  raw("empty", "magic", [](std::string) { return std::string(); });
+  raw("bad magic", "magic", [](std::string b) { return b[0] ^= 1, b; });
+  raw("cut in its length", "header", [](std::string b) { return b.substr(0, 10); });
+  raw("cut in its header", "header", [](std::string b) { return b.substr(0, 40); });
+  raw("header length past the end", "header", [](std::string b) {
+    return b.replace(8, 4, "\xff\xff\xff\x7f"), b;
+  });
+  raw("header not JSON", "header", [](std::string b) { return b[12] = '[', b; });
+  raw("a byte after the end", "sections", [](std::string b) { return b + '\0'; });
+  raw("cut at the end", "section", [](std::string b) { return b.substr(0, b.size() - 3); });
+  parts("version 2", "header.version", [](Kn3& f) { f.header["version"] = 2; });
+  parts("no vocab_zlib_bytes", "header.vocab_zlib_bytes",
+        [](Kn3& f) { f.header.erase("vocab_zlib_bytes"); });
+  parts("vocab_zlib_bytes past the end", "header.vocab_zlib_bytes",
+        [](Kn3& f) { f.header["vocab_zlib_bytes"] = 1 << 30; });
+  parts("vocab not zlib", "vocab", [](Kn3& f) {
+    f.vocab = "not zlib at all";
+    f.header["vocab_zlib_bytes"] = f.vocab.size();
+  });
+  parts("vocab not UTF-8", "vocab", [](Kn3& f) {
+    f.vocab = zlib_compress("a\nb\xff\nc");
+    f.header["vocab_zlib_bytes"] = f.vocab.size();
+  });
+  parts("vocab out of order", "vocab", [](Kn3& f) {
+    std::string text;
+    uLongf size = 1 << 24;
+    text.resize(size);
+    uncompress(reinterpret_cast<Bytef*>(&text[0]), &size,
+               reinterpret_cast<const Bytef*>(f.vocab.data()), f.vocab.size());
+    text.resize(size);
+    text = "zzzz\n" + text.substr(text.find('\n') + 1);  // the first word now sorts last
+    f.vocab = zlib_compress(text);
+    f.header["vocab_zlib_bytes"] = f.vocab.size();
+  });
+  parts("vocab_size off", "header.vocab_size",
+        [](Kn3& f) { f.header["vocab_size"] = f.header["vocab_size"].get<int>() + 1; });
+  parts("no sections", "header.sections", [](Kn3& f) { f.header.erase("sections"); });
+  parts("a section not a triple", "header.sections",
+        [](Kn3& f) { f.header["sections"][0] = {"p1", "|u1"}; });
+  parts("dtype int64", "section p1", [](Kn3& f) { f.header["sections"][0][1] = "<i8"; });
+  parts("no p3", "header.sections: no section p3", [](Kn3& f) {
+    int i = section_index(f, "p3");
+    f.header["sections"].erase(i);
+    f.sections.erase(f.sections.begin() + i);
+  });
+  parts("counts do not add up", "sections", [](Kn3& f) {
+    int n1 = section_index(f, "n1");
+    id_set(f, n1, 0, id_get(f, n1, 0) + 1);
+  });
+  parts("word id past the vocabulary", "sections w2, w3", [](Kn3& f) {
+    id_set(f, section_index(f, "w2"), 0, f.header["vocab_size"].get<uint32_t>());
+  });
+  parts("followers out of order", "sections w2, w3", [](Kn3& f) {
+    int n1 = section_index(f, "n1"), w2 = section_index(f, "w2");
+    size_t at = 0;  // the first context with two followers: its second repeats its first
+    for (size_t v = 0; id_get(f, n1, v) < 2; v++) at += id_get(f, n1, v);
+    id_set(f, w2, at + 1, id_get(f, w2, at));
+  });
+  if (section_index(kn3_parse(good), "book_p1") >= 0) {  // 8 bits: codebooks
+    parts("codes past a short codebook", "section p1", [](Kn3& f) {
+      int book = section_index(f, "book_p1");
+      f.header["sections"][book][2] = 1;
+      f.sections[book].resize(4);
+    });
+    parts("NaN in a codebook", "section p2", [](Kn3& f) {
+      std::string& book = f.sections[section_index(f, "book_p2")];
+      const float nan = NAN;
+      for (size_t i = 0; i + 4 <= book.size(); i += 4) std::memcpy(&book[i], &nan, 4);
+    });
+    parts("codes without a codebook", "section p3", [](Kn3& f) {
+      int book = section_index(f, "book_p3");
+      f.header["sections"].erase(book);
+      f.sections.erase(f.sections.begin() + book);
+    });
+  }
+}
+
+// The manifest's "ngram" entry wrong, and random damage inside the file: refused naming the
+// field, or read and answering; never a crash.
+void damaged_ngram(const fs::path& bundle) {
+  fs::path work = fs::temp_directory_path() / ("kbd_lm_hostile_ngram_" + std::to_string(getpid()));
+  const kbd_lm_status B = KBD_LM_ERR_BUNDLE;
+  auto entry = [](const std::function<void(json&)>& edit) {
+    return [edit](const fs::path& d) { edit_manifest(d, [&](json& m) { edit(m["ngram"]); }); };
+  };
+  damaged(bundle, work, "ngram not an object", B, "ngram", entry([](json& n) { n = 3; }));
+  damaged(bundle, work, "ngram.type", B, "ngram.type",
+          entry([](json& n) { n["type"] = "kneser-ney-5gram"; }));
+  damaged(bundle, work, "ngram.neural_weight", B, "ngram.neural_weight",
+          entry([](json& n) { n["neural_weight"] = 1.5; }));
+  damaged(bundle, work, "no ngram.neural_weight", B, "ngram.neural_weight",
+          entry([](json& n) { n.erase("neural_weight"); }));
+  damaged(bundle, work, "ngram.file not listed", B, "ngram.file",
+          entry([](json& n) { n["file"] = "other.kn3"; }));
+  damaged(bundle, work, "ngram.kn3 byte flipped", B, "ngram.kn3", [](const fs::path& d) {
+    std::string b = read_file(d / "ngram.kn3");
+    b[b.size() / 2] ^= 0x40;
+    write_file(d / "ngram.kn3", b);
+  });
+  damaged_ngram_file(bundle, work);
+  std::mt19937 rng(11);
+  const std::string good = read_file(bundle / "ngram.kn3");
+  for (int i = 0; i < 60; i++) {
+    fs::remove_all(work);
+    fs::copy(bundle, work);
+    std::string t = good;
+    if (i % 4 == 3) {
+      t.resize(rng() % t.size());  // cut anywhere
+    } else {
+      for (int j = 0; j < 1 + i % 4; j++) t[rng() % t.size()] = static_cast<char>(rng());
+    }
+    replace_listed(work, "ngram.kn3", t);
+    kbd_lm_predictor* p = nullptr;
+    kbd_lm_status st = kbd_lm_open(work.c_str(), &p);
+    expect(st == KBD_LM_OK || (st == KBD_LM_ERR_BUNDLE &&
+                               std::strstr(kbd_lm_last_error(), "ngram.kn3") != nullptr),
+           std::string("random damage in ngram.kn3: ") + kbd_lm_last_error());
+    if (p) {  // a damaged file that still loads must still answer
+      for (const char* text : {"see yo", "see you ", "", "I"}) {
+        kbd_lm_suggestions* s = nullptr;
+        expect(kbd_lm_suggest(p, text, std::strlen(text), 3, nullptr, &s) == KBD_LM_OK,
+               "suggest after n-gram damage");
+        kbd_lm_suggestions_free(s);
+      }
+    }
+    kbd_lm_free(p);
+  }
+  fs::remove_all(work);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s BUNDLE_DIR [RANDOM_TEXTS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s BUNDLE_DIR [RANDOM_TEXTS [NGRAM_BUNDLE_DIR]]\n", argv[0]);
     return 2;
   }
   int count = argc > 2 ? std::atoi(argv[2]) : 2000;
@@ -414,7 +636,18 @@ int main(int argc, char** argv) {
   random_texts(p, count, decoding["max_context_tokens"], decoding["short_context_tokens"]);
   kbd_lm_free(p);
   damaged_bundles(argv[1]);
-  std::printf("hostile: arguments, %d random texts, damaged bundles: %d failures\n", count,
-              failures);
+  if (argc > 3) {  // a bundle with an n-gram: random text through its mix, and damage
+    kbd_lm_predictor* q = nullptr;
+    if (kbd_lm_open(argv[3], &q) != KBD_LM_OK) {
+      std::fprintf(stderr, "kbd_lm_open %s: %s\n", argv[3], kbd_lm_last_error());
+      return 1;
+    }
+    json d = json::parse(read_file(fs::path(argv[3]) / "manifest.json"))["decoding"];
+    random_texts(q, count / 4, d["max_context_tokens"], d["short_context_tokens"]);
+    kbd_lm_free(q);
+    damaged_ngram(argv[3]);
+  }
+  std::printf("hostile: arguments, %d random texts, damaged bundles%s: %d failures\n", count,
+              argc > 3 ? ", the n-gram" : "", failures);
   return failures == 0 ? 0 : 1;
 }

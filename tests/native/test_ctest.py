@@ -1,7 +1,9 @@
 """The native decoder's ctest executables (native/CMakeLists.txt), run from pytest so that
 ``make test`` runs them on the tests' tiny bundle: every conformance vector through the C
-interface, the history files byte for byte, one predictor shared by 4 threads, hostile input
-(2,000 random texts, damaged bundles and histories), the unit tests and ``readelf -d``.
+interface (and those of the tests' bundle with an n-gram, ``conformance_ngram``), the history
+files byte for byte, the n-gram reader against kbd_lm.ngram.model, one predictor shared by 4
+threads, hostile input (2,000 random texts, damaged bundles, histories and n-gram files), the
+unit tests and ``readelf -d``.
 
 Twice: the release build ``native/build`` (``make native``'s), and ``native/build-sanitize``
 (``make native-sanitize``'s) built with AddressSanitizer and UndefinedBehaviorSanitizer, where
@@ -35,9 +37,12 @@ TESTS = {
     "conformance_blocklist",
     "conformance_history",
     "conformance_typos",
+    "conformance_ngram",
     "threads",
     "hostile",
     "history",
+    "ngram_golden",
+    "ngram",
     "unit",
     "needs_no_libpython",
 }
@@ -71,19 +76,22 @@ def test_packages() -> None:
         need(f"the native ctest needs: sudo apt-get install {' '.join(missing)}")
 
 
-def test_ctest_of_the_release_build(native_library, tiny_bundle, test_packages):
-    build = configure(None, f"-DKBD_LM_BUNDLE={tiny_bundle}")
+def test_ctest_of_the_release_build(native_library, tiny_bundle, ngram_bundle, test_packages):
+    build = configure(
+        None, f"-DKBD_LM_BUNDLE={tiny_bundle}", f"-DKBD_LM_NGRAM_BUNDLE={ngram_bundle}"
+    )
     run_checked(["cmake", "--build", str(build), "-j2"])
     assert _ctest(build) == TESTS
 
 
 def test_ctest_under_address_and_undefined_behaviour_sanitizers(
-    native_library, tiny_bundle, test_packages
+    native_library, tiny_bundle, ngram_bundle, test_packages
 ):
     build = configure(
         ROOT / "native" / "build-sanitize",
         "-DKBD_LM_SANITIZE=ON",
         f"-DKBD_LM_BUNDLE={tiny_bundle}",
+        f"-DKBD_LM_NGRAM_BUNDLE={ngram_bundle}",
     )
     run_checked(["cmake", "--build", str(build), "-j2"])
     # the library really carries the sanitizers (a plain build would pass the same tests)

@@ -1,12 +1,15 @@
 """The Python engine on the native decoder (kbd_lm.inference.native_engine): every conformance
 vector of the tiny bundles through ``libkbd_lm.so`` (ids exact, probabilities within the
 bundle's LiteRT tolerance), typo cases included (kinds and autocorrection exact), the same
-answers as the Python predictor in one process, with and without typo correction, the
-native history, the errors, the CLI."""
+answers as the Python predictor in one process, with and without typo correction, with an
+n-gram mixed in, the native history, the errors, the CLI."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kbd_lm.history.user_history import UserHistory
-from kbd_lm.inference.bundle import CONFORMANCE_FILE, BundleError
+from kbd_lm.inference.bundle import CONFORMANCE_FILE, NGRAM_FILE, BundleError
 from kbd_lm.inference.conformance import read_vectors
 from kbd_lm.inference.native_engine import (
     LIB_ENV,
@@ -37,7 +40,7 @@ def native(native_library, tiny_bundle) -> NativePredictor:
     return NativePredictor.load(tiny_bundle, native_library)
 
 
-@pytest.mark.parametrize("bundle", ["tiny_bundle", "hinted_bundle"])
+@pytest.mark.parametrize("bundle", ["tiny_bundle", "hinted_bundle", "ngram_bundle"])
 def test_every_conformance_vector_through_the_python_engine(request, native_library, bundle):
     folder = request.getfixturevalue(bundle)
     _, cases = read_vectors(folder / CONFORMANCE_FILE)
@@ -290,3 +293,60 @@ def test_history_files_saved_and_loaded_as_the_python_history_does(native, tmp_p
     damaged.save(path)  # the damaged file is kept aside
     assert path.with_name("history.bin.damaged").is_file()
     assert UserHistory.load(path, strict=True).to_bytes() == damaged.to_bytes()
+
+
+def _dicts(suggestions: list[Suggestion]) -> list[dict]:
+    return [{"word": s.word, "probability": s.probability} for s in suggestions]
+
+
+def test_the_ngram_mix_as_the_python_predictor(native_library, ngram_bundle):
+    """A bundle with an n-gram (docs/decoding.md section 8): the native engine mixes it in as
+    the Python predictor does, with and without typo correction. Words whose probabilities tie
+    (n-gram words of one 8-bit code) may come in another order: the Python predictor's order
+    of them depends on its string hashes."""
+    python = Predictor.load(ngram_bundle)
+    assert python.ngram is not None and python.neural_weight == 0.6
+    native = NativePredictor.load(ngram_bundle, native_library)
+    header, _ = read_vectors(ngram_bundle / CONFORMANCE_FILE)
+    tol = tolerance_for(header, "litert")
+    texts = TEXTS + ["i", "I'", "thank you so ", "x" * 300 + " see y"]
+    for text in texts + [t for t, _, _ in TYPO_TEXTS]:
+        for k, correct in ((1, False), (3, False), (8, False), (3, True)):
+            want = python.suggest(text, k=k, correct=correct)
+            got = native.suggest(text, k=k, correct=correct)
+            assert compare(_dicts(want), _dicts(got), tol) is None, (text, k, correct)
+            marks = {s.word: (s.kind, s.autocorrect) for s in want}
+            assert all(
+                marks.get(s.word, (s.kind, s.autocorrect)) == (s.kind, s.autocorrect) for s in got
+            ), (text, k, correct)
+    # a next word: the same words in the same order (no two of them tie)
+    assert [s.word for s in native.suggest("see you ", k=3)] == [
+        s.word for s in python.suggest("see you ", k=3)
+    ]
+    # without the mix the Python predictor answers otherwise: the checks above can fail
+    python.ngram = None
+    apart = [
+        t for t in texts if compare(_dicts(python.suggest(t, 3)), _dicts(native.suggest(t, 3)), tol)
+    ]
+    assert len(apart) >= len(texts) // 2, apart
+
+
+def test_a_damaged_ngram_is_refused_as_the_python_predictor_refuses_it(
+    native_library, ngram_bundle, tmp_path
+):
+    """Another file version, its checksum rewritten: a BundleError naming the file in both
+    engines, and the header's field natively."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ngram_bundle, bundle)
+    blob = (bundle / NGRAM_FILE).read_bytes()
+    assert b'"version":1,' in blob
+    blob = blob.replace(b'"version":1,', b'"version":2,', 1)
+    (bundle / NGRAM_FILE).write_bytes(blob)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][NGRAM_FILE]["sha256"] = hashlib.sha256(blob).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(BundleError, match="ngram.kn3: not a readable .* version 2"):
+        Predictor.load(bundle)
+    field = "ngram.kn3: not a readable Kneser-Ney model file: header.version: .* version 2"
+    with pytest.raises(BundleError, match=field):
+        NativePredictor.load(bundle, native_library)
