@@ -405,12 +405,13 @@ class Predictor:
 
         Candidates are the neural model's and the n-gram's top words; a word missing from its
         list counts as 0 there (the beam search found nothing likelier than its last word).
+        Exact ties keep the candidates' order: the model's words, then the n-gram's only.
         """
         weight = self.neural_weight
         neural = {w.lower(): (w, p) for w, p in words}
         grams = {s.word: s.probability for s in self.ngram.suggest(text, k=MIX_CANDIDATES)}
         mixed = []
-        for key in neural.keys() | grams.keys():
+        for key in list(neural) + [g for g in grams if g not in neural]:
             display, p_neural = neural.get(key, (_default_case(key), 0.0))
             p_gram = grams.get(key)
             if p_gram is None:  # words outside the n-gram's vocabulary get nothing from it
