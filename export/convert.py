@@ -317,7 +317,7 @@ def write_model_files(tmp: Path, chosen: bytes, ckpt, config: ExportConfig) -> N
     (tmp / B.OP_RESOLVER_FILE).write_text(O.op_resolver_cc(ops))
     (tmp / B.EXPORT_CONFIG_FILE).write_text(to_toml(config))
     (tmp / B.TRAIN_CONFIG_FILE).write_text(to_toml(ckpt.config))
-    TypingSpec().save(tmp / B.TYPING_FILE)  # shipped: 1,091 bytes (kbd_lm.typing.spec defaults)
+    TypingSpec().save(tmp / B.TYPING_FILE)  # shipped: 1,090 bytes (kbd_lm.typing.spec defaults)
 
 
 def write_ngram_within_budget(

@@ -275,7 +275,7 @@ class ModelInfo(BaseModel):
                             "role": "blocklist",
                         },
                         "typing.json": {
-                            "bytes": 1091,
+                            "bytes": 1090,
                             "sha256": "c2e81f07a9b4…",
                             "shipped": True,
                             "role": "typing",
@@ -294,7 +294,7 @@ class ModelInfo(BaseModel):
                         "blocklist.txt",
                         "typing.json",
                     ],
-                    "total_bytes": 1496482,
+                    "total_bytes": 1496481,
                     "decoding": {
                         "beam_width": 8,
                         "batch_sizes": [1, 2, 4, 8],

@@ -18,7 +18,7 @@ found. Each word found gets two likelihoods:
 >>> typed = TypedLetters("tomo", layout=LAYOUTS["qwerty"], params=ChannelParams())
 >>> found = trie.walk(typed)
 >>> sorted(found), round(found["tomorrow"].prefix, 2), found["tomorrow"].whole
-(['tomato', 'tomorrow'], -0.34, -inf)
+(['tomato', 'tomorrow'], -0.66, -inf)
 """
 
 from __future__ import annotations

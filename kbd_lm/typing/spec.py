@@ -9,9 +9,9 @@ reads them with :meth:`kbd_lm.inference.bundle.Bundle.typing`. The file::
      "layouts": [{"format": "kbd-lm-layout", "version": 1, "name": "qwerty",
                   "key_width": 1.0, "key_height": 1.0,
                   "rows": [{"keys": "qwertyuiop", "offset": 0.0}, ...]}, ...],
-     "channel": {"touch_spread": 0.25, "omission": 0.01, "insertion": 0.005,
+     "channel": {"touch_spread": 0.3, "omission": 0.01, "insertion": 0.005,
                  "doubled": 0.005, "transposition": 0.005, "missing_apostrophe": 0.3},
-     "correction": {"autocorrect_margin": 2.0, "autocorrect_strip_ratio": 0.3,
+     "correction": {"autocorrect_margin": 2.5, "autocorrect_strip_ratio": 0.3,
                     "completion_bonus": 6.0, "unlisted_min": 0.05}}
 
 ``layouts``: each in the layout format of :mod:`kbd_lm.typing.layouts` (rows of keys and
@@ -45,9 +45,11 @@ FORMAT = "kbd-lm-typing"
 VERSION = 1
 
 # nats by which the best whole word must beat the typed letters (as a word) to be committed
-# by space. 0.9.0's first value (e^2: 7 times likelier), to be tuned on the validation splits
-# so that correctly typed words are almost never replaced.
-AUTOCORRECT_MARGIN = 2.0
+# by space (e^2.5: 12 times likelier). The smallest of 2, 2.5, 3 and 4 that keeps false
+# corrections at most 1% on every kind of the validation splits at both simulated spreads with
+# the channel's touch_spread of 0.3 (docs/results.md, "The channel's spread"); 0.9.0 had 2.0
+# with a spread of 0.25.
+AUTOCORRECT_MARGIN = 2.5
 # A completion the word list lacks (mostly a made-up spelling) is shown only with at least this
 # share of the hypotheses' probability: 0.9.0's first value.
 UNLISTED_MIN = 0.05

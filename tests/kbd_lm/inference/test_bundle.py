@@ -317,7 +317,7 @@ def test_export_ships_the_typing_file_and_the_bundle_reads_it(tiny_bundle):
     assert (
         entry.shipped and entry.role == "typing" and B.TYPING_FILE in bundle.manifest.shipped_files
     )
-    assert entry.bytes == (tiny_bundle / B.TYPING_FILE).stat().st_size == 1091
+    assert entry.bytes == (tiny_bundle / B.TYPING_FILE).stat().st_size == 1090
     assert bundle.typing() == TypingSpec()
     assert [layout.name for layout in bundle.typing().layouts] == [
         "qwerty",

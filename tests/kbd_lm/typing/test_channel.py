@@ -66,10 +66,9 @@ def test_a_missing_apostrophe_is_cheap_and_other_omissions_are_not():
 
 
 def test_omission_insertion_doubling_and_transposition_are_priced():
-    assert ll("tomorow", "tomorrow") == pytest.approx(
-        ll("tomorrow", "tomorrow") + math.log(2 * 0.01),
-        abs=0.1,  # either "r" left out
-    )
+    # either "r" left out, plus a little from other alignments (slips to neighbouring keys)
+    omitted = ll("tomorrow", "tomorrow") + math.log(2 * P.omission)
+    assert omitted <= ll("tomorow", "tomorrow") <= omitted + 0.25
     assert ll("hellllo", "hello") > ll("helklo", "hello") - 10  # both finite, priced
     assert ll("helllo", "hello") > ll("helxlo", "hello")  # doubled letter beats a random one
     assert ll("teh", "the") > ll("tqe", "the")  # a swap beats a far key
