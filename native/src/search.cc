@@ -59,14 +59,14 @@ std::vector<size_t> top_indices(const T* values, size_t count, size_t n) {
 
 }  // namespace
 
-PrefixIndex::PrefixIndex(const std::vector<std::u32string>& keys,
-                         const std::vector<int32_t>& ids) {
+PrefixIndex::PrefixIndex(std::vector<std::u32string> keys, const std::vector<int32_t>& ids) {
   std::vector<size_t> order(keys.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return keys[a] != keys[b] ? keys[a] < keys[b] : ids[a] < ids[b];
   });
-  for (size_t j : order) keys_.push_back(keys[j]), ids_.push_back(ids[j]);
+  keys_.reserve(order.size()), ids_.reserve(order.size());
+  for (size_t j : order) keys_.push_back(std::move(keys[j])), ids_.push_back(ids[j]);
 }
 
 std::vector<int32_t> PrefixIndex::starting_with(const std::u32string& prefix) const {
@@ -101,12 +101,12 @@ Pieces piece_tables(const Unigram& tok, const TextRules& rules) {
     bool special = type == kControl || type == kUnknown || type == kByte;
     const std::u32string& piece = tok.piece(static_cast<int>(i));
     bool word_start = !piece.empty() && piece[0] == kWordStart;
-    std::u32string body = word_start ? piece.substr(1) : piece;
     if (special) {
       p.boundary[i] = i == kEosId || type == kByte;
       continue;
     }
-    p.text[i] = body;
+    p.text[i] = word_start ? piece.substr(1) : piece;
+    const std::u32string& body = p.text[i];
     p.lower[i] = lower(body);
     bool wordish = !body.empty() && std::all_of(body.begin(), body.end(), [&](char32_t ch) {
       return rules.is_alnum(ch) || ch == U'\'';
@@ -126,8 +126,8 @@ Pieces piece_tables(const Unigram& tok, const TextRules& rules) {
   }
   for (size_t i = 0; i < n; i++)
     if (p.boundary[i]) p.boundary_ids.push_back(static_cast<int32_t>(i));
-  p.start = PrefixIndex(start_keys, p.start_ids);
-  p.cont = PrefixIndex(cont_keys, p.cont_ids);
+  p.start = PrefixIndex(std::move(start_keys), p.start_ids);
+  p.cont = PrefixIndex(std::move(cont_keys), p.cont_ids);
   return p;
 }
 

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "files.h"
 #include "unicode.h"
 
 namespace kbd {
@@ -151,13 +150,7 @@ TypingSpec TypingSpec::parse(const nlohmann::json& doc, const std::string& sourc
 }
 
 TypingSpec TypingSpec::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bundle_error(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (doc.is_discarded()) throw bundle_error(path + ": not valid JSON");
-  return parse(doc, path);
+  return parse(read_json(path), path);
 }
 
 const Layout& TypingSpec::layout(const std::string& name) const {
