@@ -92,11 +92,23 @@ struct WordTrie::Walk {
   const Skip& skip;
 };
 
-WordTrie::WordTrie(const std::vector<std::pair<std::u32string, long long>>& items) {
+WordTrie::WordTrie(const std::vector<std::pair<std::u32string, long long>>& items)
+    : WordTrie(items, [&] {
+        std::vector<uint32_t> order(items.size());
+        std::iota(order.begin(), order.end(), 0);
+        return order;
+      }()) {}
+
+WordTrie::WordTrie(const std::vector<std::pair<std::u32string, long long>>& items,
+                   const std::vector<uint32_t>& order) {
   children_.emplace_back(), word_.push_back(-1), char_.push_back(0);
-  for (const auto& [display, count] : items) {
+  std::u32string key;
+  for (uint32_t i : order) {
+    const auto& [display, count] = items[i];
+    key.clear();
+    append_lower(display, &key);
     int node = 0;
-    for (char32_t ch : lower(display)) {
+    for (char32_t ch : key) {
       auto& kids = children_[node];
       auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& c) { return c.first == ch; });
       if (it != kids.end()) {
@@ -115,18 +127,23 @@ WordTrie::WordTrie(const std::vector<std::pair<std::u32string, long long>>& item
   }
   // node -> its kCompletions most frequent words (its own included), by count, ties in
   // order; children come after their parent, so one pass backwards fills them all
-  top_.resize(children_.size());
+  top_.assign(children_.size() * kCompletions, -1);
   log_top_.resize(children_.size());
+  std::vector<int> pool;
   for (size_t node = children_.size(); node-- > 0;) {
-    std::vector<int> pool;
+    pool.clear();
     if (word_[node] >= 0) pool.push_back(word_[node]);
     for (const auto& [ch, child] : children_[node])
-      pool.insert(pool.end(), top_[child].begin(), top_[child].end());
-    std::stable_sort(pool.begin(), pool.end(),
-                     [&](int x, int y) { return words_[x].second > words_[y].second; });
-    if (pool.size() > kCompletions) pool.resize(kCompletions);
-    top_[node] = std::move(pool);
-    log_top_[node] = top_[node].empty() ? kNeg : std::log(double(words_[top_[node][0]].second));
+      for (size_t i = child * kCompletions; i < (child + 1) * kCompletions && top_[i] >= 0; i++)
+        pool.push_back(top_[i]);
+    // a stable sort by count, most first: an insertion sort (pools are short, and a
+    // std::stable_sort would allocate its buffer at every node)
+    for (size_t i = 1; i < pool.size(); i++)
+      for (size_t j = i; j > 0 && words_[pool[j]].second > words_[pool[j - 1]].second; j--)
+        std::swap(pool[j], pool[j - 1]);
+    std::copy_n(pool.begin(), std::min(pool.size(), kCompletions),
+                top_.begin() + node * kCompletions);
+    log_top_[node] = pool.empty() ? kNeg : std::log(double(words_[pool[0]].second));
   }
 }
 
@@ -249,7 +266,8 @@ void WordTrie::note_depth(Walk& st, const std::vector<Front>& depth, double floo
     if (!(d.whole >= floor)) continue;
     if (word_[d.node] >= 0) add(st, word_[d.node], d.whole, d.prefix);
     if (tops[i])
-      for (int w : top_[d.node]) add(st, w, kNeg, d.whole);
+      for (size_t i = d.node * kCompletions; i < (d.node + 1) * kCompletions && top_[i] >= 0; i++)
+        add(st, top_[i], kNeg, d.whole);
   }
 }
 

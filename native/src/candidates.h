@@ -83,6 +83,9 @@ class WordTrie {
  public:
   // items: (display form, count), ranked (most frequent first); the first casing wins
   explicit WordTrie(const std::vector<std::pair<std::u32string, long long>>& items);
+  // the same with the items ranked as `order` lists their indices
+  WordTrie(const std::vector<std::pair<std::u32string, long long>>& items,
+           const std::vector<uint32_t>& order);
 
   int node(const std::u32string& prefix) const;  // the node spelt by it, -1 if none
   // The words within kMaxDrop nats of the typed letters' own likelihood `own` (spec 11.3);
@@ -112,7 +115,9 @@ class WordTrie {
   std::vector<int> word_;       // node -> index of the word ending there, or -1
   std::vector<char32_t> char_;  // node -> the letter that leads to it
   std::vector<std::pair<std::u32string, long long>> words_;  // (display form, count)
-  std::vector<std::vector<int>> top_;  // node -> its kCompletions most frequent words
+  // node n's kCompletions most frequent words at [n * kCompletions, (n + 1) * kCompletions),
+  // -1 after the last when it has fewer
+  std::vector<int32_t> top_;
   std::vector<double> log_top_;        // node -> log count of its most frequent word
 };
 

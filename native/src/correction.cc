@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <unordered_map>
 
 #include "unicode.h"
@@ -72,12 +73,16 @@ struct Corrections::Hyp {
 
 Corrections::Corrections(const Lexicon& lexicon)
     : lexicon_(lexicon),
-      trie_([&] {
+      trie_(lexicon.entries(), [&] {
         // the word list ranked as Lexicon.items(): most frequent first, ties by lowercase
-        auto ranked = lexicon.entries();
-        std::stable_sort(ranked.begin(), ranked.end(),
-                         [](const auto& x, const auto& y) { return x.second > y.second; });
-        return WordTrie(ranked);
+        // (the entries' order)
+        const auto& entries = lexicon.entries();
+        std::vector<uint32_t> order(entries.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+          return entries[x].second > entries[y].second;
+        });
+        return order;
       }()) {}
 
 // The completions and the corrections of `partial`, each with its likelihoods, in the order

@@ -89,7 +89,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(uint32_t h[8],
         x = _mm_add_epi32(x, _mm_alignr_epi8(w[(i + 3) % 4], w[(i + 2) % 4], 4));
         wi = _mm_sha256msg2_epu32(x, w[(i + 3) % 4]);
       }
-      __m128i m = _mm_add_epi32(wi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kRound + 4 * i)));
+      const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kRound + 4 * i));
+      const __m128i m = _mm_add_epi32(wi, k);
       s1 = _mm_sha256rnds2_epu32(s1, s0, m);
       s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0E));
     }
