@@ -4,8 +4,10 @@ The same keystrokes (the bench's replay of the bundle corpus's test split, :mod:
 are timed twice on the same pinned core, one process after the other: the Python predictor
 in the bench's measuring child (:mod:`.child`) and ``libkbd_lm.so`` in
 ``native/build/kbd_lm_replay_bench`` (``native/tools/replay_bench.cc``, built by ``make
-native``). Per engine: next-word and completion p50/p99, cold start (bundle load to first
-suggestion, fresh processes, median), resident memory; for the native one also the model's
+native``). Per engine: next-word and completion p50/p99, completion with typo correction on
+noisy and on exact keystrokes (:mod:`.typos`' plan, the same for both engines), cold start
+(bundle load to first suggestion, fresh processes, median), resident memory; for the native
+one also the model's
 own step time (its floor) and LiteRT's share of each suggestion, and the stripped library's
 size. The profile's ``native_*`` limits gate the native figures; the Python ones are shown.
 
@@ -35,7 +37,7 @@ from pathlib import Path
 from kbd_lm.export.bench.checks import Check
 from kbd_lm.export.bench.profile import BudgetConfig
 from kbd_lm.export.bench.replay import by_kind
-from kbd_lm.export.bench.summary import MB, latency_summary
+from kbd_lm.export.bench.summary import MB, SERIES, latency_summary
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ SCHEMA = "kbd-lm-bench-native/1"
 TOOL = "kbd_lm_replay_bench"  # beside libkbd_lm.so in native/build (native/CMakeLists.txt)
 TOOL_TIMEOUT = 1800  # seconds; a replay of 2,000 keystrokes takes a few on an x86-64 core
 KINDS = ("next_word", "completion")
+# the correction series: keystrokes timed with correct=True (.typos' correction_plan), by the
+# name the bench's child gives them
+CORRECTED = ("correct_noisy", "correct_exact")
 
 
 def native_paths() -> tuple[Path, Path]:
@@ -92,6 +97,8 @@ def measure_native(tool: Path, bundle_dir: Path, plan: dict, profile: BudgetConf
                     "step_calls": profile.calls,
                     "step_warmup": profile.warmup,
                     "seed": profile.seed,
+                    "noisy": plan["noisy"],
+                    "exact": plan["exact"],
                 }
             ),
             encoding="utf-8",
@@ -127,22 +134,37 @@ def native_figures(replay: dict, cold: list[dict], kinds: list[str], lib: Path) 
     """The native engine's figures from the tool's replay and cold starts (ms, MB, bytes)."""
     samples = by_kind(replay["samples_us"], kinds, "native")
     model = by_kind(replay["model_us"], kinds, "model")
-    latency, outside = {}, {}
+    cpu = by_kind(replay["cpu_us"], kinds, "cpu")
+    latency, outside, own = {}, {}, {}
     for kind in KINDS:
         total, ran = samples[f"native_{kind}"], model[f"model_{kind}"]
         latency[kind] = _ms(latency_summary(total))
+        # the thread's CPU time: the call's own work, without waits for a shared core
+        own[kind] = _ms(latency_summary(cpu[f"cpu_{kind}"]))
         # the decoder's own time: the suggestion less LiteRT's runs in it
         latency[f"{kind}_model"] = _ms(latency_summary(ran))
         outside[kind] = _ms(latency_summary([t - m for t, m in zip(total, ran, strict=True)]))
+    for key in CORRECTED if replay.get("correct_us") else ():
+        series = key.removeprefix("correct_")
+        total, ran = replay["correct_us"][series], replay["correct_model_us"][series]
+        latency[key] = _ms(latency_summary(total))
+        latency[f"{key}_model"] = _ms(latency_summary(ran))
+        outside[key] = _ms(latency_summary([t - m for t, m in zip(total, ran, strict=True)]))
+        own[key] = _ms(latency_summary(replay["correct_cpu_us"][series]))
+        samples[f"native_{key}"], model[f"model_{key}"] = total, ran
+        cpu[f"cpu_{key}"] = replay["correct_cpu_us"][series]
     steps = {f"step_batch{b}": _ms(latency_summary(v)) for b, v in replay["steps_us"].items()}
     mem = replay["memory_kb"]
     return {
         "latency_ms": latency,
         "decoder_only_ms": outside,
+        "cpu_ms": own,
         "model_steps_ms": steps,
         "cpu_share": replay["cpu_share"],
         "cold_start_ms": statistics.median(c["open_first_us"] for c in cold) / 1000,
         "cold_starts_ms": [round(c["open_first_us"] / 1000, 3) for c in cold],
+        # the process's CPU time in it: the work, without waits for a shared core
+        "cold_start_cpu_ms": statistics.median(c["open_first_cpu_us"] for c in cold) / 1000,
         "open_first_in_replay_ms": replay["open_first_us"] / 1000,
         "memory_mb": {
             "peak_rss": mem["end"]["VmHWM"] * 1024 / MB,
@@ -151,7 +173,7 @@ def native_figures(replay: dict, cold: list[dict], kinds: list[str], lib: Path) 
             "cold_peak_rss": statistics.median(c["vmhwm_kb"] for c in cold) * 1024 / MB,
         },
         "library": {"path": str(lib), "bytes": lib.stat().st_size, "stripped_bytes": None},
-        "_samples_us": {**samples, **model},
+        "_samples_us": {**samples, **model, **cpu},
     }
 
 
@@ -161,7 +183,10 @@ def python_figures(child: dict, cold_runs: list[dict]) -> dict:
     mem = child["memory_kb"]
     peak = max(row.get("VmHWM", 0) for row in mem.values())
     return {
-        "latency_ms": {kind: _ms(latency_summary(s[f"suggest_{kind}"])) for kind in KINDS},
+        "latency_ms": {
+            **{kind: _ms(latency_summary(s[f"suggest_{kind}"])) for kind in KINDS},
+            **{key: _ms(latency_summary(s[key])) for key in CORRECTED if key in s},
+        },
         "model_steps_ms": {
             key: _ms(latency_summary(s[key])) for key in ("step_batch1", "step_beam")
         },
@@ -211,10 +236,8 @@ def run_native_bench(bundle, profile: BudgetConfig, plan: dict, notes: list[str]
         "calls": profile.calls,
         "warmup": profile.warmup,
         **{key: plan[key] for key in ("warm", "texts", "kinds", "drafts", "warm_drafts")},
-        # no noisy keystrokes in this profile: python -m kbd_lm.export.bench.typos --engine
-        # native times correction on them
-        "noisy": [],
-        "exact": [],
+        "noisy": plan["noisy"],
+        "exact": plan["exact"],
         "ngram": None,
         "history": None,
     }
@@ -230,7 +253,9 @@ def run_native_bench(bundle, profile: BudgetConfig, plan: dict, notes: list[str]
     native = native_figures(replay, cold, plan["kinds"], lib)
     native["library"]["stripped_bytes"] = stripped_bytes(lib)
     samples = native.pop("_samples_us")
+    child_s = child["samples_us"]
     samples.update({f"python_{kind}": child["samples_us"][f"suggest_{kind}"] for kind in KINDS})
+    samples.update({f"python_{k}": child["samples_us"][k] for k in CORRECTED if k in child_s})
     machine = machine_info(core)
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report = {
@@ -240,7 +265,10 @@ def run_native_bench(bundle, profile: BudgetConfig, plan: dict, notes: list[str]
         "profile": dataclasses.asdict(profile),
         "machine": machine,
         "pinned_core": core,
-        "keystrokes": {kind: plan["kinds"].count(kind) for kind in KINDS},
+        "keystrokes": {
+            **{kind: plan["kinds"].count(kind) for kind in KINDS},
+            **{key: len(plan[key.removeprefix("correct_")]) for key in CORRECTED},
+        },
         "warmup_keystrokes": len(plan["warm"]),
         "python_cpu_share": round(child["cpu_share"], 3),
         "python": python_figures(child, cold_runs),
@@ -267,6 +295,12 @@ def _notes(native: dict, profile: BudgetConfig, python_cpu_share: float) -> list
         f"decoder's own time: p50 {native['decoder_only_ms']['completion']['p50']:.3f} ms, "
         f"p99 {native['decoder_only_ms']['completion']['p99']:.3f} ms.",
     ]
+    own = native["cpu_ms"]["completion"]
+    notes.append(
+        f"Native completion in the thread's CPU time (its own work, without waits for the "
+        f"core): p50 {own['p50']:.3f} ms, p99 {own['p99']:.3f} ms; native cold start in the "
+        f"process's CPU time: {native['cold_start_cpu_ms']:.1f} ms (median)."
+    )
     limit = profile.native_completion_p99_ms
     beam = steps[max(steps, key=lambda k: int(k.removeprefix("step_batch")))]
     if 0 < limit < model["p99"]:
@@ -317,10 +351,17 @@ def format_native_report(report: dict) -> str:
         "| figure | python | native | unit | python / native |",
         "| --- | ---: | ---: | --- | ---: |",
     ]
-    for kind in KINDS:
+    for kind in KINDS + CORRECTED:
+        if kind not in nat["latency_ms"] or kind not in py["latency_ms"]:
+            continue  # (no correction: a bundle without a word list or typing.json)
         for p in ("p50", "p99"):
             lines.append(
-                _row(f"{kind} {p}", py["latency_ms"][kind][p], nat["latency_ms"][kind][p], "ms")
+                _row(
+                    f"{SERIES.get(kind, kind)} {p}",
+                    py["latency_ms"][kind][p],
+                    nat["latency_ms"][kind][p],
+                    "ms",
+                )
             )
     lines += [
         _row(
@@ -363,11 +404,12 @@ def format_native_report(report: dict) -> str:
         "| series | p50 | p99 |",
         "| --- | ---: | ---: |",
     ]
-    for kind in KINDS:
+    for kind in (k for k in KINDS + CORRECTED if k in nat["latency_ms"]):
         for label, row in (
-            (f"{kind}: suggestion", nat["latency_ms"][kind]),
-            (f"{kind}: LiteRT's runs in it", nat["latency_ms"][f"{kind}_model"]),
-            (f"{kind}: the decoder alone", nat["decoder_only_ms"][kind]),
+            (f"{SERIES.get(kind, kind)}: suggestion", nat["latency_ms"][kind]),
+            (f"{SERIES.get(kind, kind)}: LiteRT's runs in it", nat["latency_ms"][f"{kind}_model"]),
+            (f"{SERIES.get(kind, kind)}: the decoder alone", nat["decoder_only_ms"][kind]),
+            (f"{SERIES.get(kind, kind)}: CPU time of the suggestion", nat["cpu_ms"][kind]),
         ):
             lines.append(f"| {label} | {row['p50']:.3f} | {row['p99']:.3f} |")
     for key, row in nat["model_steps_ms"].items():

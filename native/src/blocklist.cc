@@ -1,9 +1,7 @@
 #include "blocklist.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "error.h"
+#include "files.h"
 #include "unicode.h"
 
 namespace kbd {
@@ -14,12 +12,8 @@ constexpr size_t kContextChars = 200;
 }  // namespace
 
 Blocklist Blocklist::load(const std::string& path, const TextRules& rules) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bundle_error(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
   std::u32string text;
-  if (!decode_utf8(ss.str(), &text)) throw bundle_error(path + ": not UTF-8 text");
+  if (!decode_utf8(read_file(path), &text)) throw bundle_error(path + ": not UTF-8 text");
   Blocklist b;
   // str.splitlines(): lines end at \n, \r, \r\n and the other line boundaries below
   const std::u32string breaks = U"\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029";
@@ -33,29 +27,38 @@ Blocklist Blocklist::load(const std::string& path, const TextRules& rules) {
   return b;
 }
 
+// An entry's words, lowercased: (its last word, the words before it); false when it has none.
+bool Blocklist::phrase_of(const std::u32string& entry, const TextRules& rules,
+                          std::u32string* last, std::vector<std::u32string>* before) {
+  *before = rules.words(entry);
+  if (before->empty()) return false;
+  *last = std::move(before->back());
+  before->pop_back();
+  return true;
+}
+
 void Blocklist::add(const std::u32string& entry, const TextRules& rules) {
-  std::vector<std::u32string> found = rules.words(entry);
-  if (found.size() == 1) {
-    words_.insert(found[0]);
-  } else if (!found.empty()) {
-    std::u32string last = found.back();
-    found.pop_back();
-    phrases_[last].insert(found);
-  }
+  std::u32string last;
+  std::vector<std::u32string> before;
+  if (!phrase_of(entry, rules, &last, &before)) return;
+  if (before.empty())
+    words_.insert(last);
+  else
+    phrases_[last].insert(before);
 }
 
 void Blocklist::remove(const std::u32string& entry, const TextRules& rules) {
-  std::vector<std::u32string> found = rules.words(entry);
-  if (found.size() == 1) {
-    words_.erase(found[0]);
-  } else if (!found.empty()) {
-    std::u32string last = found.back();
-    found.pop_back();
-    auto it = phrases_.find(last);
-    if (it != phrases_.end()) {
-      it->second.erase(found);
-      if (it->second.empty()) phrases_.erase(it);
-    }
+  std::u32string last;
+  std::vector<std::u32string> before;
+  if (!phrase_of(entry, rules, &last, &before)) return;
+  if (before.empty()) {
+    words_.erase(last);
+    return;
+  }
+  auto it = phrases_.find(last);
+  if (it != phrases_.end()) {
+    it->second.erase(before);
+    if (it->second.empty()) phrases_.erase(it);
   }
 }
 

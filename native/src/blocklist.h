@@ -27,6 +27,8 @@ class Blocklist {
   bool enabled = true;
 
  private:
+  static bool phrase_of(const std::u32string& entry, const TextRules& rules,
+                        std::u32string* last, std::vector<std::u32string>* before);
   std::set<std::u32string> words_;
   std::map<std::u32string, std::set<std::vector<std::u32string>>> phrases_;  // last -> before
 };

@@ -2,10 +2,10 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "error.h"
+#include "files.h"
 #include "sha256.h"
 
 namespace kbd {
@@ -140,11 +140,13 @@ Bundle Bundle::load(const std::string& dir) {
   Bundle b;
   b.dir = dir;
   std::string path = dir + "/" + kManifest;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bundle_error(path + ": missing manifest (is " + dir + " a kbd-lm bundle?)");
-  std::stringstream text;
-  text << in.rdbuf();
-  b.manifest = json::parse(text.str(), nullptr, false);
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const Error&) {
+    throw bundle_error(path + ": missing manifest (is " + dir + " a kbd-lm bundle?)");
+  }
+  b.manifest = json::parse(text, nullptr, false);
   if (b.manifest.is_discarded()) throw bundle_error(path + ": not valid JSON");
   const json& m = b.manifest;
   if (!m.is_object() || !m.contains("format") || m["format"] != "kbd-lm-bundle")

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <unordered_map>
 
 #include "unicode.h"
@@ -72,12 +73,16 @@ struct Corrections::Hyp {
 
 Corrections::Corrections(const Lexicon& lexicon)
     : lexicon_(lexicon),
-      trie_([&] {
+      trie_(lexicon.entries(), [&] {
         // the word list ranked as Lexicon.items(): most frequent first, ties by lowercase
-        auto ranked = lexicon.entries();
-        std::stable_sort(ranked.begin(), ranked.end(),
-                         [](const auto& x, const auto& y) { return x.second > y.second; });
-        return WordTrie(ranked);
+        // (the entries' order)
+        const auto& entries = lexicon.entries();
+        std::vector<uint32_t> order(entries.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+          return entries[x].second > entries[y].second;
+        });
+        return order;
       }()) {}
 
 // The completions and the corrections of `partial`, each with its likelihoods, in the order
@@ -85,7 +90,7 @@ Corrections::Corrections(const Lexicon& lexicon)
 std::vector<Corrections::Hyp> Corrections::hypotheses(const std::u32string& partial,
                                                       const CorrectionRequest& req,
                                                       const TypedLetters& typed, double own,
-                                                      double* as_typed) const {
+                                                      double* as_typed) {
   std::vector<Hyp> hyps;
   std::unordered_map<std::u32string, size_t> at;  // lowercase word -> its hypothesis
   for (const auto& [word, p] : *req.exact) {
@@ -100,7 +105,7 @@ std::vector<Corrections::Hyp> Corrections::hypotheses(const std::u32string& part
   Skip skip = [&](const std::u32string& w) {
     return lower(w).compare(0, want.size(), want) == 0 || (req.blocked && req.blocked(w));
   };
-  std::vector<Found> found = trie_.walk(typed, kCandidates, skip, false, own).items();
+  std::vector<Found> found = trie_.walk(typed, kCandidates, skip, false, own, &memo_).items();
   auto rank = [](const Found& f) { return std::log(double(f.count)) + std::max(f.whole, f.prefix); };
   std::stable_sort(found.begin(), found.end(),
                    [&](const Found& x, const Found& y) { return rank(x) > rank(y); });
@@ -128,7 +133,7 @@ std::vector<Corrections::Hyp> Corrections::hypotheses(const std::u32string& part
 
 std::vector<Suggested> Corrections::suggest(const std::u32string& partial,
                                             const CorrectionRequest& req,
-                                            const TypingSpec& spec) const {
+                                            const TypingSpec& spec) {
   TypedLetters typed(partial, *req.layout, spec.channel, req.taps);
   const double own = typed.likelihoods(partial).first;
   double as_typed = 0;

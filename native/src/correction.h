@@ -64,15 +64,17 @@ class Corrections {
   explicit Corrections(const Lexicon& lexicon);
   // the k best suggestions for the typed `partial`, best first
   std::vector<Suggested> suggest(const std::u32string& partial, const CorrectionRequest& req,
-                                 const TypingSpec& spec) const;
+                                 const TypingSpec& spec);
+  void clear_memo() { memo_.clear(); }
 
  private:
   struct Hyp;
   std::vector<Hyp> hypotheses(const std::u32string& partial, const CorrectionRequest& req,
-                              const TypedLetters& typed, double own, double* as_typed) const;
+                              const TypedLetters& typed, double own, double* as_typed);
 
   const Lexicon& lexicon_;
   WordTrie trie_;
+  ColumnMemo memo_;  // the last walks' columns: the next keystroke reads on from them
 };
 
 }  // namespace kbd

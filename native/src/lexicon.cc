@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string_view>
 
 #include "error.h"
 #include "unicode.h"
@@ -42,36 +43,68 @@ bool completes(const std::u32string& word, const std::u32string& partial) {
 }  // namespace
 
 Lexicon Lexicon::load(const std::string& path) {
-  std::string text = gunzip(path);
-  std::vector<std::pair<std::u32string, long long>> ranked;
-  size_t pos = 0, line_no = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  const std::string text = gunzip(path);
+  std::string_view rest(text);
+  std::vector<std::pair<std::u32string, long long>> ranked;  // in the file's order
+  ranked.reserve(text.size() / 8);  // (about 11 bytes a line in the default bundle's)
+  size_t line_no = 0;
+  while (!rest.empty()) {
+    const size_t end = std::min(rest.find('\n'), rest.size());
+    const std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(std::min(end + 1, rest.size()));
     if (++line_no == 1) {
       if (line != kMagic)
         throw bundle_error(path + ": first line is not '" + std::string(kMagic) + "'");
       continue;
     }
-    size_t tab = line.find('\t');
+    const size_t tab = line.find('\t');
+    const std::string_view count = tab == line.npos ? "" : line.substr(tab + 1);
+    long long n = 0;
+    bool ok = tab != 0 && !count.empty() && count.size() <= 18;  // (18 digits fit a long long)
+    for (char ch : count) ok = ok && ch >= '0' && ch <= '9', n = n * 10 + (ch - '0');
     std::u32string word;
-    std::string count = tab == std::string::npos ? "" : line.substr(tab + 1);
-    if (tab == 0 || count.empty() || count.size() > 18 ||
-        !std::all_of(count.begin(), count.end(), ::isdigit) ||
-        !decode_utf8(line.substr(0, tab), &word))
+    if (!ok || !decode_utf8(line.substr(0, tab), &word))
       throw bundle_error(path + ":" + std::to_string(line_no) + ": expected 'word<TAB>count'");
-    ranked.emplace_back(word, std::stoll(count));
+    ranked.emplace_back(std::move(word), n);
   }
   if (line_no == 0) throw bundle_error(path + ": empty word list");
+  // the lowercase keys one after another in one buffer: a load makes no allocation per key
   Lexicon lex;
-  std::vector<std::u32string> keys;
-  for (const auto& e : ranked) keys.push_back(lower(e.first));
-  std::vector<size_t> order(ranked.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-  for (size_t i : order) lex.keys_.push_back(keys[i]), lex.entries_.push_back(ranked[i]);
+  std::vector<std::pair<size_t, size_t>> spans;  // (start, length) in the buffer
+  spans.reserve(ranked.size());
+  auto key_text = std::make_shared<std::u32string>();
+  key_text->reserve(text.size());
+  for (const auto& e : ranked) {
+    const size_t start = key_text->size();
+    append_lower(e.first, key_text.get());
+    spans.emplace_back(start, key_text->size() - start);
+  }
+  lex.key_text_ = key_text;
+  const std::u32string_view all(*key_text);
+  // by lowercase, equal ones in the file's order (a stable sort, as the index breaks ties);
+  // the first three code points of each key (21 bits each) sit beside it, so that most
+  // comparisons read no key text (a missing one is 0, below every code point a word holds)
+  struct Entry {
+    uint64_t head;
+    std::u32string_view key;
+    uint32_t i;
+  };
+  std::vector<Entry> order(ranked.size());
+  for (uint32_t i = 0; i < order.size(); i++) {
+    const std::u32string_view k = all.substr(spans[i].first, spans[i].second);
+    uint64_t head = 0;
+    for (size_t j = 0; j < 3; j++) head = head << 21 | (j < k.size() ? k[j] : 0);
+    order[i] = {head, k, i};
+  }
+  std::sort(order.begin(), order.end(), [](const Entry& a, const Entry& b) {
+    if (a.head != b.head) return a.head < b.head;
+    int c = a.key.compare(b.key);
+    return c < 0 || (c == 0 && a.i < b.i);
+  });
+  lex.keys_.reserve(order.size());
+  lex.entries_.reserve(order.size());
+  for (const Entry& e : order)
+    lex.keys_.push_back(e.key), lex.entries_.push_back(std::move(ranked[e.i]));
   return lex;
 }
 
@@ -79,8 +112,9 @@ std::vector<std::pair<std::u32string, long long>> Lexicon::completions(
     const std::u32string& prefix, size_t n) const {
   std::u32string key = lower(prefix);
   if (key.empty()) return {};
-  auto lo = std::lower_bound(keys_.begin(), keys_.end(), key);
-  auto hi = std::lower_bound(lo, keys_.end(), key + U'\U0010FFFF');
+  const std::u32string end = key + U'\U0010FFFF';
+  auto lo = std::lower_bound(keys_.begin(), keys_.end(), std::u32string_view(key));
+  auto hi = std::lower_bound(lo, keys_.end(), std::u32string_view(end));
   std::vector<std::pair<std::u32string, long long>> found(
       entries_.begin() + (lo - keys_.begin()), entries_.begin() + (hi - keys_.begin()));
   // most frequent first; equal counts keep the order of their lowercase
@@ -92,7 +126,7 @@ std::vector<std::pair<std::u32string, long long>> Lexicon::completions(
 
 long long Lexicon::count(const std::u32string& word) const {
   std::u32string key = lower(word);
-  auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
+  auto it = std::lower_bound(keys_.begin(), keys_.end(), std::u32string_view(key));
   return it != keys_.end() && *it == key ? entries_[it - keys_.begin()].second : 0;
 }
 

@@ -5,7 +5,9 @@
 //   words = mix_lexicon(words, lex, U"micro");
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -28,7 +30,10 @@ class Lexicon {
   const std::vector<std::pair<std::u32string, long long>>& entries() const { return entries_; }
 
  private:
-  std::vector<std::u32string> keys_;  // lowercase, sorted
+  // the lowercase words one after another, in one allocation that moves and copies of the
+  // Lexicon share (keys_ view into it)
+  std::shared_ptr<const std::u32string> key_text_;
+  std::vector<std::u32string_view> keys_;  // lowercase, sorted
   std::vector<std::pair<std::u32string, long long>> entries_;  // in keys_' order
 };
 

@@ -1,12 +1,11 @@
 #include "predictor.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "files.h"
 #include "unicode.h"
 
 namespace kbd {
@@ -16,15 +15,6 @@ namespace {
 constexpr int32_t kBosId = 2;
 constexpr size_t kIdsCacheSize = 4;  // contexts whose ids are kept (predictor.py's)
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bundle_error(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (doc.is_discarded()) throw bundle_error(path + ": not valid JSON");
-  return doc;
-}
 
 }  // namespace
 

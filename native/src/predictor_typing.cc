@@ -89,6 +89,7 @@ void Predictor::clear_cache() {
   cache_.clear(), cached_.clear(), ids_cache_.clear();
   search_->clear_rows();
   priors_ = {};
+  if (corrections_) corrections_->clear_memo();
 }
 
 std::vector<double> Predictor::word_logprobs(const std::u32string& text,

@@ -28,7 +28,7 @@ namespace kbd {
 class PrefixIndex {
  public:
   PrefixIndex() = default;
-  PrefixIndex(const std::vector<std::u32string>& keys, const std::vector<int32_t>& ids);
+  PrefixIndex(std::vector<std::u32string> keys, const std::vector<int32_t>& ids);
   std::vector<int32_t> starting_with(const std::u32string& prefix) const;
   std::vector<int32_t> exactly(const std::u32string& key) const;
   // pieces that spell all of `rest` (and maybe more), then those that spell a first part of

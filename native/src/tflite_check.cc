@@ -2,11 +2,10 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "error.h"
+#include "files.h"
 
 namespace kbd {
 
@@ -117,11 +116,7 @@ void check_operator(const Reader& r, const Reader::Table& op, uint32_t opcodes,
 }  // namespace
 
 void check_tflite(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bundle_error(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Reader r(ss.str(), path);
+  Reader r(read_file(path), path);
   if (r.size() < 8 || r.bytes().compare(4, 4, "TFL3") != 0)
     r.fail("no TFL3 file identifier");
   Reader::Table model = r.table(r.read<uint32_t>(0, "root"), "model");

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "files.h"
 #include "unicode.h"
 
 namespace kbd {
@@ -151,13 +150,7 @@ TypingSpec TypingSpec::parse(const nlohmann::json& doc, const std::string& sourc
 }
 
 TypingSpec TypingSpec::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bundle_error(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (doc.is_discarded()) throw bundle_error(path + ": not valid JSON");
-  return parse(doc, path);
+  return parse(read_json(path), path);
 }
 
 const Layout& TypingSpec::layout(const std::string& name) const {
@@ -248,34 +241,39 @@ Column TypedLetters::first() const {
   return col;
 }
 
-// The channel's exact values (no cell is cut, spec 11.3), the sums in spec 11.2's order
-// (channel.py's next_many).
 Column TypedLetters::next(const Column* before, const Column& last, char32_t prev,
                           char32_t c) const {
+  Column out(cells());
+  next(before ? before->data() : nullptr, last.data(), prev, c, out.data());
+  return out;
+}
+
+// The channel's exact values (no cell is cut, spec 11.3), the sums in spec 11.2's order
+// (channel.py's next_many).
+void TypedLetters::next(const double* before, const double* last, char32_t prev, char32_t c,
+                        double* out, size_t from_row) const {
   const size_t n = t_.size();
-  Column out((n + 1) * kCells);
   const Letter& L = letter(c);
   const bool swap = before != nullptr && prev != 0 && n >= 2;
   const std::vector<double>* lt_prev = swap ? &letter(prev).lt : nullptr;
   // edits ascending: the insertion term reads cells of e - 1 edits, all final by then
   for (int e = 0; e <= kMaxEdits; e++) {
-    for (size_t a = 0; a <= n; a++) {
+    for (size_t a = from_row; a <= n; a++) {
       double v = a ? last[(a - 1) * kCells + e] + L.keep + L.lt[a - 1] : kNeg;  // typed
       const double from = L.step ? (e ? last[a * kCells + e - 1] : kNeg) : last[a * kCells + e];
       v = logaddexp(v, from + L.log_skip);  // left out
       if (e && a >= 1) v = logaddexp(v, out[(a - 1) * kCells + e - 1] + ins_[a - 1]);  // inserted
       if (e && swap && a >= 2) {
         const double s =
-            (*before)[(a - 2) * kCells + e - 1] + log_swap_ + L.lt[a - 2] + (*lt_prev)[a - 1];
+            before[(a - 2) * kCells + e - 1] + log_swap_ + L.lt[a - 2] + (*lt_prev)[a - 1];
         v = logaddexp(v, s);  // swapped
       }
       out[a * kCells + e] = v;
     }
   }
-  return out;
 }
 
-double TypedLetters::whole(const Column& col) const {
+double TypedLetters::whole(const double* col) const {
   const size_t at = t_.size() * kCells;
   double s = col[at];
   for (int e = 1; e <= kMaxEdits; e++) s = logaddexp(s, col[at + e]);

@@ -59,6 +59,11 @@ class Layout {
 struct ChannelParams {
   double touch_spread = 0, omission = 0, insertion = 0, doubled = 0, transposition = 0,
          missing_apostrophe = 0;
+  bool operator==(const ChannelParams& o) const {
+    return touch_spread == o.touch_spread && omission == o.omission &&
+           insertion == o.insertion && doubled == o.doubled &&
+           transposition == o.transposition && missing_apostrophe == o.missing_apostrophe;
+  }
 };
 
 // The bundle's typing.json: layouts, channel parameters and thresholds (spec.py).
@@ -81,6 +86,7 @@ struct TypingSpec {
 struct Tap {
   double x = 0, y = 0;
   bool has = false;
+  bool operator==(const Tap& o) const { return has == o.has && (!has || (x == o.x && y == o.y)); }
 };
 
 // The typed letters of one word, for the dynamic programme over intended letters (spec
@@ -95,11 +101,20 @@ class TypedLetters {
   size_t size() const { return t_.size(); }
   const std::u32string& letters() const { return t_; }  // lowercase
   const std::vector<double>& headroom() const { return headroom_; }  // [n + 1]
+  const Layout& layout() const { return layout_; }
+  const ChannelParams& params() const { return params_; }
+  const std::vector<Tap>& taps() const { return taps_; }  // one per typed letter
+  size_t cells() const { return (t_.size() + 1) * kCells; }  // of a column
   Column first() const;
   // the column after intended `c` read from `last`, `before` the one before it (nullptr at
   // the first letter), `prev` the letter between them
   Column next(const Column* before, const Column& last, char32_t prev, char32_t c) const;
-  double whole(const Column& col) const;
+  // the same into out (cells() values), whose rows below from_row hold already: their values
+  // for the typed letters before from_row (a column's row a reads typed letters < a only)
+  void next(const double* before, const double* last, char32_t prev, char32_t c, double* out,
+            size_t from_row = 0) const;
+  double whole(const Column& col) const { return whole(col.data()); }
+  double whole(const double* col) const;
   // {whole, prefix}: log P(typed letters | `intended` as a whole word, | its start)
   std::pair<double, double> likelihoods(const std::u32string& intended) const;
 

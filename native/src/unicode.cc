@@ -219,19 +219,23 @@ std::u32string nfc(std::u32string_view in) {
   return out;
 }
 
-std::u32string lower(std::u32string_view in) {
-  std::u32string out;
-  out.reserve(in.size());
+void append_lower(std::u32string_view in, std::u32string* out) {
   for (size_t i = 0; i < in.size(); i++) {
     char32_t cp = in[i];
     if (cp < 0x80) {
-      out.push_back(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+      out->push_back(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
     } else if (cp == 0x3A3) {
-      out.push_back(lower_sigma(in, i));
+      out->push_back(lower_sigma(in, i));
     } else {
-      lower_map().append(cp, &out);
+      lower_map().append(cp, out);
     }
   }
+}
+
+std::u32string lower(std::u32string_view in) {
+  std::u32string out;
+  out.reserve(in.size());
+  append_lower(in, &out);
   return out;
 }
 

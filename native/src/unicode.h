@@ -24,6 +24,7 @@ std::u32string from_utf8(std::string_view in);  // for known-valid text (tables,
 
 std::u32string nfc(std::u32string_view in);    // unicodedata.normalize("NFC", s)
 std::u32string lower(std::u32string_view in);  // str.lower(): full mapping, final sigma
+void append_lower(std::u32string_view in, std::u32string* out);  // out += lower(in)
 std::u32string upper(std::u32string_view in);  // str.upper(): full mapping
 bool is_decimal(char32_t cp);                  // general category Nd (str.isdecimal)
 const char* unicode_version();                 // "14.0.0"

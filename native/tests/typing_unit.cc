@@ -1,14 +1,16 @@
 // Unit tests of typo correction's channel (src/typing.h) and manners (src/correction.h):
 // likelihoods against the values Python's kbd_lm.typing.channel.TypedLetters gives with the
-// same typing.json, and typing.json's checks.
+// same typing.json, typing.json's checks, and the trie walk's column memo (src/candidates.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "candidates.h"
 #include "correction.h"
 #include "error.h"
 #include "typing.h"
@@ -106,3 +108,43 @@ TEST(Typing, TypedCaseAsPython) {
 }
 
 }  // namespace
+
+TEST(Typing, ColumnMemoChangesNoWalk) {
+  // A word typed letter by letter, with a slip, as a keyboard calls: each walk with the memo
+  // (reading on from the last walks' columns) finds the same words with the same likelihoods,
+  // to the bit, as a walk without; then other taps, and a word that starts otherwise.
+  kbd::TypingSpec s = spec();
+  const kbd::WordTrie trie({{U"the", 900},
+                            {U"tomorrow", 50},
+                            {U"tonight", 40},
+                            {U"tomato", 7},
+                            {U"tom", 5},
+                            {U"to", 800},
+                            {U"together", 30},
+                            {U"yesterday", 20},
+                            {U"rhe", 1}});
+  kbd::ColumnMemo memo;
+  const std::vector<std::pair<std::u32string, bool>> typed = {
+      {U"t", false},  {U"to", false},   {U"tom", false},   {U"tomo", false},
+      {U"tomor", false}, {U"tomor", true}, {U"tomorr", false}, {U"tonihgt", false},
+      {U"rhe", false}, {U"yestrday", false}, {U"tomorow", false}};
+  for (const auto& [letters, tapped] : typed) {
+    std::vector<kbd::Tap> taps;
+    if (tapped)
+      for (size_t i = 0; i < letters.size(); i++) taps.push_back({4.1 + 0.1 * i, 0.2, true});
+    kbd::TypedLetters t(letters, s.layout("qwerty"), s.channel, taps);
+    const double own = t.likelihoods(letters).first;
+    for (size_t k : {size_t{0}, size_t{3}}) {
+      const kbd::FoundWords plain = trie.walk(t, k, nullptr, k == 0, own);
+      const kbd::FoundWords memoed = trie.walk(t, k, nullptr, k == 0, own, &memo);
+      ASSERT_EQ(plain.items().size(), memoed.items().size());
+      for (size_t i = 0; i < plain.items().size(); i++) {
+        const kbd::Found &a = plain.items()[i], &b = memoed.items()[i];
+        EXPECT_TRUE(a.word == b.word && a.count == b.count);
+        // bit for bit (-inf equal too)
+        EXPECT_EQ(std::memcmp(&a.whole, &b.whole, sizeof a.whole), 0);
+        EXPECT_EQ(std::memcmp(&a.prefix, &b.prefix, sizeof a.prefix), 0);
+      }
+    }
+  }
+}

@@ -3,6 +3,7 @@
 // shapes and types are known (KBD_LM_BUNDLE).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "bundle.h"
@@ -51,6 +52,20 @@ TEST(Sha256, Fips180Examples) {
   std::string million(1000000, 'a');
   EXPECT_EQ(kbd::sha256_hex(million.data(), million.size()),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(kbd::sha256_hex(million.data(), million.size(), /*portable=*/true),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, HardwareRoundsEqualThePortableOnes) {
+  // every length around the block and padding edges, and a file's worth: where the CPU has
+  // the SHA extensions (sha256_in_hardware) these compare the two codes
+  std::string bytes;
+  for (int i = 0; i < 70000; i++) bytes.push_back(static_cast<char>((i * 2654435761u) >> 13));
+  for (size_t n = 0; n <= 200; n++)
+    ASSERT_EQ(kbd::sha256_hex(bytes.data(), n), kbd::sha256_hex(bytes.data(), n, true)) << n;
+  EXPECT_EQ(kbd::sha256_hex(bytes.data(), bytes.size()),
+            kbd::sha256_hex(bytes.data(), bytes.size(), true));
+  std::printf("sha256 in hardware: %s\n", kbd::sha256_in_hardware() ? "yes" : "no");
 }
 
 TEST(LiteRt, SignaturesHaveTheManifestsShapes) {

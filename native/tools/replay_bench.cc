@@ -5,18 +5,25 @@
 //
 //   kbd_lm_replay_bench replay BUNDLE_DIR SPEC.json OUT.json
 //     SPEC: {"k": 3, "warm": [texts], "texts": [texts], "step_calls": 1000,
-//            "step_warmup": 200, "seed": 0}
+//            "step_warmup": 200, "seed": 0, "noisy": [texts], "exact": [texts]}
 //     OUT:  {"open_first_us", "samples_us": [per text], "model_us": [per text: in LiteRT],
 //            "steps_us": {"1": [...], "8": [...]}, "memory_kb": {...}, "cpu_share": the
-//            process's CPU time over the wall time of the timed keystrokes}
+//            process's CPU time over the wall time of the timed keystrokes,
+//            "cpu_us": [per text: the thread's CPU time], "correct_us": {"noisy": [per
+//            text], "exact": [...]}, "correct_model_us": {...}, "correct_cpu_us": {...}}
+//     noisy and exact (optional): keystrokes timed with correction ("qwerty", no touch
+//     points), each list from cleared caches after the warm-up texts with correction, as
+//     the bench's Python child times them (kbd_lm.export.bench.child)
 //   kbd_lm_replay_bench cold BUNDLE_DIR TEXT
-//     prints {"open_first_us": ..., "vmhwm_kb": ...}: open the bundle, suggest once
+//     prints {"open_first_us": ..., "open_first_cpu_us": ..., "vmhwm_kb": ...}: open the
+//     bundle, suggest once (wall time, and the process's CPU time in it)
 //
 // Exit status 0, or 1 with the library's message on stderr.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <time.h>
 #include <fstream>
 #include <random>
 #include <string>
@@ -70,6 +77,40 @@ std::pair<kbd_lm_predictor*, double> open_and_suggest(const char* dir, const std
   return {p, micros(t0, t1)};
 }
 
+// this thread's CPU time in microseconds: a call's own work, without the time another
+// process held the core
+double thread_cpu_us() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+// Microseconds per call of kbd_lm_suggest on a list of texts, in order: wall time, the part
+// in LiteRT's runs, and the thread's CPU time.
+struct Timed {
+  std::vector<double> took, ran, cpu;
+};
+
+Timed time_texts(kbd_lm_predictor* p, const std::vector<std::string>& texts, int k,
+                 const kbd_lm_suggest_options* options) {
+  kbd_lm_suggestions* s = nullptr;
+  Timed t;
+  t.took.reserve(texts.size()), t.ran.reserve(texts.size()), t.cpu.reserve(texts.size());
+  for (const auto& text : texts) {
+    const uint64_t before = kbd::model_run_nanoseconds();
+    const double cpu = thread_cpu_us();
+    auto a = Clock::now();
+    kbd_lm_status status = kbd_lm_suggest(p, text.data(), text.size(), k, options, &s);
+    auto b = Clock::now();
+    t.cpu.push_back(thread_cpu_us() - cpu);
+    if (status != KBD_LM_OK) die("kbd_lm_suggest");
+    t.took.push_back(micros(a, b));
+    t.ran.push_back((kbd::model_run_nanoseconds() - before) / 1e3);
+    kbd_lm_suggestions_free(s);
+  }
+  return t;
+}
+
 // The model's step signatures alone, random ids, zero state: microseconds per call
 // of batch 1 and of the beam's batch (the largest of decoding.batch_sizes).
 json time_steps(const char* dir, int calls, int warmup, unsigned seed) {
@@ -115,27 +156,30 @@ int replay(const char* dir, const char* spec_path, const char* out_path) {
     kbd_lm_suggestions_free(s);
   }
   out["memory_kb"]["after_warmup"] = memory_kb();
-  std::vector<double> samples, model;
-  samples.reserve(texts.size());
-  model.reserve(texts.size());
   const std::clock_t cpu0 = std::clock();  // this process's CPU time: its share of the core
   const auto wall0 = Clock::now();
-  for (const auto& text : texts) {
-    const uint64_t ran = kbd::model_run_nanoseconds();
-    auto a = Clock::now();
-    kbd_lm_status status = kbd_lm_suggest(p, text.data(), text.size(), k, nullptr, &s);
-    auto b = Clock::now();
-    if (status != KBD_LM_OK) die("kbd_lm_suggest");
-    samples.push_back(micros(a, b));
-    model.push_back((kbd::model_run_nanoseconds() - ran) / 1e3);
-    kbd_lm_suggestions_free(s);
-  }
+  const Timed timed = time_texts(p, texts, k, nullptr);
   out["cpu_share"] = (static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC) /
                      std::max(micros(wall0, Clock::now()) / 1e6, 1e-9);
+  const auto noisy = spec.value("noisy", std::vector<std::string>{});
+  if (!noisy.empty()) {
+    kbd_lm_suggest_options corrected{};
+    corrected.correction = 1;
+    time_texts(p, warm, k, &corrected);  // (builds the word trie)
+    for (const char* key : {"noisy", "exact"}) {
+      if (kbd_lm_clear_cache(p) != KBD_LM_OK) die("kbd_lm_clear_cache");
+      Timed got = time_texts(p, spec.value(key, std::vector<std::string>{}), k, &corrected);
+      out["correct_us"][key] = got.took;
+      out["correct_model_us"][key] = got.ran;
+      out["correct_cpu_us"][key] = got.cpu;
+    }
+    if (kbd_lm_clear_cache(p) != KBD_LM_OK) die("kbd_lm_clear_cache");
+  }
   out["memory_kb"]["end"] = memory_kb();
   kbd_lm_free(p);
-  out["samples_us"] = samples;
-  out["model_us"] = model;
+  out["samples_us"] = timed.took;
+  out["model_us"] = timed.ran;
+  out["cpu_us"] = timed.cpu;
   out["steps_us"] = time_steps(dir, spec.at("step_calls"), spec.at("step_warmup"),
                                spec.value("seed", 0u));
   std::ofstream(out_path) << out.dump() << "\n";
@@ -149,8 +193,14 @@ int main(int argc, char** argv) {
   try {
     if (mode == "replay" && argc == 5) return replay(argv[2], argv[3], argv[4]);
     if (mode == "cold" && argc == 4) {
+      timespec a, b;
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
       auto [p, open_first] = open_and_suggest(argv[2], argv[3], 3);
-      json out = {{"open_first_us", open_first}, {"vmhwm_kb", memory_kb().value("VmHWM", 0L)}};
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+      const double cpu = (b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3;
+      json out = {{"open_first_us", open_first},
+                  {"open_first_cpu_us", cpu},
+                  {"vmhwm_kb", memory_kb().value("VmHWM", 0L)}};
       kbd_lm_free(p);
       std::printf("%s\n", out.dump().c_str());
       return 0;

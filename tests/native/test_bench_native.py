@@ -45,13 +45,17 @@ def test_both_engines_on_the_same_keystrokes_gated_by_the_native_limits(
     assert report["passed"] is False
 
     counts, samples = report["keystrokes"], report["samples_us"]
-    for kind in ("next_word", "completion"):
+    # next word, completion, and completion with correction on the noisy and exact keystrokes
+    for kind in ("next_word", "completion", "correct_noisy", "correct_exact"):
         assert counts[kind] >= 40
         # the same keystrokes, one time each per engine
         assert len(samples[f"native_{kind}"]) == len(samples[f"python_{kind}"]) == counts[kind]
         for engine in ("python", "native"):
             row = report[engine]["latency_ms"][kind]
             assert row["n"] == counts[kind] and 0 < row["p50"] <= row["p99"]
+        assert (
+            0 < report["native"]["cpu_ms"][kind]["p50"] <= report["native"]["cpu_ms"][kind]["p99"]
+        )
         # LiteRT's share of each suggestion is part of it
         assert all(
             0 <= m <= t
@@ -67,6 +71,8 @@ def test_both_engines_on_the_same_keystrokes_gated_by_the_native_limits(
 
     md = (tmp_path / "bench-native.md").read_text()
     assert "| completion p99 |" in md and "the decoder alone" in md
+    assert "| suggest with correction, noisy completion p99 |" in md
+    assert "completion: CPU time of the suggestion" in md
     assert "native completion p99" in md and "FAIL" in md
 
 
