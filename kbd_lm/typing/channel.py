@@ -211,7 +211,10 @@ def _log(p: float) -> float:
     return math.log(p) if p > 0 else _NEG
 
 
-Column = np.ndarray  # [n + 1, max_edits + 1]: log-probabilities, by typed letters read
+# [n + 1, max_edits + 1], by typed letters read: probabilities, not their logs (a sum is then
+# an addition, not a log-sum-exp: numpy's log-sum-exp costs about 70 ns a cell, an addition
+# 2, AMD EPYC 2 vCPU). A cell under about e^-745 underflows to 0, far below any floor.
+Column = np.ndarray
 # Where earlier columns leave off along a word: (letters read b, the column after b - 1 of
 # them, the one after b, its whole, the best whole of the columns 0..b)
 Start = tuple[int, Column, Column, float, float]
@@ -220,11 +223,12 @@ Start = tuple[int, Column, Column, float, float]
 class TypedLetters:
     """The typed letters of one word, ready for the dynamic programme over intended letters.
 
-    The programme runs one **column** per intended letter read: ``column[a][e]`` is the log-
-    probability of having typed the first ``a`` typed letters for the intended letters read
-    so far, with ``e`` edits. :meth:`first` is the column before any intended letter;
-    :meth:`next` reads one more. :meth:`whole` of a word's column is its likelihood; the best
-    :meth:`whole` over the columns of its prefixes is the prefix likelihood.
+    The programme runs one **column** per intended letter read: ``column[a][e]`` is the
+    probability (not its log: :data:`Column`) of having typed the first ``a`` typed letters
+    for the intended letters read so far, with ``e`` edits. :meth:`first` is the column
+    before any intended letter; :meth:`next` reads one more. :meth:`whole` of a word's column
+    is its (log) likelihood; the best :meth:`whole` over the columns of its prefixes is the
+    prefix likelihood.
     :func:`log_likelihood` runs the columns over one word, a word list's trie
     (:mod:`kbd_lm.typing.candidates`) over many words that share their prefixes' columns.
 
@@ -259,13 +263,12 @@ class TypedLetters:
             - (math.log(area) if self.taps[a] is not None else 0.0)
             for a in range(n)
         ]
-        self._ins = np.array(self.ins)  # [n]
-        self.log_swap = _log(params.transposition)
+        self._ins = np.exp(self.ins)  # [n]: as probabilities, as the columns hold them
         self.headroom = self._headroom()  # [n + 1]
         self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
         self._codes = self._letters.view(np.uint32)
-        self._lt, self._keep, self._log_skip = np.zeros((0, n)), np.zeros(0), np.zeros(0)
-        self._step = np.zeros(0, dtype=bool)
+        self._touch, self._keep = np.zeros((0, n)), np.zeros(0)
+        self._skip_same, self._skip_edit = np.zeros(0), np.zeros(0)
 
     def _headroom(self) -> np.ndarray:
         """headroom[a]: the most that typed letters a.. can still add to a log-probability,
@@ -321,11 +324,11 @@ class TypedLetters:
 
     def first(self) -> Column:
         """The column before any intended letter: only insertions   [n + 1, max_edits + 1]."""
-        col = np.full((self.n + 1, self.max_edits + 1), _NEG)
-        col[0, 0] = 0.0
+        col = np.zeros((self.n + 1, self.max_edits + 1))
+        col[0, 0] = 1.0
         for a in range(1, self.n + 1):
             for e in range(1, self.max_edits + 1):
-                col[a, e] = col[a - 1, e - 1] + self.ins[a - 1]
+                col[a, e] = col[a - 1, e - 1] * self._ins[a - 1]
         return col
 
     def next(
@@ -368,58 +371,53 @@ class TypedLetters:
         max_edits + 1]``, or any number and ``known_at`` each char's): row ``a`` reads typed
         letters ``0..a-1`` only, so it holds for more typed letters; rows ``r..n`` are read.
 
-        A cell that cannot reach ``floor`` (plus :attr:`headroom`) is set to ``-inf``. The
-        sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped)."""
+        A cell that cannot reach ``floor`` (a log, plus :attr:`headroom`) is set to 0. The
+        sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped),
+        as probabilities (:data:`Column`)."""
         n, e_max, size = self.n, self.max_edits, len(chars)
         r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
-        out = np.full((size, n + 1, e_max + 1), _NEG)
+        out = np.zeros((size, n + 1, e_max + 1))
         if r:
-            out[:, :r] = known if known_at is None else known[known_at]
+            out[:, :r] = known if known_at is None else np.take(known, known_at, axis=0)
         if r > n:
             return out
-
-        def rows(x: np.ndarray, x_at: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
-            """Rows lo..hi-1 of each char's column of x   [C or 1, hi - lo, E + 1]."""
-            if x.ndim == 2:
-                return x[None, lo:hi]
-            return x[:, lo:hi] if x_at is None else x[x_at, lo:hi]
-
+        # (np.take: numpy's fancy indexing is about 5 times slower at gathering these)
         ci = chars if _are_rows(chars) else self._rows(chars)
-        lt = self._lt[ci]  # [C, n]
+        touch = np.take(self._touch, ci, axis=0)  # [C, n]
         lo = max(r, 1)  # the first row with a typed letter to read
-        base = np.full((size, n + 1 - r, e_max + 1), _NEG)  # rows r..n
-        base[:, lo - r :, :] = (
-            rows(last, at, lo - 1, n) + self._keep[ci, None, None] + lt[:, lo - 1 :, None]
-        )  # typed
-        # left out: from row a of last, with e - step edits before (all e at once)
-        stay = rows(last, at, r, n + 1)  # [C or 1, n + 1 - r, E + 1]
-        fewer = np.full(stay.shape, _NEG)  # stay with one edit fewer
-        fewer[:, :, 1:] = stay[:, :, :-1]
-        step = self._step[ci, None, None]  # [C, 1, 1]
-        base = np.logaddexp(base, np.where(step, fewer, stay) + self._log_skip[ci, None, None])
+        last = _own(last, at)  # [C or 1, n + 1, E + 1]: each char's column
+        typed = last[:, lo - 1 : n]  # [C or 1, n + 1 - lo, E + 1]: from row a - 1
+        kept = np.take(self._keep, ci)[:, None] * touch[:, lo - 1 :]  # [C, n + 1 - lo]
+        stay = last[:, r:]  # [C or 1, n + 1 - r, E + 1]: left out, from row a
+        # leaving a letter out costs an edit (skip_edit) or, an apostrophe, none (skip_same)
+        same = np.take(self._skip_same, ci)[:, None]  # [C, 1]
+        edit = np.take(self._skip_edit, ci)[:, None]
         swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
         if swap:  # typed letters a-2, a-1 are char, prev: with e - 1 edits before, e >= 1
             lo2 = max(r, 2)  # the first row a swap reaches
             at_prev = (
                 prev if _are_rows(prev) else self._rows([prev] if isinstance(prev, str) else prev)
             )
-            lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
-            swapped = (
-                rows(before, before_at, lo2 - 2, n - 1)[:, :, :-1]
-                + self.log_swap
-                + lt[:, lo2 - 2 : n - 1, None]
-                + lt_prev[:, :, None]
-            )  # [C, n + 1 - lo2, E]
+            pair = (
+                self.params.transposition
+                * touch[:, lo2 - 2 : n - 1]
+                * np.take(self._touch, at_prev, axis=0)[..., lo2 - 1 :]
+            )  # [C, n + 1 - lo2]
+            swapped = _own(before, before_at)[:, lo2 - 2 : n - 1]  # [C or 1, n + 1 - lo2, E + 1]
         ins = self._ins[lo - 1 :]
         for e in range(e_max + 1):
-            v = base[:, :, e]
-            if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
-                v[:, lo - r :] = np.logaddexp(v[:, lo - r :], out[:, lo - 1 : n, e - 1] + ins)
+            v = out[:, r:, e]  # a view: rows r..n of edits e   [C, n + 1 - r]
+            v[:, lo - r :] = typed[:, :, e] * kept
+            v += stay[:, :, e] * same
+            if e:
+                v += stay[:, :, e - 1] * edit
+                # inserted, from this column's row a-1 (final: e - 1 edits)
+                v[:, lo - r :] += out[:, lo - 1 : n, e - 1] * ins
                 if swap:
-                    v[:, lo2 - r :] = np.logaddexp(v[:, lo2 - r :], swapped[:, :, e - 1])
+                    v[:, lo2 - r :] += swapped[:, :, e - 1] * pair
             if floor > _NEG:
-                v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
-            out[:, r:, e] = v
+                with np.errstate(divide="ignore"):
+                    v[np.log(v) + self.headroom[r:] < floor] = 0.0
         return out
 
     def letter_rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -429,9 +427,10 @@ class TypedLetters:
         return self._rows(chars)
 
     def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Rows of the per-letter tables (``_lt``: :meth:`touch`; ``_keep``, ``_log_skip``:
-        log keep and log skip; ``_step``: edits of leaving it out) for ``chars`` (single
-        characters; a numpy array of them is read without a Python loop)   [C].
+        """Rows of the per-letter tables (as probabilities: ``_touch``, :meth:`touch`;
+        ``_keep``; ``_skip_same`` and ``_skip_edit``, skip when leaving the letter out costs
+        no edit, an apostrophe, or one, else 0) for ``chars`` (single characters; a numpy
+        array of them is read without a Python loop)   [C].
         The tables' rows are the letters met so far, sorted (``_letters``), found by their
         code points (``_codes``: numbers compare faster than strings)."""
         chars = np.ascontiguousarray(chars, dtype="<U1")
@@ -447,10 +446,11 @@ class TypedLetters:
             self._letters = np.array(letters, dtype="<U1")
             self._codes = self._letters.view(np.uint32)
             skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
-            self._lt = self._touch_rows(letters)
-            self._keep = np.array([_log(1 - s - p.transposition) for s in skips])
-            self._log_skip = np.array([_log(s) for s in skips])
-            self._step = np.array([c != "'" for c in letters])
+            self._touch = np.exp(self._touch_rows(letters))
+            self._keep = np.array([1 - s - p.transposition for s in skips])
+            apostrophe = np.array([c == "'" for c in letters])
+            self._skip_same = np.where(apostrophe, skips, 0.0)
+            self._skip_edit = np.where(apostrophe, 0.0, skips)
         return np.searchsorted(self._codes, codes)
 
     def likelihoods(self, intended: str) -> tuple[float, float]:
@@ -484,7 +484,7 @@ class TypedLetters:
             if at is not None:
                 read[i], befores[i], cols[i], whole[i], best[i] = at
         lengths = np.array([len(w) for w in lower], dtype=np.intp)
-        live = np.ones(len(lower), dtype=bool)  # a column with a finite cell
+        live = np.ones(len(lower), dtype=bool)  # a column with a cell above 0
         for b in range(min(read, default=0), max(lengths, default=0)):
             on = np.flatnonzero((lengths > b) & live & (read <= b))
             if not len(on):
@@ -493,11 +493,11 @@ class TypedLetters:
             new = self.next_many(
                 befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
             )
-            # every cell of this column and the one before -inf: so are the word's later
+            # every cell of this column and the one before 0: so are the word's later
             # columns (each reads the two before it), and its whole word
-            dead = on[~(new > _NEG).any(axis=(1, 2)) & ~(cols[on] > _NEG).any(axis=(1, 2))]
+            dead = on[~(new > 0).any(axis=(1, 2)) & ~(cols[on] > 0).any(axis=(1, 2))]
             befores[on], cols[on] = cols[on], new
-            whole[on] = np.logaddexp.reduce(new[:, -1, :], axis=1)
+            whole[on] = wholes(new)
             best[on] = np.maximum(best[on], whole[on])
             live[dead] = False
             whole[dead] = _NEG
@@ -506,7 +506,21 @@ class TypedLetters:
     @staticmethod
     def whole(col: Column) -> float:
         """log P(every typed letter | the intended letters read): the last row's sum."""
-        return float(np.logaddexp.reduce(col[-1]))
+        return float(wholes(col[None])[0])
+
+
+def wholes(cols: np.ndarray) -> np.ndarray:
+    """:meth:`TypedLetters.whole` of each of ``cols`` [C, n + 1, E + 1]   [C]."""
+    with np.errstate(divide="ignore"):  # log 0 = -inf: no alignment within the edits
+        return np.log(cols[:, -1, :].sum(axis=1))
+
+
+def _own(cols: np.ndarray, at: np.ndarray | None) -> np.ndarray:
+    """Each char's column of :meth:`TypedLetters.next_many`'s ``last`` or ``before``: one
+    column for all, one per char, or (``at``) gathered   [C or 1, n + 1, E + 1]."""
+    if cols.ndim == 2:
+        return cols[None]
+    return cols if at is None else np.take(cols, at, axis=0)
 
 
 def _are_rows(chars) -> bool:
