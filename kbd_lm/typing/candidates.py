@@ -44,7 +44,7 @@ COMPLETIONS = 4  # the most frequent words below a node, kept per node for compl
 # serving two people typing at once). A walk of the default bundle's word list holds up to
 # about 3.8 MB of columns (6,200 columns of 10 typed letters, float64), 2026-12-08.
 COLUMN_WALKS = 2
-# One depth of a walk: the nodes read, their columns [C, n + 1, E + 1], wholes [C] and the
+# One depth of a walk: the nodes read, their columns [C, E + 1, n + 1], wholes [C] and the
 # best whole down each one's path [C]
 Depth = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -267,7 +267,7 @@ class WordTrie:
         return kids[chosen], parent[chosen]
 
     def _columns(self, typed, kids, chars, prev, columns, known, rows_known) -> np.ndarray:
-        """The columns of ``kids`` [C, n + 1, E + 1], ``chars`` their letters and ``prev``
+        """The columns of ``kids`` [C, E + 1, n + 1], ``chars`` their letters and ``prev``
         their parents' (None at the first depth), as table rows; ``columns``: (the parents'
         depth's columns, each kid's parent's index in them, the depth before's columns, each
         kid's grandparent's index). Those in
@@ -283,7 +283,7 @@ class WordTrie:
             return typed.next_many(
                 before, last, prev, chars, known=got, known_at=slot, at=at, before_at=before_at
             )
-        new = np.empty((len(kids), typed.n + 1, typed.max_edits + 1))
+        new = np.empty((len(kids), typed.max_edits + 1, typed.n + 1))
         for part, rows in ((hit, got), (~hit, None)):
             if part.any():
                 new[part] = typed.next_many(
@@ -342,9 +342,9 @@ class WordTrie:
 def _can_give(cols: np.ndarray, lift: np.ndarray) -> np.ndarray:
     """Per column and row a, the most it can still give: max_e C[a][e] times e^headroom[a]
     (``lift``), as a probability   [C, n + 1]."""
-    out = cols[:, :, 0].copy()
-    for e in range(1, cols.shape[2]):  # (numpy's max over a last axis of 3 is slower)
-        np.maximum(out, cols[:, :, e], out=out)
+    out = cols[:, 0].copy()
+    for e in range(1, cols.shape[1]):
+        np.maximum(out, cols[:, e], out=out)
     out *= lift
     return out
 

@@ -211,9 +211,10 @@ def _log(p: float) -> float:
     return math.log(p) if p > 0 else _NEG
 
 
-# [n + 1, max_edits + 1], by typed letters read: probabilities, not their logs (a sum is then
-# an addition, not a log-sum-exp: numpy's log-sum-exp costs about 70 ns a cell, an addition
-# 2, AMD EPYC 2 vCPU). A cell under about e^-745 underflows to 0, far below any floor.
+# [max_edits + 1, n + 1]: by edits, then typed letters read (the spec's C[a][e] is col[e][a]:
+# the longer axis last, where numpy's loops run fastest); probabilities, not their logs (a sum
+# is then an addition, not a log-sum-exp: numpy's log-sum-exp costs about 70 ns a cell, an
+# addition 2, AMD EPYC 2 vCPU). A cell under about e^-745 underflows to 0, below any floor.
 Column = np.ndarray
 # Where earlier columns leave off along a word: (letters read b, the column after b - 1 of
 # them, the one after b, its whole, the best whole of the columns 0..b)
@@ -223,7 +224,7 @@ Start = tuple[int, Column, Column, float, float]
 class TypedLetters:
     """The typed letters of one word, ready for the dynamic programme over intended letters.
 
-    The programme runs one **column** per intended letter read: ``column[a][e]`` is the
+    The programme runs one **column** per intended letter read: ``column[e][a]`` is the
     probability (not its log: :data:`Column`) of having typed the first ``a`` typed letters
     for the intended letters read so far, with ``e`` edits. :meth:`first` is the column
     before any intended letter; :meth:`next` reads one more. :meth:`whole` of a word's column
@@ -267,8 +268,7 @@ class TypedLetters:
         self.headroom = self._headroom()  # [n + 1]
         self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
         self._codes = self._letters.view(np.uint32)
-        self._touch, self._keep = np.zeros((0, n)), np.zeros(0)
-        self._skip_same, self._skip_edit = np.zeros(0), np.zeros(0)
+        self._table = np.zeros((0, 3 + n))
 
     def _headroom(self) -> np.ndarray:
         """headroom[a]: the most that typed letters a.. can still add to a log-probability,
@@ -323,12 +323,12 @@ class TypedLetters:
         return out
 
     def first(self) -> Column:
-        """The column before any intended letter: only insertions   [n + 1, max_edits + 1]."""
-        col = np.zeros((self.n + 1, self.max_edits + 1))
+        """The column before any intended letter: only insertions   [max_edits + 1, n + 1]."""
+        col = np.zeros((self.max_edits + 1, self.n + 1))
         col[0, 0] = 1.0
         for a in range(1, self.n + 1):
             for e in range(1, self.max_edits + 1):
-                col[a, e] = col[a - 1, e - 1] * self._ins[a - 1]
+                col[e, a] = col[e - 1, a - 1] * self._ins[a - 1]
         return col
 
     def next(
@@ -359,39 +359,41 @@ class TypedLetters:
     ) -> np.ndarray:
         """The columns after reading each intended letter of ``chars``, as :meth:`next`
         describes, for many columns at once (a trie's nodes: their children)
-        [len(chars), n + 1, max_edits + 1].
+        [len(chars), max_edits + 1, n + 1].
 
-        ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
-        char (``[len(chars), n + 1, max_edits + 1]``; with ``at`` / ``before_at``, the
+        ``last`` and ``before`` are one column for all (``[max_edits + 1, n + 1]``) or one per
+        char (``[len(chars), max_edits + 1, n + 1]``; with ``at`` / ``before_at``, the
         columns of any number of nodes and, per char, the index of its own); ``prev`` one
         letter or one per char. ``chars`` and ``prev`` may be given as their rows of the
         tables (an integer array, :meth:`letter_rows`).
 
-        ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
-        max_edits + 1]``, or any number and ``known_at`` each char's): row ``a`` reads typed
+        ``known``: the first ``r`` rows of the columns, computed before (``[len(chars),
+        max_edits + 1, r]``, or any number and ``known_at`` each char's): row ``a`` reads typed
         letters ``0..a-1`` only, so it holds for more typed letters; rows ``r..n`` are read.
 
         A cell that cannot reach ``floor`` (a log, plus :attr:`headroom`) is set to 0. The
         sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped),
         as probabilities (:data:`Column`)."""
         n, e_max, size = self.n, self.max_edits, len(chars)
-        r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
-        out = np.zeros((size, n + 1, e_max + 1))
+        r = 0 if known is None else known.shape[2]  # rows known: computed from row r on
+        out = np.zeros((size, e_max + 1, n + 1))
         if r:
-            out[:, :r] = known if known_at is None else np.take(known, known_at, axis=0)
+            out[:, :, :r] = known if known_at is None else np.take(known, known_at, axis=0)
         if r > n:
             return out
         # (np.take: numpy's fancy indexing is about 5 times slower at gathering these)
         ci = chars if _are_rows(chars) else self._rows(chars)
-        touch = np.take(self._touch, ci, axis=0)  # [C, n]
+        # each char's row of the tables: keep, skip_same, skip_edit, touch   [C, 3 + n]
+        table = np.take(self._table, ci, axis=0)
         lo = max(r, 1)  # the first row with a typed letter to read
-        last = _own(last, at)  # [C or 1, n + 1, E + 1]: each char's column
-        typed = last[:, lo - 1 : n]  # [C or 1, n + 1 - lo, E + 1]: from row a - 1
-        kept = np.take(self._keep, ci)[:, None] * touch[:, lo - 1 :]  # [C, n + 1 - lo]
-        stay = last[:, r:]  # [C or 1, n + 1 - r, E + 1]: left out, from row a
-        # leaving a letter out costs an edit (skip_edit) or, an apostrophe, none (skip_same)
-        same = np.take(self._skip_same, ci)[:, None]  # [C, 1]
-        edit = np.take(self._skip_edit, ci)[:, None]
+        last = _own(last, at)  # [C or 1, E + 1, n + 1]: each char's column
+        kept = table[:, :1] * table[:, 3 + lo - 1 :]  # keep * touch   [C, n + 1 - lo]
+        # typed, from row a - 1 (every e at once, as the terms below: fewer numpy calls)
+        np.multiply(last[:, :, lo - 1 : n], kept[:, None], out=out[:, :, lo:])
+        # left out, from row a: an apostrophe with no edit (skip_same), else one (skip_edit)
+        stay = last[:, :, r:]  # [C or 1, E + 1, n + 1 - r]
+        out[:, :, r:] += stay * table[:, 1, None, None]
+        out[:, 1:, r:] += stay[:, :-1] * table[:, 2, None, None]
         swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
         if swap:  # typed letters a-2, a-1 are char, prev: with e - 1 edits before, e >= 1
             lo2 = max(r, 2)  # the first row a swap reaches
@@ -400,22 +402,18 @@ class TypedLetters:
             )
             pair = (
                 self.params.transposition
-                * touch[:, lo2 - 2 : n - 1]
-                * np.take(self._touch, at_prev, axis=0)[..., lo2 - 1 :]
+                * table[:, 3 + lo2 - 2 : 3 + n - 1]
+                * np.take(self._table, at_prev, axis=0)[..., 3 + lo2 - 1 :]
             )  # [C, n + 1 - lo2]
-            swapped = _own(before, before_at)[:, lo2 - 2 : n - 1]  # [C or 1, n + 1 - lo2, E + 1]
+            swapped = _own(before, before_at)[:, :, lo2 - 2 : n - 1]  # [C or 1, E + 1, ...]
         ins = self._ins[lo - 1 :]
-        for e in range(e_max + 1):
-            v = out[:, r:, e]  # a view: rows r..n of edits e   [C, n + 1 - r]
-            v[:, lo - r :] = typed[:, :, e] * kept
-            v += stay[:, :, e] * same
-            if e:
-                v += stay[:, :, e - 1] * edit
-                # inserted, from this column's row a-1 (final: e - 1 edits)
-                v[:, lo - r :] += out[:, lo - 1 : n, e - 1] * ins
+        for e in range(e_max + 1):  # (edits e - 1 are final when edits e read them)
+            if e:  # inserted, from this column's row a-1; swapped
+                out[:, e, lo:] += out[:, e - 1, lo - 1 : n] * ins
                 if swap:
-                    v[:, lo2 - r :] += swapped[:, :, e - 1] * pair
+                    out[:, e, lo2:] += swapped[:, e - 1] * pair
             if floor > _NEG:
+                v = out[:, e, r:]  # a view   [C, n + 1 - r]
                 with np.errstate(divide="ignore"):
                     v[np.log(v) + self.headroom[r:] < floor] = 0.0
         return out
@@ -427,10 +425,10 @@ class TypedLetters:
         return self._rows(chars)
 
     def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Rows of the per-letter tables (as probabilities: ``_touch``, :meth:`touch`;
-        ``_keep``; ``_skip_same`` and ``_skip_edit``, skip when leaving the letter out costs
-        no edit, an apostrophe, or one, else 0) for ``chars`` (single characters; a numpy
-        array of them is read without a Python loop)   [C].
+        """Rows of the per-letter table ``_table`` [letters, 3 + n], as probabilities: keep,
+        skip_same and skip_edit (skip when leaving the letter out costs no edit, an
+        apostrophe, or one; else 0) and :meth:`touch`, for ``chars`` (single characters; a
+        numpy array of them is read without a Python loop)   [C].
         The tables' rows are the letters met so far, sorted (``_letters``), found by their
         code points (``_codes``: numbers compare faster than strings)."""
         chars = np.ascontiguousarray(chars, dtype="<U1")
@@ -446,11 +444,16 @@ class TypedLetters:
             self._letters = np.array(letters, dtype="<U1")
             self._codes = self._letters.view(np.uint32)
             skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
-            self._touch = np.exp(self._touch_rows(letters))
-            self._keep = np.array([1 - s - p.transposition for s in skips])
+            keep = np.array([1 - s - p.transposition for s in skips])
             apostrophe = np.array([c == "'" for c in letters])
-            self._skip_same = np.where(apostrophe, skips, 0.0)
-            self._skip_edit = np.where(apostrophe, 0.0, skips)
+            self._table = np.column_stack(
+                [
+                    keep,
+                    np.where(apostrophe, skips, 0.0),  # skip_same
+                    np.where(apostrophe, 0.0, skips),  # skip_edit
+                    np.exp(self._touch_rows(letters)),
+                ]
+            )
         return np.searchsorted(self._codes, codes)
 
     def likelihoods(self, intended: str) -> tuple[float, float]:
@@ -475,7 +478,7 @@ class TypedLetters:
         """
         lower = [w.lower() for w in words]
         start = self.first()
-        cols = np.broadcast_to(start, (len(lower), *start.shape)).copy()  # [W, n + 1, E + 1]
+        cols = np.broadcast_to(start, (len(lower), *start.shape)).copy()  # [W, E + 1, n + 1]
         befores = cols.copy()
         whole = np.full(len(lower), self.whole(start))
         best = whole.copy()
@@ -484,14 +487,18 @@ class TypedLetters:
             if at is not None:
                 read[i], befores[i], cols[i], whole[i], best[i] = at
         lengths = np.array([len(w) for w in lower], dtype=np.intp)
+        # every word's letters as table rows, one after another: word i's letter b is at
+        # offset[i] + b (one lookup for all, not two per letter read)
+        letters = self._rows(list("".join(lower)))
+        offset = np.cumsum(lengths) - lengths
         live = np.ones(len(lower), dtype=bool)  # a column with a cell above 0
         for b in range(min(read, default=0), max(lengths, default=0)):
             on = np.flatnonzero((lengths > b) & live & (read <= b))
             if not len(on):
                 continue
-            prev = [lower[i][b - 1] for i in on] if b else None
+            prev = letters[offset[on] + b - 1] if b else None
             new = self.next_many(
-                befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
+                befores[on] if b else None, cols[on], prev, letters[offset[on] + b]
             )
             # every cell of this column and the one before 0: so are the word's later
             # columns (each reads the two before it), and its whole word
@@ -510,14 +517,14 @@ class TypedLetters:
 
 
 def wholes(cols: np.ndarray) -> np.ndarray:
-    """:meth:`TypedLetters.whole` of each of ``cols`` [C, n + 1, E + 1]   [C]."""
+    """:meth:`TypedLetters.whole` of each of ``cols`` [C, E + 1, n + 1]   [C]."""
     with np.errstate(divide="ignore"):  # log 0 = -inf: no alignment within the edits
-        return np.log(cols[:, -1, :].sum(axis=1))
+        return np.log(cols[:, :, -1].sum(axis=1))
 
 
 def _own(cols: np.ndarray, at: np.ndarray | None) -> np.ndarray:
     """Each char's column of :meth:`TypedLetters.next_many`'s ``last`` or ``before``: one
-    column for all, one per char, or (``at``) gathered   [C or 1, n + 1, E + 1]."""
+    column for all, one per char, or (``at``) gathered   [C or 1, E + 1, n + 1]."""
     if cols.ndim == 2:
         return cols[None]
     return cols if at is None else np.take(cols, at, axis=0)
