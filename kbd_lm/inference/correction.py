@@ -168,6 +168,7 @@ class Corrections:
         autocorrection; the suggestions are the same).
         """
         typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
+        typed.letter_rows(self.trie.alphabet)  # the tables for every letter at once, built once
         want = partial.lower()
 
         def skip(word: str) -> bool:  # the completions are the model's

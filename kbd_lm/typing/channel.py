@@ -308,14 +308,15 @@ class TypedLetters:
         chars = list(chars)
         out = np.full((len(chars), self.n), _NEG)
         on = [i for i, c in enumerate(chars) if c in index]  # chars on the layout
+        off = [(i, c) for i, c in enumerate(chars) if c not in index]  # (a few, if any)
         w = np.array([index[chars[i]] for i in on], dtype=np.intp)
+        centres = np.array([layout.centres[chars[i]] for i in on]).reshape(-1, 2)  # [W, 2]
         for a, (t, tap) in enumerate(zip(self.t, self.taps, strict=True)):
-            for i, c in enumerate(chars):
-                if c not in index and c == t:  # off the layout: typed as itself only
+            for i, c in off:
+                if c == t:  # off the layout: typed as itself only
                     out[i, a] = 0.0
             if tap is not None and len(on):  # the Gaussian's density at the tap
                 spread = p.touch_spread
-                centres = np.array([layout.centres[chars[i]] for i in on])  # [W, 2]
                 d2 = (tap[0] - centres[:, 0]) ** 2 + (tap[1] - centres[:, 1]) ** 2
                 out[on, a] = -d2 / (2 * spread * spread) - math.log(2 * math.pi * spread * spread)
             elif t in index and len(on):
@@ -386,13 +387,14 @@ class TypedLetters:
         # each char's row of the tables: keep, skip_same, skip_edit, touch   [C, 3 + n]
         table = np.take(self._table, ci, axis=0)
         lo = max(r, 1)  # the first row with a typed letter to read
-        last = _own(last, at)  # [C or 1, E + 1, n + 1]: each char's column
+        last = _own(last, at, lo - 1, n + 1)  # [C or 1, E + 1, n + 2 - lo]: rows lo - 1..n
         kept = table[:, :1] * table[:, 3 + lo - 1 :]  # keep * touch   [C, n + 1 - lo]
         # typed, from row a - 1 (every e at once, as the terms below: fewer numpy calls)
-        np.multiply(last[:, :, lo - 1 : n], kept[:, None], out=out[:, :, lo:])
+        np.multiply(last[:, :, :-1], kept[:, None], out=out[:, :, lo:])
         # left out, from row a: an apostrophe with no edit (skip_same), else one (skip_edit)
-        stay = last[:, :, r:]  # [C or 1, E + 1, n + 1 - r]
-        out[:, :, r:] += stay * table[:, 1, None, None]
+        stay = last[:, :, r - lo + 1 :]  # [C or 1, E + 1, n + 1 - r]
+        if table[:, 1].any():  # (adding 0 changes nothing: only an apostrophe's is not 0)
+            out[:, :, r:] += stay * table[:, 1, None, None]
         out[:, 1:, r:] += stay[:, :-1] * table[:, 2, None, None]
         swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
         if swap:  # typed letters a-2, a-1 are char, prev: with e - 1 edits before, e >= 1
@@ -405,7 +407,7 @@ class TypedLetters:
                 * table[:, 3 + lo2 - 2 : 3 + n - 1]
                 * np.take(self._table, at_prev, axis=0)[..., 3 + lo2 - 1 :]
             )  # [C, n + 1 - lo2]
-            swapped = _own(before, before_at)[:, :, lo2 - 2 : n - 1]  # [C or 1, E + 1, ...]
+            swapped = _own(before, before_at, lo2 - 2, n - 1)  # [C or 1, E + 1, n + 1 - lo2]
         ins = self._ins[lo - 1 :]
         for e in range(e_max + 1):  # (edits e - 1 are final when edits e read them)
             if e:  # inserted, from this column's row a-1; swapped
@@ -483,9 +485,11 @@ class TypedLetters:
         whole = np.full(len(lower), self.whole(start))
         best = whole.copy()
         read = np.zeros(len(lower), dtype=np.intp)  # letters read before the loop
+        nonzero = np.ones(len(lower), dtype=bool)  # the word's column has a cell above 0
         for i, at in enumerate(starts or ()):
             if at is not None:
                 read[i], befores[i], cols[i], whole[i], best[i] = at
+                nonzero[i] = cols[i].any()
         lengths = np.array([len(w) for w in lower], dtype=np.intp)
         # every word's letters as table rows, one after another: word i's letter b is at
         # offset[i] + b (one lookup for all, not two per letter read)
@@ -497,15 +501,16 @@ class TypedLetters:
             if not len(on):
                 continue
             prev = letters[offset[on] + b - 1] if b else None
-            new = self.next_many(
-                befores[on] if b else None, cols[on], prev, letters[offset[on] + b]
-            )
+            chars = letters[offset[on] + b]
+            new = self.next_many(befores, cols, prev, chars, at=on, before_at=on)
             # every cell of this column and the one before 0: so are the word's later
             # columns (each reads the two before it), and its whole word
-            dead = on[~(new > 0).any(axis=(1, 2)) & ~(cols[on] > 0).any(axis=(1, 2))]
+            has = new.any(axis=(1, 2))
+            dead = on[~has & ~nonzero[on]]
+            nonzero[on] = has
             befores[on], cols[on] = cols[on], new
-            whole[on] = wholes(new)
-            best[on] = np.maximum(best[on], whole[on])
+            whole[on] = got = wholes(new)
+            best[on] = np.maximum(best[on], got)
             live[dead] = False
             whole[dead] = _NEG
         return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
@@ -522,12 +527,13 @@ def wholes(cols: np.ndarray) -> np.ndarray:
         return np.log(cols[:, :, -1].sum(axis=1))
 
 
-def _own(cols: np.ndarray, at: np.ndarray | None) -> np.ndarray:
-    """Each char's column of :meth:`TypedLetters.next_many`'s ``last`` or ``before``: one
-    column for all, one per char, or (``at``) gathered   [C or 1, E + 1, n + 1]."""
+def _own(cols: np.ndarray, at: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
+    """Rows ``lo..hi-1`` of each char's column of :meth:`TypedLetters.next_many`'s ``last``
+    or ``before``: one column for all, one per char, or (``at``) gathered
+    [C or 1, E + 1, hi - lo]."""
     if cols.ndim == 2:
-        return cols[None]
-    return cols if at is None else np.take(cols, at, axis=0)
+        return cols[None, :, lo:hi]
+    return cols[:, :, lo:hi] if at is None else np.take(cols[:, :, lo:hi], at, axis=0)
 
 
 def _are_rows(chars) -> bool:
