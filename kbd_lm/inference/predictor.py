@@ -508,8 +508,8 @@ class Predictor:
                     h[r] = start.h if start is not None else ctx.h[0]
                     c[r] = start.c if start is not None else ctx.c[0]
                 logp, h2, c2 = model.step(ids, h, c)
-                for r, path in enumerate(batch):  # the next keystroke's words may share it
-                    rows[path] = self._words.keep_row(serial, path, logp[r], h2[r], c2[r])
+                for r, path in enumerate(batch):
+                    rows[path] = Row(logp[r], h2[r], c2[r])
         scores = np.array([ctx.logp[s[0]] for s in seqs])  # (the model's float32)
         done = np.full(len(seqs), -np.inf)
         for r, s in enumerate(seqs):

@@ -276,18 +276,12 @@ class WordSearch:
             for j, r in enumerate(missing):
                 ids[j], h[j], c[j] = beams[r].piece, beams[r].h, beams[r].c
             logp, h2, c2 = model.step(ids, h, c)  # [batch, V]
+            # Cached rows are copies: a view would keep its whole batch array alive.
             for j, r in enumerate(missing):
-                found[r] = self.keep_row(serial, beams[r].path, logp[j], h2[j], c2[j])
+                found[r] = rows[(serial, beams[r].path)] = Row(logp[j].copy(), h2[j], c2[j])
+            while len(rows) > self.decoding.row_cache:
+                rows.popitem(last=False)
         return found
-
-    def keep_row(self, serial: int, path: tuple[int, ...], logp, h, c) -> Row:
-        """Cache the model's row after ``path`` in context ``serial`` (the least recently
-        used dropped past ``row_cache``); returns it. Cached rows are copies: a view would
-        keep its whole batch array alive."""
-        row = self.rows[(serial, path)] = Row(logp.copy(), h.copy(), c.copy())
-        while len(self.rows) > self.decoding.row_cache:
-            self.rows.popitem(last=False)
-        return row
 
     def model_for(self, rows: int) -> StepModel:
         """The smallest-batch interpreter with room for ``rows`` rows."""
