@@ -533,7 +533,11 @@ def _own(cols: np.ndarray, at: np.ndarray | None, lo: int, hi: int) -> np.ndarra
     [C or 1, E + 1, hi - lo]."""
     if cols.ndim == 2:
         return cols[None, :, lo:hi]
-    return cols[:, :, lo:hi] if at is None else np.take(cols[:, :, lo:hi], at, axis=0)
+    if at is None:
+        return cols[:, :, lo:hi]
+    if 2 * (hi - lo) > cols.shape[2]:  # most rows: numpy gathers whole columns faster
+        return np.take(cols, at, axis=0)[:, :, lo:hi]
+    return np.take(cols[:, :, lo:hi], at, axis=0)
 
 
 def _are_rows(chars) -> bool:
