@@ -178,8 +178,10 @@ class Corrections:
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
-        # the typed letters' likelihood as a word: the walk's floor
-        own_whole = typed.likelihoods(partial)[0]
+        # the typed letters read as intended: their likelihood as a word is the walk's floor,
+        # and the completions (which start with them) read on from their columns
+        own = typed.read(want)
+        own_whole = own[3]
         found = self.trie.walk(
             typed, CANDIDATES, skip, completions=False, own=own_whole, memo=self.memo
         )
@@ -194,6 +196,9 @@ class Corrections:
         both = list(hyps.values()) + fixes
         words = [h.word for h in both]
         starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
+        starts = [
+            own if w.lower().startswith(want) else s for w, s in zip(words, starts, strict=True)
+        ]
         for h, (whole, prefix) in zip(both, typed.likelihoods_many(words, starts), strict=True):
             h.whole, h.prefix = whole, prefix
         for h in fixes:

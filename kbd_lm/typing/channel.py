@@ -478,6 +478,27 @@ class TypedLetters:
         >>> [(round(w, 2), round(p, 2)) for w, p in typed.likelihoods_many(["the", "t"])]
         [(-5.54, -5.54), (-17.27, -17.27)]
         """
+        _, _, whole, best = self._read_many(words, starts)
+        return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
+
+    def read(self, word: str) -> Start:
+        """Where the columns leave off after every letter of ``word``: (its length, the
+        column before the last, the last, its whole, the best whole), a start for
+        :meth:`likelihoods_many` of the words that begin with it (any case).
+
+        >>> from kbd_lm.typing.layouts import LAYOUTS
+        >>> typed = TypedLetters("tom", layout=LAYOUTS["qwerty"], params=ChannelParams())
+        >>> typed.read("tom")[3] == typed.likelihoods("tom")[0]
+        True
+        """
+        befores, cols, whole, best = self._read_many([word])
+        return (len(word), befores[0], cols[0], float(whole[0]), float(best[0]))
+
+    def _read_many(
+        self, words: Sequence[str], starts: Sequence[Start | None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`likelihoods_many`'s columns: per word, the last two columns read (0 once a
+        word's columns are all 0) [W, E + 1, n + 1] each, its whole and best whole [W]."""
         lower = [w.lower() for w in words]
         start = self.first()
         cols = np.broadcast_to(start, (len(lower), *start.shape)).copy()  # [W, E + 1, n + 1]
@@ -513,7 +534,7 @@ class TypedLetters:
             best[on] = np.maximum(best[on], got)
             live[dead] = False
             whole[dead] = _NEG
-        return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
+        return befores, cols, whole, best
 
     @staticmethod
     def whole(col: Column) -> float:
