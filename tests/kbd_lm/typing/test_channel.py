@@ -252,5 +252,5 @@ def test_words_that_start_with_the_typed_letters_read_on_from_their_columns():
     letters = TypedLetters("tomo", layout=Q, params=P)
     own = letters.read("tomo")
     assert own[0] == 4 and (own[3], own[4]) == letters.likelihoods("tomo")
-    words = ["tomorrow", "Tomato", "tomo", "tomorrow's"]
+    words = ["tomorrow", "Tomorrow", "tomo", "tomorrow's"]
     assert letters.likelihoods_many(words, [own] * 4) == letters.likelihoods_many(words)
