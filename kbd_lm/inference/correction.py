@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.typing.candidates import ColumnMemo, WordTrie
-from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
+from kbd_lm.typing.channel import ChannelParams, Start, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
 
 # The thresholds' defaults; a bundle's own are in its typing.json (kbd_lm.typing.spec).
@@ -145,6 +145,19 @@ class Corrections:
         ``completion_bonus`` for a completion of the letters as typed."""
         return h.prior + h.prefix + (self.completion_bonus if h.kind == "completion" else 0.0)
 
+    def _likelihoods(self, typed: TypedLetters, hyps: list[_Hypothesis], own: Start) -> None:
+        """Set the hypotheses' whole and prefix likelihoods in full, read on from the walk's
+        columns along each word (the walk may stop before a word's own node) or, for a word
+        that starts with the typed letters (a completion; the walk never reads their node),
+        from their own columns (``own``: :meth:`TypedLetters.read` of them)."""
+        words = [h.word for h in hyps]
+        starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
+        starts = [
+            own if w.lower().startswith(typed.t) else s for w, s in zip(words, starts, strict=True)
+        ]
+        for h, (whole, prefix) in zip(hyps, typed.likelihoods_many(words, starts), strict=True):
+            h.whole, h.prefix = whole, prefix
+
     def suggest(
         self,
         partial: str,
@@ -191,16 +204,7 @@ class Corrections:
         fixes = [
             _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0) for f in found[:CANDIDATES]
         ]
-        # the completions' and the corrections' likelihoods in full, read on from the walk's
-        # columns along each word (the walk may stop before a word's own node)
-        both = list(hyps.values()) + fixes
-        words = [h.word for h in both]
-        starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
-        starts = [
-            own if w.lower().startswith(want) else s for w, s in zip(words, starts, strict=True)
-        ]
-        for h, (whole, prefix) in zip(both, typed.likelihoods_many(words, starts), strict=True):
-            h.whole, h.prefix = whole, prefix
+        self._likelihoods(typed, list(hyps.values()) + fixes, own)
         for h in fixes:
             hyps[h.word.lower()] = h
         as_typed = prior(partial) + own_whole
