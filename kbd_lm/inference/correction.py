@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.typing.candidates import ColumnMemo, WordTrie
-from kbd_lm.typing.channel import ChannelParams, Tap, TypedLetters
+from kbd_lm.typing.channel import ChannelParams, Start, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
 
 # The thresholds' defaults; a bundle's own are in its typing.json (kbd_lm.typing.spec).
@@ -145,6 +145,19 @@ class Corrections:
         ``completion_bonus`` for a completion of the letters as typed."""
         return h.prior + h.prefix + (self.completion_bonus if h.kind == "completion" else 0.0)
 
+    def _likelihoods(self, typed: TypedLetters, hyps: list[_Hypothesis], own: Start) -> None:
+        """Set the hypotheses' whole and prefix likelihoods in full, read on from the walk's
+        columns along each word (the walk may stop before a word's own node) or, for a word
+        that starts with the typed letters (a completion; the walk never reads their node),
+        from their own columns (``own``: :meth:`TypedLetters.read` of them)."""
+        words = [h.word for h in hyps]
+        starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
+        starts = [
+            own if w.lower().startswith(typed.t) else s for w, s in zip(words, starts, strict=True)
+        ]
+        for h, (whole, prefix) in zip(hyps, typed.likelihoods_many(words, starts), strict=True):
+            h.whole, h.prefix = whole, prefix
+
     def suggest(
         self,
         partial: str,
@@ -168,6 +181,7 @@ class Corrections:
         autocorrection; the suggestions are the same).
         """
         typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
+        typed.letter_rows(self.trie.alphabet)  # the tables for every letter at once, built once
         want = partial.lower()
 
         def skip(word: str) -> bool:  # the completions are the model's
@@ -177,8 +191,10 @@ class Corrections:
         for word, p in exact:
             if p > 0 and word.lower() not in hyps:
                 hyps[word.lower()] = _Hypothesis(word, "completion", math.log(p), 0.0, 0.0)
-        # the typed letters' likelihood as a word: the walk's floor
-        own_whole = typed.likelihoods(partial)[0]
+        # the typed letters read as intended: their likelihood as a word is the walk's floor,
+        # and the completions (which start with them) read on from their columns
+        own = typed.read(want)
+        own_whole = own[3]
         found = self.trie.walk(
             typed, CANDIDATES, skip, completions=False, own=own_whole, memo=self.memo
         )
@@ -188,13 +204,7 @@ class Corrections:
         fixes = [
             _Hypothesis(f.word, "correction", prior(f.word), 0.0, 0.0) for f in found[:CANDIDATES]
         ]
-        # the completions' and the corrections' likelihoods in full, read on from the walk's
-        # columns along each word (the walk may stop before a word's own node)
-        both = list(hyps.values()) + fixes
-        words = [h.word for h in both]
-        starts = self.trie.starts(typed, words, self.memo.get(typed)[0])
-        for h, (whole, prefix) in zip(both, typed.likelihoods_many(words, starts), strict=True):
-            h.whole, h.prefix = whole, prefix
+        self._likelihoods(typed, list(hyps.values()) + fixes, own)
         for h in fixes:
             hyps[h.word.lower()] = h
         as_typed = prior(partial) + own_whole

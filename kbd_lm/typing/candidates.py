@@ -32,18 +32,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from kbd_lm.typing.channel import TypedLetters
+from kbd_lm.typing.channel import wholes as channel_wholes
 
 MAX_DROP = 12.0  # nats: a word whose typing is e^12 times less likely than as typed is none
 # Columns computed per call, at most: bounds the cost of the typed words near thousands of
 # prefixes (a garbled word of ten letters reaches about 8,000 in the default bundle's list;
-# a column costs about 1.5 us in next_many, AMD EPYC 2 vCPU).
+# a column costs about 0.6 us in next_many, 0.14 us with its rows kept, AMD EPYC 2 vCPU).
 MAX_NODES = 10000
 COMPLETIONS = 4  # the most frequent words below a node, kept per node for completions
 # Walks whose columns a ColumnMemo keeps: the word being typed and one more (one predictor
 # serving two people typing at once). A walk of the default bundle's word list holds up to
 # about 3.8 MB of columns (6,200 columns of 10 typed letters, float64), 2026-12-08.
 COLUMN_WALKS = 2
-# One depth of a walk: the nodes read, their columns [C, n + 1, E + 1], wholes [C] and the
+# One depth of a walk: the nodes read, their columns [C, E + 1, n + 1], wholes [C] and the
 # best whole down each one's path [C]
 Depth = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -197,26 +198,26 @@ class WordTrie:
         found: dict[str, Found] = {}
         best = _Best(k)
         skipped: dict[int, bool] = {}
-        gain = typed.headroom
+        lift = np.exp(typed.headroom)  # [n + 1]: the headroom as factors, as columns hold
         spread = math.log(typed.max_edits + 1)  # whole() sums max_edits + 1 cells
         start = typed.first()
         earlier, rows_known = memo.get(typed) if memo is not None else (None, 0)
         depths: list[Depth] = []  # what the memo gets
         # the frontier, one trie depth: its nodes, where their columns are in the last
         # depth's (last_cols; their parents' in before_cols at last_par), the best prefix
-        # likelihood down to each and what each row of their columns can still give
+        # likelihood down to each and the most their columns can still give (log)
         nodes, front = np.zeros(1, dtype=np.intp), np.zeros(1, dtype=np.intp)
         letter_rows = typed.letter_rows(self.alphabet)  # every letter met at once
         last_rows = None  # the table rows of the last depth's letters
         last_cols, before_cols, last_par = start[None], None, None
         prefixes = np.array([typed.whole(start)])
-        reach_rows = (start.max(axis=1) + gain)[None]  # [F, n + 1]
+        gives = _log(_can_give(start[None], lift).max(axis=1))  # [F]
         read = 0
         while len(nodes) and read < max_nodes:
             # the words below a child score at most its best count (log_top) plus the most
             # its parent's column can still give; children that cannot beat the k-th best
             # word found are not read
-            future = np.maximum(prefixes, reach_rows.max(axis=1) + spread)  # [F]
+            future = np.maximum(prefixes, gives + spread)  # [F]
             kids, parent = self._children(
                 nodes, future, best.threshold, typed_node, max_nodes - read
             )
@@ -229,17 +230,18 @@ class WordTrie:
             known = earlier.at(len(depths)) if earlier is not None else None
             chars = letter_rows[self.letter[kids]]
             new = self._columns(typed, kids, chars, prev, columns, known, rows_known)
-            wholes = np.logaddexp.reduce(new[:, -1, :], axis=1)  # [C]
+            wholes = channel_wholes(new)  # [C]
             reach = np.maximum(prefixes[parent], wholes)
             depths.append((kids, new, wholes, reach))
             notes = (found, best, skipped, skip)
             self._note_depth(notes, kids, wholes, reach, floor, every_top=k is None)
             # typed letters left to read and a cell that can still reach the floor: the
             # child is in the next frontier
-            rows = new.max(axis=2) + gain  # [C, n + 1]
-            alive = np.flatnonzero(rows[:, :-1].max(axis=1, initial=-math.inf) >= floor)
+            can = _can_give(new, lift)  # [C, n + 1]
+            alive = np.flatnonzero(_log(can[:, :-1].max(axis=1, initial=0.0)) >= floor)
             before_cols, last_cols, last_par, last_rows = last_cols, new, at, chars
-            nodes, front, prefixes, reach_rows = kids[alive], alive, reach[alive], rows[alive]
+            nodes, front, prefixes = kids[alive], alive, reach[alive]
+            gives = _log(can[alive].max(axis=1, initial=0.0))
         if memo is not None:
             memo.put(typed, Walked.of(depths, len(self.children)))
         return found
@@ -265,7 +267,7 @@ class WordTrie:
         return kids[chosen], parent[chosen]
 
     def _columns(self, typed, kids, chars, prev, columns, known, rows_known) -> np.ndarray:
-        """The columns of ``kids`` [C, n + 1, E + 1], ``chars`` their letters and ``prev``
+        """The columns of ``kids`` [C, E + 1, n + 1], ``chars`` their letters and ``prev``
         their parents' (None at the first depth), as table rows; ``columns``: (the parents'
         depth's columns, each kid's parent's index in them, the depth before's columns, each
         kid's grandparent's index). Those in
@@ -281,7 +283,7 @@ class WordTrie:
             return typed.next_many(
                 before, last, prev, chars, known=got, known_at=slot, at=at, before_at=before_at
             )
-        new = np.empty((len(kids), typed.n + 1, typed.max_edits + 1))
+        new = np.empty((len(kids), typed.max_edits + 1, typed.n + 1))
         for part, rows in ((hit, got), (~hit, None)):
             if part.any():
                 new[part] = typed.next_many(
@@ -335,6 +337,22 @@ class WordTrie:
         else:
             entry.whole, entry.prefix = max(entry.whole, whole), max(entry.prefix, prefix)
         best.note(key, math.log(count) + entry.prefix)
+
+
+def _can_give(cols: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Per column and row a, the most it can still give: max_e C[a][e] times e^headroom[a]
+    (``lift``), as a probability   [C, n + 1]."""
+    out = cols[:, 0].copy()
+    for e in range(1, cols.shape[1]):
+        np.maximum(out, cols[:, e], out=out)
+    out *= lift
+    return out
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """Elementwise log, 0 giving -inf."""
+    with np.errstate(divide="ignore"):
+        return np.log(x)
 
 
 class ColumnMemo:

@@ -214,7 +214,11 @@ def _log(p: float) -> float:
     return math.log(p) if p > 0 else _NEG
 
 
-Column = np.ndarray  # [n + 1, max_edits + 1]: log-probabilities, by typed letters read
+# [max_edits + 1, n + 1]: by edits, then typed letters read (the spec's C[a][e] is col[e][a]:
+# the longer axis last, where numpy's loops run fastest); probabilities, not their logs (a sum
+# is then an addition, not a log-sum-exp: numpy's log-sum-exp costs about 70 ns a cell, an
+# addition 2, AMD EPYC 2 vCPU). A cell under about e^-745 underflows to 0, below any floor.
+Column = np.ndarray
 # Where earlier columns leave off along a word: (letters read b, the column after b - 1 of
 # them, the one after b, its whole, the best whole of the columns 0..b)
 Start = tuple[int, Column, Column, float, float]
@@ -223,11 +227,12 @@ Start = tuple[int, Column, Column, float, float]
 class TypedLetters:
     """The typed letters of one word, ready for the dynamic programme over intended letters.
 
-    The programme runs one **column** per intended letter read: ``column[a][e]`` is the log-
-    probability of having typed the first ``a`` typed letters for the intended letters read
-    so far, with ``e`` edits. :meth:`first` is the column before any intended letter;
-    :meth:`next` reads one more. :meth:`whole` of a word's column is its likelihood; the best
-    :meth:`whole` over the columns of its prefixes is the prefix likelihood.
+    The programme runs one **column** per intended letter read: ``column[e][a]`` is the
+    probability (not its log: :data:`Column`) of having typed the first ``a`` typed letters
+    for the intended letters read so far, with ``e`` edits. :meth:`first` is the column
+    before any intended letter; :meth:`next` reads one more. :meth:`whole` of a word's column
+    is its (log) likelihood; the best :meth:`whole` over the columns of its prefixes is the
+    prefix likelihood.
     :func:`log_likelihood` runs the columns over one word, a word list's trie
     (:mod:`kbd_lm.typing.candidates`) over many words that share their prefixes' columns.
 
@@ -262,13 +267,11 @@ class TypedLetters:
             - (math.log(area) if self.taps[a] is not None else 0.0)
             for a in range(n)
         ]
-        self._ins = np.array(self.ins)  # [n]
-        self.log_swap = _log(params.transposition)
+        self._ins = np.exp(self.ins)  # [n]: as probabilities, as the columns hold them
         self.headroom = self._headroom()  # [n + 1]
         self._letters = np.array([], dtype="<U1")  # the rows of the tables of _rows
         self._codes = self._letters.view(np.uint32)
-        self._lt, self._keep, self._log_skip = np.zeros((0, n)), np.zeros(0), np.zeros(0)
-        self._step = np.zeros(0, dtype=bool)
+        self._table = np.zeros((0, 3 + n))
 
     def _headroom(self) -> np.ndarray:
         """headroom[a]: the most that typed letters a.. can still add to a log-probability,
@@ -308,14 +311,15 @@ class TypedLetters:
         chars = list(chars)
         out = np.full((len(chars), self.n), _NEG)
         on = [i for i, c in enumerate(chars) if c in index]  # chars on the layout
+        off = [(i, c) for i, c in enumerate(chars) if c not in index]  # (a few, if any)
         w = np.array([index[chars[i]] for i in on], dtype=np.intp)
+        centres = np.array([layout.centres[chars[i]] for i in on]).reshape(-1, 2)  # [W, 2]
         for a, (t, tap) in enumerate(zip(self.t, self.taps, strict=True)):
-            for i, c in enumerate(chars):
-                if c not in index and c == t:  # off the layout: typed as itself only
+            for i, c in off:
+                if c == t:  # off the layout: typed as itself only
                     out[i, a] = 0.0
             if tap is not None and len(on):  # the Gaussian's density at the tap
                 spread = p.touch_spread
-                centres = np.array([layout.centres[chars[i]] for i in on])  # [W, 2]
                 d2 = (tap[0] - centres[:, 0]) ** 2 + (tap[1] - centres[:, 1]) ** 2
                 out[on, a] = -d2 / (2 * spread * spread) - math.log(2 * math.pi * spread * spread)
             elif t in index and len(on):
@@ -323,12 +327,12 @@ class TypedLetters:
         return out
 
     def first(self) -> Column:
-        """The column before any intended letter: only insertions   [n + 1, max_edits + 1]."""
-        col = np.full((self.n + 1, self.max_edits + 1), _NEG)
-        col[0, 0] = 0.0
+        """The column before any intended letter: only insertions   [max_edits + 1, n + 1]."""
+        col = np.zeros((self.max_edits + 1, self.n + 1))
+        col[0, 0] = 1.0
         for a in range(1, self.n + 1):
             for e in range(1, self.max_edits + 1):
-                col[a, e] = col[a - 1, e - 1] + self.ins[a - 1]
+                col[e, a] = col[e - 1, a - 1] * self._ins[a - 1]
         return col
 
     def next(
@@ -359,70 +363,64 @@ class TypedLetters:
     ) -> np.ndarray:
         """The columns after reading each intended letter of ``chars``, as :meth:`next`
         describes, for many columns at once (a trie's nodes: their children)
-        [len(chars), n + 1, max_edits + 1].
+        [len(chars), max_edits + 1, n + 1].
 
-        ``last`` and ``before`` are one column for all (``[n + 1, max_edits + 1]``) or one per
-        char (``[len(chars), n + 1, max_edits + 1]``; with ``at`` / ``before_at``, the
+        ``last`` and ``before`` are one column for all (``[max_edits + 1, n + 1]``) or one per
+        char (``[len(chars), max_edits + 1, n + 1]``; with ``at`` / ``before_at``, the
         columns of any number of nodes and, per char, the index of its own); ``prev`` one
         letter or one per char. ``chars`` and ``prev`` may be given as their rows of the
         tables (an integer array, :meth:`letter_rows`).
 
-        ``known``: the first ``r`` rows of the columns, computed before (``[len(chars), r,
-        max_edits + 1]``, or any number and ``known_at`` each char's): row ``a`` reads typed
+        ``known``: the first ``r`` rows of the columns, computed before (``[len(chars),
+        max_edits + 1, r]``, or any number and ``known_at`` each char's): row ``a`` reads typed
         letters ``0..a-1`` only, so it holds for more typed letters; rows ``r..n`` are read.
 
-        A cell that cannot reach ``floor`` (plus :attr:`headroom`) is set to ``-inf``. The
-        sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped)."""
+        A cell that cannot reach ``floor`` (a log, plus :attr:`headroom`) is set to 0. The
+        sums are in the order of docs/decoding.md 11.2 (typed, left out, inserted, swapped),
+        as probabilities (:data:`Column`)."""
         n, e_max, size = self.n, self.max_edits, len(chars)
-        r = 0 if known is None else known.shape[1]  # rows known: computed from row r on
-        out = np.full((size, n + 1, e_max + 1), _NEG)
+        r = 0 if known is None else known.shape[2]  # rows known: computed from row r on
+        out = np.zeros((size, e_max + 1, n + 1))
         if r:
-            out[:, :r] = known if known_at is None else known[known_at]
+            out[:, :, :r] = known if known_at is None else np.take(known, known_at, axis=0)
         if r > n:
             return out
-
-        def rows(x: np.ndarray, x_at: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
-            """Rows lo..hi-1 of each char's column of x   [C or 1, hi - lo, E + 1]."""
-            if x.ndim == 2:
-                return x[None, lo:hi]
-            return x[:, lo:hi] if x_at is None else x[x_at, lo:hi]
-
+        # (np.take: numpy's fancy indexing is about 5 times slower at gathering these)
         ci = chars if _are_rows(chars) else self._rows(chars)
-        lt = self._lt[ci]  # [C, n]
+        # each char's row of the tables: keep, skip_same, skip_edit, touch   [C, 3 + n]
+        table = np.take(self._table, ci, axis=0)
         lo = max(r, 1)  # the first row with a typed letter to read
-        base = np.full((size, n + 1 - r, e_max + 1), _NEG)  # rows r..n
-        base[:, lo - r :, :] = (
-            rows(last, at, lo - 1, n) + self._keep[ci, None, None] + lt[:, lo - 1 :, None]
-        )  # typed
-        # left out: from row a of last, with e - step edits before (all e at once)
-        stay = rows(last, at, r, n + 1)  # [C or 1, n + 1 - r, E + 1]
-        fewer = np.full(stay.shape, _NEG)  # stay with one edit fewer
-        fewer[:, :, 1:] = stay[:, :, :-1]
-        step = self._step[ci, None, None]  # [C, 1, 1]
-        base = np.logaddexp(base, np.where(step, fewer, stay) + self._log_skip[ci, None, None])
+        last = _own(last, at, lo - 1, n + 1)  # [C or 1, E + 1, n + 2 - lo]: rows lo - 1..n
+        kept = table[:, :1] * table[:, 3 + lo - 1 :]  # keep * touch   [C, n + 1 - lo]
+        # typed, from row a - 1 (every e at once, as the terms below: fewer numpy calls)
+        np.multiply(last[:, :, :-1], kept[:, None], out=out[:, :, lo:])
+        # left out, from row a: an apostrophe with no edit (skip_same), else one (skip_edit)
+        stay = last[:, :, r - lo + 1 :]  # [C or 1, E + 1, n + 1 - r]
+        if table[:, 1].any():  # (adding 0 changes nothing: only an apostrophe's is not 0)
+            out[:, :, r:] += stay * table[:, 1, None, None]
+        out[:, 1:, r:] += stay[:, :-1] * table[:, 2, None, None]
         swap = before is not None and prev is not None and n >= 2 and n >= max(r, 2)
         if swap:  # typed letters a-2, a-1 are char, prev: with e - 1 edits before, e >= 1
             lo2 = max(r, 2)  # the first row a swap reaches
             at_prev = (
                 prev if _are_rows(prev) else self._rows([prev] if isinstance(prev, str) else prev)
             )
-            lt_prev = self._lt[at_prev, lo2 - 1 :]  # [C or 1, n + 1 - lo2]
-            swapped = (
-                rows(before, before_at, lo2 - 2, n - 1)[:, :, :-1]
-                + self.log_swap
-                + lt[:, lo2 - 2 : n - 1, None]
-                + lt_prev[:, :, None]
-            )  # [C, n + 1 - lo2, E]
+            pair = (
+                self.params.transposition
+                * table[:, 3 + lo2 - 2 : 3 + n - 1]
+                * np.take(self._table, at_prev, axis=0)[..., 3 + lo2 - 1 :]
+            )  # [C, n + 1 - lo2]
+            swapped = _own(before, before_at, lo2 - 2, n - 1)  # [C or 1, E + 1, n + 1 - lo2]
         ins = self._ins[lo - 1 :]
-        for e in range(e_max + 1):
-            v = base[:, :, e]
-            if e:  # inserted, from this column's row a-1 (final: e - 1 edits)
-                v[:, lo - r :] = np.logaddexp(v[:, lo - r :], out[:, lo - 1 : n, e - 1] + ins)
+        for e in range(e_max + 1):  # (edits e - 1 are final when edits e read them)
+            if e:  # inserted, from this column's row a-1; swapped
+                out[:, e, lo:] += out[:, e - 1, lo - 1 : n] * ins
                 if swap:
-                    v[:, lo2 - r :] = np.logaddexp(v[:, lo2 - r :], swapped[:, :, e - 1])
+                    out[:, e, lo2:] += swapped[:, e - 1] * pair
             if floor > _NEG:
-                v = np.where(v + self.headroom[r:] >= floor, v, _NEG)
-            out[:, r:, e] = v
+                v = out[:, e, r:]  # a view   [C, n + 1 - r]
+                with np.errstate(divide="ignore"):
+                    v[np.log(v) + self.headroom[r:] < floor] = 0.0
         return out
 
     def letter_rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -432,9 +430,10 @@ class TypedLetters:
         return self._rows(chars)
 
     def _rows(self, chars: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Rows of the per-letter tables (``_lt``: :meth:`touch`; ``_keep``, ``_log_skip``:
-        log keep and log skip; ``_step``: edits of leaving it out) for ``chars`` (single
-        characters; a numpy array of them is read without a Python loop)   [C].
+        """Rows of the per-letter table ``_table`` [letters, 3 + n], as probabilities: keep,
+        skip_same and skip_edit (skip when leaving the letter out costs no edit, an
+        apostrophe, or one; else 0) and :meth:`touch`, for ``chars`` (single characters; a
+        numpy array of them is read without a Python loop)   [C].
         The tables' rows are the letters met so far, sorted (``_letters``), found by their
         code points (``_codes``: numbers compare faster than strings)."""
         chars = np.ascontiguousarray(chars, dtype="<U1")
@@ -450,10 +449,16 @@ class TypedLetters:
             self._letters = np.array(letters, dtype="<U1")
             self._codes = self._letters.view(np.uint32)
             skips = [p.missing_apostrophe if c == "'" else p.omission for c in letters]
-            self._lt = self._touch_rows(letters)
-            self._keep = np.array([_log(1 - s - p.transposition) for s in skips])
-            self._log_skip = np.array([_log(s) for s in skips])
-            self._step = np.array([c != "'" for c in letters])
+            keep = np.array([1 - s - p.transposition for s in skips])
+            apostrophe = np.array([c == "'" for c in letters])
+            self._table = np.column_stack(
+                [
+                    keep,
+                    np.where(apostrophe, skips, 0.0),  # skip_same
+                    np.where(apostrophe, 0.0, skips),  # skip_edit
+                    np.exp(self._touch_rows(letters)),
+                ]
+            )
         return np.searchsorted(self._codes, codes)
 
     def likelihoods(self, intended: str) -> tuple[float, float]:
@@ -476,40 +481,87 @@ class TypedLetters:
         >>> [(round(w, 2), round(p, 2)) for w, p in typed.likelihoods_many(["the", "t"])]
         [(-5.81, -5.81), (-17.35, -17.35)]
         """
+        _, _, whole, best = self._read_many(words, starts)
+        return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
+
+    def read(self, word: str) -> Start:
+        """Where the columns leave off after every letter of ``word``: (its length, the
+        column before the last, the last, its whole, the best whole), a start for
+        :meth:`likelihoods_many` of the words that begin with it (any case).
+
+        >>> from kbd_lm.typing.layouts import LAYOUTS
+        >>> typed = TypedLetters("tom", layout=LAYOUTS["qwerty"], params=ChannelParams())
+        >>> typed.read("tom")[3] == typed.likelihoods("tom")[0]
+        True
+        """
+        befores, cols, whole, best = self._read_many([word])
+        return (len(word), befores[0], cols[0], float(whole[0]), float(best[0]))
+
+    def _read_many(
+        self, words: Sequence[str], starts: Sequence[Start | None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`likelihoods_many`'s columns: per word, the last two columns read (0 once a
+        word's columns are all 0) [W, E + 1, n + 1] each, its whole and best whole [W]."""
         lower = [w.lower() for w in words]
         start = self.first()
-        cols = np.broadcast_to(start, (len(lower), *start.shape)).copy()  # [W, n + 1, E + 1]
+        cols = np.broadcast_to(start, (len(lower), *start.shape)).copy()  # [W, E + 1, n + 1]
         befores = cols.copy()
         whole = np.full(len(lower), self.whole(start))
         best = whole.copy()
         read = np.zeros(len(lower), dtype=np.intp)  # letters read before the loop
+        nonzero = np.ones(len(lower), dtype=bool)  # the word's column has a cell above 0
         for i, at in enumerate(starts or ()):
             if at is not None:
                 read[i], befores[i], cols[i], whole[i], best[i] = at
+                nonzero[i] = cols[i].any()
         lengths = np.array([len(w) for w in lower], dtype=np.intp)
-        live = np.ones(len(lower), dtype=bool)  # a column with a finite cell
+        # every word's letters as table rows, one after another: word i's letter b is at
+        # offset[i] + b (one lookup for all, not two per letter read)
+        letters = self._rows(list("".join(lower)))
+        offset = np.cumsum(lengths) - lengths
+        live = np.ones(len(lower), dtype=bool)  # a column with a cell above 0
         for b in range(min(read, default=0), max(lengths, default=0)):
             on = np.flatnonzero((lengths > b) & live & (read <= b))
             if not len(on):
                 continue
-            prev = [lower[i][b - 1] for i in on] if b else None
-            new = self.next_many(
-                befores[on] if b else None, cols[on], prev, [lower[i][b] for i in on]
-            )
-            # every cell of this column and the one before -inf: so are the word's later
+            prev = letters[offset[on] + b - 1] if b else None
+            chars = letters[offset[on] + b]
+            new = self.next_many(befores, cols, prev, chars, at=on, before_at=on)
+            # every cell of this column and the one before 0: so are the word's later
             # columns (each reads the two before it), and its whole word
-            dead = on[~(new > _NEG).any(axis=(1, 2)) & ~(cols[on] > _NEG).any(axis=(1, 2))]
+            has = new.any(axis=(1, 2))
+            dead = on[~has & ~nonzero[on]]
+            nonzero[on] = has
             befores[on], cols[on] = cols[on], new
-            whole[on] = np.logaddexp.reduce(new[:, -1, :], axis=1)
-            best[on] = np.maximum(best[on], whole[on])
+            whole[on] = got = wholes(new)
+            best[on] = np.maximum(best[on], got)
             live[dead] = False
             whole[dead] = _NEG
-        return [(float(w), float(p)) for w, p in zip(whole, best, strict=True)]
+        return befores, cols, whole, best
 
     @staticmethod
     def whole(col: Column) -> float:
         """log P(every typed letter | the intended letters read): the last row's sum."""
-        return float(np.logaddexp.reduce(col[-1]))
+        return float(wholes(col[None])[0])
+
+
+def wholes(cols: np.ndarray) -> np.ndarray:
+    """:meth:`TypedLetters.whole` of each of ``cols`` [C, E + 1, n + 1]   [C]."""
+    with np.errstate(divide="ignore"):  # log 0 = -inf: no alignment within the edits
+        return np.log(cols[:, :, -1].sum(axis=1))
+
+
+def _own(cols: np.ndarray, at: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
+    """Rows ``lo..hi-1`` of each char's column of :meth:`TypedLetters.next_many`'s ``last``
+    or ``before``: one column for all, one per char, or (``at``) gathered
+    [C or 1, E + 1, hi - lo]."""
+    if cols.ndim == 2:
+        return cols[None, :, lo:hi]
+    if at is None:
+        return cols[:, :, lo:hi]
+    if 2 * (hi - lo) > cols.shape[2]:  # most rows: numpy gathers whole columns faster
+        return np.take(cols, at, axis=0)[:, :, lo:hi]
+    return np.take(cols[:, :, lo:hi], at, axis=0)
 
 
 def _are_rows(chars) -> bool:

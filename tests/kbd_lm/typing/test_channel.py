@@ -244,3 +244,12 @@ def test_likelihoods_read_on_from_where_columns_leave_off():
         None,
     ]
     assert letters.likelihoods_many(words, starts) == letters.likelihoods_many(words)
+
+
+def test_words_that_start_with_the_typed_letters_read_on_from_their_columns():
+    # Corrections.suggest reads the completions on from the typed letters' own columns
+    letters = TypedLetters("tomo", layout=Q, params=P)
+    own = letters.read("tomo")
+    assert own[0] == 4 and (own[3], own[4]) == letters.likelihoods("tomo")
+    words = ["tomorrow", "Tomorrow", "tomo", "tomorrow's"]
+    assert letters.likelihoods_many(words, [own] * 4) == letters.likelihoods_many(words)
