@@ -392,10 +392,23 @@ def format_native_report(report: dict) -> str:
             "ms",
         ),
     ]
+    lines += _native_breakdown(nat)
+    lines += ["", "Checks:", ""]
+    for c in report["checks"]:
+        verdict = "pass" if c["passed"] else "FAIL"
+        lines.append(
+            f"- {c['figure']}: {c['value']:.3f} {c['unit']} (limit {c['limit']}) {verdict}"
+        )
+    lines += ["", *[f"- {n}" for n in report["notes"]], ""]
+    return "\n".join(lines)
+
+
+def _native_breakdown(nat: dict) -> list[str]:
+    """``bench-native.md``'s lines on the library and where the native time goes."""
     lib = nat["library"]
     stripped = lib["stripped_bytes"]  # None: no strip (binutils) to measure it with
     stripped = "not measured" if stripped is None else f"{stripped:,} bytes"
-    lines += [
+    lines = [
         "",
         f"Library: {lib['path']}, {lib['bytes']:,} bytes, stripped {stripped}.",
         "",
@@ -414,14 +427,7 @@ def format_native_report(report: dict) -> str:
             lines.append(f"| {label} | {row['p50']:.3f} | {row['p99']:.3f} |")
     for key, row in nat["model_steps_ms"].items():
         lines.append(f"| model {key} alone | {row['p50']:.3f} | {row['p99']:.3f} |")
-    lines += ["", "Checks:", ""]
-    for c in report["checks"]:
-        verdict = "pass" if c["passed"] else "FAIL"
-        lines.append(
-            f"- {c['figure']}: {c['value']:.3f} {c['unit']} (limit {c['limit']}) {verdict}"
-        )
-    lines += ["", *[f"- {n}" for n in report["notes"]], ""]
-    return "\n".join(lines)
+    return lines
 
 
 def write_native_outputs(report: dict, samples: dict, out_dir: Path) -> list[Path]:
