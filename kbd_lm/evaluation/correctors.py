@@ -202,14 +202,8 @@ class NgramCorrector(_StripCorrector):
         from kbd_lm.inference.correction import Corrections
 
         self.ngram, self.layout, self.blocklist = ngram, spec.layout(layout), blocklist
-        self.fix = Corrections(
-            lexicon,
-            spec.channel,
-            spec.autocorrect_margin,
-            spec.unlisted_min,
-            autocorrect_strip_ratio=spec.autocorrect_strip_ratio,
-            completion_bonus=spec.completion_bonus,
-        )
+        self.fix = Corrections(lexicon)
+        self.fix.set_spec(spec)
         self._last: tuple = (None, [])
 
     def prior(self, before: str, word: str) -> float:

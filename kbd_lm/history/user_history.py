@@ -231,6 +231,15 @@ class UserHistory:
         """Decayed number of times the context ``ctx`` was followed by a learned word."""
         return self._total.get(ctx, 0.0) / self._scale()
 
+    def knows(self, word: str) -> bool:
+        """True if ``word`` (any case) was learned as a word: a unigram of the history.
+
+        >>> h = UserHistory(); _ = h.learn("see you in Gdansk")
+        >>> h.knows("gdansk"), h.knows("Gdan")
+        (True, False)
+        """
+        return word.lower() in self._next.get((), {})
+
     def following(self, ctx: tuple[str, ...]) -> tuple[Mapping[str, float], float]:
         """(lowercase word -> count, total count) of the words seen after ``ctx``, in stored
         units (only ratios of the two mean anything); empty for an unseen context."""

@@ -48,6 +48,7 @@ from kbd_lm.typing.spec import (
     AUTOCORRECT_STRIP_RATIO,
     COMPLETION_BONUS,
     UNLISTED_MIN,
+    TypingSpec,
 )
 
 # Corrections from the word list scored by the model per call (each costs a few model steps).
@@ -59,8 +60,15 @@ OPENERS = "\"'([{"
 
 
 def _logsumexp(scores: Sequence[float]) -> float:
-    """log sum exp of ``scores`` (not empty), without overflow."""
+    """log sum exp of ``scores`` (not empty), without overflow; -inf when every score is
+    (as the browser's ``logSumExp``).
+
+    >>> round(_logsumexp([0.0, 0.0]), 4), _logsumexp([-math.inf, -math.inf])
+    (0.6931, -inf)
+    """
     top = max(scores)
+    if top == -math.inf:
+        return top
     return top + math.log(sum(math.exp(s - top) for s in scores))
 
 
@@ -127,6 +135,14 @@ class Corrections:
             autocorrect_strip_ratio,
             completion_bonus,
         )
+
+    def set_spec(self, spec: TypingSpec) -> None:
+        """Take the channel parameters and thresholds of ``spec`` (a bundle's ``typing.json``:
+        :class:`~kbd_lm.typing.spec.TypingSpec`); the word list's trie stays."""
+        self.params, self.autocorrect_margin = spec.channel, spec.autocorrect_margin
+        self.unlisted_min = spec.unlisted_min
+        self.autocorrect_strip_ratio = spec.autocorrect_strip_ratio
+        self.completion_bonus = spec.completion_bonus
 
     def _autocorrects(self, best: _Hypothesis, first: _Hypothesis, as_typed: float) -> bool:
         """Whether space commits ``best`` (the best by prior + whole likelihood): it beats the

@@ -341,7 +341,7 @@ class Predictor:
             and self.typing is not None
             and correctable(text, partial)
         ):
-            learned = history is not None and partial.lower() in history.following(())[0]
+            learned = history is not None and history.knows(partial)
             return self._corrected(context, partial, words, k, hint, layout, taps, learned)
         at_start = at_sentence_start(context)
         out = []
@@ -360,11 +360,8 @@ class Predictor:
         ``learned``: the history has the partial word as a word (never autocorrected)."""
         if self._corrections is None:  # the word list's trie, built on first use
             self._corrections = Corrections(self.lexicon)
-        fix, spec = self._corrections, self.typing  # the bundle's values (or an app's)
-        fix.params, fix.autocorrect_margin = spec.channel, spec.autocorrect_margin
-        fix.unlisted_min = spec.unlisted_min
-        fix.autocorrect_strip_ratio = spec.autocorrect_strip_ratio
-        fix.completion_bonus = spec.completion_bonus
+        fix, spec = self._corrections, self.typing
+        fix.set_spec(spec)  # the bundle's values (or an app's)
         if self._priors[0] != (context, hint):
             self._priors = ((context, hint), {})
         priors = self._priors[1]
