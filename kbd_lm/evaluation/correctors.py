@@ -202,8 +202,7 @@ class NgramCorrector(_StripCorrector):
         from kbd_lm.inference.correction import Corrections
 
         self.ngram, self.layout, self.blocklist = ngram, spec.layout(layout), blocklist
-        self.fix = Corrections(lexicon)
-        self.fix.set_spec(spec)
+        self.fix = Corrections(lexicon, spec)
         self._last: tuple = (None, [])
 
     def prior(self, before: str, word: str) -> float:

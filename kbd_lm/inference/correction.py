@@ -14,11 +14,11 @@
 Each suggestion's score is ``log prior + log P(typed letters | start of the word)`` (the
 channel of :mod:`kbd_lm.typing.channel`, ``prefix=True``: the user may still be typing); the
 suggestions are the ``k`` best, with probabilities normalised over all the hypotheses. A
-completion the word list lacks needs :data:`UNLISTED_MIN` of that probability.
+completion the word list lacks needs ``unlisted_min`` of that probability.
 
 **Autocorrect** (what space commits) is decided on whole words: the hypothesis with the best
 ``log prior + log P(typed letters | the whole word)`` is put first and marked
-``autocorrect`` when it is not the typed letters and beats them by :data:`AUTOCORRECT_MARGIN`.
+``autocorrect`` when it is not the typed letters and beats them by ``autocorrect_margin``.
 
 Manners: a token with a digit, "@", "/", "." or ":" before the partial word (an address, a
 time, a mention) is not corrected; corrections keep the typed case of the first letter (all
@@ -39,17 +39,9 @@ from dataclasses import dataclass
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.suggestion import Suggestion
 from kbd_lm.typing.candidates import ColumnMemo, WordTrie
-from kbd_lm.typing.channel import ChannelParams, Start, Tap, TypedLetters
+from kbd_lm.typing.channel import Start, Tap, TypedLetters
 from kbd_lm.typing.layouts import Layout
-
-# The thresholds' defaults; a bundle's own are in its typing.json (kbd_lm.typing.spec).
-from kbd_lm.typing.spec import (
-    AUTOCORRECT_MARGIN,
-    AUTOCORRECT_STRIP_RATIO,
-    COMPLETION_BONUS,
-    UNLISTED_MIN,
-    TypingSpec,
-)
+from kbd_lm.typing.spec import TypingSpec
 
 # Corrections from the word list scored by the model per call (each costs a few model steps).
 CANDIDATES = 8
@@ -113,36 +105,17 @@ class _Hypothesis:
 
 
 class Corrections:
-    """Corrections over one word list (the trie is built once), one set of channel
-    parameters and thresholds (a bundle's: :class:`kbd_lm.typing.spec.TypingSpec`)."""
+    """Corrections over one word list (the trie is built once) with the channel parameters
+    and thresholds of ``spec`` (a bundle's ``typing.json``:
+    :class:`~kbd_lm.typing.spec.TypingSpec`; the defaults without one). ``spec`` may be
+    replaced between calls (a predictor whose app set other values); the trie stays."""
 
-    def __init__(
-        self,
-        lexicon: Lexicon,
-        params: ChannelParams | None = None,
-        autocorrect_margin: float = AUTOCORRECT_MARGIN,
-        unlisted_min: float = UNLISTED_MIN,
-        autocorrect_strip_ratio: float = AUTOCORRECT_STRIP_RATIO,
-        completion_bonus: float = COMPLETION_BONUS,
-    ) -> None:
+    def __init__(self, lexicon: Lexicon, spec: TypingSpec | None = None) -> None:
         self.lexicon = lexicon
         self.trie = WordTrie(lexicon.items())
         # the last walks' columns: the next letter of a word extends them (same answers)
         self.memo = ColumnMemo()
-        self.params = params or ChannelParams()
-        self.autocorrect_margin, self.unlisted_min = autocorrect_margin, unlisted_min
-        self.autocorrect_strip_ratio, self.completion_bonus = (
-            autocorrect_strip_ratio,
-            completion_bonus,
-        )
-
-    def set_spec(self, spec: TypingSpec) -> None:
-        """Take the channel parameters and thresholds of ``spec`` (a bundle's ``typing.json``:
-        :class:`~kbd_lm.typing.spec.TypingSpec`); the word list's trie stays."""
-        self.params, self.autocorrect_margin = spec.channel, spec.autocorrect_margin
-        self.unlisted_min = spec.unlisted_min
-        self.autocorrect_strip_ratio = spec.autocorrect_strip_ratio
-        self.completion_bonus = spec.completion_bonus
+        self.spec = spec or TypingSpec()
 
     def _autocorrects(self, best: _Hypothesis, first: _Hypothesis, as_typed: float) -> bool:
         """Whether space commits ``best`` (the best by prior + whole likelihood): it beats the
@@ -151,15 +124,15 @@ class Corrections:
         by prior + prefix likelihood). "see you tomo": *too* (an "m" inserted) beats the
         letters "tomo" as a word, but the strip holds it 1.2e-3 times as likely as
         *tomorrow*: the user is far more likely typing that, and space keeps the letters."""
-        if best.prior + best.whole - as_typed <= self.autocorrect_margin:
+        if best.prior + best.whole - as_typed <= self.spec.autocorrect_margin:
             return False
         ratio = (best.prior + best.prefix) - (first.prior + first.prefix)
-        return ratio >= math.log(self.autocorrect_strip_ratio)
+        return ratio >= math.log(self.spec.autocorrect_strip_ratio)
 
     def _strip(self, h: _Hypothesis) -> float:
         """A hypothesis' score in the strip: log prior + log prefix likelihood, plus
         ``completion_bonus`` for a completion of the letters as typed."""
-        return h.prior + h.prefix + (self.completion_bonus if h.kind == "completion" else 0.0)
+        return h.prior + h.prefix + (self.spec.completion_bonus if h.kind == "completion" else 0.0)
 
     def _likelihoods(self, typed: TypedLetters, hyps: list[_Hypothesis], own: Start) -> None:
         """Set the hypotheses' whole and prefix likelihoods in full, read on from the walk's
@@ -196,7 +169,7 @@ class Corrections:
         the user's history has the typed letters as a word, so space keeps them (no
         autocorrection; the suggestions are the same).
         """
-        typed = TypedLetters(partial, layout=layout, params=self.params, taps=taps)
+        typed = TypedLetters(partial, layout=layout, params=self.spec.channel, taps=taps)
         typed.letter_rows(self.trie.alphabet)  # the tables for every letter at once, built once
         want = partial.lower()
 
@@ -238,7 +211,7 @@ class Corrections:
             prob = math.exp(self._strip(h) - total)
             if (
                 h.kind == "completion"
-                and math.exp(h.prior + h.prefix - raw_total) < self.unlisted_min
+                and math.exp(h.prior + h.prefix - raw_total) < self.spec.unlisted_min
                 and not self.lexicon.count(h.word)
             ):
                 continue  # a made-up spelling, most likely

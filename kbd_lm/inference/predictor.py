@@ -360,8 +360,8 @@ class Predictor:
         ``learned``: the history has the partial word as a word (never autocorrected)."""
         if self._corrections is None:  # the word list's trie, built on first use
             self._corrections = Corrections(self.lexicon)
-        fix, spec = self._corrections, self.typing
-        fix.set_spec(spec)  # the bundle's values (or an app's)
+        fix = self._corrections
+        fix.spec = self.typing  # the bundle's values (or an app's)
         if self._priors[0] != (context, hint):
             self._priors = ((context, hint), {})
         priors = self._priors[1]

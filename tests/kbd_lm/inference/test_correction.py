@@ -11,6 +11,7 @@ from kbd_lm.inference.correction import Corrections, correctable, typed_case
 from kbd_lm.inference.lexicon import Lexicon
 from kbd_lm.inference.predictor import Predictor
 from kbd_lm.typing.layouts import LAYOUTS
+from kbd_lm.typing.spec import TypingSpec
 
 Q = LAYOUTS["qwerty"]
 WORDS = Lexicon({"the": 900, "then": 80, "they": 120, "tomorrow": 50, "tonight": 30, "hello": 20})
@@ -189,7 +190,7 @@ def test_space_keeps_letters_that_are_far_more_likely_the_start_of_a_longer_word
     def prior(word: str) -> float:
         return {"too": math.log(0.05), "tomorrow": math.log(0.05)}.get(word, math.log(1e-9))
 
-    fix = Corrections(words, completion_bonus=0.0)
+    fix = Corrections(words, TypingSpec(completion_bonus=0.0))
     out = fix.suggest("tomo", exact=[("tomorrow", 0.05)], prior=prior, k=3, layout=Q)
     too = next(s for s in out if s.word == "too")
     assert out[0].word == "tomorrow" and too.probability < 0.01 * out[0].probability
@@ -210,7 +211,7 @@ def test_completions_of_the_letters_as_typed_keep_their_place_before_corrections
         return {"tomorrow": -1.0, "tomorrow's": -6.0, "tonight": -2.0}.get(word, -20.0)
 
     exact = [("tomorrow", math.exp(-1.0)), ("tomorrow's", math.exp(-6.0))]
-    plain = Corrections(words, completion_bonus=0.0)
+    plain = Corrections(words, TypingSpec(completion_bonus=0.0))
     got = [s.word for s in plain.suggest("tom", exact=exact, prior=prior, k=3, layout=Q)]
     assert got[:2] == ["tomorrow", "tonight"]
     kept = Corrections(words)  # the default bonus
