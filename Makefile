@@ -121,10 +121,6 @@ native-deps: ## install the native build's Debian packages (as root), or name th
 	fi
 
 native: $(STAMP) native-deps ## build native/build/libkbd_lm.so (no libpython) and its JNI glue libkbd_lm_jni.so
-	@# the history ctest's golden file, written by the Python history (generated, not committed)
-	mkdir -p native/tests/data
-	$(BIN)/python native/tools/gen_history_golden.py > native/tests/data/history_golden.jsonl.tmp
-	mv native/tests/data/history_golden.jsonl.tmp native/tests/data/history_golden.jsonl
 	nice -n 10 cmake -S native -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release \
 		-DKBD_LM_VENV=$(abspath $(VENV)) -DKBD_LM_BUNDLE=$(abspath $(BUNDLE)) \
 		-DKBD_LM_NGRAM_BUNDLE=$(if $(NGRAM_BUNDLE),$(abspath $(NGRAM_BUNDLE)))

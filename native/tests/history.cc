@@ -1,5 +1,5 @@
 // The personal history's file through the C interface: after the messages of each sequence of
-// tests/data/history_golden.jsonl (written by the Python UserHistory,
+// history_golden.jsonl in the build folder (written by the Python UserHistory,
 // tools/gen_history_golden.py) the native history writes the same bytes; read back, it writes
 // them again; damaged files are refused naming the line and the problem; forget removes a word
 // and its sequences.

@@ -1,13 +1,16 @@
-"""Write native/tests/data/history_golden.jsonl: message sequences and the history file the
-Python UserHistory (kbd_lm/history/user_history.py) writes after learning them, which the
-native history must write byte for byte (native/tests/history.cc).
+"""Write the history ctest's golden file: message sequences and the history file the Python
+UserHistory (kbd_lm/history/user_history.py) writes after learning them, which the native
+history must write byte for byte (native/tests/history.cc). ctest runs it (the fixture
+history_golden, native/CMakeLists.txt), so the file is never committed:
 
-    .venv/bin/python native/tools/gen_history_golden.py > native/tests/data/history_golden.jsonl
+    .venv/bin/python native/tools/gen_history_golden.py native/build/history_golden.jsonl
 """
 
 import json
 import sys
+from pathlib import Path
 
+from kbd_lm.common.fsutil import atomic_write_text
 from kbd_lm.history.user_history import UserHistory
 
 # Each sequence exercises a rule of docs/decoding.md section 9.2.
@@ -24,14 +27,16 @@ SEQUENCES = [
 ]
 
 
-def main() -> None:
+def main(out: Path) -> None:
+    lines = []
     for messages in SEQUENCES:
         history = UserHistory()
         for text, field in messages:
             history.learn(text, field)
         data = history.to_bytes().decode("utf-8")
-        sys.stdout.write(json.dumps({"learn": messages, "file": data}, ensure_ascii=False) + "\n")
+        lines.append(json.dumps({"learn": messages, "file": data}, ensure_ascii=False) + "\n")
+    atomic_write_text(out, "".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]))

@@ -24,10 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # The Debian packages of the native build and tests, each with what needs it (build, test,
 # jni): the list the Makefile installs from.
 PACKAGES = ROOT / "native" / "debian-packages.txt"
-# The history ctest's golden file (native/CMakeLists.txt's `history` test), generated from the
-# Python history, not committed: as `make native` writes it, so that pytest alone runs it too.
-GOLDEN = ROOT / "native" / "tests" / "data" / "history_golden.jsonl"
-GOLDEN_TOOL = ROOT / "native" / "tools" / "gen_history_golden.py"
 BUILD_TIMEOUT = 900  # seconds; a build from nothing takes about 25 s on 2 x86-64 cores
 
 
@@ -91,26 +87,12 @@ def configure(build: Path | None = None, *options: str) -> Path:
     if missing:
         need(f"the native build needs: sudo apt-get install {' '.join(missing)}")
     build = build or ROOT / BUILT_LIB.parent
-    write_golden_history()
     venv = Path(sys.prefix)  # the virtualenv whose ai-edge-litert wheel holds libLiteRt.so
     jdk = [f"-DKBD_LM_JDK={_jdk()}"] if _jdk() else []
     run_checked(
         ["cmake", "-S", "native", "-B", str(build), f"-DKBD_LM_VENV={venv}", *jdk, *options]
     )
     return build
-
-
-def write_golden_history() -> None:
-    """Write :data:`GOLDEN` with :data:`GOLDEN_TOOL` (this Python's kbd_lm), atomically; fail
-    the test with the tool's error if it fails."""
-    from kbd_lm.common.fsutil import atomic_write_bytes
-
-    r = subprocess.run(
-        [sys.executable, str(GOLDEN_TOOL)], cwd=ROOT, capture_output=True, timeout=BUILD_TIMEOUT
-    )
-    if r.returncode != 0:
-        pytest.fail(f"{GOLDEN_TOOL} failed:\n{r.stderr.decode('utf-8', 'replace')[-3000:]}")
-    atomic_write_bytes(GOLDEN, r.stdout)
 
 
 def _jdk() -> Path | None:

@@ -40,6 +40,7 @@ TESTS = {
     "conformance_ngram",
     "threads",
     "hostile",
+    "history_golden",
     "history",
     "ngram_golden",
     "ngram",
